@@ -1,0 +1,1 @@
+"""MLOps Studio library: everything that computes, stores or serves; never imports streamlit."""

@@ -1,0 +1,1 @@
+"""Datasets: ingest, schema inference, profiling, quality checks and exploration."""

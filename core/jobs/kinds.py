@@ -1,0 +1,42 @@
+"""The registry of job kinds: each name points at the function that does that work."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# name -> "module:function". Resolved lazily so a worker imports only what its job needs.
+# A job function takes (home, params, progress) and returns a JSON-ready result dict.
+JOB_KINDS: dict[str, str] = {
+    "profile_report": "core.data.report:build_profile_report",
+    "import_upload": "core.data.imports:import_upload_job",
+    "import_samples": "core.data.imports:import_samples_job",
+    "sleep": "core.jobs.kinds:sleep_job",
+}
+
+UNKNOWN_KIND = "There is no job kind called {kind!r}."
+
+
+def job_function(kind: str) -> Callable[..., dict[str, Any]]:
+    if kind not in JOB_KINDS:
+        raise KeyError(UNKNOWN_KIND.format(kind=kind))
+    module_name, function_name = JOB_KINDS[kind].split(":")
+    function: Callable[..., dict[str, Any]] = getattr(
+        importlib.import_module(module_name), function_name
+    )
+    return function
+
+
+def sleep_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
+    """A job that waits in steps; used to exercise progress, cancel and restarts."""
+    import time
+
+    steps = int(params.get("steps", 10))
+    for step in range(steps):
+        progress(step / steps, f"Step {step + 1} of {steps}")
+        time.sleep(float(params.get("seconds", 0.1)))
+    if params.get("fail"):
+        raise ValueError(str(params["fail"]))
+    return {"steps": steps}

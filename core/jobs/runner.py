@@ -1,0 +1,191 @@
+"""Starting, watching and cancelling jobs; each job runs in its own detached worker process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core.settings import artifacts_dir
+from core.store import connect
+from core.store import records as store
+from core.store.records import Job
+
+WORKER_MODULE = "core.jobs.worker"
+PROGRESS_INTERVAL_S = 0.25
+UNSTARTED_GRACE_S = 60.0
+WORKER_DIED = (
+    "The job's worker process stopped unexpectedly (it may have been killed or run out of "
+    "memory). Start the job again; the log has details."
+)
+NEVER_STARTED = "The job's worker process never started. Start the job again."
+
+
+class JobCancelled(Exception):
+    """Raised inside a job when its user asked to cancel it."""
+
+
+class Progress:
+    """What a job calls to report progress; persists it (throttled) and notices cancellation."""
+
+    def __init__(self, home: Path, job_id: int) -> None:
+        self.home = home
+        self.job_id = job_id
+        self._last = 0.0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        moment = time.monotonic()
+        if moment - self._last < PROGRESS_INTERVAL_S and fraction < 1.0:
+            return
+        self._last = moment
+        with connect(self.home) as db:
+            cancel_requested = store.set_job_progress(db, self.job_id, fraction, message)
+        if cancel_requested:
+            raise JobCancelled()
+
+
+def job_log_path(home: Path, job_id: int) -> Path:
+    return artifacts_dir(home) / "logs" / f"job-{job_id}.log"
+
+
+def submit_job(
+    home: Path,
+    *,
+    kind: str,
+    params: dict[str, Any],
+    subject: str | None = None,
+    dedupe_key: str | None = None,
+    actor: str = "studio",
+) -> Job:
+    """Queue a job and start its worker, or return the job already doing the same work."""
+    with connect(home) as db:
+        job, created = store.insert_job(
+            db, kind=kind, subject=subject, params=params, dedupe_key=dedupe_key, created_by=actor
+        )
+        if created:
+            store.record_event(
+                db, actor=actor, action="job.submit", entity_type="job", entity_id=job.id,
+                details={"kind": kind, "subject": subject},
+            )
+    if created:
+        _spawn_worker(home, job.id)
+    return refresh_job(home, job.id) or job
+
+
+def _spawn_worker(home: Path, job_id: int) -> None:
+    log_path = job_log_path(home, job_id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        # A new session: the job outlives a rerun, a closed tab and a restart of the UI.
+        process = subprocess.Popen(
+            [sys.executable, "-m", WORKER_MODULE, "--home", str(home), str(job_id)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    # Reap the child when it ends so it never lingers as a zombie that looks alive.
+    threading.Thread(target=process.wait, daemon=True).start()
+    with connect(home) as db:
+        store.set_job_pid(db, job_id, process.pid)
+
+
+def _process_alive(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.parent.parent.is_dir() and Path("/proc/self").exists():
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return False
+        return state != "Z" and WORKER_MODULE.encode() in cmdline
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _age_seconds(timestamp: str) -> float:
+    return (datetime.now(UTC) - datetime.fromisoformat(timestamp)).total_seconds()
+
+
+def refresh_job(home: Path, job_id: int) -> Job | None:
+    """The job as stored, after marking it failed or cancelled if its worker is gone."""
+    with connect(home) as db:
+        job = store.get_job(db, job_id)
+        if job is None or not job.active:
+            return job
+        if job.pid is not None and not _process_alive(job.pid):
+            _finish_orphan(db, job)
+        elif job.pid is None and _age_seconds(job.created_at) > UNSTARTED_GRACE_S:
+            store.finish_job(db, job.id, status="failed", message="Failed", error=NEVER_STARTED)
+        return store.get_job(db, job_id)
+
+
+def _finish_orphan(db: Any, job: Job) -> None:
+    if job.cancel_requested:
+        store.finish_job(db, job.id, status="cancelled", message="Cancelled")
+    else:
+        store.finish_job(db, job.id, status="failed", message="Failed", error=WORKER_DIED)
+
+
+def cancel_job(home: Path, job_id: int, *, actor: str = "studio") -> Job | None:
+    """Ask a job to stop; a queued job stops at once, a running one at its next step."""
+    with connect(home) as db:
+        job = store.get_job(db, job_id)
+        if job is None or not job.active:
+            return job
+        store.request_job_cancel(db, job_id)
+        store.record_event(db, actor=actor, action="job.cancel", entity_type="job", entity_id=job_id)
+    if job.pid is not None and _process_alive(job.pid):
+        try:
+            os.killpg(job.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    elif job.status == "queued":
+        with connect(home) as db:
+            store.finish_job(db, job_id, status="cancelled", message="Cancelled")
+    return refresh_job(home, job_id)
+
+
+def wait_for_job(home: Path, job_id: int, *, timeout: float = 600.0, poll: float = 0.2) -> Job:
+    """Block until the job ends (for the CLI and tests); raises TimeoutError past ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = refresh_job(home, job_id)
+        if job is None:
+            raise KeyError(f"There is no job {job_id}.")
+        if not job.active:
+            return job
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Job {job_id} is still {job.status} after {timeout:.0f} s.")
+        time.sleep(poll)
+
+
+def current_job(home: Path, *, kind: str, subject: str) -> Job | None:
+    """The newest job of this kind for this subject, whatever its status."""
+    with connect(home) as db:
+        jobs = store.list_jobs(db, kind=kind, subject=subject, limit=1)
+    return refresh_job(home, jobs[0].id) if jobs else None
+
+
+def latest_finished_job(home: Path, *, kind: str, subject: str) -> Job | None:
+    """The newest job of this kind for this subject that finished successfully."""
+    with connect(home) as db:
+        jobs = store.list_jobs(db, kind=kind, subject=subject, limit=20)
+    return next((job for job in jobs if job.status == "done"), None)
+
+
+def list_recent_jobs(home: Path, *, include_finished: bool = False) -> list[Job]:
+    """Active jobs (refreshed), plus the newest finished ones when asked."""
+    with connect(home) as db:
+        jobs = store.list_jobs(db, limit=50) if include_finished else store.active_jobs(db)
+    refreshed = [refresh_job(home, job.id) if job.active else job for job in jobs]
+    return [job for job in refreshed if job is not None and (include_finished or job.active)]

@@ -1,0 +1,71 @@
+"""The worker process: runs one job to its end and records done, failed or cancelled."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import traceback
+from pathlib import Path
+from types import FrameType
+
+from core.jobs.kinds import job_function
+from core.jobs.runner import JobCancelled, Progress
+from core.store import connect
+from core.store import records as store
+
+UNEXPECTED = "The job failed unexpectedly ({kind}: {error}). The job log has details."
+USER_ERRORS: tuple[type[Exception], ...] = (ValueError, KeyError, FileNotFoundError, RuntimeError)
+
+
+def _cancel_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise JobCancelled()
+
+
+def run_job(home: Path, job_id: int) -> str:
+    """Run job ``job_id`` in this process; returns the status it ended with."""
+    with connect(home) as db:
+        job = store.get_job(db, job_id)
+        if job is None:
+            return "missing"
+        if not store.start_job(db, job_id, os.getpid()):
+            if job.cancel_requested:
+                store.finish_job(db, job_id, status="cancelled", message="Cancelled")
+            return "skipped"
+    try:
+        result = job_function(job.kind)(home, job.params, Progress(home, job_id))
+    except JobCancelled:
+        return _finish(home, job_id, "cancelled", "Cancelled")
+    except Exception as error:  # noqa: BLE001 - every failure must be recorded, never lost
+        logging.error("job %s failed:\n%s", job_id, traceback.format_exc())
+        return _finish(home, job_id, "failed", "Failed", error=_user_message(error))
+    return _finish(home, job_id, "done", "Done", result=result)
+
+
+def _user_message(error: Exception) -> str:
+    if type(error) in USER_ERRORS or type(error).__module__.startswith("core."):
+        return str(error)
+    return UNEXPECTED.format(kind=type(error).__name__, error=error)
+
+
+def _finish(home: Path, job_id: int, status: str, message: str, **fields: object) -> str:
+    with connect(home) as db:
+        store.finish_job(db, job_id, status=status, message=message, **fields)  # type: ignore[arg-type]
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--home", required=True)
+    parser.add_argument("job_id", type=int)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    signal.signal(signal.SIGTERM, _cancel_on_sigterm)
+    status = run_job(Path(args.home), args.job_id)
+    logging.info("job %s ended: %s", args.job_id, status)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

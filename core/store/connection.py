@@ -1,0 +1,68 @@
+"""Opening the store: one connection per unit of work, WAL, busy timeout, migrations applied once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from core.settings import artifacts_dir, database_path
+
+BUSY_TIMEOUT_MS = 10_000
+_migrated: set[Path] = set()
+_migrate_lock = threading.Lock()
+
+
+def _open(path: Path) -> Database:
+    # check_same_thread stays on: a connection must never cross a thread.
+    db = Database(path)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+def _ensure_migrated(db: Database, path: Path) -> None:
+    from core.store.migrations import migrations
+
+    with _migrate_lock:
+        if path in _migrated:
+            return
+        if db.journal_mode != "wal":
+            db.enable_wal()
+        with writing(db):
+            migrations.apply(db)
+        _migrated.add(path)
+
+
+@contextmanager
+def connect(home: Path) -> Iterator[Database]:
+    """Open the store under ``home`` (creating it and applying migrations) for one unit of work."""
+    home.mkdir(parents=True, exist_ok=True)
+    artifacts_dir(home).mkdir(exist_ok=True)
+    path = database_path(home).resolve()
+    db = _open(path)
+    try:
+        _ensure_migrated(db, path)
+        yield db
+    finally:
+        db.close()
+
+
+@contextmanager
+def writing(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the write lock up front (``BEGIN IMMEDIATE``)."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    db.execute("COMMIT")

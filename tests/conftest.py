@@ -1,0 +1,36 @@
+"""Shared fixtures: a temp studio home and small seeded frames; nothing touches the network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture
+def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty studio home in a temp dir, also set as MLOPS_STUDIO_HOME."""
+    home = tmp_path / "studio"
+    monkeypatch.setenv("MLOPS_STUDIO_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def small_frame() -> pd.DataFrame:
+    """A seeded mixed-type frame with missing values and a binary target."""
+    rng = np.random.default_rng(0)
+    n = 500
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(1, n + 1),
+            "age": rng.integers(18, 80, n).astype(float),
+            "income": rng.normal(50_000, 12_000, n).round(2),
+            "region": rng.choice(["north", "south", "east", "west"], n),
+            "signup": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "target": rng.integers(0, 2, n),
+        }
+    )
+    frame.loc[rng.choice(n, 40, replace=False), "income"] = np.nan
+    return frame
