@@ -44,7 +44,7 @@ def resolve(home: Path, relative: str) -> Path:
     return artifacts_dir(home) / relative
 
 
-def write_atomically(home: Path, relative: str, write: Callable[[Path], None]) -> Path:
+def write_atomically(home: Path, relative: str, write: Callable[[Path], object]) -> Path:
     """Call ``write(temp_path)``, fsync, then rename into place so readers never see half a file."""
     final = resolve(home, relative)
     final.parent.mkdir(parents=True, exist_ok=True)

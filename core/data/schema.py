@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 Role = Literal["numeric", "categorical", "datetime", "text", "id", "boolean", "target"]
 ROLES: tuple[Role, ...] = ("numeric", "categorical", "datetime", "text", "id", "boolean", "target")
@@ -32,3 +36,127 @@ def schema_to_json(schema: list[ColumnSchema]) -> list[dict[str, Any]]:
 
 def schema_from_json(data: list[dict[str, Any]]) -> list[ColumnSchema]:
     return [ColumnSchema.from_dict(item) for item in data]
+
+
+_ID_TOKENS = frozenset({"id", "key", "uuid", "guid"})
+_FLAG_PREFIXES = frozenset({"is", "has", "was", "can", "should", "did", "flag"})
+_CODE_TOKENS = frozenset({"code", "type", "category", "class", "zip", "zipcode", "postcode"})
+_NAME_TOKEN = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f"})
+_TEXT_MEAN_LENGTH = 40
+_TEXT_DISTINCT_RATIO = 0.5
+_TEXT_MIN_DISTINCT = 50
+_ID_MIN_ROWS = 50
+_ID_MIN_DISTINCT_SHARE = 0.95
+
+
+def infer_schema(table: pa.Table) -> list[ColumnSchema]:
+    """Each column's Arrow type as text and a first guess at its modelling role.
+
+    Rules, applied in order (the user can change any role later; ``target`` is never guessed):
+
+    - ``boolean``: bool type; a numeric column holding only 0/1 whose name reads like a flag
+      (``is_``, ``has_``, ``was_``, ``can_``, ``flag_`` ... prefixes, ``_flag`` suffix); or a
+      string column holding only true/false, yes/no, y/n or t/f.
+    - ``datetime``: timestamp, date and time types.
+    - ``id``: an integer or string column whose name ends in id, key, uuid or guid
+      (``customer_id``, ``userId``, ``order key``) and whose non-null values are at least 95%
+      distinct (real tables carry a few duplicate rows); or a string column of 50+ all-distinct
+      values without whitespace (codes, hashes, emails).
+    - ``numeric``: integers and floats (counts and ratings keep their order; a low number of
+      distinct integers is not enough to call a column categorical), except integers named
+      like codes (``zip``, ``..._code``, ``..._type``, ``..._category``), which are
+      ``categorical``.
+    - ``text``: strings with a mean length above 40 characters, or with more than half of the
+      values distinct and at least 50 distinct values (free text, not categories).
+    - ``categorical``: every other string, dictionary and all-null column.
+    - ``text`` also covers binary and nested (list/struct) columns, which need their own
+      feature step before a model can use them.
+
+    Only cheap vectorised kernels run (count_distinct, min_max, utf8_length), and the costlier
+    ones only when a cheaper test leaves the role open.
+    """
+    return [
+        ColumnSchema(name=name, dtype=str(column.type), role=_role(name, column))
+        for name, column in zip(table.column_names, table.columns, strict=True)
+    ]
+
+
+def _role(name: str, column: pa.ChunkedArray) -> Role:
+    kind = column.type
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    if pa.types.is_temporal(kind) and not pa.types.is_duration(kind):
+        return "datetime"
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return _numeric_role(name, column)
+    if pa.types.is_duration(kind):
+        return "numeric"
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _string_role(name, column)
+    if pa.types.is_dictionary(kind) or pa.types.is_null(kind):
+        return "categorical"
+    return "text"
+
+
+def _tokens(name: str) -> list[str]:
+    return [token.lower() for token in _NAME_TOKEN.findall(name)]
+
+
+def _numeric_role(name: str, column: pa.ChunkedArray) -> Role:
+    tokens = _tokens(name)
+    present = len(column) - column.null_count
+    if _named_like_flag(tokens) and present and _only_zero_one(column):
+        return "boolean"
+    if not pa.types.is_integer(column.type):
+        return "numeric"
+    if tokens and tokens[-1] in _ID_TOKENS and present and _mostly_distinct(column, present):
+        return "id"
+    if tokens and tokens[-1] in _CODE_TOKENS:
+        return "categorical"
+    return "numeric"
+
+
+def _named_like_flag(tokens: list[str]) -> bool:
+    return bool(tokens) and (tokens[0] in _FLAG_PREFIXES or tokens[-1] == "flag")
+
+
+def _only_zero_one(column: pa.ChunkedArray) -> bool:
+    values = pc.drop_null(column)
+    allowed = pa.array([0, 1]).cast(column.type)
+    return len(values) > 0 and bool(pc.all(pc.is_in(values, value_set=allowed)).as_py())
+
+
+def _mostly_distinct(column: pa.ChunkedArray, present: int) -> bool:
+    return pc.count_distinct(column).as_py() >= _ID_MIN_DISTINCT_SHARE * present
+
+
+def _string_role(name: str, column: pa.ChunkedArray) -> Role:
+    present = len(column) - column.null_count
+    if present == 0:
+        return "categorical"
+    distinct = pc.count_distinct(column).as_py()
+    if distinct <= 2 and _boolean_words(column):
+        return "boolean"
+    if _id_like_strings(name, column, present=present, distinct=distinct):
+        return "id"
+    mean_length = pc.mean(pc.utf8_length(column)).as_py() or 0.0
+    if mean_length > _TEXT_MEAN_LENGTH:
+        return "text"
+    if distinct >= _TEXT_MIN_DISTINCT and distinct > _TEXT_DISTINCT_RATIO * present:
+        return "text"
+    return "categorical"
+
+
+def _boolean_words(column: pa.ChunkedArray) -> bool:
+    values = pc.unique(pc.utf8_lower(pc.utf8_trim_whitespace(column))).drop_null()
+    return set(values.to_pylist()) <= _BOOLEAN_WORDS
+
+
+def _id_like_strings(name: str, column: pa.ChunkedArray, *, present: int, distinct: int) -> bool:
+    tokens = _tokens(name)
+    if tokens and tokens[-1] in _ID_TOKENS:
+        return distinct >= _ID_MIN_DISTINCT_SHARE * present
+    if present < _ID_MIN_ROWS or distinct != present:
+        return False
+    return not pc.any(pc.match_substring_regex(column, r"\s")).as_py()

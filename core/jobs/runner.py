@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -70,7 +71,11 @@ def submit_job(
         )
         if created:
             store.record_event(
-                db, actor=actor, action="job.submit", entity_type="job", entity_id=job.id,
+                db,
+                actor=actor,
+                action="job.submit",
+                entity_type="job",
+                entity_id=job.id,
                 details={"kind": kind, "subject": subject},
             )
     if created:
@@ -143,12 +148,12 @@ def cancel_job(home: Path, job_id: int, *, actor: str = "studio") -> Job | None:
         if job is None or not job.active:
             return job
         store.request_job_cancel(db, job_id)
-        store.record_event(db, actor=actor, action="job.cancel", entity_type="job", entity_id=job_id)
+        store.record_event(
+            db, actor=actor, action="job.cancel", entity_type="job", entity_id=job_id
+        )
     if job.pid is not None and _process_alive(job.pid):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(job.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
     elif job.status == "queued":
         with connect(home) as db:
             store.finish_job(db, job_id, status="cancelled", message="Cancelled")

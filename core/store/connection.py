@@ -1,4 +1,4 @@
-"""Opening the store: one connection per unit of work, WAL, busy timeout, migrations applied once."""
+"""Opening the store: a connection per unit of work, WAL, busy timeout, migrations once."""
 
 from __future__ import annotations
 

@@ -148,14 +148,16 @@ def version_with_hash(db: Database, dataset_id: int, content_hash: str) -> Datas
 
 
 def list_datasets(db: Database) -> list[DatasetSummary]:
-    """Every dataset that has at least one version, newest first."""
+    """Every dataset that has at least one version, by name."""
     latest = {v.dataset_id: v for v in _version_rows(db, "1 = 1", [])}
     counts = dict(
         db.execute("SELECT dataset_id, COUNT(*) FROM dataset_versions GROUP BY dataset_id")
     )
     summaries = [
-        DatasetSummary(row["id"], row["name"], row["created_at"], counts[row["id"]], latest[row["id"]])
-        for row in db.query("SELECT * FROM datasets ORDER BY id DESC")
+        DatasetSummary(
+            row["id"], row["name"], row["created_at"], counts[row["id"]], latest[row["id"]]
+        )
+        for row in db.query("SELECT * FROM datasets ORDER BY name COLLATE NOCASE, id")
         if row["id"] in latest
     ]
     return summaries

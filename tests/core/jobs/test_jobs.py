@@ -69,6 +69,8 @@ def test_a_job_outlives_the_process_that_started_it(studio_home: Path, tmp_path:
         f"print(submit_job(Path({str(studio_home)!r}), kind='sleep',"
         " params={'steps': 10, 'seconds': 0.1}).id)"
     )
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     job_id = int(output.stdout.strip())
     assert wait_for_job(studio_home, job_id, timeout=60).status == "done"

@@ -89,7 +89,9 @@ def test_dataset_versions_number_up_and_hash_is_unique_per_dataset(studio_home: 
         assert store.latest_dataset_version(db, "loans").id == second
         assert store.version_with_hash(db, dataset_id, "h1").id == first
         assert store.list_datasets(db)[0].version_count == 2
-        assert store.get_dataset_version(db, first).schema[0] == ColumnSchema("a", "int64", "numeric")
+        assert store.get_dataset_version(db, first).schema[0] == ColumnSchema(
+            "a", "int64", "numeric"
+        )
 
 
 def test_only_one_active_job_per_dedupe_key(studio_home: Path) -> None:

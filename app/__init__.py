@@ -1,0 +1,1 @@
+"""The Streamlit shell: entrypoint, shared UI components, session state, caching and the CLI."""

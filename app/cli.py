@@ -1,0 +1,268 @@
+"""The `mlops-studio` command line: a thin layer over core/, each command with --json output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from core import settings
+
+APP_FILE = Path(__file__).resolve().parent / "streamlit_app.py"
+
+
+class StudioContext:
+    def __init__(self, home: str | None) -> None:
+        self.home_option = home
+
+    @property
+    def home(self) -> Path:
+        return settings.studio_home(self.home_option)
+
+
+def _emit(payload: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:
+    click.echo(json.dumps(payload, default=str) if as_json else text(payload))
+
+
+def _fail(message: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": message}))
+    else:
+        click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def studio_command(function: Callable[..., None]) -> Callable[..., None]:
+    """Add --home and --json, and turn expected errors into a clear message and exit code 1."""
+
+    @click.option(
+        "--home",
+        "home",
+        default=None,
+        help="Studio home (default $MLOPS_STUDIO_HOME or ./.studio).",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+    @click.pass_obj
+    @wraps(function)
+    def wrapper(obj: StudioContext, home: str | None, as_json: bool, **kwargs: Any) -> None:
+        context = StudioContext(home or obj.home_option)
+        try:
+            function(context, as_json=as_json, **kwargs)
+        except (ValueError, KeyError, FileNotFoundError, RuntimeError, TimeoutError) as error:
+            message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+            _fail(str(message), as_json)
+
+    return wrapper
+
+
+@click.group()
+@click.option("--home", default=None, help="Studio home (default $MLOPS_STUDIO_HOME or ./.studio).")
+@click.version_option(package_name="mlops-studio")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """MLOps Studio: the machine-learning life cycle for tabular data."""
+    ctx.obj = StudioContext(home)
+
+
+@cli.command()
+@click.option("--port", default=8501, show_default=True, type=int)
+@click.option("--host", default="localhost", show_default=True, help="Address the UI listens on.")
+@click.option("--demo", is_flag=True, help="Seed the sample project first (once per home).")
+@studio_command
+def ui(ctx: StudioContext, *, as_json: bool, port: int, host: str, demo: bool) -> None:
+    """Open the studio in the browser."""
+    if demo:
+        from core.demo import seed_demo
+
+        seed_demo(ctx.home)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_FILE),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        "--server.maxUploadSize",
+        str(settings.max_import_mb()),
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    env = {**os.environ, settings.HOME_ENV: str(ctx.home)}
+    if as_json:
+        click.echo(json.dumps({"url": f"http://{host}:{port}", "home": str(ctx.home)}))
+    os.execve(sys.executable, command, env)
+
+
+@cli.command(name="import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="Dataset name; a new version is added if it exists.")
+@click.option("--delimiter", default=None, help="CSV delimiter, when sniffing guesses wrong.")
+@click.option("--encoding", default=None, help="Text encoding, when sniffing guesses wrong.")
+@studio_command
+def import_(
+    ctx: StudioContext,
+    *,
+    as_json: bool,
+    path: Path,
+    name: str,
+    delimiter: str | None,
+    encoding: str | None,
+) -> None:
+    """Import a CSV/TSV, Parquet or JSON-lines file (optionally gzipped) as a dataset version."""
+    from core.data.datasets import import_dataset
+
+    if not path.is_file():
+        raise FileNotFoundError(f"There is no file at {path}. Check the path and try again.")
+    outcome = import_dataset(
+        ctx.home, path=path, name=name, delimiter=delimiter, encoding=encoding, actor="cli"
+    )
+    _emit(outcome.to_dict(), as_json, _import_text)
+
+
+def _import_text(payload: dict[str, Any]) -> str:
+    version, report = payload["version"], payload["report"]
+    verb = "Reused" if payload["reused"] else "Imported"
+    lines = [
+        f"{verb} {version['dataset']} v{version['version']} (id {version['id']}): "
+        f"{version['rows']:,} rows x {version['columns']} columns, "
+        f"sha256 {version['content_hash'][:12]}"
+    ]
+    if report.get("skipped_rows"):
+        lines.append(f"Skipped {report['skipped_rows']} ragged rows.")
+    lines += [f"Note: {warning}" for warning in report.get("warnings", [])]
+    return "\n".join(lines)
+
+
+@cli.command()
+@studio_command
+def datasets(ctx: StudioContext, *, as_json: bool) -> None:
+    """List datasets with their newest version."""
+    from core.data.datasets import list_datasets
+
+    summaries = [summary.to_dict() for summary in list_datasets(ctx.home)]
+    _emit({"datasets": summaries}, as_json, _datasets_text)
+
+
+def _datasets_text(payload: dict[str, Any]) -> str:
+    if not payload["datasets"]:
+        return "No datasets yet. Import one with `mlops-studio import FILE --name NAME`."
+    rows = [f"{'name':<28} {'versions':>8} {'rows':>10} {'columns':>8}  imported"]
+    for item in payload["datasets"]:
+        latest = item["latest_version"]
+        rows.append(
+            f"{item['name'][:28]:<28} {item['versions']:>8} {latest['rows']:>10,} "
+            f"{latest['columns']:>8}  {latest['created_at'][:19]}"
+        )
+    return "\n".join(rows)
+
+
+@cli.command()
+@click.argument("dataset_or_path")
+@click.option("--target", default=None, help="Target column, for imbalance and leakage checks.")
+@studio_command
+def profile(ctx: StudioContext, *, as_json: bool, dataset_or_path: str, target: str | None) -> None:
+    """Column statistics and quality checks of a dataset (NAME or NAME@VERSION) or a file."""
+    from core.data.datasets import profile_source
+
+    result = profile_source(ctx.home, dataset_or_path, target=target)
+    _emit(result, as_json, _profile_text)
+
+
+def _profile_text(payload: dict[str, Any]) -> str:
+    lines = [
+        f"{payload['source']}: {payload['rows']:,} rows x {payload['column_count']} columns, "
+        f"{payload['duplicate_rows']:,} duplicate rows, "
+        f"{payload['missing_pct']:.1f}% cells missing",
+        "",
+        f"{'column':<28} {'role':<11} {'missing':>8} {'distinct':>9}  summary",
+    ]
+    for column in payload["columns"]:
+        lines.append(
+            f"{column['name'][:28]:<28} {column['role']:<11} {column['missing']:>8,} "
+            f"{column['distinct']:>9,}  {_column_summary(column)}"
+        )
+    lines += ["", "Quality checks:"]
+    lines += [
+        f"  [{finding['severity']}] {finding['message']}" for finding in payload["quality"]
+    ] or ["  no issues found"]
+    return "\n".join(lines)
+
+
+def _column_summary(column: dict[str, Any]) -> str:
+    if column.get("mean") is not None:
+        return (
+            f"mean {column['mean']:.4g}, std {column.get('std') or 0:.4g}, "
+            f"min {column['min']:.4g}, max {column['max']:.4g}"
+        )
+    top = column.get("top_values") or []
+    return ", ".join(f"{value} ({count})" for value, count in top[:3])
+
+
+@cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Include finished jobs (newest 50).")
+@studio_command
+def jobs(ctx: StudioContext, *, as_json: bool, show_all: bool) -> None:
+    """List background jobs and their progress."""
+    from core.jobs.runner import list_recent_jobs
+
+    found = [job.to_dict() for job in list_recent_jobs(ctx.home, include_finished=show_all)]
+    _emit({"jobs": found}, as_json, _jobs_text)
+
+
+def _jobs_text(payload: dict[str, Any]) -> str:
+    if not payload["jobs"]:
+        return "No jobs."
+    return "\n".join(
+        f"{job['id']:>5} {job['kind']:<16} {job['status']:<10} {job['progress']:>5.0%}  "
+        f"{job['message']}"
+        for job in payload["jobs"]
+    )
+
+
+@cli.command()
+@click.argument("job_id", type=int)
+@studio_command
+def cancel(ctx: StudioContext, *, as_json: bool, job_id: int) -> None:
+    """Cancel a queued or running job."""
+    from core.jobs import cancel_job
+
+    job = cancel_job(ctx.home, job_id, actor="cli")
+    if job is None:
+        raise KeyError(f"There is no job {job_id}. Run `mlops-studio jobs --all` to list them.")
+    _emit(job.to_dict(), as_json, lambda p: f"Job {p['id']} is {p['status']}.")
+
+
+@cli.command()
+@click.option("--reset", is_flag=True, help="Delete the studio home and seed it again.")
+@studio_command
+def demo(ctx: StudioContext, *, as_json: bool, reset: bool) -> None:
+    """Seed the sample project into the studio home (once; --reset rebuilds it)."""
+    from core.demo import seed_demo
+
+    summary = seed_demo(ctx.home, reset=reset)
+    _emit(
+        summary,
+        as_json,
+        lambda p: f"Sample project ready in {p['home']}: {', '.join(p['datasets'])}.",
+    )
+
+
+def main() -> None:
+    cli(prog_name="mlops-studio")
+
+
+if __name__ == "__main__":
+    main()

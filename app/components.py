@@ -1,0 +1,109 @@
+"""Shared UI pieces: the sidebar, the dataset picker, and live job progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import streamlit as st
+
+from app import state
+from app.text import md
+from core import settings
+from core.data.datasets import dataset_versions, list_datasets
+from core.jobs import cancel_job, refresh_job
+from core.jobs.runner import list_recent_jobs
+from core.store.records import DatasetVersion, Job
+
+JOB_REFRESH_SECONDS = 1.0
+
+
+def home() -> Path:
+    return settings.studio_home()
+
+
+def sidebar() -> None:
+    """The studio home and any running jobs, on every page."""
+    with st.sidebar:
+        running = list_recent_jobs(home())
+        if running:
+            st.caption(f"{len(running)} job(s) running")
+            for job in running[:5]:
+                st.progress(job.progress, text=f"{job.kind}: {job.message}")
+        st.caption("Studio home")
+        st.code(str(home()), language=None)
+
+
+def select_version(version: dict[str, int]) -> None:
+    """Ask the picker to show this version on the next run (e.g. one just imported)."""
+    st.session_state[state.REQUESTED_VERSION] = version
+
+
+def dataset_picker() -> DatasetVersion | None:
+    """Pick a dataset and one of its versions; remembers the choice across pages."""
+    summaries = list_datasets(home())
+    if not summaries:
+        return None
+    by_id = {summary.id: summary for summary in summaries}
+    if requested := st.session_state.pop(state.REQUESTED_VERSION, None):
+        st.session_state[state.DATASET_PICKER] = requested["dataset_id"]
+        st.session_state[f"{state.VERSION_PICKER}.{requested['dataset_id']}"] = requested["id"]
+        st.session_state[state.DATASET_VERSION_ID] = requested["id"]
+    remembered = st.session_state.get(state.DATASET_VERSION_ID)
+    chosen_dataset = next(
+        (s.id for s in summaries if remembered in _version_ids(s.id)), summaries[0].id
+    )
+    columns = st.columns([3, 1])
+    dataset_id = columns[0].selectbox(
+        "Dataset",
+        options=list(by_id),
+        index=list(by_id).index(chosen_dataset),
+        format_func=lambda key: by_id[key].name,
+        key=state.DATASET_PICKER,
+    )
+    versions = dataset_versions(home(), dataset_id)
+    ids = [version.id for version in versions]
+    default = ids.index(remembered) if remembered in ids else len(ids) - 1
+    version_id = columns[1].selectbox(
+        "Version",
+        options=ids,
+        index=default,
+        format_func=lambda key: f"v{versions[ids.index(key)].version}",
+        key=f"{state.VERSION_PICKER}.{dataset_id}",
+    )
+    st.session_state[state.DATASET_VERSION_ID] = version_id
+    return versions[ids.index(version_id)]
+
+
+def _version_ids(dataset_id: int) -> list[int]:
+    return [version.id for version in dataset_versions(home(), dataset_id)]
+
+
+def job_progress(job_id: int, *, on_done: Callable[[Job], None]) -> None:
+    """Show a job's progress live; when it ends, show its outcome through ``on_done``."""
+    job = refresh_job(home(), job_id)
+    if job is None:
+        return
+    if job.active:
+        _live_progress(job_id)
+    elif job.status == "done":
+        on_done(job)
+    elif job.status == "failed":
+        st.error(job.error or "The job failed.")
+    else:
+        st.info("The job was cancelled.")
+
+
+@st.fragment(run_every=JOB_REFRESH_SECONDS)
+def _live_progress(job_id: int) -> None:
+    job = refresh_job(home(), job_id)
+    if job is None or not job.active:
+        st.rerun(scope="app")
+        return
+    label = "Cancelling…" if job.cancel_requested else job.message
+    st.progress(job.progress, text=f"{md(label)} ({job.progress:.0%})")
+    if st.button(
+        "Cancel", key=state.JOB_CANCEL.format(job_id=job_id), disabled=job.cancel_requested
+    ):
+        cancel_job(home(), job_id, actor="ui")
+        st.rerun(scope="app")

@@ -1,0 +1,124 @@
+"""The import panel: upload a file or add the sample datasets, both as background jobs."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from app import state
+from app.components import home, job_progress, select_version
+from app.text import md
+from core import settings
+from core.data.imports import save_upload
+from core.jobs import submit_job
+from core.store.records import Job
+
+DELIMITERS = {"Detect": None, "Comma ,": ",", "Semicolon ;": ";", "Tab": "\t", "Pipe |": "|"}
+ENCODINGS = {
+    "Detect": None,
+    "UTF-8": "utf-8",
+    "Windows-1252": "cp1252",
+    "Latin-1": "latin-1",
+    "UTF-16": "utf-16",
+}
+FILE_TYPES = ["csv", "tsv", "txt", "parquet", "jsonl", "ndjson", "json", "gz"]
+NO_FILE = "Choose a file first: drag it onto the box above or click Browse files."
+TOO_BIG = (
+    "That file is {size:.0f} MB, over the {cap} MB import cap. Raise the cap with "
+    "MLOPS_STUDIO_MAX_IMPORT_MB or import a smaller extract."
+)
+
+
+def import_panel(*, expanded: bool) -> None:
+    with st.expander("Import data", expanded=expanded):
+        uploaded = st.file_uploader(
+            "A CSV, TSV, Parquet or JSON-lines file (gzip is fine)",
+            type=FILE_TYPES,
+            key=state.UPLOAD,
+        )
+        name = st.text_input(
+            "Dataset name",
+            key=state.UPLOAD_NAME,
+            placeholder="Defaults to the file name; an existing name gets a new version",
+        )
+        left, right = st.columns(2)
+        delimiter = left.selectbox("Delimiter", list(DELIMITERS), key=state.UPLOAD_DELIMITER)
+        encoding = right.selectbox("Encoding", list(ENCODINGS), key=state.UPLOAD_ENCODING)
+        if st.button("Import", type="primary", key=state.UPLOAD_BUTTON):
+            _submit_upload(uploaded, name, DELIMITERS[delimiter], ENCODINGS[encoding])
+        if job_id := st.session_state.get(state.IMPORT_JOB_ID):
+            job_progress(job_id, on_done=_show_imported)
+        st.divider()
+        st.caption("No file at hand? The sample credit-risk and house-price tables are built in.")
+        if st.button("Add the sample datasets", key=state.SAMPLES_BUTTON):
+            job = submit_job(
+                home(),
+                kind="import_samples",
+                params={"actor": "ui"},
+                dedupe_key="import_samples",
+                actor="ui",
+            )
+            st.session_state[state.SAMPLES_JOB_ID] = job.id
+        if job_id := st.session_state.get(state.SAMPLES_JOB_ID):
+            job_progress(job_id, on_done=_show_samples_added)
+
+
+def _submit_upload(uploaded: Any, name: str, delimiter: str | None, encoding: str | None) -> None:
+    if uploaded is None:
+        st.warning(NO_FILE)
+        return
+    data = uploaded.getvalue()
+    cap = settings.max_import_mb()
+    if len(data) > cap * 1024 * 1024:
+        st.error(TOO_BIG.format(size=len(data) / 1024 / 1024, cap=cap))
+        return
+    file_name = uploaded.name
+    dataset_name = name.strip() or Path(file_name).name.split(".")[0] or "dataset"
+    params = {
+        "upload": save_upload(home(), data=data, file_name=file_name),
+        "file_name": file_name,
+        "name": dataset_name,
+        "delimiter": delimiter,
+        "encoding": encoding,
+        "actor": "ui",
+    }
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    job = submit_job(
+        home(),
+        kind="import_upload",
+        params=params,
+        actor="ui",
+        dedupe_key=f"import:{dataset_name}:{digest}:{delimiter}:{encoding}",
+    )
+    st.session_state[state.IMPORT_JOB_ID] = job.id
+
+
+def _show_imported(job: Job) -> None:
+    result = job.result or {}
+    version, report = result.get("version", {}), result.get("report", {})
+    if version and st.session_state.get(state.SELECTED_FROM_JOB) != job.id:
+        st.session_state[state.SELECTED_FROM_JOB] = job.id
+        select_version(version)
+        st.rerun()
+    verb = "Already imported: reusing" if result.get("reused") else "Imported"
+    st.success(
+        f"{verb} {md(version.get('dataset'))} v{version.get('version')}: "
+        f"{version.get('rows', 0):,} rows × {version.get('columns', 0)} columns."
+    )
+    if report.get("skipped_rows"):
+        lines = ", ".join(str(line) for line in report.get("skipped_row_lines", []))
+        st.warning(
+            f"Skipped {report['skipped_rows']} rows whose number of fields did not match the "
+            f"header (lines {lines}). Fix them in the file and import again to keep them."
+        )
+    for rename in report.get("renamed_columns", []):
+        st.info(f"Column {md(repr(rename['original']))} was renamed to {md(repr(rename['new']))}.")
+    for warning in report.get("warnings", []):
+        st.info(md(warning))
+
+
+def _show_samples_added(job: Job) -> None:
+    st.success("Sample datasets are ready: pick one above.")

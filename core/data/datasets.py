@@ -1,0 +1,229 @@
+"""Datasets as immutable versions: import a file, find a version, load it, edit column roles."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core import artifacts
+from core.data.ingest import ImportLimits, IngestReport, read_table
+from core.data.schema import ROLES, ColumnSchema, infer_schema
+from core.store import connect, writing
+from core.store import records as store
+from core.store.records import DatasetSummary, DatasetVersion, NewDatasetVersion
+
+NAME_MAX = 100
+NAME_INVALID = (
+    "A dataset name must be 1 to {max} characters with no line breaks or control characters; "
+    "got {name!r}. Choose a shorter, plain name."
+)
+UNKNOWN_DATASET = (
+    "There is no dataset {ref!r}. Run `mlops-studio datasets` to see the names, "
+    "or import the file first."
+)
+UNKNOWN_VERSION = "Dataset {name!r} has no version {version}; it has versions 1 to {latest}."
+UNKNOWN_COLUMN = "Column {column!r} is not in {label}; check the spelling (names are exact)."
+UNKNOWN_ROLE = "{role!r} is not a column role; use one of: {roles}."
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class DatasetError(ValueError):
+    """A dataset request that cannot be met; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """The version an import produced, whether it was reused, and what ingest noticed."""
+
+    version: DatasetVersion
+    reused: bool
+    report: IngestReport
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version.to_dict(),
+            "reused": self.reused,
+            "report": self.report.to_dict(),
+        }
+
+
+def clean_name(name: str) -> str:
+    """The dataset name as stored, or DatasetError when it is unusable."""
+    stripped = (name or "").strip()
+    if not stripped or len(stripped) > NAME_MAX or _CONTROL.search(stripped):
+        raise DatasetError(NAME_INVALID.format(max=NAME_MAX, name=name))
+    return stripped
+
+
+def import_dataset(
+    home: Path,
+    *,
+    path: Path,
+    name: str,
+    file_name: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    limits: ImportLimits | None = None,
+    actor: str = "studio",
+) -> ImportOutcome:
+    """Read a file into a new dataset version; identical content reuses the existing version."""
+    name = clean_name(name)
+    ingested = read_table(
+        path,
+        file_name=file_name or path.name,
+        delimiter=delimiter,
+        encoding=encoding,
+        limits=limits or ImportLimits.from_env(),
+    )
+    table = ingested.table.replace_schema_metadata(None)
+    relative = artifacts.new_artifact_path("datasets", ".parquet")
+    written = artifacts.write_atomically(home, relative, lambda temp: _write_parquet(table, temp))
+    new = NewDatasetVersion(
+        content_hash=artifacts.sha256_of(written),
+        artifact_path=relative,
+        source_file_name=file_name or path.name,
+        row_count=table.num_rows,
+        column_count=table.num_columns,
+        size_bytes=written.stat().st_size,
+        schema=infer_schema(table),
+        ingest=ingested.report.to_dict(),
+    )
+    version, reused = _record_version(home, name=name, new=new, actor=actor)
+    if reused:
+        written.unlink(missing_ok=True)
+    return ImportOutcome(version=version, reused=reused, report=ingested.report)
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    # Fixed writer options make the file, and so its hash, canonical for the same content.
+    pq.write_table(table, path, compression="zstd", use_dictionary=True, write_statistics=True)
+
+
+def _record_version(
+    home: Path, *, name: str, new: NewDatasetVersion, actor: str
+) -> tuple[DatasetVersion, bool]:
+    with connect(home) as db, writing(db):
+        dataset_id = store.dataset_id_for_name(db, name)
+        existing = store.version_with_hash(db, dataset_id, new.content_hash)
+        if existing:
+            return existing, True
+        version_id = store.add_dataset_version(db, dataset_id=dataset_id, new=new)
+        store.record_event(
+            db,
+            actor=actor,
+            action="dataset.import",
+            entity_type="dataset_version",
+            entity_id=version_id,
+            details={"dataset": name, "rows": new.row_count, "source": new.source_file_name},
+        )
+        version = store.get_dataset_version(db, version_id)
+    assert version is not None
+    return version, False
+
+
+def list_datasets(home: Path) -> list[DatasetSummary]:
+    with connect(home) as db:
+        return store.list_datasets(db)
+
+
+def dataset_versions(home: Path, dataset_id: int) -> list[DatasetVersion]:
+    with connect(home) as db:
+        return store.dataset_versions(db, dataset_id)
+
+
+def get_version(home: Path, version_id: int) -> DatasetVersion:
+    with connect(home) as db:
+        version = store.get_dataset_version(db, version_id)
+    if version is None:
+        raise DatasetError(UNKNOWN_DATASET.format(ref=f"version id {version_id}"))
+    return version
+
+
+def find_version(home: Path, ref: str) -> DatasetVersion:
+    """A version from ``name`` (its newest version) or ``name@N`` (version N)."""
+    name, _, number = ref.rpartition("@") if "@" in ref else (ref, "", "")
+    with connect(home) as db:
+        latest = store.latest_dataset_version(db, name.strip())
+        if latest is None:
+            raise DatasetError(UNKNOWN_DATASET.format(ref=ref))
+        if not number:
+            return latest
+        version = store.dataset_version_by_number(db, latest.dataset_name, _as_int(number))
+    if version is None:
+        raise DatasetError(
+            UNKNOWN_VERSION.format(name=latest.dataset_name, version=number, latest=latest.version)
+        )
+    return version
+
+
+def _as_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return -1
+
+
+def version_path(home: Path, version: DatasetVersion) -> Path:
+    """The version's Parquet file, after verifying its SHA-256 against the store."""
+    return artifacts.verified_path(
+        home, version.artifact_path, version.content_hash, what=f"dataset {version.label}"
+    )
+
+
+def load_table(home: Path, version: DatasetVersion) -> pa.Table:
+    return pq.read_table(version_path(home, version))
+
+
+def load_frame(home: Path, version: DatasetVersion) -> Any:
+    """The version as a pandas DataFrame."""
+    return load_table(home, version).to_pandas()
+
+
+def set_column_roles(
+    home: Path, *, version_id: int, roles: dict[str, str], actor: str = "studio"
+) -> DatasetVersion:
+    """Change the modelling role of some columns; the data and its hash stay as they are."""
+    version = get_version(home, version_id)
+    known = {column.name for column in version.schema}
+    for column, role in roles.items():
+        if column not in known:
+            raise DatasetError(UNKNOWN_COLUMN.format(column=column, label=version.label))
+        if role not in ROLES:
+            raise DatasetError(UNKNOWN_ROLE.format(role=role, roles=", ".join(ROLES)))
+    schema = [
+        ColumnSchema(c.name, c.dtype, roles.get(c.name, c.role))  # type: ignore[arg-type]
+        for c in version.schema
+    ]
+    with connect(home) as db, writing(db):
+        store.set_version_schema(db, version_id, schema)
+        store.record_event(
+            db,
+            actor=actor,
+            action="dataset.set_roles",
+            entity_type="dataset_version",
+            entity_id=version_id,
+            details={"roles": roles},
+        )
+    return get_version(home, version_id)
+
+
+def profile_source(home: Path, source: str, *, target: str | None = None) -> dict[str, Any]:
+    """The profile of a stored dataset (``NAME`` or ``NAME@N``) or, if it names one, a file."""
+    from core.data.profile import profile_table
+
+    path = Path(source)
+    if path.is_file():
+        table = read_table(path, limits=ImportLimits.from_env()).table
+        schema, label = infer_schema(table), str(path)
+    else:
+        version = find_version(home, source)
+        table, schema, label = load_table(home, version), version.schema, version.label
+    if target is not None and target not in table.column_names:
+        raise DatasetError(UNKNOWN_COLUMN.format(column=target, label=label))
+    profile = profile_table(table, schema=schema, target=target)
+    return {"source": label, **profile.to_dict()}

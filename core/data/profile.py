@@ -1,0 +1,484 @@
+"""Fast dataset profile: per-column statistics, duplicate rows and quality findings of a table."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core.data.schema import ROLES, ColumnSchema, Role
+
+if TYPE_CHECKING:
+    from core.data.quality import QualityFinding
+
+TOP_VALUES = 10
+# A column whose top value covers 99% of rows has at most 1% + 1 distinct values, so numeric
+# columns that sparse get their top values too (the near-constant check reads them).
+FEW_DISTINCT_SHARE = 0.01
+IQR_FENCE = 1.5
+NUMBER_PATTERN = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
+LABEL_ROLES: frozenset[str] = frozenset({"categorical", "boolean", "text", "id", "target"})
+# Above this many int64 key combinations the duplicate-row key is re-numbered to stay exact.
+KEY_LIMIT = 2**62
+
+UNKNOWN_TARGET = (
+    "The target column {target!r} is not in the table; pick one of its columns: {columns}."
+)
+
+JsonScalar = bool | int | float | str | None
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """Statistics of one column; fields that do not apply to its type are None.
+
+    ``count`` is the number of non-missing values; ``missing_pct`` is a percentage of rows and
+    ``distinct_pct`` a percentage of non-missing values (ydata's ``n_distinct``/``p_distinct``).
+    Numeric columns get mean/std (ddof=1)/min/q1/median/q3/max, ``zeros`` and ``outliers``
+    (values beyond 1.5 x IQR of the quartiles); date and time columns get min/max as ISO text;
+    text columns get ``numeric_text_pct``, the share of values that parse as numbers.
+    ``top_values`` holds up to ten (value, count) pairs, most frequent first, for label-like
+    roles and for any column with few distinct values.
+    """
+
+    name: str
+    dtype: str
+    role: Role
+    count: int
+    missing: int
+    missing_pct: float
+    distinct: int
+    distinct_pct: float
+    mean: float | None = None
+    std: float | None = None
+    min: JsonScalar = None
+    q1: float | None = None
+    median: float | None = None
+    q3: float | None = None
+    max: JsonScalar = None
+    zeros: int | None = None
+    outliers: int | None = None
+    numeric_text_pct: float | None = None
+    top_values: tuple[tuple[JsonScalar, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {item.name: to_json_ready(getattr(self, item.name)) for item in fields(self)}
+
+
+@dataclass(frozen=True)
+class DatasetProfile:
+    """The whole-table profile: sizes, missing cells, duplicates, columns and quality findings."""
+
+    rows: int
+    column_count: int
+    memory_bytes: int
+    duplicate_rows: int
+    missing_cells: int
+    missing_pct: float
+    role_counts: dict[str, int]
+    columns: tuple[ColumnProfile, ...]
+    quality: tuple[QualityFinding, ...]
+    seconds: float
+    target: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {item.name: to_json_ready(getattr(self, item.name)) for item in fields(self)}
+        data["columns"] = [column.to_dict() for column in self.columns]
+        data["quality"] = [finding.to_dict() for finding in self.quality]
+        return data
+
+
+def profile_table(
+    table: pa.Table, *, schema: list[ColumnSchema], target: str | None = None
+) -> DatasetProfile:
+    """Profile every column, count duplicate rows and run the quality checks."""
+    # Imported here because the quality checks build on this module's column profiles.
+    from core.data.quality import check_quality
+
+    started = time.perf_counter()
+    target = resolve_target(table, schema=schema, target=target)
+    clean = missing_as_null(table)
+    columns = _scan_columns(clean, roles=column_roles(clean, schema=schema, target=target))
+    duplicates = _duplicate_rows(clean, columns=columns)
+    findings = check_quality(
+        clean, schema=schema, target=target, column_stats=columns, duplicate_rows=duplicates
+    )
+    missing = sum(column.missing for column in columns)
+    cells = clean.num_rows * clean.num_columns
+    return DatasetProfile(
+        rows=clean.num_rows,
+        column_count=clean.num_columns,
+        memory_bytes=table.nbytes,
+        duplicate_rows=duplicates,
+        missing_cells=missing,
+        missing_pct=_pct(missing, cells),
+        role_counts=_role_counts(columns),
+        columns=columns,
+        quality=tuple(findings),
+        seconds=time.perf_counter() - started,
+        target=target,
+    )
+
+
+def profile_columns(
+    table: pa.Table, *, schema: list[ColumnSchema], target: str | None = None
+) -> tuple[ColumnProfile, ...]:
+    """Column statistics only, without duplicate rows or quality checks."""
+    target = resolve_target(table, schema=schema, target=target)
+    clean = missing_as_null(table)
+    return _scan_columns(clean, roles=column_roles(clean, schema=schema, target=target))
+
+
+def count_duplicate_rows(table: pa.Table) -> int:
+    """Rows that repeat an earlier row exactly (missing cells compare equal to each other)."""
+    return _duplicate_rows(missing_as_null(table), columns=())
+
+
+def resolve_target(
+    table: pa.Table, *, schema: list[ColumnSchema], target: str | None
+) -> str | None:
+    """The target column: the one asked for, else the schema's ``target`` role, else None."""
+    if target is None:
+        named = next((column.name for column in schema if column.role == "target"), None)
+        return named if named in table.column_names else None
+    if target not in table.column_names:
+        shown = ", ".join(repr(name) for name in table.column_names[:20])
+        raise ValueError(UNKNOWN_TARGET.format(target=target, columns=shown))
+    return target
+
+
+def column_roles(table: pa.Table, *, schema: list[ColumnSchema], target: str | None) -> list[Role]:
+    """Each table column's role: the target, the schema's role, or a guess from its type."""
+    by_name = {column.name: column.role for column in schema}
+    return [
+        "target" if name == target else by_name.get(name) or _role_from_type(table.field(i).type)
+        for i, name in enumerate(table.column_names)
+    ]
+
+
+def missing_as_null(table: pa.Table) -> pa.Table:
+    """Float NaN becomes null and -0.0 becomes 0.0, as pandas counts and compares them.
+
+    Half floats are widened to float32 first, since few Arrow kernels accept them.
+    """
+    for index, column_type in enumerate(table.schema.types):
+        if pa.types.is_floating(column_type):
+            column = table.column(index)
+            if pa.types.is_float16(column_type):
+                column = column.cast(pa.float32())
+            name = table.field(index).name
+            table = table.set_column(index, name, _clean_floats(column))
+    return table
+
+
+def to_json_ready(value: Any) -> Any:
+    """Plain JSON data: NaN and infinities become None, tuples lists, dates ISO text."""
+    if isinstance(value, dict):
+        return {str(key): to_json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_ready(item) for item in value]
+    return _plain(value)
+
+
+def _clean_floats(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pc.any(pc.is_nan(column)).as_py():
+        column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+    # Adding +0.0 turns -0.0 into +0.0 and leaves every other value unchanged.
+    return pc.add(column, pa.scalar(0.0, column.type))
+
+
+def _role_from_type(column_type: pa.DataType) -> Role:
+    if pa.types.is_boolean(column_type):
+        return "boolean"
+    if _is_numeric(column_type):
+        return "numeric"
+    if _is_temporal(column_type):
+        return "datetime"
+    return "categorical"
+
+
+def _role_counts(columns: Sequence[ColumnProfile]) -> dict[str, int]:
+    counts: dict[str, int] = dict.fromkeys(ROLES, 0)
+    for column in columns:
+        counts[column.role] = counts.get(column.role, 0) + 1
+    return counts
+
+
+def _scan_columns(table: pa.Table, *, roles: Sequence[Role]) -> tuple[ColumnProfile, ...]:
+    """Profile columns in parallel threads; Arrow kernels and NumPy sorts release the GIL."""
+    indexes = list(range(table.num_columns))
+    workers = min(8, os.cpu_count() or 1)
+    size = max(1, math.ceil(len(indexes) / (workers * 4)))
+    batches = [indexes[start : start + size] for start in range(0, len(indexes), size)]
+
+    def scan_batch(batch: list[int]) -> list[ColumnProfile]:
+        return [_profile_column(table, index=index, role=roles[index]) for index in batch]
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return tuple(profile for profiles in pool.map(scan_batch, batches) for profile in profiles)
+
+
+def _profile_column(table: pa.Table, *, index: int, role: Role) -> ColumnProfile:
+    column = table.column(index)
+    rows = len(column)
+    count = rows - column.null_count
+    stats: dict[str, Any] = {}
+    if _is_numeric(column.type):
+        ordered = _sorted_values(column)
+        values, counts = _runs(ordered)
+        stats.update(_numeric_stats(ordered))
+    else:
+        values, counts = _value_counts(column)
+        if _is_temporal(column.type):
+            stats.update(_temporal_range(column))
+        if _is_text(column.type) and count:
+            stats["numeric_text_pct"] = _numeric_text_pct(values, counts, count=count)
+    distinct = len(counts)
+    if role in LABEL_ROLES or distinct <= max(TOP_VALUES, count * FEW_DISTINCT_SHARE + 1):
+        stats["top_values"] = _top_values(values, counts)
+    return ColumnProfile(
+        name=table.field(index).name,
+        dtype=str(column.type),
+        role=role,
+        count=count,
+        missing=rows - count,
+        missing_pct=_pct(rows - count, rows),
+        distinct=distinct,
+        distinct_pct=_pct(distinct, count),
+        **stats,
+    )
+
+
+def _sorted_values(column: pa.ChunkedArray) -> np.ndarray:
+    """Non-missing numbers in ascending order; integers stay exact, the rest become float64."""
+    if not pa.types.is_integer(column.type) and not pa.types.is_float64(column.type):
+        column = column.cast(pa.float64())
+    present = column.drop_null()
+    values = present.to_numpy() if present.num_chunks else np.empty(0, np.float64)
+    return np.sort(values)
+
+
+def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array and how often each occurs."""
+    if not len(ordered):
+        return ordered, np.empty(0, np.int64)
+    change = np.empty(len(ordered), bool)
+    change[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    return ordered[starts], np.diff(starts, append=len(ordered))
+
+
+def _numeric_stats(ordered: np.ndarray) -> dict[str, Any]:
+    """Numeric statistics read off the sorted values: quartiles and counts are lookups."""
+    n = len(ordered)
+    if n == 0:
+        return {"zeros": 0, "outliers": 0}
+    floats = ordered.astype(np.float64, copy=False)
+    # Infinite values make some of these NaN, which the profile reports as None.
+    with np.errstate(invalid="ignore", over="ignore"):
+        q1, median, q3 = (_quantile(floats, share) for share in (0.25, 0.5, 0.75))
+        fence = IQR_FENCE * (q3 - q1)
+        std = float(np.std(floats, ddof=1)) if n > 1 else None
+        mean = float(np.mean(floats))
+    outliers = None
+    if math.isfinite(fence):
+        below = np.searchsorted(floats, q1 - fence, side="left")
+        outliers = int(below + n - np.searchsorted(floats, q3 + fence, side="right"))
+    zeros = np.searchsorted(floats, 0.0, side="right") - np.searchsorted(floats, 0.0, side="left")
+    return {
+        "mean": _finite(mean),
+        "std": _finite(std),
+        "min": _plain(ordered[0]),
+        "q1": _finite(q1),
+        "median": _finite(median),
+        "q3": _finite(q3),
+        "max": _plain(ordered[-1]),
+        "zeros": int(zeros),
+        "outliers": outliers,
+    }
+
+
+def _quantile(ordered: np.ndarray, share: float) -> float:
+    """Linear interpolation between closest ranks, as pandas and NumPy do by default."""
+    position = (len(ordered) - 1) * share
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    fraction = position - low
+    if fraction == 0:
+        return float(ordered[low])
+    return float(ordered[low] + (ordered[high] - ordered[low]) * fraction)
+
+
+def _value_counts(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Distinct non-missing values (first seen first) and their counts, by hashing."""
+    try:
+        counted = pc.value_counts(column)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        return _value_counts_by_text(column)
+    values = counted.field("values")
+    present = values.is_valid()
+    values = values.filter(present)
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    counts = counted.field("counts").filter(present).to_numpy(zero_copy_only=False)
+    return values, counts
+
+
+def _value_counts_by_text(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Fallback for nested types Arrow cannot hash: values are equal when their text is."""
+    codes, firsts = _text_codes(column)
+    known = codes >= 0
+    counts = np.bincount(codes[known], minlength=len(firsts))
+    return pa.array(firsts, column.type), counts
+
+
+def _text_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
+    """Each row's code by text form (-1 for missing) and the first value seen per code."""
+    values = column.to_pylist()
+    texts = pd.Series([None if value is None else repr(value) for value in values], dtype=object)
+    codes = pd.factorize(texts)[0].astype(np.int64, copy=False)
+    found, first_rows = np.unique(codes, return_index=True)
+    firsts = [values[row] for code, row in zip(found, first_rows, strict=True) if code >= 0]
+    return codes, firsts
+
+
+def _temporal_range(column: pa.ChunkedArray) -> dict[str, Any]:
+    extremes = pc.min_max(column)
+    return {"min": _scalar_text(extremes["min"]), "max": _scalar_text(extremes["max"])}
+
+
+def _numeric_text_pct(values: pa.Array, counts: np.ndarray, *, count: int) -> float:
+    numeric = pc.match_substring_regex(values, NUMBER_PATTERN).to_numpy(zero_copy_only=False)
+    return _pct(int(counts[numeric.astype(bool)].sum()), count)
+
+
+def _top_values(
+    values: pa.Array | np.ndarray, counts: np.ndarray
+) -> tuple[tuple[JsonScalar, int], ...]:
+    """The most frequent values; ties keep their earlier order."""
+    candidates = np.arange(len(counts))
+    if len(counts) > TOP_VALUES:
+        threshold = np.partition(counts, -TOP_VALUES)[-TOP_VALUES]
+        candidates = np.flatnonzero(counts >= threshold)
+    order = candidates[np.argsort(-counts[candidates], kind="stable")][:TOP_VALUES]
+    if isinstance(values, pa.Array):
+        picked = values.take(pa.array(order, pa.int64())).to_pylist()
+    else:
+        picked = values[order].tolist()
+    return tuple((_plain(value), int(counts[i])) for value, i in zip(picked, order, strict=True))
+
+
+def _duplicate_rows(table: pa.Table, *, columns: Sequence[ColumnProfile]) -> int:
+    """Exact count of rows equal to an earlier row, from per-column codes combined per row."""
+    rows = table.num_rows
+    if rows < 2 or table.num_columns == 0:
+        return 0
+    if any(column.distinct == rows for column in columns):
+        return 0  # a column with a different value in every row rules duplicates out
+    codes = (_row_codes(table.column(index)) for index in range(table.num_columns))
+    return rows - _distinct_keys(codes, rows=rows)
+
+
+def _row_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """One integer per row, equal exactly when the values are (missing is one more value)."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    try:
+        encoded = pc.dictionary_encode(column, null_encoding="encode")
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        codes, firsts = _text_codes(column)
+        return np.where(codes < 0, len(firsts), codes), len(firsts) + 1
+    parts = [chunk.indices.to_numpy().astype(np.int64) for chunk in encoded.chunks]
+    return np.concatenate(parts), len(encoded.chunk(0).dictionary)
+
+
+def _distinct_keys(codes: Iterable[tuple[np.ndarray, int]], *, rows: int) -> int:
+    key = np.zeros(rows, np.int64)
+    size = 1
+    for column_codes, levels in codes:
+        if size * levels >= KEY_LIMIT:
+            key, size = _renumber(key)
+            if size == rows:
+                return rows  # every row already differs
+        key = key * levels + column_codes
+        size *= levels
+    return _renumber(key)[1]
+
+
+def _renumber(key: np.ndarray) -> tuple[np.ndarray, int]:
+    uniques, dense = np.unique(key, return_inverse=True)
+    return dense.astype(np.int64, copy=False), len(uniques)
+
+
+def _is_numeric(column_type: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_integer(column_type)
+        or pa.types.is_floating(column_type)
+        or pa.types.is_decimal(column_type)
+    )
+
+
+def _is_temporal(column_type: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_timestamp(column_type)
+        or pa.types.is_date(column_type)
+        or pa.types.is_time(column_type)
+    )
+
+
+def _is_text(column_type: pa.DataType) -> bool:
+    if pa.types.is_dictionary(column_type):
+        column_type = column_type.value_type
+    return bool(
+        pa.types.is_string(column_type)
+        or pa.types.is_large_string(column_type)
+        or pa.types.is_string_view(column_type)
+    )
+
+
+def _scalar_text(scalar: pa.Scalar) -> str | None:
+    try:
+        value = scalar.as_py()
+    except (ValueError, OverflowError):
+        return str(scalar)  # nanosecond times Python cannot hold
+    return None if value is None else str(_plain(value))
+
+
+def _pct(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _plain(value: Any) -> JsonScalar:
+    """One value as JSON-ready data."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return _finite(value)
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if isinstance(value, datetime | date | time_of_day):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return _finite(float(value))
+    if isinstance(value, timedelta):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)

@@ -1,0 +1,1 @@
+"""One thin Streamlit script per life-cycle step, listed by app.streamlit_app."""

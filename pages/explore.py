@@ -1,0 +1,87 @@
+"""Explore: pick or import a dataset, then look at its columns, relationships and quality."""
+
+import streamlit as st
+
+from app import cache, explore_sections, state
+from app.cache import VersionKey
+from app.components import dataset_picker, home
+from app.dataset_import import import_panel
+from app.text import md
+from core.artifacts import ArtifactError
+from core.data.datasets import DatasetError
+
+SECTIONS = {
+    "Overview": "overview",
+    "Columns": "columns",
+    "Correlations": "correlations",
+    "Missing values": "missing",
+    "Relationships": "relationships",
+    "Target": "target",
+    "Quality": "quality",
+    "Profile report": "report",
+}
+TARGET_NAMES = ("target", "label", "default", "churn", "y", "class", "price", "outcome")
+
+st.title("Explore")
+version = dataset_picker()
+import_panel(expanded=version is None)
+if version is None:
+    st.info(
+        "No datasets yet. Import a file above, or add the sample datasets to explore a "
+        "credit-risk table right away."
+    )
+    st.stop()
+
+st.caption(
+    f"{md(version.label)} · {version.row_count:,} rows × {version.column_count} columns · "
+    f"from {md(version.source_file_name or 'unknown')} · sha256 {version.content_hash[:12]}"
+)
+key = VersionKey.of(home(), version)
+names = [column.name for column in version.schema]
+targets = st.session_state.setdefault(state.TARGET_BY_VERSION, {})
+guess = next(
+    (c.name for c in version.schema if c.role == "target"),
+    next((name for name in names if name.lower() in TARGET_NAMES), None),
+)
+chosen = targets.get(version.id, guess)
+target = st.selectbox(
+    "Target column",
+    [None, *names],
+    index=([None, *names].index(chosen) if chosen in names else 0),
+    format_func=lambda name: "(none)" if name is None else name,
+    key=f"{state.EXPLORE_TARGET}.{version.id}",
+    help="What a model would predict; used for target analysis, imbalance and leakage checks.",
+)
+targets[version.id] = target
+
+try:
+    profile = cache.dataset_profile(key, target)
+except (DatasetError, ArtifactError) as error:
+    st.error(str(error))
+    st.stop()
+
+section = SECTIONS[
+    st.radio(
+        "Section",
+        list(SECTIONS),
+        horizontal=True,
+        key=state.EXPLORE_SECTION,
+        label_visibility="collapsed",
+    )
+]
+if section == "overview":
+    explore_sections.overview(key, version, profile)
+elif section == "columns":
+    explore_sections.columns(key, version, profile)
+elif section == "correlations":
+    explore_sections.correlations(key)
+elif section == "missing":
+    explore_sections.missing_values(key)
+elif section == "relationships":
+    explore_sections.relationships(key, profile, target)
+elif section == "target":
+    explore_sections.target_section(key, profile, target)
+elif section == "quality":
+    explore_sections.quality(profile)
+else:
+    explore_sections.profile_report(version)

@@ -1,0 +1,113 @@
+"""The CLI: each command works on a temp home, --json prints one object, errors are one line."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+CREDIT = ROOT / "sample_data" / "credit.csv"
+
+
+def run(home: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, [*args, "--home", str(home)], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def run_json(home: Path, *args: str) -> dict:
+    code, output = run(home, *args, "--json")
+    assert code == 0, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    return json.loads(lines[0])
+
+
+def test_import_then_datasets_then_reimport_reuses(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    first = run_json(home, "import", str(CREDIT), "--name", "credit")
+    assert first["reused"] is False and first["version"]["version"] == 1
+    assert first["version"]["rows"] >= 20_000 and len(first["version"]["content_hash"]) == 64
+    again = run_json(home, "import", str(CREDIT), "--name", "credit")
+    assert again["reused"] is True and again["version"]["id"] == first["version"]["id"]
+    listed = run_json(home, "datasets")
+    assert [d["name"] for d in listed["datasets"]] == ["credit"]
+    assert listed["datasets"][0]["versions"] == 1
+
+
+def test_profile_a_dataset_and_a_file(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    run_json(home, "import", str(CREDIT), "--name", "credit")
+    stored = run_json(home, "profile", "credit@1", "--target", "default")
+    direct = run_json(home, "profile", str(CREDIT), "--target", "default")
+    for payload in (stored, direct):
+        by_name = {c["name"]: c for c in payload["columns"]}
+        assert by_name["annual_income"]["missing"] > 0
+        assert by_name["annual_income"]["mean"] is not None
+        assert by_name["sex"]["top_values"]
+        assert {"check", "severity", "message"} <= set(payload["quality"][0])
+        assert any(f["check"] == "duplicate_rows" for f in payload["quality"])
+    assert stored["columns"] == direct["columns"]
+
+
+def test_text_output_is_readable(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    code, output = run(home, "import", str(CREDIT), "--name", "credit")
+    assert code == 0 and re.search(r"Imported credit v1 .* rows x 23 columns", output)
+    code, output = run(home, "profile", "credit")
+    assert code == 0 and "Quality checks:" in output and "annual_income" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["profile", "nope"], "There is no dataset 'nope'"),
+        (["import", "missing.csv", "--name", "x"], "There is no file at"),
+        (["import", str(CREDIT), "--name", "  "], "A dataset name must be"),
+    ],
+)
+def test_errors_are_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, [*args, "--home", str(tmp_path / "h"), "--json"])
+    assert result.exit_code == 1
+    assert message in json.loads(result.output)["error"]
+    assert "Traceback" not in result.output
+
+
+def test_empty_file_is_refused_and_nothing_saved_is_lost(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    run_json(home, "import", str(CREDIT), "--name", "credit")
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    code, output = run(home, "import", str(empty), "--name", "credit")
+    assert code == 1 and "empty" in output.lower() and "Traceback" not in output
+    assert run_json(home, "datasets")["datasets"][0]["versions"] == 1
+
+
+def test_demo_seeds_once_and_jobs_lists(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    first = run_json(home, "demo")
+    again = run_json(home, "demo")
+    assert set(first["datasets"]) >= {"credit", "credit_production", "houses"}
+    assert again["datasets"] == first["datasets"]
+    assert run_json(home, "jobs", "--all") == {"jobs": []}
+
+
+def test_console_script_runs_in_a_real_process(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--home", str(tmp_path / "h"), "datasets", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(completed.stdout) == {"datasets": []}
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in cli.commands if f"mlops-studio {name}" not in readme]
+    assert missing == []

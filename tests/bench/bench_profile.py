@@ -1,0 +1,154 @@
+"""Benchmark: the studio's dataset profile against ydata-profiling's minimal profile, same frame."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from core.data.profile import DatasetProfile, profile_table  # noqa: E402
+from core.data.schema import ColumnSchema, Role  # noqa: E402
+
+SPEEDUP_TARGET = 5.0
+MEAN_RELATIVE_TOLERANCE = 1e-9
+TARGET = "default"
+PURPOSES = [
+    "debt_consolidation", "credit_card", "home_improvement", "other", "major_purchase",
+    "small_business", "car", "medical", "moving", "vacation", "house", "wedding",
+    "renewable_energy", "educational",
+]  # fmt: skip
+
+
+def credit_frame(rows: int, *, seed: int = 0) -> pd.DataFrame:
+    """A seeded loan table: 21 numeric and categorical columns with missing values."""
+    rng = np.random.default_rng(seed)
+
+    def with_gaps(values: np.ndarray, share: float) -> np.ndarray:
+        values = values.astype(float) if values.dtype.kind in "iuf" else values.astype(object)
+        values[rng.random(rows) < share] = np.nan
+        return values
+
+    lengths = np.array(["<1", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10+"])
+    states = np.array([f"S{i:02d}" for i in range(50)])
+    return pd.DataFrame(
+        {
+            "loan_id": np.arange(10_000_000, 10_000_000 + rows),
+            "age": rng.integers(18, 80, rows),
+            "annual_income": with_gaps(rng.lognormal(11, 0.5, rows).round(2), 0.05),
+            "loan_amount": rng.integers(1, 400, rows) * 100.0,
+            "term": rng.choice(["36 months", "60 months"], rows, p=[0.7, 0.3]),
+            "interest_rate": rng.normal(12, 4, rows).round(2),
+            "grade": rng.choice(list("ABCDEFG"), rows),
+            "emp_length": with_gaps(rng.choice(lengths, rows), 0.06),
+            "home_ownership": rng.choice(
+                ["RENT", "OWN", "MORTGAGE", "OTHER"], rows, p=[0.4, 0.1, 0.49, 0.01]
+            ),
+            "purpose": rng.choice(PURPOSES, rows),
+            "addr_state": with_gaps(rng.choice(states, rows), 0.01),
+            "dti": with_gaps(rng.gamma(2, 8, rows).round(2), 0.02),
+            "delinq_2yrs": rng.poisson(0.3, rows),
+            "revol_util": with_gaps(rng.uniform(0, 120, rows).round(1), 0.03),
+            "open_acc": rng.poisson(10, rows),
+            "total_acc": rng.poisson(25, rows),
+            "credit_score": with_gaps(rng.normal(690, 50, rows).round(), 0.01),
+            "months_since_last_delinq": with_gaps(rng.integers(0, 120, rows), 0.5),
+            "verification_status": rng.choice(
+                ["Verified", "Not Verified", "Source Verified"], rows
+            ),
+            "installment": rng.normal(450, 200, rows),
+            TARGET: (rng.random(rows) < 0.12).astype(int),
+        }
+    )
+
+
+def schema_of(frame: pd.DataFrame) -> list[ColumnSchema]:
+    """The schema an analyst would confirm: id, target, numbers and categories."""
+
+    def role(name: str) -> Role:
+        if name == "loan_id":
+            return "id"
+        if name == TARGET:
+            return "target"
+        return "numeric" if pd.api.types.is_numeric_dtype(frame[name]) else "categorical"
+
+    return [
+        ColumnSchema(name=str(name), dtype=str(dtype), role=role(str(name)))
+        for name, dtype in frame.dtypes.items()
+    ]
+
+
+def run_ours(frame: pd.DataFrame) -> tuple[float, DatasetProfile]:
+    """Everything `mlops-studio profile` does after reading: Arrow conversion, stats, checks."""
+    started = time.perf_counter()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    profile = profile_table(table, schema=schema_of(frame), target=TARGET)
+    return time.perf_counter() - started, profile
+
+
+def run_ydata(frame: pd.DataFrame) -> tuple[float, dict[str, dict]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ydata's own deprecation notices are not the subject here
+        from ydata_profiling import ProfileReport
+
+        started = time.perf_counter()
+        description = ProfileReport(frame, minimal=True, progress_bar=False).get_description()
+    return time.perf_counter() - started, description.variables
+
+
+def disagreements(profile: DatasetProfile, variables: dict[str, dict]) -> list[str]:
+    problems = []
+    ours = {column.name: column for column in profile.columns}
+    for name, theirs in variables.items():
+        column = ours[name]
+        if column.missing != theirs["n_missing"]:
+            problems.append(f"{name}: missing {column.missing} vs {theirs['n_missing']}")
+        if column.distinct != theirs["n_distinct"]:
+            problems.append(f"{name}: distinct {column.distinct} vs {theirs['n_distinct']}")
+        if not _same_mean(column.mean, theirs.get("mean")):
+            problems.append(f"{name}: mean {column.mean} vs {theirs.get('mean')}")
+    return problems
+
+
+def _same_mean(ours: float | None, theirs: float | None) -> bool:
+    if theirs is None or math.isnan(theirs):
+        return True  # ydata reports no mean for this column type
+    return ours is not None and math.isclose(ours, theirs, rel_tol=MEAN_RELATIVE_TOLERANCE)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+
+    frame = credit_frame(args.rows)
+    print(f"frame: {len(frame):,} rows x {frame.shape[1]} columns", flush=True)
+    ours_s, profile = run_ours(frame)
+    print(f"studio profile_table (Arrow conversion + stats + quality): {ours_s:.2f} s", flush=True)
+    for finding in profile.quality:
+        print(f"  [{finding.severity}] {finding.check}: {finding.message}")
+    ydata_s, variables = run_ydata(frame)
+    print(f"ydata-profiling minimal get_description: {ydata_s:.2f} s", flush=True)
+
+    problems = disagreements(profile, variables)
+    compared = sum(1 for theirs in variables.values() if theirs.get("mean") is not None)
+    print(f"compared {len(variables)} columns (missing, distinct; mean on {compared})")
+    for problem in problems:
+        print(f"  MISMATCH {problem}")
+    speedup = ydata_s / ours_s
+    print(f"ratio ydata/studio: {speedup:.1f}")
+    print(f"profile_speedup_vs_ydata_minimal={speedup:.1f}x (target >= {SPEEDUP_TARGET:.0f}x)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""The Explore page in AppTest: empty state, upload, every section, roles, bad files, the report."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import state
+from core.data.datasets import import_dataset, list_datasets
+from core.jobs import wait_for_job
+from core.jobs.runner import list_recent_jobs
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+HOSTILE = "<script>alert(1)</script>"
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(ENTRYPOINT, default_timeout=60)
+    return at.run()
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def finish_jobs(home: Path) -> None:
+    for job in list_recent_jobs(home):
+        wait_for_job(home, job.id, timeout=120)
+
+
+@pytest.fixture
+def credit_home(studio_home: Path, small_frame: pd.DataFrame, tmp_path: Path) -> Path:
+    path = tmp_path / "small.csv"
+    small_frame.to_csv(path, index=False)
+    import_dataset(studio_home, path=path, name="small")
+    return studio_home
+
+
+def test_empty_studio_says_what_to_do(studio_home: Path) -> None:
+    at = app()
+    no_errors(at)
+    assert any("No datasets yet" in info.value for info in at.info)
+    assert at.button(key=state.SAMPLES_BUTTON)
+
+
+def test_upload_a_csv_imports_and_selects_it(studio_home: Path, small_frame: pd.DataFrame) -> None:
+    at = app()
+    at.file_uploader(key=state.UPLOAD).set_value(
+        ("loans.csv", small_frame.to_csv(index=False).encode(), "text/csv")
+    )
+    at.button(key=state.UPLOAD_BUTTON).click().run()
+    no_errors(at)
+    finish_jobs(studio_home)
+    at.run()
+    at.run()
+    no_errors(at)
+    assert [d.name for d in list_datasets(studio_home)] == ["loans"]
+    assert any("Imported loans v1" in s.value for s in at.success)
+    assert at.selectbox(key=state.DATASET_PICKER).value == list_datasets(studio_home)[0].id
+
+
+def test_a_picture_renamed_csv_gets_a_clear_error(studio_home: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    at = app()
+    at.file_uploader(key=state.UPLOAD).set_value(("photo.csv", png, "text/csv"))
+    at.button(key=state.UPLOAD_BUTTON).click().run()
+    finish_jobs(studio_home)
+    at.run()
+    no_errors(at)
+    assert any("PNG" in error.value for error in at.error)
+    assert list_datasets(studio_home) == []
+
+
+def test_every_section_renders(credit_home: Path) -> None:
+    at = app()
+    no_errors(at)
+    at.selectbox(key=f"{state.EXPLORE_TARGET}.1").set_value("target").run()
+    for section in [
+        "Overview",
+        "Columns",
+        "Correlations",
+        "Missing values",
+        "Relationships",
+        "Target",
+        "Quality",
+    ]:
+        at.radio(key=state.EXPLORE_SECTION).set_value(section).run()
+        no_errors(at)
+        assert at.get("plotly_chart") or at.dataframe or at.success, section
+    at.radio(key=state.EXPLORE_SECTION).set_value("Columns").run()
+    for column in ["income", "region", "signup"]:
+        at.selectbox(key=state.EXPLORE_COLUMN).set_value(column).run()
+        no_errors(at)
+        assert at.get("plotly_chart")
+
+
+def test_quality_checks_are_listed(credit_home: Path) -> None:
+    at = app()
+    at.radio(key=state.EXPLORE_SECTION).set_value("Quality").run()
+    no_errors(at)
+    table = at.dataframe[0].value
+    assert {"severity", "check", "finding"} <= set(table.columns)
+    assert "outliers" in set(table["check"])
+    assert any("income" in finding for finding in table["finding"])
+
+
+def test_changing_a_role_is_saved(credit_home: Path) -> None:
+    at = app()
+    at.selectbox(key=state.ROLE_COLUMN).set_value("region")
+    at.selectbox(key=state.ROLE_VALUE).set_value("text")
+    at.button(key=state.ROLE_SAVE).click().run()
+    no_errors(at)
+    version = list_datasets(credit_home)[0].latest
+    assert next(c.role for c in version.schema if c.name == "region") == "text"
+
+
+def test_hostile_names_and_values_show_as_text(studio_home: Path, tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            HOSTILE: ["<img src=x onerror=alert(2)>", "[x](javascript:alert(3))"] * 20,
+            "value": np.arange(40.0),
+        }
+    )
+    path = tmp_path / f"{'x'}.csv"
+    frame.to_csv(path, index=False)
+    import_dataset(studio_home, path=path, name="<b>bold</b>")
+    at = app()
+    for section in ["Overview", "Columns", "Quality"]:
+        at.radio(key=state.EXPLORE_SECTION).set_value(section).run()
+        no_errors(at)
+    rendered = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "<b>bold</b>" not in rendered and "<script>" not in rendered
+
+
+def test_profile_report_builds_as_a_job_and_is_kept(credit_home: Path) -> None:
+    at = app()
+    at.radio(key=state.EXPLORE_SECTION).set_value("Profile report").run()
+    at.radio(key=state.REPORT_MODE).set_value("minimal")
+    at.button(key=state.REPORT_BUTTON).click().run()
+    no_errors(at)
+    finish_jobs(credit_home)
+    at.run()
+    no_errors(at)
+    assert at.get("download_button")
+    fresh = app()
+    fresh.radio(key=state.EXPLORE_SECTION).set_value("Profile report").run()
+    assert fresh.get("download_button"), "the report is kept per dataset version"
