@@ -105,3 +105,15 @@ def target_strength(key: VersionKey, target: str) -> list[Any]:
 @st.cache_data(max_entries=4, show_spinner=False)
 def report_html(path: str, sha256: str) -> str:
     return Path(path).read_text("utf-8")
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cleaned(key: VersionKey, steps_json: str) -> Any:
+    """The version after these cleaning steps; each prefix is cached, so adding a step is cheap."""
+    from core.prep.recipe import CleaningResult, continue_cleaning
+
+    steps = json.loads(steps_json)
+    if not steps:
+        return CleaningResult(frame=_frame(key))
+    previous = cleaned(key, json.dumps(steps[:-1], sort_keys=True))
+    return continue_cleaning(previous, steps[-1])

@@ -212,6 +212,65 @@ def _column_summary(column: dict[str, Any]) -> str:
 
 
 @cli.command()
+@click.argument("dataset")
+@click.option(
+    "--recipe",
+    "recipe_ref",
+    required=True,
+    help="A recipe JSON file, or a saved recipe as NAME or NAME@N.",
+)
+@studio_command
+def prepare(ctx: StudioContext, *, as_json: bool, dataset: str, recipe_ref: str) -> None:
+    """Apply a recipe's cleaning steps to a dataset (NAME or NAME@VERSION) as a new version."""
+    from core.data.datasets import find_version
+    from core.prep.prepare import find_recipe, prepare_dataset
+
+    source = find_version(ctx.home, dataset)
+    recipe = find_recipe(ctx.home, recipe_ref)
+    outcome = prepare_dataset(ctx.home, version_id=source.id, recipe=recipe, actor="cli")
+    _emit(outcome.to_dict(), as_json, _prepare_text)
+
+
+def _prepare_text(payload: dict[str, Any]) -> str:
+    version = payload["version"]
+    verb = "Reused" if payload["reused"] else "Created"
+    lines = [
+        f"{verb} {version['dataset']} v{version['version']} (id {version['id']}) from version "
+        f"id {version['parent_version_id']} with recipe {payload['recipe']['name']} "
+        f"v{payload['recipe']['version']}: {version['rows']:,} rows x {version['columns']} columns",
+        "",
+        f"{'step':>4}  {'rows before':>11} {'dropped':>8}  what",
+    ]
+    lines += [
+        f"{s['step']:>4}  {s['rows_before']:>11,} {s['rows_dropped']:>8,}  {s['description']}"
+        for s in payload["steps"]
+    ]
+    lines += ["", "Output schema:"]
+    lines += [f"  {c['name']}: {c['dtype']} ({c['role']})" for c in payload["schema"]]
+    return "\n".join(lines)
+
+
+@cli.command()
+@studio_command
+def recipes(ctx: StudioContext, *, as_json: bool) -> None:
+    """List saved recipes, newest first."""
+    from core.prep.prepare import list_recipes
+
+    found = [recipe.to_dict() for recipe in list_recipes(ctx.home)]
+    _emit({"recipes": found}, as_json, _recipes_text)
+
+
+def _recipes_text(payload: dict[str, Any]) -> str:
+    if not payload["recipes"]:
+        return "No recipes yet. Build one on the Prepare page or write one (docs/recipes.md)."
+    return "\n".join(
+        f"{r['id']:>4} {r['name']} v{r['version']}  {len(r['recipe']['cleaning'])} steps  "
+        f"{r['created_at'][:19]}"
+        for r in payload["recipes"]
+    )
+
+
+@cli.command()
 @click.option("--all", "show_all", is_flag=True, help="Include finished jobs (newest 50).")
 @studio_command
 def jobs(ctx: StudioContext, *, as_json: bool, show_all: bool) -> None:

@@ -80,23 +80,53 @@ def import_dataset(
         encoding=encoding,
         limits=limits or ImportLimits.from_env(),
     )
-    table = ingested.table.replace_schema_metadata(None)
+    version, reused = store_table(
+        home,
+        name=name,
+        table=ingested.table,
+        lineage=Lineage(source_file_name=file_name or path.name, ingest=ingested.report.to_dict()),
+        actor=actor,
+    )
+    return ImportOutcome(version=version, reused=reused, report=ingested.report)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a new version's rows came from: a file, or a parent version and a recipe."""
+
+    source_file_name: str | None = None
+    ingest: dict[str, Any] | None = None
+    parent_version_id: int | None = None
+    recipe_id: int | None = None
+
+    @property
+    def action(self) -> str:
+        return "dataset.prepare" if self.parent_version_id else "dataset.import"
+
+
+def store_table(
+    home: Path, *, name: str, table: pa.Table, lineage: Lineage, actor: str
+) -> tuple[DatasetVersion, bool]:
+    """Save a table as the next version of ``name``; identical content reuses a version."""
+    table = table.replace_schema_metadata(None)
     relative = artifacts.new_artifact_path("datasets", ".parquet")
     written = artifacts.write_atomically(home, relative, lambda temp: _write_parquet(table, temp))
     new = NewDatasetVersion(
         content_hash=artifacts.sha256_of(written),
         artifact_path=relative,
-        source_file_name=file_name or path.name,
+        source_file_name=lineage.source_file_name,
         row_count=table.num_rows,
         column_count=table.num_columns,
         size_bytes=written.stat().st_size,
         schema=infer_schema(table),
-        ingest=ingested.report.to_dict(),
+        ingest=lineage.ingest or {},
+        parent_version_id=lineage.parent_version_id,
+        recipe_id=lineage.recipe_id,
     )
-    version, reused = _record_version(home, name=name, new=new, actor=actor)
+    version, reused = _record_version(home, name=name, new=new, action=lineage.action, actor=actor)
     if reused:
         written.unlink(missing_ok=True)
-    return ImportOutcome(version=version, reused=reused, report=ingested.report)
+    return version, reused
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
@@ -105,7 +135,7 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
 
 
 def _record_version(
-    home: Path, *, name: str, new: NewDatasetVersion, actor: str
+    home: Path, *, name: str, new: NewDatasetVersion, action: str, actor: str
 ) -> tuple[DatasetVersion, bool]:
     with connect(home) as db, writing(db):
         dataset_id = store.dataset_id_for_name(db, name)
@@ -116,10 +146,16 @@ def _record_version(
         store.record_event(
             db,
             actor=actor,
-            action="dataset.import",
+            action=action,
             entity_type="dataset_version",
             entity_id=version_id,
-            details={"dataset": name, "rows": new.row_count, "source": new.source_file_name},
+            details={
+                "dataset": name,
+                "rows": new.row_count,
+                "source": new.source_file_name,
+                "parent_version_id": new.parent_version_id,
+                "recipe_id": new.recipe_id,
+            },
         )
         version = store.get_dataset_version(db, version_id)
     assert version is not None

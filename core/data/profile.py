@@ -291,8 +291,9 @@ def _numeric_stats(ordered: np.ndarray) -> dict[str, Any]:
     with np.errstate(invalid="ignore", over="ignore"):
         q1, median, q3 = (_quantile(floats, share) for share in (0.25, 0.5, 0.75))
         fence = IQR_FENCE * (q3 - q1)
-        std = float(np.std(floats, ddof=1)) if n > 1 else None
-        mean = float(np.mean(floats))
+        mean = float(floats.sum()) / n
+        # Two-pass sample deviation, as pandas computes it.
+        std = math.sqrt(float(np.square(floats - mean).sum()) / (n - 1)) if n > 1 else None
     outliers = None
     if math.isfinite(fence):
         below = np.searchsorted(floats, q1 - fence, side="left")

@@ -209,7 +209,9 @@ def feature_target_strength(
     Binary targets: ROC AUC of the feature as a score (max(auc, 1 - auc)); regression targets:
     absolute Pearson correlation; multiclass targets: bias-corrected Cramér's V with numeric
     features cut into deciles. Categorical features are scored through out-of-fold target
-    encoding, so a column with a different value in every row cannot look predictive.
+    encoding, so a column with a different value in every row cannot look predictive. Rows
+    with a missing target are left out; more than ``sample_rows`` rows are scored on a seeded
+    random sample of that size (each result's ``rows`` says how many were used).
     """
     if target not in frame.columns:
         raise ValueError(UNKNOWN_TARGET.format(target=target))
@@ -356,9 +358,9 @@ def _class_imbalance(inputs: QualityInputs) -> Iterator[Flag]:
 
 @quality_check("target_leakage")
 def _target_leakage(inputs: QualityInputs) -> Iterator[Flag]:
-    if inputs.target is None:
-        return
     rows = inputs.table.num_rows
+    if inputs.target is None or rows < LEAKAGE_MIN_ROWS:
+        return
     for strength in _sampled_strengths(inputs):
         if strength.value < LEAKAGE_MIN_STRENGTH:
             break

@@ -13,6 +13,7 @@ JOB_KINDS: dict[str, str] = {
     "profile_report": "core.data.report:build_profile_report",
     "import_upload": "core.data.imports:import_upload_job",
     "import_samples": "core.data.imports:import_samples_job",
+    "prepare_dataset": "core.prep.prepare:prepare_job",
     "sleep": "core.jobs.kinds:sleep_job",
 }
 

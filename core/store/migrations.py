@@ -79,3 +79,22 @@ def _datasets_jobs_audit(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX audit_events_entity ON audit_events(entity_type, entity_id)")
+
+
+@migrations(name="0002_recipes")
+def _recipes(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE recipes (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            recipe_json TEXT NOT NULL,
+            source_version_id INTEGER REFERENCES dataset_versions(id),
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (name, version),
+            UNIQUE (name, content_hash)
+        )"""
+    )

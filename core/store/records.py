@@ -476,3 +476,85 @@ def audit_events(
         )
         for row in db.query(sql, [*params, limit])
     ]
+
+
+# ---------------------------------------------------------------- recipes
+
+
+@dataclass(frozen=True)
+class StoredRecipe:
+    """One saved version of a named recipe."""
+
+    id: int
+    name: str
+    version: int
+    content_hash: str
+    recipe_json: str
+    source_version_id: int | None
+    created_by: str
+    created_at: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["recipe"] = json.loads(data.pop("recipe_json"))
+        return data
+
+
+def _recipe(row: sqlite3.Row | dict[str, Any]) -> StoredRecipe:
+    return StoredRecipe(**{key: dict(row)[key] for key in StoredRecipe.__dataclass_fields__})
+
+
+def save_recipe_version(
+    db: Database,
+    *,
+    name: str,
+    content_hash: str,
+    recipe_json: str,
+    source_version_id: int | None,
+    created_by: str,
+) -> tuple[StoredRecipe, bool]:
+    """Store the next version of a recipe; returns ``(recipe, created)``, reusing identical ones."""
+    with writing(db):
+        rows = list(
+            db.query(
+                "SELECT * FROM recipes WHERE name = ? AND content_hash = ?", [name, content_hash]
+            )
+        )
+        if rows:
+            return _recipe(rows[0]), False
+        (latest,) = db.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM recipes WHERE name = ?", [name]
+        ).fetchone()
+        cursor = db.execute(
+            """INSERT INTO recipes (name, version, content_hash, recipe_json, source_version_id,
+                   created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            [name, latest + 1, content_hash, recipe_json, source_version_id, created_by, now()],
+        )
+        recipe_id = int(cursor.lastrowid or 0)
+    stored = get_recipe(db, recipe_id)
+    assert stored is not None
+    return stored, True
+
+
+def get_recipe(db: Database, recipe_id: int) -> StoredRecipe | None:
+    rows = list(db.query("SELECT * FROM recipes WHERE id = ?", [recipe_id]))
+    return _recipe(rows[0]) if rows else None
+
+
+def list_recipes(db: Database) -> list[StoredRecipe]:
+    """Every recipe version, newest first."""
+    return [_recipe(row) for row in db.query("SELECT * FROM recipes ORDER BY id DESC")]
+
+
+def recipe_by_name(db: Database, name: str, version: int | None = None) -> StoredRecipe | None:
+    params: list[Any]
+    if version is None:
+        sql, params = "SELECT * FROM recipes WHERE name = ? ORDER BY version DESC LIMIT 1", [name]
+    else:
+        sql, params = "SELECT * FROM recipes WHERE name = ? AND version = ?", [name, version]
+    rows = list(db.query(sql, params))
+    return _recipe(rows[0]) if rows else None

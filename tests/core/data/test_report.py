@@ -64,12 +64,14 @@ def test_report_job_builds_a_safe_report(studio_home: Path, tmp_path: Path) -> N
     done = wait_for_job(studio_home, job.id, timeout=300)
     assert done.status == "done", done.error
     page = report.report_path(studio_home, done.result).read_text()
-    assert "amount" in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # the name shows as text (the report minifier writes "&gt;" back as a plain ">")
+    assert "amount" in page and "&lt;script>alert(1)&lt;/script>" in page
     scanner = ActiveContent()
     scanner.feed(page)
     assert scanner.handlers == [] and scanner.script_urls == []
     assert not any("alert(" in script for script in scanner.scripts)
-    assert not re.search(r"https?://[^\"' ]+\.(js|css)", page), "report must not load remote assets"
+    remote = re.findall(r"<(?:script|link|img)[^>]*(?:src|href)=[\"']?https?://", page)
+    assert remote == [], "the report must not load anything from the internet"
 
 
 def test_neutralise_leaves_scripts_and_disables_injected_handlers() -> None:
