@@ -117,3 +117,20 @@ def cleaned(key: VersionKey, steps_json: str) -> Any:
         return CleaningResult(frame=_frame(key))
     previous = cleaned(key, json.dumps(steps[:-1], sort_keys=True))
     return continue_cleaning(previous, steps[-1])
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cleaned_schema(key: VersionKey, steps_json: str) -> list[ColumnSchema]:
+    """Column roles after the cleaning steps, inferred from the cleaned rows."""
+    from core.data.schema import infer_schema
+
+    frame = cleaned(key, steps_json).frame
+    return infer_schema(pa.Table.from_pandas(frame, preserve_index=False))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def before_after_figure(key: VersionKey, steps_json: str, column: str) -> Any:
+    """A column's distribution before and after the cleaning steps."""
+    from app.prepare_charts import before_after_figure as draw
+
+    return draw(cleaned(key, "[]").frame[column], cleaned(key, steps_json).frame[column], column)

@@ -1,22 +1,11 @@
 """The studio's entrypoint: page setup, the shared sidebar and navigation over the pages."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from app import components
-
-PAGES = Path(__file__).resolve().parents[1] / "pages"
+from app.navigation import all_pages
 
 st.set_page_config(page_title="MLOps Studio", page_icon=":material/hub:", layout="wide")
-navigation = st.navigation(
-    {
-        "Life cycle": [
-            st.Page(
-                PAGES / "explore.py", title="Explore", icon=":material/query_stats:", default=True
-            ),
-        ]
-    }
-)
+navigation = st.navigation({"Life cycle": all_pages()})
 components.sidebar()
 navigation.run()

@@ -111,3 +111,18 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in cli.commands if f"mlops-studio {name}" not in readme]
     assert missing == []
+
+
+def test_prepare_with_the_sample_recipe_and_list_recipes(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    run_json(home, "import", str(CREDIT), "--name", "credit")
+    recipe = ROOT / "sample_data" / "credit_recipe.json"
+    prepared = run_json(home, "prepare", "credit", "--recipe", str(recipe))
+    assert prepared["version"]["version"] == 2 and prepared["steps"][0]["rows_dropped"] == 360
+    assert {c["name"] for c in prepared["schema"]} >= {"default", "sex"}
+    listed = run_json(home, "recipes")
+    assert [(r["name"], r["version"]) for r in listed["recipes"]] == [("credit baseline", 1)]
+    replayed = run_json(home, "prepare", "credit@1", "--recipe", "credit baseline")
+    assert replayed["reused"] is True
+    code, output = run(home, "prepare", "credit", "--recipe", str(recipe))
+    assert code == 1 and "Step 2" in output and "applicant_id" in output

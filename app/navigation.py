@@ -1,0 +1,24 @@
+"""The studio's pages in life-cycle order, built once so links and navigation agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
+PAGES = {
+    "explore": ("Explore", ":material/query_stats:"),
+    "prepare": ("Prepare", ":material/tune:"),
+}
+
+
+def page(name: str) -> StreamlitPage:
+    """The page called ``name``; the same path and title every time, so links resolve."""
+    title, icon = PAGES[name]
+    return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, default=name == "explore")
+
+
+def all_pages() -> list[StreamlitPage]:
+    return [page(name) for name in PAGES]

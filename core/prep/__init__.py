@@ -1,0 +1,1 @@
+"""Prepare: row-level cleaning steps and the feature spec that together make a recipe."""

@@ -1,0 +1,118 @@
+"""The Prepare page in AppTest: steps with previews, refusals, features, save, apply, import."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import state
+from core.data.datasets import dataset_versions, import_dataset, list_datasets
+from core.jobs import wait_for_job
+from core.jobs.runner import list_recent_jobs
+from core.prep.prepare import list_recipes
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+
+
+def prepare_page() -> AppTest:
+    at = AppTest.from_file(ENTRYPOINT, default_timeout=60)
+    at.run()
+    at.switch_page("../pages/prepare.py").run()
+    return at
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def add_step(at: AppTest, label: str, **params: object) -> AppTest:
+    at.selectbox(key=state.STEP_KIND).set_value(label).run()
+    for name, value in params.items():
+        widget = at.get("multiselect") + at.get("selectbox") + at.get("text_input")
+        match = [w for w in widget if w.key == name]
+        match[0].set_value(value)
+    return at.button(key=state.STEP_ADD).click().run()
+
+
+@pytest.fixture
+def small_home(studio_home: Path, small_frame: pd.DataFrame, tmp_path: Path) -> Path:
+    frame = pd.concat([small_frame, small_frame.head(5)], ignore_index=True)
+    path = tmp_path / "small.csv"
+    frame.to_csv(path, index=False)
+    import_dataset(studio_home, path=path, name="small")
+    return studio_home
+
+
+def test_empty_studio_points_to_explore(studio_home: Path) -> None:
+    at = prepare_page()
+    no_errors(at)
+    assert any("No datasets yet" in info.value for info in at.info)
+
+
+def test_a_step_shows_its_effect_at_once(small_home: Path) -> None:
+    at = prepare_page()
+    add_step(at, "Drop duplicate rows")
+    no_errors(at)
+    table = at.dataframe[0].value
+    assert table["rows_dropped"].tolist() == [5]
+    assert any("Dropped 5 duplicate rows" in m.value for m in at.markdown)
+    assert at.get("plotly_chart"), "a before/after chart is shown"
+
+
+def test_a_failing_step_is_refused_and_the_recipe_kept(small_home: Path) -> None:
+    at = prepare_page()
+    add_step(at, "Drop duplicate rows")
+    param = state.STEP_PARAM.format(step="parse_dates", param="format")
+    at.selectbox(key=state.STEP_KIND).set_value("Parse dates from text").run()
+    at.selectbox(key=state.STEP_PARAM.format(step="parse_dates", param="column")).set_value(
+        "region"
+    )
+    at.text_input(key=param).set_value("%d/%m/%Y")
+    at.button(key=state.STEP_ADD).click().run()
+    no_errors(at)
+    assert any(e.value.startswith("Step 2 (") and "region" in e.value for e in at.error)
+    assert len(at.session_state[state.WORKING_RECIPE]["cleaning"]) == 1
+
+
+def test_features_default_save_and_apply_make_a_new_version(small_home: Path) -> None:
+    at = prepare_page()
+    add_step(at, "Drop duplicate rows")
+    at.selectbox(key=state.RECIPE_TARGET).set_value("target").run()
+    no_errors(at)
+    assert at.session_state[state.WORKING_RECIPE]["features"]["columns"], "defaults by role"
+    at.text_input(key=state.RECIPE_NAME).set_value("dedupe")
+    at.button(key=state.RECIPE_SAVE).click().run()
+    no_errors(at)
+    assert [r.label for r in list_recipes(small_home)] == ["dedupe v1"]
+    at.button(key=state.RECIPE_APPLY).click().run()
+    for job in list_recent_jobs(small_home):
+        assert wait_for_job(small_home, job.id, timeout=120).status == "done"
+    at.run()
+    no_errors(at)
+    versions = dataset_versions(small_home, list_datasets(small_home)[0].id)
+    assert [v.version for v in versions] == [1, 2]
+    assert versions[1].parent_version_id == versions[0].id and versions[1].row_count == 500
+    assert versions[1].recipe_id == list_recipes(small_home)[0].id
+    assert any("Created small v2" in s.value for s in at.success)
+
+
+def test_imported_recipe_missing_a_column_says_which_step(small_home: Path) -> None:
+    at = prepare_page()
+    recipe = (ROOT / "sample_data" / "credit_recipe.json").read_bytes()
+    at.file_uploader(key=state.RECIPE_UPLOAD).set_value(("credit_recipe.json", recipe, "x"))
+    at.run()
+    at.button(key="prepare.upload_use").click().run()
+    no_errors(at)
+    assert any("Step 2" in e.value and "applicant_id" in e.value for e in at.error)
+
+
+def test_broken_recipe_json_is_a_clear_error(small_home: Path) -> None:
+    at = prepare_page()
+    at.file_uploader(key=state.RECIPE_UPLOAD).set_value(("r.json", b"{not json", "x"))
+    at.run()
+    at.button(key="prepare.upload_use").click().run()
+    no_errors(at)
+    assert any("not valid JSON" in e.value for e in at.error)
+    assert at.session_state[state.WORKING_RECIPE]["cleaning"] == [], "the recipe is untouched"
