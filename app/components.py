@@ -79,6 +79,22 @@ def _version_ids(dataset_id: int) -> list[int]:
     return [version.id for version in dataset_versions(home(), dataset_id)]
 
 
+TARGET_NAMES = ("target", "label", "default", "churn", "y", "class", "price", "outcome")
+
+
+def suggest_target(version: DatasetVersion) -> str | None:
+    """The target chosen on Explore for this version, else a column with the target role or a
+    target-like name."""
+    chosen = st.session_state.get(state.TARGET_BY_VERSION, {}).get(version.id)
+    names = [column.name for column in version.schema]
+    if chosen in names:
+        return str(chosen)
+    return next(
+        (c.name for c in version.schema if c.role == "target"),
+        next((name for name in names if name.lower() in TARGET_NAMES), None),
+    )
+
+
 def job_progress(job_id: int, *, on_done: Callable[[Job], None]) -> None:
     """Show a job's progress live; when it ends, show its outcome through ``on_done``."""
     job = refresh_job(home(), job_id)

@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from app.text import md
 from core.data.schema import ColumnSchema
 from core.prep.recipe import CleaningResult, Recipe
 
@@ -24,11 +23,15 @@ def _option(name: str) -> str:
     return state.FEATURE_OPTION.format(option=name)
 
 
-def feature_editor(recipe: Recipe, schema: list[ColumnSchema]) -> Recipe | None:
+def feature_editor(
+    recipe: Recipe, schema: list[ColumnSchema], *, suggested_target: str | None
+) -> Recipe | None:
     """Edit the spec; returns the changed recipe when the user saves a change."""
     from core.prep.features import default_feature_spec, describe_feature_spec
 
     names = [c.name for c in schema]
+    if recipe.features is None and recipe.target is None and suggested_target in names:
+        return _with_target(recipe, suggested_target)
     target = st.selectbox(
         "Target column (what models will predict)",
         [None, *names],
@@ -40,8 +43,12 @@ def feature_editor(recipe: Recipe, schema: list[ColumnSchema]) -> Recipe | None:
         return _with_target(recipe, target)
     if recipe.features is None or st.button("Reset to the defaults", key=state.FEATURES_DEFAULTS):
         return recipe.with_features(default_feature_spec(schema, target=target))
-    for line in describe_feature_spec(recipe.features):
-        st.markdown(f"- {md(line)}")
+    lines = [line.partition(": ") for line in describe_feature_spec(recipe.features)]
+    st.dataframe(
+        pd.DataFrame({"column": [c for c, _, _ in lines], "transforms": [t for _, _, t in lines]}),
+        hide_index=True,
+        width="stretch",
+    )
     return _column_options(recipe, schema)
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from app import cache, explore_sections, state
 from app.cache import VersionKey
-from app.components import dataset_picker, home
+from app.components import dataset_picker, home, suggest_target
 from app.dataset_import import import_panel
 from app.text import md
 from core.artifacts import ArtifactError
@@ -20,7 +20,6 @@ SECTIONS = {
     "Quality": "quality",
     "Profile report": "report",
 }
-TARGET_NAMES = ("target", "label", "default", "churn", "y", "class", "price", "outcome")
 
 st.title("Explore")
 version = dataset_picker()
@@ -39,11 +38,7 @@ st.caption(
 key = VersionKey.of(home(), version)
 names = [column.name for column in version.schema]
 targets = st.session_state.setdefault(state.TARGET_BY_VERSION, {})
-guess = next(
-    (c.name for c in version.schema if c.role == "target"),
-    next((name for name in names if name.lower() in TARGET_NAMES), None),
-)
-chosen = targets.get(version.id, guess)
+chosen = targets.get(version.id, suggest_target(version))
 target = st.selectbox(
     "Target column",
     [None, *names],

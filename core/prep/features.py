@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
@@ -32,6 +31,7 @@ from core.prep.transformers import (
     Bins,
     CorrelationFilter,
     DateParts,
+    FeatureColumns,
     FillCategory,
     KNNImpute,
     MissingFlags,
@@ -42,7 +42,6 @@ from core.prep.transformers import (
     TargetEncoding,
     ToFloat,
     ToLevels,
-    UniqueNames,
     VarianceFilter,
     level_text,
     onehot_column_name,
@@ -60,6 +59,10 @@ UNKNOWN_SECTION = (
 )
 SECTION_NOT_OBJECT = '"{section}" must be a JSON object{nullable}, not {found}.'
 UNKNOWN_COLUMN = "Column {column!r} is not in the dataset.{hint}"
+UNSELECTABLE_NAME = (
+    "Column {column!r} ends with a NUL character, which scikit-learn cannot select by name. "
+    "Rename the column in the dataset first."
+)
 TARGET_IN_SPEC = (
     "Column {column!r} is the target, so it cannot also be a feature. "
     "Remove it from the feature spec."
@@ -291,6 +294,8 @@ def _resolve_column(
     if name not in by_name:
         raise FeatureSpecError(UNKNOWN_COLUMN.format(column=name, hint=_hint(name, by_name)))
     column = by_name[name]
+    if name.endswith("\x00"):  # numpy string arrays drop trailing NULs, so the name is lost
+        raise FeatureSpecError(UNSELECTABLE_NAME.format(column=name))
     if name == target or column.role == "target":
         raise FeatureSpecError(TARGET_IN_SPEC.format(column=name))
     if not isinstance(options, dict):
@@ -582,15 +587,14 @@ def build_feature_pipeline(
         transformers.append(("interactions", *_interactions(spec["interactions"], kept)))
     steps: list[tuple[str, Any]] = [
         ("columns", _column_transformer(transformers)),
-        ("names", UniqueNames()),
         *_selection_steps(spec.get("selection") or {}),
     ]
     return Pipeline(steps).set_output(transform="pandas")
 
 
-def _column_transformer(transformers: list[tuple[str, Any, list[str]]]) -> ColumnTransformer:
-    # "{feature_name}" keeps names readable; UniqueNames settles the rare clash afterwards
-    return ColumnTransformer(
+def _column_transformer(transformers: list[tuple[str, Any, list[str]]]) -> FeatureColumns:
+    # "{feature_name}" keeps names readable; FeatureColumns settles the rare clash
+    return FeatureColumns(
         transformers,
         remainder="drop",
         sparse_threshold=0.0,
@@ -727,11 +731,11 @@ def _selection_steps(selection: dict[str, Any]) -> list[tuple[str, Any]]:
 # -- after fitting ---------------------------------------------------------------------------
 
 
-def _feature_columns(pipeline: Any) -> ColumnTransformer:
+def _feature_columns(pipeline: Any) -> FeatureColumns:
     """The fitted ColumnTransformer of a feature pipeline, also inside a model pipeline."""
     if isinstance(pipeline, Pipeline):
         for name, step in pipeline.steps:
-            if name == "columns" and isinstance(step, ColumnTransformer):
+            if name == "columns" and isinstance(step, FeatureColumns):
                 return step
             if isinstance(step, Pipeline):
                 try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,16 @@ STRIP_CHARACTERS = "$€£¥% "
 ACCOUNTING_NEGATIVE = r"^\((.*)\)$"
 PLAIN_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 MAX_EXACT_INTEGER = 2**53
+DATE_CODES = {
+    "%Y": "year",
+    "%m": "month",
+    "%d": "day",
+    "%H": "hour",
+    "%M": "minute",
+    "%S": "second",
+}
+DATE_DEFAULTS = {"year": 1900, "month": 1, "day": 1, "hour": 0, "minute": 0, "second": 0}
+MIN_DATE_YEAR, MAX_DATE_YEAR = 1678, 2261  # whole years that fit datetime64[ns]
 SHOW_MAX = 60
 
 NOT_A_STEP = (
@@ -476,7 +487,7 @@ def _column_problem(
     holds = columns[column]
     if not param.kinds or holds in param.kinds or holds not in KIND_WORDS:
         return []
-    needs = " or ".join(KIND_WORDS[k] for k in param.kinds)
+    needs = _either([KIND_WORDS[k] for k in param.kinds])
     fix = PARSE_NUMBERS_FIRST if holds == "string" and "numeric" in param.kinds else ""
     return [
         WRONG_KIND.format(
@@ -511,8 +522,12 @@ def _show(value: Any) -> str:
 
 
 def _or_list(names: Sequence[str]) -> str:
-    quoted = [f"‘{name}’" for name in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return _either([f"‘{name}’" for name in names])
+
+
+def _either(words: Sequence[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _names(columns: Sequence[str]) -> str:
@@ -542,12 +557,12 @@ def _with_column(frame: pd.DataFrame, column: str, values: Any) -> pd.DataFrame:
     return out
 
 
-def _as_text(series: pd.Series) -> pd.Series:
-    """Each value as text (missing stays missing); whole floats lose their ``.0``."""
-    text = series.astype(str)
-    if is_float_dtype(series.dtype):
+def _as_text(values: pd.Series) -> pd.Series:
+    """Each (non-missing) value as text, numbered from 0; whole floats lose their ``.0``."""
+    text = values.astype(str).reset_index(drop=True)
+    if len(values) and is_float_dtype(values.infer_objects().dtype):
         text = text.str.replace(r"\.0$", "", regex=True)
-    return text.where(series.notna())
+    return text
 
 
 def _floats(series: pd.Series) -> np.ndarray:
@@ -782,16 +797,16 @@ class _Distinct:
 
     codes: np.ndarray
     text: pd.Series
+    arrow: pa.Array
+    given: np.ndarray  # which distinct values are more than blank space
 
     @classmethod
     def of(cls, series: pd.Series) -> _Distinct:
         codes, uniques = pd.factorize(series)
-        return cls(codes=codes, text=_as_text(pd.Series(uniques)).reset_index(drop=True))
-
-    @property
-    def given(self) -> np.ndarray:
-        """Which distinct values are more than blank space."""
-        return (self.text.str.strip() != "").to_numpy(dtype=bool)
+        text = _as_text(pd.Series(uniques, dtype=object))
+        arrow = pa.array(text, type=pa.string())
+        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arrow)), 0)
+        return cls(codes, text, arrow, ~blank.to_numpy(zero_copy_only=False).astype(bool))
 
     def rows(self, flags: np.ndarray) -> int:
         """How many rows hold one of the flagged distinct values."""
@@ -856,12 +871,72 @@ def _parse_dates(frame: pd.DataFrame, *, column: str, format: str) -> Cleaned:
 
 
 def _to_datetime(text: pd.Series, format: str) -> pd.Series:
-    # %z values may carry different offsets; pandas only accepts that when converting to UTC
+    """Distinct texts as dates, NaT where they do not match; Arrow reads the easy ones fast."""
     utc = "%z" in format or "%Z" in format
+    exact = None if utc else _exact_dates(text, format)
+    if exact is None:
+        return _pandas_dates(text, format, utc=utc)
+    rest = np.isnat(exact)
+    if rest.any():
+        exact[rest] = _pandas_dates(text[rest], format, utc=False).to_numpy("datetime64[ns]")
+    return pd.Series(exact)
+
+
+def _pandas_dates(text: pd.Series, format: str, *, utc: bool) -> pd.Series:
+    # %z values may carry different offsets; pandas only accepts that when converting to UTC
     try:
         return pd.to_datetime(text, format=format, errors="coerce", utc=utc)
     except (ValueError, TypeError) as error:
         raise StepError(BAD_DATE_FORMAT.format(format=format, reason=error)) from error
+
+
+def _exact_dates(text: pd.Series, format: str) -> np.ndarray | None:
+    """Zero-padded values of a plain numeric format, read by Arrow; NaT where it is not sure.
+
+    Arrow's strptime rolls 2024-02-30 over to March 1st, so a value is taken only when each
+    field Arrow read equals the digits written in the text; everything else (including formats
+    this does not cover, which give None) is left to pandas, whose results are the reference.
+    """
+    layout = _date_layout(format)
+    if layout is None:
+        return None
+    pattern, spans = layout
+    values = pa.array(text, type=pa.string())
+    shaped = pc.if_else(pc.match_substring_regex(values, pattern), values, None)
+    stamps = pc.strptime(shaped, format=format, unit="s", error_is_null=True)
+    year = pc.year(stamps)
+    exact = pc.and_(pc.greater_equal(year, MIN_DATE_YEAR), pc.less_equal(year, MAX_DATE_YEAR))
+    for field, default in DATE_DEFAULTS.items():
+        written = _date_field(shaped, spans[field]) if field in spans else default
+        exact = pc.and_(exact, pc.equal(getattr(pc, field)(stamps), written))
+    chosen = pc.if_else(pc.fill_null(exact, False), stamps, None)
+    return np.array(pc.cast(chosen, pa.timestamp("ns")).to_numpy(zero_copy_only=False))
+
+
+def _date_layout(format: str) -> tuple[str, dict[str, tuple[int, int]]] | None:
+    """A fixed-width pattern for formats of %Y %m %d %H %M %S and ASCII non-digit literals,
+    and where each field's digits sit; None for any other format."""
+    pattern, spans, position = "^", {}, 0
+    for part in filter(None, re.split("(%.)", format)):
+        field = DATE_CODES.get(part)
+        if field is not None and field not in spans:
+            width = 4 if field == "year" else 2
+            spans[field] = (position, position + width)
+            pattern, position = pattern + f"[0-9]{{{width}}}", position + width
+        elif part.isascii() and not any(c.isdigit() or c == "%" for c in part):
+            pattern, position = pattern + _literal(part), position + len(part)
+        else:
+            return None
+    return pattern + "$", spans
+
+
+def _date_field(values: pa.Array, span: tuple[int, int]) -> pa.Array:
+    return pc.cast(pc.utf8_slice_codeunits(values, span[0], span[1]), pa.int64())
+
+
+def _literal(text: str) -> str:
+    """``text`` as an RE2 pattern matching exactly it, each character written as a code point."""
+    return "".join(f"\\x{{{ord(character):x}}}" for character in text)
 
 
 def _check_separators(params: dict[str, Any], columns: Mapping[str, str]) -> list[str]:
@@ -922,8 +997,8 @@ def _read_numbers(text: pd.Series, *, thousands: str, decimal: str, strip: str) 
 
 
 def _any_of(characters: str) -> str:
-    """An RE2 class matching any of ``characters``, each written as a code point."""
-    return "[" + "".join(f"\\x{{{ord(character):x}}}" for character in characters) + "]"
+    """An RE2 class matching any one of ``characters``."""
+    return "[" + _literal(characters) + "]"
 
 
 def _whole_if_possible(values: np.ndarray) -> np.ndarray:

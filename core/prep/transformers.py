@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 from collections import Counter
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.compose import ColumnTransformer
 from sklearn.feature_selection import SelectorMixin, mutual_info_classif, mutual_info_regression
 from sklearn.impute import KNNImputer
 from sklearn.model_selection import KFold, StratifiedKFold
@@ -27,7 +29,7 @@ UNKNOWN_BIN_STRATEGY = "Unknown bin strategy {value!r}; choose from {choices}."
 COMPLEX_TARGET = "Complex data not supported: the target must hold real numbers or labels."
 UNKNOWN_FILL_STRATEGY = "Unknown fill strategy {value!r}; choose from {choices}."
 
-_NANOSECONDS_PER_UNIT = {"s": 1e-9, "ms": 1e-6, "us": 1e-3, "ns": 1.0}
+_NANOSECONDS_PER_UNIT = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}
 _NANOSECONDS_PER_DAY = 86_400e9
 _EXACT_FLOAT_INTEGERS = 2.0**53
 _NUMBER_KINDS = frozenset({"integer", "floating", "mixed-integer-float", "decimal"})
@@ -116,6 +118,13 @@ def _numbers_as_text(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def level_text(level: Any) -> str:
+    """A level as people read it: 3.0 -> "3", 0.5 -> "0.5", "north" -> "north"."""
+    if isinstance(level, float | np.floating) and math.isfinite(level) and level == int(level):
+        return str(int(level))
+    return str(level)
+
+
 def _is_number_column(column: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(column.dtype) or isinstance(column.dtype, pd.CategoricalDtype):
         return False
@@ -133,6 +142,9 @@ def _as_text(column: pd.Series) -> np.ndarray:
         return _numbers_as_text(_as_float(column))
     if kind == "string":
         values = column.to_numpy(dtype=object, copy=True)
+    elif kind.startswith("mixed"):
+        # a rare, untidy column: per value, so 3 and 3.0 still read "3" and True "True"
+        values = np.asarray([level_text(value) for value in column], dtype=object)
     else:
         values = column.astype(str).to_numpy(dtype=object)
     values[missing] = np.nan
@@ -167,13 +179,6 @@ class ToLevels(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         return _tagged(super().__sklearn_tags__(), string=True)
-
-
-def level_text(level: Any) -> str:
-    """A level as people read it: 3.0 -> "3", 0.5 -> "0.5", "north" -> "north"."""
-    if isinstance(level, float | np.floating) and np.isfinite(level) and float(level).is_integer():
-        return str(int(level))
-    return str(level)
 
 
 # -- missing values --------------------------------------------------------------------------
@@ -705,33 +710,15 @@ def unique_names(names: list[str]) -> list[str]:
     return out
 
 
-class UniqueNames(TransformerMixin, BaseEstimator):
-    """Renames repeated output columns (``sex_female`` from an encoder and a raw column of the
-    same name) so every feature downstream is addressable by name. Values pass unchanged."""
-
-    def fit(self, X: Any, y: Any = None) -> UniqueNames:
-        frame = _frame(self, X, reset=True)
-        names = [str(name) for name in getattr(self, "feature_names_in_", frame.columns)]
-        self.feature_names_out_ = np.asarray(unique_names(names), dtype=object)
-        return self
-
-    def transform(self, X: Any) -> Any:
-        check_is_fitted(self)
-        frame = _frame(self, X, reset=False)
-        if isinstance(X, pd.DataFrame):
-            renamed = X.copy(deep=False)
-            renamed.columns = list(self.feature_names_out_)
-            return renamed
-        return frame.to_numpy()
+class FeatureColumns(ColumnTransformer):
+    """A ColumnTransformer whose output names are its transformers' own (``age``,
+    ``sex_female``) when built with ``verbose_feature_names_out="{feature_name}"``, made
+    unique: a clash, such as a raw column named like an encoder's output, gets a numbered
+    suffix (``x__2``) rather than failing as ``verbose_feature_names_out=False`` does."""
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        check_is_fitted(self)
-        if input_features is not None:
-            _check_feature_names_in(self, input_features)
-        return self.feature_names_out_.copy()
-
-    def __sklearn_tags__(self) -> Any:
-        return _tagged(super().__sklearn_tags__(), string=True)
+        names = super().get_feature_names_out(input_features)
+        return np.asarray(unique_names([str(name) for name in names]), dtype=object)
 
 
 def _column_spread(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
