@@ -67,7 +67,7 @@ def _drop_columns(columns: list[str], numeric: list[str]) -> dict[str, Any]:
 
 
 def _drop_missing(columns: list[str], numeric: list[str]) -> dict[str, Any]:
-    chosen = st.multiselect("Columns", columns, key=_key("drop_missing", "columns"))
+    chosen = st.multiselect("Columns (empty = all)", columns, key=_key("drop_missing", "columns"))
     how = st.radio(
         "Drop a row when",
         ["any", "all"],
@@ -75,7 +75,7 @@ def _drop_missing(columns: list[str], numeric: list[str]) -> dict[str, Any]:
         format_func=lambda h: f"{h} of them are missing",
         key=_key("drop_missing", "how"),
     )
-    return {"columns": chosen, "how": how}
+    return {"columns": chosen or None, "how": how}
 
 
 def _filter_outliers(columns: list[str], numeric: list[str]) -> dict[str, Any]:

@@ -560,7 +560,7 @@ def _with_column(frame: pd.DataFrame, column: str, values: Any) -> pd.DataFrame:
 def _as_text(values: pd.Series) -> pd.Series:
     """Each (non-missing) value as text, numbered from 0; whole floats lose their ``.0``."""
     text = values.astype(str).reset_index(drop=True)
-    if len(values) and is_float_dtype(values.infer_objects().dtype):
+    if is_float_dtype(values.dtype):
         text = text.str.replace(r"\.0$", "", regex=True)
     return text
 
@@ -803,10 +803,10 @@ class _Distinct:
     @classmethod
     def of(cls, series: pd.Series) -> _Distinct:
         codes, uniques = pd.factorize(series)
-        text = _as_text(pd.Series(uniques, dtype=object))
+        text = _as_text(pd.Series(uniques))
         arrow = pa.array(text, type=pa.string())
-        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arrow)), 0)
-        return cls(codes, text, arrow, ~blank.to_numpy(zero_copy_only=False).astype(bool))
+        blank = _flags_of(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arrow)), 0))
+        return cls(codes, text, arrow, ~blank)
 
     def rows(self, flags: np.ndarray) -> int:
         """How many rows hold one of the flagged distinct values."""
@@ -862,7 +862,7 @@ def _parse_dates(frame: pd.DataFrame, *, column: str, format: str) -> Cleaned:
     if column_kind(frame[column]) == "datetime":
         return Cleaned(frame.copy(), f"{column} already holds dates; nothing changed.")
     distinct = _Distinct.of(frame[column])
-    dates = _to_datetime(distinct.text, format)
+    dates = _to_datetime(distinct.text, distinct.arrow, format)
     failed = distinct.given & dates.isna().to_numpy()
     _refuse_unreadable(DATE_FORMAT_READS_NOTHING, column, distinct, failed, format=format)
     note = _read_note(f"Read {column} as dates ({format})", distinct.rows(failed), "did not match")
@@ -870,10 +870,10 @@ def _parse_dates(frame: pd.DataFrame, *, column: str, format: str) -> Cleaned:
     return Cleaned(_with_column(frame, column, rows), note)
 
 
-def _to_datetime(text: pd.Series, format: str) -> pd.Series:
+def _to_datetime(text: pd.Series, arrow: pa.Array, format: str) -> pd.Series:
     """Distinct texts as dates, NaT where they do not match; Arrow reads the easy ones fast."""
     utc = "%z" in format or "%Z" in format
-    exact = None if utc else _exact_dates(text, format)
+    exact = None if utc else _exact_dates(arrow, format)
     if exact is None:
         return _pandas_dates(text, format, utc=utc)
     rest = np.isnat(exact)
@@ -890,7 +890,7 @@ def _pandas_dates(text: pd.Series, format: str, *, utc: bool) -> pd.Series:
         raise StepError(BAD_DATE_FORMAT.format(format=format, reason=error)) from error
 
 
-def _exact_dates(text: pd.Series, format: str) -> np.ndarray | None:
+def _exact_dates(values: pa.Array, format: str) -> np.ndarray | None:
     """Zero-padded values of a plain numeric format, read by Arrow; NaT where it is not sure.
 
     Arrow's strptime rolls 2024-02-30 over to March 1st, so a value is taken only when each
@@ -901,7 +901,6 @@ def _exact_dates(text: pd.Series, format: str) -> np.ndarray | None:
     if layout is None:
         return None
     pattern, spans = layout
-    values = pa.array(text, type=pa.string())
     shaped = pc.if_else(pc.match_substring_regex(values, pattern), values, None)
     stamps = pc.strptime(shaped, format=format, unit="s", error_is_null=True)
     year = pc.year(stamps)
@@ -914,8 +913,10 @@ def _exact_dates(text: pd.Series, format: str) -> np.ndarray | None:
 
 
 def _date_layout(format: str) -> tuple[str, dict[str, tuple[int, int]]] | None:
-    """A fixed-width pattern for formats of %Y %m %d %H %M %S and ASCII non-digit literals,
-    and where each field's digits sit; None for any other format."""
+    """A fixed-width pattern for a simple format's values, and where each field's digits sit.
+
+    Only %Y %m %d %H %M %S (once each) and ASCII non-digit literals qualify; others give None.
+    """
     pattern, spans, position = "^", {}, 0
     for part in filter(None, re.split("(%.)", format)):
         field = DATE_CODES.get(part)
@@ -972,7 +973,7 @@ def _parse_numbers(
     if column_kind(frame[column]) == "numeric":
         return Cleaned(frame.copy(), f"{column} already holds numbers; nothing changed.")
     distinct = _Distinct.of(frame[column])
-    numbers = _read_numbers(distinct.text, thousands=thousands, decimal=decimal, strip=strip)
+    numbers = _read_numbers(distinct.arrow, thousands=thousands, decimal=decimal, strip=strip)
     failed = distinct.given & np.isnan(numbers)
     _refuse_unreadable(NUMBERS_READ_NOTHING, column, distinct, failed)
     note = _read_note(f"Read {column} as numbers", distinct.rows(failed), "could not be read")
@@ -980,9 +981,9 @@ def _parse_numbers(
     return Cleaned(_with_column(frame, column, rows), note)
 
 
-def _read_numbers(text: pd.Series, *, thousands: str, decimal: str, strip: str) -> np.ndarray:
+def _read_numbers(text: pa.Array, *, thousands: str, decimal: str, strip: str) -> np.ndarray:
     """Finite numbers from text (NaN where unreadable), with Arrow's vectorised string kernels."""
-    values = pc.utf8_trim_whitespace(pa.array(text, type=pa.string()))
+    values = pc.utf8_trim_whitespace(text)
     if strip:
         values = pc.replace_substring_regex(values, _any_of(strip), "")
     values = pc.replace_substring_regex(values, ACCOUNTING_NEGATIVE, r"-\1")
@@ -1014,12 +1015,12 @@ def _check_boolean_words(params: dict[str, Any], columns: Mapping[str, str]) -> 
         for name in ("true_values", "false_values")
         if not params[name]
     ]
-    both = _words(params["true_values"]) & _words(params["false_values"])
+    both = set(_words(params["true_values"])) & set(_words(params["false_values"]))
     return problems + [BOTH_TRUE_AND_FALSE.format(word=word) for word in sorted(both)]
 
 
-def _words(values: Sequence[str]) -> set[str]:
-    return {value.strip().casefold() for value in values}
+def _words(values: Sequence[str]) -> list[str]:
+    return sorted({value.strip().lower() for value in values})
 
 
 @cleaning_step(
@@ -1042,12 +1043,12 @@ def _parse_booleans(
     if column_kind(frame[column]) == "bool":
         return Cleaned(frame.copy(), f"{column} already holds true/false values; nothing changed.")
     distinct = _Distinct.of(frame[column])
-    words = distinct.text.str.strip().str.casefold()
-    true = words.isin(_words(true_values)).to_numpy(dtype=bool)
-    false = words.isin(_words(false_values)).to_numpy(dtype=bool)
+    words = pc.utf8_lower(pc.utf8_trim_whitespace(distinct.arrow))
+    true = _flags_of(pc.is_in(words, pa.array(_words(true_values), type=pa.string())))
+    false = _flags_of(pc.is_in(words, pa.array(_words(false_values), type=pa.string())))
     failed = distinct.given & ~true & ~false
     _refuse_unreadable(BOOLEANS_READ_NOTHING, column, distinct, failed)
-    flags = np.full(len(words), None, dtype=object)
+    flags = np.full(len(true), None, dtype=object)
     flags[true], flags[false] = True, False
     rows = distinct.spread(flags, None)
     complete = bool(pd.notna(rows).all())
@@ -1074,16 +1075,17 @@ def _check_rename(params: dict[str, Any], columns: Mapping[str, str]) -> list[st
     "rename",
     label="Rename columns",
     params={"mapping": Param("mapping", REQUIRED, "old name → new name")},
-    describe=lambda p: (
-        "Rename " + ", ".join(f"{old} to {new}" for old, new in p["mapping"].items())
-    ),
+    describe=lambda p: f"Rename {_renames(p['mapping'])}",
     check=_check_rename,
 )
 def _rename(frame: pd.DataFrame, *, mapping: dict[str, str]) -> Cleaned:
     out = frame.copy(deep=False)
     out.columns = pd.Index([mapping.get(name, name) for name in frame.columns])
-    renamed = ", ".join(f"{old} to {new}" for old, new in mapping.items())
-    return Cleaned(out, f"Renamed {renamed}.")
+    return Cleaned(out, f"Renamed {_renames(mapping)}.")
+
+
+def _renames(mapping: dict[str, str]) -> str:
+    return ", ".join(f"{old} to {new}" for old, new in mapping.items()) or "nothing"
 
 
 def _check_clip(params: dict[str, Any], columns: Mapping[str, str]) -> list[str]:
@@ -1334,11 +1336,12 @@ def _flags(result: pd.Series) -> np.ndarray:
 
 def _search(series: pd.Series, operator: str, text: str) -> np.ndarray:
     distinct = _Distinct.of(series)
-    values = distinct.text.str
-    found = (
-        values.contains(text, regex=False) if operator == "contains" else values.startswith(text)
-    )
-    return distinct.spread(found.to_numpy(dtype=bool), False)
+    search = pc.match_substring if operator == "contains" else pc.starts_with
+    return distinct.spread(_flags_of(search(distinct.arrow, pattern=text)), False)
+
+
+def _flags_of(result: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(result, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _compare(series: pd.Series, operator: str, operand: Any) -> np.ndarray:

@@ -847,3 +847,27 @@ def _mutual_info(values: np.ndarray, target: np.ndarray, seed: int) -> np.ndarra
             values, target.astype(np.float64), n_neighbors=neighbours, random_state=seed
         )
     return mutual_info_classif(values, target, n_neighbors=neighbours, random_state=seed)
+
+
+# Every type this module adds to a fitted pipeline, for the skops allowlist of model artifacts.
+SKOPS_TRUSTED_TYPES = tuple(
+    f"{__name__}.{member.__name__}"
+    for member in (
+        Bins,
+        CorrelationFilter,
+        DateParts,
+        FeatureColumns,
+        FillCategory,
+        KNNImpute,
+        MissingFlags,
+        MutualInfoSelector,
+        PolynomialTerms,
+        RareLevels,
+        SignedLog,
+        TargetEncoding,
+        ToFloat,
+        ToLevels,
+        VarianceFilter,
+        onehot_column_name,
+    )
+)
