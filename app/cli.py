@@ -84,7 +84,7 @@ def ui(ctx: StudioContext, *, as_json: bool, port: int, host: str, demo: bool) -
     command = [
         sys.executable,
         "-m",
-        "streamlit",
+        "app.serve",
         "run",
         str(APP_FILE),
         "--server.port",

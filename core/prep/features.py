@@ -52,7 +52,13 @@ class FeatureSpecError(ValueError):
     """The feature spec cannot be used with this dataset; the message says what to change."""
 
 
-SPEC_NOT_OBJECT = 'The feature spec must be a JSON object with a "columns" object, not {found}.'
+SPEC_NOT_OBJECT = (
+    'The feature spec must be a JSON object such as {{"columns": {{"age": {{}}}}}}, not {found}.'
+)
+NO_COLUMNS_SECTION = (
+    'The feature spec needs a "columns" object naming the columns to use, '
+    'such as {{"columns": {{"age": {{}}}}}}.'
+)
 UNKNOWN_SECTION = (
     "Unknown feature spec section {section!r}; the sections are "
     '"columns", "interactions" and "selection".'
@@ -153,6 +159,20 @@ SCALERS: dict[str, Callable[[], Any]] = {
 }
 ENCODINGS = ("onehot", "ordinal", "target")
 MISSING_LEVEL = "(missing)"
+# What each column may say, by what it is used as (its role decides; "encode" makes a column
+# categorical, "date_parts" makes it a date). An option left out takes the value below.
+#   impute             how to fill gaps: mean, median, most_frequent, constant (fill_value),
+#                      knn (numbers only) or none; +/-inf counts as a gap
+#   missing_indicator  add a 0/1 column "<name>__missing"
+#   transform          log (sign(x) * log(1 + |x|)) or yeo_johnson, after imputing
+#   bins               {"strategy": "quantile" | "uniform", "n_bins": 2..100}: bin numbers
+#   scale              standard, minmax or robust, last
+#   encode             onehot ("<name>_<level>"), ordinal (-1 = unseen or missing; "order"
+#                      lists the levels lowest first) or target (needs a target)
+#   min_frequency      levels in fewer rows (share < 1, or a count) group as "(other)"
+#   max_categories     at most this many levels per column, "(other)" included
+#   date_parts         year, month, day, weekday, hour, days_since ("<name>__<part>")
+#   drop               true leaves the column out, like not listing it
 DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "numeric": {
         "impute": "median",
@@ -264,8 +284,16 @@ def validate_feature_spec(spec: dict, *, schema: list[ColumnSchema], target: str
     _check_selection(spec.get("selection"), target=target)
 
 
+_JSON_KINDS = {dict: "an object", list: "a list", str: "text", bool: "true or false"}
+
+
 def _found(value: Any) -> str:
-    return f"a JSON {type(value).__name__}" if value is not None else "null"
+    """What a JSON value is, in the words of someone editing JSON."""
+    if value is None:
+        return "null"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a number"
+    return _JSON_KINDS.get(type(value), f"a {type(value).__name__}")
 
 
 def _hint(word: Any, choices: Iterable[Any]) -> str:
@@ -276,8 +304,10 @@ def _hint(word: Any, choices: Iterable[Any]) -> str:
 
 
 def _resolve(spec: Any, *, schema: list[ColumnSchema], target: str | None) -> list[_Column]:
-    if not isinstance(spec, dict) or not isinstance(spec.get("columns"), dict):
+    if not isinstance(spec, dict):
         raise FeatureSpecError(SPEC_NOT_OBJECT.format(found=_found(spec)))
+    if not isinstance(spec.get("columns"), dict):
+        raise FeatureSpecError(NO_COLUMNS_SECTION)
     for section in spec:
         if section not in ("columns", "interactions", "selection"):
             raise FeatureSpecError(UNKNOWN_SECTION.format(section=section))

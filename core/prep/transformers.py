@@ -36,7 +36,9 @@ _NUMBER_KINDS = frozenset({"integer", "floating", "mixed-integer-float", "decima
 _FILL_STRATEGIES = ("most_frequent", "constant")
 _MIN_ROWS_FOR_MUTUAL_INFO = 4
 # scikit-learn 1.9 takes a CV splitter and deprecates TargetEncoder's shuffle/random_state
-_TARGET_ENCODER_TAKES_SPLITTERS = TargetEncoder().get_params()["shuffle"] == "deprecated"
+_TARGET_ENCODER_TAKES_SPLITTERS = (
+    TargetEncoder().get_params().get("shuffle", "deprecated") == "deprecated"
+)
 
 
 # -- shared input handling -------------------------------------------------------------------
@@ -77,7 +79,7 @@ def _as_float(column: pd.Series) -> np.ndarray:
     if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_numeric_dtype(column.dtype):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        return _epoch_days(column)
+        return _epoch_days(_as_datetime(column))
     try:
         numbers = pd.to_numeric(column, errors="coerce")
     except TypeError:  # values such as dicts or lists: no number in them
@@ -120,7 +122,8 @@ def _numbers_as_text(values: np.ndarray) -> np.ndarray:
 
 def level_text(level: Any) -> str:
     """A level as people read it: 3.0 -> "3", 0.5 -> "0.5", "north" -> "north"."""
-    if isinstance(level, float | np.floating) and math.isfinite(level) and level == int(level):
+    is_float = isinstance(level, float | np.floating) and math.isfinite(level)
+    if is_float and abs(level) < _EXACT_FLOAT_INTEGERS and level == int(level):
         return str(int(level))
     return str(level)
 
@@ -168,7 +171,9 @@ class ToLevels(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ]
         return self
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: Any) -> Any:
+        """A float array; a frame when number and text columns mix (an object array would
+        turn the float levels into objects)."""
         check_is_fitted(self)
         frame = _frame(self, X, reset=False)
         columns = [
@@ -217,7 +222,7 @@ class FillCategory(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self.fill_values_ = [_most_frequent(col, self.fill_value) for _, col in frame.items()]
         return self
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: Any) -> Any:
         check_is_fitted(self)
         frame = _frame(self, X, reset=False)
         columns = [
@@ -247,9 +252,10 @@ def _put(values: np.ndarray, where: np.ndarray, level: Any, *, as_text: bool) ->
 
 
 def _stacked(columns: list[np.ndarray], index: pd.Index) -> Any:
+    """Float columns as one array; with any text column, a frame, which keeps float levels
+    float next to text ones where an object array would not."""
     if all(column.dtype.kind == "f" for column in columns):
         return np.column_stack(columns)
-    # a frame keeps float levels float next to text ones; an object array would not
     return pd.DataFrame(dict(enumerate(columns)), index=index)
 
 
@@ -527,8 +533,8 @@ def _as_datetime(column: pd.Series) -> pd.Series:
     return parsed.dt.tz_localize(None)
 
 
-def _epoch_days(column: pd.Series) -> np.ndarray:
-    moments = _as_datetime(column)
+def _epoch_days(moments: pd.Series) -> np.ndarray:
+    """Days since 1970-01-01 of datetime64 values, with NaN for NaT."""
     unit = np.datetime_data(moments.dtype)[0]
     ticks = moments.to_numpy().view(np.int64).astype(np.float64)
     days = ticks * _NANOSECONDS_PER_UNIT[unit] / _NANOSECONDS_PER_DAY
@@ -537,9 +543,9 @@ def _epoch_days(column: pd.Series) -> np.ndarray:
 
 
 def _date_part(moments: pd.Series, part: str) -> np.ndarray:
-    fields = {"year": "year", "month": "month", "day": "day", "weekday": "weekday", "hour": "hour"}
-    values = getattr(moments.dt, fields[part])
-    return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if part == "days_since":
+        return _epoch_days(moments)  # the caller subtracts the reference learned in fit
+    return getattr(moments.dt, part).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 class DateParts(TransformerMixin, BaseEstimator):
@@ -556,7 +562,8 @@ class DateParts(TransformerMixin, BaseEstimator):
                 raise ValueError(UNKNOWN_DATE_PART.format(part=part, choices=DATE_PARTS))
         frame = _frame(self, X, reset=True)
         self.reference_days_ = np.asarray(
-            [_earliest(_epoch_days(column)) for _, column in frame.items()], dtype=np.float64
+            [_earliest(_epoch_days(_as_datetime(column))) for _, column in frame.items()],
+            dtype=np.float64,
         )
         return self
 
@@ -567,10 +574,8 @@ class DateParts(TransformerMixin, BaseEstimator):
         for (_, column), reference in zip(frame.items(), self.reference_days_, strict=True):
             moments = _as_datetime(column)
             for part in self.parts:
-                if part == "days_since":
-                    blocks.append(_epoch_days(column) - reference)
-                else:
-                    blocks.append(_date_part(moments, part))
+                offset = reference if part == "days_since" else 0.0
+                blocks.append(_date_part(moments, part) - offset)
         return np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -722,18 +727,18 @@ class FeatureColumns(ColumnTransformer):
 
 
 def _column_spread(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Variance and max - min of each column over its finite values (0 when none)."""
-    finite = np.isfinite(values)
-    counts = finite.sum(axis=0)
-    safe = np.where(finite, values, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        means = np.where(counts > 0, safe.sum(axis=0) / np.maximum(counts, 1), 0.0)
-        deviations = np.where(finite, values - means, 0.0)
-        variances = (deviations**2).sum(axis=0) / np.maximum(counts, 1)
-        highest = np.where(finite, values, -np.inf).max(axis=0, initial=-np.inf)
-        lowest = np.where(finite, values, np.inf).min(axis=0, initial=np.inf)
-        spread = np.where(counts > 0, highest - lowest, 0.0)
-    return np.nan_to_num(variances, nan=0.0, posinf=np.inf), spread
+    """Variance and max - min of each column over its finite values (0 when there are none);
+    one column at a time, so a million-row table is never copied whole."""
+    variances = np.zeros(values.shape[1])
+    spread = np.zeros(values.shape[1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for index in range(values.shape[1]):
+            column = values[:, index]
+            finite = column[np.isfinite(column)]
+            if finite.size:
+                variances[index] = finite.var()
+                spread[index] = finite.max() - finite.min()
+    return np.nan_to_num(variances, nan=0.0), spread
 
 
 class VarianceFilter(SelectorMixin, BaseEstimator):
@@ -759,17 +764,30 @@ class VarianceFilter(SelectorMixin, BaseEstimator):
         return _tagged(super().__sklearn_tags__())
 
 
-def _correlations(values: np.ndarray) -> np.ndarray:
-    """|Pearson correlation| between columns; non-finite cells count as the column mean."""
-    finite = np.isfinite(values)
-    counts = np.maximum(finite.sum(axis=0), 1)
-    means = np.where(finite, values, 0.0).sum(axis=0) / counts
-    centred = np.where(finite, values - means, 0.0)
+def _finite_means(values: np.ndarray) -> np.ndarray:
+    means = np.zeros(values.shape[1])
     with np.errstate(over="ignore", invalid="ignore"):
-        norms = np.sqrt((centred**2).sum(axis=0))
-        scaled = centred / np.where(norms > 0, norms, 1.0)
-        products = np.abs(scaled.T @ scaled)
-    return np.nan_to_num(products, nan=0.0)
+        for index in range(values.shape[1]):
+            column = values[:, index]
+            finite = column[np.isfinite(column)]
+            means[index] = finite.mean() if finite.size else 0.0
+    return np.nan_to_num(means)
+
+
+def _correlations(values: np.ndarray, *, rows_per_chunk: int = 65_536) -> np.ndarray:
+    """|Pearson correlation| between columns; a non-finite cell counts as its column's mean.
+    The cross products are summed over row chunks to bound memory on large tables."""
+    means = _finite_means(values)
+    products = np.zeros((values.shape[1], values.shape[1]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, len(values), rows_per_chunk):
+            chunk = values[start : start + rows_per_chunk]
+            centred = np.where(np.isfinite(chunk), chunk - means, 0.0)
+            products += centred.T @ centred
+        norms = np.sqrt(np.diag(products))
+        norms = np.where(norms > 0, norms, np.inf)  # a constant column correlates with nothing
+        correlations = np.abs(products / np.outer(norms, norms))
+    return np.nan_to_num(correlations, nan=0.0, posinf=0.0)
 
 
 class CorrelationFilter(SelectorMixin, BaseEstimator):

@@ -1,4 +1,4 @@
-"""Benchmark: peak memory and time of importing a 1M-row CSV, ours (read_table + Parquet) vs pandas.
+"""Benchmark: peak memory and time of importing a 1M-row CSV, ours (the full import) vs pandas.
 
 Run: python tests/bench/bench_import.py [--rows N]. Not collected by pytest. Each measurement
 runs in a fresh subprocess that reports its own peak RSS (VmHWM from /proc/self/status, else
@@ -24,7 +24,7 @@ import json, resource, sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
 import numpy, pandas, pyarrow, pyarrow.csv, pyarrow.parquet
-from core.data.ingest import read_table
+from core.data.datasets import import_dataset
 """
 REPORT = """
 peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -37,10 +37,8 @@ CASES = {
     "baseline": "timings = {{}}\n",
     "ours": """
 started = time.perf_counter()
-result = read_table(Path({csv!r}))
-read_done = time.perf_counter()
-pyarrow.parquet.write_table(result.table, {parquet!r})
-timings = {{"read": read_done - started, "parquet": time.perf_counter() - read_done}}
+outcome = import_dataset(Path({parquet!r}).parent / "studio", path=Path({csv!r}), name="bench")
+timings = {{"import": time.perf_counter() - started}}
 """,
     "pandas": """
 started = time.perf_counter()
@@ -117,12 +115,12 @@ def main() -> int:
     print(f"file: {args.rows:,} rows x {width} columns, {size / mib:,.1f} MiB")
     print(f"interpreter baseline (same imports): {base_kb / 1024:,.1f} MiB peak RSS")
     print(
-        f"ours   read_table + write Parquet: +{ours_bytes / mib:,.1f} MiB "
-        f"({ours_bytes / size:.2f}x file), read {ours_times['read']:.2f}s "
-        f"+ parquet {ours_times['parquet']:.2f}s"
+        f"ours   full import (read, Parquet, SHA-256, schema, store): "
+        f"+{ours_bytes / mib:,.1f} MiB ({ours_bytes / size:.2f}x file), "
+        f"{ours_times['import']:.2f}s"
     )
     print(
-        f"pandas read_csv:                  +{peer_bytes / mib:,.1f} MiB "
+        f"pandas read_csv alone:                                     +{peer_bytes / mib:,.1f} MiB "
         f"({peer_bytes / size:.2f}x file), read {peer_times['read']:.2f}s"
     )
     print(

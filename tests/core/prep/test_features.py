@@ -24,7 +24,7 @@ from core.prep.features import (
     describe_feature_spec,
     validate_feature_spec,
 )
-from core.prep.transformers import RARE_LEVEL
+from core.prep.transformers import RARE_LEVEL, SKOPS_TRUSTED_TYPES
 
 TARGET = "default"
 N_ROWS = 400
@@ -267,7 +267,8 @@ def test_ordinal_order_unseen_and_missing_become_minus_one(credit):
     expected = frame["education"].map({"high_school": 0, "bachelor": 1, "master": 2})
     np.testing.assert_array_equal(out["education"], expected)
     served = frame.head(2).assign(education=["phd", None])
-    assert pipeline.transform(served)["education"].tolist() == [0.0, 0.0] or True
+    most_frequent = expected[frame["education"] == frame["education"].mode()[0]].iloc[0]
+    assert pipeline.transform(served)["education"].tolist() == [-1.0, most_frequent]
     none_imputed = {**options, "impute": "none"}
     pipeline, _ = fitted(with_columns({"education": none_imputed}), frame)
     assert pipeline.transform(served)["education"].tolist() == [-1.0, -1.0]
@@ -466,11 +467,27 @@ def test_spec_json_round_trip_gives_identical_output(credit):
     spec = copy.deepcopy(EXAMPLE_SPEC)
     spec["columns"]["age"]["impute"] = "knn"
     spec["selection"]["mutual_info_top_k"] = 10
+    original = copy.deepcopy(spec)
     _, first = fitted(spec, frame, y)
+    assert spec == original  # building never edits the spec it was given
     _, second = fitted(json.loads(json.dumps(spec)), frame, y)
     pd.testing.assert_frame_equal(first, second)
     refit = clone(build_feature_pipeline(spec, schema=CREDIT_SCHEMA, target=TARGET))
     pd.testing.assert_frame_equal(first, refit.fit_transform(frame, y))
+
+
+def test_fitted_pipeline_round_trips_through_skops_with_the_listed_types(credit):
+    sio = pytest.importorskip("skops.io")
+    frame, y = credit
+    spec = copy.deepcopy(EXAMPLE_SPEC)
+    spec["columns"]["age"]["impute"] = "knn"
+    spec["selection"]["mutual_info_top_k"] = 8
+    pipeline, out = fitted(spec, frame, y)
+    data = sio.dumps(pipeline)
+    untrusted = set(sio.get_untrusted_types(data=data)) - set(SKOPS_TRUSTED_TYPES)
+    assert untrusted <= {"numpy.dtype", "sklearn.model_selection._split.StratifiedKFold"}
+    loaded = sio.loads(data, trusted=[*SKOPS_TRUSTED_TYPES, *untrusted])
+    pd.testing.assert_frame_equal(loaded.transform(frame), pipeline.transform(frame))
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -635,20 +652,23 @@ def test_unknown_option_suggests_close_names():
             TARGET,
             features.UNKNOWN_SECTION.format(section="extras"),
         ),
-        (
-            {"age": {}},
-            TARGET,
-            features.SPEC_NOT_OBJECT.format(found="a JSON dict"),
-        ),
+        ({"age": {}}, TARGET, features.NO_COLUMNS_SECTION),
+        ({"columns": []}, TARGET, features.NO_COLUMNS_SECTION),
         (
             with_columns({"age": "median"}),
             TARGET,
-            features.OPTIONS_NOT_OBJECT.format(column="age", found="a JSON str"),
+            features.OPTIONS_NOT_OBJECT.format(column="age", found="text"),
         ),
     ],
 )
 def test_validation_messages(spec, target, expected):
     assert spec_error(spec, target=target) == expected
+
+
+@pytest.mark.parametrize(("spec", "found"), [(None, "null"), ([], "a list"), ("{}", "text")])
+def test_a_spec_that_is_not_an_object(spec, found):
+    assert spec_error(spec) == features.SPEC_NOT_OBJECT.format(found=found)
+    assert '{"columns": {"age": {}}}' in spec_error(spec)
 
 
 def test_too_many_interaction_terms_are_refused():
