@@ -14,6 +14,7 @@ JOB_KINDS: dict[str, str] = {
     "import_upload": "core.data.imports:import_upload_job",
     "import_samples": "core.data.imports:import_samples_job",
     "prepare_dataset": "core.prep.prepare:prepare_job",
+    "train": "core.train.training:train_job",
     "sleep": "core.jobs.kinds:sleep_job",
 }
 

@@ -100,6 +100,18 @@ def find_recipe(home: Path, ref: str) -> Recipe:
     return Recipe.loads(found.recipe_json)
 
 
+def find_stored_recipe(home: Path, ref: str, *, actor: str = "studio") -> StoredRecipe:
+    """A saved recipe from its id, ``NAME`` or ``NAME@N``; a JSON file is saved first."""
+    if ref.isdigit():
+        with connect(home) as db:
+            found = store.get_recipe(db, int(ref))
+        if found is None:
+            raise RecipeError(UNKNOWN_RECIPE.format(ref=ref))
+        return found
+    recipe = find_recipe(home, ref)
+    return save_recipe(home, recipe, actor=actor)
+
+
 def check_features(recipe: Recipe, schema: list[ColumnSchema]) -> None:
     """Raise FeatureSpecError when the feature spec does not fit the cleaned columns."""
     if recipe.features is None:

@@ -98,3 +98,100 @@ def _recipes(db: Database) -> None:
             UNIQUE (name, content_hash)
         )"""
     )
+
+
+@migrations(name="0003_runs_models")
+def _runs_models(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            parent_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+            job_id INTEGER REFERENCES jobs(id),
+            experiment TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('model', 'trial')),
+            status TEXT NOT NULL CHECK (
+                status IN ('running', 'done', 'failed', 'cancelled', 'pruned')),
+            model TEXT NOT NULL,
+            task TEXT NOT NULL,
+            target TEXT NOT NULL,
+            dataset_version_id INTEGER REFERENCES dataset_versions(id),
+            recipe_id INTEGER REFERENCES recipes(id),
+            strategy TEXT,
+            metric TEXT NOT NULL,
+            score REAL,
+            score_std REAL,
+            holdout_score REAL,
+            params_json TEXT NOT NULL DEFAULT '{}',
+            metrics_json TEXT NOT NULL DEFAULT '{}',
+            plan_json TEXT NOT NULL DEFAULT '{}',
+            environment_json TEXT NOT NULL DEFAULT '{}',
+            tags_json TEXT NOT NULL DEFAULT '[]',
+            notes TEXT NOT NULL DEFAULT '',
+            seed INTEGER,
+            fit_seconds REAL,
+            duration_seconds REAL,
+            size_bytes INTEGER,
+            predict_ms REAL,
+            artifact_path TEXT,
+            artifact_sha256 TEXT,
+            archived INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX runs_listing ON runs(kind, archived, id)")
+    db.execute("CREATE INDEX runs_parent ON runs(parent_id, id)")
+    db.execute("CREATE INDEX runs_job ON runs(job_id, status)")
+    # plots and search details are read one run at a time; kept apart so listings stay light
+    db.execute(
+        """
+        CREATE TABLE run_details (
+            run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+            evaluation_json TEXT NOT NULL DEFAULT '{}',
+            search_json TEXT NOT NULL DEFAULT '{}',
+            features_json TEXT NOT NULL DEFAULT '[]'
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE models (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE model_versions (
+            id INTEGER PRIMARY KEY,
+            model_id INTEGER NOT NULL REFERENCES models(id),
+            version INTEGER NOT NULL,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            artifact_path TEXT NOT NULL,
+            artifact_sha256 TEXT NOT NULL,
+            onnx_path TEXT,
+            onnx_sha256 TEXT,
+            onnx_json TEXT NOT NULL DEFAULT '{}',
+            review_state TEXT NOT NULL DEFAULT 'not reviewed',
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (model_id, version),
+            UNIQUE (model_id, run_id)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE model_aliases (
+            model_id INTEGER NOT NULL REFERENCES models(id),
+            alias TEXT NOT NULL,
+            version_id INTEGER NOT NULL REFERENCES model_versions(id),
+            updated_by TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (model_id, alias)
+        )"""
+    )

@@ -14,6 +14,7 @@ from core.data.schema import ColumnSchema, schema_from_json, schema_to_json
 from core.store.connection import writing
 
 ACTIVE_JOB_STATUSES = ("queued", "running")
+RUN_STOPPED = "The training job stopped before this run finished."
 
 
 def now() -> str:
@@ -381,6 +382,9 @@ def finish_job(
                 *ACTIVE_JOB_STATUSES,
             ],
         )
+        # a run never outlives its job: a killed or cancelled training leaves nothing "running"
+        run_status = "cancelled" if status == "cancelled" else "failed"
+        end_runs_of_job(db, job_id, status=run_status, error=error or RUN_STOPPED)
 
 
 def request_job_cancel(db: Database, job_id: int) -> None:
@@ -558,3 +562,532 @@ def recipe_by_name(db: Database, name: str, version: int | None = None) -> Store
         sql, params = "SELECT * FROM recipes WHERE name = ? AND version = ?", [name, version]
     rows = list(db.query(sql, params))
     return _recipe(rows[0]) if rows else None
+
+
+# ---------------------------------------------------------------- runs
+
+RUN_STATUSES = ("running", "done", "failed", "cancelled", "pruned")
+_RUN_LIST_COLUMNS = """r.id, r.parent_id, r.job_id, r.experiment, r.kind, r.status, r.model, r.task,
+    r.target, r.dataset_version_id, r.recipe_id, r.strategy, r.metric, r.score, r.score_std,
+    r.holdout_score, r.params_json, r.metrics_json, r.plan_json, r.environment_json, r.tags_json,
+    r.notes, r.seed, r.fit_seconds, r.duration_seconds, r.size_bytes, r.predict_ms,
+    r.artifact_path, r.artifact_sha256, r.archived, r.error, r.created_by, r.created_at,
+    r.finished_at"""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run (or one tuning trial, as a child run) with what it used and scored."""
+
+    id: int
+    parent_id: int | None
+    job_id: int | None
+    experiment: str
+    kind: str
+    status: str
+    model: str
+    task: str
+    target: str
+    dataset_version_id: int | None
+    recipe_id: int | None
+    strategy: str | None
+    metric: str
+    score: float | None
+    score_std: float | None
+    holdout_score: float | None
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    plan: dict[str, Any]
+    environment: dict[str, Any]
+    tags: list[str]
+    notes: str
+    seed: int | None
+    fit_seconds: float | None
+    duration_seconds: float | None
+    size_bytes: int | None
+    predict_ms: float | None
+    artifact_path: str | None
+    artifact_sha256: str | None
+    archived: bool
+    error: str | None
+    created_by: str
+    created_at: str
+    finished_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+_RUN_JSON = {"params": "{}", "metrics": "{}", "plan": "{}", "environment": "{}", "tags": "[]"}
+
+
+def _run(row: sqlite3.Row | dict[str, Any]) -> Run:
+    row = dict(row)
+    for name, default in _RUN_JSON.items():
+        row[name] = json.loads(row.pop(f"{name}_json") or default)
+    row["archived"] = bool(row["archived"])
+    return Run(**row)
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """What is known when a run starts."""
+
+    experiment: str
+    kind: str
+    model: str
+    task: str
+    target: str
+    metric: str
+    dataset_version_id: int | None = None
+    recipe_id: int | None = None
+    parent_id: int | None = None
+    job_id: int | None = None
+    strategy: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    notes: str = ""
+    seed: int | None = None
+    status: str = "running"
+
+
+def insert_run(db: Database, new: NewRun, *, created_by: str) -> int:
+    with writing(db):
+        cursor = db.execute(
+            """INSERT INTO runs (parent_id, job_id, experiment, kind, status, model, task, target,
+                   dataset_version_id, recipe_id, strategy, metric, params_json, plan_json,
+                   environment_json, tags_json, notes, seed, created_by, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                new.parent_id,
+                new.job_id,
+                new.experiment,
+                new.kind,
+                new.status,
+                new.model,
+                new.task,
+                new.target,
+                new.dataset_version_id,
+                new.recipe_id,
+                new.strategy,
+                new.metric,
+                json.dumps(new.params, default=str),
+                json.dumps(new.plan, default=str),
+                json.dumps(new.environment, default=str),
+                json.dumps(new.tags),
+                new.notes,
+                new.seed,
+                created_by,
+                now(),
+            ],
+        )
+        return int(cursor.lastrowid or 0)
+
+
+_RUN_UPDATABLE = (
+    "status",
+    "score",
+    "score_std",
+    "holdout_score",
+    "params",
+    "metrics",
+    "fit_seconds",
+    "duration_seconds",
+    "size_bytes",
+    "predict_ms",
+    "artifact_path",
+    "artifact_sha256",
+    "error",
+    "finished_at",
+)
+
+
+def update_run(db: Database, run_id: int, **fields: Any) -> None:
+    """Set some of a run's results (JSON fields are given as Python objects)."""
+    unknown = set(fields) - set(_RUN_UPDATABLE)
+    if unknown:
+        raise KeyError(f"runs cannot update {sorted(unknown)}")
+    columns = [f"{name}_json" if name in _RUN_JSON else name for name in fields]
+    values = [
+        json.dumps(value, default=str) if name in _RUN_JSON else value
+        for name, value in fields.items()
+    ]
+    assignments = ", ".join(f"{column} = ?" for column in columns)
+    with writing(db):
+        db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*values, run_id])
+
+
+def insert_trial_runs(
+    db: Database, trials: list[NewRun], results: list[dict[str, Any]], *, created_by: str
+) -> None:
+    """Record finished tuning trials in one transaction (a search may have hundreds)."""
+    with writing(db):
+        for new, result in zip(trials, results, strict=True):
+            run_id = insert_run(db, new, created_by=created_by)
+            update_run(db, run_id, **result)
+
+
+def save_run_details(
+    db: Database,
+    run_id: int,
+    *,
+    evaluation: dict[str, Any] | None = None,
+    search: dict[str, Any] | None = None,
+    features: list[str] | None = None,
+) -> None:
+    with writing(db):
+        db.execute(
+            """INSERT INTO run_details (run_id, evaluation_json, search_json, features_json)
+               VALUES (?, ?, ?, ?)
+               ON CONFLICT(run_id) DO UPDATE SET
+                   evaluation_json = excluded.evaluation_json,
+                   search_json = excluded.search_json,
+                   features_json = excluded.features_json""",
+            [
+                run_id,
+                json.dumps(evaluation or {}, allow_nan=False),
+                json.dumps(search or {}, default=str),
+                json.dumps(features or []),
+            ],
+        )
+
+
+def run_details(db: Database, run_id: int) -> dict[str, Any]:
+    rows = list(db.query("SELECT * FROM run_details WHERE run_id = ?", [run_id]))
+    if not rows:
+        return {"evaluation": {}, "search": {}, "features": []}
+    row = rows[0]
+    return {
+        "evaluation": json.loads(row["evaluation_json"]),
+        "search": json.loads(row["search_json"]),
+        "features": json.loads(row["features_json"]),
+    }
+
+
+def get_run(db: Database, run_id: int) -> Run | None:
+    rows = list(db.query(f"SELECT {_RUN_LIST_COLUMNS} FROM runs r WHERE r.id = ?", [run_id]))
+    return _run(rows[0]) if rows else None
+
+
+def list_runs(
+    db: Database,
+    *,
+    kind: str | None = "model",
+    include_archived: bool = False,
+    parent_id: int | None = None,
+    job_id: int | None = None,
+    experiment: str | None = None,
+    limit: int = 10_000,
+) -> list[Run]:
+    """Runs newest first, filtered; the listing the Experiments page and the CLI show."""
+    clauses, params = ["1 = 1"], []
+    for column, value in (
+        ("kind", kind),
+        ("parent_id", parent_id),
+        ("job_id", job_id),
+        ("experiment", experiment),
+    ):
+        if value is not None:
+            clauses.append(f"r.{column} = ?")
+            params.append(value)
+    if not include_archived:
+        clauses.append("r.archived = 0")
+    sql = (
+        f"SELECT {_RUN_LIST_COLUMNS} FROM runs r WHERE {' AND '.join(clauses)} "
+        "ORDER BY r.id DESC LIMIT ?"
+    )
+    return [_run(row) for row in db.query(sql, [*params, limit])]
+
+
+def count_trials(db: Database, run_ids: list[int]) -> dict[int, int]:
+    if not run_ids:
+        return {}
+    placeholders = ", ".join("?" for _ in run_ids)
+    sql = (
+        f"SELECT parent_id, COUNT(*) AS n FROM runs WHERE parent_id IN ({placeholders}) "
+        "GROUP BY parent_id"
+    )
+    return {row["parent_id"]: row["n"] for row in db.query(sql, run_ids)}
+
+
+def set_runs_archived(db: Database, run_ids: list[int], archived: bool) -> None:
+    placeholders = ", ".join("?" for _ in run_ids)
+    with writing(db):
+        db.execute(
+            f"UPDATE runs SET archived = ? WHERE id IN ({placeholders})", [int(archived), *run_ids]
+        )
+
+
+def registered_run_ids(db: Database, run_ids: list[int]) -> set[int]:
+    placeholders = ", ".join("?" for _ in run_ids) or "NULL"
+    sql = f"SELECT DISTINCT run_id FROM model_versions WHERE run_id IN ({placeholders})"
+    return {row["run_id"] for row in db.query(sql, run_ids)}
+
+
+def delete_runs(db: Database, run_ids: list[int]) -> list[str]:
+    """Delete runs and their trials; returns the artifact paths that are no longer referenced."""
+    placeholders = ", ".join("?" for _ in run_ids)
+    with writing(db):
+        paths = [
+            row["artifact_path"]
+            for row in db.query(
+                f"SELECT artifact_path FROM runs WHERE (id IN ({placeholders}) "
+                f"OR parent_id IN ({placeholders})) AND artifact_path IS NOT NULL",
+                [*run_ids, *run_ids],
+            )
+        ]
+        db.execute(f"DELETE FROM runs WHERE parent_id IN ({placeholders})", run_ids)
+        db.execute(f"DELETE FROM runs WHERE id IN ({placeholders})", run_ids)
+    return paths
+
+
+def end_runs_of_job(db: Database, job_id: int, *, status: str, error: str | None) -> int:
+    """Close every run a dead or cancelled job left running; returns how many."""
+    with writing(db):
+        cursor = db.execute(
+            """UPDATE runs SET status = ?, error = COALESCE(error, ?), finished_at = ?
+               WHERE job_id = ? AND status = 'running'""",
+            [status, error, now(), job_id],
+        )
+    return cursor.rowcount
+
+
+def experiments(db: Database) -> list[str]:
+    return [
+        row["experiment"]
+        for row in db.query("SELECT DISTINCT experiment FROM runs ORDER BY experiment")
+    ]
+
+
+# ---------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A registered run: a numbered version of a named model, with its aliases."""
+
+    id: int
+    model_id: int
+    model_name: str
+    version: int
+    run_id: int
+    artifact_path: str
+    artifact_sha256: str
+    onnx_path: str | None
+    onnx_sha256: str | None
+    onnx: dict[str, Any]
+    review_state: str
+    aliases: tuple[str, ...]
+    created_by: str
+    created_at: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.model_name} v{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["aliases"] = list(self.aliases)
+        return data
+
+
+_VERSION_COLUMNS = """v.id, v.model_id, m.name AS model_name, v.version, v.run_id, v.artifact_path,
+    v.artifact_sha256, v.onnx_path, v.onnx_sha256, v.onnx_json, v.review_state, v.created_by,
+    v.created_at,
+    (SELECT json_group_array(a.alias) FROM model_aliases a WHERE a.version_id = v.id) AS aliases"""
+
+
+def _model_version(row: sqlite3.Row | dict[str, Any]) -> ModelVersion:
+    row = dict(row)
+    row["onnx"] = json.loads(row.pop("onnx_json") or "{}")
+    row["aliases"] = tuple(sorted(json.loads(row["aliases"] or "[]")))
+    return ModelVersion(**row)
+
+
+def _version_query(where: str, params: list[Any]) -> tuple[str, list[Any]]:
+    sql = (
+        f"SELECT {_VERSION_COLUMNS} FROM model_versions v JOIN models m ON m.id = v.model_id "
+        f"WHERE {where} ORDER BY m.name, v.version DESC"
+    )
+    return sql, params
+
+
+def model_versions(db: Database, model_name: str | None = None) -> list[ModelVersion]:
+    where, params = ("m.name = ?", [model_name]) if model_name else ("1 = 1", [])
+    return [_model_version(row) for row in db.query(*_version_query(where, params))]
+
+
+def get_model_version(db: Database, version_id: int) -> ModelVersion | None:
+    rows = list(db.query(*_version_query("v.id = ?", [version_id])))
+    return _model_version(rows[0]) if rows else None
+
+
+def model_version_by_number(db: Database, model_name: str, version: int) -> ModelVersion | None:
+    rows = list(db.query(*_version_query("m.name = ? AND v.version = ?", [model_name, version])))
+    return _model_version(rows[0]) if rows else None
+
+
+def model_version_by_alias(db: Database, model_name: str, alias: str) -> ModelVersion | None:
+    where = (
+        "m.name = ? AND v.id = "
+        "(SELECT version_id FROM model_aliases a WHERE a.model_id = m.id AND a.alias = ?)"
+    )
+    rows = list(db.query(*_version_query(where, [model_name, alias])))
+    return _model_version(rows[0]) if rows else None
+
+
+def model_names(db: Database) -> list[str]:
+    return [row["name"] for row in db.query("SELECT name FROM models ORDER BY name")]
+
+
+@dataclass(frozen=True)
+class NewModelVersion:
+    """What registering a run stores: the run, its verified artifact and the ONNX copy if any."""
+
+    model_name: str
+    run_id: int
+    artifact_path: str
+    artifact_sha256: str
+    onnx_path: str | None = None
+    onnx_sha256: str | None = None
+    onnx: dict[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+
+def register_model_version(db: Database, new: NewModelVersion, *, created_by: str) -> ModelVersion:
+    """Add the next version of a named model (creating the model) and set its aliases, atomically.
+
+    Registering a run that already is a version of this model returns that version.
+    """
+    with writing(db):
+        model_id = _model_id(db, new.model_name, created_by)
+        existing = list(
+            db.query(
+                "SELECT id FROM model_versions WHERE model_id = ? AND run_id = ?",
+                [model_id, new.run_id],
+            )
+        )
+        if existing:
+            version_id = existing[0]["id"]
+        else:
+            (latest,) = db.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE model_id = ?",
+                [model_id],
+            ).fetchone()
+            cursor = db.execute(
+                """INSERT INTO model_versions (model_id, version, run_id, artifact_path,
+                       artifact_sha256, onnx_path, onnx_sha256, onnx_json, created_by, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    model_id,
+                    latest + 1,
+                    new.run_id,
+                    new.artifact_path,
+                    new.artifact_sha256,
+                    new.onnx_path,
+                    new.onnx_sha256,
+                    json.dumps(new.onnx),
+                    created_by,
+                    now(),
+                ],
+            )
+            version_id = int(cursor.lastrowid or 0)
+        for alias in new.aliases:
+            set_model_alias(
+                db, model_id=model_id, alias=alias, version_id=version_id, updated_by=created_by
+            )
+    found = get_model_version(db, version_id)
+    assert found is not None
+    return found
+
+
+def _model_id(db: Database, name: str, created_by: str) -> int:
+    rows = list(db.query("SELECT id FROM models WHERE name = ?", [name]))
+    if rows:
+        return int(rows[0]["id"])
+    cursor = db.execute(
+        "INSERT INTO models (name, created_by, created_at) VALUES (?, ?, ?)",
+        [name, created_by, now()],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def set_model_alias(
+    db: Database, *, model_id: int, alias: str, version_id: int, updated_by: str
+) -> None:
+    """Point an alias at a version (an alias names one version of a model at a time)."""
+    with writing(db):
+        db.execute(
+            """INSERT INTO model_aliases (model_id, alias, version_id, updated_by, updated_at)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT(model_id, alias) DO UPDATE SET version_id = excluded.version_id,
+                   updated_by = excluded.updated_by, updated_at = excluded.updated_at""",
+            [model_id, alias, version_id, updated_by, now()],
+        )
+
+
+def remove_model_alias(db: Database, *, model_id: int, alias: str) -> None:
+    with writing(db):
+        db.execute("DELETE FROM model_aliases WHERE model_id = ? AND alias = ?", [model_id, alias])
+
+
+# ---------------------------------------------------------------- runs fingerprint (Experiments)
+
+
+def runs_fingerprint(db: Database) -> tuple[Any, ...]:
+    """A cheap summary of the model runs that changes whenever the runs listing would.
+
+    Adding, deleting, finishing or (un)archiving a run changes it, so a cached listing keyed by
+    it is never stale; ``SUM(archived * id)`` tells apart archiving one run and unarchiving
+    another.
+    """
+    row = db.execute(
+        """SELECT COUNT(*), MAX(id), MAX(finished_at), SUM(archived), SUM(archived * id)
+           FROM runs WHERE kind = 'model'"""
+    ).fetchone()
+    return tuple(row)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A model run as the runs table lists it: no params, metrics or environment to parse."""
+
+    id: int
+    experiment: str
+    model: str
+    status: str
+    metric: str
+    score: float | None
+    score_std: float | None
+    holdout_score: float | None
+    fit_seconds: float | None
+    tags: list[str]
+    archived: bool
+    created_at: str
+
+
+_SUMMARY_COLUMNS = """id, experiment, model, status, metric, score, score_std, holdout_score,
+    fit_seconds, tags_json, archived, created_at"""
+
+
+def run_summaries(db: Database, *, include_archived: bool = True) -> list[RunSummary]:
+    """Model runs newest first, light enough to list thousands at once (JSON left unparsed
+    except the tags)."""
+    where = "kind = 'model'" + ("" if include_archived else " AND archived = 0")
+    sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs WHERE {where} ORDER BY id DESC"
+    return [_summary(row) for row in db.execute(sql).fetchall()]
+
+
+def _summary(row: tuple[Any, ...]) -> RunSummary:
+    run_id, experiment, model, status, metric, score, std, holdout, fit, tags, archived, at = row
+    return RunSummary(
+        run_id, experiment, model, status, metric, score, std, holdout, fit, _tags(tags),
+        bool(archived), at,
+    )  # fmt: skip
+
+
+def _tags(text: str | None) -> list[str]:
+    # most runs have no tags; skipping the JSON parser for them halves the listing's cost
+    return json.loads(text) if text and text != "[]" else []

@@ -126,3 +126,92 @@ def test_prepare_with_the_sample_recipe_and_list_recipes(tmp_path: Path) -> None
     assert replayed["reused"] is True
     code, output = run(home, "prepare", "credit", "--recipe", str(recipe))
     assert code == 1 and "Step 2" in output and "applicant_id" in output
+
+
+def _houses_small(tmp_path: Path) -> Path:
+    import pandas as pd
+
+    path = tmp_path / "houses_small.csv"
+    pd.read_csv(ROOT / "sample_data" / "houses.csv").head(600).to_csv(path, index=False)
+    return path
+
+
+def test_train_runs_register_models(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    path = tmp_path / "credit_small.csv"
+    import pandas as pd
+
+    pd.read_csv(CREDIT).head(1500).to_csv(path, index=False)
+    run_json(home, "import", str(path), "--name", "credit")
+    trained = run_json(
+        home,
+        "train",
+        "credit",
+        "--target",
+        "default",
+        "--model",
+        "logistic_regression",
+        "--model",
+        "decision_tree",
+        "--tune",
+        "random",
+        "--trials",
+        "3",
+        "--cv",
+        "3",
+    )
+    assert trained["task"] == "binary" and trained["metric"] == "roc_auc"
+    models = {row["model"] for row in trained["runs"]}
+    assert models == {"dummy", "logistic_regression", "decision_tree"}
+    best = trained["runs"][0]
+    assert best["run_id"] == trained["best_run_id"] and best["cv_score"] > 0.6
+    listed = run_json(home, "runs")
+    assert {row["run_id"] for row in listed["runs"]} == {row["run_id"] for row in trained["runs"]}
+    version = run_json(
+        home, "register", str(best["run_id"]), "--name", "credit-risk", "--alias", "champion"
+    )
+    assert version["version"] == 1 and version["aliases"] == ["champion"]
+    assert "max_abs_difference" in version["onnx"]
+    registered = run_json(home, "models")
+    assert [(m["model_name"], m["version"]) for m in registered["models"]] == [("credit-risk", 1)]
+    code, text = run(home, "runs")
+    assert code == 0 and "logistic_regression" in text
+
+
+def test_train_regression_with_a_recipe_file(tmp_path: Path) -> None:
+    import json as json_module
+
+    home = tmp_path / "h"
+    run_json(home, "import", str(_houses_small(tmp_path)), "--name", "houses")
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json_module.dumps({"name": "houses", "cleaning": [], "features": None}))
+    trained = run_json(
+        home,
+        "train",
+        "houses",
+        "--target",
+        "price",
+        "--recipe",
+        str(recipe),
+        "--model",
+        "ridge",
+        "--cv",
+        "3",
+    )
+    assert trained["task"] == "regression" and trained["metric"] == "rmse"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "credit", "--target", "nope"], "not in the data"),
+        (["train", "credit", "--target", "default", "--model", "xgboost"], "no model called"),
+        (["register", "999", "--name", "x"], "no run 999"),
+    ],
+)
+def test_training_errors_are_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
+    home = tmp_path / "h"
+    run_json(home, "import", str(CREDIT), "--name", "credit")
+    code, output = run(home, *args, "--json")
+    assert code == 1
+    assert message in json.loads(output.strip().splitlines()[-1])["error"]

@@ -1,0 +1,1 @@
+"""Training: model catalog, validation plans, tuning, evaluation, tracking and the registry."""

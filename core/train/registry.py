@@ -1,0 +1,207 @@
+"""The model registry: register a run as a numbered model version, set aliases, load safely."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
+from core.store import connect
+from core.store import records as store
+from core.store.records import ModelVersion, NewModelVersion, Run
+from core.train.model_files import load_model
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}$")
+ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
+BAD_NAME = (
+    "{name!r} cannot be a model name: use 1-100 letters, digits, spaces, '.', '_' or '-', "
+    "starting with a letter or digit."
+)
+BAD_ALIAS = (
+    "{alias!r} cannot be an alias: use 1-40 lowercase letters, digits, '_' or '-', starting "
+    "with a letter (e.g. champion, challenger, staging)."
+)
+RUN_NOT_DONE = "Run {run_id} is {status}, not done, so it has no model to register."
+UNKNOWN_RUN = "There is no run {run_id}. `mlops-studio runs` lists them."
+TRIAL_RUN = "Run {run_id} is a tuning trial; register its parent run {parent_id} instead."
+UNKNOWN_MODEL = "There is no model {ref!r}. Give NAME, NAME@VERSION or NAME@ALIAS ({known})."
+ONNX_FOLDER = "onnx"
+
+
+class RegistryError(ValueError):
+    """A registration or lookup that cannot be done; the message says what to change."""
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not NAME_PATTERN.match(name):
+        raise RegistryError(BAD_NAME.format(name=name))
+    return name
+
+
+def check_alias(alias: str) -> str:
+    alias = alias.strip()
+    if not ALIAS_PATTERN.match(alias):
+        raise RegistryError(BAD_ALIAS.format(alias=alias))
+    return alias
+
+
+def register_run(
+    home: Path,
+    run_id: int,
+    *,
+    name: str,
+    aliases: tuple[str, ...] = (),
+    onnx: bool = True,
+    actor: str = "studio",
+) -> ModelVersion:
+    """Register a finished run as the next version of ``name``; the model file is verified first.
+
+    The ONNX copy (when the pipeline converts and matches) is written before the registry row,
+    so a failure part-way leaves nothing half-registered.
+    """
+    name = check_name(name)
+    aliases = tuple(check_alias(alias) for alias in aliases)
+    run = _finished_run(home, run_id)
+    assert run.artifact_path and run.artifact_sha256
+    pipeline = load_model(home, run.artifact_path, run.artifact_sha256, what=f"run {run_id}")
+    onnx_path, onnx_sha, onnx_info = _onnx_copy(home, run, pipeline) if onnx else (None, None, {})
+    new = NewModelVersion(
+        model_name=name,
+        run_id=run_id,
+        artifact_path=run.artifact_path,
+        artifact_sha256=run.artifact_sha256,
+        onnx_path=onnx_path,
+        onnx_sha256=onnx_sha,
+        onnx=onnx_info,
+        aliases=aliases,
+    )
+    with connect(home) as db:
+        version = store.register_model_version(db, new, created_by=actor)
+        store.record_event(
+            db,
+            actor=actor,
+            action="model.register",
+            entity_type="model_version",
+            entity_id=version.id,
+            details={
+                "model": name,
+                "version": version.version,
+                "run_id": run_id,
+                "aliases": list(aliases),
+            },
+        )
+    return version
+
+
+def _finished_run(home: Path, run_id: int) -> Run:
+    with connect(home) as db:
+        run = store.get_run(db, run_id)
+    if run is None:
+        raise RegistryError(UNKNOWN_RUN.format(run_id=run_id))
+    if run.kind == "trial":
+        raise RegistryError(TRIAL_RUN.format(run_id=run_id, parent_id=run.parent_id))
+    if run.status != "done" or not run.artifact_path or not run.artifact_sha256:
+        raise RegistryError(RUN_NOT_DONE.format(run_id=run_id, status=run.status))
+    return run
+
+
+def _onnx_copy(
+    home: Path, run: Run, pipeline: Any
+) -> tuple[str | None, str | None, dict[str, Any]]:
+    from core.train.onnx_export import export_onnx
+
+    holdout = _holdout_rows(home, run)
+    exported = export_onnx(pipeline, holdout, task=run.task)
+    if not exported.ok or exported.data is None:
+        return None, None, exported.to_dict()
+    data = exported.data
+    relative = new_artifact_path(ONNX_FOLDER, ".onnx")
+    path = write_atomically(home, relative, lambda temp: temp.write_bytes(data))
+    return relative, sha256_of(path), exported.to_dict()
+
+
+def _holdout_rows(home: Path, run: Run) -> Any:
+    """The run's own holdout rows (raw feature columns), for the ONNX parity check."""
+    from core.train.training import holdout_for_run
+
+    return holdout_for_run(home, run)[0]
+
+
+def set_alias(
+    home: Path, *, name: str, version: int, alias: str, actor: str = "studio"
+) -> ModelVersion:
+    """Point ``alias`` at a version of ``name`` (moving it from any other version)."""
+    alias = check_alias(alias)
+    found = find_model_version(home, f"{name}@{version}")
+    with connect(home) as db:
+        store.set_model_alias(
+            db, model_id=found.model_id, alias=alias, version_id=found.id, updated_by=actor
+        )
+        store.record_event(
+            db,
+            actor=actor,
+            action="model.alias",
+            entity_type="model_version",
+            entity_id=found.id,
+            details={"model": name, "version": version, "alias": alias},
+        )
+        updated = store.get_model_version(db, found.id)
+    assert updated is not None
+    return updated
+
+
+def remove_alias(home: Path, *, name: str, alias: str, actor: str = "studio") -> None:
+    found = find_model_version(home, f"{name}@{alias}")
+    with connect(home) as db:
+        store.remove_model_alias(db, model_id=found.model_id, alias=alias)
+        store.record_event(
+            db,
+            actor=actor,
+            action="model.unalias",
+            entity_type="model_version",
+            entity_id=found.id,
+            details={"model": name, "alias": alias},
+        )
+
+
+def list_model_versions(home: Path, name: str | None = None) -> list[ModelVersion]:
+    with connect(home) as db:
+        return store.model_versions(db, name)
+
+
+def find_model_version(home: Path, ref: str) -> ModelVersion:
+    """``NAME`` (latest version), ``NAME@3`` or ``NAME@champion``."""
+    name, _, which = ref.partition("@")
+    with connect(home) as db:
+        if not which:
+            versions = store.model_versions(db, name)
+            found = versions[0] if versions else None
+        elif which.isdigit():
+            found = store.model_version_by_number(db, name, int(which))
+        else:
+            found = store.model_version_by_alias(db, name, which)
+        known = ", ".join(store.model_names(db)) or "none registered yet"
+    if found is None:
+        raise RegistryError(UNKNOWN_MODEL.format(ref=ref, known=known))
+    return found
+
+
+def load_model_version(home: Path, ref: str | ModelVersion) -> Any:
+    """The fitted pipeline of a model version, after its SHA-256 and types are verified."""
+    version = ref if isinstance(ref, ModelVersion) else find_model_version(home, ref)
+    return load_model(home, version.artifact_path, version.artifact_sha256, what=version.label)
+
+
+def model_file(home: Path, version: ModelVersion, *, kind: str = "skops") -> Path:
+    """The verified file of a version for download (skops, or onnx when it was exported)."""
+    if kind == "onnx":
+        if not version.onnx_path or not version.onnx_sha256:
+            raise RegistryError(version.onnx.get("reason") or f"{version.label} has no ONNX copy.")
+        return verified_path(
+            home, version.onnx_path, version.onnx_sha256, what=f"{version.label} (ONNX)"
+        )
+    return verified_path(home, version.artifact_path, version.artifact_sha256, what=version.label)

@@ -1,0 +1,386 @@
+"""Hyperparameter search over fixed CV folds: grid, random, successive halving, Optuna TPE."""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer
+
+from core.train.catalog import Choice, FloatRange, IntRange, Space, grid_of, sample_params
+from core.train.evaluate import HIGHER_IS_BETTER, cv_scorer
+
+STRATEGIES = ("none", "grid", "random", "halving", "bayes")
+SMART_STRATEGY = "halving"
+STRATEGY_LABELS = {
+    "none": "No tuning (defaults)",
+    "grid": "Grid search",
+    "random": "Random search",
+    "halving": "Successive halving",
+    "bayes": "Bayesian (Optuna TPE)",
+}
+HALVING_FACTOR = 3
+MIN_HALVING_ROWS = 200
+PRUNE_AFTER_TRIALS = 5
+
+UNKNOWN_STRATEGY = "The tuning strategy must be one of {choices}, not {strategy!r}."
+ALL_TRIALS_FAILED = "Every trial of {model} failed; the first error was: {error}"
+BAD_BUDGET = (
+    "The tuning budget needs at least 1 trial or 1 second; got {trials} trials, {seconds} s."
+)
+
+Folds = list[tuple[np.ndarray, np.ndarray]]
+PipelineMaker = Callable[[dict[str, Any]], Any]
+
+
+class TuningError(ValueError):
+    """A search that cannot run or produced no usable trial."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much searching to do: at most ``trials`` trials and/or ``seconds`` of wall time."""
+
+    trials: int | None = 20
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.trials is not None and self.trials < 1) or (
+            self.seconds is not None and self.seconds <= 0
+        ):
+            raise TuningError(BAD_BUDGET.format(trials=self.trials, seconds=self.seconds))
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One candidate's cross-validated score (in the metric's own units) and how it ended."""
+
+    number: int
+    params: dict[str, Any]
+    score: float | None
+    std: float | None
+    fold_scores: tuple[float, ...]
+    status: str  # done, pruned or failed
+    seconds: float
+    rows: int
+    round: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["fold_scores"] = list(self.fold_scores)
+        return data
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The best parameters found, their CV score ± std, and every trial in order."""
+
+    strategy: str
+    metric: str
+    best_params: dict[str, Any]
+    best_score: float
+    best_std: float
+    trials: tuple[Trial, ...]
+    seconds: float
+    best_fold_scores: tuple[float, ...] = field(default=())
+
+
+@dataclass
+class _Search:
+    make_pipeline: PipelineMaker
+    X: pd.DataFrame
+    y: pd.Series
+    folds: Folds
+    metric: str
+    task: str
+    on_trial: Callable[[Trial, Trial | None], None]
+    deadline: float | None
+    trials: list[Trial] = field(default_factory=list)
+
+    @functools.cached_property
+    def scorer(self) -> Any:
+        # the positive class is the second of the sorted labels, as the fitted model's classes_
+        classes = None if self.task == "regression" else sorted(self.y.unique().tolist())
+        return get_scorer(cv_scorer(self.metric, self.task, classes=classes))
+
+    @property
+    def higher_is_better(self) -> bool:
+        return HIGHER_IS_BETTER[self.metric]
+
+    def oriented(self, score: float) -> float:
+        return score if self.higher_is_better else -score
+
+    def best(self, trials: list[Trial] | None = None) -> Trial | None:
+        done = [t for t in (self.trials if trials is None else trials) if t.status == "done"]
+        return max(done, key=lambda t: self.oriented(t.score or 0.0), default=None)
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def record(self, trial: Trial) -> Trial:
+        self.trials.append(trial)
+        self.on_trial(trial, self.best())
+        return trial
+
+    def run_trial(
+        self,
+        params: dict[str, Any],
+        *,
+        rows: np.ndarray | None = None,
+        round_number: int = 0,
+        prune: bool = True,
+        report: Callable[[int, float], bool] | None = None,
+    ) -> Trial:
+        """Cross-validate one candidate fold by fold, stopping early when it looks hopeless."""
+        started = time.monotonic()
+        scores: list[float] = []
+        folds = self.folds if rows is None else _restrict(self.folds, rows)
+        status, error = "done", None
+        try:
+            pipeline = self.make_pipeline(params)
+            for step, (fit, check) in enumerate(folds):
+                scores.append(self.fold_score(pipeline, fit, check))
+                running = float(np.mean(scores))
+                hopeless = report(step, running) if report else self.hopeless(step, running)
+                if prune and step < len(folds) - 1 and hopeless:
+                    status = "pruned"
+                    break
+        except (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError) as problem:
+            status, error = "failed", str(problem) or type(problem).__name__
+        done = status == "done" and len(scores) == len(folds)
+        trial = Trial(
+            number=len(self.trials),
+            params=params,
+            score=float(np.mean(scores)) if scores and status != "failed" else None,
+            std=float(np.std(scores)) if done else None,
+            fold_scores=tuple(scores),
+            status=status,
+            seconds=time.monotonic() - started,
+            rows=len(self.X) if rows is None else len(rows),
+            round=round_number,
+            error=error,
+        )
+        return self.record(trial)
+
+    def fold_score(self, pipeline: Any, fit: np.ndarray, check: np.ndarray) -> float:
+        model = clone(pipeline)
+        with warnings.catch_warnings():
+            # a search explores weak settings on purpose; their convergence noise is expected
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(self.X.iloc[fit], self.y.iloc[fit])
+            value = float(self.scorer(model, self.X.iloc[check], self.y.iloc[check]))
+        # sklearn scorers negate losses; store every score in the metric's own units
+        return value if self.higher_is_better else -value
+
+    def hopeless(self, step: int, running: float) -> bool:
+        """The median rule: worse than the median of finished trials at the same fold."""
+        finished = [t for t in self.trials if t.status == "done" and t.round == 0]
+        if step < 1 or len(finished) < PRUNE_AFTER_TRIALS:
+            return False
+        peers = [float(np.mean(t.fold_scores[: step + 1])) for t in finished]
+        return self.oriented(running) < self.oriented(float(np.median(peers)))
+
+
+def _restrict(folds: Folds, rows: np.ndarray) -> Folds:
+    keep = np.zeros(max(max(f.max(), c.max()) for f, c in folds) + 1, dtype=bool)
+    keep[rows] = True
+    return [(fit[keep[fit]], check[keep[check]]) for fit, check in folds]
+
+
+def tune(
+    make_pipeline: PipelineMaker,
+    X: pd.DataFrame,
+    y: pd.Series,
+    *,
+    folds: Folds,
+    space: Space,
+    strategy: str,
+    metric: str,
+    task: str,
+    budget: Budget | None = None,
+    seed: int = 42,
+    defaults: dict[str, Any] | None = None,
+    on_trial: Callable[[Trial, Trial | None], None] | None = None,
+    model_title: str = "the model",
+) -> SearchResult:
+    """Search ``space`` with ``strategy`` over fixed ``folds``; every trial reaches ``on_trial``."""
+    if strategy not in STRATEGIES:
+        choices = ", ".join(STRATEGIES)
+        raise TuningError(UNKNOWN_STRATEGY.format(choices=choices, strategy=strategy))
+    budget = budget or Budget()
+    started = time.monotonic()
+    deadline = started + budget.seconds if budget.seconds else None
+    search = _Search(
+        make_pipeline, X, y, folds, metric, task, on_trial or (lambda t, b: None), deadline
+    )
+    if strategy == "none" or not space:
+        search.run_trial(dict(defaults or {}), prune=False)
+    else:
+        _STRATEGY_RUNNERS[strategy](search, space, budget, seed)
+    return _result(search, strategy, started, model_title)
+
+
+def _result(search: _Search, strategy: str, started: float, model_title: str) -> SearchResult:
+    final_round = max((t.round for t in search.trials), default=0)
+    best = search.best([t for t in search.trials if t.round == final_round]) or search.best()
+    if best is None:
+        error = next((t.error for t in search.trials if t.error), "no trial finished")
+        raise TuningError(ALL_TRIALS_FAILED.format(model=model_title, error=error))
+    return SearchResult(
+        strategy=strategy,
+        metric=search.metric,
+        best_params=best.params,
+        best_score=float(best.score or 0.0),
+        best_std=float(best.std or 0.0),
+        trials=tuple(search.trials),
+        seconds=time.monotonic() - started,
+        best_fold_scores=best.fold_scores,
+    )
+
+
+def _grid(search: _Search, space: Space, budget: Budget, seed: int) -> None:
+    for params in grid_of(space):
+        if search.out_of_time():
+            return
+        search.run_trial(params)
+
+
+def _random(search: _Search, space: Space, budget: Budget, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    seen: set[str] = set()
+    limit = budget.trials or 10_000
+    attempts = 0
+    while len(search.trials) < limit and not search.out_of_time() and attempts < limit * 20:
+        attempts += 1
+        params = sample_params(space, rng)
+        if repr(sorted(params.items())) in seen:
+            continue
+        seen.add(repr(sorted(params.items())))
+        search.run_trial(params)
+
+
+def halving_schedule(n_candidates: int, n_rows: int) -> list[tuple[int, int]]:
+    """(candidates, rows) per round: a third of the candidates go on, with three times the rows."""
+    rounds = 1 + max(0, math.ceil(math.log(max(n_candidates, 1), HALVING_FACTOR)) - 1)
+    schedule = []
+    candidates = n_candidates
+    for number in range(rounds):
+        rows = int(n_rows / HALVING_FACTOR ** (rounds - 1 - number))
+        schedule.append((candidates, max(min(MIN_HALVING_ROWS, n_rows), rows)))
+        candidates = max(1, math.ceil(candidates / HALVING_FACTOR))
+    return schedule
+
+
+def _halving(search: _Search, space: Space, budget: Budget, seed: int) -> None:
+    candidates = grid_of(space)
+    if budget.trials and len(candidates) > budget.trials * 3:
+        rng = np.random.default_rng(seed)
+        picks = rng.choice(len(candidates), size=budget.trials * 3, replace=False)
+        candidates = [candidates[i] for i in sorted(picks)]
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(search.X))
+    for number, (_, rows) in enumerate(halving_schedule(len(candidates), len(search.X))):
+        subset = None if rows >= len(search.X) else np.sort(order[:rows])
+        scored: list[Trial] = []
+        for params in candidates:
+            if search.out_of_time() and scored:
+                break
+            scored.append(search.run_trial(params, rows=subset, round_number=number, prune=False))
+        keep = max(1, math.ceil(len(candidates) / HALVING_FACTOR))
+        ranked = sorted(
+            (t for t in scored if t.status == "done"),
+            key=lambda t: search.oriented(t.score or 0.0),
+            reverse=True,
+        )
+        candidates = [t.params for t in ranked[:keep]]
+        if not candidates or search.out_of_time():
+            return
+
+
+def _bayes(search: _Search, space: Space, budget: Budget, seed: int) -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    direction: Literal["maximize", "minimize"] = (
+        "maximize" if search.higher_is_better else "minimize"
+    )
+    study = optuna.create_study(
+        direction=direction,
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER_TRIALS, n_warmup_steps=1),
+    )
+    distributions = {name: _optuna_distribution(dim) for name, dim in space.items()}
+    limit = budget.trials or 10_000
+    while len(search.trials) < limit and not search.out_of_time():
+        asked = study.ask(distributions)
+        params = {name: _from_optuna(space[name], asked.params[name]) for name in space}
+
+        def report(step: int, running: float, asked: Any = asked) -> bool:
+            asked.report(running, step)
+            return bool(asked.should_prune())
+
+        trial = search.run_trial(params, report=report)
+        _tell(study, asked, trial)
+
+
+def _tell(study: Any, asked: Any, trial: Trial) -> None:
+    from optuna.trial import TrialState
+
+    if trial.status == "done":
+        study.tell(asked, trial.score)
+    elif trial.status == "pruned":
+        study.tell(asked, state=TrialState.PRUNED)
+    else:
+        study.tell(asked, state=TrialState.FAIL)
+
+
+def _optuna_distribution(dimension: IntRange | FloatRange | Choice) -> Any:
+    import optuna
+
+    if isinstance(dimension, IntRange):
+        return optuna.distributions.IntDistribution(
+            dimension.low, dimension.high, log=dimension.log
+        )
+    if isinstance(dimension, FloatRange):
+        return optuna.distributions.FloatDistribution(
+            dimension.low, dimension.high, log=dimension.log
+        )
+    # optuna stores choices as JSON-friendly values; None and mixed types go by position
+    return optuna.distributions.CategoricalDistribution(list(range(len(dimension.values))))
+
+
+def _from_optuna(dimension: IntRange | FloatRange | Choice, value: Any) -> Any:
+    if isinstance(dimension, Choice):
+        return dimension.values[int(value)]
+    return value
+
+
+_STRATEGY_RUNNERS: dict[str, Callable[[_Search, Space, Budget, int], None]] = {
+    "grid": _grid,
+    "random": _random,
+    "halving": _halving,
+    "bayes": _bayes,
+}
+
+
+def best_so_far(trials: list[Trial] | tuple[Trial, ...], metric: str) -> list[float | None]:
+    """The best finished score after each trial, for the live 'best vs trials' chart."""
+    higher = HIGHER_IS_BETTER[metric]
+    best: float | None = None
+    curve: list[float | None] = []
+    for trial in trials:
+        if trial.status == "done" and trial.score is not None:
+            better = best is None or (trial.score > best if higher else trial.score < best)
+            best = trial.score if better else best
+        curve.append(best)
+    return curve
