@@ -134,3 +134,19 @@ def before_after_figure(key: VersionKey, steps_json: str, column: str) -> Any:
     from app.prepare_charts import before_after_figure as draw
 
     return draw(cleaned(key, "[]").frame[column], cleaned(key, steps_json).frame[column], column)
+
+
+# Experiments page ------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def runs_listing(home: str, fingerprint: tuple[Any, ...]) -> pd.DataFrame:
+    """Every model run (archived too) as the runs table, rebuilt only when the runs change.
+
+    ``fingerprint`` (``tracking.runs_fingerprint``) is only the cache key: a cheap summary of the
+    runs table that changes whenever this listing would.
+    """
+    from app.experiments_sections import listing_frame
+    from core.train.tracking import run_summaries
+
+    return listing_frame(run_summaries(Path(home), include_archived=True))

@@ -11,6 +11,8 @@ PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 PAGES = {
     "explore": ("Explore", ":material/query_stats:"),
     "prepare": ("Prepare", ":material/tune:"),
+    "train": ("Train", ":material/model_training:"),
+    "experiments": ("Experiments", ":material/science:"),
 }
 
 

@@ -17,6 +17,9 @@ PRELOAD = (
     "core.data.quality",
     "core.data.explore",
     "core.prep.steps",
+    "core.train.training",
+    "core.train.tracking",
+    "core.train.registry",
 )
 
 
