@@ -18,6 +18,8 @@ from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS
 CHART = {"width": "stretch", "config": {"displaylogo": False}}
 NO_ALIAS, OTHER_ALIAS = "(none)", "other…"
 ALIAS_CHOICES = (NO_ALIAS, "champion", "challenger", OTHER_ALIAS)
+# a new version is never reviewed yet, so registering offers no champion (core refuses it too)
+REGISTER_ALIAS_CHOICES = (NO_ALIAS, "challenger", OTHER_ALIAS)
 SHOWN_COLUMNS = [
     "run",
     "experiment",
@@ -367,7 +369,11 @@ def register_form(run: Run) -> None:
         "Model name", key=state.EXPERIMENTS_REGISTER_NAME, placeholder="e.g. credit-risk"
     )
     alias = _alias_input(
-        alias_cell, other_cell, state.EXPERIMENTS_REGISTER_ALIAS, state.EXPERIMENTS_REGISTER_OTHER
+        alias_cell,
+        other_cell,
+        state.EXPERIMENTS_REGISTER_ALIAS,
+        state.EXPERIMENTS_REGISTER_OTHER,
+        choices=REGISTER_ALIAS_CHOICES,
     )
     if not button_cell.button(
         "Register", key=state.EXPERIMENTS_REGISTER, type="primary", disabled=not name.strip()
@@ -390,8 +396,15 @@ def register_form(run: Run) -> None:
         st.info(f"No ONNX copy: {md(reason)}. The skops file serves it.")
 
 
-def _alias_input(choice_cell: Any, other_cell: Any, choice_key: str, other_key: str) -> str:
-    choice = choice_cell.selectbox("Alias", ALIAS_CHOICES, key=choice_key)
+def _alias_input(
+    choice_cell: Any,
+    other_cell: Any,
+    choice_key: str,
+    other_key: str,
+    *,
+    choices: tuple[str, ...] = ALIAS_CHOICES,
+) -> str:
+    choice = choice_cell.selectbox("Alias", choices, key=choice_key)
     other = other_cell.text_input(
         "Other alias", key=other_key, placeholder="e.g. staging", disabled=choice != OTHER_ALIAS
     )
@@ -569,13 +582,25 @@ def _alias_form(version: ModelVersion) -> None:
     alias = _alias_input(
         choice_cell, other_cell, state.EXPERIMENTS_ALIAS, state.EXPERIMENTS_ALIAS_OTHER
     )
+    reason = None
+    if alias == "champion" and version.review_state != "approved":
+        st.caption(
+            f"{md(version.label)} is {md(version.review_state)}: only an approved version becomes "
+            "champion. To override, write why (it is recorded in the audit log)."
+        )
+        reason = st.text_input("Override reason", key=state.EXPERIMENTS_ALIAS_REASON)
     if not button_cell.button("Set alias", key=state.EXPERIMENTS_ALIAS_SET, disabled=not alias):
         return
     from core.train.registry import set_alias
 
     try:
         updated = set_alias(
-            home(), name=version.model_name, version=version.version, alias=alias, actor="ui"
+            home(),
+            name=version.model_name,
+            version=version.version,
+            alias=alias,
+            actor="ui",
+            override_reason=reason,
         )
     except (ValueError, RuntimeError) as error:
         show_error(error)

@@ -183,9 +183,14 @@ def current_job(home: Path, *, kind: str, subject: str) -> Job | None:
 
 def latest_finished_job(home: Path, *, kind: str, subject: str) -> Job | None:
     """The newest job of this kind for this subject that finished successfully."""
+    return next(iter(finished_jobs(home, kind=kind, subject=subject)), None)
+
+
+def finished_jobs(home: Path, *, kind: str, subject: str, limit: int = 20) -> list[Job]:
+    """The newest successful jobs of this kind for this subject, newest first."""
     with connect(home) as db:
-        jobs = store.list_jobs(db, kind=kind, subject=subject, limit=20)
-    return next((job for job in jobs if job.status == "done"), None)
+        jobs = store.list_jobs(db, kind=kind, subject=subject, limit=limit)
+    return [job for job in jobs if job.status == "done"]
 
 
 def list_recent_jobs(home: Path, *, include_finished: bool = False) -> list[Job]:

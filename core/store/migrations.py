@@ -195,3 +195,22 @@ def _runs_models(db: Database) -> None:
             PRIMARY KEY (model_id, alias)
         )"""
     )
+
+
+@migrations(name="0004_reviews")
+def _reviews(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY,
+            model_version_id INTEGER NOT NULL REFERENCES model_versions(id),
+            reviewer TEXT NOT NULL,
+            decision TEXT NOT NULL CHECK (decision IN ('approve', 'changes', 'reject')),
+            comment TEXT NOT NULL,
+            checklist_json TEXT NOT NULL DEFAULT '{}',
+            evidence_json TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX reviews_version ON reviews(model_version_id, id)")
+    db.execute("ALTER TABLE model_versions ADD COLUMN intended_use TEXT NOT NULL DEFAULT ''")

@@ -879,6 +879,7 @@ class ModelVersion:
     onnx_sha256: str | None
     onnx: dict[str, Any]
     review_state: str
+    intended_use: str
     aliases: tuple[str, ...]
     created_by: str
     created_at: str
@@ -894,8 +895,8 @@ class ModelVersion:
 
 
 _VERSION_COLUMNS = """v.id, v.model_id, m.name AS model_name, v.version, v.run_id, v.artifact_path,
-    v.artifact_sha256, v.onnx_path, v.onnx_sha256, v.onnx_json, v.review_state, v.created_by,
-    v.created_at,
+    v.artifact_sha256, v.onnx_path, v.onnx_sha256, v.onnx_json, v.review_state, v.intended_use,
+    v.created_by, v.created_at,
     (SELECT json_group_array(a.alias) FROM model_aliases a WHERE a.version_id = v.id) AS aliases"""
 
 
@@ -1091,3 +1092,87 @@ def _summary(row: tuple[Any, ...]) -> RunSummary:
 def _tags(text: str | None) -> list[str]:
     # most runs have no tags; skipping the JSON parser for them halves the listing's cost
     return json.loads(text) if text and text != "[]" else []
+
+
+# ---------------------------------------------------------------- reviews
+
+REVIEW_STATES = {"approve": "approved", "changes": "changes requested", "reject": "rejected"}
+
+
+@dataclass(frozen=True)
+class Review:
+    """One reviewer's recorded decision on a model version, with the evidence they saw."""
+
+    id: int
+    model_version_id: int
+    reviewer: str
+    decision: str
+    comment: str
+    checklist: dict[str, Any]
+    evidence: dict[str, Any]
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _review(row: sqlite3.Row | dict[str, Any]) -> Review:
+    row = dict(row)
+    row["checklist"] = json.loads(row.pop("checklist_json") or "{}")
+    row["evidence"] = json.loads(row.pop("evidence_json") or "{}")
+    return Review(**row)
+
+
+def add_review(
+    db: Database,
+    *,
+    version_id: int,
+    reviewer: str,
+    decision: str,
+    comment: str,
+    checklist: dict[str, Any],
+    evidence: dict[str, Any],
+) -> Review:
+    """Record a decision and set the version's review state, in one transaction."""
+    with writing(db):
+        cursor = db.execute(
+            """INSERT INTO reviews (model_version_id, reviewer, decision, comment, checklist_json,
+                   evidence_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            [
+                version_id,
+                reviewer,
+                decision,
+                comment,
+                json.dumps(checklist),
+                json.dumps(evidence, default=str),
+                now(),
+            ],
+        )
+        db.execute(
+            "UPDATE model_versions SET review_state = ? WHERE id = ?",
+            [REVIEW_STATES[decision], version_id],
+        )
+        review_id = int(cursor.lastrowid or 0)
+    rows = list(db.query("SELECT * FROM reviews WHERE id = ?", [review_id]))
+    return _review(rows[0])
+
+
+def reviews_of(db: Database, version_id: int) -> list[Review]:
+    """A version's decisions, newest first."""
+    sql = "SELECT * FROM reviews WHERE model_version_id = ? ORDER BY id DESC"
+    return [_review(row) for row in db.query(sql, [version_id])]
+
+
+def set_intended_use(db: Database, version_id: int, text: str) -> None:
+    with writing(db):
+        db.execute("UPDATE model_versions SET intended_use = ? WHERE id = ?", [text, version_id])
+
+
+def current_alias_version(db: Database, model_id: int, alias: str) -> int | None:
+    rows = list(
+        db.query(
+            "SELECT version_id FROM model_aliases WHERE model_id = ? AND alias = ?",
+            [model_id, alias],
+        )
+    )
+    return int(rows[0]["version_id"]) if rows else None

@@ -29,6 +29,15 @@ UNKNOWN_RUN = "There is no run {run_id}. `mlops-studio runs` lists them."
 TRIAL_RUN = "Run {run_id} is a tuning trial; register its parent run {parent_id} instead."
 UNKNOWN_MODEL = "There is no model {ref!r}. Give NAME, NAME@VERSION or NAME@ALIAS ({known})."
 ONNX_FOLDER = "onnx"
+NOT_APPROVED = (
+    "{label} is {state}, and only an approved version can become champion. Review and approve "
+    "it first, or give a written reason to override (it is recorded in the audit log)."
+)
+NEW_NOT_APPROVED = (
+    "A new version has not been reviewed, so it cannot be registered as champion. Register it, "
+    "approve it on the Review page, then make it champion — or give a written override reason."
+)
+SHORT_REASON = "An override reason must say why, in at least 10 characters."
 
 
 class RegistryError(ValueError):
@@ -57,6 +66,7 @@ def register_run(
     aliases: tuple[str, ...] = (),
     onnx: bool = True,
     actor: str = "studio",
+    override_reason: str | None = None,
 ) -> ModelVersion:
     """Register a finished run as the next version of ``name``; the model file is verified first.
 
@@ -65,6 +75,8 @@ def register_run(
     """
     name = check_name(name)
     aliases = tuple(check_alias(alias) for alias in aliases)
+    if CHAMPION in aliases:
+        _check_override(override_reason, NEW_NOT_APPROVED)
     run = _finished_run(home, run_id)
     assert run.artifact_path and run.artifact_sha256
     pipeline = load_model(home, run.artifact_path, run.artifact_sha256, what=f"run {run_id}")
@@ -92,9 +104,17 @@ def register_run(
                 "version": version.version,
                 "run_id": run_id,
                 "aliases": list(aliases),
+                "override_reason": override_reason,
             },
         )
     return version
+
+
+def _check_override(reason: str | None, refusal: str) -> None:
+    if reason is None or not reason.strip():
+        raise RegistryError(refusal)
+    if len(reason.strip()) < 10:
+        raise RegistryError(SHORT_REASON)
 
 
 def _finished_run(home: Path, run_id: int) -> Run:
@@ -132,11 +152,25 @@ def _holdout_rows(home: Path, run: Run) -> Any:
 
 
 def set_alias(
-    home: Path, *, name: str, version: int, alias: str, actor: str = "studio"
+    home: Path,
+    *,
+    name: str,
+    version: int,
+    alias: str,
+    actor: str = "studio",
+    override_reason: str | None = None,
 ) -> ModelVersion:
-    """Point ``alias`` at a version of ``name`` (moving it from any other version)."""
+    """Point ``alias`` at a version of ``name`` (moving it from any other version).
+
+    Only an approved version becomes ``champion``, unless a written override reason is given.
+    """
     alias = check_alias(alias)
     found = find_model_version(home, f"{name}@{version}")
+    if alias == CHAMPION and found.review_state != "approved":
+        refusal = NOT_APPROVED.format(label=found.label, state=found.review_state)
+        _check_override(override_reason, refusal)
+    else:
+        override_reason = None
     with connect(home) as db:
         store.set_model_alias(
             db, model_id=found.model_id, alias=alias, version_id=found.id, updated_by=actor
@@ -147,7 +181,12 @@ def set_alias(
             action="model.alias",
             entity_type="model_version",
             entity_id=found.id,
-            details={"model": name, "version": version, "alias": alias},
+            details={
+                "model": name,
+                "version": version,
+                "alias": alias,
+                "override_reason": override_reason,
+            },
         )
         updated = store.get_model_version(db, found.id)
     assert updated is not None

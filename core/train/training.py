@@ -603,9 +603,14 @@ def request_for_run(run: Run) -> TrainRequest:
     )
 
 
+def run_data(home: Path, run: Run) -> TrainingData:
+    """The exact rows, split and feature spec a run was trained and evaluated on."""
+    return training_data(home, request_for_run(run))
+
+
 def holdout_for_run(home: Path, run: Run) -> tuple[pd.DataFrame, pd.Series]:
     """The exact holdout rows a run was evaluated on (what review and ONNX parity use)."""
-    data = training_data(home, request_for_run(run))
+    data = run_data(home, run)
     return data.X_holdout, data.y_holdout
 
 

@@ -138,6 +138,7 @@ class _Search:
         *,
         rows: np.ndarray | None = None,
         round_number: int = 0,
+        fold_count: int | None = None,
         prune: bool = True,
         report: Callable[[int, float], bool] | None = None,
     ) -> Trial:
@@ -145,6 +146,7 @@ class _Search:
         started = time.monotonic()
         scores: list[float] = []
         folds = self.folds if rows is None else _restrict(self.folds, rows)
+        folds = folds[:fold_count] if fold_count else folds
         status, error = "done", None
         try:
             pipeline = self.make_pipeline(params)
@@ -270,7 +272,11 @@ def _random(search: _Search, space: Space, budget: Budget, seed: int) -> None:
 
 
 def halving_schedule(n_candidates: int, n_rows: int) -> list[tuple[int, int]]:
-    """(candidates, rows) per round: a third of the candidates go on, with three times the rows."""
+    """(candidates, rows) per round: a third of the candidates go on, with three times the rows.
+
+    Rounds before the last two screen on one fold: on a few hundred rows a model's fixed cost
+    dominates, so three folds there cost nearly three times as much for little extra signal.
+    """
     rounds = 1 + max(0, math.ceil(math.log(max(n_candidates, 1), HALVING_FACTOR)) - 1)
     schedule = []
     candidates = n_candidates
@@ -289,13 +295,19 @@ def _halving(search: _Search, space: Space, budget: Budget, seed: int) -> None:
         candidates = [candidates[i] for i in sorted(picks)]
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(search.X))
-    for number, (_, rows) in enumerate(halving_schedule(len(candidates), len(search.X))):
+    schedule = halving_schedule(len(candidates), len(search.X))
+    for number, (_, rows) in enumerate(schedule):
         subset = None if rows >= len(search.X) else np.sort(order[:rows])
+        # early rounds on small samples only screen (one fold); the last two decide on all folds
+        screening = 1 if number < len(schedule) - 2 else None
         scored: list[Trial] = []
         for params in candidates:
             if search.out_of_time() and scored:
                 break
-            scored.append(search.run_trial(params, rows=subset, round_number=number, prune=False))
+            trial = search.run_trial(
+                params, rows=subset, round_number=number, prune=False, fold_count=screening
+            )
+            scored.append(trial)
         keep = max(1, math.ceil(len(candidates) / HALVING_FACTOR))
         ranked = sorted(
             (t for t in scored if t.status == "done"),

@@ -168,9 +168,9 @@ def test_train_runs_register_models(tmp_path: Path) -> None:
     listed = run_json(home, "runs")
     assert {row["run_id"] for row in listed["runs"]} == {row["run_id"] for row in trained["runs"]}
     version = run_json(
-        home, "register", str(best["run_id"]), "--name", "credit-risk", "--alias", "champion"
+        home, "register", str(best["run_id"]), "--name", "credit-risk", "--alias", "challenger"
     )
-    assert version["version"] == 1 and version["aliases"] == ["champion"]
+    assert version["version"] == 1 and version["aliases"] == ["challenger"]
     assert "max_abs_difference" in version["onnx"]
     registered = run_json(home, "models")
     assert [(m["model_name"], m["version"]) for m in registered["models"]] == [("credit-risk", 1)]

@@ -254,17 +254,17 @@ def test_delete_needs_confirming_and_removes_the_run(seeded: dict[str, int], stu
     ]
 
 
-def test_register_with_champion_then_it_is_in_the_registry(trained: int, studio_home) -> None:
+def test_register_with_an_alias_then_it_is_in_the_registry(trained: int, studio_home) -> None:
     at = pick(experiments_page(), trained)
     assert any("No registered models yet" in info.value for info in at.info)
     at.text_input(key=state.EXPERIMENTS_REGISTER_NAME).set_value("credit-risk")
-    at.selectbox(key=state.EXPERIMENTS_REGISTER_ALIAS).set_value("champion")
+    at.selectbox(key=state.EXPERIMENTS_REGISTER_ALIAS).set_value("challenger")
     at.run().button(key=state.EXPERIMENTS_REGISTER).click().run()
     no_errors(at)
     assert any("Registered credit\\-risk v1" in s.value for s in at.success)
     versions = at.dataframe[-1].value
     assert versions[["model", "version", "aliases", "source run"]].values.tolist() == [
-        ["credit-risk", 1, "champion", trained]
+        ["credit-risk", 1, "challenger", trained]
     ]
     at.button(key=state.EXPERIMENTS_RUN_FILE).click().run()
     no_errors(at)

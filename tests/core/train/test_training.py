@@ -149,17 +149,17 @@ def test_registry_round_trip_gives_identical_predictions_in_a_fresh_process(
 ):
     outcome = train(studio_home, _request(version_id))
     version = registry.register_run(
-        studio_home, outcome.best.id, name="credit-risk", aliases=("champion",)
+        studio_home, outcome.best.id, name="credit-risk", aliases=("staging",)
     )
     assert (version.model_name, version.version, version.aliases) == (
         "credit-risk",
         1,
-        ("champion",),
+        ("staging",),
     )
     again = registry.register_run(studio_home, outcome.best.id, name="credit-risk")
     assert again.id == version.id
     rows = _credit_like(50, seed=9).drop(columns=["default"])
-    here = registry.load_model_version(studio_home, "credit-risk@champion").predict_proba(rows)
+    here = registry.load_model_version(studio_home, "credit-risk@staging").predict_proba(rows)
     rows_path = tmp_path / "rows.parquet"
     rows.to_parquet(rows_path)
     script = (
@@ -184,14 +184,15 @@ def test_aliases_move_and_unknown_refs_are_explained(studio_home, version_id):
         studio_home, _request(version_id, models=("logistic_regression", "decision_tree"))
     )
     first, second = outcome.runs[0].id, outcome.runs[1].id
-    registry.register_run(studio_home, first, name="m", aliases=("champion",), onnx=False)
+    registry.register_run(studio_home, first, name="m", aliases=("staging",), onnx=False)
     registry.register_run(studio_home, second, name="m", aliases=("challenger",), onnx=False)
-    moved = registry.set_alias(studio_home, name="m", version=2, alias="champion")
-    assert set(moved.aliases) == {"champion", "challenger"}
-    assert registry.find_model_version(studio_home, "m@champion").version == 2
+    moved = registry.set_alias(studio_home, name="m", version=2, alias="staging")
+    assert set(moved.aliases) == {"staging", "challenger"}
+    assert registry.find_model_version(studio_home, "m@staging").version == 2
+    assert registry.find_model_version(studio_home, "m@1").aliases == ()
     assert registry.find_model_version(studio_home, "m").version == 2
-    with pytest.raises(RegistryError, match="no model 'm@staging'"):
-        registry.find_model_version(studio_home, "m@staging")
+    with pytest.raises(RegistryError, match="no model 'm@production'"):
+        registry.find_model_version(studio_home, "m@production")
     with pytest.raises(RegistryError, match="cannot be an alias"):
         registry.set_alias(studio_home, name="m", version=1, alias="Not OK!")
     with pytest.raises(RegistryError, match="cannot be a model name"):
@@ -279,3 +280,22 @@ def test_the_same_request_from_two_tabs_shares_one_job(studio_home, version_id):
     assert other.id != first.id
     assert wait_for_job(studio_home, first.id, timeout=120).status == "done"
     assert wait_for_job(studio_home, other.id, timeout=120).status == "done"
+
+
+def test_only_an_approved_version_becomes_champion_unless_overridden(studio_home, version_id):
+    outcome = train(studio_home, _request(version_id))
+    with pytest.raises(RegistryError, match="cannot be registered as champion"):
+        registry.register_run(studio_home, outcome.best.id, name="m", aliases=("champion",))
+    registry.register_run(studio_home, outcome.best.id, name="m", onnx=False)
+    with pytest.raises(RegistryError, match="only an approved version can become champion"):
+        registry.set_alias(studio_home, name="m", version=1, alias="champion")
+    with pytest.raises(RegistryError, match="at least 10 characters"):
+        registry.set_alias(studio_home, name="m", version=1, alias="champion", override_reason="x")
+    reason = "Hotfix for the outage; review follows on Monday"
+    moved = registry.set_alias(
+        studio_home, name="m", version=1, alias="champion", override_reason=reason
+    )
+    assert moved.aliases == ("champion",)
+    with connect(studio_home) as db:
+        events = store.audit_events(db, entity_type="model_version", entity_id=str(moved.id))
+    assert any(event.details.get("override_reason") == reason for event in events)
