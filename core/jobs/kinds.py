@@ -15,6 +15,9 @@ JOB_KINDS: dict[str, str] = {
     "import_samples": "core.data.imports:import_samples_job",
     "prepare_dataset": "core.prep.prepare:prepare_job",
     "train": "core.train.training:train_job",
+    "review_model_version": "core.review.review:review_job",
+    "explain_model_version": "core.review.explain_job:explain_model_version",
+    "mitigate": "core.review.review:mitigate_job",
     "sleep": "core.jobs.kinds:sleep_job",
 }
 

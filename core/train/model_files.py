@@ -24,6 +24,10 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.neighbors._ball_tree.BallTree",
     "sklearn.neighbors._kd_tree.KDTree",
     "sklearn.tree._tree.Tree",
+    # fairlearn's threshold optimizer, saved as its fitted thresholder (core/review/mitigation.py)
+    "fairlearn.postprocessing._interpolated_thresholder.InterpolatedThresholder",
+    "fairlearn.postprocessing._threshold_operation.ThresholdOperation",
+    "sklearn.utils._bunch.Bunch",
 )
 MODEL_FOLDER = "models"
 UNTRUSTED = (

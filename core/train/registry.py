@@ -25,6 +25,12 @@ BAD_ALIAS = (
     "with a letter (e.g. champion, challenger, staging)."
 )
 RUN_NOT_DONE = "Run {run_id} is {status}, not done, so it has no model to register."
+NO_MODEL_FILE = "Run {run_id} has no model file to register ({why})."
+MITIGATED_RUN = (
+    "Run {run_id} is a fairness-mitigated candidate: it needs the sensitive features with every "
+    "prediction, so it cannot be registered or served as a plain pipeline. Use it to compare "
+    "trade-offs, or retrain under the constraint and register that run."
+)
 UNKNOWN_RUN = "There is no run {run_id}. `mlops-studio runs` lists them."
 TRIAL_RUN = "Run {run_id} is a tuning trial; register its parent run {parent_id} instead."
 UNKNOWN_MODEL = "There is no model {ref!r}. Give NAME, NAME@VERSION or NAME@ALIAS ({known})."
@@ -124,8 +130,13 @@ def _finished_run(home: Path, run_id: int) -> Run:
         raise RegistryError(UNKNOWN_RUN.format(run_id=run_id))
     if run.kind == "trial":
         raise RegistryError(TRIAL_RUN.format(run_id=run_id, parent_id=run.parent_id))
-    if run.status != "done" or not run.artifact_path or not run.artifact_sha256:
+    if "mitigated" in run.tags:
+        raise RegistryError(MITIGATED_RUN.format(run_id=run_id))
+    if run.status != "done":
         raise RegistryError(RUN_NOT_DONE.format(run_id=run_id, status=run.status))
+    if not run.artifact_path or not run.artifact_sha256:
+        why = run.notes or "it was recorded without one"
+        raise RegistryError(NO_MODEL_FILE.format(run_id=run_id, why=why))
     return run
 
 

@@ -1,0 +1,316 @@
+"""The model card: what the store knows about a version, as Markdown and self-contained HTML."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.data.datasets import get_version
+from core.review.review import VersionReview, cached_review
+from core.review.signoff import CHECKLIST
+from core.store import connect
+from core.store import records as store
+from core.store.records import ModelVersion, Review
+from core.train.evaluate import METRIC_LABELS
+from core.train.registry import find_model_version
+from core.train.tracking import get_run
+
+NO_INTENDED_USE = "Not written yet: say who should use this model, for what, and for what not."
+EXPLAIN_KIND = "explain_model_version"
+TOP_FEATURES = 10
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """The sections of a model card, each a list of (label, value) rows or lines of text."""
+
+    title: str
+    summary: list[tuple[str, str]]
+    intended_use: str
+    data: list[tuple[str, str]]
+    recipe: list[str]
+    metrics: list[tuple[str, str, str]]
+    gates: list[tuple[str, str, str]]
+    fairness: list[tuple[str, str]]
+    top_features: list[tuple[str, str]]
+    limitations: list[str]
+    reviews: list[tuple[str, str, str, str]]
+    notes: list[str] = field(default_factory=list)
+
+    def to_markdown(self) -> str:
+        return "\n".join(_markdown(self)) + "\n"
+
+    def to_html(self) -> str:
+        return _html(self)
+
+
+def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
+    """Gather the card from the store: version, run, data lineage, review, explanations."""
+    version = ref if isinstance(ref, ModelVersion) else find_model_version(home, ref)
+    run = get_run(home, version.run_id)
+    review = cached_review(home, version)
+    with connect(home) as db:
+        decisions = store.reviews_of(db, version.id)
+    metric_label = METRIC_LABELS.get(run.metric, run.metric)
+    return ModelCard(
+        title=f"Model card: {version.label}",
+        summary=[
+            ("Model", f"{version.model_name}, version {version.version}"),
+            ("Aliases", ", ".join(version.aliases) or "none"),
+            ("Review state", version.review_state),
+            ("Algorithm", run.model),
+            ("Task", f"{run.task}, predicting {run.target!r}"),
+            (
+                "Primary metric",
+                f"{metric_label}: CV {_num(run.score)} ± {_num(run.score_std)}, "
+                f"holdout {_num(run.holdout_score)}",
+            ),
+            ("Registered", f"{version.created_at[:19]} by {version.created_by}"),
+            ("Source run", f"#{run.id}, seed {run.seed}"),
+        ],
+        intended_use=version.intended_use or NO_INTENDED_USE,
+        data=_data_rows(home, run.dataset_version_id, run.plan),
+        recipe=_recipe_lines(home, run.recipe_id),
+        metrics=_metric_rows(run.metrics),
+        gates=_gate_rows(review),
+        fairness=_fairness_rows(review),
+        top_features=_top_features(home, version),
+        limitations=_limitations(review, run.metrics),
+        reviews=[_review_row(decision) for decision in decisions],
+        notes=list(review.notes) if review else ["The review has not been run yet."],
+    )
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    try:
+        return f"{float(value):.{digits}f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _data_rows(home: Path, version_id: int | None, plan: dict[str, Any]) -> list[tuple[str, str]]:
+    if version_id is None:
+        return [("Dataset", "unknown")]
+    version = get_version(home, version_id)
+    rows = [
+        ("Dataset", f"{version.label} (id {version.id})"),
+        ("Rows × columns", f"{version.row_count:,} × {version.column_count}"),
+        ("Content SHA-256", version.content_hash),
+        ("Source file", version.source_file_name or "-"),
+        ("Validation", str(plan.get("description", "-"))),
+    ]
+    if version.parent_version_id:
+        rows.append(("Derived from", f"version id {version.parent_version_id}"))
+    return rows
+
+
+def _recipe_lines(home: Path, recipe_id: int | None) -> list[str]:
+    if recipe_id is None:
+        return ["No recipe: the default feature spec built from the column roles."]
+    with connect(home) as db:
+        recipe = store.get_recipe(db, recipe_id)
+    if recipe is None:
+        return [f"Recipe id {recipe_id} (no longer in the store)."]
+    body = json.loads(recipe.recipe_json)
+    lines = [f"{recipe.label} (id {recipe.id})"]
+    lines += [f"Cleaning step: {step.get('step')}" for step in body.get("cleaning", [])]
+    columns = (body.get("features") or {}).get("columns") or {}
+    if columns:
+        lines.append(f"Feature spec over {len(columns)} column(s)")
+    return lines
+
+
+def _metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
+    cv = metrics.get("cv", {})
+    holdout = metrics.get("holdout", {})
+    rows = []
+    for name in holdout:
+        spread = cv.get(name, {})
+        cv_text = f"{_num(spread.get('mean'))} ± {_num(spread.get('std'))}" if spread else "-"
+        rows.append((METRIC_LABELS.get(name, name), cv_text, _num(holdout.get(name))))
+    return rows
+
+
+def _gate_rows(review: VersionReview | None) -> list[tuple[str, str, str]]:
+    if review is None:
+        return []
+    verdict = {True: "pass", False: "FAIL", None: "not checked"}
+    return [(gate["title"], verdict[gate["passed"]], gate["message"]) for gate in review.gates]
+
+
+def _fairness_rows(review: VersionReview | None) -> list[tuple[str, str]]:
+    if review is None or not review.fairness:
+        return []
+    disparities = review.fairness.get("disparities", {})
+    return [(name.replace("_", " "), _num(value)) for name, value in disparities.items()]
+
+
+def _top_features(home: Path, version: ModelVersion) -> list[tuple[str, str]]:
+    from core.jobs.runner import latest_finished_job
+
+    job = latest_finished_job(home, kind=EXPLAIN_KIND, subject=f"model_version:{version.id}")
+    if job is None or job.result is None:
+        return []
+    from core.review.explain_job import load_explanation
+
+    explanation, _ = load_explanation(home, job.result)
+    return [(name, _num(value)) for name, value in explanation.mean_abs()[:TOP_FEATURES]]
+
+
+def _limitations(review: VersionReview | None, metrics: dict[str, Any]) -> list[str]:
+    lines = []
+    if review is not None:
+        lines += [
+            f"Gate not passed: {g['title']} — {g['message']}"
+            for g in review.gates
+            if g["passed"] is False
+        ]
+        weakest = [s for s in review.segments if s.get("gap") is not None][:3]
+        lines += [
+            f"Weaker on {s['column']} = {s['segment']} ({s['count']:,} rows): "
+            f"{_num(s['value'])}, {_num(s['gap'])} vs overall"
+            for s in weakest
+            if s["gap"] < 0
+        ]
+        if review.fairness:
+            lines += list(review.fairness.get("warnings", []))
+    lines.append(
+        "Trained on historical data: performance holds only while new data looks like it; "
+        "monitor drift after deployment."
+    )
+    return lines
+
+
+def _review_row(review: Review) -> tuple[str, str, str, str]:
+    return (review.created_at[:19], review.reviewer, review.decision, review.comment)
+
+
+# -- rendering -----------------------------------------------------------------------------------
+
+
+def _md(text: Any) -> str:
+    """Markdown-safe text: escape the characters that would format, link or inject HTML."""
+    value = html.escape(str(text))
+    for special in "\\`*_[]|#":
+        value = value.replace(special, "\\" + special)
+    return value.replace("\n", " ")
+
+
+def _markdown(card: ModelCard) -> list[str]:
+    lines = [f"# {_md(card.title)}", ""]
+    lines += _md_table(("", ""), card.summary)
+    lines += ["## Intended use", "", _md(card.intended_use), ""]
+    lines += ["## Data and lineage", ""] + _md_table(("", ""), card.data)
+    lines += ["## Recipe", ""] + [f"- {_md(line)}" for line in card.recipe] + [""]
+    lines += ["## Metrics", ""] + _md_table(("metric", "cross-validated", "holdout"), card.metrics)
+    lines += ["## Validation gates", ""]
+    lines += (
+        _md_table(("gate", "verdict", "detail"), card.gates) if card.gates else ["Not run.", ""]
+    )
+    lines += ["## Fairness", ""]
+    lines += (
+        _md_table(("disparity", "value"), card.fairness) if card.fairness else ["Not measured.", ""]
+    )
+    lines += ["## Top features (mean |SHAP|)", ""]
+    lines += (
+        _md_table(("feature", "mean |SHAP|"), card.top_features)
+        if card.top_features
+        else ["Not computed yet.", ""]
+    )
+    lines += ["## Limitations", ""] + [f"- {_md(line)}" for line in card.limitations] + [""]
+    lines += ["## Reviews", ""]
+    lines += (
+        _md_table(("when", "reviewer", "decision", "comment"), card.reviews)
+        if card.reviews
+        else ["No decision recorded yet.", ""]
+    )
+    lines += ["## Sign-off checklist", ""] + [f"- {_md(item)}" for item in CHECKLIST.values()]
+    return lines
+
+
+def _md_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:960px;margin:2rem auto;
+color:#1f2933;line-height:1.5;padding:0 1rem}h1{font-size:1.8rem}h2{margin-top:2rem;
+border-bottom:1px solid #d9e2ec;padding-bottom:.2rem}table{border-collapse:collapse;width:100%}
+td,th{border:1px solid #d9e2ec;padding:.35rem .6rem;text-align:left;vertical-align:top}
+th{background:#f0f4f8}.FAIL{color:#b42318;font-weight:600}.pass{color:#027a48;font-weight:600}
+"""
+
+
+def _html(card: ModelCard) -> str:
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'\">",
+        f"<title>{html.escape(card.title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(card.title)}</h1>",
+        _html_table(("", ""), card.summary),
+        "<h2>Intended use</h2>",
+        f"<p>{html.escape(card.intended_use)}</p>",
+        "<h2>Data and lineage</h2>",
+        _html_table(("", ""), card.data),
+        "<h2>Recipe</h2>",
+        _html_list(card.recipe),
+        "<h2>Metrics</h2>",
+        _html_table(("metric", "cross-validated", "holdout"), card.metrics),
+        "<h2>Validation gates</h2>",
+        _html_table(("gate", "verdict", "detail"), card.gates, verdict_column=1)
+        if card.gates
+        else "<p>Not run.</p>",
+        "<h2>Fairness</h2>",
+        _html_table(("disparity", "value"), card.fairness)
+        if card.fairness
+        else "<p>Not measured.</p>",
+        "<h2>Top features (mean |SHAP|)</h2>",
+        _html_table(("feature", "mean |SHAP|"), card.top_features)
+        if card.top_features
+        else "<p>Not computed yet.</p>",
+        "<h2>Limitations</h2>",
+        _html_list(card.limitations),
+        "<h2>Reviews</h2>",
+        _html_table(("when", "reviewer", "decision", "comment"), card.reviews)
+        if card.reviews
+        else "<p>No decision recorded yet.</p>",
+        "<h2>Sign-off checklist</h2>",
+        _html_list(list(CHECKLIST.values())),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _html_table(
+    header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, verdict_column: int | None = None
+) -> str:
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    body = []
+    for row in rows:
+        cells = []
+        for index, cell in enumerate(row):
+            css = f" class='{cell}'" if index == verdict_column and cell in ("pass", "FAIL") else ""
+            cells.append(f"<td{css}>{html.escape(str(cell))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _html_list(lines: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
+
+
+def write_card(home: Path, ref: str, out: Path) -> Path:
+    """Write the card as HTML (or Markdown when ``out`` ends in .md)."""
+    card = build_card(home, ref)
+    text = card.to_markdown() if out.suffix.lower() == ".md" else card.to_html()
+    out.write_text(text, "utf-8")
+    return out

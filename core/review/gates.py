@@ -1,0 +1,235 @@
+"""Validation gates: configurable pass/fail checks on a model version, each with its numbers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS
+
+GATE_METRIC = {"binary": "roc_auc", "multiclass": "f1", "regression": "r2"}
+DEFAULT_THRESHOLD = {"binary": 0.70, "multiclass": 0.50, "regression": 0.30}
+BAD_CONFIG = "Gate setting {name!r} must be {kind}, not {value!r}."
+
+
+class GateError(ValueError):
+    """A gate configuration that cannot be used."""
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Thresholds for the gates; ``None`` switches a gate off."""
+
+    metric: str = "roc_auc"
+    min_metric: float | None = 0.70
+    max_overfit_gap: float | None = 0.05
+    min_lift_over_baseline: float | None = 0.02
+    champion_tolerance: float | None = 0.01
+    max_calibration_error: float | None = 0.10
+    segment_columns: tuple[str, ...] = ()
+    min_segment_metric: float | None = 0.60
+    min_segment_rows: int = 50
+
+    @classmethod
+    def defaults(cls, task: str, *, segment_columns: tuple[str, ...] = ()) -> GateConfig:
+        threshold = DEFAULT_THRESHOLD[task]
+        return cls(
+            metric=GATE_METRIC[task],
+            min_metric=threshold,
+            max_overfit_gap=0.05 if task != "regression" else 0.10,
+            max_calibration_error=0.10 if task != "regression" else None,
+            segment_columns=segment_columns,
+            min_segment_metric=round(threshold - 0.10, 2),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["segment_columns"] = list(self.segment_columns)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateConfig:
+        values = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+        for key, value in values.items():
+            if key in ("metric", "segment_columns", "min_segment_rows"):
+                continue
+            if value is not None and not isinstance(value, int | float):
+                raise GateError(BAD_CONFIG.format(name=key, kind="a number or null", value=value))
+        values["segment_columns"] = tuple(values.get("segment_columns") or ())
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The numbers the gates judge, all on the version's own holdout (train for the gap)."""
+
+    holdout: float
+    train: float
+    baseline: float
+    champion: float | None = None
+    champion_label: str | None = None
+    calibration_error: float | None = None
+    segments: tuple[dict[str, Any], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate: passed (True/False) or not applicable (None), with the value and the bar."""
+
+    name: str
+    title: str
+    passed: bool | None
+    value: float | None
+    threshold: float | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return _json_ready(asdict(self))
+
+
+def _json_ready(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: (None if isinstance(value, float) and not np.isfinite(value) else value)
+        for key, value in data.items()
+    }
+
+
+def _better(value: float, than: float, metric: str) -> float:
+    """How much better ``value`` is than ``than`` (positive = better), whatever the direction."""
+    return value - than if HIGHER_IS_BETTER[metric] else than - value
+
+
+def check_gates(config: GateConfig, evidence: Evidence) -> list[GateResult]:
+    """Every gate's verdict, in the order a reviewer reads them."""
+    return [
+        _min_metric(config, evidence),
+        _overfit(config, evidence),
+        _baseline(config, evidence),
+        _champion(config, evidence),
+        _calibration(config, evidence),
+        _segments(config, evidence),
+    ]
+
+
+def all_passed(results: list[GateResult]) -> bool:
+    return all(result.passed is not False for result in results)
+
+
+def _label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric)
+
+
+def _off(name: str, title: str, why: str = "switched off") -> GateResult:
+    return GateResult(name, title, None, None, None, f"Not checked: {why}.")
+
+
+def _min_metric(config: GateConfig, evidence: Evidence) -> GateResult:
+    title = f"Holdout {_label(config.metric)}"
+    if config.min_metric is None:
+        return _off("min_metric", title)
+    passed = _better(evidence.holdout, config.min_metric, config.metric) >= 0
+    word = "at least" if HIGHER_IS_BETTER[config.metric] else "at most"
+    message = f"{evidence.holdout:.4f} on the holdout; the bar is {word} {config.min_metric:.4f}."
+    return GateResult("min_metric", title, passed, evidence.holdout, config.min_metric, message)
+
+
+def _overfit(config: GateConfig, evidence: Evidence) -> GateResult:
+    title = "Overfitting (train vs holdout gap)"
+    if config.max_overfit_gap is None:
+        return _off("max_overfit_gap", title)
+    gap = _better(evidence.train, evidence.holdout, config.metric)
+    passed = gap <= config.max_overfit_gap
+    message = (
+        f"{_label(config.metric)} is {evidence.train:.4f} on training rows and "
+        f"{evidence.holdout:.4f} on the holdout: a gap of {gap:.4f} "
+        f"(allowed {config.max_overfit_gap:.4f})."
+    )
+    return GateResult("max_overfit_gap", title, passed, gap, config.max_overfit_gap, message)
+
+
+def _baseline(config: GateConfig, evidence: Evidence) -> GateResult:
+    title = "Beats the baseline"
+    if config.min_lift_over_baseline is None:
+        return _off("min_lift_over_baseline", title)
+    lift = _better(evidence.holdout, evidence.baseline, config.metric)
+    passed = lift >= config.min_lift_over_baseline
+    message = (
+        f"The dummy baseline scores {evidence.baseline:.4f}; this model is better by {lift:.4f} "
+        f"(needed {config.min_lift_over_baseline:.4f})."
+    )
+    return GateResult(
+        "min_lift_over_baseline", title, passed, lift, config.min_lift_over_baseline, message
+    )
+
+
+def _champion(config: GateConfig, evidence: Evidence) -> GateResult:
+    title = "Not worse than the champion"
+    if config.champion_tolerance is None:
+        return _off("champion_tolerance", title)
+    if evidence.champion is None:
+        return _off("champion_tolerance", title, "there is no champion to compare with yet")
+    change = _better(evidence.holdout, evidence.champion, config.metric)
+    passed = change >= -config.champion_tolerance
+    message = (
+        f"The champion ({evidence.champion_label}) scores {evidence.champion:.4f} on this "
+        f"holdout; this version {'gains' if change >= 0 else 'loses'} {abs(change):.4f} "
+        f"(a loss of up to {config.champion_tolerance:.4f} is tolerated)."
+    )
+    return GateResult(
+        "champion_tolerance", title, passed, change, -config.champion_tolerance, message
+    )
+
+
+def _calibration(config: GateConfig, evidence: Evidence) -> GateResult:
+    title = "Calibration error"
+    if config.max_calibration_error is None:
+        return _off("max_calibration_error", title)
+    if evidence.calibration_error is None:
+        return _off("max_calibration_error", title, "the model gives no probabilities")
+    passed = evidence.calibration_error <= config.max_calibration_error
+    message = (
+        f"Expected calibration error {evidence.calibration_error:.4f} "
+        f"(allowed {config.max_calibration_error:.4f})."
+    )
+    return GateResult(
+        "max_calibration_error",
+        title,
+        passed,
+        evidence.calibration_error,
+        config.max_calibration_error,
+        message,
+    )
+
+
+def _segments(config: GateConfig, evidence: Evidence) -> GateResult:
+    title = "Every segment meets the bar"
+    if config.min_segment_metric is None or not config.segment_columns:
+        return _off("min_segment_metric", title, "no segment columns chosen")
+    judged = [
+        s
+        for s in evidence.segments
+        if s["column"] in config.segment_columns
+        and s["count"] >= config.min_segment_rows
+        and s["value"] is not None
+    ]
+    if not judged:
+        return _off("min_segment_metric", title, "no segment is large enough to judge")
+    worst = min(judged, key=lambda s: _better(s["value"], 0.0, config.metric))
+    bar = config.min_segment_metric
+    failing = [s for s in judged if _better(s["value"], bar, config.metric) < 0]
+    names = ", ".join(f"{s['column']} = {s['segment']} ({s['value']:.3f})" for s in failing[:5])
+    message = (
+        f"Weakest: {worst['column']} = {worst['segment']} with {worst['value']:.4f} on "
+        f"{worst['count']:,} rows; the bar is {config.min_segment_metric:.4f}."
+        + (f" Below the bar: {names}." if failing else "")
+    )
+    return GateResult(
+        "min_segment_metric",
+        title,
+        not failing,
+        float(worst["value"]),
+        config.min_segment_metric,
+        message,
+    )

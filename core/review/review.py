@@ -1,0 +1,398 @@
+"""Reviewing a model version: gates, error analysis and fairness on its own holdout, as a job."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
+from core.review.gates import Evidence, GateConfig, GateResult, all_passed, check_gates
+from core.review.segments import Segment, calibration_error, segment_performance
+from core.store import connect
+from core.store import records as store
+from core.store.records import ModelVersion, Run
+from core.train.evaluate import predictions, score_metric
+from core.train.registry import CHAMPION, find_model_version, load_model_version
+from core.train.tracking import get_run
+from core.train.training import TrainingData, run_data
+
+REVIEW_FOLDER = "reviews"
+MAX_TRAIN_ROWS = 20_000
+MAX_SEGMENTS = 60
+JOB_KIND = "review_model_version"
+CHAMPION_UNUSABLE = "The champion {label} could not score this holdout ({error})."
+
+
+@dataclass(frozen=True)
+class VersionReview:
+    """Everything the review meeting looks at for one version, as plain data."""
+
+    version: dict[str, Any]
+    run_id: int
+    task: str
+    config: dict[str, Any]
+    gates: list[dict[str, Any]]
+    passed: bool
+    segments: list[dict[str, Any]]
+    calibration_error: float | None
+    sensitive_features: list[str]
+    fairness: dict[str, Any] | None
+    holdout_rows: int
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VersionReview:
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+
+    def gate_results(self) -> list[GateResult]:
+        return [GateResult(**gate) for gate in self.gates]
+
+
+def review_version(
+    home: Path,
+    ref: str | ModelVersion,
+    *,
+    config: GateConfig | None = None,
+    sensitive: list[str] | None = None,
+    progress: Any = None,
+) -> VersionReview:
+    """Judge a version on its own holdout: gates, segments, calibration and fairness."""
+    report = progress or (lambda fraction, message: None)
+    version = ref if isinstance(ref, ModelVersion) else find_model_version(home, ref)
+    run = get_run(home, version.run_id)
+    report(0.05, f"Loading {version.label} and its data")
+    data = run_data(home, run)
+    pipeline = load_model_version(home, version)
+    features = sensitive if sensitive is not None else _suggested(data)
+    config = config or GateConfig.defaults(run.task, segment_columns=tuple(features))
+    report(0.25, "Scoring the holdout and the training rows")
+    predicted, probabilities = predictions(pipeline, data.X_holdout, task=run.task)
+    classes = list(getattr(pipeline, "classes_", []))
+    scored = _Scored(data.y_holdout, predicted, probabilities, classes, run.task)
+    notes: list[str] = []
+    report(0.45, "Comparing with the baseline and the champion")
+    champion, champion_label = _champion_score(home, version, data, config.metric, notes)
+    report(0.6, "Analysing errors by segment")
+    segments = segment_performance(
+        data.X_holdout,
+        data.y_holdout,
+        predicted=predicted,
+        probabilities=probabilities,
+        classes=classes,
+        task=run.task,
+        metric=config.metric,
+    )
+    calibration = _calibration(run.task, data.y_holdout, probabilities, classes)
+    evidence = Evidence(
+        holdout=scored.score(config.metric),
+        train=_train_score(pipeline, data, config.metric),
+        baseline=_baseline_score(data, config.metric),
+        champion=champion,
+        champion_label=champion_label,
+        calibration_error=calibration,
+        segments=tuple(segment.to_dict() for segment in segments),
+    )
+    gates = check_gates(config, evidence)
+    report(0.8, "Measuring fairness across groups")
+    fairness = _fairness(data, predicted, probabilities, run.task, features, notes)
+    return VersionReview(
+        version=version.to_dict(),
+        run_id=run.id,
+        task=run.task,
+        config=config.to_dict(),
+        gates=[gate.to_dict() for gate in gates],
+        passed=all_passed(gates),
+        segments=[segment.to_dict() for segment in _worst_first(segments)],
+        calibration_error=calibration,
+        sensitive_features=list(features),
+        fairness=fairness,
+        holdout_rows=len(data.X_holdout),
+        notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class _Scored:
+    truth: pd.Series
+    predicted: np.ndarray
+    probabilities: np.ndarray | None
+    classes: list[Any]
+    task: str
+
+    def score(self, metric: str) -> float:
+        return float(
+            score_metric(
+                metric,
+                self.truth,
+                predicted=self.predicted,
+                probabilities=self.probabilities,
+                classes=self.classes,
+                task=self.task,
+            )
+        )
+
+
+def _suggested(data: TrainingData) -> list[str]:
+    from core.review.fairness import suggest_sensitive_features
+
+    columns = set(data.X_holdout.columns)
+    return [name for name in suggest_sensitive_features(data.schema) if name in columns]
+
+
+def _worst_first(segments: list[Segment]) -> list[Segment]:
+    return segments[:MAX_SEGMENTS]
+
+
+def _train_score(pipeline: Any, data: TrainingData, metric: str) -> float:
+    rows = data.X_train.iloc[:MAX_TRAIN_ROWS]
+    truth = data.y_train.iloc[:MAX_TRAIN_ROWS]
+    predicted, probabilities = predictions(pipeline, rows, task=_task(data))
+    classes = list(getattr(pipeline, "classes_", []))
+    return _Scored(truth, predicted, probabilities, classes, _task(data)).score(metric)
+
+
+def _task(data: TrainingData) -> str:
+    return data.task
+
+
+def _baseline_score(data: TrainingData, metric: str) -> float:
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    if data.task == "regression":
+        model: Any = DummyRegressor(strategy="mean")
+    else:
+        model = DummyClassifier(strategy="prior")
+    model.fit(np.zeros((len(data.y_train), 1)), data.y_train)
+    rows = np.zeros((len(data.y_holdout), 1))
+    probabilities = None if data.task == "regression" else model.predict_proba(rows)
+    classes = list(getattr(model, "classes_", []))
+    scored = _Scored(data.y_holdout, model.predict(rows), probabilities, classes, data.task)
+    return scored.score(metric)
+
+
+def _champion_score(
+    home: Path, version: ModelVersion, data: TrainingData, metric: str, notes: list[str]
+) -> tuple[float | None, str | None]:
+    try:
+        champion = find_model_version(home, f"{version.model_name}@{CHAMPION}")
+    except ValueError:
+        return None, None
+    if champion.id == version.id:
+        return None, None
+    try:
+        pipeline = load_model_version(home, champion)
+        predicted, probabilities = predictions(pipeline, data.X_holdout, task=data.task)
+        classes = list(getattr(pipeline, "classes_", []))
+        scored = _Scored(data.y_holdout, predicted, probabilities, classes, data.task)
+        return scored.score(metric), champion.label
+    except (ValueError, KeyError, RuntimeError) as error:
+        notes.append(CHAMPION_UNUSABLE.format(label=champion.label, error=error))
+        return None, None
+
+
+def _calibration(
+    task: str, truth: pd.Series, probabilities: np.ndarray | None, classes: list[Any]
+) -> float | None:
+    if task == "regression" or probabilities is None:
+        return None
+    return calibration_error(truth, probabilities, classes)
+
+
+def _fairness(
+    data: TrainingData,
+    predicted: np.ndarray,
+    probabilities: np.ndarray | None,
+    task: str,
+    features: list[str],
+    notes: list[str],
+) -> dict[str, Any] | None:
+    if not features:
+        notes.append("No sensitive features chosen, so fairness was not measured.")
+        return None
+    from core.review.fairness import FairnessError, fairness_report
+
+    score = probabilities[:, 1] if probabilities is not None and task == "binary" else None
+    try:
+        report = fairness_report(
+            data.y_holdout,
+            predicted,
+            sensitive=data.X_holdout[features],
+            task=task,
+            y_score=score,
+        )
+    except FairnessError as error:
+        notes.append(str(error))
+        return None
+    return report.to_dict()
+
+
+# -- as a job, cached per version and settings -------------------------------------------------
+
+
+def review_key(version_id: int, config: GateConfig | None, sensitive: list[str] | None) -> str:
+    """What identifies one review computation (same version and settings: same result)."""
+    body = {
+        "version": version_id,
+        "config": config.to_dict() if config else None,
+        "sensitive": sensitive,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def review_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
+    """Job: review a version and save the result as a JSON artifact."""
+    config = GateConfig.from_dict(params["config"]) if params.get("config") else None
+    with connect(home) as db:
+        version = store.get_model_version(db, int(params["version_id"]))
+    if version is None:
+        raise ValueError(f"There is no model version {params['version_id']}.")
+    review = review_version(
+        home, version, config=config, sensitive=params.get("sensitive"), progress=progress
+    )
+    text = json.dumps(review.to_dict(), default=_plain, allow_nan=False)
+    relative = new_artifact_path(REVIEW_FOLDER, ".json")
+    path = write_atomically(home, relative, lambda temp: temp.write_text(text, "utf-8"))
+    return {
+        "path": relative,
+        "sha256": sha256_of(path),
+        "passed": review.passed,
+        "key": params.get("key"),
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def load_review(home: Path, result: dict[str, Any]) -> VersionReview:
+    """A review job's saved result, after checking its hash."""
+    path = verified_path(home, result["path"], result["sha256"], what="the review")
+    return VersionReview.from_dict(json.loads(path.read_text("utf-8")))
+
+
+def submit_review(
+    home: Path,
+    version: ModelVersion,
+    *,
+    config: GateConfig | None = None,
+    sensitive: list[str] | None = None,
+    actor: str = "studio",
+) -> Any:
+    from core.jobs import submit_job
+
+    key = review_key(version.id, config, sensitive)
+    return submit_job(
+        home,
+        kind=JOB_KIND,
+        params={
+            "version_id": version.id,
+            "config": config.to_dict() if config else None,
+            "sensitive": sensitive,
+            "key": key,
+        },
+        subject=f"model_version:{version.id}",
+        dedupe_key=f"review:{key}",
+        actor=actor,
+    )
+
+
+def cached_review(
+    home: Path, version: ModelVersion, key: str | None = None
+) -> VersionReview | None:
+    """The newest finished review of this version (with these settings when ``key`` is given)."""
+    from core.jobs.runner import finished_jobs
+
+    for job in finished_jobs(home, kind=JOB_KIND, subject=f"model_version:{version.id}"):
+        if job.result is not None and (key is None or job.result.get("key") == key):
+            return load_review(home, job.result)
+    return None
+
+
+def run_of(home: Path, version: ModelVersion) -> Run:
+    return get_run(home, version.run_id)
+
+
+def mitigate_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
+    """Job: fit a fairness mitigation of a run and record it as a new candidate run."""
+    from core.review.mitigation import mitigate
+
+    candidate = mitigate(
+        home,
+        int(params["run_id"]),
+        sensitive_features=list(params["sensitive_features"]),
+        method=str(params["method"]),
+        constraint=str(params["constraint"]),
+        actor=str(params.get("actor", "studio")),
+        progress=progress,
+        job_id=getattr(progress, "job_id", None),
+    )
+    return {
+        "run_id": candidate.run_id,
+        "name": candidate.name,
+        "performance": candidate.performance,
+        "disparity": candidate.disparity,
+    }
+
+
+EXPLAIN_KIND = "explain_model_version"
+
+
+def submit_explanation(home: Path, version: ModelVersion, *, actor: str = "studio") -> Any:
+    """Start (or join) the SHAP, permutation-importance and partial-dependence job."""
+    from core.jobs import submit_job
+
+    return submit_job(
+        home,
+        kind=EXPLAIN_KIND,
+        params={"version_id": version.id},
+        subject=f"model_version:{version.id}",
+        dedupe_key=f"explain:{version.id}",
+        actor=actor,
+    )
+
+
+def cached_explanation(home: Path, version: ModelVersion) -> tuple[Any, dict[str, Any]] | None:
+    """The newest finished explanation of this version: (Explanation, extras), or None."""
+    from core.jobs.runner import latest_finished_job
+    from core.review.explain_job import load_explanation
+
+    job = latest_finished_job(home, kind=EXPLAIN_KIND, subject=f"model_version:{version.id}")
+    if job is None or job.result is None:
+        return None
+    return load_explanation(home, job.result)
+
+
+def top_features(home: Path, review: VersionReview, *, rows: int = 500) -> list[dict[str, Any]]:
+    """Raw features by mean |SHAP|: from the cached explanation, else computed on ``rows`` rows."""
+    from core.review.explain import explain
+
+    version = find_model_version(
+        home, f"{review.version['model_name']}@{review.version['version']}"
+    )
+    cached = cached_explanation(home, version)
+    if cached is not None:
+        explanation = cached[0]
+    else:
+        data = run_data(home, get_run(home, version.run_id))
+        pipeline = load_model_version(home, version)
+        explanation = explain(
+            pipeline,
+            data.X_holdout.iloc[:rows],
+            task=data.task,
+            background=data.X_train.iloc[:200],
+            max_rows=rows,
+        )
+    return [
+        {"feature": name, "mean_abs_shap": float(value)} for name, value in explanation.mean_abs()
+    ]

@@ -1,0 +1,137 @@
+"""Validation gates and error analysis on constructed evidence and predictions."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.review.gates import Evidence, GateConfig, GateError, all_passed, check_gates
+from core.review.segments import calibration_error, segment_labels, segment_performance
+
+
+def _by_name(results):
+    return {result.name: result for result in results}
+
+
+def test_a_good_model_passes_every_gate():
+    config = GateConfig.defaults("binary", segment_columns=("sex",))
+    evidence = Evidence(
+        holdout=0.82,
+        train=0.85,
+        baseline=0.5,
+        champion=0.81,
+        champion_label="m v1",
+        calibration_error=0.03,
+        segments=(
+            {"column": "sex", "segment": "female", "count": 400, "value": 0.80},
+            {"column": "sex", "segment": "male", "count": 380, "value": 0.84},
+        ),
+    )
+    results = check_gates(config, evidence)
+    assert all(result.passed for result in results)
+    assert all_passed(results)
+
+
+@pytest.mark.parametrize(
+    ("change", "failing"),
+    [
+        ({"holdout": 0.65, "train": 0.66, "champion": 0.65}, "min_metric"),
+        ({"train": 0.99}, "max_overfit_gap"),
+        ({"baseline": 0.81}, "min_lift_over_baseline"),
+        ({"champion": 0.86}, "champion_tolerance"),
+        ({"calibration_error": 0.2}, "max_calibration_error"),
+    ],
+)
+def test_each_gate_fails_on_its_own_problem(change, failing):
+    values = {
+        "holdout": 0.82,
+        "train": 0.84,
+        "baseline": 0.5,
+        "champion": 0.82,
+        "champion_label": "m v1",
+        "calibration_error": 0.02,
+    }
+    results = _by_name(check_gates(GateConfig.defaults("binary"), Evidence(**{**values, **change})))
+    assert results[failing].passed is False
+    assert [name for name, r in results.items() if r.passed is False] == [failing]
+    assert results[failing].message
+
+
+def test_a_weak_segment_fails_and_is_named():
+    config = GateConfig.defaults("binary", segment_columns=("age_band",))
+    segments = (
+        {"column": "age_band", "segment": "18-25", "count": 120, "value": 0.55},
+        {"column": "age_band", "segment": "26-35", "count": 300, "value": 0.8},
+        {"column": "age_band", "segment": "tiny", "count": 5, "value": 0.1},
+    )
+    evidence = Evidence(holdout=0.8, train=0.8, baseline=0.5, segments=segments)
+    gate = _by_name(check_gates(config, evidence))["min_segment_metric"]
+    assert gate.passed is False
+    assert "18-25" in gate.message and "tiny" not in gate.message
+
+
+def test_regression_gates_use_r2_and_skip_calibration():
+    config = GateConfig.defaults("regression")
+    results = _by_name(check_gates(config, Evidence(holdout=0.6, train=0.65, baseline=-0.01)))
+    assert config.metric == "r2"
+    assert results["max_calibration_error"].passed is None
+    assert results["champion_tolerance"].passed is None
+    assert "no champion" in results["champion_tolerance"].message
+    assert results["min_metric"].passed is True
+
+
+def test_lower_is_better_metrics_are_judged_the_right_way():
+    config = GateConfig(
+        metric="rmse",
+        min_metric=10.0,
+        max_overfit_gap=1.0,
+        min_lift_over_baseline=1.0,
+        max_calibration_error=None,
+    )
+    results = _by_name(check_gates(config, Evidence(holdout=8.0, train=7.5, baseline=12.0)))
+    assert results["min_metric"].passed and results["max_overfit_gap"].passed
+    assert results["min_lift_over_baseline"].passed
+    worse = _by_name(check_gates(config, Evidence(holdout=11.0, train=5.0, baseline=11.5)))
+    assert not worse["min_metric"].passed and not worse["max_overfit_gap"].passed
+
+
+def test_config_round_trip_and_bad_values():
+    config = GateConfig.defaults("binary", segment_columns=("sex",))
+    assert GateConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(GateError, match="must be a number or null"):
+        GateConfig.from_dict({"min_metric": "high"})
+
+
+def test_segments_rank_the_weakest_first_and_bin_numbers():
+    rng = np.random.default_rng(0)
+    n = 2000
+    X = pd.DataFrame({"group": rng.choice(["a", "b"], n), "income": rng.normal(50, 10, n)})
+    y = pd.Series(rng.integers(0, 2, n))
+    predicted = y.to_numpy().copy()
+    bad = (X["group"] == "b").to_numpy() & (rng.random(n) < 0.4)
+    predicted[bad] = 1 - predicted[bad]
+    probabilities = np.column_stack([1 - predicted * 0.9, predicted * 0.9]).clip(0.05, 0.95)
+    segments = segment_performance(
+        X,
+        y,
+        predicted=predicted,
+        probabilities=probabilities,
+        classes=[0, 1],
+        task="binary",
+        metric="roc_auc",
+    )
+    assert (segments[0].column, segments[0].segment) == ("group", "b")
+    assert segments[0].gap < 0 < segments[-1].gap or segments[-1].gap >= segments[0].gap
+    incomes = [s for s in segments if s.column == "income"]
+    assert len(incomes) == 4 and sum(s.count for s in incomes) == n
+    labels = segment_labels(pd.Series([1.0, None, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]))
+    assert "(missing)" in set(labels)
+
+
+def test_calibration_error_is_zero_for_calibrated_and_large_for_overconfident():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0, 1, 50_000)
+    y = (rng.uniform(0, 1, p.size) < p).astype(int)
+    calibrated = calibration_error(pd.Series(y), np.column_stack([1 - p, p]), [0, 1])
+    assert calibrated < 0.02
+    sharp = np.where(p > 0.5, 0.99, 0.01)
+    assert calibration_error(pd.Series(y), np.column_stack([1 - sharp, sharp]), [0, 1]) > 0.15
