@@ -150,3 +150,115 @@ def runs_listing(home: str, fingerprint: tuple[Any, ...]) -> pd.DataFrame:
     from core.train.tracking import run_summaries
 
     return listing_frame(run_summaries(Path(home), include_archived=True))
+
+
+# Review page --------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def run(home: str, run_id: int) -> Any:
+    from core.train.tracking import get_run
+
+    return get_run(Path(home), run_id)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def run_data(home: str, run_id: int) -> Any:
+    """The rows, split and feature spec of a run (immutable; shared between sessions)."""
+    from core.train.training import run_data as load
+
+    return load(Path(home), run(home, run_id))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def feature_columns(home: str, run_id: int) -> list[str]:
+    return [str(c) for c in run_data(home, run_id).X_holdout.columns]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def suggested_sensitive(home: str, run_id: int) -> list[str]:
+    from core.review.fairness import suggest_sensitive_features
+
+    data = run_data(home, run_id)
+    columns = set(data.X_holdout.columns)
+    return [c for c in suggest_sensitive_features(data.schema) if c in columns]
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _review_file(home: str, path: str, sha256: str) -> Any:
+    from core.review.review import load_review
+
+    return load_review(Path(home), {"path": path, "sha256": sha256})
+
+
+def review(home: str, version: Any) -> Any:
+    """The newest finished review of a version, read once per result file."""
+    from core.jobs.runner import finished_jobs
+    from core.review.review import JOB_KIND
+
+    jobs = finished_jobs(Path(home), kind=JOB_KIND, subject=f"model_version:{version.id}", limit=5)
+    job = next((job for job in jobs if job.result), None)
+    if job is None or job.result is None:
+        return None
+    return _review_file(home, job.result["path"], job.result["sha256"])
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _explanation_file(home: str, version_id: int, job_id: int) -> Any:
+    from core.review.explain_job import load_explanation
+
+    from core.jobs.runner import refresh_job
+
+    job = refresh_job(Path(home), job_id)
+    assert job is not None and job.result is not None
+    return load_explanation(Path(home), job.result)
+
+
+def explanation(home: str, version_id: int) -> Any:
+    """(Explanation, extras) of the newest finished explanation job, or None."""
+    from core.jobs.runner import latest_finished_job
+
+    job = latest_finished_job(
+        Path(home), kind="explain_model_version", subject=f"model_version:{version_id}"
+    )
+    if job is None or job.result is None:
+        return None
+    return _explanation_file(home, version_id, job.id)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def pipeline(home: str, version_id: int) -> Any:
+    from core.store import connect
+    from core.store import records as store
+    from core.train.registry import load_model_version
+
+    with connect(Path(home)) as db:
+        found = store.get_model_version(db, version_id)
+    assert found is not None
+    return load_model_version(Path(home), found)
+
+
+def what_if(home: str, version_id: int, row: dict[str, Any]) -> dict[str, Any]:
+    """The prediction and SHAP of an edited row (fast: the explainer state is cached)."""
+    from core.review.explain import what_if as compute
+
+    model = pipeline(home, version_id)
+    found = _version_run(home, version_id)
+    data = run_data(home, found)
+    return compute(
+        model,
+        row,
+        task=data.task,
+        background=data.X_train.iloc[:200],
+        training=data.X_train,
+    )
+
+
+def _version_run(home: str, version_id: int) -> int:
+    from core.store import connect
+    from core.store import records as store
+
+    with connect(Path(home)) as db:
+        found = store.get_model_version(db, version_id)
+    assert found is not None
+    return found.run_id

@@ -13,6 +13,7 @@ PAGES = {
     "prepare": ("Prepare", ":material/tune:"),
     "train": ("Train", ":material/model_training:"),
     "experiments": ("Experiments", ":material/science:"),
+    "review": ("Review", ":material/fact_check:"),
 }
 
 

@@ -5,7 +5,15 @@ import streamlit as st
 from app import components
 from app.navigation import all_pages
 
-st.set_page_config(page_title="MLOps Studio", page_icon=":material/hub:", layout="wide")
-navigation = st.navigation({"Life cycle": all_pages()})
-components.sidebar()
+# Meeting mode (?meeting=1): one page, full width, no sidebar or menu, for a projector.
+meeting = st.query_params.get("meeting") == "1"
+st.set_page_config(
+    page_title="MLOps Studio",
+    page_icon=":material/hub:",
+    layout="wide",
+    initial_sidebar_state="collapsed" if meeting else "auto",
+)
+navigation = st.navigation({"Life cycle": all_pages()}, position="hidden" if meeting else "sidebar")
+if not meeting:
+    components.sidebar()
 navigation.run()

@@ -215,3 +215,61 @@ def test_training_errors_are_one_clear_line(tmp_path: Path, args: list[str], mes
     code, output = run(home, *args, "--json")
     assert code == 1
     assert message in json.loads(output.strip().splitlines()[-1])["error"]
+
+
+def test_review_card_approve_and_champion(tmp_path: Path) -> None:
+    import pandas as pd
+
+    home = tmp_path / "h"
+    path = tmp_path / "credit_small.csv"
+    pd.read_csv(CREDIT).head(2000).to_csv(path, index=False)
+    run_json(home, "import", str(path), "--name", "credit")
+    trained = run_json(
+        home,
+        "train",
+        "credit",
+        "--target",
+        "default",
+        "--model",
+        "logistic_regression",
+        "--cv",
+        "3",
+    )
+    run_json(home, "register", str(trained["best_run_id"]), "--name", "risk", "--no-onnx")
+    reviewed = run_json(home, "review", "risk@1", "--shap-rows", "200")
+    assert {gate["name"] for gate in reviewed["gates"]} >= {"min_metric", "max_overfit_gap"}
+    assert set(reviewed["sensitive_features"]) >= {"sex"}
+    assert reviewed["fairness"]["disparities"]
+    assert reviewed["top_features"][0]["mean_abs_shap"] > 0
+    card_path = tmp_path / "card.html"
+    assert run_json(home, "card", "risk@1", "--out", str(card_path))["path"] == str(card_path)
+    assert "Model card: risk v1" in card_path.read_text()
+    code, output = run(home, "alias", "risk@1", "champion", "--json")
+    assert code == 1 and "only an approved version" in output
+    code, output = run(
+        home,
+        "approve",
+        "risk@1",
+        "--reviewer",
+        "Ana",
+        "--decision",
+        "approve",
+        "--comment",
+        "ok",
+        "--json",
+    )
+    assert code == 1 and "tick every checklist item" in output
+    approved = run_json(
+        home,
+        "approve",
+        "risk@1",
+        "--reviewer",
+        "Ana",
+        "--decision",
+        "approve",
+        "--comment",
+        "Gates pass; fairness gap explained",
+        "--confirm-checklist",
+    )
+    assert approved["decision"] == "approve"
+    assert run_json(home, "alias", "risk@1", "champion")["aliases"] == ["champion"]

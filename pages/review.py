@@ -1,0 +1,36 @@
+"""Review: one model version's gates, errors, fairness, explanations, card and sign-off."""
+
+import streamlit as st
+
+from app import cache
+from app import review_sections as sections
+from app.components import home
+
+st.title("Review")
+version = sections.version_picker()
+if version is None:
+    sections.no_versions()
+    st.stop()
+
+review = cache.review(str(home()), version)
+sections.header(version, review)
+if not sections.in_meeting():
+    config, sensitive = sections.review_settings(version, review)
+    sections.run_review(version, config, sensitive)
+if review is None:
+    st.info("This version has not been reviewed yet: run the review to see its gates.")
+    st.stop()
+
+tabs = st.tabs(["Gates", "Errors", "Fairness", "Explanations", "Model card", "Sign-off"])
+with tabs[0]:
+    sections.gates(review)
+with tabs[1]:
+    sections.errors(review)
+with tabs[2]:
+    sections.fairness(version, review)
+with tabs[3]:
+    sections.explanations(version)
+with tabs[4]:
+    sections.model_card(version)
+with tabs[5]:
+    sections.sign_off(version, review)

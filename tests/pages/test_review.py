@@ -1,0 +1,136 @@
+"""The Review page in AppTest: run the review, read gates and fairness, explain, card, sign-off."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import state
+from core.data.datasets import import_dataset
+from core.jobs import wait_for_job
+from core.review.review import submit_explanation, submit_review
+from core.review.signoff import CHECKLIST
+from core.train.plan import ValidationPlan
+from core.train.registry import find_model_version, register_run
+from core.train.training import TrainRequest, train
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+
+
+def review_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(ENTRYPOINT, default_timeout=90)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("../pages/review.py").run()
+    return at
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.fixture(scope="module")
+def reviewed_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("review") / "studio"
+    rng = np.random.default_rng(11)
+    n = 1500
+    frame = pd.DataFrame(
+        {
+            "income": rng.normal(50, 10, n),
+            "debt": rng.normal(10, 3, n),
+            "sex": rng.choice(["female", "male"], n),
+            "age_band": rng.choice(["18-25", "26-40", "41+"], n),
+        }
+    )
+    risk = -0.1 * (frame["income"] - 50) + 0.2 * (frame["debt"] - 10) + (frame["sex"] == "male")
+    frame["default"] = (risk + rng.normal(size=n) > 0.5).astype(int)
+    path = home.parent / "loans.csv"
+    frame.to_csv(path, index=False)
+    version = import_dataset(home, path=path, name="loans").version
+    request = TrainRequest(
+        version_id=version.id,
+        target="default",
+        models=("hist_gradient_boosting",),
+        plan=ValidationPlan(folds=3),
+    )
+    outcome = train(home, request)
+    registered = register_run(home, outcome.best.id, name="loans", onnx=False)
+    for job in (submit_review(home, registered), submit_explanation(home, registered)):
+        assert wait_for_job(home, job.id, timeout=240).status == "done", job
+    return home
+
+
+@pytest.fixture
+def studio(reviewed_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MLOPS_STUDIO_HOME", str(reviewed_home))
+    return reviewed_home
+
+
+def test_no_versions_points_to_experiments(studio_home: Path) -> None:
+    at = review_page()
+    no_errors(at)
+    assert any("No registered model versions" in info.value for info in at.info)
+
+
+def test_gates_errors_fairness_and_explanations_render(studio: Path) -> None:
+    at = review_page()
+    no_errors(at)
+    gates = at.dataframe[0].value
+    assert "Holdout ROC AUC" in set(gates["gate"])
+    segments = at.dataframe[1].value
+    assert {"sex", "age_band"} <= set(segments["column"])
+    assert at.selectbox(key=state.REVIEW_FAIRNESS_FEATURE).options
+    assert len(at.get("plotly_chart")) >= 6
+    at.selectbox(key=state.REVIEW_SHAP_FEATURE).set_value("debt").run()
+    no_errors(at)
+
+
+def test_what_if_editor_shows_the_chosen_row(studio: Path) -> None:
+    at = review_page()
+    at.number_input(key=state.REVIEW_ROW).set_value(3).run()
+    no_errors(at)
+    editor = at.dataframe(key=f"{state.REVIEW_WHAT_IF}.3")
+    assert len(editor.value) == 1 and "income" in editor.value.columns
+
+
+def test_sign_off_is_enforced_and_recorded(studio: Path) -> None:
+    at = review_page()
+    at.text_input(key=state.REVIEW_REVIEWER).input("Ana").run()
+    at.text_area(key=state.REVIEW_COMMENT).input("Looks good").run()
+    at.button(key=state.REVIEW_SUBMIT).click().run()
+    no_errors(at)
+    assert any("tick every checklist item" in e.value for e in at.error)
+    for key in CHECKLIST:
+        at.checkbox(key=f"{state.REVIEW_CHECK}.{key}").check()
+    at.run()
+    at.button(key=state.REVIEW_SUBMIT).click().run()
+    no_errors(at)
+    assert find_model_version(studio, "loans@1").review_state == "approved"
+    at.button(key=state.REVIEW_PROMOTE).click().run()
+    no_errors(at)
+    assert find_model_version(studio, "loans@1").aliases == ("champion",)
+
+
+def test_meeting_mode_hides_the_editing_controls(studio: Path) -> None:
+    at = review_page({"meeting": "1"})
+    no_errors(at)
+    keys = {widget.key for widget in at.button}
+    assert state.REVIEW_RUN not in keys
+    assert "Holdout ROC AUC" in set(at.dataframe[0].value["gate"])
+
+
+def test_the_what_if_path_flags_values_outside_training(studio: Path) -> None:
+    from app import cache
+    from app.explain_charts import waterfall_figure
+
+    version = find_model_version(studio, "loans@1")
+    row = {"income": 999.0, "debt": 10.0, "sex": "other", "age_band": "26-40"}
+    result = cache.what_if(str(studio), version.id, row)
+    flagged = {flag["feature"] for flag in result["out_of_range"]}
+    assert {"income", "sex"} <= flagged
+    figure = waterfall_figure(result["shap"], result["base_value"], result["output_value"])
+    assert figure.data
