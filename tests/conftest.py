@@ -34,3 +34,13 @@ def small_frame() -> pd.DataFrame:
     )
     frame.loc[rng.choice(n, 40, replace=False), "income"] = np.nan
     return frame
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread_per_fit():
+    """Fits in tests use one BLAS/OpenMP thread: on a 2-core CI machine shared with worker
+    processes, spinning OpenMP threads made small gradient-boosting fits ten times slower."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,8 +43,10 @@ LINEAR_BACKGROUND = 1000
 ADDITIVITY_TOLERANCE = {"tree": 1e-6, "linear": 1e-6, "permutation": 1e-6}
 KERNEL_BLOCK = 32
 # shap's TreeExplainer costs about this per row x leaf x depth^2 (measured: 1,000 rows of a
-# 100-tree forest, 2,200 leaves a tree, took 245 s); compiling the kernel costs about 5 s.
+# 100-tree forest, 2,200 leaves a tree, took 245 s), plus importing shap the first time;
+# compiling the kernel costs about 5 s, once per process.
 SHAP_SECONDS_PER_UNIT = 5e-9
+SHAP_IMPORT_SECONDS = 3.0
 KERNEL_COMPILE_SECONDS = 5.0
 PDP_ROWS = 500
 PDP_QUANTILES = (0.05, 0.95)
@@ -627,7 +630,8 @@ def _cheaper_with_shap(prepared: _Prepared, rows: int) -> bool:
         return False
     leaves = np.add.reduceat(prepared.leaf.astype(np.int64), prepared.starts)
     work = rows * float(np.sum(leaves * prepared.max_depths.astype(float) ** 2))
-    return work * SHAP_SECONDS_PER_UNIT < KERNEL_COMPILE_SECONDS
+    importing = 0.0 if "shap" in sys.modules else SHAP_IMPORT_SECONDS
+    return importing + work * SHAP_SECONDS_PER_UNIT < KERNEL_COMPILE_SECONDS
 
 
 def compile_tree_kernel() -> float:

@@ -77,6 +77,15 @@ def data() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     return _frame()
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """OpenMP in gradient boosting crawls on a busy machine; these models are tiny anyway."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.mark.parametrize(
     ("model", "explainer", "output"),
     [
