@@ -205,9 +205,8 @@ def review(home: str, version: Any) -> Any:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _explanation_file(home: str, version_id: int, job_id: int) -> Any:
-    from core.review.explain_job import load_explanation
-
     from core.jobs.runner import refresh_job
+    from core.review.explain_job import load_explanation
 
     job = refresh_job(Path(home), job_id)
     assert job is not None and job.result is not None
@@ -224,6 +223,18 @@ def explanation(home: str, version_id: int) -> Any:
     if job is None or job.result is None:
         return None
     return _explanation_file(home, version_id, job.id)
+
+
+def explanation_dict(home: str, version_id: int) -> dict[str, Any]:
+    """The explanation as the charts read it (converted once per result file)."""
+    loaded = explanation(home, version_id)
+    assert loaded is not None
+    return _explanation_dict(home, version_id, id(loaded[0]), loaded[0])
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _explanation_dict(home: str, version_id: int, key: int, _explanation: Any) -> dict[str, Any]:
+    return dict(_explanation.to_dict())
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

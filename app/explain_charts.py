@@ -183,24 +183,25 @@ def beeswarm_figure(source: Any, *, top: int = TOP, seed: int = 0) -> go.Figure:
     hover = "%{customdata[0]} = %{customdata[1]}<br>SHAP %{x:.4g}<extra></extra>"
     figure.add_trace(
         go.Scattergl(
-            x=grey["x"],
-            y=grey["y"],
+            x=np.asarray(grey["x"], dtype=float),
+            y=np.asarray(grey["y"], dtype=float),
             mode="markers",
             name="text or missing",
             marker={"color": MUTED, "size": 5, "opacity": 0.6},
-            customdata=grey["text"],
+            # arrays, not nested lists: plotly validates lists element by element (1 s here)
+            customdata=_text_array(grey["text"]),
             hovertemplate=hover,
             showlegend=bool(grey["x"]),
         )
     )
     figure.add_trace(
         go.Scattergl(
-            x=coloured["x"],
-            y=coloured["y"],
+            x=np.asarray(coloured["x"], dtype=float),
+            y=np.asarray(coloured["y"], dtype=float),
             mode="markers",
             name="value",
             marker={
-                "color": coloured["c"],
+                "color": np.asarray(coloured["c"], dtype=float),
                 "colorscale": "RdBu_r",
                 "cmin": 0.0,
                 "cmax": 1.0,
@@ -212,7 +213,7 @@ def beeswarm_figure(source: Any, *, top: int = TOP, seed: int = 0) -> go.Figure:
                     "ticktext": ["low", "high"],
                 },
             },
-            customdata=coloured["text"],
+            customdata=_text_array(coloured["text"]),
             hovertemplate=hover,
             showlegend=False,
         )
@@ -221,6 +222,13 @@ def beeswarm_figure(source: Any, *, top: int = TOP, seed: int = 0) -> go.Figure:
     figure.update_yaxes(**_category_axis([features[i] for i in reversed(order)]))
     figure.update_xaxes(title_text="SHAP value (effect on the output)")
     return figure
+
+
+def _text_array(rows: list[list[str]]) -> np.ndarray:
+    array = np.empty((len(rows), 2), dtype=object)
+    if rows:
+        array[:] = rows
+    return array
 
 
 def _cell(cell: Any) -> str:

@@ -336,11 +336,12 @@ def explanations(version: ModelVersion) -> None:
     left.plotly_chart(
         charts.importance_bar_figure(explanation.mean_abs()), key="review.shap_bar", **CHART
     )
-    right.plotly_chart(charts.beeswarm_figure(explanation), key="review.shap_beeswarm", **CHART)
+    explained = cache.explanation_dict(str(home()), version.id)
+    right.plotly_chart(charts.beeswarm_figure(explained), key="review.shap_beeswarm", **CHART)
     feature = st.selectbox("Feature", explanation.features, key=state.REVIEW_SHAP_FEATURE)
     left, right = st.columns(2)
     left.plotly_chart(
-        charts.dependence_figure(explanation, feature), key="review.shap_dependence", **CHART
+        charts.dependence_figure(explained, feature), key="review.shap_dependence", **CHART
     )
     pdp = (extras.get("partial_dependence") or {}).get(feature)
     if pdp:

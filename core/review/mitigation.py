@@ -526,7 +526,8 @@ def trade_off(
     constraint: str,
     metric: str = PERFORMANCE_METRIC,
 ) -> list[Candidate]:
-    """The original run, then each run mitigated from it on the same features, oldest first.
+    """The original run, then each run mitigated from it on the same features, oldest first
+    (empty while nothing has been mitigated).
 
     ``performance`` is the holdout ``metric`` (any binary metric; the primary one by default).
     The original's disparity is measured now, on its holdout; a mitigated run's comes from what
@@ -545,18 +546,20 @@ def trade_off(
     source = _source_run(home, run.id)
     check_metric(metric, "binary")
     features = list(dict.fromkeys(sensitive_features))
+    mitigated = [
+        _mitigated_candidate(other, constraint=constraint, metric=metric)
+        for other in sorted(list_runs(home, experiment=source.experiment), key=lambda r: r.id)
+        if other.params.get("source_run_id") == source.id
+        and MITIGATED_TAG in other.tags
+        # the same groups whatever the order the features were chosen in
+        and set(other.params.get("sensitive_features") or []) == set(features)
+    ]
+    if not mitigated:
+        return []  # nothing to trade off yet; scoring the original costs a pass over its data
     original = _original_candidate(
         home, source, features=features, constraint=constraint, metric=metric
     )
-    candidates = [original]
-    for other in sorted(list_runs(home, experiment=source.experiment), key=lambda r: r.id):
-        if other.params.get("source_run_id") != source.id or MITIGATED_TAG not in other.tags:
-            continue
-        # the same groups whatever the order the features were chosen in
-        if set(other.params.get("sensitive_features") or []) != set(features):
-            continue
-        candidates.append(_mitigated_candidate(other, constraint=constraint, metric=metric))
-    return candidates
+    return [original, *mitigated]
 
 
 def _original_candidate(
