@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from app.explore_charts import ACCENT, COLORWAY, MUTED, TEMPLATE, plain
+from app.train_charts import base_figure, empty_figure
 from core.review.fairness import METRIC_LABELS, MIN_GROUP_ROWS
 
 NOTHING = "Nothing to show yet"
@@ -47,26 +48,6 @@ def _color(index: int) -> str:
     return COLORWAY[index % len(COLORWAY)]
 
 
-def _figure(title: str, *, x: str, y: str, subtitle: str = "", height: int = 440) -> go.Figure:
-    figure = go.Figure()
-    figure.update_layout(
-        template=TEMPLATE,
-        title={"text": title, "subtitle": {"text": subtitle}},
-        height=height,
-        xaxis_title={"text": x},
-        yaxis_title={"text": y},
-    )
-    return figure
-
-
-def _empty(title: str, message: str = NOTHING) -> go.Figure:
-    figure = _figure(title, x="", y="", height=260)
-    figure.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
-    return figure
-
-
 def _interval_text(interval: Any) -> str:
     if isinstance(interval, list | tuple) and len(interval) == 2 and all(map(_finite, interval)):
         return f"[{interval[0]:.3f}, {interval[1]:.3f}]"
@@ -88,11 +69,11 @@ def group_metric_figure(report: dict, *, metric: str, feature: str) -> go.Figure
     title = f"{_label(metric)} by {plain(feature)}"
     groups = [group for group in report.get("groups") or [] if group.get("feature") == feature]
     if not groups or metric not in (report.get("metrics") or []):
-        return _empty(title)
+        return empty_figure(title)
     values = [(group.get("metrics") or {}).get(metric) for group in groups]
     intervals = [(group.get("intervals") or {}).get(metric) for group in groups]
     small = [bool(group.get("small")) for group in groups]
-    figure = _figure(
+    figure = base_figure(
         title,
         x=plain(feature),
         y=_label(metric),
@@ -167,7 +148,7 @@ def disparity_figure(report: dict) -> go.Figure:
     differences = [name for name in names if not name.endswith("_ratio")]
     ratios = [name for name in names if name.endswith("_ratio")]
     if not differences and not ratios:
-        return _empty(title)
+        return empty_figure(title)
     panels = [panel for panel in (differences, ratios) if panel]
     figure = make_subplots(
         rows=1,
@@ -251,12 +232,12 @@ def trade_off_figure(
     title = "Performance vs disparity"
     drawn = [c for c in candidates if _finite(c.get("performance")) and _finite(c.get("disparity"))]
     if not drawn:
-        return _empty(title)
+        return empty_figure(title)
     left_out = len(candidates) - len(drawn)
     subtitle = "left is fairer · the original run is the large ring"
     if left_out:
         subtitle += f" · {left_out} without a value not shown"
-    figure = _figure(title, x=plain(disparity_label), y=plain(metric_label), subtitle=subtitle)
+    figure = base_figure(title, x=plain(disparity_label), y=plain(metric_label), subtitle=subtitle)
     originals = [c for c in drawn if _is_original(c)]
     others = [c for c in drawn if not _is_original(c)]
     if others:

@@ -56,7 +56,7 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _figure(title: str, *, x: str, y: str, subtitle: str = "", height: int = 440) -> go.Figure:
+def base_figure(title: str, *, x: str, y: str, subtitle: str = "", height: int = 440) -> go.Figure:
     figure = go.Figure()
     figure.update_layout(
         template=TEMPLATE,
@@ -68,8 +68,8 @@ def _figure(title: str, *, x: str, y: str, subtitle: str = "", height: int = 440
     return figure
 
 
-def _empty(title: str, message: str = NOTHING) -> go.Figure:
-    figure = _figure(title, x="", y="", height=260)
+def empty_figure(title: str, message: str = NOTHING) -> go.Figure:
+    figure = base_figure(title, x="", y="", height=260)
     figure.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
@@ -108,12 +108,12 @@ def confusion_matrix_figure(plots: dict) -> go.Figure:
     labels = list(data.get("labels") or [])
     counts = _numbers([value for row in data.get("counts") or [] for value in row])
     if not labels or counts.size != len(labels) ** 2:
-        return _empty(title)
+        return empty_figure(title)
     counts = counts.reshape(len(labels), len(labels))
     totals = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     names = [plain(label) for label in labels]
-    figure = _figure(
+    figure = base_figure(
         title,
         x="Predicted class",
         y="Actual class",
@@ -147,8 +147,8 @@ def roc_figure(plots: dict) -> go.Figure:
     """True against false positive rate, with the chance diagonal."""
     curves = _curves(plots, "roc")
     if not curves:
-        return _empty("ROC curve")
-    figure = _figure(
+        return empty_figure("ROC curve")
+    figure = base_figure(
         _for_class("ROC curve", curves), x="False positive rate", y="True positive rate"
     )
     figure.add_trace(
@@ -178,9 +178,9 @@ def pr_figure(plots: dict) -> go.Figure:
     """Precision against recall; the dotted line is the class's prevalence (a random model)."""
     curves = _curves(plots, "pr")
     if not curves:
-        return _empty("Precision–recall curve")
+        return empty_figure("Precision–recall curve")
     prevalence = list((plots.get("pr") or {}).get("prevalence") or [])
-    figure = _figure(_for_class("Precision–recall curve", curves), x="Recall", y="Precision")
+    figure = base_figure(_for_class("Precision–recall curve", curves), x="Recall", y="Precision")
     for index, curve in enumerate(curves):
         label = curve.get("label", "")
         average = curve.get("average_precision")
@@ -218,8 +218,8 @@ def calibration_figure(plots: dict) -> go.Figure:
     """Observed share of the class against mean predicted probability, per quantile bin."""
     curves = _curves(plots, "calibration")
     if not curves:
-        return _empty("Calibration")
-    figure = _figure(
+        return empty_figure("Calibration")
+    figure = base_figure(
         _for_class("Calibration", curves),
         x="Mean predicted probability",
         y="Observed share of the class",
@@ -259,7 +259,7 @@ def gain_figure(plots: dict) -> go.Figure:
     data = plots.get("gain") or {}
     targeted = [0.0, *(data.get("fraction_targeted") or [])]
     if len(targeted) < 2:
-        return _empty("Cumulative gain and lift")
+        return empty_figure("Cumulative gain and lift")
     captured = [0.0, *(data.get("fraction_captured") or [])]
     lift = [None, *(data.get("lift") or [])]
     label = data.get("label", "")
@@ -314,9 +314,9 @@ def threshold_figure(plots: dict) -> go.Figure:
     data = plots.get("threshold") or {}
     thresholds = data.get("threshold") or []
     if not thresholds:
-        return _empty(title)
+        return empty_figure(title)
     scale = "decision score" if data.get("scale") == "decision" else "predicted probability"
-    figure = _figure(title, x=f"Threshold on the {scale}", y="Value")
+    figure = base_figure(title, x=f"Threshold on the {scale}", y="Value")
     for index, name in enumerate(("precision", "recall", "f1")):
         figure.add_trace(
             go.Scatter(
@@ -348,8 +348,8 @@ def residuals_figure(plots: dict) -> go.Figure:
     title = "Residuals vs predicted"
     data = plots.get("residuals") or {}
     if not data.get("predicted"):
-        return _empty(title)
-    figure = _figure(title, x="Predicted", y="Residual (actual − predicted)")
+        return empty_figure(title)
+    figure = base_figure(title, x="Predicted", y="Residual (actual − predicted)")
     figure.add_trace(
         go.Scatter(
             x=data["predicted"],
@@ -370,8 +370,8 @@ def predicted_vs_actual_figure(plots: dict) -> go.Figure:
     data = plots.get("predicted_vs_actual") or {}
     actual, predicted = _numbers(data.get("actual")), _numbers(data.get("predicted"))
     if not actual.size:
-        return _empty(title)
-    figure = _figure(title, x="Actual", y="Predicted")
+        return empty_figure(title)
+    figure = base_figure(title, x="Actual", y="Predicted")
     both = np.concatenate([actual, predicted])
     both = both[np.isfinite(both)]
     if both.size:
@@ -406,8 +406,8 @@ def residual_histogram_figure(plots: dict) -> go.Figure:
     edges = _numbers(data.get("edges"))
     counts = list(data.get("counts") or [])
     if not counts or edges.size != len(counts) + 1:
-        return _empty(title)
-    figure = _figure(title, x="Residual (actual − predicted)", y="Rows")
+        return empty_figure(title)
+    figure = base_figure(title, x="Residual (actual − predicted)", y="Rows")
     figure.add_trace(
         go.Bar(
             x=(edges[:-1] + edges[1:]) / 2,
@@ -456,10 +456,10 @@ def search_progress_figure(trials: list[dict], *, metric: str, higher_is_better:
     ordered = sorted(trials, key=lambda trial: trial.get("number", 0))
     scored = [trial for trial in ordered if _finite(trial.get("score"))]
     if not scored:
-        return _empty(title)
+        return empty_figure(title)
     failed = sum(trial.get("status") == "failed" for trial in ordered)
     note = f"{len(ordered)} trials · {'higher' if higher_is_better else 'lower'} is better"
-    figure = _figure(
+    figure = base_figure(
         title, x="Trial", y=label, subtitle=note + (f" · {failed} failed" if failed else "")
     )
     for status, color, name in (("done", ACCENT, "finished"), ("pruned", MUTED, "pruned early")):
@@ -558,7 +558,7 @@ def parallel_coordinates_figure(trials: list[dict], *, metric: str) -> go.Figure
     title = f"Hyperparameters and {label}"
     finished = _finished(trials)
     if not finished:
-        return _empty(title)
+        return empty_figure(title)
     dimensions = []
     for name in _param_names(finished):
         values = [(trial.get("params") or {}).get(name) for trial in finished]
@@ -612,10 +612,10 @@ def metric_vs_param_figure(trials: list[dict], *, param: str, metric: str) -> go
         if param in (trial.get("params") or {})
     ]
     if not pairs:
-        return _empty(title)
+        return empty_figure(title)
     values = [value for value, _ in pairs]
     scores = [score for _, score in pairs]
-    figure = _figure(title, x=plain(param), y=label, subtitle=f"{len(pairs)} finished trials")
+    figure = base_figure(title, x=plain(param), y=label, subtitle=f"{len(pairs)} finished trials")
     if all(_finite(value) for value in values):
         numbers = np.array(values, dtype=float)
         figure.add_trace(
@@ -661,9 +661,9 @@ def runs_comparison_figure(runs: list[dict], *, metrics: list[str]) -> go.Figure
     """Grouped bars: one group per metric (↑ higher / ↓ lower is better), one colour per run."""
     title = "Runs compared"
     if not runs or not metrics:
-        return _empty(title)
+        return empty_figure(title)
     names = [_metric(metric) + _direction(metric) for metric in metrics]
-    figure = _figure(
+    figure = base_figure(
         title, x="Metric", y="Value", subtitle=f"{len(runs)} runs · ↑ higher is better, ↓ lower"
     )
     for index, run in enumerate(runs):

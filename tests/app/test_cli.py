@@ -136,13 +136,19 @@ def _houses_small(tmp_path: Path) -> Path:
     return path
 
 
-def test_train_runs_register_models(tmp_path: Path) -> None:
-    home = tmp_path / "h"
-    path = tmp_path / "credit_small.csv"
+def _small_credit(tmp_path: Path, rows: int) -> Path:
+    """A studio home holding the first ``rows`` rows of the sample credit table."""
     import pandas as pd
 
-    pd.read_csv(CREDIT).head(1500).to_csv(path, index=False)
+    home = tmp_path / "h"
+    path = tmp_path / "credit_small.csv"
+    pd.read_csv(CREDIT).head(rows).to_csv(path, index=False)
     run_json(home, "import", str(path), "--name", "credit")
+    return home
+
+
+def test_train_runs_register_models(tmp_path: Path) -> None:
+    home = _small_credit(tmp_path, 1500)
     trained = run_json(
         home,
         "train",
@@ -218,12 +224,7 @@ def test_training_errors_are_one_clear_line(tmp_path: Path, args: list[str], mes
 
 
 def test_review_card_approve_and_champion(tmp_path: Path) -> None:
-    import pandas as pd
-
-    home = tmp_path / "h"
-    path = tmp_path / "credit_small.csv"
-    pd.read_csv(CREDIT).head(2000).to_csv(path, index=False)
-    run_json(home, "import", str(path), "--name", "credit")
+    home = _small_credit(tmp_path, 2000)
     trained = run_json(
         home,
         "train",
