@@ -1,0 +1,1 @@
+"""Serving: the prediction service (FastAPI app factory) and what it accepts."""

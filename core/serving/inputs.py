@@ -1,0 +1,198 @@
+"""What a prediction request may hold: inputs typed from the training schema, payloads parsed."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from core.data.schema import ColumnSchema
+
+NUMBER, TEXT, BOOLEAN, DATETIME = "number", "text", "boolean", "datetime"
+PAYLOAD_KEYS = ("records", "dataframe_records", "dataframe_split", "instances", "inputs")
+NOT_AN_OBJECT = "The body must be a JSON object with one of: {keys}."
+NO_PAYLOAD = 'The body has none of {keys}; send {{"records": [{{...}}, ...]}}.'
+TWO_PAYLOADS = "Send one payload, not several ({found})."
+NOT_A_LIST = "Expected a list of rows."
+NOT_A_ROW = "Expected an object mapping column names to values."
+BAD_SPLIT = "dataframe_split needs 'columns' (a list of names) and 'data' (a list of rows)."
+ROW_LENGTH = "This row has {found} values but there are {expected} columns."
+UNKNOWN_COLUMN = "Unknown column; the model takes: {columns}."
+NOT_FINITE = "Numbers must be finite (no NaN or Infinity)."
+WRONG_TYPE = "Expected {kind}, got {found}."
+TOO_MANY_ROWS = "A request may hold at most {most:,} rows; this one has {found:,}."
+NO_ROWS = "The request holds no rows."
+_KINDS = {"numeric": NUMBER, "boolean": BOOLEAN, "datetime": DATETIME}
+_WORDS = {
+    NUMBER: "a number",
+    TEXT: "text or a number",
+    BOOLEAN: "true or false",
+    DATETIME: "a date",
+}
+
+
+class PayloadError(ValueError):
+    """A request that does not fit the model's inputs; ``path`` locates the bad field."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def to_detail(self) -> list[dict[str, Any]]:
+        """FastAPI's 422 shape: a list of {loc, msg, type}."""
+        return [{"loc": ["body", *self.path], "msg": self.message, "type": "value_error"}]
+
+
+@dataclass(frozen=True)
+class InputColumn:
+    """One raw column the model takes, with the kind of JSON value it accepts."""
+
+    name: str
+    kind: str
+    dtype: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "kind": self.kind, "dtype": self.dtype}
+
+
+def input_columns(schema: list[ColumnSchema], names: list[str]) -> list[InputColumn]:
+    """The model's raw input columns (``names``, in training order) typed from the schema."""
+    by_name = {column.name: column for column in schema}
+    columns = []
+    for name in names:
+        column = by_name.get(name)
+        kind = _KINDS.get(column.role, TEXT) if column else TEXT
+        if column and kind == TEXT and _numeric_dtype(column.dtype) and column.role == "id":
+            kind = NUMBER
+        columns.append(InputColumn(name, kind, column.dtype if column else "string"))
+    return columns
+
+
+def _numeric_dtype(dtype: str) -> bool:
+    return dtype.startswith(("int", "uint", "float", "double", "decimal"))
+
+
+def record_model(columns: list[InputColumn], *, name: str = "Record") -> type[BaseModel]:
+    """A pydantic model of one row (extra fields forbidden, numbers finite): the OpenAPI schema."""
+    fields: dict[str, Any] = {}
+    for column in columns:
+        annotation: Any = {
+            NUMBER: float | None,
+            BOOLEAN: bool | None,
+            DATETIME: str | None,
+            TEXT: str | float | None,
+        }[column.kind]
+        fields[column.name] = (annotation, Field(default=None, description=column.dtype))
+    config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model: type[BaseModel] = create_model(name, __config__=config, **fields)
+    return model
+
+
+def payload_rows(body: Any, columns: list[InputColumn]) -> tuple[str, list[Any]]:
+    """(which payload, its rows) from our {"records"} or MLflow's scoring-server payloads."""
+    if not isinstance(body, dict):
+        raise PayloadError(NOT_AN_OBJECT.format(keys=", ".join(PAYLOAD_KEYS)))
+    found = [key for key in PAYLOAD_KEYS if key in body]
+    if not found:
+        raise PayloadError(NO_PAYLOAD.format(keys=", ".join(PAYLOAD_KEYS)))
+    if len(found) > 1:
+        raise PayloadError(TWO_PAYLOADS.format(found=", ".join(found)))
+    key = found[0]
+    value = body[key]
+    if key == "dataframe_split":
+        return key, _split_rows(value)
+    if not isinstance(value, list):
+        raise PayloadError(NOT_A_LIST, (key,))
+    if key in ("instances", "inputs") and value and isinstance(value[0], list):
+        names = [column.name for column in columns]
+        return key, [_zip_row(row, names, (key, index)) for index, row in enumerate(value)]
+    return key, value
+
+
+def _split_rows(value: Any) -> list[Any]:
+    if not isinstance(value, dict) or not isinstance(value.get("columns"), list):
+        raise PayloadError(BAD_SPLIT, ("dataframe_split",))
+    data = value.get("data")
+    if not isinstance(data, list):
+        raise PayloadError(BAD_SPLIT, ("dataframe_split", "data"))
+    names = [str(name) for name in value["columns"]]
+    return [
+        _zip_row(row, names, ("dataframe_split", "data", index)) for index, row in enumerate(data)
+    ]
+
+
+def _zip_row(row: Any, names: list[str], path: tuple[str | int, ...]) -> dict[str, Any]:
+    if not isinstance(row, list):
+        raise PayloadError(NOT_A_LIST, path)
+    if len(row) != len(names):
+        raise PayloadError(ROW_LENGTH.format(found=len(row), expected=len(names)), path)
+    return dict(zip(names, row, strict=True))
+
+
+def rows_to_frame(
+    rows: list[Any], columns: list[InputColumn], *, key: str = "records", max_rows: int = 10_000
+) -> pd.DataFrame:
+    """Check every row against the inputs and build the frame the pipeline takes, column-wise."""
+    if not rows:
+        raise PayloadError(NO_ROWS, (key,))
+    if len(rows) > max_rows:
+        raise PayloadError(TOO_MANY_ROWS.format(most=max_rows, found=len(rows)), (key,))
+    known = {column.name: column for column in columns}
+    values: dict[str, list[Any]] = {column.name: [None] * len(rows) for column in columns}
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise PayloadError(NOT_A_ROW, (key, index))
+        for name, value in row.items():
+            column = known.get(name)
+            if column is None:
+                listed = ", ".join(known)
+                raise PayloadError(UNKNOWN_COLUMN.format(columns=listed), (key, index, str(name)))
+            values[name][index] = _checked(value, column, (key, index, name))
+    return pd.DataFrame({column.name: _series(values[column.name], column) for column in columns})
+
+
+def _checked(value: Any, column: InputColumn, path: tuple[str | int, ...]) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PayloadError(NOT_FINITE, path)
+    if not _fits(value, column.kind):
+        raise PayloadError(WRONG_TYPE.format(kind=_WORDS[column.kind], found=_found(value)), path)
+    return value
+
+
+def _fits(value: Any, kind: str) -> bool:
+    if isinstance(value, dict | list):
+        return False
+    if kind == NUMBER:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == BOOLEAN:
+        return isinstance(value, bool)
+    return isinstance(value, str | int | float)
+
+
+def _found(value: Any) -> str:
+    names = {bool: "true/false", str: "text", int: "a number", float: "a number"}
+    names |= {dict: "an object", list: "a list"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _series(values: list[Any], column: InputColumn) -> pd.Series:
+    if column.kind == NUMBER:
+        return pd.Series(values, dtype="float64")
+    if column.kind == DATETIME:
+        return pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce", format="mixed")
+    if column.kind == BOOLEAN:
+        return pd.Series(values, dtype="object")
+    return pd.Series(
+        [v if v is None or isinstance(v, str) else _text(v) for v in values], dtype=object
+    )
+
+
+def _text(value: Any) -> str:
+    # 3.0 and 3 name the same category level, as the training data's text did
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)

@@ -1,0 +1,119 @@
+"""Prediction inputs: typed from the training schema; MLflow payloads; bad fields with a path."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from core.data.schema import ColumnSchema
+from core.serving.inputs import (
+    BOOLEAN,
+    NUMBER,
+    TEXT,
+    PayloadError,
+    input_columns,
+    payload_rows,
+    record_model,
+    rows_to_frame,
+)
+
+SCHEMA = [
+    ColumnSchema("age", "int64", "numeric"),
+    ColumnSchema("region", "string", "categorical"),
+    ColumnSchema("guarantor", "bool", "boolean"),
+    ColumnSchema("applied", "timestamp[ns]", "datetime"),
+    ColumnSchema("default", "int64", "target"),
+]
+NAMES = ["age", "region", "guarantor", "applied"]
+
+
+@pytest.fixture
+def columns():
+    return input_columns(SCHEMA, NAMES)
+
+
+def test_columns_follow_training_order_and_roles(columns):
+    assert [(c.name, c.kind) for c in columns] == [
+        ("age", NUMBER),
+        ("region", TEXT),
+        ("guarantor", BOOLEAN),
+        ("applied", "datetime"),
+    ]
+
+
+def test_records_become_a_typed_frame(columns):
+    rows = [
+        {"age": 30, "region": "north", "guarantor": True, "applied": "2024-01-02"},
+        {"age": None, "region": 3.0},
+    ]
+    frame = rows_to_frame(rows, columns)
+    assert list(frame.columns) == NAMES
+    assert frame["age"].dtype == np.float64 and np.isnan(frame["age"].iloc[1])
+    assert frame["region"].tolist() == ["north", "3"]
+    assert pd.isna(frame["applied"].iloc[1])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"records": [{"age": 1, "region": "a"}]},
+        {"dataframe_records": [{"age": 1, "region": "a"}]},
+        {"dataframe_split": {"columns": ["age", "region"], "data": [[1, "a"]]}},
+        {"instances": [{"age": 1, "region": "a"}]},
+        {"instances": [[1, "a", None, None]]},
+    ],
+)
+def test_mlflow_payloads_and_ours_give_the_same_rows(columns, body):
+    key, rows = payload_rows(body, columns)
+    frame = rows_to_frame(rows, columns, key=key)
+    assert frame["age"].tolist() == [1.0] and frame["region"].tolist() == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "message"),
+    [
+        ({"records": [{"age": 1, "nope": 2}]}, ("records", 0, "nope"), "Unknown column"),
+        ({"records": [{"age": "old"}]}, ("records", 0, "age"), "Expected a number, got text"),
+        ({"records": [{"age": float("nan")}]}, ("records", 0, "age"), "finite"),
+        ({"records": [{"guarantor": "yes"}]}, ("records", 0, "guarantor"), "true or false"),
+        ({"records": [{"region": {"a": 1}}]}, ("records", 0, "region"), "an object"),
+        ({"records": [{"age": True}]}, ("records", 0, "age"), "true/false"),
+        ({"records": []}, ("records",), "no rows"),
+        ({"records": [1]}, ("records", 0), "mapping column names"),
+        ({"rows": []}, (), "none of"),
+        ({"records": [], "instances": []}, (), "one payload"),
+        (
+            {"dataframe_split": {"columns": ["age"], "data": [[1, 2]]}},
+            ("dataframe_split", "data", 0),
+            "2 values",
+        ),
+    ],
+)
+def test_bad_fields_are_refused_with_their_path(columns, body, path, message):
+    with pytest.raises(PayloadError) as caught:
+        key, rows = payload_rows(body, columns)
+        rows_to_frame(rows, columns, key=key)
+    assert caught.value.path == path
+    assert message in caught.value.message
+    detail = caught.value.to_detail()
+    assert detail[0]["loc"] == ["body", *path]
+    json.dumps(detail)
+
+
+def test_batch_cap(columns):
+    with pytest.raises(PayloadError, match="at most 5 rows"):
+        rows_to_frame([{"age": 1}] * 6, columns, max_rows=5)
+
+
+def test_the_record_model_documents_and_forbids_extras(columns):
+    model = record_model(columns)
+    schema = model.model_json_schema()
+    assert set(schema["properties"]) == set(NAMES)
+    assert schema.get("additionalProperties") is False
+    model(age=1.5, region="a")
+    with pytest.raises(ValidationError):
+        model(age=1, extra=2)
+    with pytest.raises(ValidationError):
+        model(age=float("inf"))
