@@ -525,7 +525,9 @@ def _as_datetime(column: pd.Series) -> pd.Series:
         return column
     if pd.api.types.is_numeric_dtype(column.dtype):
         days = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        return pd.to_datetime(pd.Series(_finite_or_nan(days)), unit="D", errors="coerce")
+        # out-of-range day counts become NaT; never an error, whatever numpy's error state is
+        with np.errstate(over="ignore", invalid="ignore"):
+            return pd.to_datetime(pd.Series(_finite_or_nan(days)), unit="D", errors="coerce")
     try:
         parsed = pd.to_datetime(column, errors="coerce", utc=True, format="ISO8601")
     except (TypeError, ValueError):  # values that are neither text nor dates
