@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.data.datasets import get_version
-from core.review.review import VersionReview, cached_review
+from core.review.review import VersionReview, cached_explanation, cached_review
 from core.review.signoff import CHECKLIST
 from core.store import connect
 from core.store import records as store
@@ -20,7 +20,6 @@ from core.train.registry import find_model_version
 from core.train.tracking import get_run
 
 NO_INTENDED_USE = "Not written yet: say who should use this model, for what, and for what not."
-EXPLAIN_KIND = "explain_model_version"
 TOP_FEATURES = 10
 
 
@@ -152,15 +151,10 @@ def _fairness_rows(review: VersionReview | None) -> list[tuple[str, str]]:
 
 
 def _top_features(home: Path, version: ModelVersion) -> list[tuple[str, str]]:
-    from core.jobs.runner import latest_finished_job
-
-    job = latest_finished_job(home, kind=EXPLAIN_KIND, subject=f"model_version:{version.id}")
-    if job is None or job.result is None:
+    cached = cached_explanation(home, version)
+    if cached is None:
         return []
-    from core.review.explain_job import load_explanation
-
-    explanation, _ = load_explanation(home, job.result)
-    return [(name, _num(value)) for name, value in explanation.mean_abs()[:TOP_FEATURES]]
+    return [(name, _num(value)) for name, value in cached[0].mean_abs()[:TOP_FEATURES]]
 
 
 def _limitations(review: VersionReview | None, metrics: dict[str, Any]) -> list[str]:

@@ -13,10 +13,10 @@ import pandas as pd
 
 from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
 from core.review.gates import Evidence, GateConfig, GateResult, all_passed, check_gates
-from core.review.segments import Segment, calibration_error, segment_performance
+from core.review.segments import calibration_error, segment_performance
 from core.store import connect
 from core.store import records as store
-from core.store.records import ModelVersion, Run
+from core.store.records import ModelVersion
 from core.train.evaluate import predictions, score_metric
 from core.train.registry import CHAMPION, find_model_version, load_model_version
 from core.train.tracking import get_run
@@ -111,7 +111,7 @@ def review_version(
         config=config.to_dict(),
         gates=[gate.to_dict() for gate in gates],
         passed=all_passed(gates),
-        segments=[segment.to_dict() for segment in _worst_first(segments)],
+        segments=[segment.to_dict() for segment in segments[:MAX_SEGMENTS]],
         calibration_error=calibration,
         sensitive_features=list(features),
         fairness=fairness,
@@ -148,20 +148,12 @@ def _suggested(data: TrainingData) -> list[str]:
     return [name for name in suggest_sensitive_features(data.schema) if name in columns]
 
 
-def _worst_first(segments: list[Segment]) -> list[Segment]:
-    return segments[:MAX_SEGMENTS]
-
-
 def _train_score(pipeline: Any, data: TrainingData, metric: str) -> float:
     rows = data.X_train.iloc[:MAX_TRAIN_ROWS]
     truth = data.y_train.iloc[:MAX_TRAIN_ROWS]
-    predicted, probabilities = predictions(pipeline, rows, task=_task(data))
+    predicted, probabilities = predictions(pipeline, rows, task=data.task)
     classes = list(getattr(pipeline, "classes_", []))
-    return _Scored(truth, predicted, probabilities, classes, _task(data)).score(metric)
-
-
-def _task(data: TrainingData) -> str:
-    return data.task
+    return _Scored(truth, predicted, probabilities, classes, data.task).score(metric)
 
 
 def _baseline_score(data: TrainingData, metric: str) -> float:
@@ -317,10 +309,6 @@ def cached_review(
         if job.result is not None and (key is None or job.result.get("key") == key):
             return load_review(home, job.result)
     return None
-
-
-def run_of(home: Path, version: ModelVersion) -> Run:
-    return get_run(home, version.run_id)
 
 
 def mitigate_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:

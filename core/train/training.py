@@ -464,7 +464,7 @@ class _TrialWatcher:
             strategy=self.request.strategy,
             params=trial.params,
             seed=self.request.plan.seed,
-            status=trial.status if trial.status != "done" else "done",
+            status=trial.status,
         )
         result = {
             "score": trial.score,
