@@ -47,28 +47,41 @@ from core.prep.transformers import (
     ToFloat,
     ToLevels,
     VarianceFilter,
+    _as_datetime,
+    _epoch_days,
     level_text,
 )
 
 PARITY_TOLERANCE = 1e-5
 TASKS = ("binary", "multiclass", "regression")
 # The ONNX model has one input per raw column the pipeline reads, named like the column and
-# shaped (rows, 1). A column is text or double as the pipeline reads it: categorical columns
-# whose levels were text in training are text, written as ``level_text`` writes a value
+# shaped (rows, 1). A column is text, number or date as the pipeline reads it: categorical
+# columns whose levels were text in training are text, written as ``level_text`` writes a value
 # (True -> "True", 3.0 -> "3"); the others are double, with NaN for missing. A missing text
 # value travels as MISSING_TEXT, the empty string, which is also how the CSV import reads an
 # empty cell; so an empty string counts as missing, where scikit-learn would keep it as a level.
+# A date column (one DateParts reads) travels as epoch days: fractional days since 1970-01-01,
+# read from the raw values outside the graph by DateParts's own parsing, so the graph only does
+# calendar arithmetic on numbers and matches it exactly.
 MISSING_TEXT = ""
+INPUT_KINDS = ("text", "number", "date")
 MODEL_NOTE = (
     "One input per raw column, shaped (rows, 1): text columns as strings with '' for missing, "
-    "number columns as doubles with NaN for missing. Input names may be tidied (label -> "
-    "label1); the metadata entry 'columns' lists each input's column, in input order. "
+    "number columns as doubles with NaN for missing, date columns as doubles counting days "
+    "since 1970-01-01 (fractional for the time of day; aware times in UTC), NaN for missing. "
+    "Input names may be tidied (label -> label1); the metadata entry 'columns' lists each "
+    "input's column, in input order, and 'date_columns' the columns that are dates. "
     "Classifiers output the label, then the class probabilities (rows, classes); regressors "
     "output the predictions (rows, 1)."
 )
 # skl2onnx tidies input names (spaces, brackets, names it reserves), so the raw column of each
-# input, in input order, is kept in the model's metadata under this key.
+# input, in input order, is kept in the model's metadata under this key; the date columns,
+# whose inputs are doubles like numbers', under the next one.
 COLUMNS_METADATA = "columns"
+DATE_COLUMNS_METADATA = "date_columns"
+# epoch days at hour boundaries are computed as _epoch_days computes them, from nanoseconds
+_NANOSECONDS_PER_DAY = 86_400e9
+_NANOSECONDS_PER_HOUR = 3_600e9
 # ONNX Runtime 1.32 runs newer opsets, but skl2onnx 1.20 is tested up to opset 21-22 and writes
 # the ML domain up to 3. TreeEnsemble, which keeps thresholds and leaf values in double, needs
 # ML opset 5: it is added as if it were version 3, and the model's ML opset raised afterwards.
@@ -92,11 +105,12 @@ TREE_CLASSIFIERS: tuple[type, ...] = (
     HistGradientBoostingClassifier,
     RandomForestClassifier,
 )
-# Steps no converter here expresses: calendar arithmetic on text dates, a neighbour search
-# over the training rows, and cross-fitted target statistics.
-UNCONVERTIBLE_STEPS: tuple[type, ...] = (DateParts, KNNImpute, TargetEncoding)
+# Steps no converter here expresses: a neighbour search over the training rows, and
+# cross-fitted target statistics.
+UNCONVERTIBLE_STEPS: tuple[type, ...] = (KNNImpute, TargetEncoding)
 
 UNKNOWN_TASK = "task must be one of {choices}, not {task!r}."
+UNKNOWN_INPUT_KIND = "kind must be one of {choices}, not {kind!r}."
 NO_CONVERTER = "The pipeline uses {step}, which has no ONNX converter; the skops file is the model."
 STEP_NOT_CONVERTIBLE = (
     "The pipeline's {step} step cannot be expressed in ONNX ({detail}); "
@@ -170,6 +184,16 @@ class OnnxExport:
         }
 
 
+@dataclass(frozen=True)
+class OnnxInput:
+    """One input of an ONNX model: its name in the graph, the raw column it reads, and how
+    that column is written into it: "text", "number" or "date" (see onnx_input_values)."""
+
+    name: str
+    column: str
+    kind: str
+
+
 # -- public ----------------------------------------------------------------------------------
 
 
@@ -185,7 +209,7 @@ def export_onnx(pipeline: Any, holdout: pd.DataFrame, *, task: str) -> OnnxExpor
     if not columns:
         return _refused(NO_INPUT_COLUMNS)
     try:
-        data = _convert(pipeline, _input_types(pipeline, holdout, columns))
+        data = _convert(pipeline, _input_kinds(pipeline, holdout, columns))
     except _NotConvertible as error:
         return _refused(STEP_NOT_CONVERTIBLE.format(step=error.step, detail=error.detail))
     except Exception as error:  # skl2onnx reports what it cannot convert in many types
@@ -199,26 +223,60 @@ def export_onnx(pipeline: Any, holdout: pd.DataFrame, *, task: str) -> OnnxExpor
 
 def onnx_predict(data: bytes, frame: pd.DataFrame, *, task: str) -> np.ndarray:
     """Probabilities (n, n_classes) for binary/multiclass, predictions (n,) for regression."""
-    import onnxruntime
-
     _check_task(task)
-    options = onnxruntime.SessionOptions()
-    # idle worker threads sleep rather than spin, so they leave the cores to training jobs
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = onnxruntime.InferenceSession(
-        data, sess_options=options, providers=["CPUExecutionProvider"]
-    )
-    inputs = session.get_inputs()
-    listed = session.get_modelmeta().custom_metadata_map.get(COLUMNS_METADATA)
-    columns = json.loads(listed) if listed else [node.name for node in inputs]
+    session = onnx_session(data)
     feeds = {
-        node.name: _input_values(frame, column, text=node.type == "tensor(string)")
-        for node, column in zip(inputs, columns, strict=True)
+        put.name: onnx_input_values(_raw_column(frame, put.column), put.kind)
+        for put in onnx_inputs(session)
     }
     outputs = session.run(None, feeds)
     if task == "regression":
         return np.asarray(outputs[0], dtype=np.float64).reshape(len(frame))
     return np.asarray(outputs[1], dtype=np.float64)
+
+
+def onnx_session(data: bytes, *, threads: int | None = None) -> Any:
+    """An ONNX Runtime session on the CPU for a model this module wrote; load it once and run
+    it for every request. ``threads`` caps its threads (a service runs one per process)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = threads
+    # idle worker threads sleep rather than spin, so they leave the cores to training jobs
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(
+        data, sess_options=options, providers=["CPUExecutionProvider"]
+    )
+
+
+def onnx_inputs(session: Any) -> list[OnnxInput]:
+    """The session's inputs in order, each with its raw column and kind, from the model's
+    metadata; a model without it reads each column under its input name."""
+    nodes = session.get_inputs()
+    metadata = session.get_modelmeta().custom_metadata_map
+    listed = metadata.get(COLUMNS_METADATA)
+    columns = json.loads(listed) if listed else [node.name for node in nodes]
+    dates = set(json.loads(metadata.get(DATE_COLUMNS_METADATA) or "[]"))
+    return [
+        OnnxInput(name=node.name, column=column, kind=_input_kind(node.type, column in dates))
+        for node, column in zip(nodes, columns, strict=True)
+    ]
+
+
+def onnx_input_values(values: pd.Series, kind: str) -> np.ndarray:
+    """One raw column as its ONNX input expects it, shaped (rows, 1): text as ``level_text``
+    writes it with MISSING_TEXT for missing; numbers as doubles with NaN for missing (bools
+    as 0/1, text that is no number as NaN); dates as DateParts reads them, in epoch days, NaN
+    for missing or unreadable."""
+    if kind == "text":
+        return _text_values(values).reshape(-1, 1)
+    if kind == "number":
+        return _number_values(values).reshape(-1, 1)
+    if kind == "date":
+        return _epoch_days(_as_datetime(values)).reshape(-1, 1)
+    raise ValueError(UNKNOWN_INPUT_KIND.format(choices=", ".join(INPUT_KINDS), kind=kind))
 
 
 # -- checks and outcomes ---------------------------------------------------------------------
@@ -338,21 +396,24 @@ def _input_columns(pipeline: Any) -> list[str]:
     return [str(name) for name in columns_step.feature_names_in_ if str(name) in used]
 
 
-def _text_columns(columns_step: ColumnTransformer) -> dict[str, bool]:
-    """Whether each column is read as text, where the pipeline decided it in fit: ToLevels
-    learned number or text levels per column, ToFloat reads numbers."""
-    found: dict[str, bool] = {}
+def _column_kinds(columns_step: ColumnTransformer) -> dict[str, str]:
+    """Each column's input kind, where the pipeline decided it in fit: ToLevels learned number
+    or text levels per column, ToFloat reads numbers, DateParts dates."""
+    found: dict[str, str] = {}
     for _, transformer, columns in columns_step.transformers_:
         if isinstance(transformer, str):
             continue
         names = _column_names(columns_step, columns)
         first = _first_step(transformer)
         if isinstance(first, ColumnTransformer):
-            found.update(_text_columns(first))
+            found.update(_column_kinds(first))
         elif isinstance(first, ToLevels):
-            found.update(zip(names, (not number for number in first.number_columns_), strict=True))
+            kinds = ("number" if number else "text" for number in first.number_columns_)
+            found.update(zip(names, kinds, strict=True))
         elif isinstance(first, ToFloat):
-            found.update(dict.fromkeys(names, False))
+            found.update(dict.fromkeys(names, "number"))
+        elif isinstance(first, DateParts):
+            found.update(dict.fromkeys(names, "date"))
     return found
 
 
@@ -361,39 +422,56 @@ def _is_number_column(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
-def _input_types(pipeline: Any, frame: pd.DataFrame, columns: list[str]) -> list[tuple[str, Any]]:
-    """One (rows, 1) input per column: text or double as the pipeline reads it, else as the
-    frame holds it."""
+def _input_kinds(pipeline: Any, frame: pd.DataFrame, columns: list[str]) -> list[tuple[str, str]]:
+    """Each column's input kind as the pipeline reads it, else text or number as the frame
+    holds it."""
+    columns_step = _feature_step(pipeline)
+    decided = _column_kinds(columns_step) if columns_step is not None else {}
+    return [(name, decided.get(name) or _held_kind(frame[name])) for name in columns]
+
+
+def _held_kind(column: pd.Series) -> str:
+    return "number" if _is_number_column(column) else "text"
+
+
+def _initial_types(kinds: list[tuple[str, str]]) -> list[tuple[str, Any]]:
+    """The (rows, 1) graph input of each column: text as strings, numbers and dates as doubles."""
     from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
 
-    columns_step = _feature_step(pipeline)
-    decided = _text_columns(columns_step) if columns_step is not None else {}
-    types = []
-    for name in columns:
-        text = decided.get(name, not _is_number_column(frame[name]))
-        types.append((name, StringTensorType([None, 1]) if text else DoubleTensorType([None, 1])))
-    return types
+    return [
+        (name, StringTensorType([None, 1]) if kind == "text" else DoubleTensorType([None, 1]))
+        for name, kind in kinds
+    ]
 
 
-def _input_values(frame: pd.DataFrame, name: str, *, text: bool) -> np.ndarray:
-    """One column as the ONNX input expects it: (rows, 1) doubles or text."""
+def _input_kind(onnx_type: str, is_date: bool) -> str:
+    if onnx_type == "tensor(string)":
+        return "text"
+    return "date" if is_date else "number"
+
+
+def _raw_column(frame: pd.DataFrame, name: str) -> pd.Series:
     if name not in frame.columns:
         raise KeyError(MISSING_COLUMN.format(column=name))
-    column = frame[name]
-    if text:
-        return _text_values(column).reshape(-1, 1)
-    if pd.api.types.is_bool_dtype(column.dtype):
-        column = column.astype(np.float64)
-    numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    return numbers.reshape(-1, 1)
+    return frame[name]
+
+
+def _number_values(column: pd.Series) -> np.ndarray:
+    """Number and bool columns as they are (the common case, kept cheap for one-row calls);
+    the others through pd.to_numeric."""
+    if not (_is_number_column(column) or pd.api.types.is_bool_dtype(column.dtype)):
+        column = pd.to_numeric(column, errors="coerce")
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
+        return column.to_numpy(dtype=np.float64)  # no pd.NA in there; na_value costs ~0.1 ms
+    return column.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _text_values(column: pd.Series) -> np.ndarray:
     """Each value as ``level_text`` writes it, MISSING_TEXT where missing; plain text columns
     without the per-value loop."""
-    if pd.api.types.infer_dtype(column, skipna=True) == "string":
-        values = column.to_numpy(dtype=object, copy=True)
-        values[column.isna().to_numpy()] = MISSING_TEXT
+    values = column.to_numpy(dtype=object, copy=True)
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":  # on the array: cheaper
+        values[pd.isna(values)] = MISSING_TEXT
         return values
     texts = [MISSING_TEXT if _is_missing(value) else level_text(value) for value in column]
     return np.asarray(texts, dtype=object)
@@ -407,7 +485,7 @@ def _is_missing(value: Any) -> bool:
 # -- conversion ------------------------------------------------------------------------------
 
 
-def _convert(pipeline: Any, initial_types: list[tuple[str, Any]]) -> bytes:
+def _convert(pipeline: Any, kinds: list[tuple[str, str]]) -> bytes:
     from skl2onnx import convert_sklearn
 
     _register_converters()
@@ -415,14 +493,19 @@ def _convert(pipeline: Any, initial_types: list[tuple[str, Any]]) -> bytes:
     options = {id(estimator): {"zipmap": False}} if is_classifier(estimator) else None
     model = convert_sklearn(
         _with_float32_trees(pipeline),
-        initial_types=initial_types,
+        initial_types=_initial_types(kinds),
         target_opset=dict(TARGET_OPSET),
         options=options,
     )
     _raise_opset_for_tree_ensembles(model)
     model.doc_string = MODEL_NOTE
-    entry = model.metadata_props.add()
-    entry.key, entry.value = COLUMNS_METADATA, json.dumps([name for name, _ in initial_types])
+    dates = [name for name, kind in kinds if kind == "date"]
+    for key, names in (
+        (COLUMNS_METADATA, [name for name, _ in kinds]),
+        (DATE_COLUMNS_METADATA, dates),
+    ):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(names)
     return model.SerializeToString()
 
 
@@ -461,6 +544,9 @@ def _register_converters() -> None:
     for model, convert in ((ToFloat, _convert_to_float), (SignedLog, _convert_signed_log)):
         update_registered_converter(model, _alias(model), _same_shape, convert)
     update_registered_converter(Bins, _alias(Bins), _same_shape, _convert_bins)
+    update_registered_converter(
+        DateParts, _alias(DateParts), _date_parts_shape, _convert_date_parts
+    )
     for selector in (VarianceFilter, CorrelationFilter, MutualInfoSelector):
         update_registered_converter(selector, _alias(selector), _selected_shape, _convert_selector)
     update_registered_converter(MissingFlags, _alias(MissingFlags), _flags_shape, _convert_flags)
@@ -720,6 +806,14 @@ def _flags_shape(operator: Any) -> None:
     operator.outputs[0].type = DoubleTensorType([rows, None if None in widths else total])
 
 
+def _date_parts_shape(operator: Any) -> None:
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    model, source = operator.raw_operator, operator.inputs[0]
+    width = model.n_features_in_ * len(model.parts)
+    operator.outputs[0].type = DoubleTensorType([source.get_first_dimension(), width])
+
+
 def _terms_shape(operator: Any) -> None:
     source = operator.inputs[0]
     terms = len(operator.raw_operator.terms_)
@@ -936,6 +1030,119 @@ def _convert_terms(scope: Any, operator: Any, container: Any) -> None:
             product = _node(scope, container, "Mul", [product, factor])
         products.append(product)
     _side_by_side(scope, container, products, output=operator.outputs[0].full_name)
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+
+class _Doubles:
+    """Arithmetic on double tensors where a plain number stands for a one-value constant, so
+    the calendar formulas below read as formulas."""
+
+    def __init__(self, scope: Any, container: Any) -> None:
+        self.scope = scope
+        self.container = container
+        self._constants: dict[float, str] = {}
+
+    def __call__(self, op_type: str, *inputs: str | float, **attributes: Any) -> str:
+        names = [self._named(value) for value in inputs]
+        return _node(self.scope, self.container, op_type, names, **attributes)
+
+    def floor_div(self, numerator: str, denominator: float) -> str:
+        """Integer division; exact on whole-number doubles far below 2**53, as all are here."""
+        return self("Floor", self("Div", numerator, denominator))
+
+    def _named(self, value: str | float) -> str:
+        if isinstance(value, str):
+            return value
+        if value not in self._constants:
+            array = np.asarray([value], dtype=np.float64)
+            self._constants[value] = _constant(self.scope, self.container, array, seed="number")
+        return self._constants[value]
+
+
+def _convert_date_parts(scope: Any, operator: Any, container: Any) -> None:
+    """DateParts on epoch days (as onnx_input_values writes a date column): each column's
+    parts side by side, in DateParts's order; a missing date gives NaN in every part."""
+    source, model = operator.inputs[0], operator.raw_operator
+    _require_double(source, "DateParts")
+    ops = _Doubles(scope, container)
+    blocks = []
+    for index, reference in enumerate(model.reference_days_):
+        days = _column(scope, container, source.full_name, index)
+        days = ops("Where", ops("IsInf", days), math.nan, days)  # DateParts reads +/-inf as NaT
+        blocks.extend(_date_parts(ops, days, tuple(model.parts), reference=float(reference)))
+    _side_by_side(scope, container, blocks, output=operator.outputs[0].full_name)
+
+
+def _date_parts(ops: _Doubles, days: str, parts: tuple[str, ...], *, reference: float) -> list[str]:
+    """Each part as pandas gives it: weekday counts from Monday = 0, 1970-01-01 a Thursday."""
+    whole = ops("Floor", days)
+    civil = _civil_date(ops, whole) if {"year", "month", "day"} & set(parts) else {}
+    found = []
+    for part in parts:
+        if part in civil:
+            found.append(civil[part])
+        elif part == "weekday":
+            shifted = ops("Add", whole, 3.0)
+            found.append(ops("Sub", shifted, ops("Mul", ops.floor_div(shifted, 7.0), 7.0)))
+        elif part == "hour":
+            found.append(_hour(ops, days, whole))
+        else:  # days_since
+            found.append(ops("Sub", days, reference))
+    return found
+
+
+def _civil_date(ops: _Doubles, whole: str) -> dict[str, str]:
+    """Year, month and day of whole epoch days by Howard Hinnant's civil_from_days, which
+    counts 400-year eras of 146097 days from 0000-03-01; NaN stays NaN."""
+    z = ops("Add", whole, 719_468.0)
+    era = ops.floor_div(z, 146_097.0)
+    day_of_era = ops("Sub", z, ops("Mul", era, 146_097.0))  # [0, 146096]
+    without_leap_days = ops(
+        "Add",
+        ops("Sub", day_of_era, ops.floor_div(day_of_era, 1_460.0)),
+        ops("Sub", ops.floor_div(day_of_era, 36_524.0), ops.floor_div(day_of_era, 146_096.0)),
+    )
+    year_of_era = ops.floor_div(without_leap_days, 365.0)  # [0, 399]
+    year_days = ops(
+        "Add",
+        ops("Mul", year_of_era, 365.0),
+        ops("Sub", ops.floor_div(year_of_era, 4.0), ops.floor_div(year_of_era, 100.0)),
+    )
+    day_of_year = ops("Sub", day_of_era, year_days)  # [0, 365], from March 1
+    month_from_march = ops.floor_div(ops("Add", ops("Mul", day_of_year, 5.0), 2.0), 153.0)
+    month_start = ops.floor_div(ops("Add", ops("Mul", month_from_march, 153.0), 2.0), 5.0)
+    day = ops("Add", ops("Sub", day_of_year, month_start), 1.0)
+    march_to_december = ops("Less", month_from_march, 10.0)
+    month = ops(
+        "Where",
+        march_to_december,
+        ops("Add", month_from_march, 3.0),
+        ops("Sub", month_from_march, 9.0),
+    )
+    march_year = ops("Add", year_of_era, ops("Mul", era, 400.0))
+    # January and February belong to the next calendar year; NaN compares false and stays NaN
+    year = ops("Where", march_to_december, march_year, ops("Add", march_year, 1.0))
+    return {"year": year, "month": month, "day": day}
+
+
+def _hour(ops: _Doubles, days: str, whole: str) -> str:
+    """How many of the day's hour starts (1:00 to 23:00) the date has reached. Each start is
+    written as _epoch_days writes a time on the hour, one rounded division of whole
+    nanoseconds, so such a time meets its own hour however the day's fraction rounds. Only a
+    time under about a microsecond before the hour (or midnight) reads as that hour: its epoch
+    days are the same double."""
+    from onnx import TensorProto
+
+    starts = np.arange(1, 24, dtype=np.float64).reshape(1, -1) * _NANOSECONDS_PER_HOUR
+    offsets = _constant(ops.scope, ops.container, starts, seed="hours")
+    midnight = ops("Mul", whole, _NANOSECONDS_PER_DAY)  # whole nanoseconds, exact
+    bounds = ops("Div", ops("Add", midnight, offsets), _NANOSECONDS_PER_DAY)
+    reached = ops("Cast", ops("GreaterOrEqual", days, bounds), to=TensorProto.DOUBLE)
+    axes = _constant(ops.scope, ops.container, np.asarray([1], dtype=np.int64), seed="axes")
+    hour = ops("ReduceSum", reached, axes, keepdims=1)
+    return ops("Where", ops("IsNaN", days), days, hour)
 
 
 # -- dummy estimators ------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,9 +25,23 @@ from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
-from core.data.schema import ColumnSchema
+from core.data.ingest import read_table
+from core.data.schema import ColumnSchema, infer_schema
 from core.prep.features import build_feature_pipeline, default_feature_spec
-from core.train.onnx_export import PARITY_TOLERANCE, OnnxExport, export_onnx, onnx_predict
+from core.prep.transformers import DATE_PARTS, DateParts, FeatureColumns
+from core.train.onnx_export import (
+    MODEL_NOTE,
+    PARITY_TOLERANCE,
+    OnnxExport,
+    OnnxInput,
+    _convert,
+    export_onnx,
+    onnx_input_values,
+    onnx_inputs,
+    onnx_predict,
+    onnx_session,
+)
+from core.train.plan import ValidationPlan, split_holdout
 
 N_TRAIN = 400
 N_ROWS = 560
@@ -39,6 +55,7 @@ SCHEMA = [
 ]
 FEATURES = [column.name for column in SCHEMA]
 TARGETS = {"binary": "bought", "multiclass": "tier", "regression": "spend"}
+SAMPLE_DATA = Path(__file__).resolve().parents[3] / "sample_data"
 
 
 def _table(seed: int = 0) -> pd.DataFrame:
@@ -251,19 +268,184 @@ def test_feature_spec_options_export_with_parity(name: str) -> None:
     _assert_matches(_fitted(LogisticRegression(max_iter=2000), "binary", spec), "binary")
 
 
-def test_a_date_column_is_a_reason_not_an_error() -> None:
-    schema = [*SCHEMA, ColumnSchema("signup", "timestamp[ns]", "datetime")]
-    frame = TABLE.assign(signup=pd.date_range("2024-01-01", periods=N_ROWS, freq="h"))
+# Dates the calendar arithmetic can trip on: leap days (2000 is a leap year, 1900 and 2100 are
+# not) and the days around them, dates before 1970, midnight, times on the hour, the last
+# second of a day and of a year, and the ends of the range pandas holds in nanoseconds.
+HARD_DATES = [
+    "2000-02-29T00:00:00",
+    "2000-03-01T23:59:59",
+    "1900-02-28T12:00:00",
+    "1900-03-01T01:00:00",
+    "2100-02-28T23:00:00",
+    "2100-03-01T00:00:00",
+    "2024-02-29T13:45:10.250",
+    "1968-02-29T06:00:00",
+    "1969-12-31T23:59:59",
+    "1970-01-01T00:00:00",
+    "1899-12-31T18:30:00",
+    "1999-12-31T23:59:59.999",
+    "1677-09-22T00:00:00",
+    "2262-04-11T23:00:00",
+]
+
+
+def _moments(n: int, *, seed: int) -> pd.Series:
+    """Whole seconds from 1890 to 2110, a quarter of them on the hour."""
+    rng = np.random.default_rng(seed)
+    low, high = pd.Timestamp("1890-01-01").value, pd.Timestamp("2110-12-31").value
+    seconds = rng.integers(low, high, n) // 10**9
+    seconds[: n // 4] = seconds[: n // 4] // 3600 * 3600
+    return pd.Series(pd.to_datetime(rng.permutation(seconds), unit="s"))
+
+
+def _dated(as_text: bool) -> tuple[Pipeline, pd.DataFrame]:
+    """The table with a signup date (every part, gaps), fitted as datetimes or as ISO text;
+    the holdout adds the hard dates, a gap and, for text, an offset and an unreadable one."""
+    dtype = "string" if as_text else "timestamp[ns]"
+    schema = [*SCHEMA, ColumnSchema("signup", dtype, "datetime")]
+    signup = _moments(N_ROWS, seed=1).mask(TABLE.index % 11 == 0)
+    frame = TABLE.assign(signup=signup.dt.strftime("%Y-%m-%dT%H:%M:%S") if as_text else signup)
     spec = default_feature_spec(schema, target="bought")
+    spec["columns"]["signup"]["date_parts"] = list(DATE_PARTS)
     features = build_feature_pipeline(spec, schema=schema, target="bought")
     pipeline = Pipeline([("features", features), ("model", LogisticRegression(max_iter=2000))])
     columns = [*FEATURES, "signup"]
     _fit(pipeline, frame.iloc[:N_TRAIN][columns], frame.iloc[:N_TRAIN]["bought"])
-    result = export_onnx(pipeline, frame.iloc[N_TRAIN:][columns], task="binary")
-    assert result.data is None
-    assert not result.ok
-    assert result.max_abs_difference is None
-    assert result.reason is not None and "DateParts" in result.reason
+    odd = [*HARD_DATES, None]
+    if as_text:
+        odd += ["2024-03-10T02:30:00+05:30", "2024-03-10", "not a date"]
+    else:
+        odd = list(pd.to_datetime(pd.Series(odd), format="ISO8601"))
+    extra = HOLDOUT.sample(len(odd), random_state=0).assign(signup=odd)
+    holdout = pd.concat([frame.iloc[N_TRAIN:][columns], extra[columns]], ignore_index=True)
+    return pipeline, holdout
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["datetimes", "iso_text"])
+def test_a_date_column_exports_with_parity(as_text: bool) -> None:
+    pipeline, holdout = _dated(as_text)
+    result = export_onnx(pipeline, holdout, task="binary")
+    assert result.reason is None
+    assert result.ok and result.data is not None
+    predicted = onnx_predict(result.data, holdout, task="binary")
+    np.testing.assert_allclose(predicted, pipeline.predict_proba(holdout), rtol=0, atol=1e-12)
+
+
+def _hard_moments() -> pd.Series:
+    """The hard dates, a gap, and whole seconds and milliseconds from 1677 to 2262."""
+    rng = np.random.default_rng(2)
+    low, high = pd.Timestamp("1677-09-22").value, pd.Timestamp("2262-04-11").value
+    ticks = rng.integers(low, high, 4000)
+    ticks[:2000] = ticks[:2000] // 10**9 * 10**9
+    ticks[2000:] = ticks[2000:] // 10**6 * 10**6
+    return pd.concat(
+        [
+            pd.to_datetime(pd.Series([*HARD_DATES, None]), format="ISO8601"),
+            pd.Series(pd.to_datetime(ticks)),
+        ],
+        ignore_index=True,
+    )
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s", "text"])
+def test_every_date_part_matches_date_parts_exactly(unit: str) -> None:
+    moments = _hard_moments()
+    if unit == "text":
+        dates = moments.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    else:
+        dates = moments.astype(f"datetime64[{unit}]")
+    frame = pd.DataFrame({"signup": dates, "renewal": dates.iloc[::-1].to_numpy()})
+    parts = FeatureColumns(
+        [("dates", DateParts(parts=DATE_PARTS), ["signup", "renewal"])], sparse_threshold=0.0
+    )
+    pipeline = Pipeline([("columns", parts)]).fit(frame.sample(500, random_state=0))
+    # the parts themselves rather than a model's output: the columns alone, converted
+    session = onnx_session(_convert(pipeline, [("signup", "date"), ("renewal", "date")]))
+    feeds = {
+        put.name: onnx_input_values(frame[put.column], put.kind) for put in onnx_inputs(session)
+    }
+    expected = pipeline.transform(frame)
+    assert np.isnan(expected[len(HARD_DATES), : len(DATE_PARTS)]).all()  # the gap
+    np.testing.assert_array_equal(session.run(None, feeds)[0], expected)
+
+
+def test_date_inputs_are_listed_in_the_metadata() -> None:
+    pipeline, holdout = _dated(as_text=True)
+    result = export_onnx(pipeline, holdout, task="binary")
+    assert result.data is not None
+    session = onnx_session(result.data)
+    metadata = session.get_modelmeta().custom_metadata_map
+    assert json.loads(metadata["date_columns"]) == ["signup"]
+    assert json.loads(metadata["columns"]) == [*FEATURES, "signup"]
+    assert "date_columns" in MODEL_NOTE
+    assert onnx_inputs(session) == [
+        OnnxInput(name="age", column="age", kind="number"),
+        OnnxInput(name="income", column="income", kind="number"),
+        OnnxInput(name="region", column="region", kind="text"),
+        OnnxInput(name="plan", column="plan", kind="text"),
+        OnnxInput(name="is_member", column="is_member", kind="number"),
+        OnnxInput(name="has_card", column="has_card", kind="text"),
+        OnnxInput(name="signup", column="signup", kind="date"),
+    ]
+
+
+def test_input_values_write_each_kind_as_the_model_reads_it() -> None:
+    text = onnx_input_values(pd.Series([True, 3.0, None, "north"]), "text")
+    numbers = onnx_input_values(pd.Series(["2.5", "x", None, True]), "number")
+    flags = onnx_input_values(pd.Series([True, False]), "number")
+    dates = onnx_input_values(
+        pd.Series(["1970-01-02T06:00:00", None, "not a date", "1969-12-31T18:00:00-06:00"]), "date"
+    )
+    assert text.shape == (4, 1) and text.ravel().tolist() == ["True", "3", "", "north"]
+    np.testing.assert_array_equal(numbers.ravel(), [2.5, np.nan, np.nan, 1.0])
+    assert flags.dtype == np.float64 and flags.ravel().tolist() == [1.0, 0.0]
+    np.testing.assert_array_equal(dates, [[1.25], [np.nan], [np.nan], [0.0]])
+    with pytest.raises(ValueError, match="kind must be one of text, number, date, not 'time'"):
+        onnx_input_values(pd.Series([1.0]), "time")
+
+
+def _credit() -> tuple[Pipeline, pd.DataFrame]:
+    """The credit sample imported and split as the studio does, with the catalog's boosted
+    trees, as tests/bench/bench_shap.py builds it."""
+    table = read_table(SAMPLE_DATA / "credit.csv").table.drop_columns(["applicant_id"])
+    schema = infer_schema(table)
+    frame = table.to_pandas()
+    split = split_holdout(frame, "default", "binary", ValidationPlan())
+    features, target = frame.drop(columns=["default"]), frame["default"]
+    spec = default_feature_spec(schema, target="default")
+    model = HistGradientBoostingClassifier(max_iter=200, early_stopping=False, random_state=0)
+    pipeline = Pipeline(
+        [
+            ("features", build_feature_pipeline(spec, schema=schema, target="default")),
+            ("model", model),
+        ]
+    )
+    _fit(pipeline, features.iloc[split.train], target.iloc[split.train])
+    return pipeline, features.iloc[split.holdout].reset_index(drop=True)
+
+
+@pytest.mark.slow
+def test_the_credit_sample_with_its_application_date_exports() -> None:
+    pipeline, holdout = _credit()
+    result = export_onnx(pipeline, holdout, task="binary")
+    assert result.reason is None
+    assert result.ok and result.data is not None
+    session = onnx_session(result.data)
+    inputs = onnx_inputs(session)
+    assert OnnxInput("application_date", "application_date", "date") in inputs
+    row = holdout.iloc[[0]]
+    feeds = {put.name: onnx_input_values(row[put.column], put.kind) for put in inputs}
+    probabilities = session.run(None, feeds)[1]
+    np.testing.assert_allclose(probabilities, pipeline.predict_proba(row), rtol=0, atol=1e-12)
+    # how fast one row runs, printed rather than asserted (run with -s to see it)
+    for _ in range(20):
+        session.run(None, feeds)
+    runs = []
+    for _ in range(200):
+        started = time.perf_counter()
+        session.run(None, feeds)
+        runs.append(time.perf_counter() - started)
+    print(f"credit pipeline, one row in ONNX Runtime: {np.median(runs) * 1e3:.3f} ms (median)")
 
 
 @pytest.mark.parametrize(
