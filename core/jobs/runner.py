@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.processes import process_running, spawn_detached
 from core.settings import artifacts_dir
 from core.store import connect
 from core.store import records as store
@@ -84,37 +83,14 @@ def submit_job(
 
 
 def _spawn_worker(home: Path, job_id: int) -> None:
-    log_path = job_log_path(home, job_id)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        # A new session: the job outlives a rerun, a closed tab and a restart of the UI.
-        process = subprocess.Popen(
-            [sys.executable, "-m", WORKER_MODULE, "--home", str(home), str(job_id)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    # Reap the child when it ends so it never lingers as a zombie that looks alive.
-    threading.Thread(target=process.wait, daemon=True).start()
+    args = [sys.executable, "-m", WORKER_MODULE, "--home", str(home), str(job_id)]
+    process = spawn_detached(args, job_log_path(home, job_id))
     with connect(home) as db:
         store.set_job_pid(db, job_id, process.pid)
 
 
 def _process_alive(pid: int) -> bool:
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.parent.parent.is_dir() and Path("/proc/self").exists():
-        try:
-            state = stat.read_text().rsplit(")", 1)[1].split()[0]
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            return False
-        return state != "Z" and WORKER_MODULE.encode() in cmdline
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
+    return process_running(pid, WORKER_MODULE)
 
 
 def _age_seconds(timestamp: str) -> float:

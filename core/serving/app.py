@@ -1,105 +1,143 @@
-"""The prediction service: a FastAPI app factory serving one verified model version."""
+"""The prediction service: a FastAPI app factory serving one model version at a time."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import asyncio
 import json
 import logging
+import math
+import os
+import time
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from core.serving.inputs import (
-    InputColumn,
-    PayloadError,
-    input_columns,
-    payload_rows,
-    record_model,
-    rows_to_frame,
-)
+from core.serving.inputs import PayloadError, check_rows, payload_rows, record_model
+from core.serving.keys import key_matches
+from core.serving.prediction_log import PredictionLog
+from core.serving.scoring import Scores, ServedModel, load_served_model, score
+from core.store import connection
+from core.store import records as store
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
+MAX_BATCH_ROWS = 4_096
+WATCH_SECONDS = 0.5
+HOME_ENV = "MLOPS_STUDIO_HOME"
+DEPLOYMENT_ENV = "MLOPS_STUDIO_DEPLOYMENT"
 NOT_JSON = "Send JSON (Content-Type: application/json)."
 TOO_LARGE = "The body is larger than {most:,} bytes; send fewer rows per request."
 BAD_JSON = "The body is not valid JSON ({error})."
 NO_KEY = "Missing or wrong API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'."
+REVOKED = "This deployment's API key was revoked; rotate the key to get a new one."
 INTERNAL = "The service could not answer this request; its log has details."
+NO_DEPLOYMENT = "Deployment {id} is not in the studio store at {home}."
+FEEDBACK_SHAPE = (
+    'Send {"request_id": "...", "label": ...} (optionally "row": N for one row of a batch), '
+    'or {"feedback": [those, ...]}.'
+)
+UNKNOWN_REQUESTS = "No prediction of this deployment has request id {ids}; nothing was recorded."
+NOT_A_CLASS = "Expected one of the classes {classes}."
+NOT_A_NUMBER = "Expected a finite number."
+OPEN_PATHS = ("/health", "/openapi.json", "/docs", "/docs/oauth2-redirect")
 log = logging.getLogger("mlops_studio.serving")
 
 
-@dataclass(frozen=True)
-class ServedModel:
-    """What the service holds in memory: the pipeline, its inputs and what to say about it."""
+@dataclass
+class _Pending:
+    """One request waiting in the micro-batch queue, with the model that checked it."""
 
-    label: str
-    pipeline: Any
-    task: str
-    columns: list[InputColumn]
-    classes: list[Any]
-    metadata: dict[str, Any]
-
-
-def key_hash(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
+    model: ServedModel
+    values: dict[str, list[Any]]
+    rows: list[Any]
+    started: float
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
-def load_served_model(home: Path, ref: str) -> ServedModel:
-    """Load a registered version (hash and types verified) with its input schema."""
-    from core.data.datasets import get_version
-    from core.train.registry import find_model_version, load_model_version
-    from core.train.tracking import get_run
-
-    version = find_model_version(home, ref)
-    run = get_run(home, version.run_id)
-    pipeline = load_model_version(home, version)
-    names = [str(name) for name in getattr(pipeline, "feature_names_in_", [])]
-    schema = get_version(home, run.dataset_version_id).schema if run.dataset_version_id else []
-    columns = input_columns(schema, names)
-    classes = [_plain(c) for c in getattr(pipeline, "classes_", [])]
-    metadata = {
-        "model": version.model_name,
-        "version": version.version,
-        "label": version.label,
-        "aliases": list(version.aliases),
-        "task": run.task,
-        "target": run.target,
-        "classes": classes,
-        "inputs": [column.to_dict() for column in columns],
-        "metrics": run.metrics.get("holdout", {}),
-    }
-    return ServedModel(version.label, pipeline, run.task, columns, classes, metadata)
+@dataclass
+class _Answer:
+    model: ServedModel
+    scores: Scores
+    logged: Any
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
+@dataclass
+class _Service:
+    """The service's moving parts: the current model, the key, the batcher and the log."""
+
+    home: Path
+    deployment_id: int | None
+    model: ServedModel | None = None
+    key_hash: str | None = None
+    require_key: bool = True
+    queue: asyncio.Queue[tuple[_Pending, asyncio.Future[Any]]] | None = None
+    log: PredictionLog | None = None
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="scoring")
+    )
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def log_rows(self, pending: _Pending, scores: Scores, latency_ms: float) -> list[tuple]:
+        now = time.time()
+        probabilities = scores.probabilities
+        return [
+            (
+                self.deployment_id,
+                pending.model.version_id,
+                pending.request_id,
+                index,
+                now,
+                latency_ms,
+                200,
+                orjson.dumps(row).decode(),
+                orjson.dumps(scores.predictions[index]).decode(),
+                orjson.dumps(probabilities[index]).decode() if probabilities else None,
+                orjson.dumps(scores.unseen[index]).decode() if scores.unseen[index] else None,
+                None,
+            )
+            for index, row in enumerate(pending.rows)
+        ]
+
+    def error_row(self, request_id: str, status: int, detail: Any, started: float) -> tuple:
+        version = self.model.version_id if self.model else None
+        latency = (time.perf_counter() - started) * 1000
+        error = detail if isinstance(detail, str) else orjson.dumps(detail).decode()
+        row = (self.deployment_id, version, request_id, 0, time.time(), latency, status)
+        return (*row, None, None, None, None, error)
 
 
 def create_app(
     home: Path,
-    ref: str,
+    ref: str | int | None = None,
     *,
-    api_key_hash: str | None,
+    deployment_id: int | None = None,
+    api_key_hash: str | None = None,
+    engine: str = "auto",
     max_body_bytes: int = MAX_BODY_BYTES,
     max_rows: int = MAX_ROWS,
+    watch_seconds: float = WATCH_SECONDS,
 ) -> FastAPI:
-    """The service for model version ``ref``; the model is loaded once, at startup."""
-    state: dict[str, ServedModel] = {}
+    """The service for a deployment (its version and key followed live from the store), or for
+    version ``ref`` with a fixed key hash (None: no key, for tests in process)."""
+    service = _Service(home, deployment_id, key_hash=api_key_hash)
+    service.require_key = deployment_id is not None or api_key_hash is not None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state["model"] = load_served_model(home, ref)
-        _document(app, state["model"])
-        yield
+        await _start(service, app, ref, engine=engine, watch_seconds=watch_seconds)
+        try:
+            yield
+        finally:
+            await _stop(service)
 
     app = FastAPI(title="MLOps Studio prediction service", lifespan=lifespan)
 
@@ -110,49 +148,236 @@ def create_app(
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Any:
-        if request.url.path in ("/health", "/openapi.json", "/docs", "/docs/oauth2-redirect"):
+        if request.url.path in OPEN_PATHS or not service.require_key:
             return await call_next(request)
-        if api_key_hash is not None and not _authorised(request, api_key_hash):
+        if service.key_hash is None:
+            return JSONResponse({"detail": REVOKED}, status_code=401)
+        if not _authorised(request, service.key_hash):
             return JSONResponse({"detail": NO_KEY}, status_code=401)
         return await call_next(request)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        model = state.get("model")
-        return {"status": "ok" if model else "starting", "model_version": model and model.label}
+        model = service.model
+        return {
+            "status": "ok" if model else "starting",
+            "model_version": model and model.label,
+            "deployment_id": service.deployment_id,
+            "engine": model and model.engine,
+            "pid": os.getpid(),
+        }
 
     @app.get("/metadata")
     def metadata() -> dict[str, Any]:
-        return state["model"].metadata
+        assert service.model is not None
+        return {**service.model.metadata, "deployment_id": service.deployment_id}
 
-    async def scored(request: Request) -> Any:
+    async def scored(request: Request) -> Response:
+        started = time.perf_counter()
         body = await _json_body(request, max_body_bytes)
         if isinstance(body, JSONResponse):
             return body
-        model = state["model"]
+        model = service.model
+        assert model is not None and service.queue is not None
         try:
             key, rows = payload_rows(body, model.columns)
-            frame = rows_to_frame(rows, model.columns, key=key, max_rows=max_rows)
+            values = check_rows(rows, model.columns, key=key, max_rows=max_rows)
         except PayloadError as error:
-            return JSONResponse({"detail": error.to_detail()}, status_code=422)
-        return await run_in_threadpool(_predict, model, frame)
+            detail = error.to_detail()
+            _log_error(service, 422, detail, started)
+            return JSONResponse({"detail": detail}, status_code=422)
+        pending = _Pending(model, values, rows, started)
+        answered: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
+        await service.queue.put((pending, answered))
+        answer = await answered
+        await asyncio.wrap_future(answer.logged)
+        return _prediction_response(pending, answer)
 
     @app.post("/predict", openapi_extra={"requestBody": _request_body()})
-    async def predict(request: Request) -> Any:
+    async def predict(request: Request) -> Response:
         return await scored(request)
 
     @app.post("/invocations", openapi_extra={"requestBody": _request_body()})
-    async def invocations(request: Request) -> Any:
+    async def invocations(request: Request) -> Response:
         return await scored(request)
 
+    @app.post("/feedback", openapi_extra={"requestBody": _feedback_body()})
+    async def feedback(request: Request) -> Response:
+        body = await _json_body(request, max_body_bytes)
+        if isinstance(body, JSONResponse):
+            return body
+        assert service.model is not None
+        try:
+            labels = _labels(body, service.model, max_rows)
+        except PayloadError as error:
+            return JSONResponse({"detail": error.to_detail()}, status_code=422)
+        unknown = await run_in_threadpool(_record_labels, service, labels)
+        if unknown:
+            shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+            return JSONResponse({"detail": UNKNOWN_REQUESTS.format(ids=shown)}, status_code=404)
+        return JSONResponse({"recorded": len(labels)})
+
     return app
+
+
+def deployment_app() -> FastAPI:
+    """The app of the deployment named by $MLOPS_STUDIO_DEPLOYMENT (uvicorn --factory)."""
+    from core.settings import studio_home
+
+    home = studio_home(os.environ.get(HOME_ENV))
+    return create_app(home, deployment_id=int(os.environ[DEPLOYMENT_ENV]))
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+
+
+async def _start(
+    service: _Service, app: FastAPI, ref: str | int | None, *, engine: str, watch_seconds: float
+) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # one thread per worker process; the service scales by processes
+    if service.deployment_id is not None:
+        watched = await run_in_threadpool(_watch, service)
+        ref = watched[0]
+    assert ref is not None
+    service.model = await run_in_threadpool(load_served_model, service.home, ref, engine=engine)
+    _document(app, service.model)
+    service.log = PredictionLog(service.home)
+    service.queue = asyncio.Queue()
+    service.tasks.append(asyncio.create_task(_batch_forever(service)))
+    if service.deployment_id is not None:
+        service.tasks.append(asyncio.create_task(_follow_store(service, engine, watch_seconds)))
+    log.info("serving %s with %s", service.model.label, service.model.engine)
+
+
+async def _stop(service: _Service) -> None:
+    for task in service.tasks:
+        task.cancel()
+    await asyncio.gather(*service.tasks, return_exceptions=True)
+    service.executor.shutdown(wait=True)
+    if service.log is not None:
+        await run_in_threadpool(service.log.close)
+
+
+def _watch(service: _Service) -> tuple[int, str | None, str]:
+    assert service.deployment_id is not None
+    with connection.connect(service.home) as db:
+        watched = store.deployment_watch(db, service.deployment_id)
+    if watched is None:
+        raise RuntimeError(NO_DEPLOYMENT.format(id=service.deployment_id, home=service.home))
+    service.key_hash = watched[1]
+    return watched
+
+
+async def _follow_store(service: _Service, engine: str, every: float) -> None:
+    """Hot swap and key changes: re-read the deployment row; load a new version beside the old
+    one and switch when it is ready, so no request fails and each is served by one version."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            version_id, _, _ = await run_in_threadpool(_watch, service)
+            if service.model is not None and version_id != service.model.version_id:
+                new = await run_in_threadpool(
+                    load_served_model, service.home, version_id, engine=engine
+                )
+                service.model = new
+                log.info("now serving %s with %s", new.label, new.engine)
+        except Exception:  # keep serving the current version; say why in the service log
+            log.exception("could not follow the deployment's changes")
+
+
+async def _batch_forever(service: _Service) -> None:
+    """Micro-batching: while one batch is scored, the requests that arrive wait together and
+    are scored as the next batch, in one call per model version."""
+    assert service.queue is not None
+    loop = asyncio.get_running_loop()
+    while True:
+        batch = [await service.queue.get()]
+        rows = len(batch[0][0].rows)
+        while rows < MAX_BATCH_ROWS and not service.queue.empty():
+            batch.append(service.queue.get_nowait())
+            rows += len(batch[-1][0].rows)
+        try:
+            answers = await loop.run_in_executor(service.executor, _score_batch, service, batch)
+        except Exception as error:
+            for _, answered in batch:
+                if not answered.done():
+                    answered.set_exception(error)
+            continue
+        for (_, answered), answer in zip(batch, answers, strict=True):
+            if not answered.done():
+                answered.set_result(answer)
+
+
+def _score_batch(service: _Service, batch: list[tuple[_Pending, Any]]) -> list[_Answer]:
+    assert service.log is not None
+    answers: list[_Answer] = []
+    log_rows: list[tuple] = []
+    for group in _same_model_runs([pending for pending, _ in batch]):
+        model = group[0].model
+        values = {
+            name: [v for pending in group for v in pending.values[name]] for name in group[0].values
+        }
+        scores = score(model, values)
+        start = 0
+        for pending in group:
+            end = start + len(pending.rows)
+            part = _slice(scores, start, end)
+            latency = (time.perf_counter() - pending.started) * 1000
+            log_rows.extend(service.log_rows(pending, part, latency))
+            answers.append(_Answer(model, part, None))
+            start = end
+    logged = service.log.append(log_rows)
+    for answer in answers:
+        answer.logged = logged
+    return answers
+
+
+def _same_model_runs(pending: list[_Pending]) -> list[list[_Pending]]:
+    runs: list[list[_Pending]] = []
+    for item in pending:
+        if runs and runs[-1][0].model is item.model:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def _slice(scores: Scores, start: int, end: int) -> Scores:
+    probabilities = scores.probabilities[start:end] if scores.probabilities else None
+    return Scores(scores.predictions[start:end], probabilities, scores.unseen[start:end])
+
+
+def _log_error(service: _Service, status: int, detail: Any, started: float) -> None:
+    if service.log is not None:
+        service.log.append([service.error_row(uuid.uuid4().hex, status, detail, started)])
+
+
+def _prediction_response(pending: _Pending, answer: _Answer) -> Response:
+    scores = answer.scores
+    body: dict[str, Any] = {
+        "predictions": scores.predictions,
+        "model_version": answer.model.label,
+        "request_id": pending.request_id,
+    }
+    if scores.probabilities is not None:
+        body["classes"] = answer.model.classes
+        body["probabilities"] = scores.probabilities
+    unseen = sum(len(columns) for columns in scores.unseen)
+    if unseen:
+        body["unseen_categories"] = unseen
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+# -- requests ----------------------------------------------------------------------------------
 
 
 def _authorised(request: Request, expected_hash: str) -> bool:
     header = request.headers.get("authorization", "")
     key = header[7:].strip() if header.lower().startswith("bearer ") else ""
     key = key or request.headers.get("x-api-key", "")
-    return bool(key) and hmac.compare_digest(key_hash(key), expected_hash)
+    return key_matches(key, expected_hash)
 
 
 async def _json_body(request: Request, most: int) -> Any:
@@ -166,51 +391,101 @@ async def _json_body(request: Request, most: int) -> Any:
     if len(raw) > most:
         return JSONResponse({"detail": TOO_LARGE.format(most=most)}, status_code=413)
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # NaN, Infinity and 1e999 parse here, so the 422 can name the field that holds them
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         detail = [{"loc": ["body"], "msg": BAD_JSON.format(error=error), "type": "json_invalid"}]
         return JSONResponse({"detail": detail}, status_code=422)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed; numbers must be finite")
+def _labels(body: Any, model: ServedModel, most: int) -> list[tuple[str, int | None, str]]:
+    if isinstance(body, dict) and "feedback" in body:
+        items = body["feedback"]
+        if not isinstance(items, list) or not items:
+            raise PayloadError(FEEDBACK_SHAPE, ("feedback",))
+        if len(items) > most:
+            raise PayloadError(f"Send at most {most:,} labels per request.", ("feedback",))
+        return [_label(item, model, ("feedback", index)) for index, item in enumerate(items)]
+    return [_label(body, model, ())]
 
 
-def _predict(model: ServedModel, frame: Any) -> dict[str, Any]:
-    predicted = model.pipeline.predict(frame)
-    response: dict[str, Any] = {
-        "predictions": [_plain(value) for value in predicted],
-        "model_version": model.label,
-        "request_id": uuid.uuid4().hex,
-    }
-    if model.task != "regression" and hasattr(model.pipeline, "predict_proba"):
-        response["classes"] = model.classes
-        response["probabilities"] = np.asarray(model.pipeline.predict_proba(frame)).tolist()
-    return response
+def _label(item: Any, model: ServedModel, path: tuple[str | int, ...]) -> tuple:
+    if not isinstance(item, dict) or set(item) - {"request_id", "row", "label"}:
+        raise PayloadError(FEEDBACK_SHAPE, path)
+    request_id, row = item.get("request_id"), item.get("row")
+    if not isinstance(request_id, str) or not request_id:
+        raise PayloadError(FEEDBACK_SHAPE, (*path, "request_id"))
+    if row is not None and (type(row) is not int or row < 0):
+        raise PayloadError("row must be a whole number from 0.", (*path, "row"))
+    if "label" not in item:
+        raise PayloadError(FEEDBACK_SHAPE, (*path, "label"))
+    label = _checked_label(item["label"], model, (*path, "label"))
+    return request_id, row, orjson.dumps(label).decode()
+
+
+def _checked_label(label: Any, model: ServedModel, path: tuple[str | int, ...]) -> Any:
+    if model.task == "regression":
+        number = type(label) in (int, float) and math.isfinite(label)
+        if not number:
+            raise PayloadError(NOT_A_NUMBER, path)
+        return label
+    for known in model.classes:
+        if label == known or (not isinstance(label, bool) and str(label) == str(known)):
+            return known
+    raise PayloadError(NOT_A_CLASS.format(classes=model.classes), path)
+
+
+def _record_labels(service: _Service, labels: list[tuple[str, int | None, str]]) -> list[str]:
+    with connection.connect(service.home) as db:
+        return store.record_labels(db, service.deployment_id, labels, time.time())
+
+
+# -- OpenAPI -----------------------------------------------------------------------------------
 
 
 def _request_body() -> dict[str, Any]:
-    return {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"$ref": "#/components/schemas/PredictionRequest"},
-            }
-        },
-    }
+    schema = {"$ref": "#/components/schemas/PredictionRequest"}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _feedback_body() -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Feedback"}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def _document(app: FastAPI, model: ServedModel) -> None:
-    """Put the request schema, generated from the training columns, into /openapi.json."""
-    record = record_model(model.columns).model_json_schema()
+    """Put the request schemas, generated from the training columns, into /openapi.json."""
+    app.openapi_schema = None
     schema = app.openapi()
-    schema.setdefault("components", {}).setdefault("schemas", {})
-    schema["components"]["schemas"]["Record"] = record
-    schema["components"]["schemas"]["PredictionRequest"] = {
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Record"] = record_model(model.columns).model_json_schema()
+    schemas["PredictionRequest"] = {
         "type": "object",
         "properties": {
-            "records": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}}
+            "records": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Record"},
+                "minItems": 1,
+            }
         },
         "required": ["records"],
+        "additionalProperties": False,
     }
+    label: dict[str, Any] = (
+        {"type": "number"} if model.task == "regression" else {"enum": model.classes}
+    )
+    one = {
+        "type": "object",
+        "properties": {
+            "request_id": {"type": "string", "minLength": 1},
+            "row": {"type": "integer", "minimum": 0},
+            "label": label,
+        },
+        "required": ["request_id", "label"],
+        "additionalProperties": False,
+    }
+    schemas["Feedback"] = one
     app.openapi_schema = schema

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -137,28 +139,71 @@ def rows_to_frame(
     rows: list[Any], columns: list[InputColumn], *, key: str = "records", max_rows: int = 10_000
 ) -> pd.DataFrame:
     """Check every row against the inputs and build the frame the pipeline takes, column-wise."""
+    values = check_rows(rows, columns, key=key, max_rows=max_rows)
+    return pd.DataFrame(typed_columns(values, columns))
+
+
+def check_rows(
+    rows: list[Any], columns: list[InputColumn], *, key: str = "records", max_rows: int = 10_000
+) -> dict[str, list[Any]]:
+    """Each input column's values across ``rows``, every one checked; PayloadError locates the
+    first bad field. Checks run per column over whole lists, so 10,000 rows stay cheap."""
     if not rows:
         raise PayloadError(NO_ROWS, (key,))
     if len(rows) > max_rows:
         raise PayloadError(TOO_MANY_ROWS.format(most=max_rows, found=len(rows)), (key,))
+    if not all(type(row) is dict for row in rows):
+        index = next(i for i, row in enumerate(rows) if not isinstance(row, dict))
+        raise PayloadError(NOT_A_ROW, (key, index))
     known = {column.name: column for column in columns}
-    values: dict[str, list[Any]] = {column.name: [None] * len(rows) for column in columns}
-    for index, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise PayloadError(NOT_A_ROW, (key, index))
-        for name, value in row.items():
-            column = known.get(name)
-            if column is None:
-                listed = ", ".join(known)
-                raise PayloadError(UNKNOWN_COLUMN.format(columns=listed), (key, index, str(name)))
-            values[name][index] = _checked(value, column, (key, index, name))
-    return pd.DataFrame({column.name: _series(values[column.name], column) for column in columns})
+    unknown = set(chain.from_iterable(rows)).difference(known)
+    if unknown:
+        index, name = next((i, n) for i, row in enumerate(rows) for n in row if n in unknown)
+        listed = ", ".join(known)
+        raise PayloadError(UNKNOWN_COLUMN.format(columns=listed), (key, index, str(name)))
+    values = {}
+    for column in columns:
+        found = [row.get(column.name) for row in rows]
+        values[column.name] = _checked_column(found, column, key)
+    return values
+
+
+def typed_columns(values: dict[str, list[Any]], columns: list[InputColumn]) -> dict[str, Any]:
+    """The checked values as the typed Series the pipeline reads, by column name."""
+    return {column.name: _series(values[column.name], column) for column in columns}
+
+
+_LARGEST_FLOAT = 1.7976931348623157e308
+_ALLOWED_TYPES: dict[str, set[type]] = {
+    NUMBER: {int, float, type(None)},
+    BOOLEAN: {bool, type(None)},
+    TEXT: {str, int, float, type(None)},
+    DATETIME: {str, int, float, type(None)},
+}
+
+
+def _checked_column(values: list[Any], column: InputColumn, key: str) -> list[Any]:
+    types = set(map(type, values))
+    suspect = not types <= _ALLOWED_TYPES[column.kind] or _has_non_finite(values)
+    if column.kind == NUMBER and int in types:
+        suspect = suspect or any(abs(v) > _LARGEST_FLOAT for v in values if type(v) is int)
+    if suspect:
+        for index, value in enumerate(values):  # slow path: find and name the first bad value
+            _checked(value, column, (key, index, column.name))
+    return values
+
+
+def _has_non_finite(values: list[Any]) -> bool:
+    numbers = [value for value in values if type(value) is float]
+    return bool(numbers) and not bool(np.isfinite(np.asarray(numbers)).all())
 
 
 def _checked(value: Any, column: InputColumn, path: tuple[str | int, ...]) -> Any:
     if value is None:
         return None
     if isinstance(value, float) and not math.isfinite(value):
+        raise PayloadError(NOT_FINITE, path)
+    if column.kind == NUMBER and type(value) is int and abs(value) > _LARGEST_FLOAT:
         raise PayloadError(NOT_FINITE, path)
     if not _fits(value, column.kind):
         raise PayloadError(WRONG_TYPE.format(kind=_WORDS[column.kind], found=_found(value)), path)
@@ -186,7 +231,7 @@ def _series(values: list[Any], column: InputColumn) -> pd.Series:
         return pd.Series(values, dtype="float64")
     if column.kind == DATETIME:
         return pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce", format="mixed")
-    if column.kind == BOOLEAN:
+    if column.kind == BOOLEAN or set(map(type, values)) <= {str, type(None)}:
         return pd.Series(values, dtype="object")
     return pd.Series(
         [v if v is None or isinstance(v, str) else _text(v) for v in values], dtype=object

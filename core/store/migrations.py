@@ -214,3 +214,57 @@ def _reviews(db: Database) -> None:
     )
     db.execute("CREATE INDEX reviews_version ON reviews(model_version_id, id)")
     db.execute("ALTER TABLE model_versions ADD COLUMN intended_use TEXT NOT NULL DEFAULT ''")
+
+
+@migrations(name="0005_deployments_predictions")
+def _deployments_predictions(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE deployments (
+            id INTEGER PRIMARY KEY,
+            model_version_id INTEGER NOT NULL REFERENCES model_versions(id),
+            previous_version_id INTEGER REFERENCES model_versions(id),
+            mode TEXT NOT NULL DEFAULT 'live' CHECK (mode IN ('live', 'shadow')),
+            host TEXT NOT NULL,
+            port INTEGER NOT NULL,
+            workers INTEGER NOT NULL DEFAULT 1,
+            status TEXT NOT NULL,
+            desired TEXT NOT NULL DEFAULT 'running',
+            foreground INTEGER NOT NULL DEFAULT 0,
+            supervisor_pid INTEGER,
+            server_pid INTEGER,
+            api_key_hash TEXT,
+            key_hint TEXT NOT NULL DEFAULT '',
+            key_created_at TEXT,
+            key_revoked_at TEXT,
+            restarts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            log_path TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            stopped_at TEXT
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE predictions (
+            id INTEGER PRIMARY KEY,
+            deployment_id INTEGER REFERENCES deployments(id),
+            model_version_id INTEGER,
+            request_id TEXT NOT NULL,
+            row INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            latency_ms REAL NOT NULL,
+            status INTEGER NOT NULL DEFAULT 200,
+            inputs TEXT,
+            prediction TEXT,
+            probabilities TEXT,
+            unseen TEXT,
+            error TEXT,
+            label TEXT,
+            labelled_at REAL,
+            UNIQUE (request_id, row)
+        )"""
+    )
+    db.execute("CREATE INDEX predictions_deployment_time ON predictions(deployment_id, created_at)")

@@ -1176,3 +1176,193 @@ def current_alias_version(db: Database, model_id: int, alias: str) -> int | None
         )
     )
     return int(rows[0]["version_id"]) if rows else None
+
+
+# ---------------------------------------------------------------- deployments and predictions
+
+ACTIVE_DEPLOYMENT_STATUSES = ("starting", "running", "restarting")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A prediction service: which version it serves, where, in which process, with which key."""
+
+    id: int
+    model_version_id: int
+    model_label: str
+    previous_version_id: int | None
+    mode: str
+    host: str
+    port: int
+    workers: int
+    status: str
+    desired: str
+    foreground: bool
+    supervisor_pid: int | None
+    server_pid: int | None
+    api_key_hash: str | None
+    key_hint: str
+    key_created_at: str | None
+    key_revoked_at: str | None
+    restarts: int
+    last_error: str | None
+    log_path: str
+    created_by: str
+    created_at: str
+    started_at: str | None
+    stopped_at: str | None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_DEPLOYMENT_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data.pop("api_key_hash")
+        data["url"] = self.url
+        return data
+
+
+_DEPLOYMENT_QUERY = """SELECT d.*, m.name || ' v' || v.version AS model_label
+    FROM deployments d JOIN model_versions v ON v.id = d.model_version_id
+    JOIN models m ON m.id = v.model_id"""
+
+
+def _deployment(row: sqlite3.Row | dict[str, Any]) -> Deployment:
+    row = dict(row)
+    row["foreground"] = bool(row["foreground"])
+    return Deployment(**row)
+
+
+def insert_deployment(db: Database, **fields: Any) -> Deployment:
+    """A new deployment row (status 'starting'); returns it as stored."""
+    with writing(db):
+        fields.setdefault("created_at", now())
+        fields.setdefault("status", "starting")
+        names = ", ".join(fields)
+        marks = ", ".join("?" for _ in fields)
+        cursor = db.execute(
+            f"INSERT INTO deployments ({names}) VALUES ({marks})", list(fields.values())
+        )
+        deployment_id = cursor.lastrowid
+    assert deployment_id is not None
+    found = get_deployment(db, deployment_id)
+    assert found is not None
+    return found
+
+
+def get_deployment(db: Database, deployment_id: int) -> Deployment | None:
+    rows = list(db.query(f"{_DEPLOYMENT_QUERY} WHERE d.id = ?", [deployment_id]))
+    return _deployment(rows[0]) if rows else None
+
+
+def list_deployments(db: Database, *, include_stopped: bool = True) -> list[Deployment]:
+    where = "" if include_stopped else "WHERE d.status NOT IN ('stopped', 'failed')"
+    return [_deployment(row) for row in db.query(f"{_DEPLOYMENT_QUERY} {where} ORDER BY d.id")]
+
+
+def update_deployment(db: Database, deployment_id: int, **fields: Any) -> None:
+    with writing(db):
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        db.execute(
+            f"UPDATE deployments SET {assignments} WHERE id = ?", [*fields.values(), deployment_id]
+        )
+
+
+def deployment_watch(db: Database, deployment_id: int) -> tuple[int, str | None, str] | None:
+    """(version id, key hash, desired) — what a running service re-reads to follow changes."""
+    rows = list(
+        db.query(
+            "SELECT model_version_id, api_key_hash, desired FROM deployments WHERE id = ?",
+            [deployment_id],
+        )
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return row["model_version_id"], row["api_key_hash"], row["desired"]
+
+
+PREDICTION_COLUMNS = (
+    "deployment_id",
+    "model_version_id",
+    "request_id",
+    "row",
+    "created_at",
+    "latency_ms",
+    "status",
+    "inputs",
+    "prediction",
+    "probabilities",
+    "unseen",
+    "error",
+)
+
+
+def log_predictions(db: Database, rows: list[tuple[Any, ...]]) -> None:
+    """Append prediction log rows (tuples in PREDICTION_COLUMNS order) in one transaction."""
+    names = ", ".join(PREDICTION_COLUMNS)
+    marks = ", ".join("?" for _ in PREDICTION_COLUMNS)
+    with writing(db):
+        db.conn.executemany(f"INSERT INTO predictions ({names}) VALUES ({marks})", rows)
+
+
+def record_labels(
+    db: Database, deployment_id: int | None, labels: list[tuple[str, int | None, str]], at: float
+) -> list[str]:
+    """Store true labels (request id, row or None for every row, label JSON); all or nothing.
+
+    Returns the request ids this deployment never answered (then nothing is stored)."""
+    try:
+        with writing(db):
+            unknown = []
+            for request_id, row, label in labels:
+                sql = "UPDATE predictions SET label = ?, labelled_at = ? WHERE request_id = ? "
+                sql += "AND deployment_id IS ? AND status = 200"
+                params: list[Any] = [label, at, request_id, deployment_id]
+                if row is not None:
+                    sql += " AND row = ?"
+                    params.append(row)
+                if db.execute(sql, params).rowcount == 0:
+                    unknown.append(request_id if row is None else f"{request_id}[{row}]")
+            if unknown:
+                raise _NothingStored(unknown)
+    except _NothingStored as refused:
+        return refused.unknown
+    return []
+
+
+class _NothingStored(Exception):
+    """Rolls a write back; carries what was wrong."""
+
+    def __init__(self, unknown: list[str]) -> None:
+        super().__init__(", ".join(unknown))
+        self.unknown = unknown
+
+
+def predictions_of(
+    db: Database, deployment_id: int, *, limit: int = 1000, since: float | None = None
+) -> list[dict[str, Any]]:
+    """The newest logged predictions of a deployment, newest first."""
+    sql = "SELECT * FROM predictions WHERE deployment_id = ?"
+    params: list[Any] = [deployment_id]
+    if since is not None:
+        sql += " AND created_at >= ?"
+        params.append(since)
+    sql += " ORDER BY id DESC LIMIT ?"
+    return [dict(row) for row in db.query(sql, [*params, limit])]
+
+
+def prediction_request_ids(db: Database, request_ids: list[str]) -> set[str]:
+    """Which of these request ids have a logged prediction."""
+    found: set[str] = set()
+    for start in range(0, len(request_ids), 500):
+        chunk = request_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        sql = f"SELECT DISTINCT request_id FROM predictions WHERE request_id IN ({marks})"
+        found.update(row["request_id"] for row in db.query(sql, chunk))
+    return found

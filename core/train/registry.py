@@ -240,6 +240,15 @@ def find_model_version(home: Path, ref: str) -> ModelVersion:
     return found
 
 
+def model_version_by_id(home: Path, version_id: int) -> ModelVersion:
+    """The version with this id (what deployments and reviews keep)."""
+    with connect(home) as db:
+        found = store.get_model_version(db, version_id)
+    if found is None:
+        raise RegistryError(UNKNOWN_MODEL.format(ref=f"version id {version_id}", known="-"))
+    return found
+
+
 def load_model_version(home: Path, ref: str | ModelVersion) -> Any:
     """The fitted pipeline of a model version, after its SHA-256 and types are verified."""
     version = ref if isinstance(ref, ModelVersion) else find_model_version(home, ref)

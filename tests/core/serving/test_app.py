@@ -8,7 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.data.datasets import import_dataset
-from core.serving.app import create_app, key_hash
+from core.serving.app import create_app
+from core.serving.keys import key_hash
 from core.train.plan import ValidationPlan
 from core.train.registry import load_model_version, register_run
 from core.train.training import TrainRequest, train
@@ -50,7 +51,8 @@ ROWS = [{"income": 30.0, "region": "north"}, {"income": 70.0, "region": "south"}
 
 
 def test_health_metadata_and_predictions_match_the_model(client, served):
-    assert client.get("/health").json() == {"status": "ok", "model_version": "loans v1"}
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["model_version"] == "loans v1"
     meta = client.get("/metadata").json()
     assert [c["name"] for c in meta["inputs"]] == ["income", "region"]
     body = client.post("/predict", json={"records": ROWS}).json()

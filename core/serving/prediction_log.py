@@ -1,0 +1,79 @@
+"""The prediction log writer: rows from many requests are written by one thread, one
+transaction per batch, and a request is answered only once its rows are committed."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from core.store import connection
+from core.store import records as store
+
+MAX_BATCH_ROWS = 20_000
+log = logging.getLogger("mlops_studio.serving")
+_STOP = object()
+
+
+class PredictionLog:
+    """A buffered, batched writer. ``append`` returns a future that completes on commit, so an
+    acknowledged prediction is never lost; ``close`` writes whatever is still buffered."""
+
+    def __init__(self, home: Path, *, max_batch_rows: int = MAX_BATCH_ROWS) -> None:
+        self._home = home
+        self._max_batch_rows = max_batch_rows
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._write_forever, name="prediction-log")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def append(self, rows: list[tuple[Any, ...]]) -> Future[int]:
+        """Queue rows (in ``records.PREDICTION_COLUMNS`` order); the future gives the count."""
+        done: Future[int] = Future()
+        self._queue.put((rows, done))
+        return done
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write everything queued so far, then stop the writer."""
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def _write_forever(self) -> None:
+        with connection.connect(self._home) as db:
+            while True:
+                batch, stopping = self._next_batch()
+                if batch:
+                    self._write(db, batch)
+                if stopping:
+                    return
+
+    def _next_batch(self) -> tuple[list[Any], bool]:
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        batch, rows = [first], len(first[0])
+        while rows < self._max_batch_rows:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            batch.append(item)
+            rows += len(item[0])
+        return batch, False
+
+    def _write(self, db: Any, batch: list[tuple[list[Any], Future[int]]]) -> None:
+        rows = [row for item, _ in batch for row in item]
+        try:
+            store.log_predictions(db, rows)
+        except Exception as error:  # a full disk or a locked store: no request may succeed
+            log.exception("could not write %d prediction log rows", len(rows))
+            for _, done in batch:
+                done.set_exception(error)
+            return
+        for item, done in batch:
+            done.set_result(len(item))
