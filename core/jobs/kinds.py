@@ -18,6 +18,7 @@ JOB_KINDS: dict[str, str] = {
     "review_model_version": "core.review.review:review_job",
     "explain_model_version": "core.review.explain_job:explain_model_version",
     "mitigate": "core.review.review:mitigate_job",
+    "batch_score": "core.serving.batch:batch_score_job",
     "sleep": "core.jobs.kinds:sleep_job",
 }
 

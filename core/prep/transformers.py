@@ -79,7 +79,7 @@ def _as_float(column: pd.Series) -> np.ndarray:
     if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_numeric_dtype(column.dtype):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        return _epoch_days(_as_datetime(column))
+        return epoch_days(_as_datetime(column))
     try:
         numbers = pd.to_numeric(column, errors="coerce")
     except TypeError:  # values such as dicts or lists: no number in them
@@ -535,7 +535,7 @@ def _as_datetime(column: pd.Series) -> pd.Series:
     return parsed.dt.tz_localize(None)
 
 
-def _epoch_days(moments: pd.Series) -> np.ndarray:
+def epoch_days(moments: pd.Series) -> np.ndarray:
     """Days since 1970-01-01 of datetime64 values, with NaN for NaT."""
     unit = np.datetime_data(moments.dtype)[0]
     ticks = moments.to_numpy().view(np.int64).astype(np.float64)
@@ -546,7 +546,7 @@ def _epoch_days(moments: pd.Series) -> np.ndarray:
 
 def _date_part(moments: pd.Series, part: str) -> np.ndarray:
     if part == "days_since":
-        return _epoch_days(moments)  # the caller subtracts the reference learned in fit
+        return epoch_days(moments)  # the caller subtracts the reference learned in fit
     return getattr(moments.dt, part).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -564,7 +564,7 @@ class DateParts(TransformerMixin, BaseEstimator):
                 raise ValueError(UNKNOWN_DATE_PART.format(part=part, choices=DATE_PARTS))
         frame = _frame(self, X, reset=True)
         self.reference_days_ = np.asarray(
-            [_earliest(_epoch_days(_as_datetime(column))) for _, column in frame.items()],
+            [_earliest(epoch_days(_as_datetime(column))) for _, column in frame.items()],
             dtype=np.float64,
         )
         return self

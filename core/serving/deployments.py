@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from core.artifacts import new_artifact_path, resolve
 from core.processes import process_running, spawn_detached
@@ -347,6 +348,12 @@ def service_log(home: Path, deployment: Deployment, *, lines: int = 200) -> str:
         file.seek(max(0, path.stat().st_size - 256 * 1024))
         text = file.read().decode("utf-8", "replace")
     return "\n".join(text.splitlines()[-lines:])
+
+
+def recent_predictions(home: Path, deployment_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The deployment's newest logged predictions, one per row, newest first."""
+    with connect(home) as db:
+        return store.predictions_of(db, deployment_id, limit=limit)
 
 
 # -- helpers -----------------------------------------------------------------------------------

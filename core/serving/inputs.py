@@ -170,7 +170,7 @@ def check_rows(
 
 def typed_columns(values: dict[str, list[Any]], columns: list[InputColumn]) -> dict[str, Any]:
     """The checked values as the typed Series the pipeline reads, by column name."""
-    return {column.name: _series(values[column.name], column) for column in columns}
+    return {column.name: typed_column(values[column.name], column) for column in columns}
 
 
 _LARGEST_FLOAT = 1.7976931348623157e308
@@ -226,7 +226,8 @@ def _found(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _series(values: list[Any], column: InputColumn) -> pd.Series:
+def typed_column(values: list[Any], column: InputColumn) -> pd.Series:
+    """One column's checked values as the typed Series the pipeline reads."""
     if column.kind == NUMBER:
         return pd.Series(values, dtype="float64")
     if column.kind == DATETIME:

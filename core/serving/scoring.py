@@ -3,6 +3,7 @@ version has a verified ONNX copy, else its scikit-learn pipeline."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.serving.inputs import TEXT, InputColumn, input_columns, typed_columns
+from core.prep.transformers import epoch_days, level_text
+from core.serving.inputs import TEXT, InputColumn, input_columns, typed_column, typed_columns
 
 ENGINES = ("auto", "onnx", "sklearn")
 # Text columns with more distinct training levels than this are identifiers or free text, where
 # nearly every value is new; counting "unseen categories" there would only add noise.
 MAX_KNOWN_LEVELS = 1_000
+MAX_LISTED_LEVELS = 100  # levels /metadata lists per text input, for forms and docs
 NO_ONNX = "{label} has no ONNX copy ({reason}); serve it with engine 'sklearn' or 'auto'."
 UNKNOWN_ENGINE = "engine must be one of {choices}, not {engine!r}."
 
@@ -28,17 +31,47 @@ class OnnxRunner:
     inputs: list[Any]
     task: str
 
-    def run(self, typed: dict[str, pd.Series]) -> np.ndarray:
+    def run(self, values: dict[str, list[Any]], columns: dict[str, InputColumn]) -> np.ndarray:
         """Probabilities (rows, classes), or predictions (rows,) for regression."""
-        from core.train.onnx_export import onnx_input_values
-
         feeds = {
-            spec.name: onnx_input_values(typed[spec.column], spec.kind) for spec in self.inputs
+            spec.name: _feed(values[spec.column], spec.kind, columns[spec.column])
+            for spec in self.inputs
         }
         outputs = self.session.run(None, feeds)
         if self.task == "regression":
             return np.asarray(outputs[0], dtype=np.float64).reshape(-1)
         return np.asarray(outputs[1], dtype=np.float64)
+
+
+_NONE = type(None)
+
+
+def _feed(values: list[Any], kind: str, column: InputColumn) -> np.ndarray:
+    """One ONNX input straight from the checked values when they are plain numbers, text or
+    ISO dates (no pandas on the hot path); otherwise through the typed column, as the
+    pipeline reads it. Either way the values match what the parity check verified."""
+    from core.train.onnx_export import MISSING_TEXT, onnx_input_values
+
+    types = set(map(type, values))
+    if kind == "number" and types <= {int, float, bool, _NONE}:
+        return np.array(values, dtype=np.float64).reshape(-1, 1)
+    if kind == "text" and types <= {str, int, float, bool, _NONE}:
+        texts = [
+            MISSING_TEXT if v is None else v if type(v) is str else level_text(v) for v in values
+        ]
+        return np.array(texts, dtype=object).reshape(-1, 1)
+    if kind == "date" and types <= {str, _NONE} and all(map(_plain_iso, values)):
+        moments = np.array(values, dtype="datetime64[ns]")
+        return epoch_days(pd.Series(moments)).reshape(-1, 1)
+    return onnx_input_values(typed_column(values, column), kind)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?")
+
+
+def _plain_iso(value: str | None) -> bool:
+    """A date or date-time without a zone, which numpy reads exactly as pandas does."""
+    return value is None or _ISO_DATE.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -54,6 +87,10 @@ class ServedModel:
     metadata: dict[str, Any]
     known_levels: dict[str, frozenset[str]]
     onnx: OnnxRunner | None
+
+    @property
+    def by_name(self) -> dict[str, InputColumn]:
+        return {column.name: column for column in self.columns}
 
     @property
     def engine(self) -> str:
@@ -103,6 +140,9 @@ def load_served_model(home: Path, ref: str | int, *, engine: str = "auto") -> Se
         "onnx": version.onnx,
     }
     levels = _known_levels(home, dataset, columns) if dataset else {}
+    for entry in metadata["inputs"]:
+        if entry["name"] in levels:
+            entry["levels"] = sorted(levels[entry["name"]])[:MAX_LISTED_LEVELS]
     return ServedModel(
         version.label, version.id, pipeline, run.task, columns, classes, metadata, levels, onnx
     )
@@ -137,12 +177,8 @@ def _known_levels(home: Path, dataset: Any, columns: list[InputColumn]) -> dict[
     for name in wanted:
         found = pc.unique(table[name].drop_null()).to_pylist()
         if len(found) <= MAX_KNOWN_LEVELS:
-            levels[name] = frozenset(v if isinstance(v, str) else _level(v) for v in found)
+            levels[name] = frozenset(v if isinstance(v, str) else level_text(v) for v in found)
     return levels
-
-
-def _level(value: Any) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def plain(value: Any) -> Any:
@@ -152,32 +188,34 @@ def plain(value: Any) -> Any:
 
 def score(model: ServedModel, values: dict[str, list[Any]]) -> Scores:
     """Predict checked column values (as ``check_rows`` returns them) with ``model``."""
-    typed = typed_columns(values, model.columns)
     rows = len(next(iter(values.values()))) if values else 0
-    unseen = _unseen(model, typed, rows)
-    if model.task == "regression":
-        if model.onnx is not None:
-            predicted = model.onnx.run(typed)
-        else:
-            predicted = model.pipeline.predict(pd.DataFrame(typed))
-        return Scores([float(v) for v in predicted], None, unseen)
+    unseen = _unseen(model, values, rows)
     if model.onnx is not None:
-        probabilities = model.onnx.run(typed)
+        output = model.onnx.run(values, model.by_name)
+    elif model.task == "regression":
+        output = model.pipeline.predict(_frame(model, values))
     elif hasattr(model.pipeline, "predict_proba"):
-        probabilities = np.asarray(model.pipeline.predict_proba(pd.DataFrame(typed)))
+        output = np.asarray(model.pipeline.predict_proba(_frame(model, values)))
     else:
-        predicted = model.pipeline.predict(pd.DataFrame(typed))
+        predicted = model.pipeline.predict(_frame(model, values))
         return Scores([plain(v) for v in predicted], None, unseen)
-    classes = model.classes
-    predictions = [classes[index] for index in probabilities.argmax(axis=1).tolist()]
-    return Scores(predictions, probabilities.tolist(), unseen)
+    if model.task == "regression":
+        return Scores(output.astype(np.float64).tolist(), None, unseen)
+    predictions = [model.classes[index] for index in output.argmax(axis=1).tolist()]
+    return Scores(predictions, output.tolist(), unseen)
 
 
-def _unseen(model: ServedModel, typed: dict[str, pd.Series], rows: int) -> list[list[str]]:
+def _frame(model: ServedModel, values: dict[str, list[Any]]) -> pd.DataFrame:
+    return pd.DataFrame(typed_columns(values, model.columns))
+
+
+def _unseen(model: ServedModel, values: dict[str, list[Any]], rows: int) -> list[list[str]]:
     found: list[list[str]] = [[] for _ in range(rows)]
     for name, known in model.known_levels.items():
-        column = typed[name]
-        new = column.notna().to_numpy() & ~column.isin(known).to_numpy()
-        for index in np.flatnonzero(new).tolist():
-            found[index].append(name)
+        for index, value in enumerate(values[name]):
+            if (
+                value is not None
+                and (value if type(value) is str else level_text(value)) not in known
+            ):
+                found[index].append(name)
     return found

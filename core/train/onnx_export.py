@@ -48,7 +48,7 @@ from core.prep.transformers import (
     ToLevels,
     VarianceFilter,
     _as_datetime,
-    _epoch_days,
+    epoch_days,
     level_text,
 )
 
@@ -79,7 +79,7 @@ MODEL_NOTE = (
 # whose inputs are doubles like numbers', under the next one.
 COLUMNS_METADATA = "columns"
 DATE_COLUMNS_METADATA = "date_columns"
-# epoch days at hour boundaries are computed as _epoch_days computes them, from nanoseconds
+# epoch days at hour boundaries are computed as epoch_days computes them, from nanoseconds
 _NANOSECONDS_PER_DAY = 86_400e9
 _NANOSECONDS_PER_HOUR = 3_600e9
 # ONNX Runtime 1.32 runs newer opsets, but skl2onnx 1.20 is tested up to opset 21-22 and writes
@@ -275,7 +275,7 @@ def onnx_input_values(values: pd.Series, kind: str) -> np.ndarray:
     if kind == "number":
         return _number_values(values).reshape(-1, 1)
     if kind == "date":
-        return _epoch_days(_as_datetime(values)).reshape(-1, 1)
+        return epoch_days(_as_datetime(values)).reshape(-1, 1)
     raise ValueError(UNKNOWN_INPUT_KIND.format(choices=", ".join(INPUT_KINDS), kind=kind))
 
 
@@ -1129,7 +1129,7 @@ def _civil_date(ops: _Doubles, whole: str) -> dict[str, str]:
 
 def _hour(ops: _Doubles, days: str, whole: str) -> str:
     """How many of the day's hour starts (1:00 to 23:00) the date has reached. Each start is
-    written as _epoch_days writes a time on the hour, one rounded division of whole
+    written as epoch_days writes a time on the hour, one rounded division of whole
     nanoseconds, so such a time meets its own hour however the day's fraction rounds. Only a
     time under about a microsecond before the hour (or midnight) reads as that hour: its epoch
     days are the same double."""

@@ -274,3 +274,110 @@ def test_review_card_approve_and_champion(tmp_path: Path) -> None:
     )
     assert approved["decision"] == "approve"
     assert run_json(home, "alias", "risk@1", "champion")["aliases"] == ["champion"]
+
+
+def _registered_credit(tmp_path: Path) -> Path:
+    home = _small_credit(tmp_path, 1500)
+    trained = run_json(
+        home, "train", "credit", "--target", "default", "--model", "decision_tree", "--cv", "2"
+    )
+    run_json(home, "register", str(trained["best_run_id"]), "--name", "risk")
+    return home
+
+
+def test_deploy_list_rotate_restart_and_undeploy(tmp_path: Path) -> None:
+    import httpx
+
+    home = _registered_credit(tmp_path)
+    code, output = run(home, "deploy", "risk@1", "--json")
+    assert code == 1 and "only an approved version is deployed" in output
+    deployed = run_json(home, "deploy", "risk@1", "--reason", "CLI test of deployment")
+    assert deployed["status"] == "running" and deployed["api_key"].startswith("mls_")
+    url, key = deployed["url"], deployed["api_key"]
+    try:
+        meta = httpx.get(f"{url}/metadata", headers={"Authorization": f"Bearer {key}"}).json()
+        assert meta["label"] == "risk v1" and meta["engine"] == "onnx"
+        listed = run_json(home, "deployments")["deployments"]
+        assert [(d["id"], d["health"]["status"]) for d in listed] == [(deployed["id"], "ok")]
+        assert "api_key_hash" not in listed[0]
+        new_key = run_json(home, "rotate-key", str(deployed["id"]))["api_key"]
+        assert new_key != key
+        assert run_json(home, "revoke-key", str(deployed["id"]))["key_revoked_at"]
+        assert run_json(home, "undeploy", str(deployed["id"]))["status"] == "stopped"
+        assert run_json(home, "deployments")["deployments"] == []
+        assert run_json(home, "restart", str(deployed["id"]))["status"] == "running"
+        code, output = run(home, "rollback", str(deployed["id"]))
+        assert code == 1 and "nothing to roll back to" in output
+    finally:
+        run(home, "undeploy", str(deployed["id"]))
+    assert [d["status"] for d in run_json(home, "deployments", "--all")["deployments"]] == [
+        "stopped"
+    ]
+
+
+def test_serve_in_the_foreground_until_interrupted(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    import httpx
+
+    from core.serving.deployments import free_port
+
+    home = _registered_credit(tmp_path)
+    port = free_port()
+    env = {**os.environ, "MLOPS_STUDIO_API_KEY": "a-key-for-this-test"}
+    args = [sys.executable, "-m", "app.cli", "--home", str(home), "serve", "risk@1"]
+    args += ["--port", str(port), "--reason", "foreground test run", "--json"]
+    server = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        announced = json.loads(server.stdout.readline())
+        assert announced["url"] == f"http://127.0.0.1:{port}" and "api_key" not in announced
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{announced['url']}/health").json()["status"] == "ok":
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        row = {"records": [{"age": 40, "annual_income": 50000}]}
+        answer = httpx.post(
+            f"{announced['url']}/predict", json=row, headers={"X-API-Key": "a-key-for-this-test"}
+        )
+        assert answer.status_code == 200 and answer.json()["model_version"] == "risk v1"
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
+        server.stdout.close()
+    assert run_json(home, "deployments", "--all")["deployments"][0]["status"] == "stopped"
+
+
+def test_predict_scores_a_file_and_refuses_bad_input(tmp_path: Path) -> None:
+    import pandas as pd
+
+    home = _small_credit(tmp_path, 1500)
+    model = ("--model", "logistic_regression", "--cv", "2")
+    trained = run_json(home, "train", "credit", "--target", "default", *model)
+    run_json(home, "register", str(trained["best_run_id"]), "--name", "scorer", "--no-onnx")
+    source = tmp_path / "new.csv"
+    pd.read_csv(CREDIT).iloc[1500:1800].drop(columns=["default"]).to_csv(source, index=False)
+    out = tmp_path / "scored.csv"
+    scored = run_json(home, "predict", "scorer@1", str(source), "--out", str(out))
+    assert scored["rows"] == 300 and scored["model_version"] == "scorer v1"
+    assert scored["out"] == str(out) and scored["seconds"] > 0
+    assert any("'applicant_id'" in note for note in scored["notes"])
+    written = pd.read_csv(out)
+    assert list(written.columns[-3:]) == ["prediction", "probability_0", "probability_1"]
+    assert written["applicant_id"].tolist() == pd.read_csv(source)["applicant_id"].tolist()
+    code, text = run(home, "predict", "scorer", str(source), "--out", str(tmp_path / "s.parquet"))
+    assert code == 0 and re.match(r"Scored 300 rows with scorer v1 in [\d.]+ s; wrote ", text)
+    code, output = run(home, "predict", "scorer", str(source), "--out", "s.xlsx", "--json")
+    assert code == 1 and ".csv or .parquet" in json.loads(output)["error"]
+    pd.read_csv(source).drop(columns=["age"]).to_csv(tmp_path / "no_age.csv", index=False)
+    code, output = run(home, "predict", "scorer", str(tmp_path / "no_age.csv"), "--out", str(out))
+    assert code == 1 and "lacks 1 column(s) that scorer v1 needs: 'age'" in output
+    assert "Traceback" not in output
+    code, output = run(home, "predict", "nope@1", str(source), "--out", str(out))
+    assert code == 1 and "Cannot score with 'nope@1'" in output
+    usage = CliRunner().invoke(cli, ["predict", "scorer", str(source), "--home", str(home)])
+    assert usage.exit_code == 2 and "--out" in usage.output
