@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from core.data import ingest
 from core.data.export import write_csv, write_parquet
 from core.prep.transformers import level_text
-from core.serving.inputs import BOOLEAN, DATETIME, NUMBER, InputColumn
+from core.serving.inputs import BOOLEAN, DATETIME, NUMBER, InputColumn, parse_dates
 from core.serving.scoring import ServedModel, load_served_model
 from core.train.registry import RegistryError
 
@@ -352,7 +352,7 @@ def _dates(values: pd.Series, column: InputColumn) -> pd.Series:
         return values
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         _refuse(values, values.notna(), column)
-    dates = pd.to_datetime(values.astype(object), errors="coerce", format="mixed")
+    dates = parse_dates(values.astype(object))
     _refuse(values, dates.isna() & values.notna(), column)
     return dates
 

@@ -231,12 +231,18 @@ def typed_column(values: list[Any], column: InputColumn) -> pd.Series:
     if column.kind == NUMBER:
         return pd.Series(values, dtype="float64")
     if column.kind == DATETIME:
-        return pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce", format="mixed")
+        return parse_dates(pd.Series(values, dtype="object"))
     if column.kind == BOOLEAN or set(map(type, values)) <= {str, type(None)}:
         return pd.Series(values, dtype="object")
     return pd.Series(
         [v if v is None or isinstance(v, str) else _text(v) for v in values], dtype=object
     )
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Dates in any common format; times with a zone are converted to UTC and every result is
+    naive, as DateParts reads them. Unreadable values become NaT."""
+    return pd.to_datetime(values, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
 
 
 def _text(value: Any) -> str:

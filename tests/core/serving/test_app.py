@@ -112,3 +112,63 @@ def test_openapi_documents_the_request_from_the_training_schema(client):
     record = schema["components"]["schemas"]["Record"]
     assert set(record["properties"]) == {"income", "region"}
     assert record["additionalProperties"] is False
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory) -> Path:
+    """A version with a date, a boolean and text inputs, registered with its ONNX copy."""
+    home = tmp_path_factory.mktemp("mixed") / "studio"
+    rng = np.random.default_rng(4)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "income": rng.normal(50, 10, n).round(1),
+            "region": rng.choice(["north", "south", "east"], n),
+            "opened": pd.date_range("2023-01-01 06:00", periods=n, freq="17h").astype(str),
+            "member": rng.choice([True, False], n),
+        }
+    )
+    frame["default"] = (frame["income"] + rng.normal(scale=5, size=n) < 48).astype(int)
+    path = home.parent / "mixed.csv"
+    frame.to_csv(path, index=False)
+    version = import_dataset(home, path=path, name="mixed").version
+    request = TrainRequest(
+        version_id=version.id,
+        target="default",
+        models=("hist_gradient_boosting",),
+        plan=ValidationPlan(folds=2),
+    )
+    registered = register_run(home, train(home, request).best.id, name="mixed")
+    assert registered.onnx_path, registered.onnx
+    return home
+
+
+MIXED_ROWS = [
+    {"income": 41.5, "region": "north", "opened": "2023-03-04", "member": True},
+    {"income": 60, "region": "east", "opened": "2023-05-06T13:45:00", "member": False},
+    {"income": None, "region": None, "opened": None, "member": None},
+    {"income": 48.0, "region": "atlantis", "opened": "2023-07-08 23:59:59.5"},
+    {"income": 52.0, "region": 7, "opened": "2023-01-02T03:04:05+02:00", "member": True},
+    {"income": 47.0, "region": "south", "opened": "not a date"},
+]
+
+
+def test_onnx_and_sklearn_engines_answer_alike(mixed):
+    answers = {}
+    for engine in ("onnx", "sklearn"):
+        app = create_app(mixed, "mixed@1", api_key_hash=None, engine=engine)
+        with TestClient(app) as client:
+            assert client.get("/health").json()["engine"] == engine
+            single = [client.post("/predict", json={"records": [row]}).json() for row in MIXED_ROWS]
+            batch = client.post("/predict", json={"records": MIXED_ROWS}).json()
+        answers[engine] = (single, batch)
+    onnx_single, onnx_batch = answers["onnx"]
+    sklearn_single, sklearn_batch = answers["sklearn"]
+    assert onnx_batch["predictions"] == sklearn_batch["predictions"]
+    assert np.allclose(onnx_batch["probabilities"], sklearn_batch["probabilities"], atol=1e-5)
+    for by_onnx, by_sklearn, together in zip(
+        onnx_single, sklearn_single, onnx_batch["probabilities"]
+    ):
+        assert np.allclose(by_onnx["probabilities"], by_sklearn["probabilities"], atol=1e-5)
+        assert np.allclose(by_onnx["probabilities"][0], together, atol=1e-12)
+    assert onnx_batch["unseen_categories"] == sklearn_batch["unseen_categories"] == 2
