@@ -48,7 +48,8 @@ FEEDBACK_SHAPE = (
 UNKNOWN_REQUESTS = "No prediction of this deployment has request id {ids}; nothing was recorded."
 NOT_A_CLASS = "Expected one of the classes {classes}."
 NOT_A_NUMBER = "Expected a finite number."
-OPEN_PATHS = ("/health", "/openapi.json", "/docs", "/docs/oauth2-redirect")
+OPEN_PATHS = ("/health", "/openapi.json", "/docs")
+DOCS_ASSETS = "/docs-assets/"
 log = logging.getLogger("mlops_studio.serving")
 
 
@@ -139,7 +140,13 @@ def create_app(
         finally:
             await _stop(service)
 
-    app = FastAPI(title="MLOps Studio prediction service", lifespan=lifespan)
+    app = FastAPI(
+        title="MLOps Studio prediction service",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    _serve_docs_offline(app)
 
     @app.exception_handler(Exception)
     async def no_tracebacks(request: Request, error: Exception) -> JSONResponse:
@@ -148,7 +155,8 @@ def create_app(
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Any:
-        if request.url.path in OPEN_PATHS or not service.require_key:
+        path = request.url.path
+        if path in OPEN_PATHS or path.startswith(DOCS_ASSETS) or not service.require_key:
             return await call_next(request)
         if service.key_hash is None:
             return JSONResponse({"detail": REVOKED}, status_code=401)
@@ -444,6 +452,26 @@ def _record_labels(service: _Service, labels: list[tuple[str, int | None, str]])
 
 
 # -- OpenAPI -----------------------------------------------------------------------------------
+
+
+def _serve_docs_offline(app: FastAPI) -> None:
+    """/docs with Swagger UI's files served from the package, not a CDN: nothing the studio
+    shows reaches the internet."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS.rstrip("/"), StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{DOCS_ASSETS}swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}favicon-32x32.png",
+        )
 
 
 def _request_body() -> dict[str, Any]:

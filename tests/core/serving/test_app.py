@@ -167,8 +167,16 @@ def test_onnx_and_sklearn_engines_answer_alike(mixed):
     assert onnx_batch["predictions"] == sklearn_batch["predictions"]
     assert np.allclose(onnx_batch["probabilities"], sklearn_batch["probabilities"], atol=1e-5)
     for by_onnx, by_sklearn, together in zip(
-        onnx_single, sklearn_single, onnx_batch["probabilities"]
+        onnx_single, sklearn_single, onnx_batch["probabilities"], strict=True
     ):
         assert np.allclose(by_onnx["probabilities"], by_sklearn["probabilities"], atol=1e-5)
         assert np.allclose(by_onnx["probabilities"][0], together, atol=1e-12)
     assert onnx_batch["unseen_categories"] == sklearn_batch["unseen_categories"] == 2
+
+
+def test_docs_page_loads_its_files_from_the_service_not_a_cdn(client):
+    page = client.get("/docs", headers={"Authorization": ""})
+    assert page.status_code == 200 and "cdn" not in page.text.lower()
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    script = client.get("/docs-assets/swagger-ui-bundle.js", headers={"Authorization": ""})
+    assert script.status_code == 200 and len(script.content) > 100_000
