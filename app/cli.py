@@ -723,9 +723,25 @@ def _deployments_text(payload: dict[str, Any]) -> str:
         answering = "answering" if row["health"] else "not answering"
         lines.append(
             f"{row['id']}: {row['model_label']} at {row['url']} — {row['status']} ({answering}), "
-            f"key …{row['key_hint']}, {row['restarts']} restarts"
+            f"{_key_text(row)}, {row['restarts']} restarts"
         )
     return "\n".join(lines)
+
+
+def _key_text(row: dict[str, Any]) -> str:
+    return "key revoked" if row["key_revoked_at"] else f"key …{row['key_hint']}"
+
+
+@cli.command()
+@click.argument("deployment_id", type=int)
+@click.option("--lines", default=100, show_default=True, type=int, help="How many last lines.")
+@studio_command
+def logs(ctx: StudioContext, *, as_json: bool, deployment_id: int, lines: int) -> None:
+    """Print the end of deployment DEPLOYMENT_ID's service log (supervisor and uvicorn)."""
+    from core.serving.deployments import get_deployment, service_log
+
+    text = service_log(ctx.home, get_deployment(ctx.home, deployment_id), lines=lines)
+    _emit({"deployment_id": deployment_id, "log": text}, as_json, lambda p: p["log"])
 
 
 @cli.command()

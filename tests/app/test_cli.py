@@ -300,6 +300,7 @@ def test_deploy_list_rotate_restart_and_undeploy(tmp_path: Path) -> None:
         listed = run_json(home, "deployments")["deployments"]
         assert [(d["id"], d["health"]["status"]) for d in listed] == [(deployed["id"], "ok")]
         assert "api_key_hash" not in listed[0]
+        assert "answers /health" in run_json(home, "logs", str(deployed["id"]))["log"]
         new_key = run_json(home, "rotate-key", str(deployed["id"]))["api_key"]
         assert new_key != key
         assert run_json(home, "revoke-key", str(deployed["id"]))["key_revoked_at"]
