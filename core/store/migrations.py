@@ -268,3 +268,84 @@ def _deployments_predictions(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX predictions_deployment_time ON predictions(deployment_id, created_at)")
+
+
+@migrations(name="0006_monitoring")
+def _monitoring(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE monitor_windows (
+            deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+            window_start REAL NOT NULL,
+            requests INTEGER NOT NULL DEFAULT 0,
+            rows INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0,
+            latency_json TEXT NOT NULL DEFAULT '[]',
+            predictions_json TEXT NOT NULL DEFAULT '{}',
+            unseen_rows INTEGER NOT NULL DEFAULT 0,
+            labelled INTEGER NOT NULL DEFAULT 0,
+            label_score REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (deployment_id, window_start)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE monitor_metrics (
+            id INTEGER PRIMARY KEY,
+            deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+            window_start REAL NOT NULL,
+            window_end REAL NOT NULL,
+            feature TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            value REAL,
+            threshold REAL,
+            flagged INTEGER NOT NULL DEFAULT 0,
+            details_json TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    db.execute(
+        "CREATE INDEX monitor_metrics_window ON monitor_metrics(deployment_id, window_start)"
+    )
+    db.execute(
+        """
+        CREATE TABLE monitor_state (
+            deployment_id INTEGER PRIMARY KEY REFERENCES deployments(id),
+            last_prediction_id INTEGER NOT NULL DEFAULT 0,
+            last_labelled_at REAL NOT NULL DEFAULT 0,
+            last_drift_end REAL NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE alert_rules (
+            id INTEGER PRIMARY KEY,
+            deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+            metric TEXT NOT NULL,
+            comparison TEXT NOT NULL CHECK (comparison IN ('above', 'below')),
+            threshold REAL NOT NULL,
+            window_minutes INTEGER NOT NULL,
+            severity TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+            rule_id INTEGER REFERENCES alert_rules(id),
+            metric TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            value REAL,
+            threshold REAL,
+            message TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open', 'cleared')),
+            acknowledged_by TEXT,
+            acknowledged_at TEXT,
+            opened_at TEXT NOT NULL,
+            cleared_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX alerts_open ON alerts(status, deployment_id)")
+    db.execute("CREATE INDEX predictions_labelled ON predictions(deployment_id, labelled_at)")

@@ -1366,3 +1366,151 @@ def prediction_request_ids(db: Database, request_ids: list[str]) -> set[str]:
         sql = f"SELECT DISTINCT request_id FROM predictions WHERE request_id IN ({marks})"
         found.update(row["request_id"] for row in db.query(sql, chunk))
     return found
+
+
+# ---------------------------------------------------------------- monitoring
+
+
+def monitor_state(db: Database, deployment_id: int) -> dict[str, Any]:
+    """Where the monitor's aggregation of a deployment's log has got to."""
+    rows = list(db.query("SELECT * FROM monitor_state WHERE deployment_id = ?", [deployment_id]))
+    if rows:
+        return dict(rows[0])
+    return {
+        "deployment_id": deployment_id,
+        "last_prediction_id": 0,
+        "last_labelled_at": 0.0,
+        "last_drift_end": 0.0,
+    }
+
+
+def set_monitor_state(db: Database, deployment_id: int, **fields: Any) -> None:
+    state = {**monitor_state(db, deployment_id), **fields}
+    with writing(db):
+        db.execute(
+            """INSERT INTO monitor_state
+               (deployment_id, last_prediction_id, last_labelled_at, last_drift_end)
+               VALUES (?, ?, ?, ?)
+               ON CONFLICT (deployment_id) DO UPDATE SET
+               last_prediction_id = excluded.last_prediction_id,
+               last_labelled_at = excluded.last_labelled_at,
+               last_drift_end = excluded.last_drift_end""",
+            [
+                deployment_id,
+                state["last_prediction_id"],
+                state["last_labelled_at"],
+                state["last_drift_end"],
+            ],
+        )
+
+
+def predictions_after(
+    db: Database, deployment_id: int, after_id: int, *, limit: int
+) -> list[tuple[Any, ...]]:
+    """(id, created_at, request_id, status, latency_ms, prediction, unseen) of newer log rows."""
+    return list(
+        db.execute(
+            """SELECT id, created_at, request_id, status, latency_ms, prediction, unseen
+               FROM predictions WHERE deployment_id = ? AND id > ? ORDER BY id LIMIT ?""",
+            [deployment_id, after_id, limit],
+        ).fetchall()
+    )
+
+
+def labelled_window_starts(
+    db: Database, deployment_id: int, since: float, width: float
+) -> tuple[list[float], float]:
+    """Windows that received labels after ``since``, and the newest labelling time."""
+    rows = db.execute(
+        """SELECT DISTINCT CAST(created_at / ? AS INTEGER) * ?, MAX(labelled_at)
+           FROM predictions WHERE deployment_id = ? AND labelled_at > ?
+           GROUP BY 1""",
+        [width, width, deployment_id, since],
+    ).fetchall()
+    newest = max((row[1] for row in rows), default=since)
+    return [float(row[0]) for row in rows], float(newest)
+
+
+def labelled_pairs(
+    db: Database, deployment_id: int, start: float, end: float
+) -> list[tuple[str, str]]:
+    """(prediction JSON, label JSON) of the labelled rows logged in [start, end)."""
+    return list(
+        db.execute(
+            """SELECT prediction, label FROM predictions WHERE deployment_id = ?
+               AND created_at >= ? AND created_at < ? AND label IS NOT NULL AND status = 200""",
+            [deployment_id, start, end],
+        ).fetchall()
+    )
+
+
+def monitor_windows(
+    db: Database, deployment_id: int, start: float, end: float
+) -> list[dict[str, Any]]:
+    return [
+        dict(row)
+        for row in db.query(
+            """SELECT * FROM monitor_windows WHERE deployment_id = ?
+               AND window_start >= ? AND window_start < ? ORDER BY window_start""",
+            [deployment_id, start, end],
+        )
+    ]
+
+
+def save_monitor_windows(db: Database, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace whole window rows (the caller merged them with what was stored)."""
+    if not rows:
+        return
+    names = list(rows[0])
+    marks = ", ".join("?" for _ in names)
+    with writing(db):
+        db.conn.executemany(
+            f"INSERT OR REPLACE INTO monitor_windows ({', '.join(names)}) VALUES ({marks})",
+            [[row[name] for name in names] for row in rows],
+        )
+
+
+def window_inputs(
+    db: Database, deployment_id: int, start: float, end: float, *, limit: int
+) -> list[str]:
+    """The inputs (JSON) of answered rows logged in [start, end), newest first."""
+    return [
+        row[0]
+        for row in db.execute(
+            """SELECT inputs FROM predictions WHERE deployment_id = ? AND created_at >= ?
+               AND created_at < ? AND status = 200 ORDER BY id DESC LIMIT ?""",
+            [deployment_id, start, end, limit],
+        ).fetchall()
+    ]
+
+
+def first_prediction_time(db: Database, deployment_id: int) -> float | None:
+    row = db.execute(
+        "SELECT MIN(created_at) FROM predictions WHERE deployment_id = ?", [deployment_id]
+    ).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def add_monitor_metrics(db: Database, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    names = list(rows[0])
+    marks = ", ".join("?" for _ in names)
+    with writing(db):
+        db.conn.executemany(
+            f"INSERT INTO monitor_metrics ({', '.join(names)}) VALUES ({marks})",
+            [[row[name] for name in names] for row in rows],
+        )
+
+
+def monitor_metrics(
+    db: Database, deployment_id: int, start: float, end: float
+) -> list[dict[str, Any]]:
+    return [
+        dict(row)
+        for row in db.query(
+            """SELECT * FROM monitor_metrics WHERE deployment_id = ?
+               AND window_start >= ? AND window_start < ? ORDER BY window_start, feature""",
+            [deployment_id, start, end],
+        )
+    ]
