@@ -273,3 +273,39 @@ def _version_run(home: str, version_id: int) -> int:
         found = store.get_model_version(db, version_id)
     assert found is not None
     return found.run_id
+
+
+# Deploy page --------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def served_inputs(home: str, version_id: int) -> dict[str, Any]:
+    """What a version's service takes and answers (inputs with levels, task, classes), as its
+    /metadata says; read without the service, so no API key is needed to build a form."""
+    from core.serving.scoring import load_served_model
+
+    metadata = load_served_model(Path(home), version_id, engine="sklearn").metadata
+    return {key: metadata[key] for key in ("label", "task", "target", "classes", "inputs")}
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def batch_output(home: str, output: str) -> pd.DataFrame:
+    """A finished batch-scoring job's rows (the file is immutable): callers must not modify it."""
+    from core.artifacts import resolve
+
+    return pd.read_parquet(resolve(Path(home), output))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def batch_csv(home: str, output: str) -> bytes:
+    """The scored rows as spreadsheet-safe CSV, for the download button."""
+    from core.data.export import csv_bytes
+
+    return csv_bytes(batch_output(home, output))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def batch_parquet(home: str, output: str) -> bytes:
+    from core.artifacts import resolve
+
+    return resolve(Path(home), output).read_bytes()

@@ -14,6 +14,7 @@ PAGES = {
     "train": ("Train", ":material/model_training:"),
     "experiments": ("Experiments", ":material/science:"),
     "review": ("Review", ":material/fact_check:"),
+    "deploy": ("Deploy", ":material/rocket_launch:"),
 }
 
 
