@@ -1514,3 +1514,116 @@ def monitor_metrics(
             [deployment_id, start, end],
         )
     ]
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """When to raise an alert: a metric above or below a threshold over a window."""
+
+    id: int
+    deployment_id: int
+    metric: str
+    comparison: str
+    threshold: float
+    window_minutes: int
+    severity: str
+    enabled: bool
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A rule that fired: open until the metric recovers, acknowledged by a person."""
+
+    id: int
+    deployment_id: int
+    rule_id: int | None
+    metric: str
+    severity: str
+    value: float | None
+    threshold: float | None
+    message: str
+    status: str
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+    opened_at: str
+    cleared_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def alert_rules(db: Database, deployment_id: int) -> list[AlertRule]:
+    rows = db.query(
+        "SELECT * FROM alert_rules WHERE deployment_id = ? ORDER BY id", [deployment_id]
+    )
+    return [AlertRule(**{**dict(row), "enabled": bool(row["enabled"])}) for row in rows]
+
+
+def add_alert_rule(db: Database, deployment_id: int, **fields: Any) -> int:
+    fields = {"deployment_id": deployment_id, "created_at": now(), **fields}
+    names = ", ".join(fields)
+    marks = ", ".join("?" for _ in fields)
+    with writing(db):
+        cursor = db.execute(
+            f"INSERT INTO alert_rules ({names}) VALUES ({marks})", list(fields.values())
+        )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def update_alert_rule(db: Database, rule_id: int, **fields: Any) -> None:
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    with writing(db):
+        db.execute(
+            f"UPDATE alert_rules SET {assignments} WHERE id = ?", [*fields.values(), rule_id]
+        )
+
+
+def open_alert(db: Database, **fields: Any) -> int:
+    fields = {"status": "open", "opened_at": now(), **fields}
+    names = ", ".join(fields)
+    marks = ", ".join("?" for _ in fields)
+    with writing(db):
+        cursor = db.execute(f"INSERT INTO alerts ({names}) VALUES ({marks})", list(fields.values()))
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def clear_alert(db: Database, alert_id: int) -> None:
+    with writing(db):
+        db.execute(
+            "UPDATE alerts SET status = 'cleared', cleared_at = ? WHERE id = ?", [now(), alert_id]
+        )
+
+
+def acknowledge_alert(db: Database, alert_id: int, actor: str) -> bool:
+    with writing(db):
+        cursor = db.execute(
+            """UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ?
+               WHERE id = ? AND acknowledged_at IS NULL""",
+            [actor, now(), alert_id],
+        )
+    return cursor.rowcount > 0
+
+
+def list_alerts(
+    db: Database, *, deployment_id: int | None = None, status: str | None = None, limit: int = 200
+) -> list[Alert]:
+    clauses, params = ["1 = 1"], list[Any]()
+    if deployment_id is not None:
+        clauses.append("deployment_id = ?")
+        params.append(deployment_id)
+    if status is not None:
+        clauses.append("status = ?")
+        params.append(status)
+    sql = f"SELECT * FROM alerts WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?"
+    return [Alert(**dict(row)) for row in db.query(sql, [*params, limit])]
+
+
+def get_alert(db: Database, alert_id: int) -> Alert | None:
+    rows = list(db.query("SELECT * FROM alerts WHERE id = ?", [alert_id]))
+    return Alert(**dict(rows[0])) if rows else None

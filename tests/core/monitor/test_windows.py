@@ -3,63 +3,17 @@ and the summary reads percentiles, error and unseen rates from the windows."""
 
 from __future__ import annotations
 
-import json
 import time
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from core.data.datasets import import_dataset
 from core.monitor.dashboard import prediction_mix, summarise
 from core.monitor.windows import LATENCY_EDGES, aggregate, latency_percentile, window_start
 from core.store import connect
 from core.store import records as store
-from core.train.plan import ValidationPlan
-from core.train.registry import register_run
-from core.train.training import TrainRequest, train
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory):
-    home = tmp_path_factory.mktemp("monitor") / "studio"
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"x": rng.normal(size=120), "y": rng.integers(0, 2, 120)})
-    path = home.parent / "tiny.csv"
-    frame.to_csv(path, index=False)
-    version = import_dataset(home, path=path, name="tiny").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="y",
-        models=("logistic_regression",),
-        plan=ValidationPlan(folds=2),
-    )
-    model_version = register_run(home, train(home, request).best.id, name="tiny", onnx=False)
-    with connect(home) as db:
-        row = store.insert_deployment(
-            db,
-            model_version_id=model_version.id,
-            host="127.0.0.1",
-            port=1,
-            log_path="",
-            created_by="test",
-        )
-    return home, row.id, model_version.id
-
-
-def _log(home, deployment_id, version_id, rows):
-    with connect(home) as db:
-        store.log_predictions(
-            db,
-            [
-                (deployment_id, version_id, request, index, at, latency, status,
-                 "{}", json.dumps(prediction), None, unseen, None)
-                for request, index, at, latency, status, prediction, unseen in rows
-            ],
-        )  # fmt: skip
-
-
-def test_windows_fold_once_and_summaries_read_them(deployment):
+def test_windows_fold_once_and_summaries_read_them(deployment, log_rows):
     home, deployment_id, version_id = deployment
     now = window_start(time.time()) - 600
     rows = []
@@ -70,7 +24,7 @@ def test_windows_fold_once_and_summaries_read_them(deployment):
             unseen = '["region"]' if index == 0 else None
             rows.append((f"r{minute}-{index}", 0, at, 4.0 + index, 200, prediction, unseen))
         rows.append((f"e{minute}", 0, now + minute * 60 + 30, 1.0, 422, None, None))
-    _log(home, deployment_id, version_id, rows)
+    log_rows(home, deployment_id, version_id, rows)
     assert aggregate(home, deployment_id) == 33
     assert aggregate(home, deployment_id) == 0  # nothing folded twice
     summary = summarise(home, deployment_id, minutes=30, refresh=False)

@@ -1,0 +1,227 @@
+"""Alert rules over the monitor windows: sensible defaults per deployment, alerts that open
+when a rule is broken and clear when it recovers, acknowledgement, and an optional webhook."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.monitor.dashboard import MonitorSummary, summarise
+from core.store import connect
+from core.store import records as store
+from core.store.records import Alert, AlertRule
+
+WEBHOOK_ENV = "MLOPS_STUDIO_ALERT_WEBHOOK"
+WEBHOOK_TIMEOUT_S = 5.0
+MIN_ROWS = 20  # fewer answered rows than this in a window say nothing about rates
+MIN_LABELLED = 30
+METRICS = (
+    "error_rate",
+    "latency_p99_ms",
+    "requests_per_minute",
+    "unseen_rate",
+    "drift_share",
+    "performance",
+)
+COMPARISONS = ("above", "below")
+SEVERITIES = ("info", "warning", "critical")
+UNKNOWN_METRIC = "There is no alert metric {metric!r}; choose one of {choices}."
+BAD_COMPARISON = "An alert fires when the metric is 'above' or 'below' the threshold."
+BAD_SEVERITY = "Severity must be one of {choices}."
+BAD_WINDOW = "The window must be a whole number of minutes from 1 to 1440."
+NOT_A_NUMBER = "The threshold must be a finite number."
+UNKNOWN_ALERT = "There is no alert {id}."
+MESSAGE = "{metric} is {value:.4g} over the last {minutes} min ({comparison} {threshold:.4g})."
+log = logging.getLogger("mlops_studio.monitor")
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    metric: str
+    comparison: str
+    threshold: float
+    window_minutes: int
+    severity: str
+
+
+DEFAULT_RULES = (
+    RuleSpec("error_rate", "above", 0.05, 5, "critical"),
+    RuleSpec("latency_p99_ms", "above", 250.0, 5, "warning"),
+    RuleSpec("drift_share", "above", 0.3, 60, "warning"),
+    RuleSpec("unseen_rate", "above", 0.2, 15, "info"),
+)
+
+
+def check_rule(spec: RuleSpec) -> RuleSpec:
+    """Refuse a rule a person could not have meant; the message says what to change."""
+    if spec.metric not in METRICS:
+        raise ValueError(UNKNOWN_METRIC.format(metric=spec.metric, choices=", ".join(METRICS)))
+    if spec.comparison not in COMPARISONS:
+        raise ValueError(BAD_COMPARISON)
+    if spec.severity not in SEVERITIES:
+        raise ValueError(BAD_SEVERITY.format(choices=", ".join(SEVERITIES)))
+    if type(spec.window_minutes) is not int or not 1 <= spec.window_minutes <= 1440:
+        raise ValueError(BAD_WINDOW)
+    if not isinstance(spec.threshold, int | float) or not math.isfinite(spec.threshold):
+        raise ValueError(NOT_A_NUMBER)
+    return spec
+
+
+def rules_of(home: Path, deployment_id: int) -> list[AlertRule]:
+    """The deployment's rules; the defaults are added the first time."""
+    with connect(home) as db:
+        rules = store.alert_rules(db, deployment_id)
+        if not rules:
+            for spec in DEFAULT_RULES:
+                store.add_alert_rule(db, deployment_id, **spec.__dict__)
+            rules = store.alert_rules(db, deployment_id)
+    return rules
+
+
+def add_rule(home: Path, deployment_id: int, spec: RuleSpec) -> AlertRule:
+    check_rule(spec)
+    rules_of(home, deployment_id)
+    with connect(home) as db:
+        rule_id = store.add_alert_rule(db, deployment_id, **spec.__dict__)
+        return next(rule for rule in store.alert_rules(db, deployment_id) if rule.id == rule_id)
+
+
+def set_rule_enabled(home: Path, rule_id: int, enabled: bool) -> None:
+    with connect(home) as db:
+        store.update_alert_rule(db, rule_id, enabled=int(enabled))
+
+
+def evaluate(home: Path, deployment_id: int) -> list[Alert]:
+    """Open an alert for each broken rule without one, clear those that recovered; returns the
+    alerts that changed."""
+    changed: list[Alert] = []
+    with connect(home) as db:
+        open_by_rule = {
+            alert.rule_id: alert
+            for alert in store.list_alerts(db, deployment_id=deployment_id, status="open")
+        }
+    summaries: dict[int, MonitorSummary] = {}
+    for rule in rules_of(home, deployment_id):
+        if not rule.enabled:
+            continue
+        if rule.window_minutes not in summaries:
+            summaries[rule.window_minutes] = summarise(
+                home, deployment_id, minutes=rule.window_minutes, refresh=False
+            )
+        value = metric_value(home, deployment_id, rule, summaries[rule.window_minutes])
+        if value is None:  # too little data to tell either way: leave things as they are
+            continue
+        current = open_by_rule.get(rule.id)
+        if _breaks(value, rule) and current is None:
+            changed.append(_open(home, deployment_id, rule, value))
+        elif not _breaks(value, rule) and current is not None:
+            changed.append(_clear(home, current))
+    for alert in changed:
+        notify(alert)
+    return changed
+
+
+def metric_value(
+    home: Path, deployment_id: int, rule: AlertRule, summary: MonitorSummary
+) -> float | None:
+    """The rule's metric over its window, or None when the window holds too little to tell."""
+    if rule.metric == "requests_per_minute":
+        return summary.requests_per_minute
+    if rule.metric == "drift_share":
+        return latest_drift_share(home, deployment_id, summary.start, summary.end)
+    if rule.metric == "performance":
+        return summary.performance if summary.labelled >= MIN_LABELLED else None
+    if summary.rows < MIN_ROWS:
+        return None
+    if rule.metric == "error_rate":
+        return summary.error_rate
+    if rule.metric == "latency_p99_ms":
+        return summary.p99_ms
+    answered = [w for w in summary.windows if w.rows]
+    unseen = sum(w.unseen_rate * (w.rows * (1 - w.error_rate)) for w in answered)
+    rows = sum(w.rows * (1 - w.error_rate) for w in answered)
+    return unseen / rows if rows else None
+
+
+def latest_drift_share(home: Path, deployment_id: int, start: float, end: float) -> float | None:
+    with connect(home) as db:
+        metrics = store.monitor_metrics(db, deployment_id, start, end)
+    shares = [m["value"] for m in metrics if m["feature"] == "" and m["metric"] == "drift_share"]
+    return shares[-1] if shares else None
+
+
+def _breaks(value: float, rule: AlertRule) -> bool:
+    return value > rule.threshold if rule.comparison == "above" else value < rule.threshold
+
+
+def _open(home: Path, deployment_id: int, rule: AlertRule, value: float) -> Alert:
+    message = MESSAGE.format(
+        metric=rule.metric.replace("_", " "),
+        value=value,
+        minutes=rule.window_minutes,
+        comparison=rule.comparison,
+        threshold=rule.threshold,
+    )
+    with connect(home) as db:
+        alert_id = store.open_alert(
+            db,
+            deployment_id=deployment_id,
+            rule_id=rule.id,
+            metric=rule.metric,
+            severity=rule.severity,
+            value=value,
+            threshold=rule.threshold,
+            message=message,
+        )
+        return _stored(db, alert_id)
+
+
+def _clear(home: Path, alert: Alert) -> Alert:
+    with connect(home) as db:
+        store.clear_alert(db, alert.id)
+        return _stored(db, alert.id)
+
+
+def _stored(db: Any, alert_id: int) -> Alert:
+    found = store.get_alert(db, alert_id)
+    if found is None:
+        raise ValueError(UNKNOWN_ALERT.format(id=alert_id))
+    return found
+
+
+def acknowledge(home: Path, alert_id: int, *, actor: str = "studio") -> None:
+    with connect(home) as db:
+        _stored(db, alert_id)
+        if store.acknowledge_alert(db, alert_id, actor):
+            store.record_event(
+                db, actor=actor, action="alert.acknowledge", entity_type="alert", entity_id=alert_id
+            )
+
+
+def open_alerts(home: Path) -> list[Alert]:
+    """Every open alert, newest first (the sidebar shows them on every page)."""
+    with connect(home) as db:
+        return store.list_alerts(db, status="open")
+
+
+def notify(alert: Alert) -> bool:
+    """POST the alert as JSON to $MLOPS_STUDIO_ALERT_WEBHOOK when set; a failure is logged."""
+    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    if not url:
+        return False
+    body = json.dumps({"event": f"alert.{alert.status}", **alert.to_dict()}).encode()
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S):
+            return True
+    except (OSError, ValueError) as error:
+        log.warning("alert webhook %s failed: %s", url, error)
+        return False
