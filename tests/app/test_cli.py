@@ -382,3 +382,27 @@ def test_predict_scores_a_file_and_refuses_bad_input(tmp_path: Path) -> None:
     assert code == 1 and "Cannot score with 'nope@1'" in output
     usage = CliRunner().invoke(cli, ["predict", "scorer", str(source), "--home", str(home)])
     assert usage.exit_code == 2 and "--out" in usage.output
+
+
+def test_simulate_traffic_then_monitor(tmp_path: Path) -> None:
+    home = _registered_credit(tmp_path)
+    deployed = run_json(home, "deploy", "risk@1", "--reason", "CLI test of monitoring")
+    deployment = str(deployed["id"])
+    production = ROOT / "sample_data" / "credit_production.csv"
+    labels = ROOT / "sample_data" / "credit_production_labels.csv"
+    try:
+        code, output = run(home, "simulate", deployment, "--file", str(production), "--json")
+        assert code == 1 and "API key" in output
+        sent = run_json(
+            home, "simulate", deployment, "--file", str(production), "--labels", str(labels),
+            "--rate", "25", "--seconds", "3", "--label-delay", "0.5", "--api-key", deployed["api_key"],
+        )  # fmt: skip
+        assert sent["sent"] == 75 and sent["failed"] == 0 and sent["labelled"] == 75
+        seen = run_json(home, "monitor", deployment, "--minutes", "10")
+        assert seen["requests"] == 75 and seen["error_rate"] == 0
+        assert seen["labelled"] == 75 and 0 <= seen["performance"] <= 1
+        assert sum(seen["prediction_mix"].values()) == 75 and seen["p50_ms"] > 0
+        code, output = run(home, "monitor", deployment)
+        assert code == 0 and "75 requests" in output
+    finally:
+        run(home, "undeploy", deployment)
