@@ -26,6 +26,7 @@ test: lint
 	$(VENV)/bin/pytest
 
 bench: install
+	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(PY) tests/bench/run_all.py
 
 clean:

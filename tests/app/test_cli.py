@@ -393,10 +393,9 @@ def test_simulate_traffic_then_monitor(tmp_path: Path) -> None:
     try:
         code, output = run(home, "simulate", deployment, "--file", str(production), "--json")
         assert code == 1 and "API key" in output
-        sent = run_json(
-            home, "simulate", deployment, "--file", str(production), "--labels", str(labels),
-            "--rate", "25", "--seconds", "3", "--label-delay", "0.5", "--api-key", deployed["api_key"],
-        )  # fmt: skip
+        args = ["--file", str(production), "--labels", str(labels), "--rate", "25"]
+        args += ["--seconds", "3", "--label-delay", "0.5", "--api-key", deployed["api_key"]]
+        sent = run_json(home, "simulate", deployment, *args)
         assert sent["sent"] == 75 and sent["failed"] == 0 and sent["labelled"] == 75
         seen = run_json(home, "monitor", deployment, "--minutes", "10")
         assert seen["requests"] == 75 and seen["error_rate"] == 0

@@ -1,0 +1,1 @@
+"""Monitoring: data drift against the training reference, live performance and alerts."""
