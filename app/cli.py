@@ -102,8 +102,12 @@ def ui(ctx: StudioContext, *, as_json: bool, port: int, host: str, demo: bool) -
         "none",
     ]
     env = {**os.environ, settings.HOME_ENV: str(ctx.home)}
+    from core.scheduler import start_in_background
+
+    scheduler = start_in_background(ctx.home)  # monitoring goes on after the UI closes
     if as_json:
-        click.echo(json.dumps({"url": f"http://{host}:{port}", "home": str(ctx.home)}))
+        shown = {"url": f"http://{host}:{port}", "home": str(ctx.home), "scheduler_pid": scheduler}
+        click.echo(json.dumps(shown))
     os.execve(sys.executable, command, env)
 
 
@@ -857,6 +861,20 @@ def _predict_text(payload: dict[str, Any]) -> str:
 
 
 @cli.command()
+@click.option("--every", default=5.0, show_default=True, type=float, help="Seconds per round.")
+@studio_command
+def worker(ctx: StudioContext, *, as_json: bool, every: float) -> None:
+    """Run the scheduler in the foreground: monitoring, alerts and retraining policies."""
+    from core.scheduler import run
+
+    if as_json:
+        click.echo(json.dumps({"home": str(ctx.home), "every": every}))
+    else:
+        click.echo(f"Scheduler for {ctx.home}: a round every {every:g} s (Ctrl+C stops it).")
+    run(ctx.home, every=every)
+
+
+@cli.command()
 @click.argument("deployment_id", type=int)
 @click.option("--minutes", default=60, show_default=True, type=float, help="Time range.")
 @studio_command
@@ -1005,7 +1023,7 @@ def drift(
 
 def _drift_source(home: Path, source: str) -> tuple[Any, dict[str, str], str]:
     """A file read as imports read it, else a stored dataset; with its column roles."""
-    from core.data.datasets import find_version, load_frame
+    from core.data.datasets import DatasetError, find_version, load_frame
     from core.data.ingest import ImportLimits, read_table
     from core.data.schema import infer_schema
 
@@ -1013,10 +1031,18 @@ def _drift_source(home: Path, source: str) -> tuple[Any, dict[str, str], str]:
     if path.is_file():
         table = read_table(path, limits=ImportLimits.from_env()).table
         schema, label, frame = infer_schema(table), str(path), table.to_pandas()
-    else:
+        return frame, {column.name: column.role for column in schema}, label
+    try:
         version = find_version(home, source)
-        schema, label, frame = version.schema, version.label, load_frame(home, version)
-    return frame, {column.name: column.role for column in schema}, label
+    except DatasetError:
+        if not (path.suffix or path.parent != Path(".")):
+            raise
+        raise FileNotFoundError(
+            f"There is no file at {source} and no dataset called {source!r}. Check the path, "
+            "or run `mlops-studio datasets` to see the names."
+        ) from None
+    frame = load_frame(home, version)
+    return frame, {column.name: column.role for column in version.schema}, version.label
 
 
 def _drift_text(payload: dict[str, Any]) -> str:

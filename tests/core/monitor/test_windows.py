@@ -49,3 +49,18 @@ def test_latency_percentiles_interpolate_in_buckets():
     histogram[4] = 100  # all requests between 3 and 5 ms
     assert 3.0 <= latency_percentile(histogram, 0.5) <= 5.0
     assert latency_percentile([0] * 22, 0.5) is None
+
+
+def test_a_scheduler_round_folds_every_deployment_and_evaluates_alerts(deployment, log_rows):
+    from core.scheduler import tick
+
+    home, deployment_id, version_id = deployment
+    now = time.time()
+    log_rows(
+        home,
+        deployment_id,
+        version_id,
+        [(f"s{i}", 0, now - i, 3.0, 500, None, None) for i in range(30)],
+    )
+    assert tick(home) == {"folded": 30, "alerts": 1}  # every request failed: error-rate alert
+    assert tick(home) == {"folded": 0, "alerts": 0}

@@ -1,0 +1,132 @@
+"""The scheduler: one process per studio home that keeps monitoring (and retraining) going
+with no browser open. `mlops-studio ui` starts it; `mlops-studio worker` runs it standalone."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from core.processes import spawn_detached
+from core.settings import artifacts_dir
+
+TICK_SECONDS = 5.0
+LOCK_FILE = "scheduler.lock"
+SCHEDULER_MODULE = "core.scheduler"
+ALREADY_RUNNING = "A scheduler already runs for {home} (pid {pid})."
+log = logging.getLogger("mlops_studio.scheduler")
+
+
+def lock_path(home: Path) -> Path:
+    return home / LOCK_FILE
+
+
+@contextmanager
+def scheduler_lock(home: Path) -> Iterator[TextIO]:
+    """Hold the home's scheduler lock (an flock, released by the OS if the process dies)."""
+    home.mkdir(parents=True, exist_ok=True)
+    handle = lock_path(home).open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        pid = handle.read().strip() or "?"
+        handle.close()
+        raise RuntimeError(ALREADY_RUNNING.format(home=home, pid=pid)) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+def running_pid(home: Path) -> int | None:
+    """The pid of the home's scheduler, or None when none runs."""
+    path = lock_path(home)
+    if not path.exists():
+        return None
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            text = handle.read().strip()
+            return int(text) if text.isdigit() else -1
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+def start_in_background(home: Path) -> int | None:
+    """Start a detached scheduler for ``home`` unless one runs; returns its pid."""
+    pid = running_pid(home)
+    if pid is not None:
+        return pid
+    args = [sys.executable, "-m", SCHEDULER_MODULE, "--home", str(home)]
+    process = spawn_detached(args, artifacts_dir(home) / "logs" / "scheduler.log")
+    return process.pid
+
+
+def tick(home: Path) -> dict[str, Any]:
+    """One round: fold new log rows, compute drift, evaluate alerts, run due policies."""
+    from core.monitor.alerts import evaluate
+    from core.monitor.windows import aggregate
+    from core.serving.deployments import list_deployments
+
+    done: dict[str, Any] = {"folded": 0, "alerts": 0}
+    for deployment in list_deployments(home):
+        try:
+            done["folded"] += aggregate(home, deployment.id)
+            done["alerts"] += len(evaluate(home, deployment.id))
+        except Exception:  # one deployment's trouble must not stop the others
+            log.exception("monitoring deployment %s failed", deployment.id)
+    return done
+
+
+def run(home: Path, *, every: float = TICK_SECONDS, rounds: int | None = None) -> None:
+    """Tick every ``every`` seconds until SIGTERM/SIGINT (or ``rounds`` ticks)."""
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with scheduler_lock(home):
+        done = 0
+        while not stopping and (rounds is None or done < rounds):
+            started = time.monotonic()
+            tick(home)
+            done += 1
+            while not stopping and time.monotonic() - started < every:
+                time.sleep(min(0.2, every))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Keep a studio home's monitoring going.")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--every", type=float, default=TICK_SECONDS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        run(Path(args.home), every=args.every)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
