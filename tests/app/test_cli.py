@@ -405,3 +405,29 @@ def test_simulate_traffic_then_monitor(tmp_path: Path) -> None:
         assert code == 0 and "75 requests" in output
     finally:
         run(home, "undeploy", deployment)
+
+
+def test_drift_between_two_files(tmp_path: Path) -> None:
+    import pandas as pd
+
+    credit = pd.read_csv(CREDIT, nrows=4000)
+    credit.iloc[:2000].to_csv(tmp_path / "reference.csv", index=False)
+    current = credit.iloc[2000:].assign(interest_rate=lambda f: f["interest_rate"] + 3)
+    current.drop(columns=["region"]).to_csv(tmp_path / "current.csv", index=False)
+    files = (str(tmp_path / "reference.csv"), str(tmp_path / "current.csv"))
+    home = tmp_path / "h"
+    report = run_json(home, "drift", *files)
+    by_name = {column["column"]: column for column in report["columns"]}
+    assert (
+        by_name["interest_rate"]["drifted"] and by_name["interest_rate"]["method"] == "wasserstein"
+    )
+    assert not by_name["age"]["drifted"] and "applicant_id" not in by_name  # an id: skipped
+    assert report["missing_columns"] == ["region"] and report["drifted_columns"] == 1
+    assert report["drift_share"] == 1 / len(by_name) and report["dataset_drift"] is False
+    code, text = run(home, "drift", *files, "--method", "ks", "--column", "age", "--column", "sex")
+    assert code == 0 and "Drift share 0/2 = 0.00" in text
+    assert re.search(r"^age\s+ks\s+[\d.e-]+\s+[\d.e-]+\s+0\.05\s+ok$", text, re.M)
+    code, text = run(home, "drift", *files)
+    assert text.splitlines()[2].startswith("interest_rate") and "DRIFT" in text.splitlines()[2]
+    code, output = run(home, "drift", *files, "--method", "nope", "--json")
+    assert code == 1 and "no drift method called 'nope'" in json.loads(output)["error"]

@@ -18,9 +18,8 @@ def test_one_scheduler_per_home(tmp_path):
     assert scheduler.running_pid(home) is None
     with scheduler.scheduler_lock(home):
         assert scheduler.running_pid(home) == os.getpid()
-        with pytest.raises(RuntimeError, match="already runs"):
-            with scheduler.scheduler_lock(home):
-                pass
+        with pytest.raises(RuntimeError, match="already runs"), scheduler.scheduler_lock(home):
+            pass
     assert scheduler.running_pid(home) is None
 
 
