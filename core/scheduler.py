@@ -79,6 +79,7 @@ def start_in_background(home: Path) -> int | None:
 def tick(home: Path) -> dict[str, Any]:
     """One round: fold new log rows, compute drift, evaluate alerts, run due policies."""
     from core.monitor.alerts import evaluate
+    from core.monitor.drift_windows import update_drift
     from core.monitor.windows import aggregate
     from core.serving.deployments import list_deployments
 
@@ -86,6 +87,7 @@ def tick(home: Path) -> dict[str, Any]:
     for deployment in list_deployments(home):
         try:
             done["folded"] += aggregate(home, deployment.id)
+            update_drift(home, deployment.id)
             done["alerts"] += len(evaluate(home, deployment.id))
         except Exception:  # one deployment's trouble must not stop the others
             log.exception("monitoring deployment %s failed", deployment.id)

@@ -1,0 +1,112 @@
+"""Drift of live traffic: every few minutes the inputs a deployment answered are compared with
+the training rows of the version it serves, per feature, and stored as monitor metrics."""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from core.monitor.drift import (
+    DriftReport,
+    ReferenceProfile,
+    compute_drift_against,
+    profile_reference,
+)
+from core.store import connect
+from core.store import records as store
+
+DRIFT_WINDOW_SECONDS = 300.0
+MIN_ROWS = 30  # fewer answered rows than this in a window say too little about drift
+MAX_ROWS = 20_000  # the newest rows of a busier window are a fair sample of it
+DATASET = ""  # the feature name of dataset-level metrics (drift share)
+
+
+def update_drift(home: Path, deployment_id: int, *, now: float | None = None) -> int:
+    """Compute drift for every whole window since the last one; returns how many got metrics."""
+    now = time.time() if now is None else now
+    with connect(home) as db:
+        state = store.monitor_state(db, deployment_id)
+        first = store.first_prediction_time(db, deployment_id)
+        deployment = store.get_deployment(db, deployment_id)
+    if first is None or deployment is None:
+        return 0
+    start = (
+        state["last_drift_end"] or math.floor(first / DRIFT_WINDOW_SECONDS) * DRIFT_WINDOW_SECONDS
+    )
+    computed = 0
+    while start + DRIFT_WINDOW_SECONDS <= now:
+        end = start + DRIFT_WINDOW_SECONDS
+        computed += _window(home, deployment_id, deployment.model_version_id, start, end)
+        with connect(home) as db:
+            store.set_monitor_state(db, deployment_id, last_drift_end=end)
+        start = end
+    return computed
+
+
+def _window(home: Path, deployment_id: int, version_id: int, start: float, end: float) -> int:
+    with connect(home) as db:
+        inputs = store.window_inputs(db, deployment_id, start, end, limit=MAX_ROWS)
+    if len(inputs) < MIN_ROWS:
+        return 0
+    current = pd.DataFrame([orjson.loads(text) for text in inputs])
+    report = compute_drift_against(reference_profile(home, version_id), current)
+    with connect(home) as db:
+        store.add_monitor_metrics(db, metric_rows(deployment_id, start, end, report))
+    return 1
+
+
+def metric_rows(
+    deployment_id: int, start: float, end: float, report: DriftReport
+) -> list[dict[str, Any]]:
+    """One row per feature (its method's statistic) plus the dataset drift share."""
+    window = {"deployment_id": deployment_id, "window_start": start, "window_end": end}
+    rows = [
+        {
+            **window,
+            "feature": DATASET,
+            "metric": "drift_share",
+            "value": report.drift_share,
+            "threshold": report.share_threshold,
+            "flagged": int(report.dataset_drift),
+            "details_json": orjson.dumps({"rows": report.rows_current}).decode(),
+        }
+    ]
+    for column in report.columns:
+        details = {
+            "p_value": column.p_value,
+            "kind": column.kind,
+            "missing_rate": column.current_missing,
+            "reference_missing_rate": column.reference_missing,
+            "new_category_rate": column.new_category_rate,
+        }
+        rows.append(
+            {
+                **window,
+                "feature": column.column,
+                "metric": column.method,
+                "value": column.statistic,
+                "threshold": column.threshold,
+                "flagged": int(column.drifted),
+                "details_json": orjson.dumps(details).decode(),
+            }
+        )
+    return rows
+
+
+@lru_cache(maxsize=8)
+def reference_profile(home: Path, version_id: int) -> ReferenceProfile:
+    """The training rows of a version, profiled once per process (they never change)."""
+    from core.train.registry import model_version_by_id
+    from core.train.tracking import get_run
+    from core.train.training import run_data
+
+    version = model_version_by_id(home, version_id)
+    data = run_data(home, get_run(home, version.run_id))
+    roles = {column.name: column.role for column in data.schema}
+    return profile_reference(data.X_train, roles=roles)
