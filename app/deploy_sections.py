@@ -705,24 +705,22 @@ def service_log(deployment_id: int) -> None:
 
 def predictions_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
+    missing = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     return pd.DataFrame(
         {
             "time (UTC)": pd.to_datetime(frame["created_at"], unit="s").dt.floor("ms"),
             "request id": frame["request_id"],
             "row": frame["row"],
-            "prediction": frame["prediction"].map(_shown),
+            "prediction": frame.get("prediction", missing).map(_shown),
             "latency ms": frame["latency_ms"].round(1),
             "status": frame["status"],
-            "label": frame["label"].map(_shown),
+            "label": frame.get("label", missing).map(_shown),
         }
     )
 
 
-def _shown(text: Any) -> str:
-    """A logged JSON value as text (the store keeps predictions and labels as JSON)."""
-    if text is None or (isinstance(text, float) and pd.isna(text)):
+def _shown(value: Any) -> str:
+    """A logged prediction or label as text; empty where there is none."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
-    try:
-        return str(json.loads(text))
-    except (TypeError, ValueError):
-        return str(text)
+    return str(value)

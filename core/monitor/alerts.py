@@ -19,7 +19,7 @@ from core.store.records import Alert, AlertRule
 
 WEBHOOK_ENV = "MLOPS_STUDIO_ALERT_WEBHOOK"
 WEBHOOK_TIMEOUT_S = 5.0
-MIN_ROWS = 20  # fewer answered rows than this in a window say nothing about rates
+MIN_ROWS = 20  # fewer requests than this in a window say nothing about rates
 MIN_LABELLED = 30
 METRICS = (
     "error_rate",
@@ -137,16 +137,14 @@ def metric_value(
         return latest_drift_share(home, deployment_id, summary.start, summary.end)
     if rule.metric == "performance":
         return summary.performance if summary.labelled >= MIN_LABELLED else None
-    if summary.rows < MIN_ROWS:
+    if summary.requests < MIN_ROWS:
         return None
     if rule.metric == "error_rate":
         return summary.error_rate
     if rule.metric == "latency_p99_ms":
         return summary.p99_ms
-    answered = [w for w in summary.windows if w.rows]
-    unseen = sum(w.unseen_rate * (w.rows * (1 - w.error_rate)) for w in answered)
-    rows = sum(w.rows * (1 - w.error_rate) for w in answered)
-    return unseen / rows if rows else None
+    unseen = sum(w.unseen_rate * w.rows for w in summary.windows)
+    return unseen / summary.rows if summary.rows else None
 
 
 def latest_drift_share(home: Path, deployment_id: int, start: float, end: float) -> float | None:

@@ -82,12 +82,12 @@ def summarise(
 
 def _window(row: dict[str, Any], regression: bool) -> WindowStats:
     histogram = json.loads(row["latency_json"]) or []
-    answered = row["rows"] - row["errors"]
+    answered = row["rows"]
     return WindowStats(
         start=row["window_start"],
         requests=row["requests"],
         rows=row["rows"],
-        error_rate=row["errors"] / row["rows"] if row["rows"] else 0.0,
+        error_rate=row["errors"] / row["requests"] if row["requests"] else 0.0,
         p50_ms=latency_percentile(histogram, 0.50),
         p95_ms=latency_percentile(histogram, 0.95),
         p99_ms=latency_percentile(histogram, 0.99),
@@ -121,7 +121,7 @@ def _summary(
         windows=windows,
         requests=requests,
         rows=total_rows,
-        error_rate=sum(row["errors"] for row in rows) / total_rows if total_rows else 0.0,
+        error_rate=sum(row["errors"] for row in rows) / requests if requests else 0.0,
         p50_ms=latency_percentile(histogram, 0.50),
         p95_ms=latency_percentile(histogram, 0.95),
         p99_ms=latency_percentile(histogram, 0.99),

@@ -54,7 +54,7 @@ def _window(home: Path, deployment_id: int, version_id: int, start: float, end: 
         inputs = store.window_inputs(db, deployment_id, start, end, limit=MAX_ROWS)
     if len(inputs) < MIN_ROWS:
         return 0
-    current = pd.DataFrame([orjson.loads(text) for text in inputs])
+    current = pd.DataFrame(inputs)
     report = compute_drift_against(reference_profile(home, version_id), current)
     with connect(home) as db:
         store.add_monitor_metrics(db, metric_rows(deployment_id, start, end, report))

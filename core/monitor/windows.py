@@ -28,7 +28,7 @@ MAX_CLASSES = 50
 class _Window:
     """One window's counts while new log rows are folded in."""
 
-    requests: set[str] = field(default_factory=set)
+    requests: int = 0
     rows: int = 0
     errors: int = 0
     latency: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_EDGES) + 1))
@@ -60,17 +60,17 @@ def aggregate(home: Path, deployment_id: int) -> int:
 
 def _fold(rows: list[tuple[Any, ...]]) -> dict[float, _Window]:
     windows: dict[float, _Window] = {}
-    for _, created_at, request_id, status, latency_ms, prediction, unseen in rows:
+    for _, created_at, _, status, latency_ms, size, predictions, unseen in rows:
         window = windows.setdefault(window_start(created_at), _Window())
-        if request_id not in window.requests:
-            window.requests.add(request_id)
-            window.latency[bisect.bisect_left(LATENCY_EDGES, latency_ms)] += 1
-        window.rows += 1
+        window.requests += 1
+        window.latency[bisect.bisect_left(LATENCY_EDGES, latency_ms)] += 1
         if status != 200:
             window.errors += 1
             continue
-        window.predictions[prediction] += 1
-        window.unseen_rows += unseen is not None
+        window.rows += size
+        window.predictions.update(json.dumps(value) for value in json.loads(predictions))
+        if unseen is not None:
+            window.unseen_rows += sum(1 for columns in json.loads(unseen) if columns)
     return windows
 
 
@@ -90,7 +90,7 @@ def _merge(db: Any, deployment_id: int, windows: dict[float, _Window]) -> None:
         merged.append(
             {
                 **old,
-                "requests": old["requests"] + len(new.requests),
+                "requests": old["requests"] + new.requests,
                 "rows": old["rows"] + new.rows,
                 "errors": old["errors"] + new.errors,
                 "latency_json": json.dumps(
@@ -140,11 +140,10 @@ def _score_labels(db: Any, deployment_id: int) -> None:
     store.set_monitor_state(db, deployment_id, last_labelled_at=newest)
 
 
-def label_score(pairs: list[tuple[str, str]]) -> float:
+def label_score(pairs: list[tuple[Any, Any]]) -> float:
     """Correct predictions, or the summed absolute error when both sides are numbers."""
     total = 0.0
-    for prediction_text, label_text in pairs:
-        prediction, label = json.loads(prediction_text), json.loads(label_text)
+    for prediction, label in pairs:
         numbers = all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in (prediction, label)
         )

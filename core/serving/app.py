@@ -87,33 +87,34 @@ class _Service:
     )
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
-    def log_rows(self, pending: _Pending, scores: Scores, latency_ms: float) -> list[tuple]:
-        now = time.time()
+    def log_row(self, pending: _Pending, scores: Scores, latency_ms: float) -> tuple:
+        """The request's log row (records.PREDICTION_COLUMNS order): its rows as JSON arrays."""
         probabilities = scores.probabilities
-        return [
-            (
-                self.deployment_id,
-                pending.model.version_id,
-                pending.request_id,
-                index,
-                now,
-                latency_ms,
-                200,
-                orjson.dumps(row).decode(),
-                orjson.dumps(scores.predictions[index]).decode(),
-                orjson.dumps(probabilities[index]).decode() if probabilities else None,
-                orjson.dumps(scores.unseen[index]).decode() if scores.unseen[index] else None,
-                None,
-            )
-            for index, row in enumerate(pending.rows)
-        ]
+        return (
+            self.deployment_id,
+            pending.model.version_id,
+            pending.request_id,
+            time.time(),
+            latency_ms,
+            200,
+            len(pending.rows),
+            orjson.dumps(pending.rows).decode(),
+            orjson.dumps(scores.predictions).decode(),
+            None if probabilities is None else _json(probabilities),
+            orjson.dumps(scores.unseen).decode() if any(scores.unseen) else None,
+            None,
+        )
 
     def error_row(self, request_id: str, status: int, detail: Any, started: float) -> tuple:
         version = self.model.version_id if self.model else None
         latency = (time.perf_counter() - started) * 1000
         error = detail if isinstance(detail, str) else orjson.dumps(detail).decode()
-        row = (self.deployment_id, version, request_id, 0, time.time(), latency, status)
+        row = (self.deployment_id, version, request_id, time.time(), latency, status, 0)
         return (*row, None, None, None, None, error)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def create_app(
@@ -333,7 +334,7 @@ def _score_batch(service: _Service, batch: list[tuple[_Pending, Any]]) -> list[_
             end = start + len(pending.rows)
             part = _slice(scores, start, end)
             latency = (time.perf_counter() - pending.started) * 1000
-            log_rows.extend(service.log_rows(pending, part, latency))
+            log_rows.append(service.log_row(pending, part, latency))
             answers.append(_Answer(model, part, None))
             start = end
     logged = service.log.append(log_rows)
@@ -353,7 +354,7 @@ def _same_model_runs(pending: list[_Pending]) -> list[list[_Pending]]:
 
 
 def _slice(scores: Scores, start: int, end: int) -> Scores:
-    probabilities = scores.probabilities[start:end] if scores.probabilities else None
+    probabilities = None if scores.probabilities is None else scores.probabilities[start:end]
     return Scores(scores.predictions[start:end], probabilities, scores.unseen[start:end])
 
 
@@ -375,7 +376,9 @@ def _prediction_response(pending: _Pending, answer: _Answer) -> Response:
     unseen = sum(len(columns) for columns in scores.unseen)
     if unseen:
         body["unseen_categories"] = unseen
-    return Response(orjson.dumps(body), media_type="application/json")
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
+    )
 
 
 # -- requests ----------------------------------------------------------------------------------

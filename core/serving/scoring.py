@@ -102,7 +102,7 @@ class Scores:
     """Predictions for a batch of rows, with probabilities and each row's unseen categories."""
 
     predictions: list[Any]
-    probabilities: list[list[float]] | None
+    probabilities: np.ndarray | None  # (rows, classes)
     unseen: list[list[str]]
 
 
@@ -202,7 +202,7 @@ def score(model: ServedModel, values: dict[str, list[Any]]) -> Scores:
     if model.task == "regression":
         return Scores(output.astype(np.float64).tolist(), None, unseen)
     predictions = [model.classes[index] for index in output.argmax(axis=1).tolist()]
-    return Scores(predictions, output.tolist(), unseen)
+    return Scores(predictions, output, unseen)
 
 
 def _frame(model: ServedModel, values: dict[str, list[Any]]) -> pd.DataFrame:
@@ -212,10 +212,12 @@ def _frame(model: ServedModel, values: dict[str, list[Any]]) -> pd.DataFrame:
 def _unseen(model: ServedModel, values: dict[str, list[Any]], rows: int) -> list[list[str]]:
     found: list[list[str]] = [[] for _ in range(rows)]
     for name, known in model.known_levels.items():
-        for index, value in enumerate(values[name]):
-            if (
-                value is not None
-                and (value if type(value) is str else level_text(value)) not in known
-            ):
-                found[index].append(name)
+        column = values[name]
+        distinct = set(column)
+        distinct.discard(None)
+        new = {v for v in distinct if (v if type(v) is str else level_text(v)) not in known}
+        if new:  # rare: only then look at each row
+            for index, value in enumerate(column):
+                if value in new:
+                    found[index].append(name)
     return found

@@ -252,22 +252,33 @@ def _deployments_predictions(db: Database) -> None:
             id INTEGER PRIMARY KEY,
             deployment_id INTEGER REFERENCES deployments(id),
             model_version_id INTEGER,
-            request_id TEXT NOT NULL,
-            row INTEGER NOT NULL,
+            request_id TEXT NOT NULL UNIQUE,
             created_at REAL NOT NULL,
             latency_ms REAL NOT NULL,
             status INTEGER NOT NULL DEFAULT 200,
+            rows INTEGER NOT NULL DEFAULT 0,
             inputs TEXT,
-            prediction TEXT,
+            predictions TEXT,
             probabilities TEXT,
             unseen TEXT,
-            error TEXT,
-            label TEXT,
-            labelled_at REAL,
-            UNIQUE (request_id, row)
+            error TEXT
         )"""
     )
     db.execute("CREATE INDEX predictions_deployment_time ON predictions(deployment_id, created_at)")
+    db.execute(
+        """
+        CREATE TABLE prediction_labels (
+            request_id TEXT NOT NULL,
+            row INTEGER NOT NULL,
+            deployment_id INTEGER REFERENCES deployments(id),
+            label TEXT NOT NULL,
+            labelled_at REAL NOT NULL,
+            PRIMARY KEY (request_id, row)
+        )"""
+    )
+    db.execute(
+        "CREATE INDEX prediction_labels_time ON prediction_labels(deployment_id, labelled_at)"
+    )
 
 
 @migrations(name="0006_monitoring")
@@ -348,4 +359,3 @@ def _monitoring(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX alerts_open ON alerts(status, deployment_id)")
-    db.execute("CREATE INDEX predictions_labelled ON predictions(deployment_id, labelled_at)")

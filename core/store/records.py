@@ -1291,70 +1291,124 @@ PREDICTION_COLUMNS = (
     "deployment_id",
     "model_version_id",
     "request_id",
-    "row",
     "created_at",
     "latency_ms",
     "status",
+    "rows",
     "inputs",
-    "prediction",
+    "predictions",
     "probabilities",
     "unseen",
     "error",
 )
 
 
-def log_predictions(db: Database, rows: list[tuple[Any, ...]]) -> None:
-    """Append prediction log rows (tuples in PREDICTION_COLUMNS order) in one transaction."""
+def log_predictions(db: Database, requests: list[tuple[Any, ...]]) -> None:
+    """Append prediction log rows, one per request (tuples in PREDICTION_COLUMNS order), in one
+    transaction. A request's rows travel as JSON arrays: one write per request, not per row."""
     names = ", ".join(PREDICTION_COLUMNS)
     marks = ", ".join("?" for _ in PREDICTION_COLUMNS)
     with writing(db):
-        db.conn.executemany(f"INSERT INTO predictions ({names}) VALUES ({marks})", rows)
+        db.conn.executemany(f"INSERT INTO predictions ({names}) VALUES ({marks})", requests)
 
 
 def record_labels(
     db: Database, deployment_id: int | None, labels: list[tuple[str, int | None, str]], at: float
 ) -> list[str]:
-    """Store true labels (request id, row or None for every row, label JSON); all or nothing.
-
-    Returns the request ids this deployment never answered (then nothing is stored)."""
-    try:
-        with writing(db):
-            unknown = []
-            for request_id, row, label in labels:
-                sql = "UPDATE predictions SET label = ?, labelled_at = ? WHERE request_id = ? "
-                sql += "AND deployment_id IS ? AND status = 200"
-                params: list[Any] = [label, at, request_id, deployment_id]
-                if row is not None:
-                    sql += " AND row = ?"
-                    params.append(row)
-                if db.execute(sql, params).rowcount == 0:
-                    unknown.append(request_id if row is None else f"{request_id}[{row}]")
-            if unknown:
-                raise _NothingStored(unknown)
-    except _NothingStored as refused:
-        return refused.unknown
+    """Store true labels (request id, row or None for every row, label JSON); a later label for
+    the same row replaces the earlier one. All or nothing: returns the request ids (or
+    ``id[row]``) this deployment never answered, and then stores nothing."""
+    sizes = _answered_sizes(db, deployment_id, sorted({request_id for request_id, _, _ in labels}))
+    unknown, rows = [], []
+    for request_id, row, label in labels:
+        size = sizes.get(request_id)
+        if size is None or (row is not None and row >= size):
+            unknown.append(request_id if row is None or size is None else f"{request_id}[{row}]")
+            continue
+        for index in range(size) if row is None else (row,):
+            rows.append((request_id, index, deployment_id, label, at))
+    if unknown:
+        return unknown
+    with writing(db):
+        db.conn.executemany(
+            """INSERT OR REPLACE INTO prediction_labels
+               (request_id, row, deployment_id, label, labelled_at) VALUES (?, ?, ?, ?, ?)""",
+            rows,
+        )
     return []
 
 
-class _NothingStored(Exception):
-    """Rolls a write back; carries what was wrong."""
+def _answered_sizes(
+    db: Database, deployment_id: int | None, request_ids: list[str]
+) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for start in range(0, len(request_ids), 500):
+        chunk = request_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        sql = f"""SELECT request_id, rows FROM predictions WHERE deployment_id IS ?
+                  AND status = 200 AND request_id IN ({marks})"""
+        sizes.update(db.execute(sql, [deployment_id, *chunk]).fetchall())
+    return sizes
 
-    def __init__(self, unknown: list[str]) -> None:
-        super().__init__(", ".join(unknown))
-        self.unknown = unknown
+
+def predictions_of(db: Database, deployment_id: int, *, limit: int = 1000) -> list[dict[str, Any]]:
+    """The newest logged rows of a deployment (one dict per row, label included), newest
+    first; a refused request is one row with its status and error."""
+    requests = db.execute(
+        """SELECT request_id, created_at, latency_ms, status, rows, inputs, predictions,
+                  probabilities, unseen, error, model_version_id
+           FROM predictions WHERE deployment_id = ? ORDER BY id DESC LIMIT ?""",
+        [deployment_id, limit],
+    ).fetchall()
+    labels = _labels_of(db, [request[0] for request in requests])
+    found: list[dict[str, Any]] = []
+    for request in requests:
+        found.extend(_request_rows(request, labels))
+        if len(found) >= limit:
+            break
+    return found[:limit]
 
 
-def predictions_of(
-    db: Database, deployment_id: int, *, limit: int = 1000, since: float | None = None
-) -> list[dict[str, Any]]:
-    """The newest logged predictions of a deployment, newest first."""
-    sql = "SELECT * FROM predictions WHERE deployment_id = ?"
-    params: list[Any] = [deployment_id]
-    if since is not None:
-        sql += " AND created_at >= ?"
-        params.append(since)
-    sql += " ORDER BY id DESC LIMIT ?"
-    return [dict(row) for row in db.query(sql, [*params, limit])]
+def _labels_of(db: Database, request_ids: list[str]) -> dict[tuple[str, int], str]:
+    labels: dict[tuple[str, int], str] = {}
+    for start in range(0, len(request_ids), 500):
+        chunk = request_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        sql = f"SELECT request_id, row, label FROM prediction_labels WHERE request_id IN ({marks})"
+        labels.update(((rid, row), label) for rid, row, label in db.execute(sql, chunk))
+    return labels
+
+
+def _request_rows(request: tuple[Any, ...], labels: dict[tuple[str, int], str]) -> list[dict]:
+    request_id, created_at, latency, status, size, inputs, predictions, probabilities = request[:8]
+    unseen, error, version_id = request[8:]
+    common = {
+        "request_id": request_id,
+        "created_at": created_at,
+        "latency_ms": latency,
+        "status": status,
+        "model_version_id": version_id,
+    }
+    if status != 200:
+        return [{**common, "row": 0, "error": error}]
+    rows_in = json.loads(inputs) if inputs else [None] * size
+    predicted = json.loads(predictions)
+    shares = json.loads(probabilities) if probabilities else [None] * size
+    unseen_rows = json.loads(unseen) if unseen else [[]] * size
+    return [
+        {
+            **common,
+            "row": index,
+            "inputs": rows_in[index],
+            "prediction": predicted[index],
+            "probabilities": shares[index],
+            "unseen": unseen_rows[index],
+            "label": json.loads(labels[(request_id, index)])
+            if (request_id, index) in labels
+            else None,
+        }
+        for index in range(size)
+    ]
 
 
 def prediction_request_ids(db: Database, request_ids: list[str]) -> set[str]:
@@ -1363,8 +1417,8 @@ def prediction_request_ids(db: Database, request_ids: list[str]) -> set[str]:
     for start in range(0, len(request_ids), 500):
         chunk = request_ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
-        sql = f"SELECT DISTINCT request_id FROM predictions WHERE request_id IN ({marks})"
-        found.update(row["request_id"] for row in db.query(sql, chunk))
+        sql = f"SELECT request_id FROM predictions WHERE request_id IN ({marks})"
+        found.update(row[0] for row in db.execute(sql, chunk))
     return found
 
 
@@ -1407,10 +1461,11 @@ def set_monitor_state(db: Database, deployment_id: int, **fields: Any) -> None:
 def predictions_after(
     db: Database, deployment_id: int, after_id: int, *, limit: int
 ) -> list[tuple[Any, ...]]:
-    """(id, created_at, request_id, status, latency_ms, prediction, unseen) of newer log rows."""
+    """(id, created_at, request_id, status, latency_ms, rows, predictions, unseen) of newer
+    log rows, one per request."""
     return list(
         db.execute(
-            """SELECT id, created_at, request_id, status, latency_ms, prediction, unseen
+            """SELECT id, created_at, request_id, status, latency_ms, rows, predictions, unseen
                FROM predictions WHERE deployment_id = ? AND id > ? ORDER BY id LIMIT ?""",
             [deployment_id, after_id, limit],
         ).fetchall()
@@ -1420,11 +1475,11 @@ def predictions_after(
 def labelled_window_starts(
     db: Database, deployment_id: int, since: float, width: float
 ) -> tuple[list[float], float]:
-    """Windows that received labels after ``since``, and the newest labelling time."""
+    """Windows whose rows received labels after ``since``, and the newest labelling time."""
     rows = db.execute(
-        """SELECT DISTINCT CAST(created_at / ? AS INTEGER) * ?, MAX(labelled_at)
-           FROM predictions WHERE deployment_id = ? AND labelled_at > ?
-           GROUP BY 1""",
+        """SELECT CAST(p.created_at / ? AS INTEGER) * ?, MAX(l.labelled_at)
+           FROM prediction_labels l JOIN predictions p ON p.request_id = l.request_id
+           WHERE l.deployment_id = ? AND l.labelled_at > ? GROUP BY 1""",
         [width, width, deployment_id, since],
     ).fetchall()
     newest = max((row[1] for row in rows), default=since)
@@ -1433,15 +1488,22 @@ def labelled_window_starts(
 
 def labelled_pairs(
     db: Database, deployment_id: int, start: float, end: float
-) -> list[tuple[str, str]]:
-    """(prediction JSON, label JSON) of the labelled rows logged in [start, end)."""
-    return list(
-        db.execute(
-            """SELECT prediction, label FROM predictions WHERE deployment_id = ?
-               AND created_at >= ? AND created_at < ? AND label IS NOT NULL AND status = 200""",
-            [deployment_id, start, end],
-        ).fetchall()
-    )
+) -> list[tuple[Any, Any]]:
+    """(prediction, label) of the labelled rows of requests logged in [start, end)."""
+    found = db.execute(
+        """SELECT p.request_id, p.predictions, l.row, l.label
+           FROM prediction_labels l JOIN predictions p ON p.request_id = l.request_id
+           WHERE p.deployment_id = ? AND p.created_at >= ? AND p.created_at < ?
+           AND p.status = 200 ORDER BY p.request_id""",
+        [deployment_id, start, end],
+    ).fetchall()
+    parsed: dict[str, list[Any]] = {}
+    pairs = []
+    for request_id, predictions, row, label in found:
+        if request_id not in parsed:
+            parsed = {request_id: json.loads(predictions)}
+        pairs.append((parsed[request_id][row], json.loads(label)))
+    return pairs
 
 
 def monitor_windows(
@@ -1472,16 +1534,19 @@ def save_monitor_windows(db: Database, rows: list[dict[str, Any]]) -> None:
 
 def window_inputs(
     db: Database, deployment_id: int, start: float, end: float, *, limit: int
-) -> list[str]:
-    """The inputs (JSON) of answered rows logged in [start, end), newest first."""
-    return [
-        row[0]
-        for row in db.execute(
-            """SELECT inputs FROM predictions WHERE deployment_id = ? AND created_at >= ?
-               AND created_at < ? AND status = 200 ORDER BY id DESC LIMIT ?""",
-            [deployment_id, start, end, limit],
-        ).fetchall()
-    ]
+) -> list[dict[str, Any]]:
+    """The input rows of requests answered in [start, end), newest first, at most ``limit``."""
+    found: list[dict[str, Any]] = []
+    cursor = db.execute(
+        """SELECT inputs FROM predictions WHERE deployment_id = ? AND created_at >= ?
+           AND created_at < ? AND status = 200 ORDER BY id DESC""",
+        [deployment_id, start, end],
+    )
+    for (inputs,) in cursor:
+        found.extend(json.loads(inputs))
+        if len(found) >= limit:
+            break
+    return found[:limit]
 
 
 def first_prediction_time(db: Database, deployment_id: int) -> float | None:

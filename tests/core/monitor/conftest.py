@@ -45,7 +45,7 @@ def deployment(tmp_path):
 
 @pytest.fixture
 def log_rows():
-    """Write (request, row, at, latency, status, prediction, unseen) tuples to the log."""
+    """Log one-row requests given as (request, row, at, latency, status, prediction, unseen)."""
     return _log_rows
 
 
@@ -54,8 +54,9 @@ def _log_rows(home, deployment_id, version_id, rows):
         store.log_predictions(
             db,
             [
-                (deployment_id, version_id, request, index, at, latency, status,
-                 "{}", json.dumps(prediction), None, unseen, None)
-                for request, index, at, latency, status, prediction, unseen in rows
+                (deployment_id, version_id, request, at, latency, status, int(status == 200),
+                 "[{}]", json.dumps([prediction]), None,
+                 json.dumps([json.loads(unseen)]) if unseen else None, None)
+                for request, _, at, latency, status, prediction, unseen in rows
             ],
         )  # fmt: skip

@@ -16,8 +16,8 @@ from core.store import records as store
 
 def _log_inputs(home, deployment_id, version_id, start, xs):
     rows = [
-        (deployment_id, version_id, f"d{start}-{i}", 0, start + i * 0.1, 2.0, 200,
-         json.dumps({"x": float(x)}), "1", None, None, None)
+        (deployment_id, version_id, f"d{start}-{i}", start + i * 0.1, 2.0, 200, 1,
+         json.dumps([{"x": float(x)}]), "[1]", None, None, None)
         for i, x in enumerate(xs)
     ]  # fmt: skip
     with connect(home) as db:

@@ -134,7 +134,7 @@ def test_deploy_serves_logs_and_takes_feedback(home, live):
             for r in store.predictions_of(db, deployment.id)
             if r["request_id"] == body["request_id"]
         }
-    assert labels == {0: "1", 1: "1"}  # the refused batch changed nothing
+    assert labels == {0: 1, 1: 1}  # the refused batch changed nothing
 
 
 def test_bad_requests_get_clear_refusals_and_are_counted(home, live):
@@ -155,7 +155,7 @@ def test_bad_requests_get_clear_refusals_and_are_counted(home, live):
     with connect(home) as db:
         rows = store.predictions_of(db, deployment.id, limit=20)
     assert any(row["status"] == 422 for row in rows)
-    assert any(row["unseen"] == '["region"]' for row in rows)
+    assert any(row.get("unseen") == ["region"] for row in rows)
 
 
 def test_keys_are_checked_rotated_and_revoked(home, live):
