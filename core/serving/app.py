@@ -186,11 +186,12 @@ def create_app(
         body = await _json_body(request, max_body_bytes)
         if isinstance(body, JSONResponse):
             return body
+        body, strict = body
         model = service.model
         assert model is not None and service.queue is not None
         try:
             key, rows = payload_rows(body, model.columns)
-            values = check_rows(rows, model.columns, key=key, max_rows=max_rows)
+            values = check_rows(rows, model.columns, key=key, max_rows=max_rows, finite=strict)
         except PayloadError as error:
             detail = error.to_detail()
             _log_error(service, 422, detail, started)
@@ -217,7 +218,7 @@ def create_app(
             return body
         assert service.model is not None
         try:
-            labels = _labels(body, service.model, max_rows)
+            labels = _labels(body[0], service.model, max_rows)
         except PayloadError as error:
             return JSONResponse({"detail": error.to_detail()}, status_code=422)
         unknown = await run_in_threadpool(_record_labels, service, labels)
@@ -401,12 +402,12 @@ async def _json_body(request: Request, most: int) -> Any:
     raw = await request.body()
     if len(raw) > most:
         return JSONResponse({"detail": TOO_LARGE.format(most=most)}, status_code=413)
-    try:
-        return orjson.loads(raw)
+    try:  # strict JSON: no NaN or Infinity gets past orjson
+        return orjson.loads(raw), True
     except orjson.JSONDecodeError:
         pass
     try:  # NaN, Infinity and 1e999 parse here, so the 422 can name the field that holds them
-        return json.loads(raw)
+        return json.loads(raw), False
     except (ValueError, UnicodeDecodeError) as error:
         detail = [{"loc": ["body"], "msg": BAD_JSON.format(error=error), "type": "json_invalid"}]
         return JSONResponse({"detail": detail}, status_code=422)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -144,10 +145,16 @@ def rows_to_frame(
 
 
 def check_rows(
-    rows: list[Any], columns: list[InputColumn], *, key: str = "records", max_rows: int = 10_000
+    rows: list[Any],
+    columns: list[InputColumn],
+    *,
+    key: str = "records",
+    max_rows: int = 10_000,
+    finite: bool = False,
 ) -> dict[str, list[Any]]:
     """Each input column's values across ``rows``, every one checked; PayloadError locates the
-    first bad field. Checks run per column over whole lists, so 10,000 rows stay cheap."""
+    first bad field. Checks run per column over whole lists, so 10,000 rows stay cheap.
+    ``finite``: the parser already refused NaN and Infinity, so numbers need no second look."""
     if not rows:
         raise PayloadError(NO_ROWS, (key,))
     if len(rows) > max_rows:
@@ -161,11 +168,31 @@ def check_rows(
         index, name = next((i, n) for i, row in enumerate(rows) for n in row if n in unknown)
         listed = ", ".join(known)
         raise PayloadError(UNKNOWN_COLUMN.format(columns=listed), (key, index, str(name)))
+    found = _transposed(rows)
     values = {}
     for column in columns:
-        found = [row.get(column.name) for row in rows]
-        values[column.name] = _checked_column(found, column, key)
+        if column.name in found:
+            values[column.name] = _checked_column(list(found[column.name]), column, key)
+        else:
+            values[column.name] = _checked_column(
+                [row.get(column.name) for row in rows], column, key
+            )
     return values
+
+
+def _transposed(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Columns of rows that all hold the same keys (what clients send), transposed in C;
+    otherwise nothing, and each column is gathered key by key."""
+    keys = list(rows[0])
+    if not keys or set(map(len, rows)) != {len(keys)}:
+        return {}
+    try:  # same size and every key of the first row: the same keys
+        values = (
+            map(itemgetter(*keys), rows) if len(keys) > 1 else ((row[keys[0]],) for row in rows)
+        )
+        return dict(zip(keys, zip(*values, strict=True), strict=True))
+    except KeyError:
+        return {}
 
 
 def typed_columns(values: dict[str, list[Any]], columns: list[InputColumn]) -> dict[str, Any]:
@@ -177,16 +204,20 @@ _LARGEST_FLOAT = 1.7976931348623157e308
 _ALLOWED_TYPES: dict[str, set[type]] = {
     NUMBER: {int, float, type(None)},
     BOOLEAN: {bool, type(None)},
-    TEXT: {str, int, float, type(None)},
+    TEXT: {str, int, float, bool, type(None)},
     DATETIME: {str, int, float, type(None)},
 }
 
 
-def _checked_column(values: list[Any], column: InputColumn, key: str) -> list[Any]:
+def _checked_column(
+    values: list[Any], column: InputColumn, key: str, *, finite: bool = False
+) -> list[Any]:
     types = set(map(type, values))
-    suspect = not types <= _ALLOWED_TYPES[column.kind] or _has_non_finite(values)
+    suspect = not types <= _ALLOWED_TYPES[column.kind]
+    suspect = suspect or (float in types and not finite and _has_non_finite(values))
     if column.kind == NUMBER and int in types:
-        suspect = suspect or any(abs(v) > _LARGEST_FLOAT for v in values if type(v) is int)
+        integers = [v for v in values if type(v) is int]
+        suspect = suspect or max(map(abs, integers)) > _LARGEST_FLOAT
     if suspect:
         for index, value in enumerate(values):  # slow path: find and name the first bad value
             _checked(value, column, (key, index, column.name))

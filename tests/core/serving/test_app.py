@@ -154,14 +154,16 @@ MIXED_ROWS = [
 
 
 def test_onnx_and_sklearn_engines_answer_alike(mixed):
-    answers = {}
+    answers, larges = {}, {}
     for engine in ("onnx", "sklearn"):
         app = create_app(mixed, "mixed@1", api_key_hash=None, engine=engine)
         with TestClient(app) as client:
             assert client.get("/health").json()["engine"] == engine
             single = [client.post("/predict", json={"records": [row]}).json() for row in MIXED_ROWS]
             batch = client.post("/predict", json={"records": MIXED_ROWS}).json()
+            large = client.post("/predict", json={"records": MIXED_ROWS * 420}).json()
         answers[engine] = (single, batch)
+        larges[engine] = large
     onnx_single, onnx_batch = answers["onnx"]
     sklearn_single, sklearn_batch = answers["sklearn"]
     assert onnx_batch["predictions"] == sklearn_batch["predictions"]
@@ -172,6 +174,11 @@ def test_onnx_and_sklearn_engines_answer_alike(mixed):
         assert np.allclose(by_onnx["probabilities"], by_sklearn["probabilities"], atol=1e-5)
         assert np.allclose(by_onnx["probabilities"][0], together, atol=1e-12)
     assert onnx_batch["unseen_categories"] == sklearn_batch["unseen_categories"] == 2
+    # 2,520 rows: ONNX scores two halves side by side
+    assert larges["onnx"]["predictions"] == larges["sklearn"]["predictions"]
+    assert np.allclose(
+        larges["onnx"]["probabilities"], larges["sklearn"]["probabilities"], atol=1e-5
+    )
 
 
 def test_docs_page_loads_its_files_from_the_service_not_a_cdn(client):
