@@ -8,7 +8,6 @@ import logging
 import math
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -48,7 +47,6 @@ FEEDBACK_SHAPE = (
 UNKNOWN_REQUESTS = "No prediction of this deployment has request id {ids}; nothing was recorded."
 NOT_A_CLASS = "Expected one of the classes {classes}."
 NOT_A_NUMBER = "Expected a finite number."
-OPEN_PATHS = ("/health", "/openapi.json", "/docs")
 DOCS_ASSETS = "/docs-assets/"
 log = logging.getLogger("mlops_studio.serving")
 
@@ -61,7 +59,7 @@ class _Pending:
     values: dict[str, list[Any]]
     rows: list[Any]
     started: float
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = field(default_factory=lambda: os.urandom(16).hex())
 
 
 @dataclass
@@ -86,6 +84,7 @@ class _Service:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="scoring")
     )
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    answering: set[asyncio.Future[Any]] = field(default_factory=set)
 
     def log_row(self, pending: _Pending, scores: Scores, latency_ms: float) -> tuple:
         """The request's log row (records.PREDICTION_COLUMNS order): its rows as JSON arrays."""
@@ -154,16 +153,16 @@ def create_app(
         log.exception("request failed")
         return JSONResponse({"detail": INTERNAL}, status_code=500)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Any) -> Any:
-        path = request.url.path
-        if path in OPEN_PATHS or path.startswith(DOCS_ASSETS) or not service.require_key:
-            return await call_next(request)
+    def refused(request: Request) -> JSONResponse | None:
+        """401 unless the request carries the deployment's key (checked in each endpoint:
+        an HTTP middleware would cost a task per request)."""
+        if not service.require_key:
+            return None
         if service.key_hash is None:
             return JSONResponse({"detail": REVOKED}, status_code=401)
         if not _authorised(request, service.key_hash):
             return JSONResponse({"detail": NO_KEY}, status_code=401)
-        return await call_next(request)
+        return None
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -177,12 +176,18 @@ def create_app(
         }
 
     @app.get("/metadata")
-    def metadata() -> dict[str, Any]:
+    def metadata(request: Request) -> Any:
         assert service.model is not None
-        return {**service.model.metadata, "deployment_id": service.deployment_id}
+        return refused(request) or {
+            **service.model.metadata,
+            "deployment_id": service.deployment_id,
+        }
 
     async def scored(request: Request) -> Response:
         started = time.perf_counter()
+        denied = refused(request)
+        if denied is not None:
+            return denied
         body = await _json_body(request, max_body_bytes)
         if isinstance(body, JSONResponse):
             return body
@@ -199,20 +204,12 @@ def create_app(
         pending = _Pending(model, values, rows, started)
         answered: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
         await service.queue.put((pending, answered))
-        answer = await answered
-        await asyncio.wrap_future(answer.logged)
-        return _prediction_response(pending, answer)
+        return _prediction_response(pending, await answered)
 
-    @app.post("/predict", openapi_extra={"requestBody": _request_body()})
-    async def predict(request: Request) -> Response:
-        return await scored(request)
-
-    @app.post("/invocations", openapi_extra={"requestBody": _request_body()})
-    async def invocations(request: Request) -> Response:
-        return await scored(request)
-
-    @app.post("/feedback", openapi_extra={"requestBody": _feedback_body()})
     async def feedback(request: Request) -> Response:
+        denied = refused(request)
+        if denied is not None:
+            return denied
         body = await _json_body(request, max_body_bytes)
         if isinstance(body, JSONResponse):
             return body
@@ -227,6 +224,11 @@ def create_app(
             return JSONResponse({"detail": UNKNOWN_REQUESTS.format(ids=shown)}, status_code=404)
         return JSONResponse({"recorded": len(labels)})
 
+    # Plain Starlette routes: FastAPI's request handling (dependencies, response models) costs
+    # more than scoring one row; their OpenAPI entries are written by _document.
+    app.add_route("/predict", scored, methods=["POST"])
+    app.add_route("/invocations", scored, methods=["POST"])
+    app.add_route("/feedback", feedback, methods=["POST"])
     return app
 
 
@@ -311,13 +313,30 @@ async def _batch_forever(service: _Service) -> None:
         try:
             answers = await loop.run_in_executor(service.executor, _score_batch, service, batch)
         except Exception as error:
-            for _, answered in batch:
-                if not answered.done():
-                    answered.set_exception(error)
+            _fail(batch, error)
             continue
-        for (_, answered), answer in zip(batch, answers, strict=True):
-            if not answered.done():
-                answered.set_result(answer)
+        # the next batch is scored while this one's log rows are written
+        task = asyncio.ensure_future(_answer_when_logged(batch, answers))
+        service.answering.add(task)
+        task.add_done_callback(service.answering.discard)
+
+
+async def _answer_when_logged(batch: list[tuple[_Pending, Any]], answers: list[_Answer]) -> None:
+    """Answer a batch's requests once its log rows are committed: one wait per batch."""
+    try:
+        await asyncio.wrap_future(answers[0].logged)
+    except Exception as error:
+        _fail(batch, error)
+        return
+    for (_, answered), answer in zip(batch, answers, strict=True):
+        if not answered.done():
+            answered.set_result(answer)
+
+
+def _fail(batch: list[tuple[_Pending, Any]], error: Exception) -> None:
+    for _, answered in batch:
+        if not answered.done():
+            answered.set_exception(error)
 
 
 def _score_batch(service: _Service, batch: list[tuple[_Pending, Any]]) -> list[_Answer]:
@@ -361,7 +380,7 @@ def _slice(scores: Scores, start: int, end: int) -> Scores:
 
 def _log_error(service: _Service, status: int, detail: Any, started: float) -> None:
     if service.log is not None:
-        service.log.append([service.error_row(uuid.uuid4().hex, status, detail, started)])
+        service.log.append([service.error_row(os.urandom(16).hex(), status, detail, started)])
 
 
 def _prediction_response(pending: _Pending, answer: _Answer) -> Response:
@@ -520,4 +539,24 @@ def _document(app: FastAPI, model: ServedModel) -> None:
         "additionalProperties": False,
     }
     schemas["Feedback"] = one
+    paths = schema.setdefault("paths", {})
+    for path, summary, body in (
+        ("/predict", "Predict", _request_body()),
+        ("/invocations", "Predict (MLflow scoring-server payloads)", _request_body()),
+        ("/feedback", "Send true labels for earlier predictions", _feedback_body()),
+    ):
+        paths[path] = {"post": {"summary": summary, "requestBody": body, "responses": _RESPONSES}}
     app.openapi_schema = schema
+
+
+_RESPONSES = {
+    "200": {
+        "description": "Answered",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+    "401": {"description": "Missing, wrong or revoked API key"},
+    "404": {"description": "Unknown request id (feedback)"},
+    "413": {"description": "Body too large"},
+    "415": {"description": "Not JSON"},
+    "422": {"description": "Input that does not fit the model, with the field path"},
+}

@@ -172,11 +172,10 @@ def check_rows(
     values = {}
     for column in columns:
         if column.name in found:
-            values[column.name] = _checked_column(list(found[column.name]), column, key)
+            gathered = list(found[column.name])
         else:
-            values[column.name] = _checked_column(
-                [row.get(column.name) for row in rows], column, key
-            )
+            gathered = [row.get(column.name) for row in rows]
+        values[column.name] = _checked_column(gathered, column, key, finite=finite)
     return values
 
 

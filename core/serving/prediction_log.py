@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,8 @@ from core.store import connection
 from core.store import records as store
 
 MAX_BATCH_ROWS = 20_000
+LOCK_WAIT_S = 10.0
+RETRY_S = 0.0002
 log = logging.getLogger("mlops_studio.serving")
 _STOP = object()
 
@@ -43,6 +47,9 @@ class PredictionLog:
 
     def _write_forever(self) -> None:
         with connection.connect(self._home) as db:
+            # Several worker processes share the store: rather than SQLite's busy handler,
+            # whose sleeps grow to tens of milliseconds, retry the write lock every 0.2 ms.
+            db.execute("PRAGMA busy_timeout = 0")
             while True:
                 batch, stopping = self._next_batch()
                 if batch:
@@ -69,7 +76,7 @@ class PredictionLog:
     def _write(self, db: Any, batch: list[tuple[list[Any], Future[int]]]) -> None:
         rows = [row for item, _ in batch for row in item]
         try:
-            store.log_predictions(db, rows)
+            _with_retries(lambda: store.log_predictions(db, rows))
         except Exception as error:  # a full disk or a locked store: no request may succeed
             log.exception("could not write %d prediction log rows", len(rows))
             for _, done in batch:
@@ -77,3 +84,17 @@ class PredictionLog:
             return
         for item, done in batch:
             done.set_result(len(item))
+
+
+def _with_retries(write: Any, *, seconds: float = LOCK_WAIT_S) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            write()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(RETRY_S)
