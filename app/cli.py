@@ -922,6 +922,39 @@ def _monitor_text(payload: dict[str, Any]) -> str:
 
 @cli.command()
 @click.argument("deployment_id", type=int)
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@studio_command
+def labels(ctx: StudioContext, *, as_json: bool, deployment_id: int, path: Path) -> None:
+    """Send true labels from a file (request_id, label[, row]) to DEPLOYMENT_ID's log."""
+    from core.monitor.labels import apply_labels, read_label_file
+    from core.serving.deployments import get_deployment
+    from core.serving.scoring import load_served_model
+
+    deployment = get_deployment(ctx.home, deployment_id)
+    model = load_served_model(ctx.home, deployment.model_version_id, engine="sklearn")
+    classes = None if model.task == "regression" else model.classes
+    report = apply_labels(ctx.home, deployment_id, read_label_file(path), classes=classes)
+    _emit(report.to_dict(), as_json, _labels_text)
+
+
+def _labels_text(payload: dict[str, Any]) -> str:
+    duplicates = payload["duplicates"]
+    lines = [f"Applied {payload['applied']:,} labels ({duplicates:,} duplicate lines: last won)."]
+    if payload["unknown"]:
+        shown = ", ".join(payload["unknown"][:10])
+        lines.append(
+            f"{len(payload['unknown']):,} request ids this deployment never answered: {shown}"
+        )
+    if payload["wrong_type"]:
+        shown = ", ".join(payload["wrong_examples"])
+        lines.append(
+            f"{payload['wrong_type']:,} labels are not valid for this model (e.g. {shown})."
+        )
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("deployment_id", type=int)
 @click.option("--file", "path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--rate", default=5.0, show_default=True, type=float, help="Requests per second.")
 @click.option("--seconds", default=60.0, show_default=True, type=float, help="How long.")

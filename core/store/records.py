@@ -1318,7 +1318,7 @@ def record_labels(
     """Store true labels (request id, row or None for every row, label JSON); a later label for
     the same row replaces the earlier one. All or nothing: returns the request ids (or
     ``id[row]``) this deployment never answered, and then stores nothing."""
-    sizes = _answered_sizes(db, deployment_id, sorted({request_id for request_id, _, _ in labels}))
+    sizes = answered_sizes(db, deployment_id, sorted({request_id for request_id, _, _ in labels}))
     unknown, rows = [], []
     for request_id, row, label in labels:
         size = sizes.get(request_id)
@@ -1338,9 +1338,10 @@ def record_labels(
     return []
 
 
-def _answered_sizes(
+def answered_sizes(
     db: Database, deployment_id: int | None, request_ids: list[str]
 ) -> dict[str, int]:
+    """How many rows each of these requests had, for those the deployment answered."""
     sizes: dict[str, int] = {}
     for start in range(0, len(request_ids), 500):
         chunk = request_ids[start : start + 500]

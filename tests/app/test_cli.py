@@ -403,6 +403,13 @@ def test_simulate_traffic_then_monitor(tmp_path: Path) -> None:
         assert sum(seen["prediction_mix"].values()) == 75 and seen["p50_ms"] > 0
         code, output = run(home, "monitor", deployment)
         assert code == 0 and "75 requests" in output
+        from core.serving.deployments import recent_predictions
+
+        ids = [row["request_id"] for row in recent_predictions(home, deployed["id"], limit=3)]
+        label_file = tmp_path / "labels.csv"
+        label_file.write_text("request_id,label\n" + "".join(f"{i},1\n" for i in ids) + "nope,1\n")
+        report = run_json(home, "labels", deployment, str(label_file))
+        assert report["applied"] == 3 and report["unknown"] == ["nope"]
     finally:
         run(home, "undeploy", deployment)
 
