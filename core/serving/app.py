@@ -183,13 +183,14 @@ def create_app(
             "deployment_id": service.deployment_id,
         }
 
+    async def allowed_body(request: Request) -> tuple[Any, bool] | Response:
+        """(the parsed JSON body, whether the parser was strict), or the refusal to send."""
+        return refused(request) or await _json_body(request, max_body_bytes)
+
     async def scored(request: Request) -> Response:
         started = time.perf_counter()
-        denied = refused(request)
-        if denied is not None:
-            return denied
-        body = await _json_body(request, max_body_bytes)
-        if isinstance(body, JSONResponse):
+        body = await allowed_body(request)
+        if isinstance(body, Response):
             return body
         body, strict = body
         model = service.model
@@ -207,11 +208,8 @@ def create_app(
         return _prediction_response(pending, await answered)
 
     async def feedback(request: Request) -> Response:
-        denied = refused(request)
-        if denied is not None:
-            return denied
-        body = await _json_body(request, max_body_bytes)
-        if isinstance(body, JSONResponse):
+        body = await allowed_body(request)
+        if isinstance(body, Response):
             return body
         assert service.model is not None
         try:

@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -80,22 +80,10 @@ def deploy(
     only time the key is shown: the store keeps its hash)."""
     version = find_model_version(home, ref)
     reason = _approved_or_reason(version, override_reason)
-    port = _usable_port(host, port)
-    _check_workers(workers)
     api_key = new_api_key()
+    fields = {"log_path": new_artifact_path(LOG_FOLDER, ".log")}
+    deployment = _new_deployment(home, version, host, port, workers, api_key, actor, fields)
     with connect(home) as db:
-        deployment = store.insert_deployment(
-            db,
-            model_version_id=version.id,
-            host=host,
-            port=port,
-            workers=workers,
-            api_key_hash=key_hash(api_key),
-            key_hint=api_key[-4:],
-            key_created_at=store.now(),
-            log_path=new_artifact_path(LOG_FOLDER, ".log"),
-            created_by=actor,
-        )
         _audit(db, actor, "deployment.create", deployment, version=version.label, reason=reason)
     _spawn_supervisor(home, deployment)
     return (wait_until_ready(home, deployment.id) if wait else deployment), api_key
@@ -147,28 +135,46 @@ def open_foreground(
 ) -> Deployment:
     """The store row of a service run in the foreground (``mlops-studio serve``)."""
     version = find_model_version(home, ref)
+    fields = {
+        "status": "running",
+        "foreground": 1,
+        "supervisor_pid": os.getpid(),
+        "server_pid": os.getpid(),
+        "started_at": store.now(),
+        "log_path": "",
+    }
+    deployment = _new_deployment(home, version, host, port, workers, api_key, actor, fields)
+    with connect(home) as db:
+        _audit(db, actor, "deployment.serve", deployment, version=version.label)
+    return deployment
+
+
+def _new_deployment(
+    home: Path,
+    version: store.ModelVersion,
+    host: str,
+    port: int | None,
+    workers: int,
+    api_key: str,
+    actor: str,
+    fields: Mapping[str, object],
+) -> Deployment:
+    """A deployment row for ``version`` on a checked port, keeping only the key's hash."""
     port = _usable_port(host, port)
     _check_workers(workers)
     with connect(home) as db:
-        deployment = store.insert_deployment(
+        return store.insert_deployment(
             db,
             model_version_id=version.id,
             host=host,
             port=port,
             workers=workers,
-            status="running",
-            foreground=1,
-            supervisor_pid=os.getpid(),
-            server_pid=os.getpid(),
             api_key_hash=key_hash(api_key),
             key_hint=api_key[-4:],
             key_created_at=store.now(),
-            started_at=store.now(),
-            log_path="",
             created_by=actor,
+            **fields,
         )
-        _audit(db, actor, "deployment.serve", deployment, version=version.label)
-    return deployment
 
 
 def close_foreground(home: Path, deployment_id: int) -> None:

@@ -1240,17 +1240,8 @@ def _deployment(row: sqlite3.Row | dict[str, Any]) -> Deployment:
 
 def insert_deployment(db: Database, **fields: Any) -> Deployment:
     """A new deployment row (status 'starting'); returns it as stored."""
-    with writing(db):
-        fields.setdefault("created_at", now())
-        fields.setdefault("status", "starting")
-        names = ", ".join(fields)
-        marks = ", ".join("?" for _ in fields)
-        cursor = db.execute(
-            f"INSERT INTO deployments ({names}) VALUES ({marks})", list(fields.values())
-        )
-        deployment_id = cursor.lastrowid
-    assert deployment_id is not None
-    found = get_deployment(db, deployment_id)
+    fields = {"created_at": now(), "status": "starting", **fields}
+    found = get_deployment(db, _insert_one(db, "deployments", fields))
     assert found is not None
     return found
 
@@ -1522,15 +1513,35 @@ def monitor_windows(
 
 def save_monitor_windows(db: Database, rows: list[dict[str, Any]]) -> None:
     """Insert or replace whole window rows (the caller merged them with what was stored)."""
+    _insert_rows(db, "monitor_windows", rows, verb="INSERT OR REPLACE")
+
+
+def _insert_rows(
+    db: Database, table: str, rows: list[dict[str, Any]], *, verb: str = "INSERT"
+) -> None:
+    """Insert rows that share their keys (names from code, never from users) in one
+    transaction."""
     if not rows:
         return
     names = list(rows[0])
     marks = ", ".join("?" for _ in names)
     with writing(db):
         db.conn.executemany(
-            f"INSERT OR REPLACE INTO monitor_windows ({', '.join(names)}) VALUES ({marks})",
+            f"{verb} INTO {table} ({', '.join(names)}) VALUES ({marks})",
             [[row[name] for name in names] for row in rows],
         )
+
+
+def _insert_one(db: Database, table: str, fields: dict[str, Any]) -> int:
+    """Insert one row (column names from code, never from users); returns its id."""
+    names = ", ".join(fields)
+    marks = ", ".join("?" for _ in fields)
+    with writing(db):
+        cursor = db.execute(
+            f"INSERT INTO {table} ({names}) VALUES ({marks})", list(fields.values())
+        )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def window_inputs(
@@ -1558,15 +1569,7 @@ def first_prediction_time(db: Database, deployment_id: int) -> float | None:
 
 
 def add_monitor_metrics(db: Database, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    names = list(rows[0])
-    marks = ", ".join("?" for _ in names)
-    with writing(db):
-        db.conn.executemany(
-            f"INSERT INTO monitor_metrics ({', '.join(names)}) VALUES ({marks})",
-            [[row[name] for name in names] for row in rows],
-        )
+    _insert_rows(db, "monitor_metrics", rows)
 
 
 def monitor_metrics(
@@ -1630,15 +1633,9 @@ def alert_rules(db: Database, deployment_id: int) -> list[AlertRule]:
 
 
 def add_alert_rule(db: Database, deployment_id: int, **fields: Any) -> int:
-    fields = {"deployment_id": deployment_id, "created_at": now(), **fields}
-    names = ", ".join(fields)
-    marks = ", ".join("?" for _ in fields)
-    with writing(db):
-        cursor = db.execute(
-            f"INSERT INTO alert_rules ({names}) VALUES ({marks})", list(fields.values())
-        )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    return _insert_one(
+        db, "alert_rules", {"deployment_id": deployment_id, "created_at": now(), **fields}
+    )
 
 
 def update_alert_rule(db: Database, rule_id: int, **fields: Any) -> None:
@@ -1650,13 +1647,7 @@ def update_alert_rule(db: Database, rule_id: int, **fields: Any) -> None:
 
 
 def open_alert(db: Database, **fields: Any) -> int:
-    fields = {"status": "open", "opened_at": now(), **fields}
-    names = ", ".join(fields)
-    marks = ", ".join("?" for _ in fields)
-    with writing(db):
-        cursor = db.execute(f"INSERT INTO alerts ({names}) VALUES ({marks})", list(fields.values()))
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    return _insert_one(db, "alerts", {"status": "open", "opened_at": now(), **fields})
 
 
 def clear_alert(db: Database, alert_id: int) -> None:
