@@ -94,6 +94,17 @@ def tick(home: Path) -> dict[str, Any]:
     return done
 
 
+def _reattach(home: Path) -> None:
+    """Services that should run but whose supervisor is gone (a reboot) start again now, not
+    only when someone opens the Deploy page."""
+    from core.serving.deployments import reattach
+
+    try:
+        reattach(home)
+    except Exception:  # the scheduler's other work goes on
+        log.exception("could not restart the deployments that should be running")
+
+
 def run(home: Path, *, every: float = TICK_SECONDS, rounds: int | None = None) -> None:
     """Tick every ``every`` seconds until SIGTERM/SIGINT (or ``rounds`` ticks)."""
     stopping = False
@@ -105,6 +116,7 @@ def run(home: Path, *, every: float = TICK_SECONDS, rounds: int | None = None) -
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     with scheduler_lock(home):
+        _reattach(home)
         done = 0
         while not stopping and (rounds is None or done < rounds):
             started = time.monotonic()
