@@ -27,7 +27,7 @@ from core.serving.scoring import Scores, ServedModel, load_served_model, score
 from core.store import connection
 from core.store import records as store
 
-MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_BODY_BYTES = 16 * 1024 * 1024  # 10,000 rows of a few dozen columns, spaced JSON included
 MAX_ROWS = 10_000
 MAX_BATCH_ROWS = 4_096
 WATCH_SECONDS = 0.5
