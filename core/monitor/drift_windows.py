@@ -20,6 +20,7 @@ from core.monitor.drift import (
 )
 from core.store import connect
 from core.store import records as store
+from core.store.connection import writing
 
 DRIFT_WINDOW_SECONDS = 300.0
 MIN_ROWS = 30  # fewer answered rows than this in a window say too little about drift
@@ -42,23 +43,29 @@ def update_drift(home: Path, deployment_id: int, *, now: float | None = None) ->
     computed = 0
     while start + DRIFT_WINDOW_SECONDS <= now:
         end = start + DRIFT_WINDOW_SECONDS
-        computed += _window(home, deployment_id, deployment.model_version_id, start, end)
-        with connect(home) as db:
+        rows = _window(home, deployment_id, deployment.model_version_id, start, end)
+        with connect(home) as db, writing(db):
+            if store.monitor_state(db, deployment_id)["last_drift_end"] != state["last_drift_end"]:
+                return computed  # another process is computing these windows
+            store.add_monitor_metrics(db, rows)
             store.set_monitor_state(db, deployment_id, last_drift_end=end)
+        state["last_drift_end"] = end
+        computed += bool(rows)
         start = end
     return computed
 
 
-def _window(home: Path, deployment_id: int, version_id: int, start: float, end: float) -> int:
+def _window(
+    home: Path, deployment_id: int, version_id: int, start: float, end: float
+) -> list[dict[str, Any]]:
+    """The window's metric rows, or none when it holds too few answered rows."""
     with connect(home) as db:
         inputs = store.window_inputs(db, deployment_id, start, end, limit=MAX_ROWS)
     if len(inputs) < MIN_ROWS:
-        return 0
+        return []
     current = pd.DataFrame(inputs)
     report = compute_drift_against(reference_profile(home, version_id), current)
-    with connect(home) as db:
-        store.add_monitor_metrics(db, metric_rows(deployment_id, start, end, report))
-    return 1
+    return metric_rows(deployment_id, start, end, report)
 
 
 def metric_rows(

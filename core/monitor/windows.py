@@ -14,6 +14,7 @@ from typing import Any
 
 from core.store import connect
 from core.store import records as store
+from core.store.connection import writing
 
 WINDOW_SECONDS = 60.0
 BATCH_ROWS = 50_000
@@ -41,18 +42,22 @@ def window_start(moment: float, width: float = WINDOW_SECONDS) -> float:
 
 
 def aggregate(home: Path, deployment_id: int) -> int:
-    """Fold the log rows written since the last call into their windows; returns how many."""
+    """Fold the log rows written since the last call into their windows; returns how many.
+    Safe to run from several processes at once: a fold is saved only if no one else moved the
+    position meanwhile (checked in the same transaction), else it is done again."""
     folded = 0
     with connect(home) as db:
         while True:
-            state = store.monitor_state(db, deployment_id)
-            rows = store.predictions_after(
-                db, deployment_id, state["last_prediction_id"], limit=BATCH_ROWS
-            )
+            position = store.monitor_state(db, deployment_id)["last_prediction_id"]
+            rows = store.predictions_after(db, deployment_id, position, limit=BATCH_ROWS)
             if not rows:
                 break
-            _merge(db, deployment_id, _fold(rows))
-            store.set_monitor_state(db, deployment_id, last_prediction_id=rows[-1][0])
+            windows = _fold(rows)  # outside the write lock: the service keeps logging
+            with writing(db):
+                if store.monitor_state(db, deployment_id)["last_prediction_id"] != position:
+                    continue  # another process folded these rows first
+                _merge(db, deployment_id, windows)
+                store.set_monitor_state(db, deployment_id, last_prediction_id=rows[-1][0])
             folded += len(rows)
         _score_labels(db, deployment_id)
     return folded

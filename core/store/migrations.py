@@ -265,6 +265,7 @@ def _deployments_predictions(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX predictions_deployment_time ON predictions(deployment_id, created_at)")
+    db.execute("CREATE INDEX predictions_deployment_id ON predictions(deployment_id, id)")
     db.execute(
         """
         CREATE TABLE prediction_labels (
