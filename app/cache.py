@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -309,3 +310,40 @@ def batch_parquet(home: str, output: str) -> bytes:
     from core.artifacts import resolve
 
     return resolve(Path(home), output).read_bytes()
+
+
+# Monitor page -------------------------------------------------------------------------------
+
+
+def drift_history(home: str, deployment_id: int, minutes: int) -> Any:
+    """The drift windows of the last ``minutes``, re-read only when a new window is stored or
+    the range's start passes a window's end (both at most once per window length)."""
+    from core.monitor.dashboard import drift_updated
+    from core.monitor.drift_windows import DRIFT_WINDOW_SECONDS
+
+    start = time.time() - minutes * 60
+    updated = drift_updated(Path(home), deployment_id)
+    return _drift_history(home, deployment_id, minutes, updated, start // DRIFT_WINDOW_SECONDS)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _drift_history(
+    home: str, deployment_id: int, minutes: int, updated: float, block: float
+) -> Any:
+    """Shared between sessions: a DriftHistory is immutable."""
+    from core.monitor.dashboard import drift_metrics
+
+    return drift_metrics(Path(home), deployment_id, minutes=minutes)
+
+
+def feature_importance(home: str, version_id: int) -> dict[str, float] | None:
+    """Mean |SHAP| per raw feature from the version's newest explanation, or None without one."""
+    loaded = explanation(home, version_id)
+    if loaded is None:
+        return None
+    return _importance(home, version_id, id(loaded[0]), loaded[0])
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _importance(home: str, version_id: int, key: int, _explanation: Any) -> dict[str, float]:
+    return dict(_explanation.mean_abs())

@@ -8,14 +8,17 @@ from pathlib import Path
 import streamlit as st
 
 from app import state
+from app.navigation import page
 from app.text import md
 from core import settings
 from core.data.datasets import dataset_versions, list_datasets
 from core.jobs import cancel_job, refresh_job
 from core.jobs.runner import list_recent_jobs
+from core.monitor import alerts
 from core.store.records import DatasetVersion, Job
 
 JOB_REFRESH_SECONDS = 1.0
+SIDEBAR_ALERTS = 3
 
 
 def home() -> Path:
@@ -23,8 +26,9 @@ def home() -> Path:
 
 
 def sidebar() -> None:
-    """The studio home and any running jobs, on every page."""
+    """Open alerts, any running jobs and the studio home, on every page."""
     with st.sidebar:
+        open_alerts()
         running = list_recent_jobs(home())
         if running:
             st.caption(f"{len(running)} job(s) running")
@@ -32,6 +36,18 @@ def sidebar() -> None:
                 st.progress(job.progress, text=f"{job.kind}: {job.message}")
         st.caption("Studio home")
         st.code(str(home()), language=None)
+
+
+def open_alerts() -> None:
+    """How many alerts are open, the newest few, and the way to the Monitor page."""
+    found = alerts.open_alerts(home())
+    if not found:
+        return
+    st.caption(f"{len(found)} open alert(s)")
+    for alert in found[:SIDEBAR_ALERTS]:
+        show = st.error if alert.severity == "critical" else st.warning
+        show(f"Deployment {alert.deployment_id}: {md(alert.message)}")
+    st.page_link(page("monitor"), label="See them on Monitor", icon=":material/monitoring:")
 
 
 def select_version(version: dict[str, int]) -> None:

@@ -15,6 +15,7 @@ PAGES = {
     "experiments": ("Experiments", ":material/science:"),
     "review": ("Review", ":material/fact_check:"),
     "deploy": ("Deploy", ":material/rocket_launch:"),
+    "monitor": ("Monitor", ":material/monitoring:"),
 }
 
 

@@ -208,6 +208,12 @@ def open_alerts(home: Path) -> list[Alert]:
         return store.list_alerts(db, status="open")
 
 
+def alert_log(home: Path, deployment_id: int, *, limit: int = 200) -> list[Alert]:
+    """A deployment's alerts, open and cleared, newest first."""
+    with connect(home) as db:
+        return store.list_alerts(db, deployment_id=deployment_id, limit=limit)
+
+
 def notify(alert: Alert) -> bool:
     """POST the alert as JSON to $MLOPS_STUDIO_ALERT_WEBHOOK when set; a failure is logged."""
     url = os.environ.get(WEBHOOK_ENV, "").strip()

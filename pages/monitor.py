@@ -1,0 +1,29 @@
+"""Monitor: a deployment's traffic, latency, errors, predictions, performance and drift, live,
+with its alerts to acknowledge and the rules that raise them."""
+
+import streamlit as st
+
+from app import monitor_sections as sections
+from app.components import home
+from core.serving.deployments import list_deployments
+
+st.title("Monitor")
+found = list_deployments(home())
+if not found:
+    sections.no_deployments()
+    st.stop()
+
+sections.flash()
+deployment = sections.deployment_picker(found)
+sections.header(deployment)
+minutes, paused = sections.controls()
+shown_alerts = sections.open_alert_ids()
+sections.open_alerts(deployment)
+sections.live(deployment, minutes=minutes, paused=paused, shown_alerts=shown_alerts)
+
+st.subheader("Alerts")
+rules, log = st.tabs(["Rules", "Alert log"])
+with rules:
+    sections.rules(deployment)
+with log:
+    sections.alert_log(deployment)
