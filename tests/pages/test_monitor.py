@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
 MINUTES = 20  # of logged traffic before the tests start: four whole drift windows
 ERRORS_FROM = 16  # the last minutes refuse a quarter of the requests
-START = time.time() - MINUTES * 60
 
 
 def monitor_page() -> AppTest:
@@ -43,8 +42,10 @@ def table_with(at: AppTest, column: str) -> pd.DataFrame:
     return next(table.value for table in at.dataframe if column in table.value.columns)
 
 
-def _request(deployment_id: int, version_id: int, index: int, at: float, x: float) -> tuple:
-    refused = (at - START) / 60 >= ERRORS_FROM and index % 4 == 0
+def _request(
+    deployment_id: int, version_id: int, index: int, at: float, x: float, start: float
+) -> tuple:
+    refused = (at - start) / 60 >= ERRORS_FROM and index % 4 == 0
     region = "west" if index % 10 == 0 else ("north" if index % 2 else "south")
     prediction = int(x > 0)
     return (
@@ -75,6 +76,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     )
     model_version = register_run(home, train(home, request).best.id, name="tiny", onnx=False)
     count = MINUTES * 30
+    start = time.time() - MINUTES * 60  # at fixture time: collection may be minutes earlier
     xs = np.concatenate([rng.normal(size=count // 2), rng.normal(3, 1, count - count // 2)])
     with connect(home) as db:
         deployment = store.insert_deployment(
@@ -88,7 +90,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
             started_at=store.now(),
         )
         rows = [
-            _request(deployment.id, model_version.id, i, START + i * 2.0, float(x))
+            _request(deployment.id, model_version.id, i, start + i * 2.0, float(x), start)
             for i, x in enumerate(xs)
         ]
         store.log_predictions(db, rows)
