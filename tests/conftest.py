@@ -44,3 +44,43 @@ def one_thread_per_fit():
 
     with threadpool_limits(limits=1):
         yield
+
+
+@pytest.fixture(scope="session")
+def loans_studio():
+    """Make a studio home holding the small 'loans' table (income, region -> default) with
+    trained and registered versions: loans_studio(home, rows=..., seed=..., models=..., ...)."""
+    from core.data.datasets import import_dataset
+    from core.train.plan import ValidationPlan
+    from core.train.registry import register_run
+    from core.train.training import TrainRequest, train
+
+    def make(
+        home: Path,
+        *,
+        rows: int,
+        seed: int,
+        models: tuple[str, ...] = ("logistic_regression",),
+        folds: int = 2,
+        onnx: bool = False,
+    ) -> Path:
+        rng = np.random.default_rng(seed)
+        frame = pd.DataFrame(
+            {"income": rng.normal(50, 10, rows), "region": rng.choice(["north", "south"], rows)}
+        )
+        frame["default"] = (frame["income"] + rng.normal(scale=5, size=rows) < 48).astype(int)
+        path = home.parent / "loans.csv"
+        home.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+        version = import_dataset(home, path=path, name="loans").version
+        for model in models:  # each model becomes the next version
+            request = TrainRequest(
+                version_id=version.id,
+                target="default",
+                models=(model,),
+                plan=ValidationPlan(folds=folds),
+            )
+            register_run(home, train(home, request).best.id, name="loans", onnx=onnx)
+        return home
+
+    return make

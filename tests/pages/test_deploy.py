@@ -3,19 +3,14 @@ the playground, snippets, batch scoring and stop."""
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import state
-from core.data.datasets import import_dataset
 from core.jobs import wait_for_job
 from core.serving import deployments
 from core.store.records import Deployment
-from core.train.plan import ValidationPlan
-from core.train.registry import register_run
-from core.train.training import TrainRequest, train
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
@@ -43,26 +38,10 @@ def field(deployment: Deployment, name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def deploy_home(tmp_path_factory: pytest.TempPathFactory):
+def deploy_home(tmp_path_factory: pytest.TempPathFactory, loans_studio):
     """A store with loans v1 (a logistic regression, not approved); every service it starts is
     stopped at the end."""
-    home = tmp_path_factory.mktemp("deploy_page") / "studio"
-    rng = np.random.default_rng(3)
-    n = 300
-    frame = pd.DataFrame(
-        {"income": rng.normal(50, 10, n), "region": rng.choice(["north", "south"], n)}
-    )
-    frame["default"] = (frame["income"] + rng.normal(scale=5, size=n) < 48).astype(int)
-    path = home.parent / "loans.csv"
-    frame.to_csv(path, index=False)
-    version = import_dataset(home, path=path, name="loans").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="default",
-        models=("logistic_regression",),
-        plan=ValidationPlan(folds=2),
-    )
-    register_run(home, train(home, request).best.id, name="loans", onnx=False)
+    home = loans_studio(tmp_path_factory.mktemp("deploy_page") / "studio", rows=300, seed=3)
     yield home
     for deployment in deployments.list_deployments(home, include_stopped=False):
         deployments.undeploy(home, deployment.id)

@@ -18,25 +18,8 @@ KEY = "test-key-123"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("serve") / "studio"
-    rng = np.random.default_rng(2)
-    n = 400
-    frame = pd.DataFrame(
-        {"income": rng.normal(50, 10, n), "region": rng.choice(["north", "south"], n)}
-    )
-    frame["default"] = (frame["income"] + rng.normal(scale=5, size=n) < 48).astype(int)
-    path = home.parent / "loans.csv"
-    frame.to_csv(path, index=False)
-    version = import_dataset(home, path=path, name="loans").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="default",
-        models=("logistic_regression",),
-        plan=ValidationPlan(folds=3),
-    )
-    register_run(home, train(home, request).best.id, name="loans", onnx=False)
-    return home
+def served(tmp_path_factory, loans_studio) -> Path:
+    return loans_studio(tmp_path_factory.mktemp("serve") / "studio", rows=400, seed=2, folds=3)
 
 
 @pytest.fixture

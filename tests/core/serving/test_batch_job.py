@@ -2,40 +2,18 @@
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from core.artifacts import resolve
-from core.data.datasets import import_dataset
 from core.data.imports import save_upload
 from core.jobs.kinds import job_function
 from core.serving.batch import BatchError, batch_score_job
-from core.train.plan import ValidationPlan
-from core.train.registry import register_run
-from core.train.training import TrainRequest, train
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("batch_job") / "studio"
-    rng = np.random.default_rng(5)
-    n = 200
-    frame = pd.DataFrame(
-        {"income": rng.normal(50, 10, n), "region": rng.choice(["north", "south"], n)}
-    )
-    frame["default"] = (frame["income"] + rng.normal(scale=5, size=n) < 48).astype(int)
-    path = home.parent / "loans.csv"
-    frame.to_csv(path, index=False)
-    version = import_dataset(home, path=path, name="loans").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="default",
-        models=("logistic_regression",),
-        plan=ValidationPlan(folds=2),
-    )
-    register_run(home, train(home, request).best.id, name="loans", onnx=False)
-    return home
+def home(tmp_path_factory, loans_studio) -> Path:
+    return loans_studio(tmp_path_factory.mktemp("batch_job") / "studio", rows=200, seed=5)
 
 
 def _params(home: Path, data: bytes, file_name: str = "april.csv") -> dict:
