@@ -1112,5 +1112,8 @@ def main() -> None:
     cli(prog_name="mlops-studio")
 
 
+# the retraining commands live in their own module and register themselves on ``cli``
+from app import cli_retrain  # noqa: E402, F401
+
 if __name__ == "__main__":
     main()

@@ -77,13 +77,14 @@ def start_in_background(home: Path) -> int | None:
 
 
 def tick(home: Path) -> dict[str, Any]:
-    """One round: fold new log rows, compute drift, evaluate alerts, run due policies."""
+    """One round: fold new log rows, compute drift, evaluate alerts, run due policies (and
+    resume retrains whose job stopped)."""
     from core.monitor.alerts import evaluate
     from core.monitor.drift_windows import update_drift
     from core.monitor.windows import aggregate
     from core.serving.deployments import list_deployments
 
-    done: dict[str, Any] = {"folded": 0, "alerts": 0}
+    done: dict[str, Any] = {"folded": 0, "alerts": 0, "retrains": []}
     for deployment in list_deployments(home):
         try:
             done["folded"] += aggregate(home, deployment.id)
@@ -91,7 +92,38 @@ def tick(home: Path) -> dict[str, Any]:
             done["alerts"] += len(evaluate(home, deployment.id))
         except Exception:  # one deployment's trouble must not stop the others
             log.exception("monitoring deployment %s failed", deployment.id)
+    done["retrains"] = run_due_policies(home)
     return done
+
+
+def run_due_policies(home: Path) -> list[int]:
+    """Start a retrain for each enabled policy whose triggers fire; returns the retrain ids
+    (one per deployment at a time: triggers that fire during a retrain join it)."""
+    from core.retrain.challenger import resume_retrains, start_retrain
+    from core.retrain.policies import fired_triggers
+    from core.store import connect
+    from core.store import records as store
+
+    started: list[int] = []
+    try:
+        resume_retrains(home)
+        with connect(home) as db:
+            policies = store.retrain_policies(db, enabled_only=True)
+    except Exception:
+        log.exception("could not read the retraining policies")
+        return started
+    for policy in policies:
+        try:
+            fired = fired_triggers(home, policy)
+            if fired:
+                actor = f"policy {policy.id} ({policy.name})"
+                retrain = start_retrain(
+                    home, policy.deployment_id, policy_id=policy.id, fired=fired, actor=actor
+                )
+                started.append(retrain.id)
+        except Exception:  # one policy's trouble must not stop the others
+            log.exception("retraining policy %s failed", policy.id)
+    return started
 
 
 def _reattach(home: Path) -> None:

@@ -19,6 +19,7 @@ JOB_KINDS: dict[str, str] = {
     "explain_model_version": "core.review.explain_job:explain_model_version",
     "mitigate": "core.review.review:mitigate_job",
     "batch_score": "core.serving.batch:batch_score_job",
+    "retrain": "core.retrain.challenger:retrain_job",
     "sleep": "core.jobs.kinds:sleep_job",
 }
 

@@ -64,8 +64,11 @@ def review_version(
     config: GateConfig | None = None,
     sensitive: list[str] | None = None,
     progress: Any = None,
+    champion: ModelVersion | None = None,
 ) -> VersionReview:
-    """Judge a version on its own holdout: gates, segments, calibration and fairness."""
+    """Judge a version on its own holdout: gates, segments, calibration and fairness. The
+    champion compared is the model's champion alias unless ``champion`` names another version
+    (retraining compares with the version a deployment serves)."""
     report = progress or (lambda fraction, message: None)
     version = ref if isinstance(ref, ModelVersion) else find_model_version(home, ref)
     run = get_run(home, version.run_id)
@@ -80,7 +83,9 @@ def review_version(
     scored = _Scored(data.y_holdout, predicted, probabilities, classes, run.task)
     notes: list[str] = []
     report(0.45, "Comparing with the baseline and the champion")
-    champion, champion_label = _champion_score(home, version, data, config.metric, notes)
+    champion_score, champion_label = _champion_score(
+        home, version, data, config.metric, notes, champion
+    )
     report(0.6, "Analysing errors by segment")
     segments = segment_performance(
         data.X_holdout,
@@ -96,7 +101,7 @@ def review_version(
         holdout=scored.score(config.metric),
         train=_train_score(pipeline, data, config.metric),
         baseline=_baseline_score(data, config.metric),
-        champion=champion,
+        champion=champion_score,
         champion_label=champion_label,
         calibration_error=calibration,
         segments=tuple(segment.to_dict() for segment in segments),
@@ -172,12 +177,18 @@ def _baseline_score(data: TrainingData, metric: str) -> float:
 
 
 def _champion_score(
-    home: Path, version: ModelVersion, data: TrainingData, metric: str, notes: list[str]
+    home: Path,
+    version: ModelVersion,
+    data: TrainingData,
+    metric: str,
+    notes: list[str],
+    champion: ModelVersion | None = None,
 ) -> tuple[float | None, str | None]:
-    try:
-        champion = find_model_version(home, f"{version.model_name}@{CHAMPION}")
-    except ValueError:
-        return None, None
+    if champion is None:
+        try:
+            champion = find_model_version(home, f"{version.model_name}@{CHAMPION}")
+        except ValueError:
+            return None, None
     if champion.id == version.id:
         return None, None
     try:

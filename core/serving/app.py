@@ -24,6 +24,7 @@ from core.serving.inputs import PayloadError, check_rows, payload_rows, record_m
 from core.serving.keys import key_matches
 from core.serving.prediction_log import PredictionLog
 from core.serving.scoring import Scores, ServedModel, load_served_model, score
+from core.serving.shadow import ShadowRequest, ShadowScorer
 from core.store import connection
 from core.store import records as store
 
@@ -85,6 +86,7 @@ class _Service:
     )
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     answering: set[asyncio.Future[Any]] = field(default_factory=set)
+    shadow: ShadowScorer | None = None
 
     def log_row(self, pending: _Pending, scores: Scores, latency_ms: float) -> tuple:
         """The request's log row (records.PREDICTION_COLUMNS order): its rows as JSON arrays."""
@@ -172,6 +174,7 @@ def create_app(
             "model_version": model and model.label,
             "deployment_id": service.deployment_id,
             "engine": model and model.engine,
+            "shadow": shadow.label if (shadow := service.shadow and service.shadow.model) else None,
             "pid": os.getpid(),
         }
 
@@ -247,6 +250,7 @@ async def _start(
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # one thread per worker process; the service scales by processes
+    watched: tuple[int, str | None, str, int | None] | None = None
     if service.deployment_id is not None:
         watched = await run_in_threadpool(_watch, service)
         ref = watched[0]
@@ -254,6 +258,9 @@ async def _start(
     service.model = await run_in_threadpool(load_served_model, service.home, ref, engine=engine)
     _document(app, service.model)
     service.log = PredictionLog(service.home)
+    service.shadow = ShadowScorer(service.home, service.deployment_id)
+    if watched is not None and watched[3] is not None:
+        await _load_shadow(service, watched[3], engine)
     service.queue = asyncio.Queue()
     service.tasks.append(asyncio.create_task(_batch_forever(service)))
     if service.deployment_id is not None:
@@ -266,11 +273,13 @@ async def _stop(service: _Service) -> None:
         task.cancel()
     await asyncio.gather(*service.tasks, return_exceptions=True)
     service.executor.shutdown(wait=True)
+    if service.shadow is not None:
+        await run_in_threadpool(service.shadow.close)
     if service.log is not None:
         await run_in_threadpool(service.log.close)
 
 
-def _watch(service: _Service) -> tuple[int, str | None, str]:
+def _watch(service: _Service) -> tuple[int, str | None, str, int | None]:
     assert service.deployment_id is not None
     with connection.connect(service.home) as db:
         watched = store.deployment_watch(db, service.deployment_id)
@@ -286,15 +295,37 @@ async def _follow_store(service: _Service, engine: str, every: float) -> None:
     while True:
         await asyncio.sleep(every)
         try:
-            version_id, _, _ = await run_in_threadpool(_watch, service)
+            version_id, _, _, shadow_id = await run_in_threadpool(_watch, service)
             if service.model is not None and version_id != service.model.version_id:
                 new = await run_in_threadpool(
                     load_served_model, service.home, version_id, engine=engine
                 )
                 service.model = new
                 log.info("now serving %s with %s", new.label, new.engine)
+            await _follow_shadow(service, shadow_id, engine)
         except Exception:  # keep serving the current version; say why in the service log
             log.exception("could not follow the deployment's changes")
+
+
+async def _follow_shadow(service: _Service, shadow_id: int | None, engine: str) -> None:
+    assert service.shadow is not None
+    current = service.shadow.model
+    if shadow_id is None and current is not None:
+        service.shadow.model = None
+        log.info("shadow %s stopped", current.label)
+    elif shadow_id is not None and (current is None or current.version_id != shadow_id):
+        await _load_shadow(service, shadow_id, engine)
+
+
+async def _load_shadow(service: _Service, version_id: int, engine: str) -> None:
+    assert service.shadow is not None
+    try:
+        model = await run_in_threadpool(load_served_model, service.home, version_id, engine=engine)
+    except Exception:  # a shadow that cannot load must not stop the service
+        log.exception("could not load shadow version %s; serving goes on without it", version_id)
+        return
+    service.shadow.model = model
+    log.info("shadow %s scores the traffic beside the served version", model.label)
 
 
 async def _batch_forever(service: _Service) -> None:
@@ -358,6 +389,10 @@ def _score_batch(service: _Service, batch: list[tuple[_Pending, Any]]) -> list[_
     logged = service.log.append(log_rows)
     for answer in answers:
         answer.logged = logged
+    if service.shadow is not None and service.shadow.model is not None:
+        service.shadow.submit(
+            [ShadowRequest(p.request_id, p.values, len(p.rows)) for p, _ in batch]
+        )
     return answers
 
 

@@ -39,6 +39,7 @@ NOT_READY = "{label} did not start within {seconds:.0f} s. The service log ends 
 NOT_RUNNING = "Deployment {id} is {status}; start it again first."
 NO_PREVIOUS = "Deployment {id} has served only {label}, so there is nothing to roll back to."
 SAME_VERSION = "Deployment {id} already serves {label}."
+SAME_SHADOW = "Deployment {id} serves {label}; a shadow must be another version."
 SWITCH_TIMEOUT = "Deployment {id} did not switch to {label} within {seconds:.0f} s; see its log."
 MAX_WORKERS = 16
 
@@ -283,6 +284,32 @@ def switch_version(
         _audit(db, actor, "deployment.switch", deployment, version=version.label, reason=reason)
     if deployment.active:
         _wait_for_version(get_deployment(home, deployment_id), version.label, timeout)
+    return get_deployment(home, deployment_id)
+
+
+def start_shadow(
+    home: Path, deployment_id: int, ref: str | int, *, actor: str = "studio"
+) -> Deployment:
+    """Shadow mode: ``ref`` scores every answered request beside the served version, off the
+    request path; its answers are logged for comparison and never returned."""
+    deployment = get_deployment(home, deployment_id)
+    version = (
+        model_version_by_id(home, ref) if isinstance(ref, int) else find_model_version(home, ref)
+    )
+    if version.id == deployment.model_version_id:
+        raise DeployError(SAME_SHADOW.format(id=deployment_id, label=version.label))
+    with connect(home) as db:
+        store.update_deployment(db, deployment_id, shadow_version_id=version.id)
+        _audit(db, actor, "deployment.shadow.start", deployment, version=version.label)
+    return get_deployment(home, deployment_id)
+
+
+def stop_shadow(home: Path, deployment_id: int, *, actor: str = "studio") -> Deployment:
+    """The shadow version stops scoring traffic (its logged answers stay for comparison)."""
+    deployment = get_deployment(home, deployment_id)
+    with connect(home) as db:
+        store.update_deployment(db, deployment_id, shadow_version_id=None)
+        _audit(db, actor, "deployment.shadow.stop", deployment)
     return get_deployment(home, deployment_id)
 
 

@@ -360,3 +360,66 @@ def _monitoring(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX alerts_open ON alerts(status, deployment_id)")
+
+
+@migrations(name="0007_retraining")
+def _retraining(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE retrain_policies (
+            id INTEGER PRIMARY KEY,
+            deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+            name TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            triggers_json TEXT NOT NULL DEFAULT '{}',
+            action_json TEXT NOT NULL DEFAULT '{}',
+            cooldown_minutes REAL NOT NULL DEFAULT 60,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_fired_at REAL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE retrain_runs (
+            id INTEGER PRIMARY KEY,
+            policy_id INTEGER REFERENCES retrain_policies(id),
+            deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+            status TEXT NOT NULL,
+            dry_run INTEGER NOT NULL DEFAULT 0,
+            triggers_json TEXT NOT NULL DEFAULT '[]',
+            job_id INTEGER REFERENCES jobs(id),
+            champion_version_id INTEGER,
+            challenger_version_id INTEGER,
+            dataset_version_id INTEGER,
+            metric TEXT,
+            champion_score REAL,
+            challenger_score REAL,
+            decision TEXT,
+            details_json TEXT NOT NULL DEFAULT '{}',
+            steps_json TEXT NOT NULL DEFAULT '[]',
+            error TEXT,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX retrain_runs_deployment ON retrain_runs(deployment_id, id)")
+    db.execute("ALTER TABLE deployments ADD COLUMN shadow_version_id INTEGER")
+    db.execute(
+        """
+        CREATE TABLE shadow_predictions (
+            id INTEGER PRIMARY KEY,
+            deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+            model_version_id INTEGER NOT NULL,
+            request_id TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            latency_ms REAL NOT NULL,
+            rows INTEGER NOT NULL,
+            predictions TEXT NOT NULL,
+            probabilities TEXT
+        )"""
+    )
+    db.execute(
+        "CREATE INDEX shadow_predictions_time ON shadow_predictions(deployment_id, created_at)"
+    )

@@ -1211,6 +1211,7 @@ class Deployment:
     created_at: str
     started_at: str | None
     stopped_at: str | None
+    shadow_version_id: int | None = None
 
     @property
     def url(self) -> str:
@@ -1264,18 +1265,22 @@ def update_deployment(db: Database, deployment_id: int, **fields: Any) -> None:
         )
 
 
-def deployment_watch(db: Database, deployment_id: int) -> tuple[int, str | None, str] | None:
-    """(version id, key hash, desired) — what a running service re-reads to follow changes."""
+def deployment_watch(
+    db: Database, deployment_id: int
+) -> tuple[int, str | None, str, int | None] | None:
+    """(version id, key hash, desired, shadow version id) — what a running service re-reads to
+    follow changes."""
     rows = list(
         db.query(
-            "SELECT model_version_id, api_key_hash, desired FROM deployments WHERE id = ?",
+            """SELECT model_version_id, api_key_hash, desired, shadow_version_id
+               FROM deployments WHERE id = ?""",
             [deployment_id],
         )
     )
     if not rows:
         return None
     row = rows[0]
-    return row["model_version_id"], row["api_key_hash"], row["desired"]
+    return row["model_version_id"], row["api_key_hash"], row["desired"], row["shadow_version_id"]
 
 
 PREDICTION_COLUMNS = (
@@ -1685,3 +1690,252 @@ def list_alerts(
 def get_alert(db: Database, alert_id: int) -> Alert | None:
     rows = list(db.query("SELECT * FROM alerts WHERE id = ?", [alert_id]))
     return Alert(**dict(rows[0])) if rows else None
+
+
+# ---------------------------------------------------------------- retraining
+
+
+@dataclass(frozen=True)
+class RetrainPolicy:
+    """When to retrain a deployment's model (triggers) and what to do then (action)."""
+
+    id: int
+    deployment_id: int
+    name: str
+    enabled: bool
+    triggers: dict[str, Any]
+    action: dict[str, Any]
+    cooldown_minutes: float
+    created_by: str
+    created_at: str
+    last_fired_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _policy(row: sqlite3.Row | dict[str, Any]) -> RetrainPolicy:
+    row = dict(row)
+    return RetrainPolicy(
+        id=row["id"],
+        deployment_id=row["deployment_id"],
+        name=row["name"],
+        enabled=bool(row["enabled"]),
+        triggers=_loads(row["triggers_json"], {}),
+        action=_loads(row["action_json"], {}),
+        cooldown_minutes=row["cooldown_minutes"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        last_fired_at=row["last_fired_at"],
+    )
+
+
+def add_retrain_policy(
+    db: Database,
+    *,
+    deployment_id: int,
+    name: str,
+    triggers: dict[str, Any],
+    action: dict[str, Any],
+    cooldown_minutes: float,
+    created_by: str,
+) -> int:
+    fields = {
+        "deployment_id": deployment_id,
+        "name": name,
+        "triggers_json": json.dumps(triggers),
+        "action_json": json.dumps(action),
+        "cooldown_minutes": cooldown_minutes,
+        "created_by": created_by,
+        "created_at": now(),
+    }
+    return _insert_one(db, "retrain_policies", fields)
+
+
+def retrain_policies(
+    db: Database, *, deployment_id: int | None = None, enabled_only: bool = False
+) -> list[RetrainPolicy]:
+    clauses, params = ["1 = 1"], list[Any]()
+    if deployment_id is not None:
+        clauses.append("deployment_id = ?")
+        params.append(deployment_id)
+    if enabled_only:
+        clauses.append("enabled = 1")
+    sql = f"SELECT * FROM retrain_policies WHERE {' AND '.join(clauses)} ORDER BY id"
+    return [_policy(row) for row in db.query(sql, params)]
+
+
+def get_retrain_policy(db: Database, policy_id: int) -> RetrainPolicy | None:
+    rows = list(db.query("SELECT * FROM retrain_policies WHERE id = ?", [policy_id]))
+    return _policy(rows[0]) if rows else None
+
+
+def update_retrain_policy(db: Database, policy_id: int, **fields: Any) -> None:
+    for name in ("triggers", "action"):
+        if name in fields:
+            fields[f"{name}_json"] = json.dumps(fields.pop(name))
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    with writing(db):
+        db.execute(
+            f"UPDATE retrain_policies SET {assignments} WHERE id = ?", [*fields.values(), policy_id]
+        )
+
+
+@dataclass(frozen=True)
+class RetrainRun:
+    """One retraining: why it started, each step, the challenger and the decision."""
+
+    id: int
+    policy_id: int | None
+    deployment_id: int
+    status: str
+    dry_run: bool
+    triggers: list[dict[str, Any]]
+    job_id: int | None
+    champion_version_id: int | None
+    challenger_version_id: int | None
+    dataset_version_id: int | None
+    metric: str | None
+    champion_score: float | None
+    challenger_score: float | None
+    decision: str | None
+    details: dict[str, Any]
+    steps: list[dict[str, Any]]
+    error: str | None
+    created_by: str
+    created_at: str
+    finished_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_RETRAIN_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+ACTIVE_RETRAIN_STATUSES = ("pending", "running")
+
+
+def _retrain_run(row: sqlite3.Row | dict[str, Any]) -> RetrainRun:
+    row = dict(row)
+    row["dry_run"] = bool(row["dry_run"])
+    for name, default in (("triggers", []), ("details", {}), ("steps", [])):
+        row[name] = _loads(row.pop(f"{name}_json"), default)
+    return RetrainRun(**row)
+
+
+def add_retrain_run(db: Database, **fields: Any) -> int:
+    """A new retraining record (status 'pending' unless given)."""
+    fields = {"status": "pending", "created_at": now(), **fields}
+    for name in ("triggers", "details"):
+        if name in fields:
+            fields[f"{name}_json"] = json.dumps(fields.pop(name), default=str)
+    return _insert_one(db, "retrain_runs", fields)
+
+
+def get_retrain_run(db: Database, run_id: int) -> RetrainRun | None:
+    rows = list(db.query("SELECT * FROM retrain_runs WHERE id = ?", [run_id]))
+    return _retrain_run(rows[0]) if rows else None
+
+
+def retrain_runs(
+    db: Database, *, deployment_id: int | None = None, active: bool = False, limit: int = 50
+) -> list[RetrainRun]:
+    clauses, params = ["1 = 1"], list[Any]()
+    if deployment_id is not None:
+        clauses.append("deployment_id = ?")
+        params.append(deployment_id)
+    if active:
+        marks = ", ".join("?" for _ in ACTIVE_RETRAIN_STATUSES)
+        clauses.append(f"status IN ({marks})")
+        params.extend(ACTIVE_RETRAIN_STATUSES)
+    sql = f"SELECT * FROM retrain_runs WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?"
+    return [_retrain_run(row) for row in db.query(sql, [*params, limit])]
+
+
+def update_retrain_run(db: Database, run_id: int, **fields: Any) -> None:
+    for name in ("details", "triggers"):
+        if name in fields:
+            fields[f"{name}_json"] = json.dumps(fields.pop(name), default=str)
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    with writing(db):
+        db.execute(
+            f"UPDATE retrain_runs SET {assignments} WHERE id = ?", [*fields.values(), run_id]
+        )
+
+
+def add_retrain_step(db: Database, run_id: int, step: dict[str, Any]) -> None:
+    """Append one step (time, name, message) to a retraining's record, atomically."""
+    with writing(db):
+        db.execute(
+            """UPDATE retrain_runs SET steps_json = json_insert(steps_json, '$[#]', json(?))
+               WHERE id = ?""",
+            [json.dumps(step, default=str), run_id],
+        )
+
+
+def labelled_rows(
+    db: Database, deployment_id: int, *, limit: int
+) -> list[tuple[float, dict[str, Any], Any]]:
+    """(time, input row, label) of a deployment's labelled rows, newest ``limit`` of them."""
+    found = db.execute(
+        """SELECT p.created_at, p.request_id, p.inputs, l.row, l.label
+           FROM prediction_labels l JOIN predictions p ON p.request_id = l.request_id
+           WHERE p.deployment_id = ? AND p.status = 200
+           ORDER BY p.id DESC, l.row LIMIT ?""",
+        [deployment_id, limit],
+    ).fetchall()
+    parsed: dict[str, list[Any]] = {}
+    rows = []
+    for created_at, request_id, inputs, row, label in found:
+        if request_id not in parsed:
+            parsed = {request_id: json.loads(inputs)}
+        rows.append((created_at, parsed[request_id][row], json.loads(label)))
+    return rows
+
+
+def labels_since(db: Database, deployment_id: int, since: float) -> int:
+    """How many rows of a deployment got a label after ``since`` (epoch seconds)."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM prediction_labels WHERE deployment_id = ? AND labelled_at > ?",
+        [deployment_id, since],
+    ).fetchone()
+    return int(row[0])
+
+
+SHADOW_COLUMNS = (
+    "deployment_id",
+    "model_version_id",
+    "request_id",
+    "created_at",
+    "latency_ms",
+    "rows",
+    "predictions",
+    "probabilities",
+)
+
+
+def log_shadow_predictions(db: Database, rows: list[tuple[Any, ...]]) -> None:
+    """Append a shadow model's answers (tuples in SHADOW_COLUMNS order) in one transaction."""
+    marks = ", ".join("?" for _ in SHADOW_COLUMNS)
+    with writing(db):
+        db.conn.executemany(
+            f"INSERT INTO shadow_predictions ({', '.join(SHADOW_COLUMNS)}) VALUES ({marks})", rows
+        )
+
+
+def shadow_pairs(
+    db: Database, deployment_id: int, version_id: int, start: float, end: float
+) -> list[tuple[float, str, str, str, str | None]]:
+    """(time, request id, served predictions, shadow predictions, label JSON object or None)
+    for requests answered in [start, end) that the shadow version also scored."""
+    return db.execute(
+        """SELECT p.created_at, p.request_id, p.predictions, s.predictions,
+                  (SELECT json_group_object(l.row, json(l.label)) FROM prediction_labels l
+                   WHERE l.request_id = p.request_id)
+           FROM shadow_predictions s JOIN predictions p ON p.request_id = s.request_id
+           WHERE s.deployment_id = ? AND s.model_version_id = ?
+           AND s.created_at >= ? AND s.created_at < ? ORDER BY s.id""",
+        [deployment_id, version_id, start, end],
+    ).fetchall()

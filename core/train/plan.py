@@ -52,6 +52,10 @@ SMALL_CLASS = (
 )
 BAD_FOLDS = "The number of folds must be a whole number from 2 to 20, not {value!r}."
 BAD_HOLDOUT = "The holdout share must be between 0.05 and 0.5, not {value!r}."
+BAD_HOLDOUT_ROWS = (
+    "A fixed holdout of {value!r} rows does not fit {rows:,} rows: it needs at least 1 row and "
+    "must leave rows to train on."
+)
 NO_COLUMN = "The {what} column {column!r} is not in the data."
 SAME_COLUMN = "The {what} column cannot be the target."
 BAD_DATES = "The time column {column!r} has no readable dates; choose another column or none."
@@ -74,6 +78,7 @@ class ValidationPlan:
     group_column: str | None = None
     time_column: str | None = None
     seed: int = 42
+    holdout_rows: int | None = None  # a fixed holdout: the last N rows (what retraining uses)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,8 +95,13 @@ class ValidationPlan:
 
     def describe(self, task: str) -> str:
         stratified = " stratified" if task in CLASSIFICATION and not self.time_column else ""
+        holdout = (
+            f"a fixed holdout of the last {self.holdout_rows:,} rows"
+            if self.holdout_rows
+            else f"{self.holdout:.0%} holdout"
+        )
         return (
-            f"{self.holdout:.0%} holdout +{stratified} {self.folds}-fold {self.kind} "
+            f"{holdout} +{stratified} {self.folds}-fold {self.kind} "
             f"cross-validation, seed {self.seed}"
         )
 
@@ -171,6 +181,11 @@ def split_holdout(frame: pd.DataFrame, target: str, task: str, plan: ValidationP
     """Hold out rows by time (the latest), by group (whole groups) or at random (stratified)."""
     check_plan(plan, frame, target)
     positions = np.arange(len(frame))
+    if plan.holdout_rows:
+        if not 0 < plan.holdout_rows < len(frame):
+            raise PlanError(BAD_HOLDOUT_ROWS.format(value=plan.holdout_rows, rows=len(frame)))
+        cut = len(frame) - plan.holdout_rows
+        return Split(train=positions[:cut], holdout=positions[cut:])
     if plan.time_column:
         order = np.argsort(_times(frame, plan.time_column), kind="stable")
         cut = len(order) - max(1, int(round(len(order) * plan.holdout)))

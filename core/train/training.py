@@ -69,6 +69,7 @@ class TrainRequest:
     experiment: str | None = None
     tags: tuple[str, ...] = ()
     notes: str = ""
+    params: dict[str, Any] | None = None  # fixed hyperparameters (with strategy "none")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -359,6 +360,7 @@ def train_model(
             task=data.task,
             budget=budget,
             seed=request.plan.seed,
+            defaults=request.params,
             on_trial=watcher,
             model_title=spec.title,
         )

@@ -1,0 +1,1 @@
+"""Retraining: policies that watch a deployment, and the retrain that makes a challenger."""
