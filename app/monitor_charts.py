@@ -55,15 +55,15 @@ def epoch(stamp: str) -> float:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
-def _times(seconds: Sequence[float] | np.ndarray) -> np.ndarray:
+def times(seconds: Sequence[float] | np.ndarray) -> np.ndarray:
     return (np.asarray(seconds, dtype=float) * 1000).astype("datetime64[ms]")
 
 
-def _numbers(values: Sequence[float | None]) -> np.ndarray:
+def numbers(values: Sequence[float | None]) -> np.ndarray:
     return np.array([np.nan if value is None else value for value in values], dtype=float)
 
 
-def _figure(title: str, *, y: str = "", height: int = HEIGHT) -> go.Figure:
+def base_figure(title: str, *, y: str = "", height: int = HEIGHT) -> go.Figure:
     return go.Figure(
         layout={
             "template": LIVE_TEMPLATE,
@@ -75,15 +75,15 @@ def _figure(title: str, *, y: str = "", height: int = HEIGHT) -> go.Figure:
     )
 
 
-def _empty(title: str, message: str) -> go.Figure:
-    figure = _figure(title, height=260)
+def empty_figure(title: str, message: str) -> go.Figure:
+    figure = base_figure(title, height=260)
     figure.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     return figure.update_xaxes(visible=False).update_yaxes(visible=False)
 
 
-def _time_figure(title: str, span: tuple[float, float], *, y: str) -> go.Figure:
-    figure = _figure(title, y=y)
-    return figure.update_xaxes(type="date", title_text=TIME, range=list(_times(span)))
+def time_figure(title: str, span: tuple[float, float], *, y: str) -> go.Figure:
+    figure = base_figure(title, y=y)
+    return figure.update_xaxes(type="date", title_text=TIME, range=list(times(span)))
 
 
 def _span(summary: MonitorSummary) -> tuple[float, float]:
@@ -95,10 +95,10 @@ def _series(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Times and values for a line that breaks where windows had no traffic, not bridging them."""
     starts = np.array([window.start for window in windows], dtype=float)
-    ys = _numbers(values)
+    ys = numbers(values)
     breaks = np.flatnonzero(np.diff(starts) > width) + 1
     return (
-        _times(np.insert(starts, breaks, starts[breaks - 1] + width)),
+        times(np.insert(starts, breaks, starts[breaks - 1] + width)),
         np.insert(ys, breaks, np.nan),
     )
 
@@ -148,11 +148,11 @@ def _marker_line(
 def requests_figure(summary: MonitorSummary) -> go.Figure:
     title = "Requests per minute"
     if not summary.windows:
-        return _empty(title, NO_TRAFFIC)
-    figure = _time_figure(title, _span(summary), y="requests / min")
+        return empty_figure(title, NO_TRAFFIC)
+    figure = time_figure(title, _span(summary), y="requests / min")
     minutes = _per_minute(summary)
     figure.add_bar(
-        x=_times([w.start for w in summary.windows]),
+        x=times([w.start for w in summary.windows]),
         y=np.array([w.requests for w in summary.windows], dtype=float) / minutes,
         width=summary.window_seconds * 1000,
         offset=0,
@@ -166,8 +166,8 @@ def requests_figure(summary: MonitorSummary) -> go.Figure:
 def latency_figure(summary: MonitorSummary) -> go.Figure:
     title = "Latency"
     if not summary.windows:
-        return _empty(title, NO_TRAFFIC)
-    figure = _time_figure(title, _span(summary), y="ms")
+        return empty_figure(title, NO_TRAFFIC)
+    figure = time_figure(title, _span(summary), y="ms")
     for name, color in (("p50", CALM), ("p95", ACCENT), ("p99", DRIFTED)):
         values = [getattr(w, f"{name}_ms") for w in summary.windows]
         xs, ys = _series(summary.windows, values, summary.window_seconds)
@@ -185,8 +185,8 @@ def latency_figure(summary: MonitorSummary) -> go.Figure:
 def error_rate_figure(summary: MonitorSummary) -> go.Figure:
     title = "Error rate"
     if not summary.windows:
-        return _empty(title, NO_TRAFFIC)
-    figure = _time_figure(title, _span(summary), y="share of requests")
+        return empty_figure(title, NO_TRAFFIC)
+    figure = time_figure(title, _span(summary), y="share of requests")
     xs, ys = _series(
         summary.windows, [w.error_rate for w in summary.windows], summary.window_seconds
     )
@@ -204,8 +204,8 @@ def unseen_figure(summary: MonitorSummary) -> go.Figure:
     title = "Unseen categories"
     answered = [w for w in summary.windows if w.rows]
     if not answered:
-        return _empty(title, NO_TRAFFIC)
-    figure = _time_figure(title, _span(summary), y="share of answered rows")
+        return empty_figure(title, NO_TRAFFIC)
+    figure = time_figure(title, _span(summary), y="share of answered rows")
     xs, ys = _series(answered, [w.unseen_rate for w in answered], summary.window_seconds)
     figure.add_scatter(
         x=xs,
@@ -226,7 +226,7 @@ def prediction_mix_figure(summary: MonitorSummary, *, top: int = TOP_CLASSES) ->
     title = "Predictions by class"
     answered = [w for w in summary.windows if w.predictions]
     if not answered:
-        return _empty(title, "No answered rows in this time range yet")
+        return empty_figure(title, "No answered rows in this time range yet")
     shown = list(prediction_mix(answered))[:top]
     counts = np.array([[w.predictions.get(key, 0) for key in shown] for w in answered], float)
     totals = np.array([sum(w.predictions.values()) for w in answered], dtype=float)
@@ -235,8 +235,8 @@ def prediction_mix_figure(summary: MonitorSummary, *, top: int = TOP_CLASSES) ->
     if rest.any():
         counts = np.column_stack([counts, rest])
         labels.append(OTHER)
-    figure = _time_figure(title, _span(summary), y="share of predictions")
-    xs = _times([w.start for w in answered])
+    figure = time_figure(title, _span(summary), y="share of predictions")
+    xs = times([w.start for w in answered])
     for index, label in enumerate(labels):
         figure.add_scatter(
             x=xs,
@@ -256,8 +256,8 @@ def performance_figure(summary: MonitorSummary) -> go.Figure:
     title = summary.performance_name.capitalize()
     labelled = [w for w in summary.windows if w.labelled]
     if not labelled:
-        return _empty(title, "No labelled rows in this time range yet")
-    figure = _time_figure(title, _span(summary), y=summary.performance_name)
+        return empty_figure(title, "No labelled rows in this time range yet")
+    figure = time_figure(title, _span(summary), y=summary.performance_name)
     xs, ys = _series(labelled, [w.performance for w in labelled], summary.window_seconds)
     _, counts = _series(labelled, [w.labelled for w in labelled], summary.window_seconds)
     figure.add_scatter(
@@ -278,11 +278,11 @@ def performance_figure(summary: MonitorSummary) -> go.Figure:
 def drift_share_figure(history: DriftHistory, span: tuple[float, float]) -> go.Figure:
     title = "Dataset drift: share of drifted features"
     if not history.windows:
-        return _empty(title, "No drift computed in this time range yet")
-    figure = _time_figure(title, span, y="share of features")
+        return empty_figure(title, "No drift computed in this time range yet")
+    figure = time_figure(title, span, y="share of features")
     figure.add_bar(
-        x=_times([w.start for w in history.windows]),
-        y=_numbers([w.drift_share for w in history.windows]),
+        x=times([w.start for w in history.windows]),
+        y=numbers([w.drift_share for w in history.windows]),
         width=[(w.end - w.start) * 1000 * 0.9 for w in history.windows],
         offset=0,
         marker={"color": [DRIFTED if w.dataset_drift else ACCENT for w in history.windows]},
@@ -302,7 +302,7 @@ def drift_heatmap_figure(
     """Feature x window drift scores (>= 1 drifted); ``order`` puts the ranked features on top."""
     title = "Drift by feature and window"
     if not history.windows or not history.features:
-        return _empty(title, "No drift computed in this time range yet")
+        return empty_figure(title, "No drift computed in this time range yet")
     features = list(dict.fromkeys([*order, *history.features]))[:HEAT_FEATURES]
     scores = np.full((len(features), len(history.windows)), np.nan)
     methods = dict.fromkeys(features, "")
@@ -311,9 +311,9 @@ def drift_heatmap_figure(
             if (cell := window.features.get(name)) is not None:
                 scores[row, column] = cell.score
                 methods[name] = cell.method
-    figure = _time_figure(title, span, y="")
+    figure = time_figure(title, span, y="")
     figure.add_heatmap(
-        x=_times([(w.start + w.end) / 2 for w in history.windows]),
+        x=times([(w.start + w.end) / 2 for w in history.windows]),
         y=[f"{plain(name)} ({methods[name]})" for name in features],
         z=np.minimum(scores, HEAT_CAP),
         zmin=0,
@@ -334,10 +334,16 @@ def drift_heatmap_figure(
 
 
 def timeline_figure(
-    alerts: Sequence[Alert], *, start: float, end: float, started_at: str | None
+    alerts: Sequence[Alert],
+    *,
+    start: float,
+    end: float,
+    started_at: str | None,
+    marks: Sequence[tuple[float, str]] = (),
 ) -> go.Figure:
-    """Each alert from opening to clearing (still open: to now), and the deployment's start."""
-    figure = _time_figure("Alerts and deployment", (start, end), y="")
+    """Each alert from opening to clearing (still open: to now), the deployment's start and
+    ``marks`` (time, text): retrains and version switches."""
+    figure = time_figure("Alerts, retrains and deployment", (start, end), y="")
     shown = [
         alert
         for alert in alerts
@@ -347,7 +353,10 @@ def timeline_figure(
     for severity, color in SEVERITY_COLORS.items():
         _alert_spans(figure, [a for a in shown if a.severity == severity], severity, color, end)
     if started_at is not None and start <= epoch(started_at) <= end:
-        _marker_line(figure, "deployment started", x=_times([epoch(started_at)])[0])
+        _marker_line(figure, "deployment started", x=times([epoch(started_at)])[0])
+    for moment, text in marks:
+        if start <= moment <= end:
+            _marker_line(figure, text, x=times([moment])[0])
     if not shown:
         figure.add_annotation(
             text="No alerts in this time range",
@@ -379,7 +388,7 @@ def _alert_spans(
         ys += [label, label, None]
         hover += [text, text, None]
     figure.add_scatter(
-        x=_times(xs),
+        x=times(xs),
         y=ys,
         mode="lines+markers",
         name=severity,

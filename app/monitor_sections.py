@@ -26,6 +26,7 @@ from core.monitor.dashboard import (
     summarise,
 )
 from core.monitor.drift_windows import update_drift
+from core.retrain.challenger import retrains_of
 from core.serving import deployments
 from core.store.records import Alert, Deployment
 
@@ -362,8 +363,17 @@ def drift_frame(ranks: list[FeatureRank]) -> pd.DataFrame:
 
 def timeline(deployment: Deployment, summary: MonitorSummary) -> None:
     found = alerts.alert_log(home(), deployment.id, limit=ALERT_LOG_ROWS)
+    marks = [
+        (charts.epoch(retrain.finished_at or retrain.created_at), f"retrain {retrain.id}")
+        for retrain in retrains_of(home(), deployment.id, limit=20)
+        if not retrain.dry_run
+    ]
     figure = charts.timeline_figure(
-        found, start=summary.start, end=summary.end, started_at=deployment.started_at
+        found,
+        start=summary.start,
+        end=summary.end,
+        started_at=deployment.started_at,
+        marks=marks,
     )
     chart(st, figure, "monitor.timeline")
 

@@ -4,6 +4,7 @@ with its alerts to acknowledge and the rules that raise them."""
 import streamlit as st
 
 from app import monitor_sections as sections
+from app import retrain_sections
 from app.components import home
 from core.serving.deployments import list_deployments
 
@@ -20,6 +21,8 @@ minutes, paused = sections.controls()
 shown_alerts = sections.open_alert_ids()
 sections.open_alerts(deployment)
 sections.live(deployment, minutes=minutes, paused=paused, shown_alerts=shown_alerts)
+
+retrain_sections.section(deployment, minutes=minutes)
 
 st.subheader("Alerts")
 rules, log = st.tabs(["Rules", "Alert log"])

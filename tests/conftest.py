@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +87,81 @@ def loans_studio():
         return home
 
     return make
+
+
+@pytest.fixture
+def served(tmp_path, loans_studio):
+    """(home, deployment id, champion version id): loans v1 is champion of a stopped
+    deployment (no process: the retrain's switch needs none)."""
+    from core.store import connect
+    from core.store import records as store
+    from core.train.registry import CHAMPION, set_alias
+
+    home = loans_studio(tmp_path / "studio", rows=400, seed=3)
+    set_alias(home, name="loans", version=1, alias=CHAMPION, override_reason="test champion")
+    with connect(home) as db:
+        version = store.model_version_by_number(db, "loans", 1)
+        assert version is not None
+        row = store.insert_deployment(
+            db,
+            model_version_id=version.id,
+            host="127.0.0.1",
+            port=1,
+            log_path="",
+            created_by="test",
+            status="stopped",
+            desired="stopped",
+        )
+    return home, row.id, version.id
+
+
+def loans_traffic(rows: int, *, seed: int, concept: str) -> pd.DataFrame:
+    """Loans traffic whose true default follows ``concept``: 'same' (the training rule),
+    'region' (south defaults: a new concept) or 'noise' (coin flips)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {"income": rng.normal(50, 10, rows), "region": rng.choice(["north", "south"], rows)}
+    )
+    if concept == "same":
+        frame["default"] = (frame["income"] + rng.normal(scale=5, size=rows) < 48).astype(int)
+    elif concept == "region":
+        flip = rng.random(rows) < 0.1
+        frame["default"] = ((frame["region"] == "south") ^ flip).astype(int)
+    else:
+        frame["default"] = rng.integers(0, 2, rows)
+    return frame
+
+
+def _log_labelled(home, deployment_id, version_id, frame, *, batch=10, start=None):
+    """Log ``frame`` as answered requests of ``batch`` rows each, then label every row."""
+    from core.store import connect
+    from core.store import records as store
+
+    start = time.time() - 600 if start is None else start
+    requests, labels = [], []
+    for number, first in enumerate(range(0, len(frame), batch)):
+        part = frame.iloc[first : first + batch]
+        inputs = part[["income", "region"]].to_dict("records")
+        request_id = f"req-{os.urandom(6).hex()}-{number}"
+        requests.append(
+            (deployment_id, version_id, request_id, start + number * 0.5, 3.0, 200, len(part),
+             json.dumps(inputs), json.dumps([0] * len(part)), None, None, None)
+        )  # fmt: skip
+        labels.extend(
+            (request_id, row, json.dumps(int(label))) for row, label in enumerate(part["default"])
+        )
+    with connect(home) as db:
+        store.log_predictions(db, requests)
+        assert not store.record_labels(db, deployment_id, labels, time.time())
+
+
+@pytest.fixture
+def log_traffic():
+    """Log labelled loans traffic on a deployment: log_traffic(home, deployment id, version id,
+    rows, seed=..., concept='same'|'region'|'noise', start=epoch seconds of the first request)."""
+
+    def log(home, deployment_id, version_id, rows, *, seed, concept, start=None):
+        frame = loans_traffic(rows, seed=seed, concept=concept)
+        _log_labelled(home, deployment_id, version_id, frame, start=start)
+
+    return log

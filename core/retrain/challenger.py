@@ -648,8 +648,20 @@ def promote(
         store.add_retrain_step(
             db, run_id, _step("promoted", f"{actor} promoted {challenger.label} to champion.")
         )
-        store.update_retrain_run(db, run_id, decision=f"Promoted {challenger.label} ({actor}).")
+        store.update_retrain_run(
+            db,
+            run_id,
+            decision=f"Promoted {challenger.label} ({actor}).",
+            details={**retrain.details, "closed_by": actor},
+        )
     return get_retrain(home, run_id)
+
+
+def awaiting_decision(retrain: RetrainRun) -> bool:
+    """Whether a person still has to promote the retrain's challenger or keep the champion."""
+    promoted = (retrain.decision or "").startswith("Promoted")
+    closed = promoted or bool(retrain.details.get("closed_by"))
+    return retrain.status == "done" and retrain.challenger_version_id is not None and not closed
 
 
 def _make_champion(
@@ -687,5 +699,10 @@ def keep_champion(home: Path, run_id: int, *, actor: str = "studio") -> RetrainR
         stop_shadow(home, retrain.deployment_id, actor=actor)
     with connect(home) as db:
         store.add_retrain_step(db, run_id, _step("kept", f"{actor} kept the champion."))
-        store.update_retrain_run(db, run_id, decision=f"Kept the champion ({actor}).")
+        store.update_retrain_run(
+            db,
+            run_id,
+            decision=f"Kept the champion ({actor}).",
+            details={**retrain.details, "closed_by": actor},
+        )
     return get_retrain(home, run_id)

@@ -18,8 +18,6 @@ from core.serving.deployments import get_deployment
 from core.train.registry import find_model_version
 from core.train.tracking import get_run
 
-from .conftest import log_labelled, traffic
-
 
 def _run_to_end(home, deployment_id, **options):
     retrain = start_retrain(home, deployment_id, **options)
@@ -27,18 +25,26 @@ def _run_to_end(home, deployment_id, **options):
     return get_retrain(home, retrain.id), job
 
 
-def test_auto_policy_promotes_a_challenger_that_learned_the_new_concept(served):
+def test_auto_policy_promotes_a_challenger_that_learned_the_new_concept(served, log_traffic):
     home, deployment_id, champion_id = served
-    log_labelled(home, deployment_id, champion_id, traffic(900, seed=5, concept="region"))
+    log_traffic(home, deployment_id, champion_id, 900, seed=5, concept="region")
     policy = add_policy(
         home,
         deployment_id,
         name="adapt",
         triggers=Triggers(new_labels=100),
-        action=Action(promote="auto", gates={"metric": "roc_auc", "min_metric": 0.5,
-                      "max_overfit_gap": None, "min_lift_over_baseline": None,
-                      "max_calibration_error": None, "champion_tolerance": 0.0}),
-    )  # fmt: skip
+        action=Action(
+            promote="auto",
+            gates={
+                "metric": "roc_auc",
+                "min_metric": 0.5,
+                "max_overfit_gap": None,
+                "min_lift_over_baseline": None,
+                "max_calibration_error": None,
+                "champion_tolerance": 0.0,
+            },
+        ),
+    )
     retrain, job = _run_to_end(home, deployment_id, policy_id=policy.id)
     assert job.status == "done", job.error
     assert retrain.status == "done" and retrain.decision.startswith("Promoted"), retrain.decision
@@ -58,9 +64,9 @@ def test_auto_policy_promotes_a_challenger_that_learned_the_new_concept(served):
     assert run.plan["holdout_rows"] == comparison["holdout_rows"]
 
 
-def test_a_worse_challenger_is_refused_and_the_champion_keeps_serving(served):
+def test_a_worse_challenger_is_refused_and_the_champion_keeps_serving(served, log_traffic):
     home, deployment_id, champion_id = served
-    log_labelled(home, deployment_id, champion_id, traffic(300, seed=6, concept="noise"))
+    log_traffic(home, deployment_id, champion_id, 300, seed=6, concept="noise")
     policy = add_policy(
         home,
         deployment_id,
@@ -78,15 +84,13 @@ def test_a_worse_challenger_is_refused_and_the_champion_keeps_serving(served):
         promote(home, retrain.id, actor="ana")
 
 
-def test_too_few_labels_skip_and_a_failure_leaves_the_champion(served):
+def test_too_few_labels_skip_and_a_failure_leaves_the_champion(served, log_traffic):
     home, deployment_id, champion_id = served
-    log_labelled(home, deployment_id, champion_id, traffic(MIN_LABELLED_ROWS - 1, seed=7,
-                 concept="same"))  # fmt: skip
+    log_traffic(home, deployment_id, champion_id, MIN_LABELLED_ROWS - 1, seed=7, concept="same")
     retrain, job = _run_to_end(home, deployment_id)
     assert job.status == "done" and retrain.status == "skipped"
     assert "needs at least" in retrain.decision
-    log_labelled(home, deployment_id, champion_id, traffic(200, seed=8, concept="same"),
-                 start=1.0)  # fmt: skip
+    log_traffic(home, deployment_id, champion_id, 200, seed=8, concept="same", start=1.0)
     for parquet in (home / "artifacts" / "datasets").glob("*.parquet"):
         parquet.unlink()  # the champion's training rows are gone: the retrain cannot go on
     retrain, job = _run_to_end(home, deployment_id)
@@ -95,9 +99,9 @@ def test_too_few_labels_skip_and_a_failure_leaves_the_champion(served):
     assert get_deployment(home, deployment_id).model_version_id == champion_id
 
 
-def test_two_triggers_at_once_start_one_retrain(served):
+def test_two_triggers_at_once_start_one_retrain(served, log_traffic):
     home, deployment_id, champion_id = served
-    log_labelled(home, deployment_id, champion_id, traffic(200, seed=9, concept="same"))
+    log_traffic(home, deployment_id, champion_id, 200, seed=9, concept="same")
     first = start_retrain(home, deployment_id, actor="ana")
     second = start_retrain(home, deployment_id, actor="ben")
     assert second.id == first.id
@@ -106,10 +110,10 @@ def test_two_triggers_at_once_start_one_retrain(served):
     assert [s["step"] for s in retrain.steps].count("joined") == 1
 
 
-def test_dry_run_records_what_would_happen_and_changes_nothing(served):
+def test_dry_run_records_what_would_happen_and_changes_nothing(served, log_traffic):
     home, deployment_id, champion_id = served
     add_policy(home, deployment_id, name="labels", triggers=Triggers(new_labels=50))
-    log_labelled(home, deployment_id, champion_id, traffic(100, seed=10, concept="same"))
+    log_traffic(home, deployment_id, champion_id, 100, seed=10, concept="same")
     retrain = dry_run(home, deployment_id, actor="ana")
     assert retrain.status == "dry run" and retrain.job_id is None
     assert retrain.triggers[0]["trigger"] == "new_labels" and retrain.triggers[0]["value"] == 100
@@ -118,7 +122,7 @@ def test_dry_run_records_what_would_happen_and_changes_nothing(served):
     assert get_deployment(home, deployment_id).model_version_id == champion_id
 
 
-def test_policies_refuse_what_cannot_work(served):
+def test_policies_refuse_what_cannot_work(served, log_traffic):
     home, deployment_id, _ = served
     with pytest.raises(PolicyError, match="at least one trigger"):
         add_policy(home, deployment_id, name="none", triggers=Triggers())
@@ -127,5 +131,10 @@ def test_policies_refuse_what_cannot_work(served):
     with pytest.raises(PolicyError, match="whole number"):
         add_policy(home, deployment_id, name="x", triggers=Triggers(new_labels=0))
     with pytest.raises(PolicyError, match="action must be one of"):
-        add_policy(home, deployment_id, name="x", triggers=Triggers(every_hours=1),
-                   action=Action(promote="yolo"))  # fmt: skip
+        add_policy(
+            home,
+            deployment_id,
+            name="x",
+            triggers=Triggers(every_hours=1),
+            action=Action(promote="yolo"),
+        )

@@ -8,8 +8,6 @@ from click.testing import CliRunner
 
 from app.cli import cli
 
-from .conftest import log_labelled, traffic
-
 
 def _run(home, *args):
     result = CliRunner().invoke(cli, [*args, "--home", str(home)], catch_exceptions=False)
@@ -22,13 +20,13 @@ def _json(home, *args):
     return json.loads(output.strip().splitlines()[-1])
 
 
-def test_policy_retrain_promote_from_the_command_line(served):
+def test_policy_retrain_promote_from_the_command_line(served, log_traffic):
     home, deployment_id, champion_id = served
     code, output = _run(home, "policy", str(deployment_id), "--name", "nothing")
     assert code == 1 and "at least one trigger" in output and "Traceback" not in output
     added = _json(home, "policy", str(deployment_id), "--name", "labels", "--new-labels", "50")
     assert added["triggers"]["new_labels"] == 50 and added["action"]["promote"] == "review"
-    log_labelled(home, deployment_id, champion_id, traffic(200, seed=12, concept="region"))
+    log_traffic(home, deployment_id, champion_id, 200, seed=12, concept="region")
     planned = _json(home, "retrain", str(deployment_id), "--dry-run")
     assert planned["status"] == "dry run" and planned["triggers"][0]["trigger"] == "new_labels"
     done = _json(home, "retrain", str(deployment_id), "--wait")

@@ -17,8 +17,6 @@ from core.store import connect
 from core.store import records as store
 from core.train.registry import find_model_version
 
-from .conftest import log_labelled, traffic
-
 
 def _start_scheduler(home):
     args = [sys.executable, "-m", "core.scheduler", "--home", str(home), "--every", "0.3"]
@@ -39,10 +37,10 @@ def _wait(condition, home, timeout=120.0):
     return found
 
 
-def test_scheduler_fires_a_policy_and_a_restart_resumes_the_retrain(served):
+def test_scheduler_fires_a_policy_and_a_restart_resumes_the_retrain(served, log_traffic):
     home, deployment_id, champion_id = served
     add_policy(home, deployment_id, name="labels", triggers=Triggers(new_labels=100))
-    log_labelled(home, deployment_id, champion_id, traffic(300, seed=11, concept="region"))
+    log_traffic(home, deployment_id, champion_id, 300, seed=11, concept="region")
     process = _start_scheduler(home)
     try:
         retrain = _wait(lambda: next(iter(retrains_of(home, deployment_id)), None), home)

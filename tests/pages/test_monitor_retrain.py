@@ -1,0 +1,132 @@
+"""The Monitor page's Retrain section in AppTest: dry run, policies (and their refusals), a
+retrain to its decision, promotion with and without approval, shadow mode and a label file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import state
+from core.jobs.runner import wait_for_job
+from core.retrain.challenger import retrains_of
+from core.serving.deployments import get_deployment
+from core.store import connect
+from core.store import records as store
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+
+
+def monitor_page() -> AppTest:
+    at = AppTest.from_file(ENTRYPOINT, default_timeout=120)
+    at.run()
+    at.switch_page("../pages/monitor.py").run()
+    return at
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts(at: AppTest, kind: str) -> str:
+    """The text of every ``kind`` element, with Markdown escapes removed."""
+    return " ".join(element.value for element in at.get(kind)).replace("\\", "")
+
+
+@pytest.fixture
+def studio(served, log_traffic, monkeypatch):
+    home, deployment_id, champion_id = served
+    monkeypatch.setenv("MLOPS_STUDIO_HOME", str(home))
+    log_traffic(home, deployment_id, champion_id, 300, seed=21, concept="region")
+    return home, deployment_id, champion_id
+
+
+def test_dry_run_policy_retrain_and_promotion(studio):
+    home, deployment_id, champion_id = studio
+    at = monitor_page()
+    no_errors(at)
+    assert "No retrain yet for this deployment." in texts(at, "caption")
+
+    at.button(key=state.RETRAIN_DRY_RUN).click().run()
+    no_errors(at)
+    assert "Dry run: Would retrain logistic_regression" in texts(at, "success")
+
+    # a policy with no trigger is refused with a message; a real one is listed
+    at.checkbox(key=state.RETRAIN_POLICY_TRIGGER.format(trigger="drift_share")).uncheck()
+    at.button(key=state.RETRAIN_POLICY_ADD).click().run()
+    assert "needs at least one trigger" in texts(at, "error")
+    at.checkbox(key=state.RETRAIN_POLICY_TRIGGER.format(trigger="new_labels")).check()
+    at.number_input(key=state.RETRAIN_POLICY_VALUE.format(trigger="new_labels")).set_value(100)
+    at.text_input(key=state.RETRAIN_POLICY_NAME).input("When labels pile up")
+    at.button(key=state.RETRAIN_POLICY_ADD).click().run()
+    no_errors(at)
+    assert "Added the policy When labels pile up." in texts(at, "success")
+    assert "new labelled rows at least 100" in texts(at, "markdown")
+
+    at.button(key=state.RETRAIN_NOW).click().run()
+    assert "is under way" in texts(at, "success")
+    retrain = retrains_of(home, deployment_id)[0]
+    wait_for_job(home, retrain.job_id, timeout=300)
+    at.run()
+    no_errors(at)
+    assert "Retrain 2" in texts(at, "markdown")  # the dry run was retrain 1
+    assert any(key.startswith("retrain.comparison.") for key in _chart_keys(at))
+    assert "Not worse than the champion" in _gate_table(at)["gate"].tolist()
+
+    # not approved: promotion needs a reason, which goes to the audit log
+    at.button(key=state.RETRAIN_PROMOTE.format(retrain_id=retrain.id)).click().run()
+    assert "override" in texts(at, "error")
+    at.text_input(key=state.RETRAIN_REASON.format(retrain_id=retrain.id)).input(
+        "the new rule holds in every labelled batch"
+    )
+    at.button(key=state.RETRAIN_PROMOTE.format(retrain_id=retrain.id)).click().run()
+    no_errors(at)
+    assert "loans v2 is champion" in texts(at, "success")
+    assert get_deployment(home, deployment_id).model_version_id != champion_id
+
+
+def test_shadow_and_label_file(studio):
+    home, deployment_id, champion_id = studio
+    at = monitor_page()
+    assert state.SHADOW_VERSION not in at.session_state  # no other version yet: none offered
+    assert "has no other version to run in shadow yet" in texts(at, "caption")
+    del at
+    from core.train.registry import register_run
+
+    with connect(home) as db:
+        runs = [run.id for run in store.list_runs(db) if run.status == "done"]
+        registered = store.registered_run_ids(db, runs)
+    register_run(home, next(r for r in runs if r not in registered), name="loans", onnx=False)
+    at = monitor_page()
+    at.button(key=state.SHADOW_START).click().run()
+    no_errors(at)
+    assert "now scores the traffic in shadow" in texts(at, "success")
+    assert get_deployment(home, deployment_id).shadow_version_id is not None
+    assert "retrain.shadow" in _chart_keys(at)
+    at.button(key=state.SHADOW_STOP).click().run()
+    assert get_deployment(home, deployment_id).shadow_version_id is None
+
+    with connect(home) as db:
+        request_id = store.predictions_of(db, deployment_id, limit=1)[0]["request_id"]
+    labels = pd.DataFrame(
+        {"request_id": [request_id, request_id, "nope"], "row": [0, 0, 0], "label": [1, 0, 1]}
+    ).to_csv(index=False)
+    upload = ("labels.csv", labels.encode(), "text/csv")
+    at.file_uploader(key=state.LABELS_FILE).set_value(upload).run()
+    at.button(key=state.LABELS_APPLY).click().run()
+    no_errors(at)
+    assert "Applied 1 labels (1 duplicate lines: the last one won)." in texts(at, "success")
+    assert "never answered were skipped: nope" in texts(at, "warning")
+
+
+def _chart_keys(at: AppTest) -> list[str]:
+    return [chart.proto.id for chart in at.get("plotly_chart")] + [
+        getattr(chart, "key", "") or "" for chart in at.get("plotly_chart")
+    ]
+
+
+def _gate_table(at: AppTest) -> pd.DataFrame:
+    return next(t.value for t in at.dataframe if "gate" in t.value.columns)
