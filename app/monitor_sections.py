@@ -367,6 +367,9 @@ def timeline(deployment: Deployment, summary: MonitorSummary) -> None:
         (charts.epoch(retrain.finished_at or retrain.created_at), f"retrain {retrain.id}")
         for retrain in retrains_of(home(), deployment.id, limit=20)
         if not retrain.dry_run
+    ] + [
+        (charts.epoch(at), f"now serves {label}")
+        for at, label in deployments.version_changes(home(), deployment.id)
     ]
     figure = charts.timeline_figure(
         found,

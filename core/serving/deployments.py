@@ -287,6 +287,19 @@ def switch_version(
     return get_deployment(home, deployment_id)
 
 
+def version_changes(home: Path, deployment_id: int, *, limit: int = 50) -> list[tuple[str, str]]:
+    """(time, version label) of each switch or roll-back of a deployment, newest first."""
+    with connect(home) as db:
+        found = store.audit_events(
+            db, entity_type="deployment", entity_id=str(deployment_id), limit=limit
+        )
+    return [
+        (event.at, str(event.details.get("version", "")))
+        for event in found
+        if event.action == "deployment.switch"
+    ]
+
+
 def start_shadow(
     home: Path, deployment_id: int, ref: str | int, *, actor: str = "studio"
 ) -> Deployment:

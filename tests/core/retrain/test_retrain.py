@@ -14,7 +14,7 @@ from core.retrain.challenger import (
     start_retrain,
 )
 from core.retrain.policies import Action, PolicyError, Triggers, add_policy
-from core.serving.deployments import get_deployment
+from core.serving.deployments import get_deployment, version_changes
 from core.train.registry import find_model_version
 from core.train.tracking import get_run
 
@@ -57,6 +57,7 @@ def test_auto_policy_promotes_a_challenger_that_learned_the_new_concept(served, 
     challenger = find_model_version(home, "loans@champion")
     assert get_deployment(home, deployment_id).model_version_id == challenger.id
     assert challenger.id == retrain.challenger_version_id
+    assert version_changes(home, deployment_id)[0][1] == challenger.label  # on the timeline
     run = get_run(home, challenger.run_id)
     champion_run = get_run(home, find_model_version(home, "loans@1").run_id)
     assert run.params == champion_run.params and run.model == champion_run.model
