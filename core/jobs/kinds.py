@@ -20,6 +20,7 @@ JOB_KINDS: dict[str, str] = {
     "mitigate": "core.review.review:mitigate_job",
     "batch_score": "core.serving.batch:batch_score_job",
     "retrain": "core.retrain.challenger:retrain_job",
+    "seed_demo": "core.demo:build_project_job",
     "sleep": "core.jobs.kinds:sleep_job",
 }
 

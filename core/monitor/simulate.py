@@ -4,6 +4,7 @@ sends the true labels back later through /feedback, so the monitor has something
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -13,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 Progress = Callable[[float, str], None]
 FEEDBACK_BATCH = 500
 BAD_RATE = "The rate must be between 0.1 and 1,000 requests per second, not {rate}."
 BAD_SECONDS = "The duration must be between 1 second and 24 hours, not {seconds}."
+BAD_MINUTES = "The history must span 1 minute to 7 days, not {minutes} minutes."
 NO_ROWS = "{name} has no rows to send."
 NOT_ANSWERING = "Deployment {id} does not answer at {url}; start it first (`mlops-studio restart`)."
 BAD_KEY = "The service refused the API key (401); pass the deployment's current key."
@@ -108,6 +111,64 @@ def simulate(
     labelled += _send_due_labels(client, pending, final=True)
     report(1.0, f"Sent {sent:,} requests, {labelled:,} labels")
     return SimulationResult(sent, answered, failed, labelled, time.monotonic() - started)
+
+
+def replay_history(
+    home: Path,
+    deployment_id: int,
+    frame: pd.DataFrame,
+    *,
+    minutes: float,
+    labels: pd.Series | None = None,
+    label_delay: float = 600.0,
+    now: float | None = None,
+) -> SimulationResult:
+    """Log ``frame``'s rows as the deployment's traffic of the last ``minutes`` (one row per
+    request, evenly spread), scored by the version it serves; labels go to the rows older than
+    ``label_delay`` s. The monitor then has history to show at once: a past batch replayed."""
+    from core.serving.deployments import get_deployment
+    from core.serving.inputs import check_rows
+    from core.serving.scoring import load_served_model, score
+    from core.store import connect
+    from core.store import records as store
+
+    if frame.empty:
+        raise ValueError(NO_ROWS.format(name="The history"))
+    if not 1 <= minutes <= 7 * 24 * 60:
+        raise ValueError(BAD_MINUTES.format(minutes=minutes))
+    started = time.monotonic()
+    now = time.time() if now is None else now
+    deployment = get_deployment(home, deployment_id)
+    model = load_served_model(home, deployment.model_version_id)
+    rows = _records(frame, [column.name for column in model.columns])
+    values = check_rows(rows, model.columns, max_rows=len(rows))
+    clock = time.perf_counter()
+    scores = score(model, values)
+    latency = (time.perf_counter() - clock) * 1000 / len(rows)
+    times = now - minutes * 60 + np.arange(len(rows)) * (minutes * 60 / len(rows))
+    requests: list[tuple[Any, ...]] = []
+    due: list[tuple[str, int | None, str]] = []
+    for index, row in enumerate(rows):
+        request_id = f"history-{deployment_id}-{os.urandom(8).hex()}"
+        shares = (
+            None
+            if scores.probabilities is None
+            else [np.asarray(scores.probabilities[index]).tolist()]
+        )
+        requests.append(
+            (deployment_id, model.version_id, request_id, float(times[index]), latency, 200, 1,
+             json.dumps([row]), json.dumps([scores.predictions[index]], default=_plain),
+             None if shares is None else json.dumps(shares, default=_plain),
+             json.dumps([scores.unseen[index]]) if scores.unseen[index] else None, None)
+        )  # fmt: skip
+        label = None if labels is None else labels.iloc[index]
+        if label is not None and not pd.isna(label) and times[index] < now - label_delay:
+            due.append((request_id, 0, json.dumps(_plain(label))))
+    with connect(home) as db:
+        store.log_predictions(db, requests)
+        store.record_labels(db, deployment_id, due, now)
+    seconds = time.monotonic() - started
+    return SimulationResult(len(rows), len(rows), 0, len(due), seconds)
 
 
 def _check(rate: float, seconds: float, frame: pd.DataFrame) -> None:

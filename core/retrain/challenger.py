@@ -586,17 +586,26 @@ def _decide(
     action: Action,
     actor: str,
 ) -> str:
-    """Keep the champion, leave the challenger for review (or in shadow), or promote it."""
+    """Keep the champion, leave the challenger for review (or in shadow), or promote it.
+
+    Failed gates keep the champion. Automatic promotion also needs the challenger to be better
+    (by at least the required improvement); a person reviewing sees the change either way, so a
+    challenger within the champion gate's tolerance waits for them unless a required
+    improvement is set and missed."""
     failed = [gate["title"] for gate in review.gates if gate["passed"] is False]
     improvement = comparison["improvement"]
+    change = f"{comparison['metric']} {improvement:+.4f} against {champion.label}"
     if failed:
         return f"Kept {champion.label}: {challenger.label} failed the gate(s) {', '.join(failed)}."
-    if improvement < action.min_improvement:
+    short = improvement < action.min_improvement
+    if short and (action.min_improvement > 0 or action.promote == "auto"):
         return (
             f"Kept {champion.label}: {challenger.label} changes {comparison['metric']} by "
             f"{improvement:+.4f}, short of the required {action.min_improvement:+.4f}."
         )
     if action.promote == "auto":
+        if improvement <= 0:
+            return f"Kept {champion.label}: {challenger.label} is no better ({change})."
         reason = (
             f"Automatic promotion by retrain {retrain.id}: every gate passed and "
             f"{comparison['metric']} improved by {improvement:+.4f} on the fresh holdout."
@@ -609,8 +618,8 @@ def _decide(
         from core.serving.deployments import start_shadow
 
         start_shadow(home, retrain.deployment_id, challenger.id, actor=actor)
-        return f"{challenger.label} passed; it runs in shadow beside {champion.label} for review."
-    return f"{challenger.label} passed every gate and waits for review before promotion."
+        return f"{challenger.label} passed ({change}); it runs in shadow for review."
+    return f"{challenger.label} passed every gate ({change}) and waits for review."
 
 
 def _finish(home: Path, run_id: int, **fields: Any) -> None:
