@@ -3,6 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+E2E_PACKAGES := chromium fonts-noto-color-emoji
 
 .PHONY: install run test lint bench clean
 
@@ -22,7 +23,9 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# tests/e2e drive Debian's chromium with Playwright (a dev extra); the emoji font is for screenshots
 test: lint
+	command -v /usr/bin/chromium >/dev/null || apt-get install -y $(E2E_PACKAGES) || (apt-get update && apt-get install -y $(E2E_PACKAGES))
 	$(VENV)/bin/pytest
 
 bench: install

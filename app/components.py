@@ -25,15 +25,18 @@ def home() -> Path:
     return settings.studio_home()
 
 
-def sidebar() -> None:
-    """Open alerts, any running jobs and the studio home, on every page."""
+def sidebar(current: str | None = None) -> None:
+    """The Tour, open alerts, any running jobs and the studio home, on every page."""
+    from app.tour import tour
+
     with st.sidebar:
+        tour(current)
         open_alerts()
         running = list_recent_jobs(home())
         if running:
             st.caption(f"{len(running)} job(s) running")
             for job in running[:5]:
-                st.progress(job.progress, text=f"{job.kind}: {job.message}")
+                st.progress(job.progress, text=md(f"{job.kind}: {job.message}"))
         st.caption("Studio home")
         st.code(str(home()), language=None)
 
@@ -121,7 +124,7 @@ def job_progress(job_id: int, *, on_done: Callable[[Job], None]) -> None:
     elif job.status == "done":
         on_done(job)
     elif job.status == "failed":
-        st.error(job.error or "The job failed.")
+        st.error(md(job.error or "The job failed."))
     else:
         st.info("The job was cancelled.")
 

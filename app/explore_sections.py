@@ -10,6 +10,7 @@ import streamlit as st
 from app import cache, explore_charts, state
 from app.cache import VersionKey
 from app.components import home, job_progress
+from app.text import md
 from core.data import report
 from core.data.datasets import DatasetError, set_column_roles
 from core.data.schema import ROLES
@@ -76,7 +77,7 @@ def _role_editor(version: DatasetVersion) -> None:
             try:
                 set_column_roles(home(), version_id=version.id, roles={column: role}, actor="ui")
             except DatasetError as error:
-                st.error(str(error))
+                st.error(md(str(error)))
                 return
             st.rerun()
 
@@ -164,7 +165,7 @@ def target_section(key: VersionKey, profile: Any, target: str | None) -> None:
     try:
         analysis = cache.target_view(key, target, feature)
     except ValueError as error:
-        st.warning(str(error))
+        st.warning(md(str(error)))
         return
     _chart(explore_charts.target_figure(analysis), key="target")
 
@@ -207,7 +208,7 @@ def profile_report(version: DatasetVersion) -> None:
     if finished:
         _show_report(finished)
     elif job and job.status == "failed":
-        st.error(job.error or "The report failed.")
+        st.error(md(job.error or "The report failed."))
     _report_builder(version, rebuild=finished is not None)
 
 

@@ -27,3 +27,8 @@ def page(name: str) -> StreamlitPage:
 
 def all_pages() -> list[StreamlitPage]:
     return [page(name) for name in PAGES]
+
+
+def page_name(current: StreamlitPage) -> str | None:
+    """Which of PAGES ``current`` is (by its title), or None."""
+    return next((name for name, (title, _) in PAGES.items() if title == current.title), None)

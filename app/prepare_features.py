@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
+from app.text import md
 from core.data.schema import ColumnSchema
 from core.prep.recipe import CleaningResult, Recipe
 
@@ -189,7 +190,7 @@ def features_preview(recipe: Recipe, result: CleaningResult, schema: list[Column
         inputs = sample.drop(columns=[recipe.target]) if recipe.target else sample
         transformed = pipeline.fit_transform(inputs, target)
     except (FeatureSpecError, ValueError) as error:
-        st.error(str(error))
+        st.error(md(str(error)))
         return
     st.caption(f"{transformed.shape[1]} model input columns, fitted on {len(sample):,} rows.")
     st.dataframe(pd.DataFrame(transformed).head(50), width="stretch")

@@ -38,7 +38,7 @@ def preview(key: VersionKey, recipe: Recipe) -> CleaningResult | None:
     try:
         return cache.cleaned(key, steps_key(recipe.cleaning))
     except RecipeError as error:
-        st.error(str(error))
+        st.error(md(str(error)))
         return None
 
 
@@ -50,7 +50,7 @@ def add_step(
     try:
         result = cache.cleaned(key, steps_key(steps))
     except RecipeError as error:
-        st.error(str(error))
+        st.error(md(str(error)))
         return None
     extended = recipe.with_steps(steps)
     keep(extended)
@@ -181,7 +181,7 @@ def load_or_import(recipe: Recipe) -> None:
             try:
                 keep(Recipe.loads(upload.getvalue()))
             except RecipeError as error:
-                st.error(str(error))
+                st.error(md(str(error)))
                 return
             st.rerun()
         started = bool(recipe.cleaning or recipe.features)

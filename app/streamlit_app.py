@@ -3,17 +3,18 @@
 import streamlit as st
 
 from app import components
-from app.navigation import all_pages
+from app.navigation import all_pages, page_name
 
 # Meeting mode (?meeting=1): one page, full width, no sidebar or menu, for a projector.
 meeting = st.query_params.get("meeting") == "1"
 st.set_page_config(
     page_title="MLOps Studio",
-    page_icon=":material/hub:",
+    # an emoji, drawn in the browser: a :material/ favicon is fetched from fonts.gstatic.com
+    page_icon="🔁",
     layout="wide",
     initial_sidebar_state="collapsed" if meeting else "auto",
 )
 navigation = st.navigation({"Life cycle": all_pages()}, position="hidden" if meeting else "sidebar")
 if not meeting:
-    components.sidebar()
+    components.sidebar(page_name(navigation))
 navigation.run()

@@ -162,7 +162,7 @@ def check(version: DatasetVersion, request: TrainRequest) -> bool:
     try:
         preflight(_frame(version), request)
     except ValueError as error:
-        st.error(str(error))
+        st.error(md(str(error)))
         return False
     return True
 
@@ -261,7 +261,7 @@ def register_best(run_id: int, job_id: int) -> None:
         try:
             version = register_run(home(), run_id, name=name, actor="ui")
         except (ValueError, RuntimeError) as error:
-            st.error(str(error))
+            st.error(md(str(error)))
             return
         st.success(f"Registered {md(version.label)} from run {run_id}.")
     st.page_link(page("experiments"), label="Open Experiments to compare every run")

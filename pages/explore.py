@@ -52,7 +52,7 @@ targets[version.id] = target
 try:
     profile = cache.dataset_profile(key, target)
 except (DatasetError, ArtifactError) as error:
-    st.error(str(error))
+    st.error(md(str(error)))
     st.stop()
 
 section = SECTIONS[

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import cli
+from core.jobs.runner import wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDIT = ROOT / "sample_data" / "credit.csv"
@@ -94,7 +95,13 @@ def test_demo_seeds_once_and_jobs_lists(tmp_path: Path) -> None:
     again = run_json(home, "demo")
     assert set(first["datasets"]) >= {"credit", "credit_production", "houses"}
     assert again["datasets"] == first["datasets"]
-    assert run_json(home, "jobs", "--all") == {"jobs": []}
+    # the sample project is built by one background job, which a second run joins
+    assert again["job_id"] == first["job_id"] is not None
+    (job,) = run_json(home, "jobs", "--all")["jobs"]
+    assert job["kind"] == "seed_demo" and job["id"] == first["job_id"]
+    cancelled = run_json(home, "cancel", str(job["id"]))
+    assert cancelled["status"] in ("running", "queued", "cancelled")
+    wait_for_job(home, job["id"], timeout=60)
 
 
 def test_console_script_runs_in_a_real_process(tmp_path: Path) -> None:
