@@ -525,7 +525,8 @@ def _compare(
     record(0.82, "evaluate", f"Scoring {champion.label} and {challenger.label} on the same holdout")
     challenger_run = _run_of_version(home, challenger.id)
     data = run_data(home, challenger_run)
-    config = GateConfig.from_dict(action.gates) if action.gates else None
+    # the policy's gates, else the default performance gates (fairness is the reviewer's call)
+    config = GateConfig.from_dict(action.gates) if action.gates else GateConfig.defaults(data.task)
     review = review_version(home, challenger, config=config, champion=champion)
     metric = review.config["metric"]
     newest = slice(len(data.X_holdout) - fresh.labelled_holdout_rows, None)

@@ -351,9 +351,28 @@ def simulate(ui: StudioPage, journey: Journey) -> subprocess.Popen[str]:
 
 
 def retrain_and_promote(ui: StudioPage, journey: Journey) -> None:
-    """RETRAIN + PROMOTE — the next step of the journey, to be written when retraining lands
-    (Monitor page: a drift or performance trigger starts a retrain job, the challenger is
-    reviewed against the champion and promoted, and the deployment hot-swaps to it)."""
+    """On Monitor, retrain on the labelled traffic, read the champion-vs-challenger comparison,
+    promote the challenger (with a written reason: it is not approved) and see the deployment
+    serve it."""
+    main = ui.main
+    main.get_by_role("tab", name="Retrains").click()
+    main.get_by_role("button", name="Dry run").click()
+    expect(main.get_by_text(re.compile(r"^Dry run: Would retrain"))).to_be_visible()
+    ui.settle()
+    main.get_by_role("button", name="Retrain now").click()
+    expect(main.get_by_text(re.compile(r"^Retrain \d+ is under way"))).to_be_visible()
+    waiting = main.get_by_text(re.compile(r"passed every gate .* and waits for review"))
+    expect(waiting.first).to_be_visible(timeout=JOB_TIMEOUT_MS)
+    ui.settle()
+    expect(main.get_by_text("on the same fresh holdout").first).to_be_visible()
+    challenger = f"{journey.model} v2"
+    ui.shot("retrain", at=main.get_by_role("heading", name="Retrain"))
+    ui.type_into("Reason to promote without approval", "it learned from the labelled traffic")
+    main.get_by_role("button", name=f"Promote {challenger} to champion").click()
+    promoted = main.get_by_text(re.compile(rf"^{re.escape(challenger)} is champion"))
+    expect(promoted).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    serving = main.get_by_text(re.compile(rf"^Serving {re.escape(challenger)} · running"))
+    expect(serving).to_be_visible(timeout=LIVE_TIMEOUT_MS)
 
 
 def catalog_name(title: str) -> str:
