@@ -654,17 +654,9 @@ def promote(
         raise RetrainError(NOTHING_TO_PROMOTE.format(id=run_id, decision=retrain.decision))
     challenger = _version(home, retrain.challenger_version_id)
     _make_champion(home, retrain.deployment_id, challenger, actor, override_reason)
-    with connect(home) as db:
-        store.add_retrain_step(
-            db, run_id, _step("promoted", f"{actor} promoted {challenger.label} to champion.")
-        )
-        store.update_retrain_run(
-            db,
-            run_id,
-            decision=f"Promoted {challenger.label} ({actor}).",
-            details={**retrain.details, "closed_by": actor},
-        )
-    return get_retrain(home, run_id)
+    message = f"{actor} promoted {challenger.label} to champion."
+    decision = f"Promoted {challenger.label} ({actor})."
+    return _close(home, retrain, "promoted", message, decision, actor=actor)
 
 
 def awaiting_decision(retrain: RetrainRun) -> bool:
@@ -707,12 +699,16 @@ def keep_champion(home: Path, run_id: int, *, actor: str = "studio") -> RetrainR
         and deployment.shadow_version_id == retrain.challenger_version_id
     ):
         stop_shadow(home, retrain.deployment_id, actor=actor)
+    message = f"{actor} kept the champion."
+    return _close(home, retrain, "kept", message, f"Kept the champion ({actor}).", actor=actor)
+
+
+def _close(
+    home: Path, retrain: RetrainRun, step: str, message: str, decision: str, *, actor: str
+) -> RetrainRun:
+    """Record a person's decision on a retrain's challenger; nobody is asked again."""
     with connect(home) as db:
-        store.add_retrain_step(db, run_id, _step("kept", f"{actor} kept the champion."))
-        store.update_retrain_run(
-            db,
-            run_id,
-            decision=f"Kept the champion ({actor}).",
-            details={**retrain.details, "closed_by": actor},
-        )
-    return get_retrain(home, run_id)
+        store.add_retrain_step(db, retrain.id, _step(step, message))
+        details = {**retrain.details, "closed_by": actor}
+        store.update_retrain_run(db, retrain.id, decision=decision, details=details)
+    return get_retrain(home, retrain.id)
