@@ -62,5 +62,5 @@ def test_a_scheduler_round_folds_every_deployment_and_evaluates_alerts(deploymen
         version_id,
         [(f"s{i}", 0, now - i, 3.0, 500, None, None) for i in range(30)],
     )
-    assert tick(home) == {"folded": 30, "alerts": 1}  # every request failed: error-rate alert
-    assert tick(home) == {"folded": 0, "alerts": 0}
+    assert tick(home) == {"folded": 30, "alerts": 1, "retrains": []}  # every request failed
+    assert tick(home) == {"folded": 0, "alerts": 0, "retrains": []}
