@@ -120,9 +120,10 @@ def _wait_until_answering(process: subprocess.Popen, studio: Studio) -> None:
 
 
 @pytest.fixture
-def studio(tmp_path: Path) -> Iterator[Studio]:
-    """`mlops-studio ui` on a free loopback port with a fresh, empty home; stopped afterwards
-    with everything it started (services, scheduler, job workers)."""
+def studio(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Studio]:
+    """`mlops-studio ui` on a free loopback port with a fresh, empty home (`ui --demo`, which
+    seeds the sample project, for a test marked ``sample_project``); stopped afterwards with
+    everything it started (services, scheduler, job workers)."""
     port = free_port()
     studio = Studio(f"http://127.0.0.1:{port}", tmp_path / "studio", tmp_path / "studio-ui.log")
     command = [
@@ -135,6 +136,8 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
         "--host",
         "127.0.0.1",
     ]
+    if request.node.get_closest_marker("sample_project"):
+        command.append("--demo")
     with studio.log.open("ab") as log:
         process = subprocess.Popen(
             command,
