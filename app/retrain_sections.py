@@ -14,6 +14,7 @@ import streamlit as st
 from app import retrain_charts as charts
 from app import state
 from app.components import home, job_progress
+from app.monitor_sections import served_task
 from app.navigation import page
 from app.text import md
 from core.monitor.labels import apply_labels, read_label_file
@@ -272,7 +273,7 @@ def shadow_tab(deployment: Deployment, *, minutes: int) -> None:
         start_shadow(deployment)
         return
     label = _label(deployment.shadow_version_id)
-    regression = load_served_task(deployment) == "regression"
+    regression = served_task(deployment.model_version_id) == "regression"
     comparison = compare_shadow(
         home(), deployment.id, deployment.shadow_version_id, minutes=minutes, regression=regression
     )
@@ -315,13 +316,6 @@ def start_shadow(deployment: Deployment) -> None:
     if st.button("Start the shadow", key=state.SHADOW_START):
         deployments.start_shadow(home(), deployment.id, int(chosen), actor="ui")
         _flash(f"{by_id[int(chosen)].label} now scores the traffic in shadow.")
-
-
-def load_served_task(deployment: Deployment) -> str:
-    from app import cache
-
-    version = deployments.model_version_by_id(home(), deployment.model_version_id)
-    return str(cache.run(str(home()), version.run_id).task)
 
 
 # -- labels ----------------------------------------------------------------------------------

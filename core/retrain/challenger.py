@@ -277,8 +277,6 @@ class _Skipped(Exception):
 
 
 def _retrain(home: Path, retrain: RetrainRun, actor: str, progress: Any) -> dict[str, Any]:
-    from core.data.datasets import Lineage
-
     action = _action_of(home, retrain)
     assert retrain.champion_version_id is not None
     champion = _version(home, retrain.champion_version_id)
@@ -286,7 +284,7 @@ def _retrain(home: Path, retrain: RetrainRun, actor: str, progress: Any) -> dict
     record = _Recorder(home, retrain.id, progress)
     record(0.02, "data", f"Collecting {champion.label}'s training rows and the labelled traffic")
     fresh = fresh_data(home, retrain.deployment_id, champion_run)
-    version = _store_fresh_rows(home, retrain, champion_run, fresh, Lineage, actor)
+    version = _store_fresh_rows(home, retrain, champion_run, fresh, actor)
     record(
         0.1,
         "data",
@@ -418,12 +416,12 @@ def _conform_target(labels: pd.Series, reference: Any) -> pd.Series:
 
 
 def _store_fresh_rows(
-    home: Path, retrain: RetrainRun, champion_run: Run, fresh: FreshData, lineage: Any, actor: str
+    home: Path, retrain: RetrainRun, champion_run: Run, fresh: FreshData, actor: str
 ) -> Any:
     """The challenger's rows as a new version of the champion's dataset, with its lineage."""
     import pyarrow as pa
 
-    from core.data.datasets import get_version, set_column_roles, store_table
+    from core.data.datasets import Lineage, get_version, set_column_roles, store_table
 
     assert champion_run.dataset_version_id is not None
     reference = get_version(home, champion_run.dataset_version_id)
@@ -432,7 +430,7 @@ def _store_fresh_rows(
         home,
         name=reference.dataset_name,
         table=table,
-        lineage=lineage(
+        lineage=Lineage(
             source_file_name=f"retrain {retrain.id} of deployment {retrain.deployment_id}",
             ingest={
                 "retrain_run_id": retrain.id,
@@ -518,7 +516,7 @@ def _compare(
     challenger's gates."""
     from core.review.gates import GateConfig
     from core.review.review import review_version
-    from core.train.evaluate import HIGHER_IS_BETTER, predictions, score_metric
+    from core.train.evaluate import HIGHER_IS_BETTER, predictions
     from core.train.registry import load_model_version
     from core.train.training import run_data
 
@@ -535,10 +533,8 @@ def _compare(
         pipeline = load_model_version(home, version)
         predicted, shares = predictions(pipeline, data.X_holdout, task=data.task)
         classes = list(getattr(pipeline, "classes_", []))
-        scores[name] = _score(score_metric, metric, data, predicted, shares, classes, slice(None))
-        scores[f"{name}_on_traffic"] = _score(
-            score_metric, metric, data, predicted, shares, classes, newest
-        )
+        scores[name] = _score(metric, data, predicted, shares, classes, slice(None))
+        scores[f"{name}_on_traffic"] = _score(metric, data, predicted, shares, classes, newest)
     change = scores["challenger"] - scores["champion"]
     scores["improvement"] = change if HIGHER_IS_BETTER[metric] else -change
     scores["gates_passed"] = review.passed
@@ -554,7 +550,6 @@ def _compare(
 
 
 def _score(
-    score_metric: Any,
     metric: str,
     data: Any,
     predicted: np.ndarray,
@@ -562,6 +557,8 @@ def _score(
     classes: list[Any],
     rows: slice,
 ) -> float | None:
+    from core.train.evaluate import score_metric
+
     truth = data.y_holdout.iloc[rows]
     try:
         value = score_metric(
