@@ -18,6 +18,8 @@ from core.monitor import alerts
 from core.store.records import DatasetVersion, Job
 
 JOB_REFRESH_SECONDS = 1.0
+# How every plotly chart is drawn: as wide as its column, without the plotly logo.
+CHART = {"width": "stretch", "config": {"displaylogo": False}}
 SIDEBAR_ALERTS = 3
 
 
@@ -142,3 +144,13 @@ def _live_progress(job_id: int) -> None:
     ):
         cancel_job(home(), job_id, actor="ui")
         st.rerun(scope="app")
+
+
+def tab_panel(draws: dict[str, Callable[[], None]], *, key: str) -> None:
+    """Tabs that draw only the chosen one: the others cost nothing until a person opens them,
+    and the choice survives reruns (a finished job no longer jumps back to the first tab)."""
+    tabs = st.tabs(list(draws), key=key, on_change="rerun")
+    for tab, draw in zip(tabs, draws.values(), strict=True):
+        if tab.open:
+            with tab:
+                draw()

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import cache, state
-from app.components import home, job_progress
+from app.components import CHART, home, job_progress
 from app.explore_charts import ACCENT, TEMPLATE, plain
 from app.navigation import page
 from app.text import md
@@ -35,7 +35,6 @@ CALL_TIMEOUT_S = 15.0
 STARTING = ("starting", "restarting")
 KEY_ENV = "MLOPS_STUDIO_API_KEY"
 BATCH_TYPES = ["csv", "tsv", "txt", "parquet", "jsonl", "ndjson", "gz"]
-CHART = {"width": "stretch", "config": {"displaylogo": False}}
 KIND_WORDS = {"number": "number", "text": "text", "boolean": "true/false", "datetime": "date"}
 EMPTY_IS_MISSING = "empty = missing"
 EXAMPLE_VALUES: dict[str, Any] = {"number": 1.0, "boolean": True, "datetime": "2024-01-31"}

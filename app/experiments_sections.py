@@ -9,13 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from app import cache, state
-from app.components import home
+from app.components import CHART, home
 from app.text import md
 from core.store.records import ModelVersion, Run, RunSummary
 from core.train import catalog, tracking
 from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS
 
-CHART = {"width": "stretch", "config": {"displaylogo": False}}
 NO_ALIAS, OTHER_ALIAS = "(none)", "other…"
 ALIAS_CHOICES = (NO_ALIAS, "champion", "challenger", OTHER_ALIAS)
 # a new version is never reviewed yet, so registering offers no champion (core refuses it too)

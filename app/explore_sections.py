@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import cache, explore_charts, state
 from app.cache import VersionKey
-from app.components import home, job_progress
+from app.components import CHART, home, job_progress
 from app.text import md
 from core.data import report
 from core.data.datasets import DatasetError, set_column_roles
@@ -18,14 +18,15 @@ from core.jobs import current_job, latest_finished_job, submit_job
 from core.store.records import DatasetVersion, Job
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
-CHART = {"width": "stretch", "config": {"displaylogo": False}}
 
 
 def _chart(figure: Any, key: str) -> None:
     st.plotly_chart(figure, key=key, **CHART)
 
 
-def overview(key: VersionKey, version: DatasetVersion, profile: Any) -> None:
+def overview(
+    key: VersionKey, version: DatasetVersion, profile: Any, target: str | None = None
+) -> None:
     cells = st.columns(6)
     cells[0].metric("Rows", f"{profile.rows:,}")
     cells[1].metric("Columns", f"{profile.column_count:,}")
@@ -37,8 +38,18 @@ def overview(key: VersionKey, version: DatasetVersion, profile: Any) -> None:
         "Columns by role: "
         + ", ".join(f"{role} {count}" for role, count in profile.role_counts.items() if count)
     )
+    if target is not None:
+        _target_balance(key, version, profile, target)
     st.dataframe(_column_table(profile), hide_index=True, width="stretch")
     _role_editor(version)
+
+
+def _target_balance(key: VersionKey, version: DatasetVersion, profile: Any, target: str) -> None:
+    """What a model would learn to predict: the target's classes or spread, at a glance."""
+    column = next((c for c in profile.columns if c.name == target), None)
+    if column is None:
+        return
+    _chart(_column_figure(key, column.name, column.role), key=f"overview-target-{version.id}")
 
 
 def _column_table(profile: Any) -> pd.DataFrame:
@@ -90,14 +101,16 @@ def columns(key: VersionKey, version: DatasetVersion, profile: Any) -> None:
         f"Role: {column.role} · type {column.dtype} · {column.missing:,} missing · "
         f"{column.distinct:,} distinct"
     )
-    view = cache.column_view(key, name, column.role)
-    if column.role == "numeric":
-        figure = explore_charts.histogram_box_figure(view)
-    elif column.role == "datetime":
-        figure = explore_charts.datetime_counts_figure(view)
-    else:
-        figure = explore_charts.category_bar_figure(view)
-    _chart(figure, key=f"column-{version.id}")
+    _chart(_column_figure(key, name, column.role), key=f"column-{version.id}")
+
+
+def _column_figure(key: VersionKey, name: str, role: str) -> Any:
+    view = cache.column_view(key, name, role)
+    if role == "numeric":
+        return explore_charts.histogram_box_figure(view)
+    if role == "datetime":
+        return explore_charts.datetime_counts_figure(view)
+    return explore_charts.category_bar_figure(view)
 
 
 def correlations(key: VersionKey) -> None:

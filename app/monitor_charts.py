@@ -182,11 +182,13 @@ def latency_figure(summary: MonitorSummary) -> go.Figure:
     return figure.update_layout(hovermode="x unified")
 
 
-def error_rate_figure(summary: MonitorSummary) -> go.Figure:
-    title = "Error rate"
+def problems_figure(summary: MonitorSummary) -> go.Figure:
+    """Refused or failed requests and rows with a category never seen in training: both shares,
+    on one axis."""
+    title = "Errors and unseen categories"
     if not summary.windows:
         return empty_figure(title, NO_TRAFFIC)
-    figure = time_figure(title, _span(summary), y="share of requests")
+    figure = time_figure(title, _span(summary), y="share")
     xs, ys = _series(
         summary.windows, [w.error_rate for w in summary.windows], summary.window_seconds
     )
@@ -194,27 +196,22 @@ def error_rate_figure(summary: MonitorSummary) -> go.Figure:
         x=xs,
         y=ys,
         mode="lines",
+        name="error rate (of requests)",
         line={"color": DRIFTED, "width": 1.5},
-        hovertemplate="%{x|%H:%M}: %{y:.1%} refused or failed<extra></extra>",
+        hovertemplate="%{x|%H:%M}: %{y:.1%} of requests refused or failed<extra></extra>",
     )
-    return figure.update_yaxes(tickformat=".0%", rangemode="tozero")
-
-
-def unseen_figure(summary: MonitorSummary) -> go.Figure:
-    title = "Unseen categories"
     answered = [w for w in summary.windows if w.rows]
-    if not answered:
-        return empty_figure(title, NO_TRAFFIC)
-    figure = time_figure(title, _span(summary), y="share of answered rows")
-    xs, ys = _series(answered, [w.unseen_rate for w in answered], summary.window_seconds)
-    figure.add_scatter(
-        x=xs,
-        y=ys,
-        mode="lines",
-        line={"color": COLORWAY[4], "width": 1.5},
-        hovertemplate="%{x|%H:%M}: %{y:.1%} of rows had a category never seen in training"
-        "<extra></extra>",
-    )
+    if answered:
+        xs, ys = _series(answered, [w.unseen_rate for w in answered], summary.window_seconds)
+        figure.add_scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            name="unseen categories (of rows)",
+            line={"color": COLORWAY[4], "width": 1.5},
+            hovertemplate="%{x|%H:%M}: %{y:.1%} of rows had a category never seen in training"
+            "<extra></extra>",
+        )
     return figure.update_yaxes(tickformat=".0%", rangemode="tozero")
 
 

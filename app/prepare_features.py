@@ -24,15 +24,25 @@ def _option(name: str) -> str:
     return state.FEATURE_OPTION.format(option=name)
 
 
-def feature_editor(
+def with_defaults(
     recipe: Recipe, schema: list[ColumnSchema], *, suggested_target: str | None
-) -> Recipe | None:
+) -> Recipe:
+    """A recipe without a feature spec starts from the suggested target and the default spec,
+    in the same run (the page opens once, not three times)."""
+    from core.prep.features import default_feature_spec
+
+    if recipe.features is not None:
+        return recipe
+    if recipe.target is None and suggested_target in [c.name for c in schema]:
+        recipe = _with_target(recipe, suggested_target)
+    return recipe.with_features(default_feature_spec(schema, target=recipe.target))
+
+
+def feature_editor(recipe: Recipe, schema: list[ColumnSchema]) -> Recipe | None:
     """Edit the spec; returns the changed recipe when the user saves a change."""
     from core.prep.features import default_feature_spec, describe_feature_spec
 
     names = [c.name for c in schema]
-    if recipe.features is None and recipe.target is None and suggested_target in names:
-        return _with_target(recipe, suggested_target)
     target = st.selectbox(
         "Target column (what models will predict)",
         [None, *names],
@@ -42,7 +52,7 @@ def feature_editor(
     )
     if target != recipe.target:
         return _with_target(recipe, target)
-    if recipe.features is None or st.button("Reset to the defaults", key=state.FEATURES_DEFAULTS):
+    if st.button("Reset to the defaults", key=state.FEATURES_DEFAULTS):
         return recipe.with_features(default_feature_spec(schema, target=target))
     lines = [line.partition(": ") for line in describe_feature_spec(recipe.features)]
     st.dataframe(

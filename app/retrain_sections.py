@@ -13,7 +13,7 @@ import streamlit as st
 
 from app import retrain_charts as charts
 from app import state
-from app.components import home, job_progress
+from app.components import CHART, home, job_progress, tab_panel
 from app.monitor_sections import served_task
 from app.navigation import page
 from app.text import md
@@ -26,7 +26,6 @@ from core.serving.scoring import load_served_model
 from core.store.records import Deployment, RetrainRun
 from core.train.registry import list_model_versions
 
-CHART = {"width": "stretch", "config": {"displaylogo": False}}
 TRIGGER_DEFAULTS = {"drift_share": 0.3, "metric_drop": 0.05, "new_labels": 500, "every_hours": 24.0}
 TRIGGER_HELP = {
     "drift_share": "Share of features drifted in a five-minute window (0–1).",
@@ -42,15 +41,13 @@ LABEL_FILE_HELP = (
 
 def section(deployment: Deployment, *, minutes: int) -> None:
     st.subheader("Retrain")
-    retrains, rules, shadow, labels = st.tabs(["Retrains", "Policies", "Shadow", "Labels"])
-    with retrains:
-        _guarded(retrains_tab, deployment)
-    with rules:
-        _guarded(policies_tab, deployment)
-    with shadow:
-        _guarded(shadow_tab, deployment, minutes=minutes)
-    with labels:
-        _guarded(labels_tab, deployment)
+    draws = {
+        "Retrains": lambda: _guarded(retrains_tab, deployment),
+        "Policies": lambda: _guarded(policies_tab, deployment),
+        "Shadow": lambda: _guarded(shadow_tab, deployment, minutes=minutes),
+        "Labels": lambda: _guarded(labels_tab, deployment),
+    }
+    tab_panel(draws, key=state.RETRAIN_TAB)
 
 
 def _guarded(draw: Any, deployment: Deployment, **options: Any) -> None:
@@ -93,7 +90,8 @@ def retrains_tab(deployment: Deployment) -> None:
     latest = next((r for r in found if r.status in ("done", "failed", "skipped")), None)
     if latest is not None:
         latest_retrain(deployment, latest)
-    retrain_table(found)
+    with st.expander(f"All retrains ({len(found)})"):
+        retrain_table(found)
 
 
 def latest_retrain(deployment: Deployment, retrain: RetrainRun) -> None:

@@ -8,14 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from app import cache, state
-from app.components import home, job_progress
+from app.components import CHART, home, job_progress
 from app.navigation import page
 from app.text import md
 from core.review.gates import GateConfig
 from core.review.review import VersionReview
 from core.store.records import ModelVersion
 
-CHART = {"width": "stretch", "config": {"displaylogo": False}}
 VERDICT = {True: "✅ pass", False: "❌ fail", None: "➖ not checked"}
 MITIGATION_METHODS = {
     "threshold_optimizer": "Threshold optimizer (post-processing)",

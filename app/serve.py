@@ -20,6 +20,15 @@ PRELOAD = (
     "core.train.training",
     "core.train.tracking",
     "core.train.registry",
+    # Loading a model file imports skops, which walks every scikit-learn estimator (1.5 s):
+    # paid here, not by the first person who opens Deploy or Monitor.
+    "skops.io",
+    "core.prep.features",
+    "core.serving.scoring",
+    "core.serving.deployments",
+    "core.monitor.drift",
+    "core.retrain.challenger",
+    "core.review.review",
 )
 
 

@@ -65,7 +65,7 @@ section = SECTIONS[
     )
 ]
 if section == "overview":
-    explore_sections.overview(key, version, profile)
+    explore_sections.overview(key, version, profile, target)
 elif section == "columns":
     explore_sections.columns(key, version, profile)
 elif section == "correlations":

@@ -4,8 +4,8 @@ with its alerts to acknowledge and the rules that raise them."""
 import streamlit as st
 
 from app import monitor_sections as sections
-from app import retrain_sections
-from app.components import home
+from app import retrain_sections, state
+from app.components import home, tab_panel
 from core.serving.deployments import list_deployments
 
 st.title("Monitor")
@@ -25,8 +25,10 @@ sections.live(deployment, minutes=minutes, paused=paused, shown_alerts=shown_ale
 retrain_sections.section(deployment, minutes=minutes)
 
 st.subheader("Alerts")
-rules, log = st.tabs(["Rules", "Alert log"])
-with rules:
-    sections.rules(deployment)
-with log:
-    sections.alert_log(deployment)
+tab_panel(
+    {
+        "Alert log": lambda: sections.alert_log(deployment),
+        "Rules": lambda: sections.rules(deployment),
+    },
+    key=state.MONITOR_ALERTS_TAB,
+)

@@ -7,7 +7,7 @@ from app import prepare_sections as sections
 from app.cache import VersionKey
 from app.components import dataset_picker, home, suggest_target
 from app.navigation import page
-from app.prepare_features import feature_editor, features_preview
+from app.prepare_features import feature_editor, features_preview, with_defaults
 from app.prepare_steps import step_form
 
 st.title("Prepare")
@@ -45,7 +45,11 @@ st.caption(
     "serving and retraining transform raw input exactly the same way."
 )
 schema = cache.cleaned_schema(key, sections.steps_key(recipe.cleaning))
-changed = feature_editor(recipe, schema, suggested_target=suggest_target(version))
+started = with_defaults(recipe, schema, suggested_target=suggest_target(version))
+if started is not recipe:
+    recipe = started
+    sections.keep(recipe)
+changed = feature_editor(recipe, schema)
 if changed is not None:
     sections.keep(changed)
     st.rerun()

@@ -265,7 +265,9 @@ class StudioPage:
         return self._rendered(title, started)
 
     def _rendered(self, title: str, started: float) -> float:
-        heading = self.main.get_by_role("heading", name=title, level=1)
+        # a CSS query, not get_by_role: a role query walks the accessibility tree on every poll,
+        # which costs the browser's main thread tenths of a second on a chart-heavy page
+        heading = self.main.locator("h1").filter(has_text=re.compile(rf"^{re.escape(title)}$"))
         expect(heading).to_be_visible(timeout=SETTLE_TIMEOUT_MS)
         self.settle(grace=False)
         seconds = time.monotonic() - started

@@ -127,9 +127,13 @@ def test_kpis_charts_and_drift_render(studio: tuple[Path, int]) -> None:
     assert metrics["p50 latency"].endswith(" ms") and metrics["p99 latency"].endswith(" ms")
     assert 0 < float(metrics["Error rate"].rstrip("%")) < 25
     assert int(metrics["Labelled rows"]) > 0 and 0 <= float(metrics["Accuracy"]) <= 1
-    assert len(at.get("plotly_chart")) >= 9  # traffic, predictions, performance, drift, timeline
+    assert len(at.get("plotly_chart")) == 5  # requests, latency, errors, predictions, performance
     assert any("refreshing every" in caption.value for caption in at.caption)
 
+    at.session_state[state.MONITOR_LIVE_TAB] = "Drift"  # a person opens the Drift tab
+    at.run()
+    no_errors(at)
+    assert len(at.get("plotly_chart")) == 2  # drift share, feature x window
     drift = table_with(at, "drift score")
     assert set(drift["feature"]) == {"x", "region"}
     assert drift["drift score"].is_monotonic_decreasing
@@ -137,6 +141,11 @@ def test_kpis_charts_and_drift_render(studio: tuple[Path, int]) -> None:
     assert shifted["drifted"] and shifted["drift score"] >= 1
     assert "importance" not in drift.columns
     assert any("ranked by drift alone" in caption.value for caption in at.caption)
+
+    at.session_state[state.MONITOR_LIVE_TAB] = "Timeline"
+    at.run()
+    no_errors(at)
+    assert len(at.get("plotly_chart")) == 1  # alerts, retrains and the deployment over time
 
     at.radio(key=state.MONITOR_RANGE).set_value(15).run()
     no_errors(at)
@@ -171,7 +180,7 @@ def test_an_alert_is_acknowledged_and_shown_in_the_sidebar(studio: tuple[Path, i
     assert acknowledged.acknowledged_by == "ui"
     assert any("Acknowledged" in s.value for s in at.success)
     assert at.button(key=state.MONITOR_ACKNOWLEDGE.format(alert_id=alert.id)).disabled
-    log = table_with(at, "acknowledged by")
+    log = table_with(at, "acknowledged by")  # the Alert log tab, open by default
     assert "ui" in set(log["acknowledged by"])
 
     other = AppTest.from_file(ENTRYPOINT, default_timeout=90)
@@ -183,6 +192,8 @@ def test_a_refused_rule_shows_why_and_a_good_one_is_added(studio: tuple[Path, in
     home, deployment_id = studio
     before = len(alerts.rules_of(home, deployment_id))
     at = monitor_page()
+    at.session_state[state.MONITOR_ALERTS_TAB] = "Rules"  # a person opens the tab
+    at.run()
     at.number_input(key=state.MONITOR_RULE_WINDOW).set_value(0)
     at.button(key=state.MONITOR_RULE_ADD).click().run()
     no_errors(at)

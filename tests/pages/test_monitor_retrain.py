@@ -55,6 +55,7 @@ def test_dry_run_policy_retrain_and_promotion(studio):
     assert "Dry run: Would retrain logistic_regression" in texts(at, "success")
 
     # a policy with no trigger is refused with a message; a real one is listed
+    open_tab(at, "Policies")
     at.checkbox(key=state.RETRAIN_POLICY_TRIGGER.format(trigger="drift_share")).uncheck()
     at.button(key=state.RETRAIN_POLICY_ADD).click().run()
     assert "needs at least one trigger" in texts(at, "error")
@@ -66,6 +67,7 @@ def test_dry_run_policy_retrain_and_promotion(studio):
     assert "Added the policy When labels pile up." in texts(at, "success")
     assert "new labelled rows at least 100" in texts(at, "markdown")
 
+    open_tab(at, "Retrains")
     at.button(key=state.RETRAIN_NOW).click().run()
     assert "is under way" in texts(at, "success")
     retrain = retrains_of(home, deployment_id)[0]
@@ -91,6 +93,7 @@ def test_dry_run_policy_retrain_and_promotion(studio):
 def test_shadow_and_label_file(studio):
     home, deployment_id, champion_id = studio
     at = monitor_page()
+    open_tab(at, "Shadow")
     assert state.SHADOW_VERSION not in at.session_state  # no other version yet: none offered
     assert "has no other version to run in shadow yet" in texts(at, "caption")
     del at
@@ -101,6 +104,7 @@ def test_shadow_and_label_file(studio):
         registered = store.registered_run_ids(db, runs)
     register_run(home, next(r for r in runs if r not in registered), name="loans", onnx=False)
     at = monitor_page()
+    open_tab(at, "Shadow")
     at.button(key=state.SHADOW_START).click().run()
     no_errors(at)
     assert "now scores the traffic in shadow" in texts(at, "success")
@@ -115,11 +119,19 @@ def test_shadow_and_label_file(studio):
         {"request_id": [request_id, request_id, "nope"], "row": [0, 0, 0], "label": [1, 0, 1]}
     ).to_csv(index=False)
     upload = ("labels.csv", labels.encode(), "text/csv")
+    open_tab(at, "Labels")
     at.file_uploader(key=state.LABELS_FILE).set_value(upload).run()
     at.button(key=state.LABELS_APPLY).click().run()
     no_errors(at)
     assert "Applied 1 labels (1 duplicate lines: the last one won)." in texts(at, "success")
     assert "never answered were skipped: nope" in texts(at, "warning")
+
+
+def open_tab(at: AppTest, label: str) -> None:
+    """Choose a tab of the Retrain section, as a click does (only the chosen one is drawn)."""
+    at.session_state[state.RETRAIN_TAB] = label
+    at.run()
+    no_errors(at)
 
 
 def _chart_keys(at: AppTest) -> list[str]:
