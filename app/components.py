@@ -154,3 +154,11 @@ def tab_panel(draws: dict[str, Callable[[], None]], *, key: str) -> None:
         if tab.open:
             with tab:
                 draw()
+
+
+def fold(label: str, draw: Callable[[], None], *, key: str) -> None:
+    """A collapsed expander whose content is drawn only once a person opens it."""
+    area = st.expander(label, key=key, on_change="rerun")
+    if area.open:
+        with area:
+            draw()

@@ -13,7 +13,7 @@ import streamlit as st
 
 from app import retrain_charts as charts
 from app import state
-from app.components import CHART, home, job_progress, tab_panel
+from app.components import CHART, fold, home, job_progress, tab_panel
 from app.monitor_sections import served_task
 from app.navigation import page
 from app.text import md
@@ -90,8 +90,7 @@ def retrains_tab(deployment: Deployment) -> None:
     latest = next((r for r in found if r.status in ("done", "failed", "skipped")), None)
     if latest is not None:
         latest_retrain(deployment, latest)
-    with st.expander(f"All retrains ({len(found)})"):
-        retrain_table(found)
+    fold(f"All retrains ({len(found)})", lambda: retrain_table(found), key=state.RETRAIN_HISTORY)
 
 
 def latest_retrain(deployment: Deployment, retrain: RetrainRun) -> None:
@@ -107,10 +106,16 @@ def latest_retrain(deployment: Deployment, retrain: RetrainRun) -> None:
             gates(retrain)
         if retraining.awaiting_decision(retrain):
             decide(deployment, retrain)
-        with st.expander("Every step"):
-            for step in retrain.steps:
-                st.markdown(f"`{md(step['at'][11:19])}` **{md(step['step'])}** · "
-                            f"{md(step['message'])}")  # fmt: skip
+        fold(
+            "Every step",
+            lambda: steps(retrain),
+            key=state.RETRAIN_STEPS.format(retrain_id=retrain.id),
+        )
+
+
+def steps(retrain: RetrainRun) -> None:
+    for step in retrain.steps:
+        st.markdown(f"`{md(step['at'][11:19])}` **{md(step['step'])}** · {md(step['message'])}")
 
 
 def gates(retrain: RetrainRun) -> None:

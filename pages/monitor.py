@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import monitor_sections as sections
 from app import retrain_sections, state
-from app.components import home, tab_panel
+from app.components import fold, home, tab_panel
 from core.serving.deployments import list_deployments
 
 st.title("Monitor")
@@ -24,11 +24,15 @@ sections.live(deployment, minutes=minutes, paused=paused, shown_alerts=shown_ale
 
 retrain_sections.section(deployment, minutes=minutes)
 
-st.subheader("Alerts")
-tab_panel(
-    {
-        "Alert log": lambda: sections.alert_log(deployment),
-        "Rules": lambda: sections.rules(deployment),
-    },
-    key=state.MONITOR_ALERTS_TAB,
+# the log and the rules are drawn only when opened: the open alerts are already at the top
+fold(
+    "Alert log and rules",
+    lambda: tab_panel(
+        {
+            "Alert log": lambda: sections.alert_log(deployment),
+            "Rules": lambda: sections.rules(deployment),
+        },
+        key=state.MONITOR_ALERTS_TAB,
+    ),
+    key=state.MONITOR_ALERTS_OPEN,
 )

@@ -63,9 +63,19 @@ def test_the_sample_project_is_alive_and_every_page_renders(
         if title == "Deploy":
             status = ui.main.get_by_test_id("stMetric").filter(has_text="Status")
             expect(status.first).to_contain_text("running")
-    report = {"seconds_to_alive": round(seconds_to_alive, 1), "pages": timings}
+    # opening the app again, as a person does the next day: a new session, scripts from the
+    # browser's cache, but Streamlit's and plotly's JavaScript evaluated afresh
+    app_load = round(ui.first_visit("Explore"), 3)
+    report = {
+        "seconds_to_alive": round(seconds_to_alive, 1),
+        "pages": timings,
+        "app_load": app_load,
+    }
     (tmp_path / "sample_project_times.json").write_text(json.dumps(report, indent=2))
-    print(f"\nSample project alive after {seconds_to_alive:.0f} s; first render (s): {timings}")
+    print(
+        f"\nSample project alive after {seconds_to_alive:.0f} s; first render (s): {timings}; "
+        f"the app opened again in {app_load} s"
+    )
     slow = {title: s for title, s in timings.items() if s > RENDER_CEILING_S}
     assert not slow, f"pages far over their {RENDER_BUDGET_S} s budget: {slow}"
     assert ui.dialogs == [] and ui.outside_requests == []

@@ -78,6 +78,10 @@ def test_every_section_renders(credit_home: Path) -> None:
     at = app()
     no_errors(at)
     at.selectbox(key=f"{state.EXPLORE_TARGET}.1").set_value("target").run()
+    assert len(at.get("plotly_chart")) == 1  # the overview charts the chosen target's classes
+    at.selectbox(key=f"{state.EXPLORE_TARGET}.1").select_index(0).run()  # (none)
+    assert not at.get("plotly_chart")  # no target, nothing to chart
+    at.selectbox(key=f"{state.EXPLORE_TARGET}.1").set_value("target").run()
     for section in [
         "Overview",
         "Columns",

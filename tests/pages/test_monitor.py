@@ -180,6 +180,8 @@ def test_an_alert_is_acknowledged_and_shown_in_the_sidebar(studio: tuple[Path, i
     assert acknowledged.acknowledged_by == "ui"
     assert any("Acknowledged" in s.value for s in at.success)
     assert at.button(key=state.MONITOR_ACKNOWLEDGE.format(alert_id=alert.id)).disabled
+    at.session_state[state.MONITOR_ALERTS_OPEN] = True  # a person opens "Alert log and rules"
+    at.run()
     log = table_with(at, "acknowledged by")  # the Alert log tab, open by default
     assert "ui" in set(log["acknowledged by"])
 
@@ -192,7 +194,8 @@ def test_a_refused_rule_shows_why_and_a_good_one_is_added(studio: tuple[Path, in
     home, deployment_id = studio
     before = len(alerts.rules_of(home, deployment_id))
     at = monitor_page()
-    at.session_state[state.MONITOR_ALERTS_TAB] = "Rules"  # a person opens the tab
+    at.session_state[state.MONITOR_ALERTS_OPEN] = True  # a person opens "Alert log and rules"
+    at.session_state[state.MONITOR_ALERTS_TAB] = "Rules"  # and its Rules tab
     at.run()
     at.number_input(key=state.MONITOR_RULE_WINDOW).set_value(0)
     at.button(key=state.MONITOR_RULE_ADD).click().run()

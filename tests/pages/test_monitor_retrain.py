@@ -77,6 +77,17 @@ def test_dry_run_policy_retrain_and_promotion(studio):
     assert "Retrain 2" in texts(at, "markdown")  # the dry run was retrain 1
     assert any(key.startswith("retrain.comparison.") for key in _chart_keys(at))
     assert "Not worse than the champion" in _gate_table(at)["gate"].tolist()
+    # the history and the steps are folded away, and drawn when opened
+    assert not any("retrain" in table.value.columns for table in at.dataframe)
+    shown = len(at.markdown)
+    at.session_state[state.RETRAIN_HISTORY] = True
+    at.session_state[state.RETRAIN_STEPS.format(retrain_id=retrain.id)] = True
+    at.run()
+    no_errors(at)
+    history = next(t.value for t in at.dataframe if "retrain" in t.value.columns)
+    assert set(history["retrain"]) == {1, 2}
+    recorded = next(r for r in retrains_of(home, deployment_id) if r.id == retrain.id).steps
+    assert len(at.markdown) == shown + len(recorded) > shown  # one line per recorded step
 
     # not approved: promotion needs a reason, which goes to the audit log
     at.button(key=state.RETRAIN_PROMOTE.format(retrain_id=retrain.id)).click().run()
