@@ -35,6 +35,7 @@ HEAT_SCALE = [
     [1.0, DRIFTED],
 ]
 NO_TRAFFIC = "No requests in this time range yet"
+FEW_WINDOWS = 2
 LAYOUT_KEYS = (
     "font", "colorway", "title", "margin", "hoverlabel", "legend", "paper_bgcolor",
     "plot_bgcolor", "xaxis", "yaxis",
@@ -88,6 +89,12 @@ def time_figure(title: str, span: tuple[float, float], *, y: str) -> go.Figure:
 
 def _span(summary: MonitorSummary) -> tuple[float, float]:
     return summary.start, summary.end
+
+
+def _mode(windows: Sequence[WindowStats]) -> str:
+    """Lines, with markers while there are too few windows for a line to show (one minute of
+    traffic would otherwise draw an empty chart)."""
+    return "lines" if len(windows) > FEW_WINDOWS else "lines+markers"
 
 
 def _series(
@@ -174,7 +181,7 @@ def latency_figure(summary: MonitorSummary) -> go.Figure:
         figure.add_scatter(
             x=xs,
             y=ys,
-            mode="lines",
+            mode=_mode(summary.windows),
             name=name,
             line={"color": color, "width": 1.5},
             hovertemplate=f"{name} %{{y:.1f}} ms<extra></extra>",
@@ -195,7 +202,7 @@ def problems_figure(summary: MonitorSummary) -> go.Figure:
     figure.add_scatter(
         x=xs,
         y=ys,
-        mode="lines",
+        mode=_mode(summary.windows),
         name="error rate (of requests)",
         line={"color": DRIFTED, "width": 1.5},
         hovertemplate="%{x|%H:%M}: %{y:.1%} of requests refused or failed<extra></extra>",
@@ -206,7 +213,7 @@ def problems_figure(summary: MonitorSummary) -> go.Figure:
         figure.add_scatter(
             x=xs,
             y=ys,
-            mode="lines",
+            mode=_mode(answered),
             name="unseen categories (of rows)",
             line={"color": COLORWAY[4], "width": 1.5},
             hovertemplate="%{x|%H:%M}: %{y:.1%} of rows had a category never seen in training"
@@ -239,7 +246,7 @@ def prediction_mix_figure(summary: MonitorSummary, *, top: int = TOP_CLASSES) ->
             x=xs,
             y=counts[:, index] / totals,
             name=label,
-            mode="lines",
+            mode=_mode(answered),
             stackgroup="classes",
             line={"width": 0.5, "color": COLORWAY[index % len(COLORWAY)]},
             customdata=counts[:, index],
