@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import cache
+from app import cache, state
 from app import review_sections as sections
 from app.components import home
 
@@ -21,7 +21,13 @@ if review is None:
     st.info("This version has not been reviewed yet: run the review to see its gates.")
     st.stop()
 
-tabs = st.tabs(["Gates", "Errors", "Fairness", "Explanations", "Model card", "Sign-off"])
+# every tab is drawn, so flipping between them in a meeting costs nothing; the key keeps the one
+# chosen when the page redraws (a review or explanation job ending no longer jumps to Gates)
+tabs = st.tabs(
+    ["Gates", "Errors", "Fairness", "Explanations", "Model card", "Sign-off"],
+    key=state.REVIEW_TAB,
+    on_change="rerun",
+)
 with tabs[0]:
     sections.gates(review)
 with tabs[1]:

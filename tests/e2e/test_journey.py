@@ -215,7 +215,7 @@ def review_and_approve(ui: StudioPage, journey: Journey, *, explain: bool = True
     if explain:
         main.get_by_role("button", name="Compute explanations (SHAP)").click()
         ui.settle()
-    # the page redraws when each job ends (and shows the first tab again): wait for both
+    # the page redraws when each job ends: wait for both
     expect(main.get_by_role("progressbar")).to_have_count(0, timeout=JOB_TIMEOUT_MS)
     ui.settle()
     expect(main.get_by_role("tab", name="Gates")).to_be_visible(timeout=JOB_TIMEOUT_MS)

@@ -89,6 +89,17 @@ def test_gates_errors_fairness_and_explanations_render(studio: Path) -> None:
     no_errors(at)
 
 
+def test_the_chosen_tab_survives_a_redraw(studio: Path) -> None:
+    at = review_page()
+    assert at.session_state[state.REVIEW_TAB] == "Gates"  # the tabs keep state: a widget
+    at.session_state[state.REVIEW_TAB] = "Sign-off"  # a person opens the Sign-off tab
+    at.run()
+    assert len(at.get("plotly_chart")) >= 6  # every tab is still drawn
+    at.run()  # the page redraws, as when a review or explanation job ends
+    no_errors(at)
+    assert at.session_state[state.REVIEW_TAB] == "Sign-off"
+
+
 def test_what_if_editor_shows_the_chosen_row(studio: Path) -> None:
     at = review_page()
     at.number_input(key=state.REVIEW_ROW).set_value(3).run()
