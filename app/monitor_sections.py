@@ -203,7 +203,7 @@ def live(deployment: Deployment, *, minutes: int, paused: bool, shown_alerts: Al
 def _live(deployment_id: int, minutes: int, paused: bool, shown_alerts: AlertsShown) -> None:
     deployment = deployments.get_deployment(home(), deployment_id)
     regression = served_task(deployment.model_version_id) == "regression"
-    summary, history = catch_up(deployment_id, minutes=minutes, regression=regression)
+    summary = catch_up(deployment_id, minutes=minutes, regression=regression)
     if open_alert_ids() != shown_alerts:
         st.rerun(scope="app")  # the sidebar and the open alerts above must follow
         return
@@ -218,17 +218,15 @@ def _live(deployment_id: int, minutes: int, paused: bool, shown_alerts: AlertsSh
     span = (summary.start, summary.end)
     draws = {
         "Traffic": lambda: traffic(summary, regression=regression),
-        "Drift": lambda: drift(deployment, history, span=span),
+        "Drift": lambda: drift(deployment, drift_history(deployment_id, minutes), span=span),
         "Timeline": lambda: timeline(deployment, summary),
     }
     tab_panel(draws, key=state.MONITOR_LIVE_TAB)
 
 
-def catch_up(
-    deployment_id: int, *, minutes: int, regression: bool
-) -> tuple[MonitorSummary, DriftHistory]:
+def catch_up(deployment_id: int, *, minutes: int, regression: bool) -> MonitorSummary:
     """Fold new log rows, compute drift and evaluate alert rules (unless the scheduler does),
-    then read the range: pre-aggregated windows, and drift re-read only when it changed."""
+    then read the range's pre-aggregated windows."""
     # folding the rows the scheduler folds at the same moment would count them twice
     refresh = scheduler.running_pid(home()) is None
     summary = summarise(
@@ -242,7 +240,12 @@ def catch_up(
     if refresh:
         update_drift(home(), deployment_id)
         alerts.evaluate(home(), deployment_id)
-    return summary, cache.drift_history(str(home()), deployment_id, minutes)
+    return summary
+
+
+def drift_history(deployment_id: int, minutes: int) -> DriftHistory:
+    """The range's drift windows, read only for the Drift tab (and re-read only when changed)."""
+    return cache.drift_history(str(home()), deployment_id, minutes)
 
 
 def served_task(version_id: int) -> str:

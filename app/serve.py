@@ -23,7 +23,6 @@ PRELOAD = (
     # Loading a model file imports skops, which walks every scikit-learn estimator (1.5 s):
     # paid here, not by the first person who opens Deploy or Monitor.
     "skops.io",
-    "core.prep.features",
     "core.serving.scoring",
     "core.serving.deployments",
     "core.monitor.drift",
