@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 E2E_PACKAGES := chromium fonts-noto-color-emoji
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: install
 test: lint
 	command -v /usr/bin/chromium >/dev/null || apt-get install -y $(E2E_PACKAGES) || (apt-get update && apt-get install -y $(E2E_PACKAGES))
 	$(VENV)/bin/pytest
+
+# the inner loop: lint and every test but the browser and slow ones (CI still runs `make test`)
+test-fast: lint
+	$(VENV)/bin/pytest -m "not e2e and not slow"
 
 bench: install
 	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)

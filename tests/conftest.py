@@ -12,6 +12,30 @@ import pandas as pd
 import pytest
 
 
+def _wait_until(condition, *, timeout=30.0, every=0.1, ignoring=(), message=None):
+    """Poll ``condition`` until it returns something truthy and return that; fail after
+    ``timeout`` seconds with ``message`` (a text, or a callable that explains what was seen).
+    Exceptions of the ``ignoring`` types count as "not yet" (a server still starting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            found = condition()
+        except ignoring:
+            found = None
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            detail = message() if callable(message) else message
+            raise AssertionError(detail or f"not met within {timeout:g} s: {condition}")
+        time.sleep(every)
+
+
+@pytest.fixture(scope="session")
+def wait_until():
+    """The one bounded polling helper (see ``_wait_until``)."""
+    return _wait_until
+
+
 @pytest.fixture
 def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty studio home in a temp dir, also set as MLOPS_STUDIO_HOME."""

@@ -323,10 +323,9 @@ def test_deploy_list_rotate_restart_and_undeploy(tmp_path: Path) -> None:
     ]
 
 
-def test_serve_in_the_foreground_until_interrupted(tmp_path: Path) -> None:
+def test_serve_in_the_foreground_until_interrupted(tmp_path: Path, wait_until) -> None:
     import os
     import signal
-    import time
 
     import httpx
 
@@ -341,13 +340,12 @@ def test_serve_in_the_foreground_until_interrupted(tmp_path: Path) -> None:
     try:
         announced = json.loads(server.stdout.readline())
         assert announced["url"] == f"http://127.0.0.1:{port}" and "api_key" not in announced
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{announced['url']}/health").json()["status"] == "ok":
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until(
+            lambda: httpx.get(f"{announced['url']}/health").json()["status"] == "ok",
+            timeout=90,
+            every=0.2,
+            ignoring=(httpx.HTTPError,),
+        )
         row = {"records": [{"age": 40, "annual_income": 50000}]}
         answer = httpx.post(
             f"{announced['url']}/predict", json=row, headers={"X-API-Key": "a-key-for-this-test"}

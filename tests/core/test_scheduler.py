@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -23,15 +22,12 @@ def test_one_scheduler_per_home(tmp_path):
     assert scheduler.running_pid(home) is None
 
 
-def test_background_scheduler_runs_rounds_and_stops_on_sigterm(tmp_path):
+def test_background_scheduler_runs_rounds_and_stops_on_sigterm(tmp_path, wait_until):
     home = tmp_path / "studio"
     args = [sys.executable, "-m", "core.scheduler", "--home", str(home), "--every", "0.2"]
     process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while scheduler.running_pid(home) != process.pid and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert scheduler.running_pid(home) == process.pid
+        wait_until(lambda: scheduler.running_pid(home) == process.pid, timeout=60)
         second = subprocess.run(args, capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "already runs" in second.stderr
         assert scheduler.start_in_background(home) == process.pid  # no second one started

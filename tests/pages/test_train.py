@@ -140,9 +140,15 @@ def test_the_job_is_found_again_after_a_restart(loans_home: Path) -> None:
     assert at.dataframe, "the leaderboard of the earlier job shows in a fresh session"
 
 
-def test_live_progress_shows_the_search_and_cancel_stops_it(loans_home: Path) -> None:
-    import time
+def _trials(home: Path, job_id: int) -> int:
+    from core.store import connect
+    from core.store import records as store
 
+    with connect(home) as db:
+        return len(store.list_runs(db, kind="trial", job_id=job_id))
+
+
+def test_live_progress_shows_the_search_and_cancel_stops_it(loans_home: Path, wait_until) -> None:
     from core.store import connect
     from core.store import records as store
     from core.train.plan import ValidationPlan
@@ -157,12 +163,7 @@ def test_live_progress_shows_the_search_and_cancel_stops_it(loans_home: Path) ->
         plan=ValidationPlan(folds=3),
     )
     job = submit_training(loans_home, request)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        with connect(loans_home) as db:
-            if len(store.list_runs(db, kind="trial", job_id=job.id)) >= 2:
-                break
-        time.sleep(0.3)
+    wait_until(lambda: _trials(loans_home, job.id) >= 2, timeout=90, every=0.3)
     at = train_page()
     no_errors(at)
     assert at.get("plotly_chart"), "the best-so-far chart shows while the search runs"

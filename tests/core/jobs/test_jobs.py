@@ -2,18 +2,10 @@
 
 import os
 import signal
-import time
 from pathlib import Path
 
 from core.jobs import cancel_job, refresh_job, submit_job, wait_for_job
 from core.jobs.runner import WORKER_DIED, job_log_path, list_recent_jobs
-
-
-def _wait_until(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
 
 
 def test_job_runs_to_done_with_result_and_progress(studio_home: Path) -> None:
@@ -34,9 +26,11 @@ def test_same_dedupe_key_returns_the_running_job(studio_home: Path) -> None:
     assert wait_for_job(studio_home, first.id, timeout=60).status == "cancelled"
 
 
-def test_progress_is_persisted_while_running_and_cancel_stops_it(studio_home: Path) -> None:
+def test_progress_is_persisted_while_running_and_cancel_stops_it(
+    studio_home: Path, wait_until
+) -> None:
     job = submit_job(studio_home, kind="sleep", params={"steps": 200, "seconds": 0.05})
-    _wait_until(lambda: refresh_job(studio_home, job.id).progress > 0.02)
+    wait_until(lambda: refresh_job(studio_home, job.id).progress > 0.02, timeout=20)
     running = refresh_job(studio_home, job.id)
     assert running.status == "running" and running.message.startswith("Step ")
     cancel_job(studio_home, job.id)
@@ -51,9 +45,9 @@ def test_failure_is_recorded_as_a_message_not_a_traceback(studio_home: Path) -> 
     assert "Traceback" in job_log_path(studio_home, job.id).read_text()
 
 
-def test_a_killed_worker_is_reported_failed(studio_home: Path) -> None:
+def test_a_killed_worker_is_reported_failed(studio_home: Path, wait_until) -> None:
     job = submit_job(studio_home, kind="sleep", params={"steps": 200, "seconds": 0.05})
-    _wait_until(lambda: refresh_job(studio_home, job.id).status == "running")
+    wait_until(lambda: refresh_job(studio_home, job.id).status == "running", timeout=20)
     os.killpg(refresh_job(studio_home, job.id).pid, signal.SIGKILL)
     ended = wait_for_job(studio_home, job.id, timeout=30)
     assert ended.status == "failed" and ended.error == WORKER_DIED

@@ -22,27 +22,25 @@ def _start_scheduler(home):
     return subprocess.Popen(args, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
-def _wait(condition, home, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while not (found := condition()):
-        if time.monotonic() > deadline:
-            with connect(home) as db:
-                jobs = [dict(row) for row in db.query("SELECT id, status, pid, error FROM jobs")]
-                runs = [
-                    dict(r) for r in db.query("SELECT status, job_id, steps_json FROM retrain_runs")
-                ]
-            raise AssertionError(f"timed out waiting for {condition}: jobs {jobs}, retrains {runs}")
-        time.sleep(0.1)
-    return found
+def _what_ran(home):
+    """What the store says ran, for a timed-out wait's message."""
+    with connect(home) as db:
+        jobs = [dict(row) for row in db.query("SELECT id, status, pid, error FROM jobs")]
+        runs = [dict(r) for r in db.query("SELECT status, job_id, steps_json FROM retrain_runs")]
+    return f"timed out: jobs {jobs}, retrains {runs}"
 
 
-def test_scheduler_fires_a_policy_and_a_restart_resumes_the_retrain(served, log_traffic):
+def test_scheduler_fires_a_policy_and_a_restart_resumes_the_retrain(
+    served, log_traffic, wait_until
+):
     home, deployment_id, champion_id = served
     add_policy(home, deployment_id, name="labels", triggers=Triggers(new_labels=100))
     log_traffic(home, deployment_id, champion_id, 300, seed=11, concept="region")
     process = _start_scheduler(home)
     try:
-        fired = _wait(lambda: _finished_any(home, deployment_id), home)  # no browser open
+        fired = wait_until(  # no browser open
+            lambda: _finished_any(home, deployment_id), timeout=120, message=lambda: _what_ran(home)
+        )
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
@@ -57,7 +55,9 @@ def test_scheduler_fires_a_policy_and_a_restart_resumes_the_retrain(served, log_
     assert scheduler.running_pid(home) is None
     process = _start_scheduler(home)
     try:
-        done = _wait(lambda: _finished(home, retrain.id), home)
+        done = wait_until(
+            lambda: _finished(home, retrain.id), timeout=120, message=lambda: _what_ran(home)
+        )
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)

@@ -203,18 +203,16 @@ def test_hot_swap_under_load_fails_no_request(home, live):
     assert all(logged[request_id] == version for request_id, version in ids.items())
 
 
-def test_kill_9_under_load_loses_no_acknowledged_prediction(home, live):
+def test_kill_9_under_load_loses_no_acknowledged_prediction(home, live, wait_until):
     deployment, _, client = live
     server_pid = deployments.get_deployment(home, deployment.id).server_pid
     with Load(client) as load:
         time.sleep(1.0)
         os.kill(server_pid, signal.SIGKILL)
-        while deployments.get_deployment(home, deployment.id).restarts == 0:
-            time.sleep(0.05)
+        wait_until(lambda: deployments.get_deployment(home, deployment.id).restarts, every=0.05)
         # the supervisor noticed and starts it again
         restarted = deployments.wait_until_ready(home, deployment.id, timeout=90)
-        while len(load.ok()) < 50:
-            time.sleep(0.1)
+        wait_until(lambda: len(load.ok()) >= 50, timeout=60)
     assert restarted.server_pid != server_pid and restarted.restarts >= 1
     ids = [body["request_id"] for body in load.ok()]
     assert _logged(home, ids) == set(ids)

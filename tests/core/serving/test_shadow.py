@@ -33,33 +33,26 @@ def live(tmp_path_factory, loans_studio):
     deployments.undeploy(home, deployment.id)
 
 
-def _wait(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def _shadow_rows(home, deployment_id) -> int:
     with connect(home) as db:
         sql = "SELECT COALESCE(SUM(rows), 0) FROM shadow_predictions WHERE deployment_id = ?"
         return int(db.execute(sql, [deployment_id]).fetchone()[0])
 
 
-def test_shadow_scores_live_traffic_without_answering(live):
+def test_shadow_scores_live_traffic_without_answering(live, wait_until):
     home, deployment, client = live
     shadow = find_model_version(home, "loans@2")
     with pytest.raises(DeployError, match="another version"):
         deployments.start_shadow(home, deployment.id, "loans@1")
     deployments.start_shadow(home, deployment.id, "loans@2")
-    _wait(lambda: client.get("/health").json()["shadow"] == "loans v2")
+    wait_until(lambda: client.get("/health").json()["shadow"] == "loans v2")
     request_ids = []
     for income in range(20, 80, 3):  # 20 requests of 2 rows
         rows = [{"income": float(income), "region": "north"}, {"income": 50.0, "region": "south"}]
         answer = client.post("/predict", json={"records": rows})
         assert answer.status_code == 200 and answer.json()["model_version"] == "loans v1"
         request_ids.append(answer.json()["request_id"])
-    _wait(lambda: _shadow_rows(home, deployment.id) == 40)
+    wait_until(lambda: _shadow_rows(home, deployment.id) == 40)
     feedback = [{"request_id": rid, "row": 0, "label": int(i < 10)} for i, rid in
                 enumerate(request_ids)]  # fmt: skip
     assert client.post("/feedback", json={"feedback": feedback}).status_code == 200
@@ -69,7 +62,7 @@ def test_shadow_scores_live_traffic_without_answering(live):
     assert sum(bucket.rows for bucket in comparison.buckets) == 40
     # stopped: the service follows within a second and scores no more shadow rows
     deployments.stop_shadow(home, deployment.id)
-    _wait(lambda: client.get("/health").json()["shadow"] is None)
+    wait_until(lambda: client.get("/health").json()["shadow"] is None)
     client.post("/predict", json={"records": [{"income": 40.0, "region": "north"}]})
     time.sleep(0.5)
     assert _shadow_rows(home, deployment.id) == 40

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -246,18 +245,17 @@ def test_delete_refuses_registered_runs_and_archive_hides(studio_home, version_i
     assert not path.exists()
 
 
+def _trials(home, job_id):
+    with connect(home) as db:
+        return store.list_runs(db, kind="trial", job_id=job_id)
+
+
 def test_training_job_killed_midway_leaves_no_running_run_and_nothing_registered(
-    studio_home, version_id
+    studio_home, version_id, wait_until
 ):
     request = _request(version_id, models=("random_forest",), strategy="random", trials=200)
     job = submit_training(studio_home, request)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with connect(studio_home) as db:
-            trials = store.list_runs(db, kind="trial", job_id=job.id)
-        if trials:
-            break
-        time.sleep(0.2)
+    wait_until(lambda: _trials(studio_home, job.id), timeout=60, every=0.2)
     job = refresh_job(studio_home, job.id)
     assert job is not None and job.pid
     os.kill(job.pid, signal.SIGKILL)
