@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from core import settings
 from core.data.datasets import get_version, load_frame
 from core.data.schema import ColumnSchema
-from core.prep.features import build_feature_pipeline, default_feature_spec
+from core.prep.features import FeatureSpec, build_feature_pipeline, default_feature_spec
 from core.prep.prepare import stored_recipe
 from core.prep.recipe import Recipe, apply_cleaning
 from core.store import connect
@@ -102,6 +102,7 @@ class TrainingData:
     task: str
     target: str
     features: dict[str, Any]
+    feature_spec: FeatureSpec  # ``features`` parsed once against ``schema`` and ``target``
     schema: list[ColumnSchema]
     X_train: pd.DataFrame
     y_train: pd.Series
@@ -111,7 +112,7 @@ class TrainingData:
     seed: int
 
     def pipeline(self, estimator: Any) -> Pipeline:
-        features = build_feature_pipeline(self.features, schema=self.schema, target=self.target)
+        features = build_feature_pipeline(self.feature_spec)
         return Pipeline([("features", features), ("model", estimator)])
 
 
@@ -183,8 +184,8 @@ def training_data(
     )
     train_frame = frame.iloc[split.train].reset_index(drop=True)
     folds = cv_folds(train_frame, request.target, task, request.plan)
-    # build once to surface a spec problem (e.g. every feature dropped) before any run starts
-    build_feature_pipeline(features, schema=schema, target=request.target)
+    # parse once, so a spec problem (e.g. every feature dropped) surfaces before any run starts
+    feature_spec = FeatureSpec.from_dict(features, schema=schema, target=request.target)
     return TrainingData(
         version=version,
         recipe=recipe,
@@ -192,6 +193,7 @@ def training_data(
         task=task,
         target=request.target,
         features=features,
+        feature_spec=feature_spec,
         schema=schema,
         X_train=X_train,
         y_train=y_train,
