@@ -28,9 +28,7 @@ from core.data.ingest.messages import (
     UNREADABLE_FILE,
     IngestError,
 )
-from core.data.ingest.read import (
-    read_table,
-)
+from core.data.ingest.read import read_table
 from core.data.ingest.report import (
     IngestReport,
     IngestResult,

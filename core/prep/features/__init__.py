@@ -1,14 +1,8 @@
 """The feature spec: column transforms, parsed once into a FeatureSpec, compiled into a pipeline."""
 
-from core.prep.features.defaults import (
-    default_feature_spec,
-)
-from core.prep.features.describe import (
-    describe_feature_spec,
-)
-from core.prep.features.fitted import (
-    count_unseen_categories,
-)
+from core.prep.features.defaults import default_feature_spec
+from core.prep.features.describe import describe_feature_spec
+from core.prep.features.fitted import count_unseen_categories
 from core.prep.features.messages import (
     BAD_BINS,
     BAD_CHOICE,
@@ -44,9 +38,7 @@ from core.prep.features.messages import (
     UNSELECTABLE_NAME,
     FeatureSpecError,
 )
-from core.prep.features.pipeline import (
-    build_feature_pipeline,
-)
+from core.prep.features.pipeline import build_feature_pipeline
 from core.prep.features.spec import (
     DEFAULT_OPTIONS,
     ENCODINGS,

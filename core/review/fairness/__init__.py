@@ -1,8 +1,6 @@
 """Fairness: metrics by sensitive group with bootstrap intervals, and the gaps between groups."""
 
-from core.review.fairness.bootstrap import (
-    BLOCK_CELLS,
-)
+from core.review.fairness.bootstrap import BLOCK_CELLS
 from core.review.fairness.groups import (
     FEATURE_JOINER,
     GROUP_JOINER,
