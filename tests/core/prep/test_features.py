@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import numpy as np
@@ -17,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from core.data.schema import ColumnSchema
 from core.prep import features
 from core.prep.features import (
+    FeatureSpec,
     FeatureSpecError,
     build_feature_pipeline,
     count_unseen_categories,
@@ -201,6 +203,23 @@ def test_the_documented_example_spec(credit):
     assert set(out["credit_score"]) <= {0.0, 1.0, 2.0, 3.0, 4.0}
     assert set(out["education"]) == {0.0, 1.0, 2.0}
     assert out["annual_income__missing"].sum() == 31  # 30 gaps and one infinity
+
+
+def test_the_spec_is_parsed_once_into_a_frozen_feature_spec(credit):
+    frame, y = credit
+    spec = FeatureSpec.from_dict(EXAMPLE_SPEC, schema=CREDIT_SCHEMA, target=TARGET)
+    assert [column.name for column in spec.kept] == [
+        name for name, options in EXAMPLE_SPEC["columns"].items() if not options.get("drop")
+    ]
+    assert spec.interactions is not None and spec.interactions.columns == ("age", "annual_income")
+    assert spec.selection.correlation_threshold == 0.95
+    assert FeatureSpec.from_dict(spec.to_dict(), schema=CREDIT_SCHEMA, target=TARGET) == spec
+    assert json.loads(json.dumps(spec.to_dict())) == spec.to_dict()
+    parsed = build_feature_pipeline(spec).fit_transform(frame, y)
+    _, from_json = fitted(EXAMPLE_SPEC, frame, y)
+    pd.testing.assert_frame_equal(parsed, from_json)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.selection = spec.selection  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("impute", ["mean", "median", "most_frequent", "constant", "knn", "none"])

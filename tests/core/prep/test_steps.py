@@ -24,6 +24,8 @@ from core.prep.steps import (
     cleaning_step,
     column_kinds,
     describe_step,
+    outliers,
+    registry,
 )
 
 STEP_NAMES = [
@@ -141,7 +143,7 @@ def test_defaults_are_as_documented() -> None:
 
 
 def test_adding_a_step_is_one_decorated_function(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(steps, "CLEANING_STEPS", dict(CLEANING_STEPS))
+    monkeypatch.setattr(registry, "CLEANING_STEPS", dict(CLEANING_STEPS))
 
     @cleaning_step(
         "add_one",
@@ -277,7 +279,7 @@ def test_isolation_forest_drops_the_odd_row_keeps_incomplete_rows_and_is_seeded(
 def test_isolation_forest_fits_on_a_sample_of_large_frames(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(steps, "FOREST_SAMPLE_ROWS", 100)
+    monkeypatch.setattr(outliers, "FOREST_SAMPLE_ROWS", 100)
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"x": np.append(rng.normal(size=999), 80.0)})
     step = {

@@ -1,31 +1,20 @@
-"""Training: from a dataset version, target and recipe to tracked, evaluated, saved runs."""
+"""Training the chosen models: one tracked run each, tuned, cross-validated, evaluated, saved."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import warnings
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.pipeline import Pipeline
 
 from core import settings
-from core.data.datasets import get_version, load_frame
-from core.data.schema import ColumnSchema
-from core.prep.features import build_feature_pipeline, default_feature_spec
-from core.prep.prepare import stored_recipe
-from core.prep.recipe import Recipe, apply_cleaning
 from core.store import connect
 from core.store import records as store
-from core.store.records import DatasetVersion, NewRun, Run
+from core.store.records import NewRun, Run
 from core.train import catalog
 from core.train.environment import environment
 from core.train.evaluate import (
@@ -38,232 +27,11 @@ from core.train.evaluate import (
     predictions,
 )
 from core.train.model_files import save_model
-from core.train.plan import (
-    ValidationPlan,
-    check_target,
-    cv_folds,
-    detect_task,
-    drop_missing_target,
-    split_holdout,
-)
+from core.train.training.data import TrainingData, training_data
+from core.train.training.request import Progress, TrainOutcome, TrainRequest
 from core.train.tuning import Budget, SearchResult, Trial, TuningError, tune
 
 NO_MODELS_LEFT = "Every model failed to train. The first error was: {error}"
-Progress = Callable[[float, str], None]
-
-
-@dataclass(frozen=True)
-class TrainRequest:
-    """What the user chose on the Train page or the CLI."""
-
-    version_id: int
-    target: str
-    task: str | None = None
-    recipe_id: int | None = None
-    models: tuple[str, ...] = ()
-    strategy: str = "none"
-    trials: int | None = 20
-    seconds: float | None = None
-    plan: ValidationPlan = field(default_factory=ValidationPlan)
-    drop_missing_target: bool = False
-    experiment: str | None = None
-    tags: tuple[str, ...] = ()
-    notes: str = ""
-    params: dict[str, Any] | None = None  # fixed hyperparameters (with strategy "none")
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["models"] = list(self.models)
-        data["tags"] = list(self.tags)
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TrainRequest:
-        values = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
-        values["plan"] = ValidationPlan.from_dict(data.get("plan") or {})
-        values["models"] = tuple(data.get("models") or ())
-        values["tags"] = tuple(data.get("tags") or ())
-        return cls(**values)
-
-    @property
-    def fingerprint(self) -> str:
-        """Same request, same key: two tabs asking for the same training share one job."""
-        text = json.dumps(self.to_json(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    """The rows, features and split a training request resolves to."""
-
-    version: DatasetVersion
-    recipe: Recipe | None
-    recipe_id: int | None
-    task: str
-    target: str
-    features: dict[str, Any]
-    schema: list[ColumnSchema]
-    X_train: pd.DataFrame
-    y_train: pd.Series
-    X_holdout: pd.DataFrame
-    y_holdout: pd.Series
-    folds: list[tuple[np.ndarray, np.ndarray]]
-    seed: int
-
-    def pipeline(self, estimator: Any) -> Pipeline:
-        features = build_feature_pipeline(self.features, schema=self.schema, target=self.target)
-        return Pipeline([("features", features), ("model", estimator)])
-
-
-@dataclass(frozen=True)
-class TrainOutcome:
-    """The runs a training made, best first, and the data they were trained on."""
-
-    task: str
-    metric: str
-    runs: tuple[Run, ...]
-    failed: tuple[Run, ...]
-
-    @property
-    def best(self) -> Run:
-        return self.runs[0]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "task": self.task,
-            "metric": self.metric,
-            "best_run_id": self.best.id,
-            "runs": [leaderboard_row(run) for run in self.runs],
-            "failed": [
-                {"run_id": run.id, "model": run.model, "error": run.error} for run in self.failed
-            ],
-        }
-
-
-def leaderboard_row(run: Run) -> dict[str, Any]:
-    return {
-        "run_id": run.id,
-        "model": run.model,
-        "status": run.status,
-        "metric": run.metric,
-        "cv_score": run.score,
-        "cv_std": run.score_std,
-        "holdout_score": run.holdout_score,
-        "params": run.params,
-        "fit_seconds": run.fit_seconds,
-    }
-
-
-# -- resolving the data ------------------------------------------------------------------------
-
-
-def training_data(
-    home: Path, request: TrainRequest, progress: Progress | None = None
-) -> TrainingData:
-    """Load the version, apply the recipe's cleaning if needed, check the target, split rows."""
-    report = progress or (lambda fraction, message: None)
-    version = get_version(home, request.version_id)
-    report(0.01, f"Loading {version.label}")
-    frame = load_frame(home, version)
-    recipe_id = request.recipe_id if request.recipe_id is not None else version.recipe_id
-    recipe = stored_recipe(home, recipe_id) if recipe_id is not None else None
-    schema = version.schema
-    if recipe is not None and recipe.cleaning and recipe_id != version.recipe_id:
-        report(0.02, "Applying the recipe's cleaning steps")
-        frame = apply_cleaning(frame, recipe).frame
-        schema = _schema_of(frame, version.schema)
-    frame, task = _rows_to_learn(frame, request)
-    features = _feature_spec(recipe, schema, request.target)
-    split = split_holdout(frame, request.target, task, request.plan)
-    X = frame.drop(columns=[request.target])
-    y = frame[request.target]
-    X_train, y_train = (
-        X.iloc[split.train].reset_index(drop=True),
-        y.iloc[split.train].reset_index(drop=True),
-    )
-    train_frame = frame.iloc[split.train].reset_index(drop=True)
-    folds = cv_folds(train_frame, request.target, task, request.plan)
-    # build once to surface a spec problem (e.g. every feature dropped) before any run starts
-    build_feature_pipeline(features, schema=schema, target=request.target)
-    return TrainingData(
-        version=version,
-        recipe=recipe,
-        recipe_id=recipe_id,
-        task=task,
-        target=request.target,
-        features=features,
-        schema=schema,
-        X_train=X_train,
-        y_train=y_train,
-        X_holdout=X.iloc[split.holdout].reset_index(drop=True),
-        y_holdout=y.iloc[split.holdout].reset_index(drop=True),
-        folds=folds,
-        seed=request.plan.seed,
-    )
-
-
-def _detected_task(frame: pd.DataFrame, target: str) -> str:
-    # an unknown target is reported by check_target, with the columns to choose from
-    return detect_task(frame[target]) if target in frame.columns else "binary"
-
-
-def _schema_of(frame: pd.DataFrame, original: list[ColumnSchema]) -> list[ColumnSchema]:
-    import pyarrow as pa
-
-    from core.data.schema import infer_schema
-
-    roles = {column.name: column.role for column in original}
-    inferred = infer_schema(pa.Table.from_pandas(frame, preserve_index=False))
-    # keep the roles the user set on the source version for columns that survived cleaning
-    return [
-        ColumnSchema(**{**asdict(column), "role": roles.get(column.name, column.role)})
-        for column in inferred
-    ]
-
-
-def _feature_spec(recipe: Recipe | None, schema: list[ColumnSchema], target: str) -> dict[str, Any]:
-    if recipe is not None and recipe.features is not None:
-        return recipe.features
-    return default_feature_spec(schema, target=target)
-
-
-def _target_values(values: pd.Series, task: str) -> pd.Series:
-    """The target in one clean dtype: floats for regression, labels of one type otherwise."""
-    if task == "regression":
-        return pd.to_numeric(values, errors="coerce").astype(float)
-    known = values.dropna()
-    if values.dtype == object and len(known) and known.map(type).eq(bool).all():
-        return values.astype(bool)
-    if pd.api.types.is_float_dtype(values) and bool(np.all(np.mod(known, 1) == 0)):
-        return values.astype("int64")
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return values
-    return values.astype(str)
-
-
-def _rows_to_learn(frame: pd.DataFrame, request: TrainRequest) -> tuple[pd.DataFrame, str]:
-    """The rows with the target checked and in one dtype, and the task."""
-    if request.drop_missing_target and request.target in frame.columns:
-        frame = drop_missing_target(frame, request.target)
-    task = request.task or _detected_task(frame, request.target)
-    check_target(frame, request.target, task)
-    frame = frame.copy(deep=False)
-    frame[request.target] = _target_values(frame[request.target], task)
-    return frame, task
-
-
-def preflight(frame: pd.DataFrame, request: TrainRequest) -> str:
-    """Check the target and the plan on the rows before any work starts; returns the task.
-
-    The Train page calls this on every change so a problem shows before the user clicks Train.
-    """
-    frame, task = _rows_to_learn(frame, request)
-    split = split_holdout(frame, request.target, task, request.plan)
-    cv_folds(frame.iloc[split.train].reset_index(drop=True), request.target, task, request.plan)
-    return task
-
-
-# -- training -----------------------------------------------------------------------------------
 
 
 def train(
@@ -589,58 +357,3 @@ def _finish_run(
             artifact_sha256=sha256,
             finished_at=store.now(),
         )
-
-
-def request_for_run(run: Run) -> TrainRequest:
-    """The request that reproduces a run's data and split (same version, recipe, plan, seed)."""
-    assert run.dataset_version_id is not None
-    return TrainRequest(
-        version_id=run.dataset_version_id,
-        target=run.target,
-        task=run.task,
-        recipe_id=run.recipe_id,
-        models=(run.model,),
-        plan=ValidationPlan.from_dict(run.plan),
-        drop_missing_target=True,
-    )
-
-
-def run_data(home: Path, run: Run) -> TrainingData:
-    """The exact rows, split and feature spec a run was trained and evaluated on."""
-    return training_data(home, request_for_run(run))
-
-
-def holdout_for_run(home: Path, run: Run) -> tuple[pd.DataFrame, pd.Series]:
-    """The exact holdout rows a run was evaluated on (what review and ONNX parity use)."""
-    data = run_data(home, run)
-    return data.X_holdout, data.y_holdout
-
-
-# -- the job -----------------------------------------------------------------------------------
-
-
-def train_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
-    """Job: run a training request; the result is the leaderboard."""
-    request = TrainRequest.from_json(params["request"])
-    outcome = train(
-        home,
-        request,
-        actor=params.get("actor", "studio"),
-        job_id=getattr(progress, "job_id", None),
-        progress=progress,
-    )
-    return outcome.to_dict()
-
-
-def submit_training(home: Path, request: TrainRequest, *, actor: str = "studio") -> Any:
-    """Start training as a background job (the same request from two tabs shares one job)."""
-    from core.jobs import submit_job
-
-    return submit_job(
-        home,
-        kind="train",
-        params={"request": request.to_json(), "actor": actor},
-        subject=f"version:{request.version_id}",
-        dedupe_key=f"train:{request.fingerprint}",
-        actor=actor,
-    )

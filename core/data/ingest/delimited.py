@@ -1,0 +1,260 @@
+"""Reading CSV, TSV and other delimited text: plan from the head, then stream with types."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from core.data.ingest.messages import (
+    EMPTY_FILE,
+    ENCODING_WARNING,
+    SKIPPED_ROWS_WARNING,
+    TOO_MANY_COLUMNS,
+    UNDECODABLE,
+    UNREADABLE_FILE,
+    IngestError,
+    _reason,
+)
+from core.data.ingest.refine import _refine_columns
+from core.data.ingest.report import (
+    IngestReport,
+    IngestResult,
+    _check_rows,
+    _renamed_warning,
+    fix_column_names,
+)
+from core.data.ingest.sniffing import (
+    _check_delimiter,
+    _check_encoding,
+    _decode_head,
+    _leading_blank_lines,
+    _reject_binary,
+    _sniff_delimiter,
+    _sniff_encoding,
+)
+from core.data.ingest.sources import _HEAD_BYTES, ImportLimits, _open_stream, _Source
+
+_MAX_BLOCK_BYTES = 1 << 30
+_MAX_REPORTED_LINES = 20
+_SNIFF_LINES = 500
+
+_ENCODING_NAMES = {"iso8859-1": "latin-1", "utf-8-sig": "utf-8", "utf-16-le": "utf-16-le"}
+_CONVERSION_ERROR = re.compile(
+    r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to [^:]+: (.*)", re.S
+)
+_INVALID_VALUE = re.compile(r"invalid value '(.*)'", re.S)
+
+
+@dataclass(frozen=True)
+class _TextOptions:
+    delimiter: str | None
+    encoding: str | None
+    tsv: bool
+
+
+@dataclass(frozen=True)
+class _CsvPlan:
+    """Everything the streaming parse needs; a failed parse returns an adjusted copy."""
+
+    encoding: str
+    encoding_explicit: bool
+    delimiter: str
+    names: tuple[str, ...]
+    renames: tuple[tuple[str, str], ...]
+    types: dict[str, pa.DataType] = field(hash=False)
+    late_columns: frozenset[str]
+    skip_rows: int
+    block_size: int
+
+
+class _RaggedRows:
+    """invalid_row_handler for pyarrow: skip the row, remember how many and where."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lines: list[int] = []
+
+    def __call__(self, row: Any) -> str:
+        self.count += 1
+        if len(self.lines) < _MAX_REPORTED_LINES and row.number is not None:
+            self.lines.append(int(row.number))
+        return "skip"
+
+
+def _read_csv(source: _Source, *, head: bytes, at_eof: bool, options: _TextOptions) -> IngestResult:
+    plan = _plan_csv(head, at_eof=at_eof, options=options, limits=source.limits)
+    table, ragged, plan = _parse_csv(source, plan)
+    _check_rows(table.num_rows, ragged.count)
+    table, notes = _refine_columns(table, late_columns=plan.late_columns)
+    warnings = _csv_warnings(plan, ragged) + notes
+    report = IngestReport(
+        format="csv",
+        compression=source.compression,
+        encoding=_ENCODING_NAMES.get(plan.encoding, plan.encoding),
+        delimiter=plan.delimiter,
+        rows=table.num_rows,
+        columns=table.num_columns,
+        skipped_rows=ragged.count,
+        skipped_row_lines=tuple(ragged.lines),
+        renamed_columns=plan.renames,
+        warnings=tuple(warnings),
+    )
+    return IngestResult(table=table, report=report)
+
+
+def _plan_csv(
+    head: bytes, *, at_eof: bool, options: _TextOptions, limits: ImportLimits
+) -> _CsvPlan:
+    explicit = options.encoding is not None
+    encoding = _check_encoding(options.encoding) if options.encoding else _sniff_encoding(head)
+    _reject_binary(head, encoding)
+    text = _decode_head(head, encoding, at_eof=at_eof)
+    lines = [line for line in text.splitlines(keepends=True)[:_SNIFF_LINES] if line.strip()]
+    if not lines:
+        raise IngestError(EMPTY_FILE)
+    delimiter = _check_delimiter(options.delimiter) or _sniff_delimiter(lines, tsv=options.tsv)
+    skip_rows = _leading_blank_lines(text)
+    header = _parse_header(lines, delimiter)
+    if len(header) > limits.max_columns:
+        columns, limit = len(header), limits.max_columns
+        raise IngestError(TOO_MANY_COLUMNS.format(columns=columns, limit=limit))
+    names, renames = fix_column_names(header)
+    types = _sample_types(text, names=names, delimiter=delimiter, skip_rows=skip_rows)
+    late = frozenset(name for name, kind in types.items() if pa.types.is_null(kind))
+    types = {name: pa.string() if name in late else kind for name, kind in types.items()}
+    return _CsvPlan(
+        encoding=encoding,
+        encoding_explicit=explicit,
+        delimiter=delimiter,
+        names=tuple(names),
+        renames=tuple(renames),
+        types=types,
+        late_columns=late,
+        skip_rows=skip_rows,
+        block_size=max(_HEAD_BYTES, 4 * len(lines[0].encode("utf-8"))),
+    )
+
+
+def _parse_header(lines: list[str], delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader(lines, delimiter=delimiter))
+    except csv.Error as exc:
+        raise IngestError(UNREADABLE_FILE.format(format="CSV", reason=str(exc))) from None
+
+
+def _sample_types(
+    text: str, *, names: list[str], delimiter: str, skip_rows: int
+) -> dict[str, pa.DataType]:
+    """Let pyarrow infer column types from the decoded head of the file."""
+    sample = text.encode("utf-8")
+    read_options = pacsv.ReadOptions(
+        column_names=names,
+        skip_rows=skip_rows,
+        skip_rows_after_names=1,
+        use_threads=False,
+        block_size=max(len(sample) + 1, _HEAD_BYTES),
+    )
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(sample),
+            read_options=read_options,
+            parse_options=_parse_options(delimiter, _RaggedRows()),
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid as exc:
+        raise IngestError(UNREADABLE_FILE.format(format="CSV", reason=_reason(exc))) from None
+    return {f.name: f.type for f in table.schema}
+
+
+def _parse_options(delimiter: str, ragged: _RaggedRows) -> pacsv.ParseOptions:
+    return pacsv.ParseOptions(
+        delimiter=delimiter, newlines_in_values=True, invalid_row_handler=ragged
+    )
+
+
+def _parse_csv(source: _Source, plan: _CsvPlan) -> tuple[pa.Table, _RaggedRows, _CsvPlan]:
+    """Stream the file with fixed types; when a later row breaks a type, widen it and restart."""
+    while True:
+        ragged = _RaggedRows()
+        try:
+            return _stream_csv(source, plan, ragged), ragged, plan
+        except pa.ArrowInvalid as exc:
+            plan = _replan_after_error(plan, exc)
+        except UnicodeDecodeError:
+            plan = _next_encoding(plan)
+
+
+def _stream_csv(source: _Source, plan: _CsvPlan, ragged: _RaggedRows) -> pa.Table:
+    read_options = pacsv.ReadOptions(
+        column_names=list(plan.names),
+        skip_rows=plan.skip_rows,
+        skip_rows_after_names=1,
+        use_threads=False,
+        block_size=plan.block_size,
+        encoding=plan.encoding,
+    )
+    convert_options = pacsv.ConvertOptions(column_types=plan.types, strings_can_be_null=True)
+    with _open_stream(source.path, source.compression, source.limits) as stream:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=read_options,
+            parse_options=_parse_options(plan.delimiter, ragged),
+            convert_options=convert_options,
+        )
+        return reader.read_all()
+
+
+def _replan_after_error(plan: _CsvPlan, exc: pa.ArrowInvalid) -> _CsvPlan:
+    message = str(exc)
+    if "straddling" in message and plan.block_size < _MAX_BLOCK_BYTES:
+        return replace(plan, block_size=plan.block_size * 4)
+    match = _CONVERSION_ERROR.search(message)
+    if match is None:
+        raise IngestError(UNREADABLE_FILE.format(format="CSV", reason=_reason(exc))) from None
+    if "invalid UTF8" in match.group(2):
+        return _next_encoding(plan)
+    name = plan.names[int(match.group(1))]
+    value = _INVALID_VALUE.search(match.group(2))
+    wider = _wider_type(plan.types[name], value.group(1) if value else "")
+    if wider == plan.types[name]:
+        raise IngestError(UNREADABLE_FILE.format(format="CSV", reason=_reason(exc))) from None
+    return replace(plan, types={**plan.types, name: wider})
+
+
+def _wider_type(current: pa.DataType, value: str) -> pa.DataType:
+    if pa.types.is_integer(current):
+        try:
+            float(value)
+        except ValueError:
+            return pa.string()
+        return pa.float64()
+    return pa.string()
+
+
+def _next_encoding(plan: _CsvPlan) -> _CsvPlan:
+    """A later part of the file is not in the sniffed encoding: try the next fallback."""
+    fallback = {"utf-8": "cp1252", "cp1252": "latin-1"}.get(plan.encoding)
+    if plan.encoding_explicit or fallback is None:
+        raise IngestError(UNDECODABLE.format(encoding=plan.encoding)) from None
+    return replace(plan, encoding=fallback)
+
+
+def _csv_warnings(plan: _CsvPlan, ragged: _RaggedRows) -> list[str]:
+    warnings = []
+    if plan.encoding in ("cp1252", "latin-1", "iso8859-1") and not plan.encoding_explicit:
+        warnings.append(ENCODING_WARNING.format(encoding=plan.encoding))
+    if ragged.count:
+        lines = ", ".join(str(line) for line in ragged.lines)
+        more = ", ..." if ragged.count > len(ragged.lines) else ""
+        width = len(plan.names)
+        warnings.append(
+            SKIPPED_ROWS_WARNING.format(count=ragged.count, width=width, lines=lines + more)
+        )
+    if plan.renames:
+        warnings.append(_renamed_warning(plan.renames))
+    return warnings

@@ -1,0 +1,101 @@
+"""What an import tells the user: its error and warning sentences, and IngestError."""
+
+from __future__ import annotations
+
+from core import settings
+
+MAX_IMPORT_MB_ENV = settings.MAX_IMPORT_MB_ENV
+_SUPPORTED = "Upload a CSV, TSV, Parquet or JSON-lines file."
+_RAISE_LIMIT = (
+    f"Upload a smaller file, or raise the limit by setting the environment variable "
+    f"{MAX_IMPORT_MB_ENV} (in megabytes) before starting the studio."
+)
+
+# User-facing error messages. Templates are filled with str.format; tests assert on them.
+EMPTY_FILE = "The file is empty. Choose a file with a header row and at least one row of data."
+NO_DATA_ROWS = (
+    "The file has a header but no data rows. "
+    "Add at least one row of data below the header and upload it again."
+)
+NOT_A_TABLE = "This looks like {kind}, not a table. " + _SUPPORTED
+EXCEL_FILE = (
+    "This looks like an Excel workbook, which cannot be imported directly. "
+    "In Excel choose File > Save As > CSV, then upload the CSV file."
+)
+JSON_DOCUMENT = (
+    "This is a single JSON document, not JSON lines (one object per line). "
+    "Save it as JSON lines or CSV and upload it again."
+)
+BINARY_FILE = "This file contains binary data, not text, so it is not a CSV table. " + _SUPPORTED
+FILE_TOO_LARGE = "The file is {size}, over the import limit of {cap}. " + _RAISE_LIMIT
+UNPACKED_TOO_LARGE = "The file unpacks to more than the import limit of {cap}. " + _RAISE_LIMIT
+TOO_MANY_COLUMNS = (
+    "The file has {columns:,} columns, more than the limit of {limit:,}. "
+    "Remove the columns you do not need and upload it again."
+)
+UNDECODABLE = (
+    "The file could not be read as {encoding} text. Choose another encoding "
+    "(for example utf-8, cp1252 or latin-1), or leave the encoding on automatic."
+)
+UNKNOWN_ENCODING = (
+    "The encoding '{encoding}' is not one the studio knows. "
+    "Choose one such as utf-8, utf-16, cp1252 or latin-1."
+)
+INVALID_DELIMITER = (
+    "The delimiter must be one character such as ',', ';', '|' or a tab, not {delimiter!r}. "
+    "Choose one of those, or leave the delimiter on automatic."
+)
+INCONSISTENT_DELIMITER = (
+    "Most rows ({skipped:,} of {total:,}) do not have the same number of fields as the header, "
+    "so the delimiter looks inconsistent. Choose the delimiter explicitly "
+    "(',', ';', tab or '|') and import again."
+)
+BAD_GZIP = (
+    "The file is gzip-compressed but damaged or incomplete, so it cannot be unpacked. "
+    "Compress it again and upload the new file."
+)
+CORRUPT_PARQUET = (
+    "The Parquet file is damaged or incomplete and cannot be read. "
+    "Export it again from its source and upload the new file."
+)
+INVALID_JSON_LINE = (
+    "Line {line} of the JSON-lines file is not a valid JSON object. "
+    "Fix or remove that line and upload the file again."
+)
+JSON_LINE_NOT_UTF8 = (
+    "Line {line} of the JSON-lines file is not UTF-8 text. "
+    "Save the file as UTF-8 and upload it again."
+)
+JSON_MIXED_TYPES = (
+    "In the JSON-lines file, field '{field}' holds different kinds of values on different lines "
+    "(for example numbers and text). Make each field hold one kind of value, or export as CSV."
+)
+UNREADABLE_FILE = "The file could not be read as a {format} table ({reason}). " + _SUPPORTED
+
+# User-facing warnings kept in the report.
+SKIPPED_ROWS_WARNING = (
+    "Skipped {count:,} row(s) whose number of fields differs from the header's {width:,} "
+    "(lines {lines})."
+)
+RENAMED_COLUMNS_WARNING = (
+    "Renamed {count:,} column(s) so that every name is unique and not blank: {pairs}."
+)
+ENCODING_WARNING = (
+    "The file is not UTF-8 text, so it was read as {encoding}. "
+    "If letters look wrong, choose the encoding explicitly."
+)
+DATE_GAPS_WARNING = (
+    "Column '{column}' was read as dates ({format}); {count:,} value(s) that are not dates "
+    "in that format were left empty."
+)
+AMBIGUOUS_DATES_WARNING = (
+    "Column '{column}' has dates that could be day/month or month/day; they were read as {format}."
+)
+
+
+class IngestError(ValueError):
+    """The message is a complete user-facing sentence: what was wrong and what to do."""
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__

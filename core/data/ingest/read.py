@@ -1,0 +1,58 @@
+"""The import entry point: read_table picks the reader for an upload's format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.data.ingest.columnar import _read_jsonl, _read_parquet
+from core.data.ingest.delimited import _read_csv, _TextOptions
+from core.data.ingest.report import IngestResult
+from core.data.ingest.sources import (
+    _GZIP_MAGIC,
+    DEFAULT_LIMITS,
+    ImportLimits,
+    _check_size,
+    _detect_format,
+    _inner_name,
+    _open_stream,
+    _read_head,
+    _Source,
+    _starts_with,
+)
+
+
+def read_table(
+    path: Path,
+    *,
+    file_name: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
+) -> IngestResult:
+    """Read a CSV/TSV, Parquet or JSON-lines file (optionally gzipped) into an Arrow table.
+
+    ``file_name`` is the user's original name (uploads are saved under a temp name); it and the
+    file's first bytes decide the format. ``delimiter`` and ``encoding`` override sniffing for
+    text files. ``ImportLimits.from_env()`` gives limits that honour MLOPS_STUDIO_MAX_IMPORT_MB.
+    Raises :class:`IngestError` with a user-facing message for bad input.
+
+    CSV types are inferred from the first megabyte, then the file is streamed with those types
+    (low memory); if a later row breaks a type, that column is widened and the file re-read.
+    Afterwards, text columns that are clearly dates (>= 95% parse with one format) become
+    timestamps, clearly yes/no or true/false text becomes bool, and all-null columns become
+    strings. Numbers with thousands separators or currency signs stay text.
+    """
+    path = Path(path)
+    _check_size(path, limits)
+    compression = "gzip" if _starts_with(path, _GZIP_MAGIC) else None
+    with _open_stream(path, compression, limits) as stream:
+        head, at_eof = _read_head(stream)
+    name = _inner_name(file_name or path.name)
+    source = _Source(path=path, compression=compression, limits=limits)
+    kind = _detect_format(head, name)
+    if kind == "parquet":
+        return _read_parquet(source)
+    if kind == "jsonl":
+        return _read_jsonl(source)
+    options = _TextOptions(delimiter=delimiter, encoding=encoding, tsv=name.endswith(".tsv"))
+    return _read_csv(source, head=head, at_eof=at_eof, options=options)

@@ -1,0 +1,169 @@
+"""Column types after parsing: late numbers, yes/no text as bool, clear dates as timestamps."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core.data.ingest.messages import AMBIGUOUS_DATES_WARNING, DATE_GAPS_WARNING
+
+_DATE_LIKE = re.compile(
+    r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{2,4}\b|^\d{1,2}[ -][A-Za-z]{3,9}[ -]\d{2,4}"
+    r"|^[A-Za-z]{3,9} \d{1,2},? \d{4}"
+)
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$"
+_ISO = "ISO"
+_DATE_FORMATS = (
+    _ISO,
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%d %b %Y",
+    "%d-%b-%Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+)
+_FORMAT_NAMES = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%H": "HH", "%M": "MM"}
+_FORMAT_NAMES |= {"%S": "SS", "%b": "Mon", "%B": "Month"}
+_BOOLEAN_WORDS = (("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"))
+_DATE_SHARE = 0.95
+_TIMESTAMP = pa.timestamp("us")
+
+
+def _refine_columns(
+    table: pa.Table, *, late_columns: frozenset[str] = frozenset(), text: bool = True
+) -> tuple[pa.Table, list[str]]:
+    """Give null columns a usable type; with ``text``, also turn clear dates/booleans into types.
+
+    ``late_columns`` were empty in the sampled head, so pyarrow never saw their values: they
+    were read as text and get a second chance to become numbers here.
+    """
+    names = table.column_names
+    columns = list(table.columns)
+    notes: list[str] = []
+    for index, name in enumerate(names):
+        column = columns[index]
+        if text and name in late_columns:
+            column = _as_numbers(column) or column
+        columns[index], note = _refine_column(name, column, text=text)
+        if note:
+            notes.append(note)
+    return pa.table(columns, names=names), notes
+
+
+def _refine_column(
+    name: str, column: pa.ChunkedArray, *, text: bool
+) -> tuple[pa.ChunkedArray, str | None]:
+    kind = column.type
+    if pa.types.is_null(kind):
+        return column.cast(pa.string()), None
+    if not text:
+        return column, None
+    if pa.types.is_date(kind):
+        return column.cast(_TIMESTAMP), None
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return column, None
+    booleans = _as_booleans(column)
+    if booleans is not None:
+        return booleans, None
+    dates = _as_dates(name, column)
+    return dates if dates is not None else (column, None)
+
+
+def _head_values(column: pa.ChunkedArray, count: int) -> list[Any]:
+    """Up to ``count`` non-null values from the start of the column, cheaply."""
+    return column.slice(0, count * 5).drop_null().slice(0, count).to_pylist()
+
+
+def _as_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    if column.null_count == len(column):
+        return None
+    for kind in (pa.int64(), pa.float64()):
+        try:
+            return column.cast(kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return None
+
+
+def _as_booleans(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    sample = {str(value).strip().lower() for value in _head_values(column, 200)}
+    pair = next((pair for pair in _BOOLEAN_WORDS if sample and sample <= set(pair)), None)
+    if pair is None:
+        return None
+    lowered = pc.utf8_lower(pc.utf8_trim_whitespace(column))
+    distinct = set(pc.unique(lowered).drop_null().to_pylist())
+    if not distinct <= set(pair) or (len(pair[0]) == 1 and len(distinct) < 2):
+        return None
+    return pc.equal(lowered, pa.scalar(pair[0], lowered.type))
+
+
+def _as_dates(name: str, column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, str | None] | None:
+    """Dates when >= 95% of non-null values parse with one format; day-first wins a tie."""
+    sample = _head_values(column, 200)
+    if not sample or sum(bool(_DATE_LIKE.match(str(v).strip())) for v in sample) * 2 < len(sample):
+        return None
+    sample_array = pa.chunked_array([pa.array(sample, pa.string())])
+    candidates = [fmt for fmt in _DATE_FORMATS if _date_share(sample_array, fmt)[1] >= _DATE_SHARE]
+    if not candidates:
+        return None
+    parsed = {fmt: _date_share(column, fmt) for fmt in candidates}
+    best = max(candidates, key=lambda fmt: parsed[fmt][1])
+    dates, share = parsed[best]
+    if share < _DATE_SHARE:
+        return None
+    return dates, _date_note(name, column, dates, best, parsed)
+
+
+def _date_share(column: pa.ChunkedArray, fmt: str) -> tuple[pa.ChunkedArray, float]:
+    """Parse with one format: the timestamps (failures null) and the share that parsed."""
+    present = len(column) - column.null_count
+    if fmt == _ISO:
+        iso = pc.match_substring_regex(column, _ISO_DATE)
+        try:
+            dates = pc.if_else(iso, column, pa.scalar(None, column.type)).cast(_TIMESTAMP)
+        except pa.ArrowInvalid:
+            return column, 0.0
+    else:
+        dates = pc.strptime(column, format=fmt, unit="us", error_is_null=True)
+    parsed = len(dates) - dates.null_count
+    return dates, parsed / present if present else 0.0
+
+
+def _date_note(
+    name: str,
+    column: pa.ChunkedArray,
+    dates: pa.ChunkedArray,
+    fmt: str,
+    parsed: dict[str, tuple[pa.ChunkedArray, float]],
+) -> str | None:
+    swapped = fmt.replace("%d", "%_").replace("%m", "%d").replace("%_", "%m")
+    if swapped != fmt and swapped in parsed and parsed[swapped][1] == parsed[fmt][1]:
+        return AMBIGUOUS_DATES_WARNING.format(column=name, format=_format_name(fmt))
+    lost = dates.null_count - column.null_count
+    if lost:
+        return DATE_GAPS_WARNING.format(column=name, format=_format_name(fmt), count=lost)
+    return None
+
+
+def _format_name(fmt: str) -> str:
+    if fmt == _ISO:
+        return "yyyy-mm-dd"
+    for code, text in _FORMAT_NAMES.items():
+        fmt = fmt.replace(code, text)
+    return fmt

@@ -1,0 +1,163 @@
+"""A column reduced once to distinct values and counts, and a reference/current pair of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+
+Kind = Literal["numeric", "categorical"]
+KINDS: tuple[Kind, ...] = ("numeric", "categorical")
+
+FEW_VALUES = 5  # numeric columns with at most this many distinct values compare as categories
+
+BINNED_VALUES = 20  # PSI and Jensen–Shannon bin numbers (Sturges) above this many distinct values
+
+
+@dataclass(frozen=True)
+class NumericValues:
+    """A numeric column's finite values as sorted distinct values, their counts and a few facts."""
+
+    kind: ClassVar[Kind] = "numeric"
+    values: np.ndarray = field(repr=False)
+    counts: np.ndarray = field(repr=False)
+    cumulative: np.ndarray = field(repr=False)  # cumulative[i]: how many values < values[i]
+    total: int
+    missing: int  # missing or infinite
+    std: float  # population standard deviation
+    integer: bool  # integer dtype: numpy's histogram bins are then at least 1 wide
+
+    def expanded(self) -> np.ndarray:
+        return np.repeat(self.values, self.counts)
+
+
+@dataclass(frozen=True)
+class CategoryCounts:
+    """A categorical column's non-missing values as distinct categories and their counts."""
+
+    kind: ClassVar[Kind] = "categorical"
+    categories: pd.Index = field(repr=False)
+    counts: np.ndarray = field(repr=False)
+    total: int
+    missing: int
+
+
+ColumnValues = NumericValues | CategoryCounts
+
+
+def numeric_values(series: pd.Series) -> NumericValues:
+    """Sort the finite values once; infinities count as missing, as in Evidently."""
+    raw = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = raw[np.isfinite(raw)]
+    ordered = np.sort(finite)
+    starts = np.flatnonzero(np.concatenate(([ordered.size > 0], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.append(starts, ordered.size))
+    return NumericValues(
+        values=ordered[starts],
+        counts=counts,
+        cumulative=np.concatenate(([0], np.cumsum(counts))),
+        total=int(ordered.size),
+        missing=int(raw.size - ordered.size),
+        std=float(np.std(finite)) if finite.size else 0.0,
+        integer=pd.api.types.is_integer_dtype(series.dtype),
+    )
+
+
+def category_counts(series: pd.Series) -> CategoryCounts:
+    # dropna=True would test every cell for missing (4x the cost of counting text); testing
+    # the distinct values afterwards is the same and cheap
+    counted = series.value_counts(dropna=False, sort=False)
+    keep = (counted.to_numpy() > 0) & ~pd.isna(counted.index)  # a Categorical lists unused ones
+    counted = counted[keep]
+    categories = pd.Index(np.asarray(counted.index, dtype=object), dtype=object)
+    total = int(counted.sum())
+    return CategoryCounts(categories, counted.to_numpy(np.int64), total, len(series) - total)
+
+
+@dataclass(frozen=True)
+class ColumnPair:
+    """One column in the reference and in the current data, as a drift method sees it."""
+
+    reference: ColumnValues
+    current: ColumnValues
+
+    def numbers(self) -> tuple[NumericValues, NumericValues]:
+        reference, current = self.reference, self.current
+        assert isinstance(reference, NumericValues) and isinstance(current, NumericValues)
+        return reference, current
+
+    def cdfs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct values of both samples, and both empirical CDFs at each of them."""
+        grid, reference_counts, current_counts = self._on_one_grid()
+        return grid, _cumulative_share(reference_counts), _cumulative_share(current_counts)
+
+    def per_value(self) -> tuple[np.ndarray, np.ndarray]:
+        """Counts of both samples over the union of their distinct values (categories)."""
+        reference, current = self.reference, self.current
+        if isinstance(reference, NumericValues):
+            return self._on_one_grid()[1:]
+        assert isinstance(reference, CategoryCounts) and isinstance(current, CategoryCounts)
+        positions = reference.categories.get_indexer(current.categories)
+        new = positions < 0
+        known = len(reference.categories)
+        reference_counts = np.concatenate((reference.counts, np.zeros(int(new.sum()), np.int64)))
+        current_counts = np.zeros(len(reference_counts), np.int64)
+        current_counts[positions[~new]] = current.counts[~new]
+        current_counts[known:] = current.counts[new]
+        return reference_counts, current_counts
+
+    def binned(self) -> tuple[np.ndarray, np.ndarray]:
+        """Counts for PSI and Jensen–Shannon, binned as Evidently bins them.
+
+        Numbers with more than 20 distinct reference values fall into numpy's Sturges bins over
+        the range of both samples; fewer distinct numbers, and categories, are counted per value.
+        """
+        reference, current = self.reference, self.current
+        if not isinstance(reference, NumericValues) or len(reference.values) <= BINNED_VALUES:
+            return self.per_value()
+        reference, current = self.numbers()
+        edges = _sturges_edges(reference, current)
+        return _histogram(reference, edges), _histogram(current, edges)
+
+    def _on_one_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        reference, current = self.numbers()
+        grid = np.union1d(reference.values, current.values)
+        return grid, _counts_at(reference, grid), _counts_at(current, grid)
+
+    def distinct(self) -> int:
+        """How many distinct non-missing values the two samples hold together."""
+        reference = self.reference
+        if isinstance(reference, NumericValues) and len(reference.values) > FEW_VALUES:
+            return len(reference.values)  # enough to decide; no need to merge
+        return len(self.per_value()[0])
+
+
+def _cumulative_share(counts: np.ndarray) -> np.ndarray:
+    return np.cumsum(counts) / counts.sum()
+
+
+def _counts_at(values: NumericValues, grid: np.ndarray) -> np.ndarray:
+    counts = np.zeros(len(grid), np.int64)
+    counts[np.searchsorted(grid, values.values)] = values.counts
+    return counts
+
+
+def _sturges_edges(reference: NumericValues, current: NumericValues) -> np.ndarray:
+    """np.histogram_bin_edges(both samples, bins="sturges"), from the distinct values alone."""
+    first = min(reference.values[0], current.values[0])
+    last = max(reference.values[-1], current.values[-1])
+    span = last - first
+    width = span / (np.log2(reference.total + current.total) + 1.0)
+    if reference.integer and current.integer and width < 1:
+        width = 1.0
+    bins = int(np.ceil(span / width))
+    return np.linspace(first, last, bins + 1)
+
+
+def _histogram(values: NumericValues, edges: np.ndarray) -> np.ndarray:
+    """np.histogram(values, edges): bins are half-open, the last one closed."""
+    below = np.searchsorted(values.values, edges[:-1], side="left")
+    through = np.searchsorted(values.values, edges[-1:], side="right")
+    return np.diff(values.cumulative[np.concatenate((below, through))])

@@ -1,0 +1,71 @@
+"""Holdout evaluation: metrics, JSON-ready plot data and the cost of a fitted pipeline."""
+
+from core.train.evaluate.evaluation import (
+    Evaluation,
+    evaluate,
+)
+from core.train.evaluate.metrics import (
+    BAD_PROBABILITIES,
+    CLASSIFICATION_METRICS,
+    HIGHER_IS_BETTER,
+    METRIC_LABELS,
+    PRIMARY_METRIC,
+    REGRESSION_METRICS,
+    TASK_METRICS,
+    TASKS,
+    UNKNOWN_METRIC,
+    UNKNOWN_TASK,
+    EvaluationError,
+    check_metric,
+    check_task,
+    compute_metrics,
+    cv_scorer,
+    score_metric,
+    scorer_name,
+)
+from core.train.evaluate.plots import (
+    BAD_MAX_POINTS,
+    CALIBRATION_BINS,
+    MAX_HISTOGRAM_BINS,
+    SAMPLE_SEED,
+    plot_data,
+)
+from core.train.evaluate.scoring import (
+    COST_ROWS,
+    ModelCost,
+    decision_scores,
+    measure_cost,
+    predictions,
+)
+
+__all__ = [
+    "BAD_MAX_POINTS",
+    "BAD_PROBABILITIES",
+    "CALIBRATION_BINS",
+    "CLASSIFICATION_METRICS",
+    "COST_ROWS",
+    "Evaluation",
+    "EvaluationError",
+    "HIGHER_IS_BETTER",
+    "MAX_HISTOGRAM_BINS",
+    "METRIC_LABELS",
+    "ModelCost",
+    "PRIMARY_METRIC",
+    "REGRESSION_METRICS",
+    "SAMPLE_SEED",
+    "TASKS",
+    "TASK_METRICS",
+    "UNKNOWN_METRIC",
+    "UNKNOWN_TASK",
+    "check_metric",
+    "check_task",
+    "compute_metrics",
+    "cv_scorer",
+    "decision_scores",
+    "evaluate",
+    "measure_cost",
+    "plot_data",
+    "predictions",
+    "score_metric",
+    "scorer_name",
+]

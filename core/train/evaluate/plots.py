@@ -1,0 +1,210 @@
+"""JSON-ready plot data of a holdout: confusion, ROC, PR, calibration, gain, residuals."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import (
+    average_precision_score,
+    confusion_matrix,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
+
+from core.train.evaluate.metrics import EvaluationError, _matrix, _one_vs_rest, check_task
+
+CALIBRATION_BINS = 10
+MAX_HISTOGRAM_BINS = 50
+
+SAMPLE_SEED = 0
+
+BAD_MAX_POINTS = "max_points must be at least 2, not {value!r}."
+
+
+def plot_data(
+    y_true: Any,
+    *,
+    predicted: Any,
+    probabilities: np.ndarray | None,
+    classes: list,
+    task: str,
+    max_points: int = 2000,
+    scores: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """The data behind the evaluation charts: plain lists, no NaN, each curve ≤ max_points.
+
+    Keys are left out when they cannot be drawn: roc/pr/gain/threshold need probabilities or
+    ``scores`` and both outcomes present; calibration needs probabilities; gain and threshold
+    are binary only.
+    """
+    check_task(task)
+    if max_points < 2:
+        raise EvaluationError(BAD_MAX_POINTS.format(value=max_points))
+    truth = np.asarray(y_true)
+    guess = np.asarray(predicted)
+    if task == "regression":
+        return _json_ready(_regression_plots(truth, guess, max_points))
+    plots: dict[str, Any] = {"confusion_matrix": _confusion(truth, guess, classes)}
+    proba = _matrix(probabilities, len(classes), probability=True)
+    ranking = proba if proba is not None else _matrix(scores, len(classes), probability=False)
+    if ranking is None or len(truth) == 0:
+        return _json_ready(plots)
+    pairs = _one_vs_rest(truth, ranking, classes, task)
+    roc = [_roc(label, hits, column, max_points) for label, hits, column in pairs]
+    pr = [_pr(label, hits, column, max_points) for label, hits, column in pairs]
+    if any(roc):
+        plots["roc"] = {"curves": [curve for curve in roc if curve]}
+    if any(pr):
+        plots["pr"] = {
+            "curves": [curve for curve, _ in filter(None, pr)],
+            "prevalence": [prevalence for _, prevalence in filter(None, pr)],
+        }
+    if proba is not None:
+        plots["calibration"] = {
+            "curves": [_calibration(label, hits, column) for label, hits, column in pairs]
+        }
+    if task == "binary" and pairs and pairs[0][1].any():
+        label, hits, column = pairs[0]
+        plots["gain"] = _gain(label, hits, column, max_points)
+        plots["threshold"] = _threshold(hits, column, max_points, probability=proba is not None)
+    return _json_ready(plots)
+
+
+def _thin(count: int, max_points: int) -> np.ndarray:
+    """At most max_points evenly spaced indices, always keeping the first and the last."""
+    if count <= max_points:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, max_points).round().astype(int))
+
+
+def _confusion(truth: np.ndarray, guess: np.ndarray, classes: list) -> dict[str, Any]:
+    if len(truth) == 0 or not classes:
+        counts = np.zeros((len(classes), len(classes)), dtype=int)
+    else:
+        counts = confusion_matrix(truth, guess, labels=classes)
+    return {"labels": [str(label) for label in classes], "counts": counts.astype(int)}
+
+
+def _roc(label: Any, hits: np.ndarray, column: np.ndarray, max_points: int) -> dict | None:
+    if hits.all() or not hits.any():
+        return None
+    fpr, tpr, _ = roc_curve(hits, column)
+    keep = _thin(len(fpr), max_points)
+    auc = float(roc_auc_score(hits, column))
+    return {"label": str(label), "fpr": fpr[keep], "tpr": tpr[keep], "auc": auc}
+
+
+def _pr(
+    label: Any, hits: np.ndarray, column: np.ndarray, max_points: int
+) -> tuple[dict, float] | None:
+    if not hits.any():
+        return None
+    precision, recall, _ = precision_recall_curve(hits, column, drop_intermediate=True)
+    keep = _thin(len(precision), max_points)
+    curve = {
+        "label": str(label),
+        "recall": recall[keep],
+        "precision": precision[keep],
+        "average_precision": float(average_precision_score(hits, column)),
+    }
+    return curve, float(hits.mean())
+
+
+def _calibration(label: Any, hits: np.ndarray, column: np.ndarray) -> dict[str, Any]:
+    """Quantile bins (uniform over [0, 1] when the probabilities have too few distinct values)."""
+    edges = np.unique(np.quantile(column, np.linspace(0, 1, CALIBRATION_BINS + 1)))
+    if len(edges) < 3:
+        edges = np.linspace(0, 1, CALIBRATION_BINS + 1)
+    bins = np.searchsorted(edges[1:-1], column, side="right")
+    count = np.bincount(bins, minlength=len(edges) - 1)
+    used = count > 0
+    predicted = np.bincount(bins, weights=column, minlength=len(edges) - 1)[used] / count[used]
+    positive = np.bincount(bins, weights=hits.astype(float), minlength=len(edges) - 1)[used]
+    return {
+        "label": str(label),
+        "mean_predicted": predicted,
+        "fraction_positive": positive / count[used],
+        "count": count[used],
+    }
+
+
+def _gain(label: Any, hits: np.ndarray, column: np.ndarray, max_points: int) -> dict[str, Any]:
+    """Cumulative share of positives captured by the top-scored share of rows, ties together."""
+    order = np.argsort(-column, kind="stable")
+    ordered = column[order]
+    captured = np.cumsum(hits[order]) / hits.sum()
+    ends = np.r_[np.flatnonzero(np.diff(ordered) != 0), len(ordered) - 1]
+    ends = ends[_thin(len(ends), max_points)]
+    targeted = (ends + 1) / len(ordered)
+    return {
+        "label": str(label),
+        "fraction_targeted": targeted,
+        "fraction_captured": captured[ends],
+        "lift": captured[ends] / targeted,
+    }
+
+
+def _threshold(
+    hits: np.ndarray, column: np.ndarray, max_points: int, *, probability: bool
+) -> dict[str, Any]:
+    precision, recall, thresholds = precision_recall_curve(hits, column)
+    precision, recall = precision[:-1], recall[:-1]
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+    keep = _thin(len(thresholds), max_points)
+    return {
+        "threshold": thresholds[keep],
+        "precision": precision[keep],
+        "recall": recall[keep],
+        "f1": f1[keep],
+        "scale": "probability" if probability else "decision",
+    }
+
+
+def _regression_plots(truth: np.ndarray, guess: np.ndarray, max_points: int) -> dict[str, Any]:
+    actual = truth.astype(float)
+    predicted = guess.astype(float)
+    finite = np.isfinite(actual) & np.isfinite(predicted)
+    actual, predicted = actual[finite], predicted[finite]
+    residual = actual - predicted
+    rows = np.arange(len(actual))
+    if len(rows) > max_points:
+        rows = np.sort(np.random.default_rng(SAMPLE_SEED).choice(rows, max_points, replace=False))
+    counts, edges = _histogram(residual)
+    return {
+        "residuals": {"predicted": predicted[rows], "residual": residual[rows]},
+        "predicted_vs_actual": {"actual": actual[rows], "predicted": predicted[rows]},
+        "residual_histogram": {"edges": edges, "counts": counts},
+    }
+
+
+def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """About sqrt(n) equal bins, at most MAX_HISTOGRAM_BINS; one bin for a near-constant spread."""
+    if not len(values):
+        return np.array([], dtype=int), np.array([])
+    bins = min(MAX_HISTOGRAM_BINS, max(1, math.ceil(math.sqrt(len(values)))))
+    try:
+        return np.histogram(values, bins=bins)
+    except ValueError:  # a range too narrow for that many distinct float edges
+        return np.histogram(values, bins=1)
+
+
+def _json_ready(value: Any) -> Any:
+    """Plain lists, dicts, str, int, float and None: numpy unwrapped, NaN and ±inf as None."""
+    if isinstance(value, dict):
+        return {str(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray):
+        return _json_ready(value.tolist())
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    if value is None or isinstance(value, bool | np.bool_):
+        return None if value is None else bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return str(value)
