@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from app.cli import StudioContext, _emit, cli, studio_command
+from app.cli.group import StudioContext, cli, emit, studio_command
 
 
 @cli.command()
@@ -24,13 +24,13 @@ def retrain(
     from core.retrain.challenger import get_retrain, start_retrain
 
     if dry_run:
-        _emit(plan_retrain(ctx.home, deployment_id, actor="cli").to_dict(), as_json, _retrain_text)
+        emit(plan_retrain(ctx.home, deployment_id, actor="cli").to_dict(), as_json, _retrain_text)
         return
     started = start_retrain(ctx.home, deployment_id, actor="cli")
     if wait and started.job_id is not None:
         wait_for_job(ctx.home, started.job_id, timeout=24 * 3600)
         started = get_retrain(ctx.home, started.id)
-    _emit(started.to_dict(), as_json, _retrain_text)
+    emit(started.to_dict(), as_json, _retrain_text)
 
 
 def _retrain_text(payload: dict[str, Any]) -> str:
@@ -94,7 +94,7 @@ def policy(
         cooldown_minutes=cooldown,
         actor="cli",
     )
-    _emit(added.to_dict(), as_json, lambda p: f"Added policy {p['id']} ({p['name']}).")
+    emit(added.to_dict(), as_json, lambda p: f"Added policy {p['id']} ({p['name']}).")
 
 
 @cli.command()
@@ -109,7 +109,7 @@ def policies(ctx: StudioContext, *, as_json: bool, deployment_id: int) -> None:
         "policies": [p.to_dict() for p in policies_of(ctx.home, deployment_id)],
         "retrains": [r.to_dict() for r in retrains_of(ctx.home, deployment_id, limit=10)],
     }
-    _emit(payload, as_json, _policies_text)
+    emit(payload, as_json, _policies_text)
 
 
 def _policies_text(payload: dict[str, Any]) -> str:
@@ -137,7 +137,7 @@ def promote(ctx: StudioContext, *, as_json: bool, retrain_id: int, reason: str |
     from core.retrain.challenger import promote as make_champion
 
     done = make_champion(ctx.home, retrain_id, actor="cli", override_reason=reason)
-    _emit(done.to_dict(), as_json, lambda p: p["decision"])
+    emit(done.to_dict(), as_json, lambda p: p["decision"])
 
 
 @cli.command()
@@ -158,7 +158,7 @@ def shadow(
     else:
         found = start_shadow(ctx.home, deployment_id, model_version, actor="cli")
     shadowing = found.shadow_version_id
-    _emit(
+    emit(
         asdict(found) | {"api_key_hash": None},
         as_json,
         lambda p: (
