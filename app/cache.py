@@ -132,7 +132,7 @@ def cleaned_schema(key: VersionKey, steps_json: str) -> list[ColumnSchema]:
 @st.cache_data(max_entries=64, show_spinner=False)
 def before_after_figure(key: VersionKey, steps_json: str, column: str) -> Any:
     """A column's distribution before and after the cleaning steps."""
-    from app.prepare_charts import before_after_figure as draw
+    from app.prepare.charts import before_after_figure as draw
 
     return draw(cleaned(key, "[]").frame[column], cleaned(key, steps_json).frame[column], column)
 
@@ -147,7 +147,7 @@ def runs_listing(home: str, fingerprint: tuple[Any, ...]) -> pd.DataFrame:
     ``fingerprint`` (``tracking.runs_fingerprint``) is only the cache key: a cheap summary of the
     runs table that changes whenever this listing would.
     """
-    from app.experiments_sections import listing_frame
+    from app.experiments.sections import listing_frame
     from core.train.tracking import run_summaries
 
     return listing_frame(run_summaries(Path(home), include_archived=True))

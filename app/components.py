@@ -18,8 +18,6 @@ from core.monitor import alerts
 from core.store.records import DatasetVersion, Job
 
 JOB_REFRESH_SECONDS = 1.0
-# How every plotly chart is drawn: as wide as its column, without the plotly logo.
-CHART = {"width": "stretch", "config": {"displaylogo": False}}
 SIDEBAR_ALERTS = 3
 
 
@@ -116,7 +114,7 @@ def suggest_target(version: DatasetVersion) -> str | None:
     )
 
 
-def job_progress(job_id: int, *, on_done: Callable[[Job], None]) -> None:
+def job_progress(job_id: int, *, on_done: Callable[[Job], object]) -> None:
     """Show a job's progress live; when it ends, show its outcome through ``on_done``."""
     job = refresh_job(home(), job_id)
     if job is None:

@@ -11,7 +11,8 @@ PRELOAD = (
     "plotly.graph_objects",
     "sqlite_utils",
     # Modules with Streamlit caches are left to the first run: their decorators need the runtime.
-    "app.explore_charts",
+    "app.explore.charts",
+    "app.explore.target_charts",
     "core.data.datasets",
     "core.data.profile",
     "core.data.quality",

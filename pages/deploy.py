@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from app import deploy_sections as sections
 from app.components import home
+from app.deploy import playground, sections
 from core.serving.deployments import list_deployments
 
 st.title("Deploy")
@@ -32,11 +32,11 @@ sections.live_status(deployment.id, deployment.status)
 sections.actions(deployment, versions)
 
 version = versions[deployment.model_version_id]
-playground, snippets, batch, log = st.tabs(["Playground", "Snippets", "Batch scoring", "Log"])
-with playground:
-    sections.playground(deployment)
-with snippets:
-    sections.snippets(deployment)
+trying, scripting, batch, log = st.tabs(["Playground", "Snippets", "Batch scoring", "Log"])
+with trying:
+    playground.playground(deployment)
+with scripting:
+    playground.snippets(deployment)
 with batch:
     sections.batch_scoring(deployment, version)
 with log:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import experiments_sections as sections
+from app.experiments import registry, sections
 from app.navigation import page
 
 st.title("Experiments")
@@ -25,4 +25,4 @@ with runs_tab:
     else:
         st.caption("Pick one run to see its metrics, plots and provenance, or several to compare.")
 with registry_tab:
-    sections.registry()
+    registry.section()

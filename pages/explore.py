@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from app import cache, explore_sections, state
+from app import cache, state
 from app.cache import VersionKey
 from app.components import dataset_picker, home, suggest_target
-from app.dataset_import import import_panel
+from app.explore import sections
+from app.explore.dataset_import import import_panel
 from app.text import md
 from core.artifacts import ArtifactError
 from core.data.datasets import DatasetError
@@ -65,18 +66,18 @@ section = SECTIONS[
     )
 ]
 if section == "overview":
-    explore_sections.overview(key, version, profile, target)
+    sections.overview(key, version, profile, target)
 elif section == "columns":
-    explore_sections.columns(key, version, profile)
+    sections.columns(key, version, profile)
 elif section == "correlations":
-    explore_sections.correlations(key)
+    sections.correlations(key)
 elif section == "missing":
-    explore_sections.missing_values(key)
+    sections.missing_values(key)
 elif section == "relationships":
-    explore_sections.relationships(key, profile, target)
+    sections.relationships(key, profile, target)
 elif section == "target":
-    explore_sections.target_section(key, profile, target)
+    sections.target_section(key, profile, target)
 elif section == "quality":
-    explore_sections.quality(profile)
+    sections.quality(profile)
 else:
-    explore_sections.profile_report(version)
+    sections.profile_report(version)

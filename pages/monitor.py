@@ -3,9 +3,9 @@ with its alerts to acknowledge and the rules that raise them."""
 
 import streamlit as st
 
-from app import monitor_sections as sections
-from app import retrain_sections, state
+from app import state
 from app.components import fold, home, tab_panel
+from app.monitor import retrain_sections, sections
 from core.serving.deployments import list_deployments
 
 st.title("Monitor")

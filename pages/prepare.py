@@ -3,12 +3,12 @@
 import streamlit as st
 
 from app import cache
-from app import prepare_sections as sections
 from app.cache import VersionKey
 from app.components import dataset_picker, home, suggest_target
 from app.navigation import page
-from app.prepare_features import feature_editor, features_preview, with_defaults
-from app.prepare_steps import step_form
+from app.prepare import sections
+from app.prepare.features import feature_editor, features_preview, with_defaults
+from app.prepare.steps import step_form
 
 st.title("Prepare")
 version = dataset_picker()

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from app import cache, state
-from app import review_sections as sections
 from app.components import home
+from app.review import sections
 
 st.title("Review")
 version = sections.version_picker()

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from app import state
-from app import train_sections as sections
 from app.components import dataset_picker, suggest_target
 from app.navigation import page
+from app.train import sections
 from core.train.training import TrainRequest
 
 st.title("Train")

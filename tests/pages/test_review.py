@@ -136,7 +136,7 @@ def test_meeting_mode_hides_the_editing_controls(studio: Path) -> None:
 
 def test_the_what_if_path_flags_values_outside_training(studio: Path) -> None:
     from app import cache
-    from app.explain_charts import waterfall_figure
+    from app.review.explain_charts import waterfall_figure
 
     version = find_model_version(studio, "loans@1")
     row = {"income": 999.0, "debt": 10.0, "sex": "other", "age_band": "26-40"}

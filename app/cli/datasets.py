@@ -1,0 +1,135 @@
+"""CLI commands for datasets: import a file, list datasets, profile one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.cli.group import Column, StudioContext, cli, emit, studio_command, table
+
+DATASET_COLUMNS = (
+    Column("name", 28, cut=True),
+    Column("versions", 8, ">"),
+    Column("rows", 10, ">", ","),
+    Column("columns", 8, ">"),
+    Column("imported", gap="  "),
+)
+PROFILE_COLUMNS = (
+    Column("column", 28, cut=True),
+    Column("role", 11),
+    Column("missing", 8, ">", ","),
+    Column("distinct", 9, ">", ","),
+    Column("summary", gap="  "),
+)
+
+
+@cli.command(name="import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="Dataset name; a new version is added if it exists.")
+@click.option("--delimiter", default=None, help="CSV delimiter, when sniffing guesses wrong.")
+@click.option("--encoding", default=None, help="Text encoding, when sniffing guesses wrong.")
+@studio_command
+def import_(
+    ctx: StudioContext,
+    *,
+    as_json: bool,
+    path: Path,
+    name: str,
+    delimiter: str | None,
+    encoding: str | None,
+) -> None:
+    """Import a CSV/TSV, Parquet or JSON-lines file (optionally gzipped) as a dataset version."""
+    from core.data.datasets import import_dataset
+
+    if not path.is_file():
+        raise FileNotFoundError(f"There is no file at {path}. Check the path and try again.")
+    outcome = import_dataset(
+        ctx.home, path=path, name=name, delimiter=delimiter, encoding=encoding, actor="cli"
+    )
+    emit(outcome.to_dict(), as_json, _import_text)
+
+
+def _import_text(payload: dict[str, Any]) -> str:
+    version, report = payload["version"], payload["report"]
+    verb = "Reused" if payload["reused"] else "Imported"
+    lines = [
+        f"{verb} {version['dataset']} v{version['version']} (id {version['id']}): "
+        f"{version['rows']:,} rows x {version['columns']} columns, "
+        f"sha256 {version['content_hash'][:12]}"
+    ]
+    if report.get("skipped_rows"):
+        lines.append(f"Skipped {report['skipped_rows']} ragged rows.")
+    lines += [f"Note: {warning}" for warning in report.get("warnings", [])]
+    return "\n".join(lines)
+
+
+@cli.command()
+@studio_command
+def datasets(ctx: StudioContext, *, as_json: bool) -> None:
+    """List datasets with their newest version."""
+    from core.data.datasets import list_datasets
+
+    summaries = [summary.to_dict() for summary in list_datasets(ctx.home)]
+    emit({"datasets": summaries}, as_json, _datasets_text)
+
+
+def _datasets_text(payload: dict[str, Any]) -> str:
+    if not payload["datasets"]:
+        return "No datasets yet. Import one with `mlops-studio import FILE --name NAME`."
+    rows = [
+        (
+            item["name"],
+            item["versions"],
+            latest["rows"],
+            latest["columns"],
+            latest["created_at"][:19],
+        )
+        for item in payload["datasets"]
+        for latest in [item["latest_version"]]
+    ]
+    return "\n".join(table(DATASET_COLUMNS, rows))
+
+
+@cli.command()
+@click.argument("dataset_or_path")
+@click.option("--target", default=None, help="Target column, for imbalance and leakage checks.")
+@studio_command
+def profile(ctx: StudioContext, *, as_json: bool, dataset_or_path: str, target: str | None) -> None:
+    """Column statistics and quality checks of a dataset (NAME or NAME@VERSION) or a file."""
+    from core.data.datasets import profile_source
+
+    result = profile_source(ctx.home, dataset_or_path, target=target)
+    emit(result, as_json, _profile_text)
+
+
+def _profile_text(payload: dict[str, Any]) -> str:
+    lines = [
+        f"{payload['source']}: {payload['rows']:,} rows x {payload['column_count']} columns, "
+        f"{payload['duplicate_rows']:,} duplicate rows, "
+        f"{payload['missing_pct']:.1f}% cells missing",
+        "",
+    ]
+    lines += table(
+        PROFILE_COLUMNS,
+        [
+            (c["name"], c["role"], c["missing"], c["distinct"], _column_summary(c))
+            for c in payload["columns"]
+        ],
+    )
+    lines += ["", "Quality checks:"]
+    lines += [
+        f"  [{finding['severity']}] {finding['message']}" for finding in payload["quality"]
+    ] or ["  no issues found"]
+    return "\n".join(lines)
+
+
+def _column_summary(column: dict[str, Any]) -> str:
+    if column.get("mean") is not None:
+        return (
+            f"mean {column['mean']:.4g}, std {column.get('std') or 0:.4g}, "
+            f"min {column['min']:.4g}, max {column['max']:.4g}"
+        )
+    top = column.get("top_values") or []
+    return ", ".join(f"{value} ({count})" for value, count in top[:3])

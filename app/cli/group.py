@@ -1,0 +1,116 @@
+"""The `mlops-studio` command group and what every command shares: the studio context, the
+--home and --json options, clear errors, and how results are printed (JSON or a table)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
+from typing import Any, Literal
+
+import click
+
+from core import settings
+
+API_KEY_ENV = "MLOPS_STUDIO_API_KEY"
+
+
+class StudioContext:
+    def __init__(self, home: str | None) -> None:
+        self.home_option = home
+
+    @property
+    def home(self) -> Path:
+        return settings.studio_home(self.home_option)
+
+
+def emit(payload: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:
+    """Print ``payload`` as one JSON object (--json), or as ``text`` renders it for people."""
+    click.echo(json.dumps(payload, default=str) if as_json else text(payload))
+
+
+def fail(message: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": message}))
+    else:
+        click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def studio_command(function: Callable[..., None]) -> Callable[..., None]:
+    """Add --home and --json, and turn expected errors into a clear message and exit code 1."""
+
+    @click.option(
+        "--home",
+        "home",
+        default=None,
+        help="Studio home (default $MLOPS_STUDIO_HOME or ./.studio).",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+    @click.pass_obj
+    @wraps(function)
+    def wrapper(obj: StudioContext, home: str | None, as_json: bool, **kwargs: Any) -> None:
+        context = StudioContext(home or obj.home_option)
+        try:
+            function(context, as_json=as_json, **kwargs)
+        except (ValueError, KeyError, FileNotFoundError, RuntimeError, TimeoutError) as error:
+            message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+            fail(str(message), as_json)
+
+    return wrapper
+
+
+@click.group()
+@click.option("--home", default=None, help="Studio home (default $MLOPS_STUDIO_HOME or ./.studio).")
+@click.version_option(package_name="mlops-studio")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """MLOps Studio: the machine-learning life cycle for tabular data."""
+    ctx.obj = StudioContext(home)
+
+
+# -- text output -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a plain-text table: its header and how its cells are laid out."""
+
+    header: str = ""
+    width: int = 0  # padded to this many characters; 0 for free text (the last column)
+    align: Literal["<", ">"] = "<"
+    spec: str = ""  # how a cell's value is formatted, e.g. "," or ".4g"
+    cut: bool = False  # cut longer cells to the width rather than push the next column along
+    gap: str = " "  # what separates it from the column before
+
+    def cell(self, value: Any) -> str:
+        return self.pad(format(value, self.spec))
+
+    def pad(self, text: str) -> str:
+        if self.cut:
+            text = text[: self.width]
+        return f"{text:{self.align}{self.width}}" if self.width else text
+
+
+def table(
+    columns: Sequence[Column], rows: Iterable[Sequence[Any]], *, header: bool = True
+) -> list[str]:
+    """The lines of a table, one per row, under a line of headers unless ``header`` is False."""
+    lines = [_line(columns, [column.pad(column.header) for column in columns])] if header else []
+    for row in rows:
+        cells = [column.cell(value) for column, value in zip(columns, row, strict=True)]
+        lines.append(_line(columns, cells))
+    return lines
+
+
+def _line(columns: Sequence[Column], cells: Sequence[str]) -> str:
+    return cells[0] + "".join(
+        column.gap + cell for column, cell in zip(columns[1:], cells[1:], strict=True)
+    )
+
+
+def score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"

@@ -1,0 +1,277 @@
+"""CLI commands for monitoring: the scheduler, a deployment's live numbers, true labels,
+simulated traffic and data drift."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.cli.group import API_KEY_ENV, Column, StudioContext, cli, emit, studio_command, table
+
+DRIFT_COLUMNS = (
+    Column("column", 24, cut=True),
+    Column("method", 14),
+    Column("statistic", 10, ">"),
+    Column("p/distance", 10, ">"),
+    Column("threshold", 9, ">", ".4g"),
+    Column("verdict", gap="  "),
+)
+
+
+@cli.command()
+@click.option("--every", default=5.0, show_default=True, type=float, help="Seconds per round.")
+@studio_command
+def worker(ctx: StudioContext, *, as_json: bool, every: float) -> None:
+    """Run the scheduler in the foreground: monitoring, alerts and retraining policies."""
+    from core.scheduler import run
+
+    if as_json:
+        click.echo(json.dumps({"home": str(ctx.home), "every": every}))
+    else:
+        click.echo(f"Scheduler for {ctx.home}: a round every {every:g} s (Ctrl+C stops it).")
+    run(ctx.home, every=every)
+
+
+@cli.command()
+@click.argument("deployment_id", type=int)
+@click.option("--minutes", default=60, show_default=True, type=float, help="Time range.")
+@studio_command
+def monitor(ctx: StudioContext, *, as_json: bool, deployment_id: int, minutes: float) -> None:
+    """Traffic, latency, errors, predictions, labels and alerts of DEPLOYMENT_ID."""
+    from core.monitor import alerts
+    from core.monitor.dashboard import prediction_mix, summarise
+    from core.serving.deployments import get_deployment
+
+    deployment = get_deployment(ctx.home, deployment_id)
+    summary = summarise(ctx.home, deployment_id, minutes=minutes)
+    alerts.evaluate(ctx.home, deployment_id)
+    payload = summary.to_dict()
+    payload["model_version"] = deployment.model_label
+    payload["prediction_mix"] = prediction_mix(summary.windows)
+    payload["open_alerts"] = [
+        alert.to_dict()
+        for alert in alerts.open_alerts(ctx.home)
+        if alert.deployment_id == deployment_id
+    ]
+    emit(payload, as_json, _monitor_text)
+
+
+def _monitor_text(payload: dict[str, Any]) -> str:
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f} ms"
+
+    lines = [
+        f"Deployment {payload['deployment_id']} ({payload['model_version']}): "
+        f"{payload['requests']:,} requests, {payload['requests_per_minute']:.1f}/min, "
+        f"errors {payload['error_rate']:.1%}",
+        f"latency p50 {ms(payload['p50_ms'])}, p95 {ms(payload['p95_ms'])}, "
+        f"p99 {ms(payload['p99_ms'])}",
+        f"predictions: {payload['prediction_mix'] or 'none yet'}",
+    ]
+    if payload["performance"] is not None:
+        lines.append(
+            f"{payload['performance_name']} on {payload['labelled']:,} labelled rows: "
+            f"{payload['performance']:.3f}"
+        )
+    for alert in payload["open_alerts"]:
+        lines.append(f"ALERT [{alert['severity']}] {alert['message']}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("deployment_id", type=int)
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@studio_command
+def labels(ctx: StudioContext, *, as_json: bool, deployment_id: int, path: Path) -> None:
+    """Send true labels from a file (request_id, label[, row]) to DEPLOYMENT_ID's log."""
+    from core.monitor.labels import apply_labels, read_label_file
+    from core.serving.deployments import get_deployment
+    from core.serving.scoring import load_served_model
+
+    deployment = get_deployment(ctx.home, deployment_id)
+    model = load_served_model(ctx.home, deployment.model_version_id, engine="sklearn")
+    classes = None if model.task == "regression" else model.classes
+    report = apply_labels(ctx.home, deployment_id, read_label_file(path), classes=classes)
+    emit(report.to_dict(), as_json, _labels_text)
+
+
+def _labels_text(payload: dict[str, Any]) -> str:
+    duplicates = payload["duplicates"]
+    lines = [f"Applied {payload['applied']:,} labels ({duplicates:,} duplicate lines: last won)."]
+    if payload["unknown"]:
+        shown = ", ".join(payload["unknown"][:10])
+        lines.append(
+            f"{len(payload['unknown']):,} request ids this deployment never answered: {shown}"
+        )
+    if payload["wrong_type"]:
+        shown = ", ".join(payload["wrong_examples"])
+        lines.append(
+            f"{payload['wrong_type']:,} labels are not valid for this model (e.g. {shown})."
+        )
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("deployment_id", type=int)
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--rate", default=5.0, show_default=True, type=float, help="Requests per second.")
+@click.option("--seconds", default=60.0, show_default=True, type=float, help="How long.")
+@click.option(
+    "--labels", "labels_path", default=None, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option("--target", default=None, help="Label column inside FILE (instead of --labels).")
+@click.option("--label-delay", default=30.0, show_default=True, type=float, help="Seconds.")
+@click.option(
+    "--api-key", default=None, help="The deployment's key (default $MLOPS_STUDIO_API_KEY)."
+)
+@studio_command
+def simulate(
+    ctx: StudioContext,
+    *,
+    as_json: bool,
+    deployment_id: int,
+    path: Path,
+    rate: float,
+    seconds: float,
+    labels_path: Path | None,
+    target: str | None,
+    label_delay: float,
+    api_key: str | None,
+) -> None:
+    """Replay FILE's rows against DEPLOYMENT_ID at --rate, sending true labels back later."""
+    from core.monitor.simulate import labels_for, read_table_file
+    from core.monitor.simulate import simulate as replay
+    from core.serving.deployments import get_deployment
+
+    key = api_key or os.environ.get(API_KEY_ENV)
+    if not key:
+        raise ValueError(f"Give the deployment's API key with --api-key or ${API_KEY_ENV}.")
+    deployment = get_deployment(ctx.home, deployment_id)
+    frame = read_table_file(path)
+    labels = read_table_file(labels_path) if labels_path else None
+    result = replay(
+        deployment.url,
+        key,
+        frame,
+        rate=rate,
+        seconds=seconds,
+        labels=labels_for(frame, labels, target),
+        label_delay=label_delay,
+        deployment_id=deployment_id,
+    )
+    emit(
+        result.to_dict(),
+        as_json,
+        lambda p: (
+            f"Sent {p['sent']:,} requests ({p['failed']:,} failed), {p['labelled']:,} labels."
+        ),
+    )
+
+
+@cli.command()
+@click.argument("reference")
+@click.argument("current")
+@click.option("--column", "columns", multiple=True, help="Compare only this column (repeat).")
+@click.option(
+    "--method",
+    default=None,
+    help="One drift method for every column it applies to: ks, wasserstein, psi, "
+    "jensenshannon, chisquare, z or linf (default: chosen per column, as Evidently does).",
+)
+@click.option(
+    "--threshold",
+    default=None,
+    type=float,
+    help="Threshold for every column: a p-value for tests, a distance otherwise.",
+)
+@studio_command
+def drift(
+    ctx: StudioContext,
+    *,
+    as_json: bool,
+    reference: str,
+    current: str,
+    columns: tuple[str, ...],
+    method: str | None,
+    threshold: float | None,
+) -> None:
+    """Data drift of CURRENT against REFERENCE, each a dataset (NAME or NAME@N) or a file."""
+    from core.monitor.drift import compute_drift
+
+    reference_frame, roles, reference_label = _drift_source(ctx.home, reference)
+    current_frame, _, current_label = _drift_source(ctx.home, current)
+    report = compute_drift(
+        reference_frame,
+        current_frame,
+        columns=list(columns) or None,
+        roles=roles,
+        method=method,
+        threshold=threshold,
+    )
+    payload = {"reference": reference_label, "current": current_label, **report.to_dict()}
+    emit(payload, as_json, _drift_text)
+
+
+def _drift_source(home: Path, source: str) -> tuple[Any, dict[str, str], str]:
+    """A file read as imports read it, else a stored dataset; with its column roles."""
+    from core.data.datasets import DatasetError, find_version, load_frame
+    from core.data.ingest import ImportLimits, read_table
+    from core.data.schema import infer_schema
+
+    path = Path(source)
+    if path.is_file():
+        table = read_table(path, limits=ImportLimits.from_env()).table
+        schema, label, frame = infer_schema(table), str(path), table.to_pandas()
+        return frame, {column.name: column.role for column in schema}, label
+    try:
+        version = find_version(home, source)
+    except DatasetError:
+        if not (path.suffix or path.parent != Path(".")):
+            raise
+        raise FileNotFoundError(
+            f"There is no file at {source} and no dataset called {source!r}. Check the path, "
+            "or run `mlops-studio datasets` to see the names."
+        ) from None
+    frame = load_frame(home, version)
+    return frame, {column.name: column.role for column in version.schema}, version.label
+
+
+def _drift_text(payload: dict[str, Any]) -> str:
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4g}"
+
+    columns = sorted(payload["columns"], key=lambda column: not column["drifted"])
+    lines = [
+        f"{payload['current']} ({payload['rows_current']:,} rows) against "
+        f"{payload['reference']} ({payload['rows_reference']:,} rows)",
+    ]
+    lines += table(
+        DRIFT_COLUMNS,
+        [
+            (
+                c["column"],
+                c["method"],
+                number(c["statistic"]),
+                number(c["score"]),
+                c["threshold"],
+                "DRIFT" if c["drifted"] else "ok",
+            )
+            for c in columns
+        ],
+    )
+    lines += [
+        f"{name[:24]:<24} missing from the current data" for name in payload["missing_columns"]
+    ]
+    lines += [f"Note: {note}" for note in payload["notes"]]
+    lines += [f"  {c['column']}: {c['note']}" for c in columns if c["note"]]
+    verdict = "DATASET DRIFT" if payload["dataset_drift"] else "no dataset drift"
+    lines.append(
+        f"Drift share {payload['drifted_columns']}/{payload['compared_columns']} = "
+        f"{payload['drift_share']:.2f} (dataset drift at >= {payload['share_threshold']:.2f}): "
+        f"{verdict}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""CLI commands for the studio itself: the browser UI, the sample project and background jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.cli.group import Column, StudioContext, cli, emit, studio_command, table
+from core import settings
+
+APP_FILE = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+JOB_COLUMNS = (
+    Column(width=5, align=">"),
+    Column(width=16),
+    Column(width=10),
+    Column(width=5, align=">", spec=".0%"),
+    Column(gap="  "),
+)
+
+
+@cli.command()
+@click.option("--port", default=8501, show_default=True, type=int)
+@click.option("--host", default="localhost", show_default=True, help="Address the UI listens on.")
+@click.option("--demo", is_flag=True, help="Seed the sample project first (once per home).")
+@studio_command
+def ui(ctx: StudioContext, *, as_json: bool, port: int, host: str, demo: bool) -> None:
+    """Open the studio in the browser."""
+    if demo:
+        from core.demo import seed_demo
+
+        seed_demo(ctx.home)
+    command = [
+        sys.executable,
+        "-m",
+        "app.serve",
+        "run",
+        str(APP_FILE),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        "--server.maxUploadSize",
+        str(settings.max_import_mb()),
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    env = {**os.environ, settings.HOME_ENV: str(ctx.home)}
+    from core.scheduler import start_in_background
+
+    scheduler = start_in_background(ctx.home)  # monitoring goes on after the UI closes
+    if as_json:
+        shown = {"url": f"http://{host}:{port}", "home": str(ctx.home), "scheduler_pid": scheduler}
+        click.echo(json.dumps(shown))
+    os.execve(sys.executable, command, env)
+
+
+@cli.command()
+@click.option("--reset", is_flag=True, help="Delete the studio home and seed it again.")
+@studio_command
+def demo(ctx: StudioContext, *, as_json: bool, reset: bool) -> None:
+    """Seed the sample project into the studio home (once; --reset rebuilds it)."""
+    from core.demo import seed_demo
+
+    summary = seed_demo(ctx.home, reset=reset)
+    emit(
+        summary,
+        as_json,
+        lambda p: f"Sample project ready in {p['home']}: {', '.join(p['datasets'])}.",
+    )
+
+
+@cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Include finished jobs (newest 50).")
+@studio_command
+def jobs(ctx: StudioContext, *, as_json: bool, show_all: bool) -> None:
+    """List background jobs and their progress."""
+    from core.jobs.runner import list_recent_jobs
+
+    found = [job.to_dict() for job in list_recent_jobs(ctx.home, include_finished=show_all)]
+    emit({"jobs": found}, as_json, _jobs_text)
+
+
+def _jobs_text(payload: dict[str, Any]) -> str:
+    if not payload["jobs"]:
+        return "No jobs."
+    rows = [(j["id"], j["kind"], j["status"], j["progress"], j["message"]) for j in payload["jobs"]]
+    return "\n".join(table(JOB_COLUMNS, rows, header=False))
+
+
+@cli.command()
+@click.argument("job_id", type=int)
+@studio_command
+def cancel(ctx: StudioContext, *, as_json: bool, job_id: int) -> None:
+    """Cancel a queued or running job."""
+    from core.jobs import cancel_job
+
+    job = cancel_job(ctx.home, job_id, actor="cli")
+    if job is None:
+        raise KeyError(f"There is no job {job_id}. Run `mlops-studio jobs --all` to list them.")
+    emit(job.to_dict(), as_json, lambda p: f"Job {p['id']} is {p['status']}.")

@@ -1,0 +1,1 @@
+"""The Deploy page: live deployments, trying a request and the service's health."""

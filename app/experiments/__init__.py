@@ -1,0 +1,1 @@
+"""The Experiments page: runs, their details and side-by-side comparison."""

@@ -1,0 +1,1 @@
+"""The Explore page: importing a dataset, its overview, columns and relations."""

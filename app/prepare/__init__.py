@@ -1,0 +1,1 @@
+"""The Prepare page: cleaning steps, the feature spec and a before/after preview."""

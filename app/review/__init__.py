@@ -1,0 +1,1 @@
+"""The Review page: gates, segments, fairness, explanations and sign-off."""

@@ -1,0 +1,507 @@
+"""The sections of the Review page: gates, errors, fairness, explanations, the card, sign-off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app import cache, state
+from app.charts.display import show
+from app.components import home, job_progress
+from app.navigation import page
+from app.text import md
+from core.review.gates import GateConfig
+from core.review.review import VersionReview
+from core.store.records import ModelVersion
+
+VERDICT = {True: "✅ pass", False: "❌ fail", None: "➖ not checked"}
+MITIGATION_METHODS = {
+    "threshold_optimizer": "Threshold optimizer (post-processing)",
+    "exponentiated_gradient": "Exponentiated gradient (retrains under a constraint)",
+}
+CONSTRAINTS = {
+    "demographic_parity": "Demographic parity (equal selection rates)",
+    "equalized_odds": "Equalized odds (equal TPR and FPR)",
+}
+
+
+def in_meeting() -> bool:
+    return st.query_params.get("meeting") == "1"
+
+
+def show_error(error: Exception) -> None:
+    st.error(md(str(error)))
+
+
+# -- picking a version ---------------------------------------------------------------------------
+
+
+def version_picker() -> ModelVersion | None:
+    from core.train.registry import list_model_versions
+
+    versions = list_model_versions(home())
+    if not versions:
+        return None
+    by_id = {version.id: version for version in versions}
+    requested = st.query_params.get("version")
+    default = (
+        int(requested) if requested and requested.isdigit() and int(requested) in by_id else None
+    )
+    ids = list(by_id)
+    chosen = st.selectbox(
+        "Model version",
+        ids,
+        index=ids.index(default) if default in ids else 0,
+        format_func=lambda key: _version_label(by_id[key]),
+        key=state.REVIEW_VERSION,
+    )
+    return by_id[chosen]
+
+
+def _version_label(version: ModelVersion) -> str:
+    aliases = f" [{', '.join(version.aliases)}]" if version.aliases else ""
+    return f"{version.label}{aliases} — {version.review_state}"
+
+
+def header(version: ModelVersion, review: VersionReview | None) -> None:
+    left, middle, right = st.columns(3)
+    if review is None:
+        left.metric("Gates", "not run")
+    else:
+        failed = sum(gate["passed"] is False for gate in review.gates)
+        left.metric("Gates", "all pass" if review.passed else f"{failed} failing")
+    middle.metric("Review state", version.review_state)
+    right.metric("Aliases", ", ".join(version.aliases) or "none")
+    if not in_meeting():
+        st.link_button(
+            "Meeting mode (full screen, for a projector)",
+            f"?meeting=1&version={version.id}",
+            help="Opens this version without the sidebar, for a review meeting.",
+        )
+
+
+# -- running the review --------------------------------------------------------------------------
+
+
+def review_settings(
+    version: ModelVersion, review: VersionReview | None
+) -> tuple[GateConfig, list[str]]:
+    """The gate thresholds and sensitive features, editable; defaults from the last review."""
+    run = cache.run(str(home()), version.run_id)
+    base = GateConfig.from_dict(review.config) if review else GateConfig.defaults(run.task)
+    columns = cache.feature_columns(str(home()), version.run_id)
+    sensitive_default = (
+        review.sensitive_features
+        if review
+        else cache.suggested_sensitive(str(home()), version.run_id)
+    )
+    with st.expander(
+        "Review settings: gate thresholds, segments, sensitive features", expanded=review is None
+    ):
+        sensitive = st.multiselect(
+            "Sensitive features (fairness is measured across their groups)",
+            columns,
+            default=[c for c in sensitive_default if c in columns],
+            key=f"{state.REVIEW_SENSITIVE}.{version.id}",
+        )
+        segments = st.multiselect(
+            "Segment columns (every segment must meet the bar)",
+            columns,
+            default=[c for c in (base.segment_columns or tuple(sensitive)) if c in columns],
+            key=f"{state.REVIEW_SEGMENTS}.{version.id}",
+        )
+        left, middle, right = st.columns(3)
+        minimum = left.number_input(
+            f"Minimum holdout {base.metric}",
+            value=float(base.min_metric or 0.0),
+            step=0.01,
+            key=f"{state.REVIEW_MIN_METRIC}.{version.id}",
+        )
+        gap = middle.number_input(
+            "Maximum train-vs-holdout gap",
+            value=float(base.max_overfit_gap or 0.0),
+            step=0.01,
+            key=f"{state.REVIEW_MAX_GAP}.{version.id}",
+        )
+        lift = right.number_input(
+            "Must beat the baseline by",
+            value=float(base.min_lift_over_baseline or 0.0),
+            step=0.01,
+            key=f"{state.REVIEW_MIN_LIFT}.{version.id}",
+        )
+        left, middle, right = st.columns(3)
+        tolerance = left.number_input(
+            "Tolerated loss vs champion",
+            value=float(base.champion_tolerance or 0.0),
+            step=0.005,
+            key=f"{state.REVIEW_TOLERANCE}.{version.id}",
+        )
+        calibration = middle.number_input(
+            "Maximum calibration error",
+            value=float(base.max_calibration_error or 0.0),
+            step=0.01,
+            key=f"{state.REVIEW_MAX_CALIBRATION}.{version.id}",
+        )
+        segment_bar = right.number_input(
+            f"Minimum {base.metric} on every segment",
+            value=float(base.min_segment_metric or 0.0),
+            step=0.01,
+            key=f"{state.REVIEW_MIN_SEGMENT}.{version.id}",
+        )
+    config = GateConfig(
+        metric=base.metric,
+        min_metric=minimum,
+        max_overfit_gap=gap,
+        min_lift_over_baseline=lift,
+        champion_tolerance=tolerance,
+        max_calibration_error=calibration if base.max_calibration_error is not None else None,
+        segment_columns=tuple(segments),
+        min_segment_metric=segment_bar,
+        min_segment_rows=base.min_segment_rows,
+    )
+    return config, list(sensitive)
+
+
+def run_review(version: ModelVersion, config: GateConfig, sensitive: list[str]) -> None:
+    from core.review.review import submit_explanation, submit_review
+
+    left, right = st.columns(2)
+    if left.button("Run the review", type="primary", key=state.REVIEW_RUN):
+        job = submit_review(home(), version, config=config, sensitive=sensitive, actor="ui")
+        st.session_state[state.REVIEW_JOB] = job.id
+    if right.button("Compute explanations (SHAP)", key=state.REVIEW_EXPLAIN):
+        job = submit_explanation(home(), version, actor="ui")
+        st.session_state[state.EXPLAIN_JOB] = job.id
+    for key in (state.REVIEW_JOB, state.EXPLAIN_JOB):
+        if job_id := st.session_state.get(key):
+            job_progress(job_id, on_done=lambda job: None)
+
+
+# -- gates and errors ----------------------------------------------------------------------------
+
+
+def gates(review: VersionReview) -> None:
+    rows = [
+        {"gate": gate["title"], "verdict": VERDICT[gate["passed"]], "detail": gate["message"]}
+        for gate in review.gates
+    ]
+    if review.passed:
+        st.success("This version passes every gate that was checked.")
+    else:
+        st.error("This version fails at least one gate.")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=state.REVIEW_GATES)
+    for note in review.notes:
+        st.caption(md(note))
+
+
+def errors(review: VersionReview) -> None:
+    from app.review.charts import segment_gap_figure
+
+    if not review.segments:
+        st.info("No segments to analyse.")
+        return
+    frame = pd.DataFrame(review.segments)
+    st.caption(
+        f"Each segment's {md(review.config['metric'])} on the holdout "
+        f"({review.holdout_rows:,} rows), weakest first; gap is against the whole holdout."
+    )
+    show(segment_gap_figure(review.segments[:15]), key="review.segments_chart")
+    st.dataframe(frame, hide_index=True, width="stretch", key=state.REVIEW_SEGMENT_TABLE)
+
+
+# -- fairness ------------------------------------------------------------------------------------
+
+
+def fairness(version: ModelVersion, review: VersionReview) -> None:
+    report = review.fairness
+    if not report:
+        st.info(
+            "Fairness was not measured: choose sensitive features in the review settings and run "
+            "the review again."
+        )
+        return
+    from app.review.fairness_charts import disparity_figure, group_metric_figure
+
+    for warning in report.get("warnings", []):
+        st.warning(md(warning))
+    features = list(report.get("partitions") or sorted({g["feature"] for g in report["groups"]}))
+    left, right = st.columns(2)
+    feature = left.selectbox("Groups of", features, key=state.REVIEW_FAIRNESS_FEATURE)
+    metrics = list(report["groups"][0]["metrics"]) if report["groups"] else []
+    metric = right.selectbox("Metric", metrics, key=state.REVIEW_FAIRNESS_METRIC)
+    if metric:
+        figure = group_metric_figure(report, metric=metric, feature=feature)
+        show(figure, key="review.fairness_groups")
+    show(disparity_figure(report), key="review.fairness_disparity")
+    if not in_meeting():
+        mitigation(version, review)
+
+
+def mitigation(version: ModelVersion, review: VersionReview) -> None:
+    from core.jobs import submit_job
+
+    st.markdown("**Mitigate**: each method makes a new candidate run you can compare below.")
+    left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+    method = left.selectbox(
+        "Method",
+        list(MITIGATION_METHODS),
+        format_func=MITIGATION_METHODS.__getitem__,
+        key=state.REVIEW_MITIGATION_METHOD,
+    )
+    constraint = middle.selectbox(
+        "Constraint",
+        list(CONSTRAINTS),
+        format_func=CONSTRAINTS.__getitem__,
+        key=state.REVIEW_MITIGATION_CONSTRAINT,
+    )
+    if right.button("Mitigate", key=state.REVIEW_MITIGATE, disabled=review.task != "binary"):
+        job = submit_job(
+            home(),
+            kind="mitigate",
+            params={
+                "run_id": version.run_id,
+                "sensitive_features": review.sensitive_features,
+                "method": method,
+                "constraint": constraint,
+                "actor": "ui",
+            },
+            subject=f"run:{version.run_id}",
+            dedupe_key=(
+                f"mitigate:{version.run_id}:{method}:{constraint}:"
+                + ",".join(sorted(review.sensitive_features))
+            ),
+            actor="ui",
+        )
+        st.session_state[state.MITIGATION_JOB] = job.id
+    if review.task != "binary":
+        st.caption("Mitigation works on binary classification models.")
+        return
+    if job_id := st.session_state.get(state.MITIGATION_JOB):
+        job_progress(
+            job_id,
+            on_done=lambda job: st.success(
+                f"Made candidate run #{job.result['run_id']} ({md(job.result['name'])})."
+                if job.result
+                else "Done."
+            ),
+        )
+    trade_off(version, review, constraint)
+
+
+def trade_off(version: ModelVersion, review: VersionReview, constraint: str) -> None:
+    from app.review.fairness_charts import trade_off_figure
+    from core.review.mitigation import CONSTRAINT_DISPARITY
+    from core.review.mitigation import trade_off as candidates_of
+    from core.train.evaluate import METRIC_LABELS
+
+    metric = review.config["metric"]
+    try:
+        candidates = candidates_of(
+            home(),
+            version.run_id,
+            sensitive_features=review.sensitive_features,
+            constraint=constraint,
+            metric=metric,
+        )
+    except ValueError as error:
+        show_error(error)
+        return
+    if len(candidates) < 2:
+        return
+    rows = [candidate.to_dict() for candidate in candidates]
+    disparity = CONSTRAINT_DISPARITY[constraint]
+    figure = trade_off_figure(
+        rows,
+        metric_label=METRIC_LABELS.get(metric, metric),
+        disparity_label=METRIC_LABELS.get(disparity, disparity.replace("_", " ")),
+    )
+    show(figure, key="review.trade_off")
+
+
+# -- explanations --------------------------------------------------------------------------------
+
+
+def explanations(version: ModelVersion) -> None:
+    loaded = cache.explanation(str(home()), version.id)
+    if loaded is None:
+        st.info("Explanations are not computed yet: click *Compute explanations (SHAP)* above.")
+        return
+    from app.review import explain_charts as charts
+
+    explanation, extras = loaded
+    st.caption(md(f"SHAP values ({explanation.explainer} explainer) of the {explanation.output}."))
+    left, right = st.columns(2)
+    show(charts.importance_bar_figure(explanation.mean_abs()), key="review.shap_bar", where=left)
+    explained = cache.explanation_dict(str(home()), version.id)
+    show(charts.beeswarm_figure(explained), key="review.shap_beeswarm", where=right)
+    feature = st.selectbox("Feature", explanation.features, key=state.REVIEW_SHAP_FEATURE)
+    left, right = st.columns(2)
+    show(charts.dependence_figure(explained, feature), key="review.shap_dependence", where=left)
+    pdp = (extras.get("partial_dependence") or {}).get(feature)
+    if pdp:
+        show(charts.pdp_figure(pdp), key="review.pdp", where=right)
+    if extras.get("permutation_importance"):
+        show(charts.permutation_figure(extras["permutation_importance"]), key="review.permutation")
+    local(version, explanation)
+
+
+def local(version: ModelVersion, explanation: Any) -> None:
+    from app.review import explain_charts as charts
+
+    st.markdown("**One row: why this prediction, and what if it changed?**")
+    row_index = int(
+        st.number_input(
+            "Row of the explained holdout",
+            0,
+            len(explanation.data) - 1,
+            0,
+            key=state.REVIEW_ROW,
+        )
+    )
+    row = explanation.data.iloc[[row_index]]
+    edited = st.data_editor(row, hide_index=True, key=f"{state.REVIEW_WHAT_IF}.{row_index}")
+    changed = not edited.astype(str).equals(row.astype(str))
+    if not changed:
+        values = explanation.values[row_index]
+        figure = charts.waterfall_figure(
+            dict(zip(explanation.features, values, strict=True)),
+            explanation.base_value,
+            explanation.base_value + float(values.sum()),
+        )
+        show(figure, key="review.waterfall")
+        return
+    result = cache.what_if(str(home()), version.id, edited.iloc[0].to_dict())
+    for flag in result.get("out_of_range", []):
+        st.warning(
+            f"{md(flag['feature'])} = {md(flag['value'])} is outside what the model saw in "
+            f"training ({md(flag.get('low'))} to {md(flag.get('high'))}): allowed, but trust it "
+            "less."
+        )
+    shap_values = result["shap"]
+    figure = charts.waterfall_figure(shap_values, result["base_value"], result["output_value"])
+    show(figure, key="review.what_if")
+    st.caption(f"Prediction for the edited row: {md(result['prediction'])}")
+
+
+# -- the model card and sign-off -----------------------------------------------------------------
+
+
+def model_card(version: ModelVersion) -> None:
+    from core.review.card import build_card
+    from core.review.signoff import set_intended_use
+
+    if not in_meeting():
+        text = st.text_area(
+            "Intended use (who should use this model, for what, and for what not)",
+            value=version.intended_use,
+            key=f"{state.REVIEW_INTENDED_USE}.{version.id}",
+        )
+        if st.button("Save intended use", key=state.REVIEW_SAVE_USE):
+            try:
+                set_intended_use(home(), version, text, actor="ui")
+            except ValueError as error:
+                show_error(error)
+            else:
+                st.rerun()
+    card = build_card(home(), version)
+    left, right = st.columns(2)
+    left.download_button(
+        "Download the card (HTML)",
+        card.to_html(),
+        file_name=f"{_slug(version)}-card.html",
+        mime="text/html",
+        key=state.REVIEW_CARD_HTML,
+    )
+    right.download_button(
+        "Download the card (Markdown)",
+        card.to_markdown(),
+        file_name=f"{_slug(version)}-card.md",
+        mime="text/markdown",
+        key=state.REVIEW_CARD_MD,
+    )
+    with st.container(border=True):
+        st.markdown(card.to_markdown())
+
+
+def _slug(version: ModelVersion) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in version.model_name)
+    return f"{safe}-v{version.version}"
+
+
+def sign_off(version: ModelVersion, review: VersionReview | None) -> None:
+    from core.review.signoff import CHECKLIST, DECISION_LABELS, record_decision, reviews
+
+    st.markdown("**Checklist**")
+    ticks = {
+        key: st.checkbox(text, key=f"{state.REVIEW_CHECK}.{key}") for key, text in CHECKLIST.items()
+    }
+    left, right = st.columns(2)
+    reviewer = left.text_input("Reviewer", key=state.REVIEW_REVIEWER)
+    decision = right.radio(
+        "Decision",
+        list(DECISION_LABELS),
+        format_func=DECISION_LABELS.get,
+        horizontal=True,
+        key=state.REVIEW_DECISION,
+    )
+    comment = st.text_area("Comment", key=state.REVIEW_COMMENT)
+    if st.button("Record the decision", type="primary", key=state.REVIEW_SUBMIT):
+        evidence = {"passed": review.passed, "gates": review.gates} if review else {}
+        try:
+            record_decision(
+                home(),
+                version,
+                reviewer=reviewer,
+                decision=str(decision),
+                comment=comment,
+                checklist=ticks,
+                evidence=evidence,
+            )
+        except ValueError as error:
+            show_error(error)
+        else:
+            st.session_state[state.REVIEW_FLASH] = f"Recorded: {DECISION_LABELS[str(decision)]}."
+            st.rerun()
+    if message := st.session_state.pop(state.REVIEW_FLASH, None):
+        st.success(md(message))
+    history = [r.to_dict() for r in reviews(home(), version)]
+    if history:
+        frame = pd.DataFrame(history)[["created_at", "reviewer", "decision", "comment"]]
+        st.dataframe(frame, hide_index=True, width="stretch", key=state.REVIEW_HISTORY)
+    promote(version)
+
+
+def promote(version: ModelVersion) -> None:
+    from core.train.registry import CHAMPION, set_alias
+
+    if CHAMPION in version.aliases:
+        st.caption(f"{md(version.label)} is the champion.")
+        return
+    reason = None
+    if version.review_state != "approved":
+        st.caption(
+            f"Only an approved version becomes champion; {md(version.label)} is "
+            f"{md(version.review_state)}. To override, write why (it is recorded)."
+        )
+        reason = st.text_input("Override reason", key=state.REVIEW_OVERRIDE)
+    if st.button("Make champion", key=state.REVIEW_PROMOTE):
+        try:
+            set_alias(
+                home(),
+                name=version.model_name,
+                version=version.version,
+                alias=CHAMPION,
+                actor="ui",
+                override_reason=reason,
+            )
+        except ValueError as error:
+            show_error(error)
+        else:
+            st.rerun()
+
+
+def no_versions() -> None:
+    st.info("No registered model versions yet. Register a run on the Train or Experiments page.")
+    st.page_link(page("experiments"), label="Go to Experiments")

@@ -1,0 +1,1 @@
+"""The Train page: the training form, live search progress and evaluation charts."""
