@@ -25,7 +25,7 @@ from core.artifacts import ArtifactError, resolve
 from core.data.datasets import import_dataset
 from core.data.schema import infer_schema
 from core.prep.features import build_feature_pipeline, default_feature_spec
-from core.review import explain as explain_module
+from core.review.explain import shap_values as explain_module
 from core.review.explain import (
     ExplainError,
     Explanation,
@@ -35,7 +35,7 @@ from core.review.explain import (
     permutation_importances,
     what_if,
 )
-from core.review.explain_job import explain_model_version, load_explanation
+from core.review.explain.job import explain_model_version, load_explanation
 from core.train import registry
 from core.train.plan import ValidationPlan
 from core.train.training import TrainRequest, train
