@@ -16,7 +16,9 @@ from sklearn.feature_selection import SelectorMixin, mutual_info_classif, mutual
 from sklearn.impute import KNNImputer
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import TargetEncoder
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from core.review.explain.sklearn_internals import input_feature_names
 
 DATE_PARTS = ("year", "month", "day", "weekday", "hour", "days_since")
 DEFAULT_DATE_PARTS = ("year", "month", "weekday", "days_since")
@@ -363,7 +365,7 @@ class MissingFlags(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self)
-        names = _check_feature_names_in(self, input_features)
+        names = input_feature_names(self, input_features)
         return np.asarray([f"{name}__missing" for name in names], dtype=object)
 
     def __sklearn_tags__(self) -> Any:
@@ -507,7 +509,7 @@ class PolynomialTerms(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self)
-        names = _check_feature_names_in(self, input_features)
+        names = input_feature_names(self, input_features)
         return np.asarray([_term_name(names, term) for term in self.terms_], dtype=object)
 
     def __sklearn_tags__(self) -> Any:
@@ -582,7 +584,7 @@ class DateParts(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self)
-        names = _check_feature_names_in(self, input_features)
+        names = input_feature_names(self, input_features)
         return np.asarray(
             [f"{name}__{part}" for name in names for part in self.parts], dtype=object
         )
