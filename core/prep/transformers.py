@@ -871,25 +871,30 @@ def _mutual_info(values: np.ndarray, target: np.ndarray, seed: int) -> np.ndarra
     return mutual_info_classif(values, target, n_neighbors=neighbours, random_state=seed)
 
 
-# Every type this module adds to a fitted pipeline, for the skops allowlist of model artifacts.
-SKOPS_TRUSTED_TYPES = tuple(
-    f"{__name__}.{member.__name__}"
-    for member in (
-        Bins,
-        CorrelationFilter,
-        DateParts,
-        FeatureColumns,
-        FillCategory,
-        KNNImpute,
-        MissingFlags,
-        MutualInfoSelector,
-        PolynomialTerms,
-        RareLevels,
-        SignedLog,
-        TargetEncoding,
-        ToFloat,
-        ToLevels,
-        VarianceFilter,
-        onehot_column_name,
-    )
+# The studio's own scikit-learn transformers, listed once. This list feeds the skops allowlist
+# of model files (below), the ONNX converter table (core/train/onnx/studio_steps.py, where each
+# has a converter or the reason it has none) and the tests, which check each of them for all
+# three; a transformer added to a pipeline but not here cannot be loaded from a model file.
+STUDIO_TRANSFORMERS: tuple[type[BaseEstimator], ...] = (
+    Bins,
+    CorrelationFilter,
+    DateParts,
+    FeatureColumns,
+    FillCategory,
+    KNNImpute,
+    MissingFlags,
+    MutualInfoSelector,
+    PolynomialTerms,
+    RareLevels,
+    SignedLog,
+    TargetEncoding,
+    ToFloat,
+    ToLevels,
+    VarianceFilter,
 )
+
+# Every type this module adds to a fitted pipeline, for the skops allowlist of model artifacts:
+# the transformers, and the function OneHotEncoder calls to name its outputs. Named by this
+# module's path, which is where model files already saved record them.
+_TRUSTED_NAMES = [*(member.__name__ for member in STUDIO_TRANSFORMERS), onehot_column_name.__name__]
+SKOPS_TRUSTED_TYPES = tuple(f"{__name__}.{name}" for name in _TRUSTED_NAMES)

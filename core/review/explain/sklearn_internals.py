@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import _check_feature_names_in
 
+# The scikit-learn versions whose private state is known to read as below, lower bound included
+# and upper bound excluded; pyproject.toml declares the same range (a test checks).
+TESTED_RANGE = ("1.6", "1.10")
 # The fields of HistGradientBoosting's node records (sklearn.ensemble._hist_gradient_boosting.
 # common.PREDICTOR_RECORD_DTYPE) that the studio reads.
 BOOSTED_NODE_FIELDS = (
