@@ -27,6 +27,8 @@ from core.train.onnx.graph import (
 )
 from core.train.onnx.runtime import MISSING_TEXT, _is_missing
 
+# -- dummy estimators ------------------------------------------------------------------------
+
 
 def _convert_dummy_classifier(scope: Any, operator: Any, container: Any) -> None:
     """DummyClassifier (prior or most_frequent): the same probabilities for every row."""
@@ -50,6 +52,9 @@ def _convert_dummy_regressor(scope: Any, operator: Any, container: Any) -> None:
         raise _NotConvertible("DummyRegressor", SEVERAL_OUTPUTS)
     rows = _constant_rows(scope, container, operator, value)
     _node(scope, container, "Identity", [rows], output=operator.outputs[0].full_name)
+
+
+# -- fronts for skl2onnx's own converters ----------------------------------------------------
 
 
 def _convert_simple_imputer(scope: Any, operator: Any, container: Any, stock: Any) -> None:
@@ -117,6 +122,9 @@ def _yeo_johnson_branch(
     powered = _node(scope, container, "Div", [grown, _constant(scope, container, safe_power)])
     use_log = _constant(scope, container, zero)
     return _node(scope, container, "Where", [use_log, logged, powered])
+
+
+# -- encoders with missing values as a level ------------------------------------------------
 
 
 def _nan_positions(categories: Any) -> np.ndarray:

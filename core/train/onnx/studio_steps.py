@@ -69,6 +69,9 @@ _READS_COLUMNS_APART: tuple[type, ...] = (
 )
 
 
+# -- parsers and shapes ----------------------------------------------------------------------
+
+
 def _parse_feature_columns(
     scope: Any, model: Any, inputs: list[Any], custom_parsers: Any = None
 ) -> list[Any]:
@@ -137,6 +140,9 @@ def _terms_shape(operator: Any) -> None:
     source = operator.inputs[0]
     terms = len(operator.raw_operator.terms_)
     operator.outputs[0].type = source.type.__class__([source.get_first_dimension(), terms])
+
+
+# -- level steps, one column at a time -------------------------------------------------------
 
 
 def _groups_numbers(model: RareLevels, index: int, source: Any) -> bool:
@@ -239,6 +245,9 @@ _COLUMN_CONVERTERS: dict[type, Callable[..., None]] = {
     FillCategory: _fill_column,
     RareLevels: _rare_column,
 }
+
+
+# -- other studio steps ----------------------------------------------------------------------
 
 
 def _convert_to_float(scope: Any, operator: Any, container: Any) -> None:
