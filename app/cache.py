@@ -207,7 +207,7 @@ def review(home: str, version: Any) -> Any:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _explanation_file(home: str, version_id: int, job_id: int) -> Any:
     from core.jobs.runner import refresh_job
-    from core.review.explain_job import load_explanation
+    from core.review.explain.job import load_explanation
 
     job = refresh_job(Path(home), job_id)
     assert job is not None and job.result is not None

@@ -16,7 +16,7 @@ JOB_KINDS: dict[str, str] = {
     "prepare_dataset": "core.prep.prepare:prepare_job",
     "train": "core.train.training:train_job",
     "review_model_version": "core.review.review:review_job",
-    "explain_model_version": "core.review.explain_job:explain_model_version",
+    "explain_model_version": "core.review.explain.job:explain_model_version",
     "mitigate": "core.review.review:mitigate_job",
     "batch_score": "core.serving.batch:batch_score_job",
     "retrain": "core.retrain.challenger:retrain_job",

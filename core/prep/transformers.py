@@ -16,7 +16,9 @@ from sklearn.feature_selection import SelectorMixin, mutual_info_classif, mutual
 from sklearn.impute import KNNImputer
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import TargetEncoder
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from core.review.explain.sklearn_internals import input_feature_names
 
 DATE_PARTS = ("year", "month", "day", "weekday", "hour", "days_since")
 DEFAULT_DATE_PARTS = ("year", "month", "weekday", "days_since")
@@ -363,7 +365,7 @@ class MissingFlags(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self)
-        names = _check_feature_names_in(self, input_features)
+        names = input_feature_names(self, input_features)
         return np.asarray([f"{name}__missing" for name in names], dtype=object)
 
     def __sklearn_tags__(self) -> Any:
@@ -507,7 +509,7 @@ class PolynomialTerms(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self)
-        names = _check_feature_names_in(self, input_features)
+        names = input_feature_names(self, input_features)
         return np.asarray([_term_name(names, term) for term in self.terms_], dtype=object)
 
     def __sklearn_tags__(self) -> Any:
@@ -582,7 +584,7 @@ class DateParts(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self)
-        names = _check_feature_names_in(self, input_features)
+        names = input_feature_names(self, input_features)
         return np.asarray(
             [f"{name}__{part}" for name in names for part in self.parts], dtype=object
         )
@@ -869,25 +871,30 @@ def _mutual_info(values: np.ndarray, target: np.ndarray, seed: int) -> np.ndarra
     return mutual_info_classif(values, target, n_neighbors=neighbours, random_state=seed)
 
 
-# Every type this module adds to a fitted pipeline, for the skops allowlist of model artifacts.
-SKOPS_TRUSTED_TYPES = tuple(
-    f"{__name__}.{member.__name__}"
-    for member in (
-        Bins,
-        CorrelationFilter,
-        DateParts,
-        FeatureColumns,
-        FillCategory,
-        KNNImpute,
-        MissingFlags,
-        MutualInfoSelector,
-        PolynomialTerms,
-        RareLevels,
-        SignedLog,
-        TargetEncoding,
-        ToFloat,
-        ToLevels,
-        VarianceFilter,
-        onehot_column_name,
-    )
+# The studio's own scikit-learn transformers, listed once. This list feeds the skops allowlist
+# of model files (below), the ONNX converter table (core/train/onnx/studio_steps.py, where each
+# has a converter or the reason it has none) and the tests, which check each of them for all
+# three; a transformer added to a pipeline but not here cannot be loaded from a model file.
+STUDIO_TRANSFORMERS: tuple[type[BaseEstimator], ...] = (
+    Bins,
+    CorrelationFilter,
+    DateParts,
+    FeatureColumns,
+    FillCategory,
+    KNNImpute,
+    MissingFlags,
+    MutualInfoSelector,
+    PolynomialTerms,
+    RareLevels,
+    SignedLog,
+    TargetEncoding,
+    ToFloat,
+    ToLevels,
+    VarianceFilter,
 )
+
+# Every type this module adds to a fitted pipeline, for the skops allowlist of model artifacts:
+# the transformers, and the function OneHotEncoder calls to name its outputs. Named by this
+# module's path, which is where model files already saved record them.
+_TRUSTED_NAMES = [*(member.__name__ for member in STUDIO_TRANSFORMERS), onehot_column_name.__name__]
+SKOPS_TRUSTED_TYPES = tuple(f"{__name__}.{name}" for name in _TRUSTED_NAMES)

@@ -364,7 +364,7 @@ def submit_explanation(home: Path, version: ModelVersion, *, actor: str = "studi
 def cached_explanation(home: Path, version: ModelVersion) -> tuple[Any, dict[str, Any]] | None:
     """The newest finished explanation of this version: (Explanation, extras), or None."""
     from core.jobs.runner import latest_finished_job
-    from core.review.explain_job import load_explanation
+    from core.review.explain.job import load_explanation
 
     job = latest_finished_job(home, kind=EXPLAIN_KIND, subject=f"model_version:{version.id}")
     if job is None or job.result is None:

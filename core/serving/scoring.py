@@ -68,7 +68,7 @@ def _feed(values: list[Any], kind: str, column: InputColumn) -> np.ndarray:
     """One ONNX input straight from the checked values when they are plain numbers, text or
     ISO dates (no pandas on the hot path); otherwise through the typed column, as the
     pipeline reads it. Either way the values match what the parity check verified."""
-    from core.train.onnx_export import MISSING_TEXT, onnx_input_values
+    from core.train.onnx import MISSING_TEXT, onnx_input_values
 
     types = set(map(type, values))
     if kind == "number" and types <= {int, float, bool, _NONE}:
@@ -180,7 +180,7 @@ def _onnx_runner(home: Path, version: Any, task: str, engine: str) -> OnnxRunner
             reason = version.onnx.get("reason") or "not exported"
             raise ValueError(NO_ONNX.format(label=version.label, reason=reason))
         return None
-    from core.train.onnx_export import onnx_inputs, onnx_session
+    from core.train.onnx import onnx_inputs, onnx_session
     from core.train.registry import model_file
 
     # one thread per worker process: the service scales by processes, and more threads would

@@ -143,7 +143,7 @@ def _finished_run(home: Path, run_id: int) -> Run:
 def _onnx_copy(
     home: Path, run: Run, pipeline: Any
 ) -> tuple[str | None, str | None, dict[str, Any]]:
-    from core.train.onnx_export import export_onnx
+    from core.train.onnx import export_onnx
 
     holdout = _holdout_rows(home, run)
     exported = export_onnx(pipeline, holdout, task=run.task)

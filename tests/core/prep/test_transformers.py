@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from core.prep import transformers
 from core.prep.transformers import (
     DATE_PARTS,
     RARE_LEVEL,
+    SKOPS_TRUSTED_TYPES,
+    STUDIO_TRANSFORMERS,
     Bins,
     CorrelationFilter,
     DateParts,
@@ -31,35 +37,96 @@ from core.prep.transformers import (
     target_kind,
     unique_names,
 )
+from core.train.model_files import TRUSTED_TYPES
+from core.train.onnx.studio_steps import (
+    STUDIO_CONVERSIONS,
+    UNCONVERTIBLE_STEPS,
+    Converter,
+    NoConverter,
+    Parser,
+)
 
 INF = np.inf
 NAN = np.nan
 
 
-@parametrize_with_checks(
-    [
-        ToFloat(),
-        ToLevels(),
-        FillCategory(),
-        FillCategory(strategy="constant", fill_value=0.0),
-        RareLevels(),
-        MissingFlags(),
-        KNNImpute(),
-        SignedLog(),
-        Bins(),
-        Bins(n_bins=3, strategy="uniform"),
-        PolynomialTerms(),
-        PolynomialTerms(degree=3, interaction_only=True),
-        DateParts(),
-        DateParts(parts=DATE_PARTS),
-        TargetEncoding(),
-        VarianceFilter(),
-        CorrelationFilter(),
-        MutualInfoSelector(k=2),
-    ]
-)
+# scikit-learn's estimator checks run on each of these; every studio transformer is here, or in
+# NOT_CHECKED with the reason (test_every_studio_transformer_is_checked)
+CHECKED_ESTIMATORS = [
+    ToFloat(),
+    ToLevels(),
+    FillCategory(),
+    FillCategory(strategy="constant", fill_value=0.0),
+    RareLevels(),
+    MissingFlags(),
+    KNNImpute(),
+    SignedLog(),
+    Bins(),
+    Bins(n_bins=3, strategy="uniform"),
+    PolynomialTerms(),
+    PolynomialTerms(degree=3, interaction_only=True),
+    DateParts(),
+    DateParts(parts=DATE_PARTS),
+    TargetEncoding(),
+    VarianceFilter(),
+    CorrelationFilter(),
+    MutualInfoSelector(k=2),
+]
+NOT_CHECKED = {
+    FeatureColumns: "a ColumnTransformer that only renames clashing outputs (unique_names, below)",
+}
+
+
+@parametrize_with_checks(CHECKED_ESTIMATORS)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+# -- the one list of studio transformers ----------------------------------------------------
+
+
+@pytest.mark.parametrize("transformer", STUDIO_TRANSFORMERS, ids=lambda t: t.__name__)
+def test_every_studio_transformer_is_checked(transformer):
+    checked = any(type(estimator) is transformer for estimator in CHECKED_ESTIMATORS)
+    assert checked or NOT_CHECKED.get(transformer), (
+        f"add {transformer.__name__} to CHECKED_ESTIMATORS, or to NOT_CHECKED with the reason"
+    )
+
+
+@pytest.mark.parametrize("transformer", STUDIO_TRANSFORMERS, ids=lambda t: t.__name__)
+def test_every_studio_transformer_can_be_loaded_from_a_model_file(transformer):
+    assert f"core.prep.transformers.{transformer.__name__}" in TRUSTED_TYPES
+
+
+@pytest.mark.parametrize("transformer", STUDIO_TRANSFORMERS, ids=lambda t: t.__name__)
+def test_every_studio_transformer_has_an_onnx_converter_or_a_reason_for_none(transformer):
+    conversion = STUDIO_CONVERSIONS.get(transformer)
+    assert conversion is not None, (
+        f"{transformer.__name__} needs an entry in STUDIO_CONVERSIONS "
+        "(core/train/onnx/studio_steps.py): a Converter, or NoConverter with the reason"
+    )
+    if isinstance(conversion, NoConverter):
+        assert conversion.reason.strip()
+        assert transformer in UNCONVERTIBLE_STEPS
+    elif isinstance(conversion, Converter):
+        assert callable(conversion.shape) and callable(conversion.convert)
+    else:
+        assert isinstance(conversion, Parser) and callable(conversion.parse)
+
+
+def test_the_onnx_table_and_the_allowlist_hold_nothing_but_studio_transformers():
+    assert set(STUDIO_CONVERSIONS) == set(STUDIO_TRANSFORMERS)
+    listed = {f"core.prep.transformers.{member.__name__}" for member in STUDIO_TRANSFORMERS}
+    assert set(SKOPS_TRUSTED_TYPES) == listed | {"core.prep.transformers.onehot_column_name"}
+
+
+def test_every_estimator_the_module_defines_is_listed():
+    defined = {
+        member
+        for _, member in inspect.getmembers(transformers, inspect.isclass)
+        if issubclass(member, BaseEstimator) and member.__module__.startswith(transformers.__name__)
+    }
+    assert defined == set(STUDIO_TRANSFORMERS), "list the new transformer in STUDIO_TRANSFORMERS"
 
 
 def _column(transformer, values, **frame_kwargs) -> np.ndarray:

@@ -25,7 +25,6 @@ from core.artifacts import ArtifactError, resolve
 from core.data.datasets import import_dataset
 from core.data.schema import infer_schema
 from core.prep.features import build_feature_pipeline, default_feature_spec
-from core.review import explain as explain_module
 from core.review.explain import (
     ExplainError,
     Explanation,
@@ -35,7 +34,9 @@ from core.review.explain import (
     permutation_importances,
     what_if,
 )
-from core.review.explain_job import explain_model_version, load_explanation
+from core.review.explain import sampled as sampled_module
+from core.review.explain import tree as tree_module
+from core.review.explain.job import explain_model_version, load_explanation
 from core.train import registry
 from core.train.plan import ValidationPlan
 from core.train.training import TrainRequest, train
@@ -125,7 +126,7 @@ def test_tree_values_match_shaps_tree_explainer(data, backend, monkeypatch) -> N
 
     # small jobs use shap itself until the kernel is compiled; check both give shap's values
     use_shap = backend == "shap"
-    monkeypatch.setattr(explain_module, "_cheaper_with_shap", lambda *_: use_shap)
+    monkeypatch.setattr(tree_module, "_cheaper_with_shap", lambda *_: use_shap)
     frame, y, _ = data
     for model in (
         RandomForestClassifier(n_estimators=10, random_state=0),
@@ -143,7 +144,7 @@ def test_tree_values_match_shaps_tree_explainer(data, backend, monkeypatch) -> N
 def test_missing_values_follow_the_trees_own_default_direction(monkeypatch) -> None:
     import shap
 
-    monkeypatch.setattr(explain_module, "_cheaper_with_shap", lambda *_: False)
+    monkeypatch.setattr(tree_module, "_cheaper_with_shap", lambda *_: False)
     rng = np.random.default_rng(1)
     X = pd.DataFrame(rng.normal(size=(400, 4)), columns=["a", "b", "c", "d"])
     y = X["a"] * 2 + (X["b"] > 0) * X["c"]
@@ -227,7 +228,7 @@ def test_the_sampled_explainer_is_bounded_and_says_it_is_approximate(data, monke
     frame, y, _ = data
     pipeline = _fit(frame, y, KNeighborsClassifier(n_neighbors=15))
     # 2 orders x 4 coalitions x 50 background rows = 400 evaluations a row: 20 rows fit
-    monkeypatch.setattr(explain_module, "SAMPLED_EVALUATIONS", 8_000)
+    monkeypatch.setattr(sampled_module, "SAMPLED_EVALUATIONS", 8_000)
     explanation = explain(pipeline, frame, task="binary", background=frame)
     assert explanation.rows == 20
     assert explanation.encoded_features == explanation.features

@@ -29,18 +29,18 @@ from core.data.ingest import read_table
 from core.data.schema import ColumnSchema, infer_schema
 from core.prep.features import build_feature_pipeline, default_feature_spec
 from core.prep.transformers import DATE_PARTS, DateParts, FeatureColumns
-from core.train.onnx_export import (
+from core.train.onnx import (
     MODEL_NOTE,
     PARITY_TOLERANCE,
     OnnxExport,
     OnnxInput,
-    _convert,
     export_onnx,
     onnx_input_values,
     onnx_inputs,
     onnx_predict,
     onnx_session,
 )
+from core.train.onnx.export import _convert
 from core.train.plan import ValidationPlan, split_holdout
 
 N_TRAIN = 400
@@ -55,7 +55,7 @@ SCHEMA = [
 ]
 FEATURES = [column.name for column in SCHEMA]
 TARGETS = {"binary": "bought", "multiclass": "tier", "regression": "spend"}
-SAMPLE_DATA = Path(__file__).resolve().parents[3] / "sample_data"
+SAMPLE_DATA = Path(__file__).resolve().parents[4] / "sample_data"
 
 
 def _table(seed: int = 0) -> pd.DataFrame:
