@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.data import datasets, explore
 from core.data.schema import ColumnSchema, schema_from_json, schema_to_json
-from core.store.records import DatasetVersion
+from core.store.datasets import DatasetVersion
 
 
 @dataclass(frozen=True)
@@ -240,12 +240,11 @@ def _explanation_dict(home: str, version_id: int, key: int, _explanation: Any) -
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def pipeline(home: str, version_id: int) -> Any:
-    from core.store import connect
-    from core.store import records as store
+    from core.store import connect, models
     from core.train.registry import load_model_version
 
     with connect(Path(home)) as db:
-        found = store.get_model_version(db, version_id)
+        found = models.get_version(db, version_id)
     assert found is not None
     return load_model_version(Path(home), found)
 
@@ -267,11 +266,10 @@ def what_if(home: str, version_id: int, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _version_run(home: str, version_id: int) -> int:
-    from core.store import connect
-    from core.store import records as store
+    from core.store import connect, models
 
     with connect(Path(home)) as db:
-        found = store.get_model_version(db, version_id)
+        found = models.get_version(db, version_id)
     assert found is not None
     return found.run_id
 

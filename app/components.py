@@ -15,7 +15,8 @@ from core.data.datasets import dataset_versions, list_datasets
 from core.jobs import cancel_job, refresh_job
 from core.jobs.runner import list_recent_jobs
 from core.monitor import alerts
-from core.store.records import DatasetVersion, Job
+from core.store.datasets import DatasetVersion
+from core.store.jobs import Job
 
 JOB_REFRESH_SECONDS = 1.0
 SIDEBAR_ALERTS = 3

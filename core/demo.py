@@ -214,8 +214,7 @@ def _traffic(home: Path, deployment: Any, api_key: str, progress: Any) -> None:
 
 
 def _has_traffic(home: Path, deployment_id: int) -> bool:
-    from core.store import connect
-    from core.store import records as store
+    from core.store import connect, monitoring
 
     with connect(home) as db:
-        return store.first_prediction_time(db, deployment_id) is not None
+        return monitoring.first_prediction_time(db, deployment_id) is not None

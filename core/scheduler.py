@@ -101,14 +101,13 @@ def run_due_policies(home: Path) -> list[int]:
     (one per deployment at a time: triggers that fire during a retrain join it)."""
     from core.retrain.challenger import resume_retrains, start_retrain
     from core.retrain.policies import fired_triggers
-    from core.store import connect
-    from core.store import records as store
+    from core.store import connect, retraining
 
     started: list[int] = []
     try:
         resume_retrains(home)
         with connect(home) as db:
-            policies = store.retrain_policies(db, enabled_only=True)
+            policies = retraining.policies(db, enabled_only=True)
     except Exception:
         log.exception("could not read the retraining policies")
         return started

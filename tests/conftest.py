@@ -117,16 +117,16 @@ def loans_studio():
 def served(tmp_path, loans_studio):
     """(home, deployment id, champion version id): loans v1 is champion of a stopped
     deployment (no process: the retrain's switch needs none)."""
-    from core.store import connect
-    from core.store import records as store
+    from core.store import connect, deployments
+    from core.store import models as models_store
     from core.train.registry import CHAMPION, set_alias
 
     home = loans_studio(tmp_path / "studio", rows=400, seed=3)
     set_alias(home, name="loans", version=1, alias=CHAMPION, override_reason="test champion")
     with connect(home) as db:
-        version = store.model_version_by_number(db, "loans", 1)
+        version = models_store.version_by_number(db, "loans", 1)
         assert version is not None
-        row = store.insert_deployment(
+        row = deployments.insert(
             db,
             model_version_id=version.id,
             host="127.0.0.1",
@@ -158,8 +158,7 @@ def loans_traffic(rows: int, *, seed: int, concept: str) -> pd.DataFrame:
 
 def _log_labelled(home, deployment_id, version_id, frame, *, batch=10, start=None):
     """Log ``frame`` as answered requests of ``batch`` rows each, then label every row."""
-    from core.store import connect
-    from core.store import records as store
+    from core.store import connect, deployments
 
     start = time.time() - 600 if start is None else start
     requests, labels = [], []
@@ -175,8 +174,8 @@ def _log_labelled(home, deployment_id, version_id, frame, *, batch=10, start=Non
             (request_id, row, json.dumps(int(label))) for row, label in enumerate(part["default"])
         )
     with connect(home) as db:
-        store.log_predictions(db, requests)
-        assert not store.record_labels(db, deployment_id, labels, time.time())
+        deployments.log_predictions(db, requests)
+        assert not deployments.record_labels(db, deployment_id, labels, time.time())
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from app.charts.display import show
 from app.components import home
 from app.deploy.charts import probability_figure
 from app.text import md
-from core.store.records import Deployment
+from core.store.deployments import Deployment
 
 CALL_TIMEOUT_S = 15.0
 KEY_ENV = "MLOPS_STUDIO_API_KEY"

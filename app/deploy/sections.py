@@ -15,7 +15,9 @@ from app.navigation import page
 from app.text import md
 from core import settings
 from core.serving import deployments
-from core.store.records import Deployment, Job, ModelVersion
+from core.store.deployments import Deployment
+from core.store.jobs import Job
+from core.store.models import ModelVersion
 
 LIVE_REFRESH_SECONDS = 3.0
 STARTUP_REFRESH_SECONDS = 0.5

@@ -9,7 +9,7 @@ from app import state
 from app.components import home
 from app.experiments.sections import alias_input, offer_file, show_error
 from app.text import md
-from core.store.records import ModelVersion
+from core.store.models import ModelVersion
 
 REGISTRY_CONFIG = {"registered": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")}
 

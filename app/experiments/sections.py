@@ -12,7 +12,8 @@ from app import cache, state
 from app.charts.display import show
 from app.components import home
 from app.text import md
-from core.store.records import ModelVersion, Run, RunSummary
+from core.store.models import ModelVersion
+from core.store.runs import Run, RunSummary
 from core.train import catalog, tracking
 from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS
 

@@ -14,7 +14,7 @@ from app.text import md
 from core import settings
 from core.data.imports import save_upload
 from core.jobs import submit_job
-from core.store.records import Job
+from core.store.jobs import Job
 
 DELIMITERS = {"Detect": None, "Comma ,": ",", "Semicolon ;": ";", "Tab": "\t", "Pipe |": "|"}
 ENCODINGS = {

@@ -17,7 +17,8 @@ from core.data import report
 from core.data.datasets import DatasetError, set_column_roles
 from core.data.schema import ROLES
 from core.jobs import current_job, latest_finished_job, submit_job
-from core.store.records import DatasetVersion, Job
+from core.store.datasets import DatasetVersion
+from core.store.jobs import Job
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from app.charts.figures import base_figure, empty_figure
 from app.charts.theme import ACCENT, COLORWAY, MUTED, plain
 from core.monitor.dashboard import DriftHistory, MonitorSummary, WindowStats, prediction_mix
-from core.store.records import Alert
+from core.store.monitoring import Alert
 
 TIME = "time (UTC)"
 HEIGHT = 320

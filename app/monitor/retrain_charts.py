@@ -9,7 +9,7 @@ from app.charts.figures import base_figure, empty_figure
 from app.charts.theme import ACCENT, MUTED
 from app.monitor.charts import numbers, time_figure, times
 from core.monitor.shadow import ShadowComparison
-from core.store.records import RetrainRun
+from core.store.retraining import RetrainRun
 
 CHAMPION_COLOR = MUTED
 CHALLENGER_COLOR = ACCENT

@@ -24,7 +24,8 @@ from core.retrain import challenger as retraining
 from core.retrain import policies
 from core.serving import deployments
 from core.serving.scoring import load_served_model
-from core.store.records import Deployment, RetrainRun
+from core.store.deployments import Deployment
+from core.store.retraining import RetrainRun
 from core.train.registry import list_model_versions
 
 TRIGGER_DEFAULTS = {"drift_share": 0.3, "metric_drop": 0.05, "new_labels": 500, "every_hours": 24.0}

@@ -27,7 +27,8 @@ from core.monitor.dashboard import (
 from core.monitor.drift_windows import update_drift
 from core.retrain.challenger import retrains_of
 from core.serving import deployments
-from core.store.records import Alert, Deployment
+from core.store.deployments import Deployment
+from core.store.monitoring import Alert
 
 AlertsShown = tuple[tuple[int, bool], ...]  # (id, acknowledged) of every open alert
 

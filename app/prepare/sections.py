@@ -15,7 +15,8 @@ from app.navigation import page
 from app.text import md
 from core.jobs import submit_job
 from core.prep.recipe import CleaningResult, Recipe, RecipeError
-from core.store.records import DatasetVersion, Job
+from core.store.datasets import DatasetVersion
+from core.store.jobs import Job
 
 ROLE_DEFAULT_NUMERIC = ("numeric",)
 

@@ -14,7 +14,7 @@ from app.navigation import page
 from app.text import md
 from core.review.gates import GateConfig
 from core.review.review import VersionReview
-from core.store.records import ModelVersion
+from core.store.models import ModelVersion
 
 VERDICT = {True: "✅ pass", False: "❌ fail", None: "➖ not checked"}
 MITIGATION_METHODS = {

@@ -13,7 +13,8 @@ from app.components import home, job_progress
 from app.navigation import page
 from app.text import md
 from core.jobs.runner import current_job
-from core.store.records import DatasetVersion, Job
+from core.store.datasets import DatasetVersion
+from core.store.jobs import Job
 from core.train import catalog
 from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS, PRIMARY_METRIC
 from core.train.plan import TASKS, ValidationPlan

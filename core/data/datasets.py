@@ -13,9 +13,8 @@ import pyarrow.parquet as pq
 from core import artifacts
 from core.data.ingest import ImportLimits, IngestReport, read_table
 from core.data.schema import ROLES, ColumnSchema, infer_schema
-from core.store import connect, writing
-from core.store import records as store
-from core.store.records import DatasetSummary, DatasetVersion, NewDatasetVersion
+from core.store import audit, connect, datasets, writing
+from core.store.datasets import DatasetSummary, DatasetVersion, NewDatasetVersion
 
 NAME_MAX = 100
 NAME_INVALID = (
@@ -138,12 +137,12 @@ def _record_version(
     home: Path, *, name: str, new: NewDatasetVersion, action: str, actor: str
 ) -> tuple[DatasetVersion, bool]:
     with connect(home) as db, writing(db):
-        dataset_id = store.dataset_id_for_name(db, name)
-        existing = store.version_with_hash(db, dataset_id, new.content_hash)
+        dataset_id = datasets.id_for_name(db, name)
+        existing = datasets.version_with_hash(db, dataset_id, new.content_hash)
         if existing:
             return existing, True
-        version_id = store.add_dataset_version(db, dataset_id=dataset_id, new=new)
-        store.record_event(
+        version_id = datasets.add_version(db, dataset_id=dataset_id, new=new)
+        audit.record(
             db,
             actor=actor,
             action=action,
@@ -157,24 +156,24 @@ def _record_version(
                 "recipe_id": new.recipe_id,
             },
         )
-        version = store.get_dataset_version(db, version_id)
+        version = datasets.get_version(db, version_id)
     assert version is not None
     return version, False
 
 
 def list_datasets(home: Path) -> list[DatasetSummary]:
     with connect(home) as db:
-        return store.list_datasets(db)
+        return datasets.summaries(db)
 
 
 def dataset_versions(home: Path, dataset_id: int) -> list[DatasetVersion]:
     with connect(home) as db:
-        return store.dataset_versions(db, dataset_id)
+        return datasets.versions(db, dataset_id)
 
 
 def get_version(home: Path, version_id: int) -> DatasetVersion:
     with connect(home) as db:
-        version = store.get_dataset_version(db, version_id)
+        version = datasets.get_version(db, version_id)
     if version is None:
         raise DatasetError(UNKNOWN_DATASET.format(ref=f"version id {version_id}"))
     return version
@@ -184,12 +183,12 @@ def find_version(home: Path, ref: str) -> DatasetVersion:
     """A version from ``name`` (its newest version) or ``name@N`` (version N)."""
     name, _, number = ref.rpartition("@") if "@" in ref else (ref, "", "")
     with connect(home) as db:
-        latest = store.latest_dataset_version(db, name.strip())
+        latest = datasets.latest_version(db, name.strip())
         if latest is None:
             raise DatasetError(UNKNOWN_DATASET.format(ref=ref))
         if not number:
             return latest
-        version = store.dataset_version_by_number(db, latest.dataset_name, _as_int(number))
+        version = datasets.version_by_number(db, latest.dataset_name, _as_int(number))
     if version is None:
         raise DatasetError(
             UNKNOWN_VERSION.format(name=latest.dataset_name, version=number, latest=latest.version)
@@ -236,8 +235,8 @@ def set_column_roles(
         for c in version.schema
     ]
     with connect(home) as db, writing(db):
-        store.set_version_schema(db, version_id, schema)
-        store.record_event(
+        datasets.set_schema(db, version_id, schema)
+        audit.record(
             db,
             actor=actor,
             action="dataset.set_roles",

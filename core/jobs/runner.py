@@ -13,9 +13,9 @@ from typing import Any
 
 from core.processes import process_running, spawn_detached
 from core.settings import artifacts_dir
-from core.store import connect
-from core.store import records as store
-from core.store.records import Job
+from core.store import audit, connect
+from core.store import jobs as jobs_store
+from core.store.jobs import Job
 
 WORKER_MODULE = "core.jobs.worker"
 PROGRESS_INTERVAL_S = 0.25
@@ -45,7 +45,7 @@ class Progress:
             return
         self._last = moment
         with connect(self.home) as db:
-            cancel_requested = store.set_job_progress(db, self.job_id, fraction, message)
+            cancel_requested = jobs_store.set_progress(db, self.job_id, fraction, message)
         if cancel_requested:
             raise JobCancelled()
 
@@ -65,11 +65,11 @@ def submit_job(
 ) -> Job:
     """Queue a job and start its worker, or return the job already doing the same work."""
     with connect(home) as db:
-        job, created = store.insert_job(
+        job, created = jobs_store.insert(
             db, kind=kind, subject=subject, params=params, dedupe_key=dedupe_key, created_by=actor
         )
         if created:
-            store.record_event(
+            audit.record(
                 db,
                 actor=actor,
                 action="job.submit",
@@ -86,7 +86,7 @@ def _spawn_worker(home: Path, job_id: int) -> None:
     args = [sys.executable, "-m", WORKER_MODULE, "--home", str(home), str(job_id)]
     process = spawn_detached(args, job_log_path(home, job_id))
     with connect(home) as db:
-        store.set_job_pid(db, job_id, process.pid)
+        jobs_store.set_pid(db, job_id, process.pid)
 
 
 def _process_alive(pid: int) -> bool:
@@ -100,39 +100,37 @@ def _age_seconds(timestamp: str) -> float:
 def refresh_job(home: Path, job_id: int) -> Job | None:
     """The job as stored, after marking it failed or cancelled if its worker is gone."""
     with connect(home) as db:
-        job = store.get_job(db, job_id)
+        job = jobs_store.get(db, job_id)
         if job is None or not job.active:
             return job
         if job.pid is not None and not _process_alive(job.pid):
             _finish_orphan(db, job)
         elif job.pid is None and _age_seconds(job.created_at) > UNSTARTED_GRACE_S:
-            store.finish_job(db, job.id, status="failed", message="Failed", error=NEVER_STARTED)
-        return store.get_job(db, job_id)
+            jobs_store.finish(db, job.id, status="failed", message="Failed", error=NEVER_STARTED)
+        return jobs_store.get(db, job_id)
 
 
 def _finish_orphan(db: Any, job: Job) -> None:
     if job.cancel_requested:
-        store.finish_job(db, job.id, status="cancelled", message="Cancelled")
+        jobs_store.finish(db, job.id, status="cancelled", message="Cancelled")
     else:
-        store.finish_job(db, job.id, status="failed", message="Failed", error=WORKER_DIED)
+        jobs_store.finish(db, job.id, status="failed", message="Failed", error=WORKER_DIED)
 
 
 def cancel_job(home: Path, job_id: int, *, actor: str = "studio") -> Job | None:
     """Ask a job to stop; a queued job stops at once, a running one at its next step."""
     with connect(home) as db:
-        job = store.get_job(db, job_id)
+        job = jobs_store.get(db, job_id)
         if job is None or not job.active:
             return job
-        store.request_job_cancel(db, job_id)
-        store.record_event(
-            db, actor=actor, action="job.cancel", entity_type="job", entity_id=job_id
-        )
+        jobs_store.request_cancel(db, job_id)
+        audit.record(db, actor=actor, action="job.cancel", entity_type="job", entity_id=job_id)
     if job.pid is not None and _process_alive(job.pid):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(job.pid, signal.SIGTERM)
     elif job.status == "queued":
         with connect(home) as db:
-            store.finish_job(db, job_id, status="cancelled", message="Cancelled")
+            jobs_store.finish(db, job_id, status="cancelled", message="Cancelled")
     return refresh_job(home, job_id)
 
 
@@ -153,7 +151,7 @@ def wait_for_job(home: Path, job_id: int, *, timeout: float = 600.0, poll: float
 def current_job(home: Path, *, kind: str, subject: str) -> Job | None:
     """The newest job of this kind for this subject, whatever its status."""
     with connect(home) as db:
-        jobs = store.list_jobs(db, kind=kind, subject=subject, limit=1)
+        jobs = jobs_store.find(db, kind=kind, subject=subject, limit=1)
     return refresh_job(home, jobs[0].id) if jobs else None
 
 
@@ -165,13 +163,13 @@ def latest_finished_job(home: Path, *, kind: str, subject: str) -> Job | None:
 def finished_jobs(home: Path, *, kind: str, subject: str, limit: int = 20) -> list[Job]:
     """The newest successful jobs of this kind for this subject, newest first."""
     with connect(home) as db:
-        jobs = store.list_jobs(db, kind=kind, subject=subject, limit=limit)
+        jobs = jobs_store.find(db, kind=kind, subject=subject, limit=limit)
     return [job for job in jobs if job.status == "done"]
 
 
 def list_recent_jobs(home: Path, *, include_finished: bool = False) -> list[Job]:
     """Active jobs (refreshed), plus the newest finished ones when asked."""
     with connect(home) as db:
-        jobs = store.list_jobs(db, limit=50) if include_finished else store.active_jobs(db)
+        jobs = jobs_store.find(db, limit=50) if include_finished else jobs_store.active(db)
     refreshed = [refresh_job(home, job.id) if job.active else job for job in jobs]
     return [job for job in refreshed if job is not None and (include_finished or job.active)]

@@ -12,8 +12,7 @@ from types import FrameType
 
 from core.jobs.kinds import job_function
 from core.jobs.runner import JobCancelled, Progress
-from core.store import connect
-from core.store import records as store
+from core.store import connect, jobs
 
 UNEXPECTED = "The job failed unexpectedly ({kind}: {error}). The job log has details."
 USER_ERRORS: tuple[type[Exception], ...] = (ValueError, KeyError, FileNotFoundError, RuntimeError)
@@ -26,12 +25,12 @@ def _cancel_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def run_job(home: Path, job_id: int) -> str:
     """Run job ``job_id`` in this process; returns the status it ended with."""
     with connect(home) as db:
-        job = store.get_job(db, job_id)
+        job = jobs.get(db, job_id)
         if job is None:
             return "missing"
-        if not store.start_job(db, job_id, os.getpid()):
+        if not jobs.start(db, job_id, os.getpid()):
             if job.cancel_requested:
-                store.finish_job(db, job_id, status="cancelled", message="Cancelled")
+                jobs.finish(db, job_id, status="cancelled", message="Cancelled")
             return "skipped"
     try:
         result = job_function(job.kind)(home, job.params, Progress(home, job_id))
@@ -51,7 +50,7 @@ def _user_message(error: Exception) -> str:
 
 def _finish(home: Path, job_id: int, status: str, message: str, **fields: object) -> str:
     with connect(home) as db:
-        store.finish_job(db, job_id, status=status, message=message, **fields)  # type: ignore[arg-type]
+        jobs.finish(db, job_id, status=status, message=message, **fields)  # type: ignore[arg-type]
     return status
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from core.monitor.dashboard import MonitorSummary, summarise
-from core.store import connect
-from core.store import records as store
-from core.store.records import Alert, AlertRule
+from core.store import audit, connect, monitoring
+from core.store.monitoring import Alert, AlertRule
 
 WEBHOOK_ENV = "MLOPS_STUDIO_ALERT_WEBHOOK"
 WEBHOOK_TIMEOUT_S = 5.0
@@ -76,11 +75,11 @@ def check_rule(spec: RuleSpec) -> RuleSpec:
 def rules_of(home: Path, deployment_id: int) -> list[AlertRule]:
     """The deployment's rules; the defaults are added the first time."""
     with connect(home) as db:
-        rules = store.alert_rules(db, deployment_id)
+        rules = monitoring.alert_rules(db, deployment_id)
         if not rules:
             for spec in DEFAULT_RULES:
-                store.add_alert_rule(db, deployment_id, **spec.__dict__)
-            rules = store.alert_rules(db, deployment_id)
+                monitoring.add_alert_rule(db, deployment_id, **spec.__dict__)
+            rules = monitoring.alert_rules(db, deployment_id)
     return rules
 
 
@@ -88,13 +87,15 @@ def add_rule(home: Path, deployment_id: int, spec: RuleSpec) -> AlertRule:
     check_rule(spec)
     rules_of(home, deployment_id)
     with connect(home) as db:
-        rule_id = store.add_alert_rule(db, deployment_id, **spec.__dict__)
-        return next(rule for rule in store.alert_rules(db, deployment_id) if rule.id == rule_id)
+        rule_id = monitoring.add_alert_rule(db, deployment_id, **spec.__dict__)
+        return next(
+            rule for rule in monitoring.alert_rules(db, deployment_id) if rule.id == rule_id
+        )
 
 
 def set_rule_enabled(home: Path, rule_id: int, enabled: bool) -> None:
     with connect(home) as db:
-        store.update_alert_rule(db, rule_id, enabled=int(enabled))
+        monitoring.update_alert_rule(db, rule_id, enabled=int(enabled))
 
 
 def evaluate(home: Path, deployment_id: int) -> list[Alert]:
@@ -104,7 +105,7 @@ def evaluate(home: Path, deployment_id: int) -> list[Alert]:
     with connect(home) as db:
         open_by_rule = {
             alert.rule_id: alert
-            for alert in store.list_alerts(db, deployment_id=deployment_id, status="open")
+            for alert in monitoring.alerts(db, deployment_id=deployment_id, status="open")
         }
     summaries: dict[int, MonitorSummary] = {}
     for rule in rules_of(home, deployment_id):
@@ -149,7 +150,7 @@ def metric_value(
 
 def latest_drift_share(home: Path, deployment_id: int, start: float, end: float) -> float | None:
     with connect(home) as db:
-        metrics = store.monitor_metrics(db, deployment_id, start, end)
+        metrics = monitoring.metrics(db, deployment_id, start, end)
     shares = [m["value"] for m in metrics if m["feature"] == "" and m["metric"] == "drift_share"]
     return shares[-1] if shares else None
 
@@ -167,7 +168,7 @@ def _open(home: Path, deployment_id: int, rule: AlertRule, value: float) -> Aler
         threshold=rule.threshold,
     )
     with connect(home) as db:
-        alert_id = store.open_alert(
+        alert_id = monitoring.open_alert(
             db,
             deployment_id=deployment_id,
             rule_id=rule.id,
@@ -182,12 +183,12 @@ def _open(home: Path, deployment_id: int, rule: AlertRule, value: float) -> Aler
 
 def _clear(home: Path, alert: Alert) -> Alert:
     with connect(home) as db:
-        store.clear_alert(db, alert.id)
+        monitoring.clear_alert(db, alert.id)
         return _stored(db, alert.id)
 
 
 def _stored(db: Any, alert_id: int) -> Alert:
-    found = store.get_alert(db, alert_id)
+    found = monitoring.get_alert(db, alert_id)
     if found is None:
         raise ValueError(UNKNOWN_ALERT.format(id=alert_id))
     return found
@@ -196,8 +197,8 @@ def _stored(db: Any, alert_id: int) -> Alert:
 def acknowledge(home: Path, alert_id: int, *, actor: str = "studio") -> None:
     with connect(home) as db:
         _stored(db, alert_id)
-        if store.acknowledge_alert(db, alert_id, actor):
-            store.record_event(
+        if monitoring.acknowledge_alert(db, alert_id, actor):
+            audit.record(
                 db, actor=actor, action="alert.acknowledge", entity_type="alert", entity_id=alert_id
             )
 
@@ -205,13 +206,13 @@ def acknowledge(home: Path, alert_id: int, *, actor: str = "studio") -> None:
 def open_alerts(home: Path) -> list[Alert]:
     """Every open alert, newest first (the sidebar shows them on every page)."""
     with connect(home) as db:
-        return store.list_alerts(db, status="open")
+        return monitoring.alerts(db, status="open")
 
 
 def alert_log(home: Path, deployment_id: int, *, limit: int = 200) -> list[Alert]:
     """A deployment's alerts, open and cleared, newest first."""
     with connect(home) as db:
-        return store.list_alerts(db, deployment_id=deployment_id, limit=limit)
+        return monitoring.alerts(db, deployment_id=deployment_id, limit=limit)
 
 
 def notify(alert: Alert) -> bool:

@@ -15,8 +15,7 @@ from typing import Any
 import orjson
 
 from core.monitor.windows import WINDOW_SECONDS, aggregate, latency_percentile, window_start
-from core.store import connect
-from core.store import records as store
+from core.store import connect, monitoring
 
 SUMMED = ("requests", "rows", "errors", "unseen_rows", "labelled", "label_score")
 
@@ -87,7 +86,7 @@ def summarise(
     end = end if end is not None else time.time()
     start = end - minutes * 60
     with connect(home) as db:
-        rows = store.monitor_windows(db, deployment_id, start - WINDOW_SECONDS, end)
+        rows = monitoring.windows(db, deployment_id, start - WINDOW_SECONDS, end)
     rows = [_parsed(row) for row in rows]
     width = bucket_minutes * WINDOW_SECONDS
     windows = [_window(row) for row in (_buckets(rows, width) if bucket_minutes > 1 else rows)]
@@ -282,7 +281,7 @@ def drift_metrics(
     end = end if end is not None else time.time()
     start = end - minutes * 60
     with connect(home) as db:
-        rows = store.monitor_metrics(db, deployment_id, start - DRIFT_WINDOW_SECONDS, end)
+        rows = monitoring.metrics(db, deployment_id, start - DRIFT_WINDOW_SECONDS, end)
     by_window: dict[float, list[dict[str, Any]]] = {}
     # oldest first, so a window computed twice (two processes at once) keeps its newest rows
     for row in sorted(rows, key=lambda row: (row["window_start"], row["id"])):
@@ -368,4 +367,4 @@ def rank_drift(
 def drift_updated(home: Path, deployment_id: int) -> float:
     """Where drift has been computed up to (epoch seconds): a new window moves it on."""
     with connect(home) as db:
-        return float(store.monitor_state(db, deployment_id)["last_drift_end"])
+        return float(monitoring.state(db, deployment_id)["last_drift_end"])

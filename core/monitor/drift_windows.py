@@ -18,8 +18,7 @@ from core.monitor.drift import (
     compute_drift_against,
     profile_reference,
 )
-from core.store import connect
-from core.store import records as store
+from core.store import connect, deployments, monitoring
 from core.store.connection import writing
 
 DRIFT_WINDOW_SECONDS = 300.0
@@ -32,9 +31,9 @@ def update_drift(home: Path, deployment_id: int, *, now: float | None = None) ->
     """Compute drift for every whole window since the last one; returns how many got metrics."""
     now = time.time() if now is None else now
     with connect(home) as db:
-        state = store.monitor_state(db, deployment_id)
-        first = store.first_prediction_time(db, deployment_id)
-        deployment = store.get_deployment(db, deployment_id)
+        state = monitoring.state(db, deployment_id)
+        first = monitoring.first_prediction_time(db, deployment_id)
+        deployment = deployments.get(db, deployment_id)
     if first is None or deployment is None:
         return 0
     start = (
@@ -45,10 +44,10 @@ def update_drift(home: Path, deployment_id: int, *, now: float | None = None) ->
         end = start + DRIFT_WINDOW_SECONDS
         rows = _window(home, deployment_id, deployment.model_version_id, start, end)
         with connect(home) as db, writing(db):
-            if store.monitor_state(db, deployment_id)["last_drift_end"] != state["last_drift_end"]:
+            if monitoring.state(db, deployment_id)["last_drift_end"] != state["last_drift_end"]:
                 return computed  # another process is computing these windows
-            store.add_monitor_metrics(db, rows)
-            store.set_monitor_state(db, deployment_id, last_drift_end=end)
+            monitoring.add_metrics(db, rows)
+            monitoring.set_state(db, deployment_id, last_drift_end=end)
         state["last_drift_end"] = end
         computed += bool(rows)
         start = end
@@ -60,7 +59,7 @@ def _window(
 ) -> list[dict[str, Any]]:
     """The window's metric rows, or none when it holds too few answered rows."""
     with connect(home) as db:
-        inputs = store.window_inputs(db, deployment_id, start, end, limit=MAX_ROWS)
+        inputs = monitoring.window_inputs(db, deployment_id, start, end, limit=MAX_ROWS)
     if len(inputs) < MIN_ROWS:
         return []
     current = pd.DataFrame(inputs)

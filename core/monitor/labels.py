@@ -12,8 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.store import connect
-from core.store import records as store
+from core.store import connect, deployments
 
 REQUEST_COLUMN = "request_id"
 ROW_COLUMN = "row"
@@ -55,7 +54,7 @@ def apply_labels(
         keyed[(request_id, row)] = label
     valid, wrong = _typed(keyed, classes)
     with connect(home) as db:
-        sizes = store.answered_sizes(db, deployment_id, sorted({rid for rid, _ in valid}))
+        sizes = deployments.answered_sizes(db, deployment_id, sorted({rid for rid, _ in valid}))
         known = [
             (rid, row, json.dumps(label))
             for (rid, row), label in valid.items()
@@ -65,7 +64,7 @@ def apply_labels(
             {rid if row is None else f"{rid}[{row}]" for (rid, row) in valid}
             - {rid if row is None else f"{rid}[{row}]" for rid, row, _ in known}
         )
-        refused = store.record_labels(db, deployment_id, known, time.time()) if known else []
+        refused = deployments.record_labels(db, deployment_id, known, time.time()) if known else []
     assert not refused  # every known id was checked above
     return LabelReport(
         len(known), tuple(unknown), duplicates, len(wrong), tuple(wrong[:MAX_EXAMPLES])

@@ -12,8 +12,7 @@ from typing import Any
 import orjson
 
 from core.monitor.windows import label_score
-from core.store import connect
-from core.store import records as store
+from core.store import connect, retraining
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def compare_shadow(
     start = end - minutes * 60
     width = bucket_minutes * 60
     with connect(home) as db:
-        pairs = store.shadow_pairs(db, deployment_id, version_id, start, end)
+        pairs = retraining.shadow_pairs(db, deployment_id, version_id, start, end)
     tallies: dict[float, _Tally] = {}
     total = _Tally()
     for moment, _, served, shadow, labels in pairs:

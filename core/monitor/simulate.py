@@ -129,8 +129,7 @@ def replay_history(
     from core.serving.deployments import get_deployment
     from core.serving.inputs import check_rows
     from core.serving.scoring import load_served_model, score
-    from core.store import connect
-    from core.store import records as store
+    from core.store import connect, deployments
 
     if frame.empty:
         raise ValueError(NO_ROWS.format(name="The history"))
@@ -165,8 +164,8 @@ def replay_history(
         if label is not None and not pd.isna(label) and times[index] < now - label_delay:
             due.append((request_id, 0, json.dumps(_plain(label))))
     with connect(home) as db:
-        store.log_predictions(db, requests)
-        store.record_labels(db, deployment_id, due, now)
+        deployments.log_predictions(db, requests)
+        deployments.record_labels(db, deployment_id, due, now)
     seconds = time.monotonic() - started
     return SimulationResult(len(rows), len(rows), 0, len(due), seconds)
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.store import connect
-from core.store import records as store
+from core.store import connect, monitoring
 from core.store.connection import writing
 
 WINDOW_SECONDS = 60.0
@@ -48,16 +47,16 @@ def aggregate(home: Path, deployment_id: int) -> int:
     folded = 0
     with connect(home) as db:
         while True:
-            position = store.monitor_state(db, deployment_id)["last_prediction_id"]
-            rows = store.predictions_after(db, deployment_id, position, limit=BATCH_ROWS)
+            position = monitoring.state(db, deployment_id)["last_prediction_id"]
+            rows = monitoring.predictions_after(db, deployment_id, position, limit=BATCH_ROWS)
             if not rows:
                 break
             windows = _fold(rows)  # outside the write lock: the service keeps logging
             with writing(db):
-                if store.monitor_state(db, deployment_id)["last_prediction_id"] != position:
+                if monitoring.state(db, deployment_id)["last_prediction_id"] != position:
                     continue  # another process folded these rows first
                 _merge(db, deployment_id, windows)
-                store.set_monitor_state(db, deployment_id, last_prediction_id=rows[-1][0])
+                monitoring.set_state(db, deployment_id, last_prediction_id=rows[-1][0])
             folded += len(rows)
         _score_labels(db, deployment_id)
     return folded
@@ -83,7 +82,7 @@ def _merge(db: Any, deployment_id: int, windows: dict[float, _Window]) -> None:
     starts = sorted(windows)
     stored = {
         row["window_start"]: row
-        for row in store.monitor_windows(db, deployment_id, starts[0], starts[-1] + 1)
+        for row in monitoring.windows(db, deployment_id, starts[0], starts[-1] + 1)
     }
     merged = []
     for start in starts:
@@ -105,7 +104,7 @@ def _merge(db: Any, deployment_id: int, windows: dict[float, _Window]) -> None:
                 "unseen_rows": old["unseen_rows"] + new.unseen_rows,
             }
         )
-    store.save_monitor_windows(db, merged)
+    monitoring.save_windows(db, merged)
 
 
 def _empty_row(deployment_id: int, start: float) -> dict[str, Any]:
@@ -126,23 +125,23 @@ def _empty_row(deployment_id: int, start: float) -> dict[str, Any]:
 def _score_labels(db: Any, deployment_id: int) -> None:
     """Recount labelled rows and their score (correct predictions, or absolute error for
     numbers) in every window that received labels since the last call."""
-    state = store.monitor_state(db, deployment_id)
-    starts, newest = store.labelled_window_starts(
+    state = monitoring.state(db, deployment_id)
+    starts, newest = monitoring.labelled_window_starts(
         db, deployment_id, state["last_labelled_at"], WINDOW_SECONDS
     )
     if not starts:
         return
     stored = {
         row["window_start"]: row
-        for row in store.monitor_windows(db, deployment_id, min(starts), max(starts) + 1)
+        for row in monitoring.windows(db, deployment_id, min(starts), max(starts) + 1)
     }
     updated = []
     for start in starts:
-        pairs = store.labelled_pairs(db, deployment_id, start, start + WINDOW_SECONDS)
+        pairs = monitoring.labelled_pairs(db, deployment_id, start, start + WINDOW_SECONDS)
         row = stored.get(start) or _empty_row(deployment_id, start)
         updated.append({**row, "labelled": len(pairs), "label_score": label_score(pairs)})
-    store.save_monitor_windows(db, updated)
-    store.set_monitor_state(db, deployment_id, last_labelled_at=newest)
+    monitoring.save_windows(db, updated)
+    monitoring.set_state(db, deployment_id, last_labelled_at=newest)
 
 
 def label_score(pairs: list[tuple[Any, Any]]) -> float:

@@ -12,9 +12,9 @@ import pyarrow as pa
 from core.data.datasets import Lineage, get_version, load_frame, store_table
 from core.data.schema import ColumnSchema, infer_schema, schema_to_json
 from core.prep.recipe import Recipe, RecipeError, StepAccount, apply_cleaning, load_recipe_file
-from core.store import connect
-from core.store import records as store
-from core.store.records import DatasetVersion, StoredRecipe
+from core.store import audit, connect, recipes
+from core.store.datasets import DatasetVersion
+from core.store.recipes import StoredRecipe
 
 UNKNOWN_RECIPE = (
     "There is no recipe {ref!r}: give a recipe JSON file or a saved recipe as NAME or NAME@N "
@@ -54,7 +54,7 @@ def save_recipe(
 ) -> StoredRecipe:
     """Store a recipe as the next version of its name (identical content is reused)."""
     with connect(home) as db:
-        stored, created = store.save_recipe_version(
+        stored, created = recipes.save_version(
             db,
             name=recipe.name,
             content_hash=recipe.content_hash,
@@ -63,7 +63,7 @@ def save_recipe(
             created_by=actor,
         )
         if created:
-            store.record_event(
+            audit.record(
                 db,
                 actor=actor,
                 action="recipe.save",
@@ -76,12 +76,12 @@ def save_recipe(
 
 def list_recipes(home: Path) -> list[StoredRecipe]:
     with connect(home) as db:
-        return store.list_recipes(db)
+        return recipes.versions(db)
 
 
 def stored_recipe(home: Path, recipe_id: int) -> Recipe:
     with connect(home) as db:
-        found = store.get_recipe(db, recipe_id)
+        found = recipes.get(db, recipe_id)
     if found is None:
         raise RecipeError(UNKNOWN_RECIPE.format(ref=f"id {recipe_id}"))
     return Recipe.loads(found.recipe_json)
@@ -94,7 +94,7 @@ def find_recipe(home: Path, ref: str) -> Recipe:
         return load_recipe_file(path)
     name, _, number = ref.rpartition("@") if "@" in ref else (ref, "", "")
     with connect(home) as db:
-        found = store.recipe_by_name(db, name, int(number) if number.isdigit() else None)
+        found = recipes.by_name(db, name, int(number) if number.isdigit() else None)
     if found is None:
         raise RecipeError(UNKNOWN_RECIPE.format(ref=ref))
     return Recipe.loads(found.recipe_json)
@@ -104,7 +104,7 @@ def find_stored_recipe(home: Path, ref: str, *, actor: str = "studio") -> Stored
     """A saved recipe from its id, ``NAME`` or ``NAME@N``; a JSON file is saved first."""
     if ref.isdigit():
         with connect(home) as db:
-            found = store.get_recipe(db, int(ref))
+            found = recipes.get(db, int(ref))
         if found is None:
             raise RecipeError(UNKNOWN_RECIPE.format(ref=ref))
         return found

@@ -9,9 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.store import connect
-from core.store import records as store
-from core.store.records import RetrainPolicy
+from core.store import audit, connect, deployments, retraining
+from core.store.retraining import RetrainPolicy
 
 PROMOTE_MODES = ("review", "shadow", "auto")
 PROMOTE_LABELS = {
@@ -118,9 +117,9 @@ def add_policy(
     action = action or Action()
     check_policy(triggers, action, cooldown_minutes, name)
     with connect(home) as db:
-        if store.get_deployment(db, deployment_id) is None:
+        if deployments.get(db, deployment_id) is None:
             raise PolicyError(f"There is no deployment {deployment_id}.")
-        policy_id = store.add_retrain_policy(
+        policy_id = retraining.add_policy(
             db,
             deployment_id=deployment_id,
             name=name.strip(),
@@ -129,7 +128,7 @@ def add_policy(
             cooldown_minutes=cooldown_minutes,
             created_by=actor,
         )
-        store.record_event(
+        audit.record(
             db,
             actor=actor,
             action="retrain.policy.add",
@@ -142,7 +141,7 @@ def add_policy(
 
 def get_policy(home: Path, policy_id: int) -> RetrainPolicy:
     with connect(home) as db:
-        policy = store.get_retrain_policy(db, policy_id)
+        policy = retraining.get_policy(db, policy_id)
     if policy is None:
         raise PolicyError(UNKNOWN_POLICY.format(id=policy_id))
     return policy
@@ -150,14 +149,14 @@ def get_policy(home: Path, policy_id: int) -> RetrainPolicy:
 
 def policies_of(home: Path, deployment_id: int) -> list[RetrainPolicy]:
     with connect(home) as db:
-        return store.retrain_policies(db, deployment_id=deployment_id)
+        return retraining.policies(db, deployment_id=deployment_id)
 
 
 def set_policy_enabled(home: Path, policy_id: int, enabled: bool, *, actor: str = "studio") -> None:
     get_policy(home, policy_id)
     with connect(home) as db:
-        store.update_retrain_policy(db, policy_id, enabled=int(enabled))
-        store.record_event(
+        retraining.update_policy(db, policy_id, enabled=int(enabled))
+        audit.record(
             db,
             actor=actor,
             action="retrain.policy.enable" if enabled else "retrain.policy.disable",
@@ -264,7 +263,7 @@ def _served_run(home: Path, deployment_id: int) -> Any:
     from core.train.tracking import get_run
 
     with connect(home) as db:
-        deployment = store.get_deployment(db, deployment_id)
+        deployment = deployments.get(db, deployment_id)
     if deployment is None:
         return None
     return get_run(home, model_version_by_id(home, deployment.model_version_id).run_id)
@@ -276,7 +275,7 @@ def _new_labels(
     if threshold is None:
         return None
     with connect(home) as db:
-        count = store.labels_since(db, deployment_id, since)
+        count = retraining.labels_since(db, deployment_id, since)
     if count < threshold:
         return None
     return Fired(

@@ -12,9 +12,8 @@ from typing import Any
 from core.data.datasets import get_version
 from core.review.review import VersionReview, cached_explanation, cached_review
 from core.review.signoff import CHECKLIST
-from core.store import connect
-from core.store import records as store
-from core.store.records import ModelVersion, Review
+from core.store import connect, models, recipes
+from core.store.models import ModelVersion, Review
 from core.train.evaluate import METRIC_LABELS
 from core.train.registry import find_model_version
 from core.train.tracking import get_run
@@ -53,7 +52,7 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
     run = get_run(home, version.run_id)
     review = cached_review(home, version)
     with connect(home) as db:
-        decisions = store.reviews_of(db, version.id)
+        decisions = models.reviews_of(db, version.id)
     metric_label = METRIC_LABELS.get(run.metric, run.metric)
     return ModelCard(
         title=f"Model card: {version.label}",
@@ -113,7 +112,7 @@ def _recipe_lines(home: Path, recipe_id: int | None) -> list[str]:
     if recipe_id is None:
         return ["No recipe: the default feature spec built from the column roles."]
     with connect(home) as db:
-        recipe = store.get_recipe(db, recipe_id)
+        recipe = recipes.get(db, recipe_id)
     if recipe is None:
         return [f"Recipe id {recipe_id} (no longer in the store)."]
     body = json.loads(recipe.recipe_json)

@@ -14,9 +14,8 @@ import pandas as pd
 from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
 from core.review.gates import Evidence, GateConfig, GateResult, all_passed, check_gates
 from core.review.segments import calibration_error, segment_performance
-from core.store import connect
-from core.store import records as store
-from core.store.records import ModelVersion
+from core.store import connect, models
+from core.store.models import ModelVersion
 from core.train.evaluate import predictions, score_metric
 from core.train.registry import CHAMPION, find_model_version, load_model_version
 from core.train.tracking import get_run
@@ -255,7 +254,7 @@ def review_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, A
     """Job: review a version and save the result as a JSON artifact."""
     config = GateConfig.from_dict(params["config"]) if params.get("config") else None
     with connect(home) as db:
-        version = store.get_model_version(db, int(params["version_id"]))
+        version = models.get_version(db, int(params["version_id"]))
     if version is None:
         raise ValueError(f"There is no model version {params['version_id']}.")
     review = review_version(

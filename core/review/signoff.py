@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.store import connect
-from core.store import records as store
-from core.store.records import ModelVersion, Review
+from core.store import audit, connect, models
+from core.store.models import ModelVersion, Review
 from core.train.registry import find_model_version
 
 DECISIONS = ("approve", "changes", "reject")
@@ -48,7 +47,7 @@ def record_decision(
     _check(reviewer, decision, comment, ticks)
     version = ref if isinstance(ref, ModelVersion) else find_model_version(home, ref)
     with connect(home) as db:
-        review = store.add_review(
+        review = models.add_review(
             db,
             version_id=version.id,
             reviewer=reviewer,
@@ -57,7 +56,7 @@ def record_decision(
             checklist=ticks,
             evidence=evidence or {},
         )
-        store.record_event(
+        audit.record(
             db,
             actor=reviewer,
             action=f"model.review.{decision}",
@@ -85,7 +84,7 @@ def _check(reviewer: str, decision: str, comment: str, ticks: dict[str, bool]) -
 
 def reviews(home: Path, version: ModelVersion) -> list[Review]:
     with connect(home) as db:
-        return store.reviews_of(db, version.id)
+        return models.reviews_of(db, version.id)
 
 
 def set_intended_use(home: Path, version: ModelVersion, text: str, *, actor: str) -> None:
@@ -95,8 +94,8 @@ def set_intended_use(home: Path, version: ModelVersion, text: str, *, actor: str
             TOO_LONG.format(what="intended use", length=len(text), most=MAX_INTENDED_USE)
         )
     with connect(home) as db:
-        store.set_intended_use(db, version.id, text)
-        store.record_event(
+        models.set_intended_use(db, version.id, text)
+        audit.record(
             db,
             actor=actor,
             action="model.intended_use",

@@ -25,8 +25,7 @@ from core.serving.keys import key_matches
 from core.serving.prediction_log import PredictionLog
 from core.serving.scoring import Scores, ServedModel, load_served_model, score
 from core.serving.shadow import ShadowRequest, ShadowScorer
-from core.store import connection
-from core.store import records as store
+from core.store import connection, deployments
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # 10,000 rows of a few dozen columns, spaced JSON included
 MAX_ROWS = 10_000
@@ -89,7 +88,7 @@ class _Service:
     shadow: ShadowScorer | None = None
 
     def log_row(self, pending: _Pending, scores: Scores, latency_ms: float) -> tuple:
-        """The request's log row (records.PREDICTION_COLUMNS order): its rows as JSON arrays."""
+        """The request's log row (deployments.PREDICTION_COLUMNS order): its rows as JSON arrays."""
         probabilities = scores.probabilities
         return (
             self.deployment_id,
@@ -282,7 +281,7 @@ async def _stop(service: _Service) -> None:
 def _watch(service: _Service) -> tuple[int, str | None, str, int | None]:
     assert service.deployment_id is not None
     with connection.connect(service.home) as db:
-        watched = store.deployment_watch(db, service.deployment_id)
+        watched = deployments.watch(db, service.deployment_id)
     if watched is None:
         raise RuntimeError(NO_DEPLOYMENT.format(id=service.deployment_id, home=service.home))
     service.key_hash = watched[1]
@@ -504,7 +503,7 @@ def _checked_label(label: Any, model: ServedModel, path: tuple[str | int, ...]) 
 
 def _record_labels(service: _Service, labels: list[tuple[str, int | None, str]]) -> list[str]:
     with connection.connect(service.home) as db:
-        return store.record_labels(db, service.deployment_id, labels, time.time())
+        return deployments.record_labels(db, service.deployment_id, labels, time.time())
 
 
 # -- OpenAPI -----------------------------------------------------------------------------------

@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from core import store
 from core.artifacts import new_artifact_path, resolve
 from core.processes import process_running, spawn_detached
 from core.serving.keys import key_hash, new_api_key
 from core.serving.supervisor import APP_FACTORY, SUPERVISOR_MODULE, answers, server_env
-from core.store import connect
-from core.store import records as store
-from core.store.records import Deployment
+from core.store import audit, connect, deployments, models
+from core.store.deployments import Deployment
 
 LOOPBACK = "127.0.0.1"
 READY_TIMEOUT_S = 90.0
@@ -48,13 +48,13 @@ class DeployError(ValueError):
     """A deployment action that cannot be done; the message says what to change."""
 
 
-def find_model_version(home: Path, ref: str) -> store.ModelVersion:
+def find_model_version(home: Path, ref: str) -> models.ModelVersion:
     from core.train.registry import find_model_version as find  # sklearn stays unimported
 
     return find(home, ref)
 
 
-def model_version_by_id(home: Path, version_id: int) -> store.ModelVersion:
+def model_version_by_id(home: Path, version_id: int) -> models.ModelVersion:
     from core.train.registry import model_version_by_id as by_id
 
     return by_id(home, version_id)
@@ -152,7 +152,7 @@ def open_foreground(
 
 def _new_deployment(
     home: Path,
-    version: store.ModelVersion,
+    version: models.ModelVersion,
     host: str,
     port: int | None,
     workers: int,
@@ -164,7 +164,7 @@ def _new_deployment(
     port = _usable_port(host, port)
     _check_workers(workers)
     with connect(home) as db:
-        return store.insert_deployment(
+        return deployments.insert(
             db,
             model_version_id=version.id,
             host=host,
@@ -180,7 +180,7 @@ def _new_deployment(
 
 def close_foreground(home: Path, deployment_id: int) -> None:
     with connect(home) as db:
-        store.update_deployment(
+        deployments.update(
             db,
             deployment_id,
             status="stopped",
@@ -193,7 +193,7 @@ def close_foreground(home: Path, deployment_id: int) -> None:
 
 def get_deployment(home: Path, deployment_id: int) -> Deployment:
     with connect(home) as db:
-        found = store.get_deployment(db, deployment_id)
+        found = deployments.get(db, deployment_id)
     if found is None:
         raise DeployError(UNKNOWN_DEPLOYMENT.format(id=deployment_id))
     return found
@@ -201,7 +201,7 @@ def get_deployment(home: Path, deployment_id: int) -> Deployment:
 
 def list_deployments(home: Path, *, include_stopped: bool = True) -> list[Deployment]:
     with connect(home) as db:
-        return store.list_deployments(db, include_stopped=include_stopped)
+        return deployments.find(db, include_stopped=include_stopped)
 
 
 def wait_until_ready(
@@ -225,7 +225,7 @@ def undeploy(home: Path, deployment_id: int, *, actor: str = "studio") -> Deploy
     """Stop a deployment gracefully (buffered predictions are written first)."""
     deployment = get_deployment(home, deployment_id)
     with connect(home) as db:
-        store.update_deployment(db, deployment_id, desired="stopped")
+        deployments.update(db, deployment_id, desired="stopped")
         _audit(db, actor, "deployment.stop", deployment)
     supervisor = _live_supervisor(deployment)
     if supervisor is not None:
@@ -234,7 +234,7 @@ def undeploy(home: Path, deployment_id: int, *, actor: str = "studio") -> Deploy
     else:
         _stop_orphan(deployment)
         with connect(home) as db:
-            store.update_deployment(
+            deployments.update(
                 db, deployment_id, status="stopped", stopped_at=store.now(), server_pid=None
             )
     return get_deployment(home, deployment_id)
@@ -247,9 +247,7 @@ def restart(home: Path, deployment_id: int, *, actor: str = "studio") -> Deploym
         undeploy(home, deployment_id, actor=actor)
     _usable_port(deployment.host, deployment.port)
     with connect(home) as db:
-        store.update_deployment(
-            db, deployment_id, desired="running", status="starting", last_error=None
-        )
+        deployments.update(db, deployment_id, desired="running", status="starting", last_error=None)
         _audit(db, actor, "deployment.start", deployment)
     _spawn_supervisor(home, get_deployment(home, deployment_id))
     return wait_until_ready(home, deployment_id)
@@ -275,7 +273,7 @@ def switch_version(
         raise DeployError(SAME_VERSION.format(id=deployment_id, label=version.label))
     reason = None if rolling_back else _approved_or_reason(version, override_reason)
     with connect(home) as db:
-        store.update_deployment(
+        deployments.update(
             db,
             deployment_id,
             model_version_id=version.id,
@@ -290,7 +288,7 @@ def switch_version(
 def version_changes(home: Path, deployment_id: int, *, limit: int = 50) -> list[tuple[str, str]]:
     """(time, version label) of each switch or roll-back of a deployment, newest first."""
     with connect(home) as db:
-        found = store.audit_events(
+        found = audit.events(
             db, entity_type="deployment", entity_id=str(deployment_id), limit=limit
         )
     return [
@@ -312,7 +310,7 @@ def start_shadow(
     if version.id == deployment.model_version_id:
         raise DeployError(SAME_SHADOW.format(id=deployment_id, label=version.label))
     with connect(home) as db:
-        store.update_deployment(db, deployment_id, shadow_version_id=version.id)
+        deployments.update(db, deployment_id, shadow_version_id=version.id)
         _audit(db, actor, "deployment.shadow.start", deployment, version=version.label)
     return get_deployment(home, deployment_id)
 
@@ -321,7 +319,7 @@ def stop_shadow(home: Path, deployment_id: int, *, actor: str = "studio") -> Dep
     """The shadow version stops scoring traffic (its logged answers stay for comparison)."""
     deployment = get_deployment(home, deployment_id)
     with connect(home) as db:
-        store.update_deployment(db, deployment_id, shadow_version_id=None)
+        deployments.update(db, deployment_id, shadow_version_id=None)
         _audit(db, actor, "deployment.shadow.stop", deployment)
     return get_deployment(home, deployment_id)
 
@@ -341,7 +339,7 @@ def rotate_key(home: Path, deployment_id: int, *, actor: str = "studio") -> str:
     deployment = get_deployment(home, deployment_id)
     api_key = new_api_key()
     with connect(home) as db:
-        store.update_deployment(
+        deployments.update(
             db,
             deployment_id,
             api_key_hash=key_hash(api_key),
@@ -357,7 +355,7 @@ def revoke_key(home: Path, deployment_id: int, *, actor: str = "studio") -> Depl
     """No key works until the key is rotated; the service answers 401 to every request."""
     deployment = get_deployment(home, deployment_id)
     with connect(home) as db:
-        store.update_deployment(db, deployment_id, api_key_hash=None, key_revoked_at=store.now())
+        deployments.update(db, deployment_id, api_key_hash=None, key_revoked_at=store.now())
         _audit(db, actor, "deployment.revoke_key", deployment)
     return get_deployment(home, deployment_id)
 
@@ -373,7 +371,7 @@ def reattach(home: Path) -> list[Deployment]:
             continue
         _stop_orphan(deployment)
         with connect(home) as db:
-            store.update_deployment(db, deployment.id, status="restarting", server_pid=None)
+            deployments.update(db, deployment.id, status="restarting", server_pid=None)
         _spawn_supervisor(home, get_deployment(home, deployment.id))
     return list_deployments(home)
 
@@ -399,13 +397,13 @@ def service_log(home: Path, deployment: Deployment, *, lines: int = 200) -> str:
 def recent_predictions(home: Path, deployment_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
     """The deployment's newest logged predictions, one per row, newest first."""
     with connect(home) as db:
-        return store.predictions_of(db, deployment_id, limit=limit)
+        return deployments.predictions(db, deployment_id, limit=limit)
 
 
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _approved_or_reason(version: store.ModelVersion, reason: str | None) -> str | None:
+def _approved_or_reason(version: models.ModelVersion, reason: str | None) -> str | None:
     if version.review_state == "approved":
         return None
     if reason is None or not reason.strip():
@@ -440,7 +438,7 @@ def _spawn_supervisor(home: Path, deployment: Deployment) -> None:
     args += ["--deployment", str(deployment.id)]
     process = spawn_detached(args, resolve(home, deployment.log_path))
     with connect(home) as db:
-        store.update_deployment(db, deployment.id, supervisor_pid=process.pid)
+        deployments.update(db, deployment.id, supervisor_pid=process.pid)
 
 
 def _live_supervisor(deployment: Deployment) -> int | None:
@@ -479,7 +477,7 @@ def _wait_for_version(deployment: Deployment, label: str, timeout: float) -> Non
 
 def _audit(db, actor: str, action: str, deployment: Deployment, **details: object) -> None:
     details = {k: v for k, v in details.items() if v is not None}
-    store.record_event(
+    audit.record(
         db,
         actor=actor,
         action=action,

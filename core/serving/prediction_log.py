@@ -12,8 +12,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from core.store import connection
-from core.store import records as store
+from core.store import connection, deployments
 
 MAX_BATCH_ROWS = 20_000
 LOCK_WAIT_S = 10.0
@@ -35,7 +34,7 @@ class PredictionLog:
         self._thread.start()
 
     def append(self, rows: list[tuple[Any, ...]]) -> Future[int]:
-        """Queue rows (in ``records.PREDICTION_COLUMNS`` order); the future gives the count."""
+        """Queue rows (in ``deployments.PREDICTION_COLUMNS`` order); the future gives the count."""
         done: Future[int] = Future()
         self._queue.put((rows, done))
         return done
@@ -76,7 +75,7 @@ class PredictionLog:
     def _write(self, db: Any, batch: list[tuple[list[Any], Future[int]]]) -> None:
         rows = [row for item, _ in batch for row in item]
         try:
-            _with_retries(lambda: store.log_predictions(db, rows))
+            _with_retries(lambda: deployments.log_predictions(db, rows))
         except Exception as error:  # a full disk or a locked store: no request may succeed
             log.exception("could not write %d prediction log rows", len(rows))
             for _, done in batch:

@@ -14,8 +14,7 @@ from typing import Any
 import orjson
 
 from core.serving.scoring import ServedModel, score
-from core.store import connection
-from core.store import records as store
+from core.store import connection, retraining
 
 MAX_BACKLOG = 8  # batches waiting for the shadow; beyond this the shadow skips traffic
 log = logging.getLogger("mlops_studio.serving")
@@ -89,7 +88,7 @@ class ShadowScorer:
             )
             start = end
         with connection.connect(self.home) as db:
-            store.log_shadow_predictions(db, rows)
+            retraining.log_shadow_predictions(db, rows)
 
     def wait(self) -> None:
         """Block until every queued batch is logged (tests, graceful stop)."""

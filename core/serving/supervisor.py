@@ -17,8 +17,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from core.store import connect
-from core.store import records as store
+from core import store
+from core.store import connect, deployments
 
 SUPERVISOR_MODULE = "core.serving.supervisor"
 APP_FACTORY = "core.serving.app:deployment_app"
@@ -38,7 +38,7 @@ def _stamp(message: str) -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: {message}", flush=True)
 
 
-def server_command(deployment: store.Deployment) -> list[str]:
+def server_command(deployment: deployments.Deployment) -> list[str]:
     """The uvicorn command line of a deployment (the app reads its row from the store)."""
     return [
         sys.executable,
@@ -95,11 +95,11 @@ class Supervisor:
 
     def update(self, **fields: Any) -> None:
         with connect(self.home) as db:
-            store.update_deployment(db, self.deployment_id, **fields)
+            deployments.update(db, self.deployment_id, **fields)
 
-    def deployment(self) -> store.Deployment | None:
+    def deployment(self) -> deployments.Deployment | None:
         with connect(self.home) as db:
-            return store.get_deployment(db, self.deployment_id)
+            return deployments.get(db, self.deployment_id)
 
     def run(self) -> int:
         self.update(supervisor_pid=os.getpid())
@@ -115,7 +115,7 @@ class Supervisor:
         self.finish()
         return 0
 
-    def serve_once(self, deployment: store.Deployment) -> int | None:
+    def serve_once(self, deployment: deployments.Deployment) -> int | None:
         """Start the service, mark it running once it answers, and wait until it ends."""
         self.child = subprocess.Popen(
             server_command(deployment),

@@ -1,5 +1,6 @@
-"""The studio's one SQLite store: connection, numbered migrations and the named record functions."""
+"""The studio's one SQLite store: connection, numbered migrations and one module per entity."""
 
+from core.store._rows import now
 from core.store.connection import connect, writing
 
-__all__ = ["connect", "writing"]
+__all__ = ["connect", "now", "writing"]

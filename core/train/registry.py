@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
-from core.store import connect
-from core.store import records as store
-from core.store.records import ModelVersion, NewModelVersion, Run
+from core.store import audit, connect, models, runs
+from core.store.models import ModelVersion, NewModelVersion
+from core.store.runs import Run
 from core.train.model_files import load_model
 
 CHAMPION = "champion"
@@ -98,8 +98,8 @@ def register_run(
         aliases=aliases,
     )
     with connect(home) as db:
-        version = store.register_model_version(db, new, created_by=actor)
-        store.record_event(
+        version = models.register(db, new, created_by=actor)
+        audit.record(
             db,
             actor=actor,
             action="model.register",
@@ -125,7 +125,7 @@ def _check_override(reason: str | None, refusal: str) -> None:
 
 def _finished_run(home: Path, run_id: int) -> Run:
     with connect(home) as db:
-        run = store.get_run(db, run_id)
+        run = runs.get(db, run_id)
     if run is None:
         raise RegistryError(UNKNOWN_RUN.format(run_id=run_id))
     if run.kind == "trial":
@@ -183,10 +183,10 @@ def set_alias(
     else:
         override_reason = None
     with connect(home) as db:
-        store.set_model_alias(
+        models.set_alias(
             db, model_id=found.model_id, alias=alias, version_id=found.id, updated_by=actor
         )
-        store.record_event(
+        audit.record(
             db,
             actor=actor,
             action="model.alias",
@@ -199,7 +199,7 @@ def set_alias(
                 "override_reason": override_reason,
             },
         )
-        updated = store.get_model_version(db, found.id)
+        updated = models.get_version(db, found.id)
     assert updated is not None
     return updated
 
@@ -207,8 +207,8 @@ def set_alias(
 def remove_alias(home: Path, *, name: str, alias: str, actor: str = "studio") -> None:
     found = find_model_version(home, f"{name}@{alias}")
     with connect(home) as db:
-        store.remove_model_alias(db, model_id=found.model_id, alias=alias)
-        store.record_event(
+        models.remove_alias(db, model_id=found.model_id, alias=alias)
+        audit.record(
             db,
             actor=actor,
             action="model.unalias",
@@ -220,7 +220,7 @@ def remove_alias(home: Path, *, name: str, alias: str, actor: str = "studio") ->
 
 def list_model_versions(home: Path, name: str | None = None) -> list[ModelVersion]:
     with connect(home) as db:
-        return store.model_versions(db, name)
+        return models.versions(db, name)
 
 
 def find_model_version(home: Path, ref: str) -> ModelVersion:
@@ -228,13 +228,13 @@ def find_model_version(home: Path, ref: str) -> ModelVersion:
     name, _, which = ref.partition("@")
     with connect(home) as db:
         if not which:
-            versions = store.model_versions(db, name)
+            versions = models.versions(db, name)
             found = versions[0] if versions else None
         elif which.isdigit():
-            found = store.model_version_by_number(db, name, int(which))
+            found = models.version_by_number(db, name, int(which))
         else:
-            found = store.model_version_by_alias(db, name, which)
-        known = ", ".join(store.model_names(db)) or "none registered yet"
+            found = models.version_by_alias(db, name, which)
+        known = ", ".join(models.names(db)) or "none registered yet"
     if found is None:
         raise RegistryError(UNKNOWN_MODEL.format(ref=ref, known=known))
     return found
@@ -243,7 +243,7 @@ def find_model_version(home: Path, ref: str) -> ModelVersion:
 def model_version_by_id(home: Path, version_id: int) -> ModelVersion:
     """The version with this id (what deployments and reviews keep)."""
     with connect(home) as db:
-        found = store.get_model_version(db, version_id)
+        found = models.get_version(db, version_id)
     if found is None:
         raise RegistryError(UNKNOWN_MODEL.format(ref=f"version id {version_id}", known="-"))
     return found

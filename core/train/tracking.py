@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from core.artifacts import resolve
-from core.store import connect
-from core.store import records as store
-from core.store.records import Run
+from core.store import audit, connect
+from core.store import runs as runs_store
+from core.store.runs import Run
 
 UNKNOWN_RUN = "There is no run {run_id}. `mlops-studio runs` lists them."
 REGISTERED_RUNS = (
@@ -54,7 +54,7 @@ def list_runs(
 ) -> list[Run]:
     """Model runs, newest first (trials are reached through their run)."""
     with connect(home) as db:
-        return store.list_runs(
+        return runs_store.find(
             db,
             include_archived=include_archived,
             experiment=experiment,
@@ -65,7 +65,7 @@ def list_runs(
 
 def get_run(home: Path, run_id: int) -> Run:
     with connect(home) as db:
-        run = store.get_run(db, run_id)
+        run = runs_store.get(db, run_id)
     if run is None:
         raise RunError(UNKNOWN_RUN.format(run_id=run_id))
     return run
@@ -73,11 +73,11 @@ def get_run(home: Path, run_id: int) -> Run:
 
 def run_detail(home: Path, run_id: int) -> RunDetail:
     with connect(home) as db:
-        run = store.get_run(db, run_id)
+        run = runs_store.get(db, run_id)
         if run is None:
             raise RunError(UNKNOWN_RUN.format(run_id=run_id))
-        details = store.run_details(db, run_id)
-        trials = store.list_runs(db, kind="trial", parent_id=run_id, include_archived=True)
+        details = runs_store.details(db, run_id)
+        trials = runs_store.find(db, kind="trial", parent_id=run_id, include_archived=True)
     return RunDetail(run=run, trials=list(reversed(trials)), **details)
 
 
@@ -100,7 +100,7 @@ def trial_row(trial: Run) -> dict[str, Any]:
 def list_trials_of_job(home: Path, job_id: int) -> list[dict[str, Any]]:
     """A training job's trials so far, oldest first, for the live search chart."""
     with connect(home) as db:
-        trials = store.list_runs(db, kind="trial", job_id=job_id, include_archived=True)
+        trials = runs_store.find(db, kind="trial", job_id=job_id, include_archived=True)
     return [{**trial_row(t), "model": t.model, "metric": t.metric} for t in reversed(trials)]
 
 
@@ -166,10 +166,10 @@ def archive_runs(
     if not run_ids:
         raise RunError(NOTHING_CHOSEN)
     with connect(home) as db:
-        store.set_runs_archived(db, run_ids, archived)
+        runs_store.set_archived(db, run_ids, archived)
         for run_id in run_ids:
             action = "run.archive" if archived else "run.unarchive"
-            store.record_event(db, actor=actor, action=action, entity_type="run", entity_id=run_id)
+            audit.record(db, actor=actor, action=action, entity_type="run", entity_id=run_id)
 
 
 def delete_runs(home: Path, run_ids: list[int], *, actor: str = "studio") -> int:
@@ -177,22 +177,20 @@ def delete_runs(home: Path, run_ids: list[int], *, actor: str = "studio") -> int
     if not run_ids:
         raise RunError(NOTHING_CHOSEN)
     with connect(home) as db:
-        registered = store.registered_run_ids(db, run_ids)
+        registered = runs_store.registered_ids(db, run_ids)
         if registered:
             ids = ", ".join(str(run_id) for run_id in sorted(registered))
             raise RunError(REGISTERED_RUNS.format(ids=ids))
         running = [
             run_id
             for run_id in run_ids
-            if (run := store.get_run(db, run_id)) is not None and run.status == "running"
+            if (run := runs_store.get(db, run_id)) is not None and run.status == "running"
         ]
         if running:
             raise RunError(RUNNING_RUNS.format(ids=", ".join(map(str, running))))
-        paths = store.delete_runs(db, run_ids)
+        paths = runs_store.delete(db, run_ids)
         for run_id in run_ids:
-            store.record_event(
-                db, actor=actor, action="run.delete", entity_type="run", entity_id=run_id
-            )
+            audit.record(db, actor=actor, action="run.delete", entity_type="run", entity_id=run_id)
     for relative in paths:
         with contextlib.suppress(FileNotFoundError):
             resolve(home, relative).unlink()
@@ -202,10 +200,10 @@ def delete_runs(home: Path, run_ids: list[int], *, actor: str = "studio") -> int
 def runs_fingerprint(home: Path) -> tuple[Any, ...]:
     """Changes whenever ``list_runs`` would return something different (for caching)."""
     with connect(home) as db:
-        return store.runs_fingerprint(db)
+        return runs_store.fingerprint(db)
 
 
-def run_summaries(home: Path, *, include_archived: bool = True) -> list[store.RunSummary]:
+def run_summaries(home: Path, *, include_archived: bool = True) -> list[runs_store.RunSummary]:
     """Model runs newest first without their JSON details: the fast listing for big stores."""
     with connect(home) as db:
-        return store.run_summaries(db, include_archived=include_archived)
+        return runs_store.summaries(db, include_archived=include_archived)

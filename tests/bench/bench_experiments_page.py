@@ -1,6 +1,6 @@
 """Benchmark: the Experiments page's first script run with 5,000 tracked runs in the store.
 
-The runs are written through core.store.records in one transaction, each with realistic params,
+The runs are written through the store modules (core.store.runs) in one transaction, each with realistic params,
 metrics (CV mean ± std and holdout for every metric), plan, environment and tags. After one
 warm-up run (imports, Streamlit's runtime), each measurement is a fresh AppTest with every
 Streamlit cache cleared: the entrypoint runs, then the switch to Experiments is timed, as a
@@ -31,8 +31,8 @@ LOSSES = ("log_loss", "brier")
 def seed_runs(home: Path, count: int = RUNS) -> None:
     """``count`` finished model runs in one write transaction."""
     from core.store import connect, writing
-    from core.store import records as store
-    from core.store.records import NewRun
+    from core.store import runs as runs_store
+    from core.store.runs import NewRun
     from core.train.environment import environment
 
     rng = np.random.default_rng(0)
@@ -53,8 +53,8 @@ def seed_runs(home: Path, count: int = RUNS) -> None:
                 seed=42,
                 strategy="random",
             )
-            run_id = store.insert_run(db, new, created_by="bench")
-            store.update_run(db, run_id, **_results(rng))
+            run_id = runs_store.insert(db, new, created_by="bench")
+            runs_store.update(db, run_id, **_results(rng))
 
 
 def _params(model: str, rng: np.random.Generator) -> dict:

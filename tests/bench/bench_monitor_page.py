@@ -11,7 +11,7 @@ default 1 h range and for 24 h, both with a scheduler running (its lock is held,
 reads) and without one (the page folds new rows, drift and alerts itself on every refresh).
 The target: a refresh <= 500 ms.
 
-Labels go in through the store's table API rather than ``records.record_labels``: at this size
+Labels go in through the store's table API rather than ``deployments.record_labels``: at this size
 each of its 500-id lookups walks the deployment's whole log (the query plan prefers the
 deployment index over the request-id one), so 250,000 labels would take the better part of an
 hour. One such call is timed and reported instead.
@@ -48,9 +48,9 @@ DROP = ["applicant_id", "application_date"]
 
 def served_deployment(home: Path) -> tuple[int, int]:
     """(deployment id, model version id) of a logistic regression on the credit sample."""
+    from core import store
     from core.data.datasets import import_dataset
-    from core.store import connect
-    from core.store import records as store
+    from core.store import connect, deployments
     from core.train.plan import ValidationPlan
     from core.train.registry import register_run
     from core.train.training import TrainRequest, train
@@ -64,7 +64,7 @@ def served_deployment(home: Path) -> tuple[int, int]:
     )
     registered = register_run(home, train(home, request).best.id, name="credit-risk", onnx=False)
     with connect(home) as db:
-        deployment = store.insert_deployment(
+        deployment = deployments.insert(
             db,
             model_version_id=registered.id,
             host="127.0.0.1",
@@ -80,8 +80,7 @@ def served_deployment(home: Path) -> tuple[int, int]:
 def log_traffic(home: Path, deployment_id: int, version_id: int) -> list[tuple[str, int, str]]:
     """ROWS one-row requests over the last HOURS, then labels for a LABELLED share of them
     (returned as (request id, row, label))."""
-    from core.store import connect, writing
-    from core.store import records as store
+    from core.store import connect, deployments, writing
 
     production = pd.read_csv(ROOT / "sample_data" / "credit_production.csv").drop(columns=DROP)
     inputs = [json.dumps([row]) for row in production.to_dict(orient="records")]
@@ -108,7 +107,7 @@ def log_traffic(home: Path, deployment_id: int, version_id: int) -> list[tuple[s
                 truth = prediction if rng.random() < 0.8 else 1 - prediction
                 labelled.append((request_id, 0, str(truth)))
         with connect(home) as db:
-            store.log_predictions(db, batch)
+            deployments.log_predictions(db, batch)
     names = ("request_id", "row", "deployment_id", "label", "labelled_at")
     rows = [
         dict(zip(names, (rid, row, deployment_id, label, end), strict=True))
@@ -121,12 +120,11 @@ def log_traffic(home: Path, deployment_id: int, version_id: int) -> list[tuple[s
 
 def record_labels_call(home: Path, deployment_id: int, labelled: list) -> float:
     """One ``record_labels`` call of 500 labels (what a /feedback batch costs at this size)."""
-    from core.store import connect
-    from core.store import records as store
+    from core.store import connect, deployments
 
     with connect(home) as db:
         started = time.perf_counter()
-        assert store.record_labels(db, deployment_id, labelled[:500], time.time()) == []
+        assert deployments.record_labels(db, deployment_id, labelled[:500], time.time()) == []
         return time.perf_counter() - started
 
 

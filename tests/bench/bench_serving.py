@@ -388,11 +388,10 @@ def probe_request_id(base: str, fixture: Fixture) -> str:
 
 
 def was_logged(home: Path, request_id: str) -> bool:
-    from core.store import connect
-    from core.store.records import prediction_request_ids
+    from core.store import connect, deployments
 
     with connect(home) as db:
-        return request_id in prediction_request_ids(db, [request_id])
+        return request_id in deployments.logged_request_ids(db, [request_id])
 
 
 def run_ours(fixture: Fixture, *, workers: int, via: str, seconds: int, logs: Path) -> Served:

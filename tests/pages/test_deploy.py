@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from app import state
 from core.jobs import wait_for_job
 from core.serving import deployments
-from core.store.records import Deployment
+from core.store.deployments import Deployment
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")

@@ -11,10 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from app import state
 from app.text import md
+from core import store
 from core.data.datasets import import_dataset
-from core.store import connect
-from core.store import records as store
-from core.store.records import NewRun
+from core.store import connect, runs
+from core.store.runs import NewRun
 from core.train import registry, tracking
 from core.train.environment import environment
 from core.train.evaluate import Evaluation, compute_metrics, plot_data
@@ -84,8 +84,8 @@ def seed_run(
     cv = {name: {"mean": value, "std": 0.01} for name, value in holdout.items()}
     cv["roc_auc"] = {"mean": score, "std": 0.02}
     with connect(home) as db:
-        run_id = store.insert_run(db, new, created_by="test")
-        store.update_run(
+        run_id = runs.insert(db, new, created_by="test")
+        runs.update(
             db,
             run_id,
             status="done",
@@ -99,7 +99,7 @@ def seed_run(
             predict_ms=0.8,
             finished_at=store.now(),
         )
-        store.save_run_details(
+        runs.save_details(
             db,
             run_id,
             evaluation=evaluation,
@@ -126,7 +126,7 @@ def _seed_trials(db, new: NewRun, run_id: int, count: int) -> None:
             }
         )
     if trials:
-        store.insert_trial_runs(db, trials, results, created_by="test")
+        runs.insert_trials(db, trials, results, created_by="test")
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import state
+from core import store
 from core.data.datasets import import_dataset
 from core.monitor import alerts
-from core.store import connect
-from core.store import records as store
+from core.store import connect, deployments
 from core.train.plan import ValidationPlan
 from core.train.registry import register_run
 from core.train.training import TrainRequest, train
@@ -79,7 +79,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     start = time.time() - MINUTES * 60  # at fixture time: collection may be minutes earlier
     xs = np.concatenate([rng.normal(size=count // 2), rng.normal(3, 1, count - count // 2)])
     with connect(home) as db:
-        deployment = store.insert_deployment(
+        deployment = deployments.insert(
             db,
             model_version_id=model_version.id,
             host="127.0.0.1",
@@ -93,14 +93,14 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
             _request(deployment.id, model_version.id, i, start + i * 2.0, float(x), start)
             for i, x in enumerate(xs)
         ]
-        store.log_predictions(db, rows)
+        deployments.log_predictions(db, rows)
         # every fourth answered row gets its label: the prediction, wrong one time in three
         answered = [(row[2], json.loads(row[8])[0]) for row in rows if row[5] == 200][1::4]
         labels = [
             (request_id, 0, str(prediction if i % 3 else 1 - prediction))
             for i, (request_id, prediction) in enumerate(answered)
         ]
-        assert store.record_labels(db, deployment.id, labels, time.time()) == []
+        assert deployments.record_labels(db, deployment.id, labels, time.time()) == []
     return home, deployment.id
 
 

@@ -13,8 +13,8 @@ from app import state
 from core.jobs.runner import wait_for_job
 from core.retrain.challenger import retrains_of
 from core.serving.deployments import get_deployment
-from core.store import connect
-from core.store import records as store
+from core.store import connect, deployments
+from core.store import runs as runs_store
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
@@ -111,8 +111,8 @@ def test_shadow_and_label_file(studio):
     from core.train.registry import register_run
 
     with connect(home) as db:
-        runs = [run.id for run in store.list_runs(db) if run.status == "done"]
-        registered = store.registered_run_ids(db, runs)
+        runs = [run.id for run in runs_store.find(db) if run.status == "done"]
+        registered = runs_store.registered_ids(db, runs)
     register_run(home, next(r for r in runs if r not in registered), name="loans", onnx=False)
     at = monitor_page()
     open_tab(at, "Shadow")
@@ -125,7 +125,7 @@ def test_shadow_and_label_file(studio):
     assert get_deployment(home, deployment_id).shadow_version_id is None
 
     with connect(home) as db:
-        request_id = store.predictions_of(db, deployment_id, limit=1)[0]["request_id"]
+        request_id = deployments.predictions(db, deployment_id, limit=1)[0]["request_id"]
     labels = pd.DataFrame(
         {"request_id": [request_id, request_id, "nope"], "row": [0, 0, 0], "label": [1, 0, 1]}
     ).to_csv(index=False)

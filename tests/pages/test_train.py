@@ -142,15 +142,15 @@ def test_the_job_is_found_again_after_a_restart(loans_home: Path) -> None:
 
 def _trials(home: Path, job_id: int) -> int:
     from core.store import connect
-    from core.store import records as store
+    from core.store import runs as runs_store
 
     with connect(home) as db:
-        return len(store.list_runs(db, kind="trial", job_id=job_id))
+        return len(runs_store.find(db, kind="trial", job_id=job_id))
 
 
 def test_live_progress_shows_the_search_and_cancel_stops_it(loans_home: Path, wait_until) -> None:
     from core.store import connect
-    from core.store import records as store
+    from core.store import runs as runs_store
     from core.train.plan import ValidationPlan
     from core.train.training import TrainRequest, submit_training
 
@@ -171,5 +171,5 @@ def test_live_progress_shows_the_search_and_cancel_stops_it(loans_home: Path, wa
     at.button(key=state.JOB_CANCEL.format(job_id=job.id)).click().run()
     assert wait_for_job(loans_home, job.id, timeout=60).status == "cancelled"
     with connect(loans_home) as db:
-        runs = store.list_runs(db, kind=None, job_id=job.id, include_archived=True)
+        runs = runs_store.find(db, kind=None, job_id=job.id, include_archived=True)
     assert runs and all(run.status != "running" for run in runs)

@@ -11,9 +11,9 @@ from core.retrain.challenger.runs import (
     _version,
     get_retrain,
 )
-from core.store import connect
-from core.store import records as store
-from core.store.records import ModelVersion, RetrainRun
+from core.store import connect, retraining
+from core.store.models import ModelVersion
+from core.store.retraining import RetrainRun
 
 
 def promote(
@@ -79,7 +79,7 @@ def _close(
 ) -> RetrainRun:
     """Record a person's decision on a retrain's challenger; nobody is asked again."""
     with connect(home) as db:
-        store.add_retrain_step(db, retrain.id, _step(step, message))
+        retraining.add_step(db, retrain.id, _step(step, message))
         details = {**retrain.details, "closed_by": actor}
-        store.update_retrain_run(db, retrain.id, decision=decision, details=details)
+        retraining.update_run(db, retrain.id, decision=decision, details=details)
     return get_retrain(home, retrain.id)

@@ -16,9 +16,8 @@ from core.retrain.challenger.runs import (
     get_retrain,
 )
 from core.retrain.policies import Action, get_policy
-from core.store import connect
-from core.store import records as store
-from core.store.records import RetrainRun
+from core.store import connect, retraining
+from core.store.retraining import RetrainRun
 
 
 def retrain_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
@@ -27,7 +26,7 @@ def retrain_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, 
     actor = params.get("actor", "studio")
     retrain = get_retrain(home, run_id)
     with connect(home) as db:
-        store.update_retrain_run(db, run_id, status="running")
+        retraining.update_run(db, run_id, status="running")
     try:
         outcome = _retrain(home, retrain, actor, progress)
     except _Skipped as skipped:

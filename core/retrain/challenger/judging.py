@@ -12,7 +12,9 @@ from core.retrain.challenger.decision import _make_champion
 from core.retrain.challenger.rows import FreshData
 from core.retrain.challenger.runs import NO_CHALLENGER, RetrainError, _Recorder, _run_of_version
 from core.retrain.policies import Action
-from core.store.records import ModelVersion, RetrainRun, Run
+from core.store.models import ModelVersion
+from core.store.retraining import RetrainRun
+from core.store.runs import Run
 
 
 def _train_challenger(

@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
+from core import store
 from core.retrain.challenger.runs import (
     MAX_LABELLED_ROWS,
     MIN_LABELLED_ROWS,
@@ -18,9 +19,9 @@ from core.retrain.challenger.runs import (
     get_retrain,
 )
 from core.retrain.policies import Action
-from core.store import connect
-from core.store import records as store
-from core.store.records import RetrainRun, Run
+from core.store import connect, deployments, retraining
+from core.store.retraining import RetrainRun
+from core.store.runs import Run
 
 
 def dry_run(home: Path, deployment_id: int, *, actor: str = "studio") -> RetrainRun:
@@ -29,10 +30,10 @@ def dry_run(home: Path, deployment_id: int, *, actor: str = "studio") -> Retrain
     from core.retrain.policies import fired_triggers, policies_of
 
     with connect(home) as db:
-        deployment = store.get_deployment(db, deployment_id)
+        deployment = deployments.get(db, deployment_id)
         if deployment is None:
             raise RetrainError(NO_DEPLOYMENT.format(id=deployment_id))
-        labelled = len(store.labelled_rows(db, deployment_id, limit=MAX_LABELLED_ROWS))
+        labelled = len(retraining.labelled_rows(db, deployment_id, limit=MAX_LABELLED_ROWS))
     champion_run = _run_of_version(home, deployment.model_version_id)
     policies = [p for p in policies_of(home, deployment_id) if p.enabled]
     # the cool-down is ignored here: the question is what fires, not whether it may run yet
@@ -66,7 +67,7 @@ def dry_run(home: Path, deployment_id: int, *, actor: str = "studio") -> Retrain
         )
     )
     with connect(home) as db:
-        run_id = store.add_retrain_run(
+        run_id = retraining.add_run(
             db,
             deployment_id=deployment_id,
             status="dry run",
@@ -79,7 +80,7 @@ def dry_run(home: Path, deployment_id: int, *, actor: str = "studio") -> Retrain
             finished_at=store.now(),
         )
         note = "; ".join(f["message"] for f in fired) or "No policy trigger fires right now."
-        store.add_retrain_step(db, run_id, _step("dry run", f"{note} {verdict}"))
+        retraining.add_step(db, run_id, _step("dry run", f"{note} {verdict}"))
     return get_retrain(home, run_id)
 
 

@@ -16,9 +16,9 @@ from core.retrain.challenger.runs import (
     TOO_FEW_LABELS,
     RetrainError,
 )
-from core.store import connect
-from core.store import records as store
-from core.store.records import RetrainRun, Run
+from core.store import connect, retraining
+from core.store.retraining import RetrainRun
+from core.store.runs import Run
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def fresh_data(home: Path, deployment_id: int, champion_run: Run) -> FreshData:
     from core.train.training import run_data
 
     with connect(home) as db:
-        labelled = store.labelled_rows(db, deployment_id, limit=MAX_LABELLED_ROWS)
+        labelled = retraining.labelled_rows(db, deployment_id, limit=MAX_LABELLED_ROWS)
     if len(labelled) < MIN_LABELLED_ROWS:
         raise _Skipped(TOO_FEW_LABELS.format(count=len(labelled), needed=MIN_LABELLED_ROWS))
     reference = run_data(home, champion_run)

@@ -7,11 +7,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core import store
 from core.retrain.policies import Fired
-from core.store import connect
-from core.store import records as store
+from core.store import audit, connect, deployments, retraining
 from core.store.connection import writing
-from core.store.records import ModelVersion, RetrainRun, Run
+from core.store.models import ModelVersion
+from core.store.retraining import RetrainRun
+from core.store.runs import Run
 
 JOB_KIND = "retrain"
 MIN_LABELLED_ROWS = 30
@@ -49,18 +51,18 @@ def start_retrain(
     returned (the new triggers are noted on it): two triggers at once start one retrain."""
     triggers = [f.to_dict() for f in fired or []] or [_manual(actor)]
     with connect(home) as db, writing(db):
-        deployment = store.get_deployment(db, deployment_id)
+        deployment = deployments.get(db, deployment_id)
         if deployment is None:
             raise RetrainError(NO_DEPLOYMENT.format(id=deployment_id))
         if policy_id is not None:
-            store.update_retrain_policy(db, policy_id, last_fired_at=time.time())
-        running = store.retrain_runs(db, deployment_id=deployment_id, active=True, limit=1)
+            retraining.update_policy(db, policy_id, last_fired_at=time.time())
+        running = retraining.runs(db, deployment_id=deployment_id, active=True, limit=1)
         if running:
-            store.add_retrain_step(
+            retraining.add_step(
                 db, running[0].id, _step("joined", _joined(triggers), triggers=triggers)
             )
             return running[0]
-        run_id = store.add_retrain_run(
+        run_id = retraining.add_run(
             db,
             policy_id=policy_id,
             deployment_id=deployment_id,
@@ -68,8 +70,8 @@ def start_retrain(
             champion_version_id=deployment.model_version_id,
             created_by=actor,
         )
-        store.add_retrain_step(db, run_id, _step("triggered", _why(triggers)))
-        store.record_event(
+        retraining.add_step(db, run_id, _step("triggered", _why(triggers)))
+        audit.record(
             db,
             actor=actor,
             action="retrain.start",
@@ -96,7 +98,7 @@ def submit(home: Path, run_id: int, *, actor: str = "studio") -> RetrainRun:
     )
     with connect(home) as db:
         details = {**retrain.details, "attempts": attempt}
-        store.update_retrain_run(db, run_id, job_id=job.id, details=details)
+        retraining.update_run(db, run_id, job_id=job.id, details=details)
     return get_retrain(home, run_id)
 
 
@@ -105,7 +107,7 @@ def resume_retrains(home: Path, *, most_attempts: int = 3) -> list[int]:
     from core.jobs.runner import refresh_job
 
     with connect(home) as db:
-        active = store.retrain_runs(db, active=True, limit=100)
+        active = retraining.runs(db, active=True, limit=100)
     resumed = []
     for retrain in active:
         job = refresh_job(home, retrain.job_id) if retrain.job_id else None
@@ -118,8 +120,8 @@ def resume_retrains(home: Path, *, most_attempts: int = 3) -> list[int]:
             _fail(home, retrain.id, f"Gave up after {most_attempts} attempts: {why}")
             continue
         with connect(home) as db:
-            store.update_retrain_run(db, retrain.id, status="pending")
-            store.add_retrain_step(
+            retraining.update_run(db, retrain.id, status="pending")
+            retraining.add_step(
                 db, retrain.id, _step("resumed", "Its job had stopped; started it again.")
             )
         submit(home, retrain.id, actor="scheduler")
@@ -133,7 +135,7 @@ def _age_seconds(timestamp: str) -> float:
 
 def get_retrain(home: Path, run_id: int) -> RetrainRun:
     with connect(home) as db:
-        found = store.get_retrain_run(db, run_id)
+        found = retraining.get_run(db, run_id)
     if found is None:
         raise RetrainError(NO_RETRAIN.format(id=run_id))
     return found
@@ -141,7 +143,7 @@ def get_retrain(home: Path, run_id: int) -> RetrainRun:
 
 def retrains_of(home: Path, deployment_id: int, *, limit: int = 50) -> list[RetrainRun]:
     with connect(home) as db:
-        return store.retrain_runs(db, deployment_id=deployment_id, limit=limit)
+        return retraining.runs(db, deployment_id=deployment_id, limit=limit)
 
 
 def _manual(actor: str) -> dict[str, Any]:
@@ -168,9 +170,9 @@ class _Recorder:
 
     def __call__(self, fraction: float, step: str, message: str, **fields: Any) -> None:
         with connect(self.home) as db:
-            store.add_retrain_step(db, self.run_id, _step(step, message))
+            retraining.add_step(db, self.run_id, _step(step, message))
             if fields:
-                store.update_retrain_run(db, self.run_id, **fields)
+                retraining.update_run(db, self.run_id, **fields)
         self.progress(fraction, message)
 
 
@@ -188,8 +190,8 @@ def _run_of_version(home: Path, version_id: int) -> Run:
 
 def _finish(home: Path, run_id: int, **fields: Any) -> None:
     with connect(home) as db:
-        store.update_retrain_run(db, run_id, finished_at=store.now(), **fields)
-        store.record_event(
+        retraining.update_run(db, run_id, finished_at=store.now(), **fields)
+        audit.record(
             db,
             actor="retrain",
             action=f"retrain.{fields.get('status', 'done')}",
@@ -201,5 +203,5 @@ def _finish(home: Path, run_id: int, **fields: Any) -> None:
 
 def _fail(home: Path, run_id: int, error: str) -> None:
     with connect(home) as db:
-        store.add_retrain_step(db, run_id, _step("failed", f"{error} The champion keeps serving."))
+        retraining.add_step(db, run_id, _step("failed", f"{error} The champion keeps serving."))
     _finish(home, run_id, status="failed", error=error, decision="Kept the champion (failed).")

@@ -20,8 +20,7 @@ from core.review.explain import (
     partial_dependence,
     permutation_importances,
 )
-from core.store import connect
-from core.store import records as store
+from core.store import connect, models
 from core.train.model_files import load_model
 from core.train.tracking import get_run
 from core.train.training import run_data
@@ -40,7 +39,7 @@ def explain_model_version(home: Path, params: dict[str, Any], progress: Any) -> 
     started = time.monotonic()
     version_id = int(params["version_id"])
     with connect(home) as db:
-        version = store.get_model_version(db, version_id)
+        version = models.get_version(db, version_id)
     if version is None:
         raise ExplainError(UNKNOWN_VERSION.format(version_id=version_id))
     progress(0.02, f"Loading {version.label} and its data")

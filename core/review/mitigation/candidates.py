@@ -18,7 +18,7 @@ from core.review.mitigation.choices import (
     _source_run,
 )
 from core.review.mitigation.measuring import Candidate, _fairness, _number
-from core.store.records import Run
+from core.store.runs import Run
 from core.train.evaluate import (
     check_metric,
 )

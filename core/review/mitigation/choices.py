@@ -11,7 +11,7 @@ from core.review.fairness import (
     FairnessError,
     group_labels,
 )
-from core.store.records import Run
+from core.store.runs import Run
 from core.train.evaluate import (
     PRIMARY_METRIC,
 )

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from core import settings
+from core import settings, store
 from core.review.mitigation.choices import (
     CONSTRAINT_TITLES,
     GRADIENT_NOTES,
@@ -26,9 +26,8 @@ from core.review.mitigation.choices import (
 )
 from core.review.mitigation.fitting import _FITTERS, _Mitigated
 from core.review.mitigation.measuring import Candidate, _evaluation, _fairness
-from core.store import connect, writing
-from core.store import records as store
-from core.store.records import NewRun, Run
+from core.store import audit, connect, runs, writing
+from core.store.runs import NewRun, Run
 from core.train.evaluate import (
     Evaluation,
 )
@@ -87,9 +86,9 @@ def _record(
     )
     metrics = {"holdout": evaluation.metrics, "fairness": fairness}
     with connect(home) as db, writing(db):
-        run_id = store.insert_run(db, new, created_by=actor)
-        store.save_run_details(db, run_id, evaluation=evaluation.to_dict(), features=feature_names)
-        store.update_run(
+        run_id = runs.insert(db, new, created_by=actor)
+        runs.save_details(db, run_id, evaluation=evaluation.to_dict(), features=feature_names)
+        runs.update(
             db,
             run_id,
             holdout_score=evaluation.metrics.get(source.metric),
@@ -101,7 +100,7 @@ def _record(
             size_bytes=artifact[2],
             finished_at=store.now(),
         )
-        store.record_event(
+        audit.record(
             db,
             actor=actor,
             action="run.mitigate",

@@ -15,7 +15,8 @@ from core.data.schema import ColumnSchema
 from core.prep.features import FeatureSpec, build_feature_pipeline, default_feature_spec
 from core.prep.prepare import stored_recipe
 from core.prep.recipe import Recipe, apply_cleaning
-from core.store.records import DatasetVersion, Run
+from core.store.datasets import DatasetVersion
+from core.store.runs import Run
 from core.train.plan import (
     ValidationPlan,
     check_target,

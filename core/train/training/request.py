@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from core.store.records import Run
+from core.store.runs import Run
 from core.train.plan import (
     ValidationPlan,
 )

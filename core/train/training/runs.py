@@ -11,10 +11,10 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from core import settings
-from core.store import connect
-from core.store import records as store
-from core.store.records import NewRun, Run
+from core import settings, store
+from core.store import audit, connect
+from core.store import runs as runs_store
+from core.store.runs import NewRun, Run
 from core.train import catalog
 from core.train.environment import environment
 from core.train.evaluate import (
@@ -136,9 +136,11 @@ def train_model(
         _finish_run(home, run_id, data, spec, search, started=started)
     except (TuningError, ValueError) as error:
         with connect(home) as db:
-            store.update_run(db, run_id, status="failed", error=str(error), finished_at=store.now())
+            runs_store.update(
+                db, run_id, status="failed", error=str(error), finished_at=store.now()
+            )
     with connect(home) as db:
-        run = store.get_run(db, run_id)
+        run = runs_store.get(db, run_id)
     assert run is not None
     return run
 
@@ -170,8 +172,8 @@ def _start_run(
         seed=request.plan.seed,
     )
     with connect(home) as db:
-        run_id = store.insert_run(db, new, created_by=actor)
-        store.record_event(
+        run_id = runs_store.insert(db, new, created_by=actor)
+        audit.record(
             db,
             actor=actor,
             action="run.start",
@@ -250,7 +252,7 @@ class _TrialWatcher:
             "finished_at": store.now(),
         }
         with connect(self.home) as db:
-            store.insert_trial_runs(db, [new], [result], created_by=self.actor)
+            runs_store.insert_trials(db, [new], [result], created_by=self.actor)
 
 
 def _expected_trials(request: TrainRequest, spec: catalog.ModelSpec, task: str) -> int:
@@ -337,10 +339,10 @@ def _finish_run(
     }
     names = [str(name) for name in pipeline[:-1].get_feature_names_out()]
     with connect(home) as db:
-        store.save_run_details(
+        runs_store.save_details(
             db, run_id, evaluation=evaluation.to_dict(), search=search_summary, features=names
         )
-        store.update_run(
+        runs_store.update(
             db,
             run_id,
             status="done",

@@ -17,8 +17,7 @@ from core.data.datasets import (
     version_path,
 )
 from core.data.ingest import IngestError
-from core.store import connect
-from core.store.records import audit_events
+from core.store import audit, connect
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def test_import_makes_a_version_with_parquet_hash_and_schema(studio_home: Path, 
     frame = load_frame(studio_home, version)
     assert len(frame) == 500 and frame["income"].isna().sum() == 40
     with connect(studio_home) as db:
-        assert audit_events(db, entity_type="dataset_version")[0].action == "dataset.import"
+        assert audit.events(db, entity_type="dataset_version")[0].action == "dataset.import"
 
 
 def test_identical_content_reuses_the_version_whatever_the_file_format(

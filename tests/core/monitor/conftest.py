@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from core.data.datasets import import_dataset
-from core.store import connect
-from core.store import records as store
+from core.store import connect, deployments
 from core.train.plan import ValidationPlan
 from core.train.registry import register_run
 from core.train.training import TrainRequest, train
@@ -32,7 +31,7 @@ def deployment(tmp_path):
     )
     model_version = register_run(home, train(home, request).best.id, name="tiny", onnx=False)
     with connect(home) as db:
-        row = store.insert_deployment(
+        row = deployments.insert(
             db,
             model_version_id=model_version.id,
             host="127.0.0.1",
@@ -51,7 +50,7 @@ def log_rows():
 
 def _log_rows(home, deployment_id, version_id, rows):
     with connect(home) as db:
-        store.log_predictions(
+        deployments.log_predictions(
             db,
             [
                 (deployment_id, version_id, request, at, latency, status, int(status == 200),

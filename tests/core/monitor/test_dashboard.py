@@ -23,8 +23,7 @@ from core.monitor.dashboard import (
 )
 from core.monitor.drift_windows import DRIFT_WINDOW_SECONDS, update_drift
 from core.monitor.windows import aggregate
-from core.store import connect
-from core.store import records as store
+from core.store import connect, deployments, monitoring
 
 FIRST = math.floor(1_700_000_000 / DRIFT_WINDOW_SECONDS) * DRIFT_WINDOW_SECONDS
 
@@ -61,7 +60,7 @@ def _log_inputs(home, deployment_id, version_id, start, xs):
         for i, x in enumerate(xs)
     ]  # fmt: skip
     with connect(home) as db:
-        store.log_predictions(db, rows)
+        deployments.log_predictions(db, rows)
 
 
 @pytest.fixture
@@ -111,8 +110,8 @@ def test_drift_metrics_keeps_to_the_range(drifting):
 def test_a_window_computed_twice_shows_once(drifting):
     home, deployment_id, now = drifting
     with connect(home) as db:
-        first = store.monitor_metrics(db, deployment_id, FIRST, FIRST + 1)
-        store.add_monitor_metrics(
+        first = monitoring.metrics(db, deployment_id, FIRST, FIRST + 1)
+        monitoring.add_metrics(
             db, [{k: v for k, v in row.items() if k != "id"} | {"value": 0.0} for row in first]
         )
     history = drift_metrics(home, deployment_id, minutes=60, end=now)

@@ -10,8 +10,7 @@ import numpy as np
 
 from core.monitor import alerts
 from core.monitor.drift_windows import DATASET, DRIFT_WINDOW_SECONDS, update_drift
-from core.store import connect
-from core.store import records as store
+from core.store import connect, deployments, monitoring
 
 
 def _log_inputs(home, deployment_id, version_id, start, xs):
@@ -21,7 +20,7 @@ def _log_inputs(home, deployment_id, version_id, start, xs):
         for i, x in enumerate(xs)
     ]  # fmt: skip
     with connect(home) as db:
-        store.log_predictions(db, rows)
+        deployments.log_predictions(db, rows)
 
 
 def test_shifted_traffic_drifts_and_same_traffic_does_not(deployment):
@@ -39,7 +38,7 @@ def test_shifted_traffic_drifts_and_same_traffic_does_not(deployment):
     assert update_drift(home, deployment_id, now=now) == 2  # the third window is too quiet
     assert update_drift(home, deployment_id, now=now) == 0  # each window once
     with connect(home) as db:
-        metrics = store.monitor_metrics(db, deployment_id, first, now)
+        metrics = monitoring.metrics(db, deployment_id, first, now)
     shares = [m for m in metrics if m["feature"] == DATASET]
     assert [(m["window_start"] - first, m["value"]) for m in shares] == [
         (0.0, 0.0),

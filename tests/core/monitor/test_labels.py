@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 
 from core.monitor.labels import apply_labels
-from core.store import connect
-from core.store import records as store
+from core.store import connect, deployments
 
 
 def test_label_file_applies_known_rows_and_reports_the_rest(deployment, log_rows):
@@ -32,7 +31,7 @@ def test_label_file_applies_known_rows_and_reports_the_rest(deployment, log_rows
     assert report.unknown == ("r2[5]", "r3", "r9") and report.wrong_type == 1
     assert report.wrong_examples == ("maybe",)
     with connect(home) as db:
-        rows = store.predictions_of(db, deployment_id)
+        rows = deployments.predictions(db, deployment_id)
     labels = {row["request_id"]: row.get("label") for row in rows}
     assert labels == {"r1": 0, "r2": 1, "r3": None}  # r3 was refused: it has no rows
 

@@ -9,8 +9,7 @@ import pytest
 
 from core.monitor.dashboard import prediction_mix, summarise
 from core.monitor.windows import LATENCY_EDGES, aggregate, latency_percentile, window_start
-from core.store import connect
-from core.store import records as store
+from core.store import connect, deployments
 
 
 def test_windows_fold_once_and_summaries_read_them(deployment, log_rows):
@@ -38,7 +37,7 @@ def test_windows_fold_once_and_summaries_read_them(deployment, log_rows):
 
     with connect(home) as db:
         labels = [(f"r0-{index}", 0, "1") for index in range(10)]
-        assert store.record_labels(db, deployment_id, labels, time.time()) == []
+        assert deployments.record_labels(db, deployment_id, labels, time.time()) == []
     labelled = summarise(home, deployment_id, minutes=30)
     assert labelled.labelled == 10 and labelled.performance == pytest.approx(0.7)
     assert labelled.windows[0].performance == pytest.approx(0.7)

@@ -12,8 +12,8 @@ import time
 from core import scheduler
 from core.retrain.challenger import get_retrain, retrains_of, start_retrain
 from core.retrain.policies import Triggers, add_policy
-from core.store import connect
-from core.store import records as store
+from core.store import connect, retraining
+from core.store import jobs as jobs_store
 from core.train.registry import find_model_version
 
 
@@ -73,12 +73,12 @@ def _finished_any(home, deployment_id):
 
 def _job_pid(home, job_id):
     with connect(home) as db:
-        job = store.get_job(db, job_id)
+        job = jobs_store.get(db, job_id)
     assert job is not None and job.pid
     return job.pid
 
 
 def _finished(home, retrain_id):
     with connect(home) as db:
-        retrain = store.get_retrain_run(db, retrain_id)
+        retrain = retraining.get_run(db, retrain_id)
     return retrain if not retrain.active else None

@@ -13,8 +13,7 @@ from fairlearn.metrics import demographic_parity_difference
 from core.data.datasets import import_dataset
 from core.review import mitigation
 from core.review.fairness import FairnessError
-from core.store import connect
-from core.store import records as store
+from core.store import audit, connect
 from core.train import tracking
 from core.train.model_files import load_model
 from core.train.plan import ValidationPlan
@@ -113,7 +112,7 @@ def test_exponentiated_gradient_narrows_demographic_parity(trained: Trained) -> 
     listed = {r.id: r for r in tracking.list_runs(trained.home)}
     assert candidate.run_id in listed and listed[candidate.run_id].tags == ["mitigated"]
     with connect(trained.home) as db:
-        events = store.audit_events(db, entity_type="run", entity_id=str(candidate.run_id))
+        events = audit.events(db, entity_type="run", entity_id=str(candidate.run_id))
     assert [event.action for event in events] == ["run.mitigate"]
 
 

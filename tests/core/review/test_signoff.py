@@ -9,8 +9,7 @@ import pytest
 from core.data.datasets import import_dataset
 from core.review.card import build_card, write_card
 from core.review.signoff import CHECKLIST, SignOffError, record_decision, reviews, set_intended_use
-from core.store import connect
-from core.store import records as store
+from core.store import audit, connect
 from core.train.plan import ValidationPlan
 from core.train.registry import RegistryError, find_model_version, register_run, set_alias
 from core.train.training import TrainRequest, train
@@ -83,7 +82,7 @@ def test_approval_is_recorded_audited_and_unlocks_champion(trained_home):
     history = reviews(trained_home, champion)
     assert [r.decision for r in history] == ["approve", "changes"]
     with connect(trained_home) as db:
-        actions = [e.action for e in store.audit_events(db, entity_type="model_version")]
+        actions = [e.action for e in audit.events(db, entity_type="model_version")]
     assert "model.review.approve" in actions and "model.review.changes" in actions
 
 

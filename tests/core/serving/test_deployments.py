@@ -19,8 +19,8 @@ from core.data.datasets import import_dataset
 from core.serving import deployments
 from core.serving.deployments import DeployError
 from core.settings import database_path
-from core.store import connect
-from core.store import records as store
+from core.store import connect, models
+from core.store import deployments as deployments_store
 from core.train.plan import ValidationPlan
 from core.train.registry import register_run
 from core.train.training import TrainRequest, train
@@ -68,7 +68,7 @@ def _predict(client: httpx.Client, rows=(ROW,)) -> httpx.Response:
 
 def _logged(home: Path, request_ids: list[str]) -> set[str]:
     with connect(home) as db:
-        return store.prediction_request_ids(db, request_ids)
+        return deployments_store.logged_request_ids(db, request_ids)
 
 
 class Load:
@@ -113,7 +113,7 @@ def test_deploy_serves_logs_and_takes_feedback(home, live):
     body = _predict(client, [ROW, {"income": 70.0, "region": "south"}]).json()
     assert body["model_version"] == "loans v1" and len(body["predictions"]) == 2
     with connect(home) as db:
-        logged = store.predictions_of(db, deployment.id, limit=10)
+        logged = deployments_store.predictions(db, deployment.id, limit=10)
     mine = [row for row in logged if row["request_id"] == body["request_id"]]
     assert sorted(row["row"] for row in mine) == [0, 1]
     assert all(row["status"] == 200 and row["latency_ms"] > 0 for row in mine)
@@ -131,7 +131,7 @@ def test_deploy_serves_logs_and_takes_feedback(home, live):
     with connect(home) as db:
         labels = {
             r["row"]: r["label"]
-            for r in store.predictions_of(db, deployment.id)
+            for r in deployments_store.predictions(db, deployment.id)
             if r["request_id"] == body["request_id"]
         }
     assert labels == {0: 1, 1: 1}  # the refused batch changed nothing
@@ -153,7 +153,7 @@ def test_bad_requests_get_clear_refusals_and_are_counted(home, live):
     unseen = _predict(client, [{"income": 50.0, "region": "atlantis"}]).json()
     assert unseen["unseen_categories"] == 1
     with connect(home) as db:
-        rows = store.predictions_of(db, deployment.id, limit=20)
+        rows = deployments_store.predictions(db, deployment.id, limit=20)
     assert any(row["status"] == 422 for row in rows)
     assert any(row.get("unseen") == ["region"] for row in rows)
 
@@ -180,7 +180,7 @@ def test_keys_are_checked_rotated_and_revoked(home, live):
     time.sleep(1.2)
     assert _predict(client).status_code == 200
     with connect(home) as db:
-        row = store.get_deployment(db, deployment.id)
+        row = deployments_store.get(db, deployment.id)
     assert row is not None and row.api_key_hash and client.headers["X-API-Key"] not in str(row)
 
 
@@ -197,8 +197,8 @@ def test_hot_swap_under_load_fails_no_request(home, live):
     assert served == {"loans v1", "loans v2"}
     ids = {body["request_id"]: body["model_version"] for body in load.ok()}
     with connect(home) as db:
-        rows = store.predictions_of(db, deployment.id, limit=100_000)
-        labels = {v.id: v.label for v in store.model_versions(db, "loans")}
+        rows = deployments_store.predictions(db, deployment.id, limit=100_000)
+        labels = {v.id: v.label for v in models.versions(db, "loans")}
     logged = {row["request_id"]: labels[row["model_version_id"]] for row in rows}
     assert all(logged[request_id] == version for request_id, version in ids.items())
 

@@ -15,8 +15,8 @@ import pytest
 from core.data.datasets import import_dataset
 from core.jobs import wait_for_job
 from core.jobs.runner import refresh_job
-from core.store import connect
-from core.store import records as store
+from core.store import audit, connect, models
+from core.store import runs as runs_store
 from core.train import registry, tracking
 from core.train.model_files import ModelFileError
 from core.train.plan import PlanError, ValidationPlan
@@ -247,7 +247,7 @@ def test_delete_refuses_registered_runs_and_archive_hides(studio_home, version_i
 
 def _trials(home, job_id):
     with connect(home) as db:
-        return store.list_runs(db, kind="trial", job_id=job_id)
+        return runs_store.find(db, kind="trial", job_id=job_id)
 
 
 def test_training_job_killed_midway_leaves_no_running_run_and_nothing_registered(
@@ -262,8 +262,8 @@ def test_training_job_killed_midway_leaves_no_running_run_and_nothing_registered
     ended = wait_for_job(studio_home, job.id, timeout=30)
     assert ended.status == "failed"
     with connect(studio_home) as db:
-        runs = store.list_runs(db, kind=None, job_id=job.id, include_archived=True)
-        assert store.model_versions(db) == []
+        runs = runs_store.find(db, kind=None, job_id=job.id, include_archived=True)
+        assert models.versions(db) == []
     assert runs and not [run for run in runs if run.status == "running"]
     parent = next(run for run in runs if run.kind == "model")
     assert parent.status == "failed" and parent.error
@@ -295,5 +295,5 @@ def test_only_an_approved_version_becomes_champion_unless_overridden(studio_home
     )
     assert moved.aliases == ("champion",)
     with connect(studio_home) as db:
-        events = store.audit_events(db, entity_type="model_version", entity_id=str(moved.id))
+        events = audit.events(db, entity_type="model_version", entity_id=str(moved.id))
     assert any(event.details.get("override_reason") == reason for event in events)

@@ -1,0 +1,192 @@
+"""Jobs: long work run outside the UI, with its persisted status, progress and result."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from core.store import _rows, runs
+from core.store.connection import writing
+
+ACTIVE_JOB_STATUSES = ("queued", "running")
+_ACTIVE = (f"status IN ({_rows.marks(ACTIVE_JOB_STATUSES)})", ACTIVE_JOB_STATUSES)
+
+
+@dataclass(frozen=True)
+class Job:
+    """Long work run outside the UI, with its persisted status, progress and result."""
+
+    id: int
+    kind: str
+    subject: str | None
+    params: dict[str, Any]
+    dedupe_key: str | None
+    status: str
+    progress: float
+    message: str
+    cancel_requested: bool
+    pid: int | None
+    error: str | None
+    result: dict[str, Any] | None
+    created_by: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_JOB_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _job(row: dict[str, Any]) -> Job:
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        subject=row["subject"],
+        params=_rows.loads(row["params_json"], {}),
+        dedupe_key=row["dedupe_key"],
+        status=row["status"],
+        progress=row["progress"],
+        message=row["message"],
+        cancel_requested=bool(row["cancel_requested"]),
+        pid=row["pid"],
+        error=row["error"],
+        result=_rows.loads(row["result_json"], None),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def _jobs(db: Database, equal: dict[str, Any], *clauses: Any, **options: Any) -> list[Job]:
+    where, params = _rows.where(equal, *clauses)
+    return [_job(row) for row in db.table("jobs").rows_where(where, params, **options)]
+
+
+def get(db: Database, job_id: int) -> Job | None:
+    found = _jobs(db, {"id": job_id})
+    return found[0] if found else None
+
+
+def _active_with_key(db: Database, dedupe_key: str) -> Job | None:
+    found = _jobs(db, {"dedupe_key": dedupe_key}, _ACTIVE)
+    return found[0] if found else None
+
+
+def insert(
+    db: Database,
+    *,
+    kind: str,
+    subject: str | None,
+    params: dict[str, Any],
+    dedupe_key: str | None,
+    created_by: str,
+) -> tuple[Job, bool]:
+    """Queue a job; returns ``(job, created)``, the already active one when the key matches."""
+    with writing(db):
+        if dedupe_key and (existing := _active_with_key(db, dedupe_key)):
+            return existing, False
+        job_id = _rows.insert(
+            db,
+            "jobs",
+            {
+                "kind": kind,
+                "subject": subject,
+                "params_json": json.dumps(params),
+                "dedupe_key": dedupe_key,
+                "status": "queued",
+                "created_by": created_by,
+                "created_at": _rows.now(),
+                "message": "Waiting to start",
+            },
+        )
+    job = get(db, job_id)
+    assert job is not None
+    return job, True
+
+
+def set_pid(db: Database, job_id: int, pid: int) -> None:
+    _rows.update(db, "jobs", job_id, {"pid": pid}, known={"pid"})
+
+
+def start(db: Database, job_id: int, pid: int) -> bool:
+    """Mark a queued job running in process ``pid``; False when it was cancelled meanwhile."""
+    with writing(db):
+        # a conditional update: its row count says whether the job was still queued
+        cursor = db.execute(
+            """UPDATE jobs SET status = 'running', pid = ?, started_at = ?, message = 'Starting'
+               WHERE id = ? AND status = 'queued' AND cancel_requested = 0""",
+            [pid, _rows.now(), job_id],
+        )
+        return cursor.rowcount == 1
+
+
+def set_progress(db: Database, job_id: int, fraction: float, message: str) -> bool:
+    """Persist progress; returns True when the user asked to cancel the job."""
+    with writing(db):
+        # a conditional update: a job that already ended keeps its last progress
+        db.execute(
+            "UPDATE jobs SET progress = ?, message = ? WHERE id = ? AND status = 'running'",
+            [min(max(fraction, 0.0), 1.0), message, job_id],
+        )
+        row = _rows.first(
+            db.table("jobs").rows_where("id = ?", [job_id], select="cancel_requested")
+        )
+    return bool(row and row["cancel_requested"])
+
+
+def finish(
+    db: Database,
+    job_id: int,
+    *,
+    status: str,
+    message: str,
+    error: str | None = None,
+    result: dict[str, Any] | None = None,
+) -> None:
+    """Record a job's end (done, failed or cancelled); a job that already ended stays as it is."""
+    progress_sql = ", progress = 1" if status == "done" else ""
+    active_sql, active_params = _ACTIVE
+    with writing(db):
+        # a conditional update: only an active job ends
+        db.execute(
+            f"""UPDATE jobs SET status = ?, message = ?, error = ?, result_json = ?,
+                    finished_at = ?{progress_sql}
+                WHERE id = ? AND {active_sql}""",
+            [
+                status,
+                message,
+                error,
+                json.dumps(result) if result is not None else None,
+                _rows.now(),
+                job_id,
+                *active_params,
+            ],
+        )
+        # a run never outlives its job: a killed or cancelled training leaves nothing "running"
+        run_status = "cancelled" if status == "cancelled" else "failed"
+        runs.end_of_job(db, job_id, status=run_status, error=error or runs.RUN_STOPPED)
+
+
+def request_cancel(db: Database, job_id: int) -> None:
+    _rows.update(db, "jobs", job_id, {"cancel_requested": 1}, known={"cancel_requested"})
+
+
+def find(
+    db: Database, *, kind: str | None = None, subject: str | None = None, limit: int = 50
+) -> list[Job]:
+    """Newest jobs first, optionally of one kind and subject."""
+    # '' filters nothing, as before
+    equal = {"kind": kind or None, "subject": subject or None}
+    return _jobs(db, equal, order_by="id DESC", limit=limit)
+
+
+def active(db: Database) -> list[Job]:
+    return _jobs(db, {}, _ACTIVE, order_by="id")
