@@ -7,6 +7,7 @@ from typing import Any
 
 from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
 from core.prep.transformers import SKOPS_TRUSTED_TYPES
+from core.review.fairlearn_internals import THRESHOLDER_TYPES
 
 # The allowlist lives here, in code; it is never read from an artifact. skops already trusts
 # plain scikit-learn estimators and numpy arrays; these are the extra types our pipelines hold.
@@ -24,9 +25,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.neighbors._ball_tree.BallTree",
     "sklearn.neighbors._kd_tree.KDTree",
     "sklearn.tree._tree.Tree",
-    # fairlearn's threshold optimizer, saved as its fitted thresholder (core/review/mitigation.py)
-    "fairlearn.postprocessing._interpolated_thresholder.InterpolatedThresholder",
-    "fairlearn.postprocessing._threshold_operation.ThresholdOperation",
+    # fairlearn's threshold optimizer, saved as its fitted thresholder (mitigation/fitting.py)
+    *THRESHOLDER_TYPES,
     "sklearn.utils._bunch.Bunch",
 )
 MODEL_FOLDER = "models"

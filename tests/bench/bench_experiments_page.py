@@ -1,6 +1,6 @@
 """Benchmark: the Experiments page's first script run with 5,000 tracked runs in the store.
 
-The runs are written through the store modules (core.store.runs) in one transaction, each with realistic params,
+The runs are written through core.store.runs in one transaction, each with realistic params,
 metrics (CV mean ± std and holdout for every metric), plan, environment and tags. After one
 warm-up run (imports, Streamlit's runtime), each measurement is a fresh AppTest with every
 Streamlit cache cleared: the entrypoint runs, then the switch to Experiments is timed, as a

@@ -11,9 +11,8 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.utils.validation import has_fit_parameter
 
-from core.review.fairness import (
-    FairnessError,
-)
+from core.review.fairlearn_internals import positive_probability
+from core.review.fairness import FairnessError
 from core.review.mitigation.choices import NO_SAMPLE_WEIGHT, _groups
 from core.train.training import TrainingData
 
@@ -51,7 +50,7 @@ def _threshold_optimizer(
     fit_seconds = time.monotonic() - started
     holdout = _groups(data.X_holdout, features)
     predicted = optimizer.predict(data.X_holdout, sensitive_features=holdout, random_state=seed)
-    probability = optimizer._pmf_predict(data.X_holdout, sensitive_features=holdout)[:, 1]
+    probability = positive_probability(optimizer, data.X_holdout, sensitive_features=holdout)
     # the thresholder is the fitted predictor; the optimizer itself also keeps plotting caches
     # (pandas frames) that skops cannot save
     thresholder = optimizer.interpolated_thresholder_
@@ -97,7 +96,7 @@ def _exponentiated_gradient(
     fit_seconds = time.monotonic() - started
     holdout_rows = head.transform(data.X_holdout)
     predicted = reduction.predict(holdout_rows, random_state=seed)
-    probability = reduction._pmf_predict(holdout_rows)[:, 1]
+    probability = positive_probability(reduction, holdout_rows)
     used = int((reduction.weights_ > 0).sum())
     return _Mitigated(np.asarray(predicted), np.asarray(probability), None, fit_seconds, used)
 
