@@ -99,6 +99,14 @@ def flash() -> None:
 # -- a new deployment ------------------------------------------------------------------------
 
 
+def override_reason(version: ModelVersion, *, key: str) -> str | None:
+    """For a version not approved in review, a warning and the reason to override it."""
+    if version.review_state == "approved":
+        return None
+    st.warning(NOT_APPROVED.format(label=md(version.label), state=md(version.review_state)))
+    return st.text_input("Override reason", key=key)
+
+
 def new_deployment(versions: dict[int, ModelVersion], *, expanded: bool) -> None:
     with st.expander("New deployment", expanded=expanded):
         ids = list(versions)
@@ -111,10 +119,7 @@ def new_deployment(versions: dict[int, ModelVersion], *, expanded: bool) -> None
             key=state.DEPLOY_VERSION,
         )
         version = versions[chosen]
-        reason = None
-        if version.review_state != "approved":
-            st.warning(NOT_APPROVED.format(label=md(version.label), state=md(version.review_state)))
-            reason = st.text_input("Override reason", key=state.DEPLOY_OVERRIDE)
+        reason = override_reason(version, key=state.DEPLOY_OVERRIDE)
         left, right = st.columns(2)
         port = left.number_input(
             "Port",
@@ -338,10 +343,7 @@ def switch(deployment: Deployment, versions: dict[int, ModelVersion]) -> None:
             key=state.DEPLOY_SWITCH_VERSION,
         )
         version = versions[chosen]
-        reason = None
-        if version.review_state != "approved":
-            st.warning(NOT_APPROVED.format(label=md(version.label), state=md(version.review_state)))
-            reason = st.text_input("Override reason", key=state.DEPLOY_SWITCH_REASON)
+        reason = override_reason(version, key=state.DEPLOY_SWITCH_REASON)
         if st.button(f"Switch to {version.label}", key=state.DEPLOY_SWITCH):
             ref = version_ref(version)
             _act(
