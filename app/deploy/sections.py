@@ -10,10 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from app import cache, state
-from app.components import home, job_progress
+from app.components import home, job_progress, uploaded_bytes
 from app.navigation import page
 from app.text import md
-from core import settings
 from core.serving import deployments
 from core.store.deployments import Deployment
 from core.store.jobs import Job
@@ -423,13 +422,8 @@ def _submit_batch(deployment: Deployment, version: ModelVersion, uploaded: Any) 
     from core.data.imports import save_upload
     from core.jobs import submit_job
 
-    if uploaded is None:
-        st.warning("Choose a file first: drag it onto the box above or click Browse files.")
-        return
-    data = uploaded.getvalue()
-    cap = settings.max_import_mb()
-    if len(data) > cap * 1024 * 1024:
-        st.error(TOO_BIG.format(size=len(data) / 1024 / 1024, cap=cap))
+    data = uploaded_bytes(uploaded, too_big=TOO_BIG)
+    if data is None:
         return
     params = {
         "upload": save_upload(home(), data=data, file_name=uploaded.name),
