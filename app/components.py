@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -20,6 +21,23 @@ from core.store.jobs import Job
 
 JOB_REFRESH_SECONDS = 1.0
 SIDEBAR_ALERTS = 3
+
+
+NO_FILE = "Choose a file first: drag it onto the box above or click Browse files."
+
+
+def uploaded_bytes(uploaded: Any, *, too_big: str) -> bytes | None:
+    """The bytes of an uploaded file within the import cap, or None once the page has said
+    why not: no file chosen yet, or ``too_big`` (formatted with the size and cap in MB)."""
+    if uploaded is None:
+        st.warning(NO_FILE)
+        return None
+    data = uploaded.getvalue()
+    cap = settings.max_import_mb()
+    if len(data) > cap * 1024 * 1024:
+        st.error(too_big.format(size=len(data) / 1024 / 1024, cap=cap))
+        return None
+    return data
 
 
 def home() -> Path:

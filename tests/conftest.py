@@ -73,14 +73,53 @@ def one_thread_per_fit():
         yield
 
 
+def _import_frame(home: Path, frame: pd.DataFrame, *, name: str) -> int:
+    """Write ``frame`` beside the studio home as ``<name>.csv`` and import it as dataset
+    ``name``: the new dataset version's id."""
+    from core.data.datasets import import_dataset
+
+    path = home.parent / f"{name}.csv"
+    home.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return import_dataset(home, path=path, name=name).version.id
+
+
+def _train(home: Path, version_id: int, *, target: str, models: tuple[str, ...], folds: int):
+    """Train ``models`` on one dataset version with ``folds``-fold validation: the outcome."""
+    from core.train.plan import ValidationPlan
+    from core.train.training import TrainRequest, train
+
+    request = TrainRequest(
+        version_id=version_id, target=target, models=models, plan=ValidationPlan(folds=folds)
+    )
+    return train(home, request)
+
+
+@pytest.fixture(scope="session")
+def train_frame():
+    """Import a frame and train on it: train_frame(home, frame, name=..., target=...,
+    models=..., folds=...) is the TrainOutcome on dataset ``name`` (from <home>/../<name>.csv)."""
+
+    def run(
+        home: Path,
+        frame: pd.DataFrame,
+        *,
+        name: str,
+        target: str,
+        models: tuple[str, ...] = ("logistic_regression",),
+        folds: int = 2,
+    ):
+        version_id = _import_frame(home, frame, name=name)
+        return _train(home, version_id, target=target, models=models, folds=folds)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def loans_studio():
     """Make a studio home holding the small 'loans' table (income, region -> default) with
     trained and registered versions: loans_studio(home, rows=..., seed=..., models=..., ...)."""
-    from core.data.datasets import import_dataset
-    from core.train.plan import ValidationPlan
     from core.train.registry import register_run
-    from core.train.training import TrainRequest, train
 
     def make(
         home: Path,
@@ -96,28 +135,44 @@ def loans_studio():
             {"income": rng.normal(50, 10, rows), "region": rng.choice(["north", "south"], rows)}
         )
         frame["default"] = (frame["income"] + rng.normal(scale=5, size=rows) < 48).astype(int)
-        path = home.parent / "loans.csv"
-        home.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(path, index=False)
-        version = import_dataset(home, path=path, name="loans").version
+        version_id = _import_frame(home, frame, name="loans")
         for model in models:  # each model becomes the next version
-            request = TrainRequest(
-                version_id=version.id,
-                target="default",
-                models=(model,),
-                plan=ValidationPlan(folds=folds),
-            )
-            register_run(home, train(home, request).best.id, name="loans", onnx=onnx)
+            outcome = _train(home, version_id, target="default", models=(model,), folds=folds)
+            register_run(home, outcome.best.id, name="loans", onnx=onnx)
         return home
 
     return make
+
+
+def _add_deployment(home: Path, version_id: int, **columns) -> int:
+    """A deployment row serving ``version_id`` with no process behind it (port 1): its id."""
+    from core.store import connect, deployments
+
+    with connect(home) as db:
+        row = deployments.insert(
+            db,
+            model_version_id=version_id,
+            host="127.0.0.1",
+            port=1,
+            log_path="",
+            created_by="test",
+            **columns,
+        )
+    return row.id
+
+
+@pytest.fixture(scope="session")
+def add_deployment():
+    """Insert a deployment row that no server answers for: add_deployment(home, model
+    version id, status=..., ...) is its id."""
+    return _add_deployment
 
 
 @pytest.fixture
 def served(tmp_path, loans_studio):
     """(home, deployment id, champion version id): loans v1 is champion of a stopped
     deployment (no process: the retrain's switch needs none)."""
-    from core.store import connect, deployments
+    from core.store import connect
     from core.store import models as models_store
     from core.train.registry import CHAMPION, set_alias
 
@@ -126,17 +181,8 @@ def served(tmp_path, loans_studio):
     with connect(home) as db:
         version = models_store.version_by_number(db, "loans", 1)
         assert version is not None
-        row = deployments.insert(
-            db,
-            model_version_id=version.id,
-            host="127.0.0.1",
-            port=1,
-            log_path="",
-            created_by="test",
-            status="stopped",
-            desired="stopped",
-        )
-    return home, row.id, version.id
+    deployment_id = _add_deployment(home, version.id, status="stopped", desired="stopped")
+    return home, deployment_id, version.id
 
 
 def loans_traffic(rows: int, *, seed: int, concept: str) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from app.cli.group import Column, StudioContext, cli, emit, studio_command, table
+from app.cli.group import Column, StudioContext, cli, emit, emit_list, studio_command, table
 
 DATASET_COLUMNS = (
     Column("name", 28, cut=True),
@@ -72,12 +72,11 @@ def datasets(ctx: StudioContext, *, as_json: bool) -> None:
     from core.data.datasets import list_datasets
 
     summaries = [summary.to_dict() for summary in list_datasets(ctx.home)]
-    emit({"datasets": summaries}, as_json, _datasets_text)
+    empty = "No datasets yet. Import one with `mlops-studio import FILE --name NAME`."
+    emit_list("datasets", summaries, as_json, empty=empty, lines=_dataset_lines)
 
 
-def _datasets_text(payload: dict[str, Any]) -> str:
-    if not payload["datasets"]:
-        return "No datasets yet. Import one with `mlops-studio import FILE --name NAME`."
+def _dataset_lines(items: list[dict[str, Any]]) -> list[str]:
     rows = [
         (
             item["name"],
@@ -86,10 +85,10 @@ def _datasets_text(payload: dict[str, Any]) -> str:
             latest["columns"],
             latest["created_at"][:19],
         )
-        for item in payload["datasets"]
+        for item in items
         for latest in [item["latest_version"]]
     ]
-    return "\n".join(table(DATASET_COLUMNS, rows))
+    return table(DATASET_COLUMNS, rows)
 
 
 @cli.command()

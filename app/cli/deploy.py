@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from app.cli.group import API_KEY_ENV, StudioContext, cli, emit, studio_command
+from app.cli.group import API_KEY_ENV, StudioContext, cli, emit, emit_list, studio_command
 
 
 @cli.command()
@@ -111,20 +111,18 @@ def deployments(ctx: StudioContext, *, as_json: bool, show_all: bool) -> None:
 
     found = [d for d in reattach(ctx.home) if show_all or d.desired == "running"]
     rows = [{**d.to_dict(), "health": health(d)} for d in found]
-    emit({"deployments": rows}, as_json, _deployments_text)
+    empty = "No deployments. Deploy a version with `mlops-studio deploy NAME@N`."
+    emit_list(
+        "deployments", rows, as_json, empty=empty, lines=lambda items: map(_deployment_line, items)
+    )
 
 
-def _deployments_text(payload: dict[str, Any]) -> str:
-    if not payload["deployments"]:
-        return "No deployments. Deploy a version with `mlops-studio deploy NAME@N`."
-    lines = []
-    for row in payload["deployments"]:
-        answering = "answering" if row["health"] else "not answering"
-        lines.append(
-            f"{row['id']}: {row['model_label']} at {row['url']} — {row['status']} ({answering}), "
-            f"{_key_text(row)}, {row['restarts']} restarts"
-        )
-    return "\n".join(lines)
+def _deployment_line(row: dict[str, Any]) -> str:
+    answering = "answering" if row["health"] else "not answering"
+    return (
+        f"{row['id']}: {row['model_label']} at {row['url']} — {row['status']} ({answering}), "
+        f"{_key_text(row)}, {row['restarts']} restarts"
+    )
 
 
 def _key_text(row: dict[str, Any]) -> str:

@@ -32,6 +32,23 @@ def emit(payload: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]]
     click.echo(json.dumps(payload, default=str) if as_json else text(payload))
 
 
+def emit_list(
+    name: str,
+    items: list[dict[str, Any]],
+    as_json: bool,
+    *,
+    empty: str,
+    lines: Callable[[list[dict[str, Any]]], Iterable[str]],
+) -> None:
+    """Print a listing: ``{name: items}`` as JSON (--json), else ``lines`` of the items for
+    people, or ``empty`` (what to do first) when there are none."""
+
+    def text(payload: dict[str, Any]) -> str:
+        return "\n".join(lines(payload[name])) if payload[name] else empty
+
+    emit({name: items}, as_json, text)
+
+
 def fail(message: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"error": message}))

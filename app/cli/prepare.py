@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from app.cli.group import Column, StudioContext, cli, emit, studio_command, table
+from app.cli.group import Column, StudioContext, cli, emit, emit_list, studio_command, table
 
 STEP_COLUMNS = (
     Column("step", 4, ">"),
@@ -65,12 +65,11 @@ def recipes(ctx: StudioContext, *, as_json: bool) -> None:
     from core.prep.prepare import list_recipes
 
     found = [recipe.to_dict() for recipe in list_recipes(ctx.home)]
-    emit({"recipes": found}, as_json, _recipes_text)
+    empty = "No recipes yet. Build one on the Prepare page or write one (docs/recipes.md)."
+    emit_list("recipes", found, as_json, empty=empty, lines=_recipe_lines)
 
 
-def _recipes_text(payload: dict[str, Any]) -> str:
-    if not payload["recipes"]:
-        return "No recipes yet. Build one on the Prepare page or write one (docs/recipes.md)."
+def _recipe_lines(items: list[dict[str, Any]]) -> list[str]:
     rows = [
         (
             r["id"],
@@ -78,6 +77,6 @@ def _recipes_text(payload: dict[str, Any]) -> str:
             f"{len(r['recipe']['cleaning'])} steps",
             r["created_at"][:19],
         )
-        for r in payload["recipes"]
+        for r in items
     ]
-    return "\n".join(table(RECIPE_COLUMNS, rows, header=False))
+    return table(RECIPE_COLUMNS, rows, header=False)

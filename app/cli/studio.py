@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from app.cli.group import Column, StudioContext, cli, emit, studio_command, table
+from app.cli.group import Column, StudioContext, cli, emit, emit_list, studio_command, table
 from core import settings
 
 APP_FILE = Path(__file__).resolve().parents[1] / "streamlit_app.py"
@@ -86,14 +86,12 @@ def jobs(ctx: StudioContext, *, as_json: bool, show_all: bool) -> None:
     from core.jobs.runner import list_recent_jobs
 
     found = [job.to_dict() for job in list_recent_jobs(ctx.home, include_finished=show_all)]
-    emit({"jobs": found}, as_json, _jobs_text)
+    emit_list("jobs", found, as_json, empty="No jobs.", lines=_job_lines)
 
 
-def _jobs_text(payload: dict[str, Any]) -> str:
-    if not payload["jobs"]:
-        return "No jobs."
-    rows = [(j["id"], j["kind"], j["status"], j["progress"], j["message"]) for j in payload["jobs"]]
-    return "\n".join(table(JOB_COLUMNS, rows, header=False))
+def _job_lines(items: list[dict[str, Any]]) -> list[str]:
+    rows = [(j["id"], j["kind"], j["status"], j["progress"], j["message"]) for j in items]
+    return table(JOB_COLUMNS, rows, header=False)
 
 
 @cli.command()

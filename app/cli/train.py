@@ -6,7 +6,16 @@ from typing import Any
 
 import click
 
-from app.cli.group import Column, StudioContext, cli, emit, score, studio_command, table
+from app.cli.group import (
+    Column,
+    StudioContext,
+    cli,
+    emit,
+    emit_list,
+    score,
+    studio_command,
+    table,
+)
 
 LEADERBOARD_COLUMNS = (
     Column("run", 5, ">"),
@@ -131,12 +140,11 @@ def runs(
     from core.train.tracking import list_runs, runs_table
 
     found = list_runs(ctx.home, include_archived=archived, experiment=experiment, limit=limit)
-    emit({"runs": runs_table(found)}, as_json, _runs_text)
+    empty = "No runs yet. Train one with `mlops-studio train DATASET --target COLUMN`."
+    emit_list("runs", runs_table(found), as_json, empty=empty, lines=_run_lines)
 
 
-def _runs_text(payload: dict[str, Any]) -> str:
-    if not payload["runs"]:
-        return "No runs yet. Train one with `mlops-studio train DATASET --target COLUMN`."
+def _run_lines(items: list[dict[str, Any]]) -> list[str]:
     rows = [
         (
             r["run_id"],
@@ -147,9 +155,9 @@ def _runs_text(payload: dict[str, Any]) -> str:
             f"holdout {score(r['holdout_score'])}",
             r["experiment"],
         )
-        for r in payload["runs"]
+        for r in items
     ]
-    return "\n".join(table(RUN_COLUMNS, rows, header=False))
+    return table(RUN_COLUMNS, rows, header=False)
 
 
 @cli.command()
@@ -194,12 +202,7 @@ def models(ctx: StudioContext, *, as_json: bool) -> None:
     from core.train.registry import list_model_versions
 
     versions = [version.to_dict() for version in list_model_versions(ctx.home)]
-    emit({"models": versions}, as_json, _models_text)
-
-
-def _models_text(payload: dict[str, Any]) -> str:
-    if not payload["models"]:
-        return (
-            "No registered models. Register a run with `mlops-studio register RUN_ID --name NAME`."
-        )
-    return "\n".join(version_text(version) for version in payload["models"])
+    empty = "No registered models. Register a run with `mlops-studio register RUN_ID --name NAME`."
+    emit_list(
+        "models", versions, as_json, empty=empty, lines=lambda items: map(version_text, items)
+    )

@@ -10,10 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from app import cache, state
-from app.components import home, job_progress
+from app.components import home, job_progress, uploaded_bytes
 from app.navigation import page
 from app.text import md
-from core import settings
 from core.serving import deployments
 from core.store.deployments import Deployment
 from core.store.jobs import Job
@@ -99,6 +98,14 @@ def flash() -> None:
 # -- a new deployment ------------------------------------------------------------------------
 
 
+def override_reason(version: ModelVersion, *, key: str) -> str | None:
+    """For a version not approved in review, a warning and the reason to override it."""
+    if version.review_state == "approved":
+        return None
+    st.warning(NOT_APPROVED.format(label=md(version.label), state=md(version.review_state)))
+    return st.text_input("Override reason", key=key)
+
+
 def new_deployment(versions: dict[int, ModelVersion], *, expanded: bool) -> None:
     with st.expander("New deployment", expanded=expanded):
         ids = list(versions)
@@ -111,10 +118,7 @@ def new_deployment(versions: dict[int, ModelVersion], *, expanded: bool) -> None
             key=state.DEPLOY_VERSION,
         )
         version = versions[chosen]
-        reason = None
-        if version.review_state != "approved":
-            st.warning(NOT_APPROVED.format(label=md(version.label), state=md(version.review_state)))
-            reason = st.text_input("Override reason", key=state.DEPLOY_OVERRIDE)
+        reason = override_reason(version, key=state.DEPLOY_OVERRIDE)
         left, right = st.columns(2)
         port = left.number_input(
             "Port",
@@ -338,10 +342,7 @@ def switch(deployment: Deployment, versions: dict[int, ModelVersion]) -> None:
             key=state.DEPLOY_SWITCH_VERSION,
         )
         version = versions[chosen]
-        reason = None
-        if version.review_state != "approved":
-            st.warning(NOT_APPROVED.format(label=md(version.label), state=md(version.review_state)))
-            reason = st.text_input("Override reason", key=state.DEPLOY_SWITCH_REASON)
+        reason = override_reason(version, key=state.DEPLOY_SWITCH_REASON)
         if st.button(f"Switch to {version.label}", key=state.DEPLOY_SWITCH):
             ref = version_ref(version)
             _act(
@@ -421,13 +422,8 @@ def _submit_batch(deployment: Deployment, version: ModelVersion, uploaded: Any) 
     from core.data.imports import save_upload
     from core.jobs import submit_job
 
-    if uploaded is None:
-        st.warning("Choose a file first: drag it onto the box above or click Browse files.")
-        return
-    data = uploaded.getvalue()
-    cap = settings.max_import_mb()
-    if len(data) > cap * 1024 * 1024:
-        st.error(TOO_BIG.format(size=len(data) / 1024 / 1024, cap=cap))
+    data = uploaded_bytes(uploaded, too_big=TOO_BIG)
+    if data is None:
         return
     params = {
         "upload": save_upload(home(), data=data, file_name=uploaded.name),

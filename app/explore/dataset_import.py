@@ -9,9 +9,8 @@ from typing import Any
 import streamlit as st
 
 from app import state
-from app.components import home, job_progress, select_version
+from app.components import home, job_progress, select_version, uploaded_bytes
 from app.text import md
-from core import settings
 from core.data.imports import save_upload
 from core.jobs import submit_job
 from core.store.jobs import Job
@@ -25,7 +24,6 @@ ENCODINGS = {
     "UTF-16": "utf-16",
 }
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "jsonl", "ndjson", "json", "gz"]
-NO_FILE = "Choose a file first: drag it onto the box above or click Browse files."
 TOO_BIG = (
     "That file is {size:.0f} MB, over the {cap} MB import cap. Raise the cap with "
     "MLOPS_STUDIO_MAX_IMPORT_MB or import a smaller extract."
@@ -67,13 +65,8 @@ def import_panel(*, expanded: bool) -> None:
 
 
 def _submit_upload(uploaded: Any, name: str, delimiter: str | None, encoding: str | None) -> None:
-    if uploaded is None:
-        st.warning(NO_FILE)
-        return
-    data = uploaded.getvalue()
-    cap = settings.max_import_mb()
-    if len(data) > cap * 1024 * 1024:
-        st.error(TOO_BIG.format(size=len(data) / 1024 / 1024, cap=cap))
+    data = uploaded_bytes(uploaded, too_big=TOO_BIG)
+    if data is None:
         return
     file_name = uploaded.name
     dataset_name = name.strip() or Path(file_name).name.split(".")[0] or "dataset"

@@ -108,14 +108,8 @@ def _options_for(column: ColumnSchema, current: dict[str, Any]) -> dict[str, Any
         )
         return {"date_parts": parts}
     left, right = st.columns(2)
-    impute = left.selectbox(
-        "Fill missing values with",
-        IMPUTE,
-        index=IMPUTE.index(
-            current.get("impute", "median" if column.role == "numeric" else "most_frequent")
-        ),
-        key=_option(f"impute.{key}"),
-    )
+    fill = "median" if column.role == "numeric" else "most_frequent"
+    impute = _choice(left, "Fill missing values with", IMPUTE, current, "impute", fill, key)
     indicator = right.checkbox(
         "Add a 'was missing' indicator",
         value=current.get("missing_indicator", False),
@@ -129,20 +123,28 @@ def _options_for(column: ColumnSchema, current: dict[str, Any]) -> dict[str, Any
     return options
 
 
+def _choice(
+    place: Any,
+    label: str,
+    choices: list[str],
+    current: dict[str, Any],
+    name: str,
+    default: str,
+    key: str,
+) -> str:
+    """A selectbox for option ``name`` of column ``key``, showing its current value."""
+    return place.selectbox(
+        label,
+        choices,
+        index=choices.index(current.get(name, default)),
+        key=_option(f"{name}.{key}"),
+    )
+
+
 def _numeric_options(key: str, current: dict[str, Any]) -> dict[str, Any]:
     left, middle, right = st.columns(3)
-    transform = left.selectbox(
-        "Transform",
-        TRANSFORM,
-        index=TRANSFORM.index(current.get("transform", "none")),
-        key=_option(f"transform.{key}"),
-    )
-    scale = middle.selectbox(
-        "Scale",
-        SCALE,
-        index=SCALE.index(current.get("scale", "standard")),
-        key=_option(f"scale.{key}"),
-    )
+    transform = _choice(left, "Transform", TRANSFORM, current, "transform", "none", key)
+    scale = _choice(middle, "Scale", SCALE, current, "scale", "standard", key)
     bins = right.number_input(
         "Bins (0 = keep numeric)",
         0,
@@ -158,12 +160,7 @@ def _numeric_options(key: str, current: dict[str, Any]) -> dict[str, Any]:
 
 def _categorical_options(key: str, current: dict[str, Any]) -> dict[str, Any]:
     left, middle, right = st.columns(3)
-    encode = left.selectbox(
-        "Encode as",
-        ENCODE,
-        index=ENCODE.index(current.get("encode", "onehot")),
-        key=_option(f"encode.{key}"),
-    )
+    encode = _choice(left, "Encode as", ENCODE, current, "encode", "onehot", key)
     options: dict[str, Any] = {"encode": encode}
     if encode == "onehot":
         options["min_frequency"] = middle.number_input(

@@ -745,7 +745,21 @@ def _column_spread(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.nan_to_num(variances, nan=0.0), spread
 
 
-class VarianceFilter(SelectorMixin, BaseEstimator):
+class _LearnedSupport(SelectorMixin):
+    """A column selector whose fit sets ``support_``, the mask of the columns it keeps;
+    missing and infinite values pass through it."""
+
+    support_: np.ndarray
+
+    def _get_support_mask(self) -> np.ndarray:
+        check_is_fitted(self)
+        return self.support_
+
+    def __sklearn_tags__(self) -> Any:
+        return _tagged(super().__sklearn_tags__())
+
+
+class VarianceFilter(_LearnedSupport, BaseEstimator):
     """Drops columns whose variance is at most ``threshold`` (constant columns at 0.0). When no
     column passes, keeps them all, so a model can still be fitted on a degenerate sample."""
 
@@ -759,13 +773,6 @@ class VarianceFilter(SelectorMixin, BaseEstimator):
         keep = (self.variances_ > self.threshold) & (spread > 0)
         self.support_ = keep if keep.any() else np.ones_like(keep)
         return self
-
-    def _get_support_mask(self) -> np.ndarray:
-        check_is_fitted(self)
-        return self.support_
-
-    def __sklearn_tags__(self) -> Any:
-        return _tagged(super().__sklearn_tags__())
 
 
 def _finite_means(values: np.ndarray) -> np.ndarray:
@@ -794,7 +801,7 @@ def _correlations(values: np.ndarray, *, rows_per_chunk: int = 65_536) -> np.nda
     return np.nan_to_num(correlations, nan=0.0, posinf=0.0)
 
 
-class CorrelationFilter(SelectorMixin, BaseEstimator):
+class CorrelationFilter(_LearnedSupport, BaseEstimator):
     """Drops one column of each pair whose |correlation| is above ``threshold``, keeping the
     earlier column; pairs are learned in fit."""
 
@@ -812,13 +819,6 @@ class CorrelationFilter(SelectorMixin, BaseEstimator):
         self.support_ = keep
         return self
 
-    def _get_support_mask(self) -> np.ndarray:
-        check_is_fitted(self)
-        return self.support_
-
-    def __sklearn_tags__(self) -> Any:
-        return _tagged(super().__sklearn_tags__())
-
 
 def _median_filled(values: np.ndarray) -> np.ndarray:
     finite = np.isfinite(values)
@@ -829,7 +829,7 @@ def _median_filled(values: np.ndarray) -> np.ndarray:
     return filled
 
 
-class MutualInfoSelector(SelectorMixin, BaseEstimator):
+class MutualInfoSelector(_LearnedSupport, BaseEstimator):
     """Keeps the ``k`` columns with the highest mutual information with the target, scored on
     at most ``max_rows`` sampled rows (the kNN estimate is costly); ``k`` above the number of
     columns keeps them all."""
@@ -850,12 +850,8 @@ class MutualInfoSelector(SelectorMixin, BaseEstimator):
         self.support_[order[: self.k]] = True
         return self
 
-    def _get_support_mask(self) -> np.ndarray:
-        check_is_fitted(self)
-        return self.support_
-
     def __sklearn_tags__(self) -> Any:
-        tags = _tagged(super().__sklearn_tags__())
+        tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
 

@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from core.data import ingest
 from core.data.export import write_csv, write_parquet
+from core.data.ingest import messages as ingest_messages
 from core.prep.transformers import level_text
 from core.serving.inputs import BOOLEAN, DATETIME, NUMBER, InputColumn, parse_dates
 from core.serving.scoring import ServedModel, load_served_model
@@ -146,7 +147,7 @@ def read_frame(
     try:
         result = ingest.read_table(source, file_name=name, limits=ingest.ImportLimits.from_env())
     except ingest.IngestError as error:
-        if str(error) in (ingest.EMPTY_FILE, ingest.NO_DATA_ROWS):
+        if str(error) in (ingest_messages.EMPTY_FILE, ingest_messages.NO_DATA_ROWS):
             raise BatchError(EMPTY_FILE.format(name=name)) from None
         raise BatchError(UNREADABLE_FILE.format(name=name, reason=error)) from None
     return result.table.to_pandas(), result.report.warnings

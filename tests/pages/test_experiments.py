@@ -12,14 +12,11 @@ from streamlit.testing.v1 import AppTest
 from app import state
 from app.text import md
 from core import store
-from core.data.datasets import import_dataset
 from core.store import connect, runs
 from core.store.runs import NewRun
 from core.train import registry, tracking
 from core.train.environment import environment
 from core.train.evaluate import Evaluation, compute_metrics, plot_data
-from core.train.plan import ValidationPlan
-from core.train.training import TrainRequest, train
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
@@ -141,22 +138,14 @@ def seeded(studio_home: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def trained_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+def trained_template(tmp_path_factory: pytest.TempPathFactory, train_frame) -> tuple[Path, int]:
     """A studio with a real finished run and model file, trained once for the module."""
     folder = tmp_path_factory.mktemp("trained")
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"age": rng.integers(18, 80, 300), "region": rng.choice(["n", "s"], 300)})
     frame["target"] = ((frame["age"] > 45) ^ (rng.random(300) < 0.1)).astype(int)
-    frame.to_csv(folder / "small.csv", index=False)
     home = folder / "studio"
-    version = import_dataset(home, path=folder / "small.csv", name="small").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="target",
-        models=("logistic_regression",),
-        plan=ValidationPlan(folds=3),
-    )
-    outcome = train(home, request)
+    outcome = train_frame(home, frame, name="small", target="target", folds=3)
     return home, next(run.id for run in outcome.runs if run.model == "logistic_regression")
 
 

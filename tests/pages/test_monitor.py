@@ -14,12 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from app import state
 from core import store
-from core.data.datasets import import_dataset
 from core.monitor import alerts
 from core.store import connect, deployments
-from core.train.plan import ValidationPlan
 from core.train.registry import register_run
-from core.train.training import TrainRequest, train
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
@@ -58,39 +55,24 @@ def _request(
 
 
 @pytest.fixture(scope="module")
-def monitored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+def monitored(
+    tmp_path_factory: pytest.TempPathFactory, train_frame, add_deployment
+) -> tuple[Path, int]:
     """A registered model, a running deployment row and 20 minutes of logged traffic whose
     inputs shift halfway, with a quarter of the rows labelled."""
     home = tmp_path_factory.mktemp("monitor_page") / "studio"
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"x": rng.normal(size=200), "region": rng.choice(["north", "south"], 200)})
     frame["y"] = (frame["x"] + rng.normal(scale=0.5, size=200) > 0).astype(int)
-    path = home.parent / "tiny.csv"
-    frame.to_csv(path, index=False)
-    version = import_dataset(home, path=path, name="tiny").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="y",
-        models=("logistic_regression",),
-        plan=ValidationPlan(folds=2),
-    )
-    model_version = register_run(home, train(home, request).best.id, name="tiny", onnx=False)
+    outcome = train_frame(home, frame, name="tiny", target="y")
+    model_version = register_run(home, outcome.best.id, name="tiny", onnx=False)
+    deployment_id = add_deployment(home, model_version.id, status="running", started_at=store.now())
     count = MINUTES * 30
     start = time.time() - MINUTES * 60  # at fixture time: collection may be minutes earlier
     xs = np.concatenate([rng.normal(size=count // 2), rng.normal(3, 1, count - count // 2)])
     with connect(home) as db:
-        deployment = deployments.insert(
-            db,
-            model_version_id=model_version.id,
-            host="127.0.0.1",
-            port=1,
-            log_path="",
-            created_by="test",
-            status="running",
-            started_at=store.now(),
-        )
         rows = [
-            _request(deployment.id, model_version.id, i, start + i * 2.0, float(x), start)
+            _request(deployment_id, model_version.id, i, start + i * 2.0, float(x), start)
             for i, x in enumerate(xs)
         ]
         deployments.log_predictions(db, rows)
@@ -100,8 +82,8 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
             (request_id, 0, str(prediction if i % 3 else 1 - prediction))
             for i, (request_id, prediction) in enumerate(answered)
         ]
-        assert deployments.record_labels(db, deployment.id, labels, time.time()) == []
-    return home, deployment.id
+        assert deployments.record_labels(db, deployment_id, labels, time.time()) == []
+    return home, deployment_id
 
 
 @pytest.fixture

@@ -1,75 +1,19 @@
-"""Import an uploaded CSV/TSV, Parquet or JSON-lines file (maybe gzipped) as an Arrow table."""
+"""Import an uploaded CSV/TSV, Parquet or JSON-lines file (maybe gzipped) as an Arrow table.
 
-from core.data.ingest.messages import (
-    AMBIGUOUS_DATES_WARNING,
-    BAD_GZIP,
-    BINARY_FILE,
-    CORRUPT_PARQUET,
-    DATE_GAPS_WARNING,
-    EMPTY_FILE,
-    ENCODING_WARNING,
-    EXCEL_FILE,
-    FILE_TOO_LARGE,
-    INCONSISTENT_DELIMITER,
-    INVALID_DELIMITER,
-    INVALID_JSON_LINE,
-    JSON_DOCUMENT,
-    JSON_LINE_NOT_UTF8,
-    JSON_MIXED_TYPES,
-    MAX_IMPORT_MB_ENV,
-    NO_DATA_ROWS,
-    NOT_A_TABLE,
-    RENAMED_COLUMNS_WARNING,
-    SKIPPED_ROWS_WARNING,
-    TOO_MANY_COLUMNS,
-    UNDECODABLE,
-    UNKNOWN_ENCODING,
-    UNPACKED_TOO_LARGE,
-    UNREADABLE_FILE,
-    IngestError,
-)
+The error and warning sentences live in ``core.data.ingest.messages``.
+"""
+
+from core.data.ingest.messages import IngestError
 from core.data.ingest.read import read_table
-from core.data.ingest.report import (
-    IngestReport,
-    IngestResult,
-    fix_column_names,
-)
-from core.data.ingest.sources import (
-    DEFAULT_LIMITS,
-    ImportLimits,
-)
+from core.data.ingest.report import IngestReport, IngestResult, fix_column_names
+from core.data.ingest.sources import DEFAULT_LIMITS, ImportLimits
 
 __all__ = [
-    "AMBIGUOUS_DATES_WARNING",
-    "BAD_GZIP",
-    "BINARY_FILE",
-    "CORRUPT_PARQUET",
-    "DATE_GAPS_WARNING",
     "DEFAULT_LIMITS",
-    "EMPTY_FILE",
-    "ENCODING_WARNING",
-    "EXCEL_FILE",
-    "FILE_TOO_LARGE",
-    "INCONSISTENT_DELIMITER",
-    "INVALID_DELIMITER",
-    "INVALID_JSON_LINE",
     "ImportLimits",
     "IngestError",
     "IngestReport",
     "IngestResult",
-    "JSON_DOCUMENT",
-    "JSON_LINE_NOT_UTF8",
-    "JSON_MIXED_TYPES",
-    "MAX_IMPORT_MB_ENV",
-    "NOT_A_TABLE",
-    "NO_DATA_ROWS",
-    "RENAMED_COLUMNS_WARNING",
-    "SKIPPED_ROWS_WARNING",
-    "TOO_MANY_COLUMNS",
-    "UNDECODABLE",
-    "UNKNOWN_ENCODING",
-    "UNPACKED_TOO_LARGE",
-    "UNREADABLE_FILE",
     "fix_column_names",
     "read_table",
 ]

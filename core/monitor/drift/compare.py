@@ -9,31 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.monitor.drift.messages import (
-    ALL_MISSING,
-    BAD_P_THRESHOLD,
-    BAD_SHARE,
-    BAD_THRESHOLD,
-    EMPTY_CURRENT,
-    EMPTY_REFERENCE,
-    FEW_DISTINCT,
-    INFINITE_CHI_SQUARE,
-    METHOD_NOT_FOR_KIND,
-    MISSING_COLUMN,
-    NEW_CATEGORIES,
-    NO_COLUMNS,
-    NOT_NUMBERS,
-    SKIPPED_DATES,
-    SKIPPED_EMPTY,
-    SKIPPED_ROLE,
-    SMALL_SAMPLE,
-    SMALL_SAMPLE_DISTANCE,
-    UNKNOWN_COLUMN,
-    UNKNOWN_METHOD,
-    UNSUPPORTED,
-    WRONG_KIND,
-    DriftError,
-)
+from core.monitor.drift import messages
+from core.monitor.drift.messages import DriftError
 from core.monitor.drift.methods import DRIFT_METHODS, SMALL_REFERENCE, DriftMethod, default_method
 from core.monitor.drift.report import ColumnDrift, DriftReport
 from core.monitor.drift.values import (
@@ -73,7 +50,7 @@ def profile_reference(
     is categorical, or skip identifier and free-text columns.
     """
     if len(frame) == 0:
-        raise DriftError(EMPTY_REFERENCE)
+        raise DriftError(messages.EMPTY_REFERENCE)
     names = _chosen(frame, columns)
     kept: dict[str, ColumnValues] = {}
     skipped: dict[str, str] = {}
@@ -82,7 +59,9 @@ def profile_reference(
         if values is not None:
             kept[name] = values
         else:
-            skipped[name] = reason or UNSUPPORTED.format(column=name, dtype=frame[name].dtype)
+            skipped[name] = reason or messages.UNSUPPORTED.format(
+                column=name, dtype=frame[name].dtype
+            )
     return ReferenceProfile(rows=len(frame), columns=kept, skipped=skipped, order=tuple(names))
 
 
@@ -107,7 +86,7 @@ def compute_drift(
     ``missing_columns`` and left out of the share; the others are still compared.
     """
     if len(current) == 0:
-        raise DriftError(EMPTY_CURRENT)
+        raise DriftError(messages.EMPTY_CURRENT)
     _check_options(method, methods, threshold, thresholds, share_threshold)
     profile = profile_reference(reference, columns=columns, roles=roles)
     return compute_drift_against(
@@ -134,7 +113,7 @@ def compute_drift_against(
 ) -> DriftReport:
     """As :func:`compute_drift`, against a reference profiled once with profile_reference."""
     if len(current) == 0:
-        raise DriftError(EMPTY_CURRENT)
+        raise DriftError(messages.EMPTY_CURRENT)
     _check_options(method, methods, threshold, thresholds, share_threshold)
     names = _chosen_from(profile, columns)
     results: list[ColumnDrift] = []
@@ -145,7 +124,7 @@ def compute_drift_against(
             notes.append(profile.skipped[name])
         elif name not in current.columns:
             missing.append(name)
-            notes.append(MISSING_COLUMN.format(column=name))
+            notes.append(messages.MISSING_COLUMN.format(column=name))
         else:
             chosen = _method_for(name, profile.columns[name].kind, method, methods)
             limit = (thresholds or {}).get(name, threshold)
@@ -165,7 +144,7 @@ def _report(
     drifted = sum(result.drifted for result in results)
     share = drifted / len(results) if results else 0.0
     if not results:
-        notes.append(NO_COLUMNS)
+        notes.append(messages.NO_COLUMNS)
     return DriftReport(
         columns=tuple(results),
         drift_share=share,
@@ -184,7 +163,7 @@ def _chosen(frame: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
     for name in columns:
         if name not in frame.columns:
             known = ", ".join(str(column) for column in frame.columns)
-            raise DriftError(UNKNOWN_COLUMN.format(column=name, columns=known))
+            raise DriftError(messages.UNKNOWN_COLUMN.format(column=name, columns=known))
     return list(dict.fromkeys(columns))
 
 
@@ -194,7 +173,7 @@ def _chosen_from(profile: ReferenceProfile, columns: Sequence[str] | None) -> li
     for name in columns:
         if name not in profile.order:
             known = ", ".join(profile.order)
-            raise DriftError(UNKNOWN_COLUMN.format(column=name, columns=known))
+            raise DriftError(messages.UNKNOWN_COLUMN.format(column=name, columns=known))
     return list(dict.fromkeys(columns))
 
 
@@ -209,7 +188,7 @@ def _reference_column(
     except TypeError:  # unhashable cells (lists, dicts)
         return None, None
     if values.total == 0:
-        return None, SKIPPED_EMPTY.format(column=name)
+        return None, messages.SKIPPED_EMPTY.format(column=name)
     return values, None
 
 
@@ -217,16 +196,16 @@ def column_kind(name: str, series: pd.Series, role: str | None = None) -> tuple[
     """``numeric`` or ``categorical``, or None and why the column is not compared."""
     dtype = series.dtype
     if role in SKIPPED_ROLES:
-        return None, SKIPPED_ROLE.format(column=name, role=SKIPPED_ROLES[role])
+        return None, messages.SKIPPED_ROLE.format(column=name, role=SKIPPED_ROLES[role])
     types = pd.api.types
     if (
         role == "datetime"
         or types.is_datetime64_any_dtype(dtype)
         or types.is_timedelta64_dtype(dtype)
     ):
-        return None, SKIPPED_DATES.format(column=name)
+        return None, messages.SKIPPED_DATES.format(column=name)
     if isinstance(dtype, pd.PeriodDtype | pd.IntervalDtype) or types.is_complex_dtype(dtype):
-        return None, UNSUPPORTED.format(column=name, dtype=dtype)
+        return None, messages.UNSUPPORTED.format(column=name, dtype=dtype)
     if role in ("categorical", "boolean") or types.is_bool_dtype(dtype):
         return "categorical", ""
     return ("numeric", "") if types.is_numeric_dtype(dtype) else ("categorical", "")
@@ -239,7 +218,7 @@ def _current_values(reference: ColumnValues, series: pd.Series) -> tuple[ColumnV
         return numeric_values(series), []
     numbers = pd.to_numeric(series, errors="coerce")
     failed = int(numbers.isna().sum() - series.isna().sum())
-    return numeric_values(numbers), [NOT_NUMBERS.format(count=failed)] if failed else []
+    return numeric_values(numbers), [messages.NOT_NUMBERS.format(count=failed)] if failed else []
 
 
 def _column_drift(
@@ -254,20 +233,20 @@ def _column_drift(
     spec = DRIFT_METHODS[chosen or default_method(pair)]
     limit = spec.threshold if threshold is None else float(threshold)
     if spec.test and limit >= 1:
-        raise DriftError(BAD_P_THRESHOLD.format(title=spec.title, value=limit))
+        raise DriftError(messages.BAD_P_THRESHOLD.format(title=spec.title, value=limit))
     notes += _sample_notes(pair, spec, chosen is None)
     new_rate = _new_category_rate(pair)
     if new_rate:
-        notes.append(NEW_CATEGORIES.format(rate=new_rate))
+        notes.append(messages.NEW_CATEGORIES.format(rate=new_rate))
     reference_missing = reference.missing / (reference.missing + reference.total)
     if current.total == 0:
         statistic, p_value, drifted = None, None, True
-        notes.append(ALL_MISSING.format(rate=reference_missing))
+        notes.append(messages.ALL_MISSING.format(rate=reference_missing))
     else:
         statistic, p_value = spec.compute(pair)
         drifted = spec.drifted(statistic, p_value, limit)
         if statistic == math.inf:
-            notes.append(INFINITE_CHI_SQUARE)
+            notes.append(messages.INFINITE_CHI_SQUARE)
     return ColumnDrift(
         column=name,
         kind=reference.kind,
@@ -287,11 +266,13 @@ def _sample_notes(pair: ColumnPair, spec: DriftMethod, by_default: bool) -> list
     notes = []
     count = pair.reference.total
     if by_default and pair.reference.kind == "numeric" and pair.distinct() <= FEW_VALUES:
-        notes.append(FEW_DISTINCT.format(count=pair.distinct()))
+        notes.append(messages.FEW_DISTINCT.format(count=pair.distinct()))
     if count <= SMALL_REFERENCE and by_default:
-        notes.append(SMALL_SAMPLE.format(count=count, limit=SMALL_REFERENCE, title=spec.title))
+        notes.append(
+            messages.SMALL_SAMPLE.format(count=count, limit=SMALL_REFERENCE, title=spec.title)
+        )
     elif count <= SMALL_REFERENCE and not spec.test:
-        notes.append(SMALL_SAMPLE_DISTANCE.format(count=count, title=spec.title))
+        notes.append(messages.SMALL_SAMPLE_DISTANCE.format(count=count, title=spec.title))
     return notes
 
 
@@ -314,7 +295,7 @@ def _method_for(
             choices = ", ".join(n for n, s in DRIFT_METHODS.items() if kind in s.kinds)
             kinds = " and ".join(spec.kinds)
             raise DriftError(
-                WRONG_KIND.format(
+                messages.WRONG_KIND.format(
                     title=spec.title, kinds=kinds, column=name, kind=kind, choices=choices
                 )
             )
@@ -329,7 +310,7 @@ def _method_notes(method: str | None, results: list[ColumnDrift]) -> list[str]:
         return []
     spec = DRIFT_METHODS[method]
     left_out = sorted({result.kind for result in results} - set(spec.kinds))
-    return [METHOD_NOT_FOR_KIND.format(title=spec.title, kind=kind) for kind in left_out]
+    return [messages.METHOD_NOT_FOR_KIND.format(title=spec.title, kind=kind) for kind in left_out]
 
 
 def _check_options(
@@ -341,12 +322,14 @@ def _check_options(
 ) -> None:
     for name in [method, *(methods or {}).values()]:
         if name is not None and name not in DRIFT_METHODS:
-            raise DriftError(UNKNOWN_METHOD.format(method=name, choices=", ".join(DRIFT_METHODS)))
+            raise DriftError(
+                messages.UNKNOWN_METHOD.format(method=name, choices=", ".join(DRIFT_METHODS))
+            )
     for value in [threshold, *(thresholds or {}).values()]:
         if value is not None and not (_is_number(value) and value > 0):
-            raise DriftError(BAD_THRESHOLD.format(value=value))
+            raise DriftError(messages.BAD_THRESHOLD.format(value=value))
     if not (_is_number(share_threshold) and 0 <= share_threshold <= 1):
-        raise DriftError(BAD_SHARE.format(value=share_threshold))
+        raise DriftError(messages.BAD_SHARE.format(value=share_threshold))
 
 
 def _is_number(value: Any) -> bool:

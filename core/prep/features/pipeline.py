@@ -14,6 +14,7 @@ from sklearn.preprocessing import (
 )
 
 from core.data.schema import ColumnSchema
+from core.prep import transformers
 from core.prep.features.spec import (
     SCALERS,
     TRANSFORMS,
@@ -22,24 +23,7 @@ from core.prep.features.spec import (
     Interactions,
     Selection,
 )
-from core.prep.transformers import (
-    Bins,
-    CorrelationFilter,
-    DateParts,
-    FeatureColumns,
-    FillCategory,
-    KNNImpute,
-    MissingFlags,
-    MutualInfoSelector,
-    PolynomialTerms,
-    RareLevels,
-    TargetEncoding,
-    ToFloat,
-    ToLevels,
-    VarianceFilter,
-    level_text,
-    onehot_column_name,
-)
+from core.prep.transformers import level_text, onehot_column_name
 
 
 def build_feature_pipeline(
@@ -61,23 +45,25 @@ def build_feature_pipeline(
             raise TypeError("A feature spec given as JSON needs the schema to be checked against.")
         spec = FeatureSpec.from_dict(spec, schema=schema, target=target)
     kept = list(spec.kept)
-    transformers = _group_transformers(kept)
+    column_steps = _group_transformers(kept)
     flagged = [column.name for column in kept if column.options["missing_indicator"]]
     if flagged:
-        transformers.append(("missing_flags", MissingFlags(), flagged))
+        column_steps.append(("missing_flags", transformers.MissingFlags(), flagged))
     if spec.interactions is not None:
-        transformers.append(("interactions", *_interactions(spec.interactions, kept)))
+        column_steps.append(("interactions", *_interactions(spec.interactions, kept)))
     steps: list[tuple[str, Any]] = [
-        ("columns", _column_transformer(transformers)),
+        ("columns", _column_transformer(column_steps)),
         *_selection_steps(spec.selection),
     ]
     return Pipeline(steps).set_output(transform="pandas")
 
 
-def _column_transformer(transformers: list[tuple[str, Any, list[str]]]) -> FeatureColumns:
+def _column_transformer(
+    column_steps: list[tuple[str, Any, list[str]]],
+) -> transformers.FeatureColumns:
     # "{feature_name}" keeps names readable; FeatureColumns settles the rare clash
-    return FeatureColumns(
-        transformers,
+    return transformers.FeatureColumns(
+        column_steps,
         remainder="drop",
         sparse_threshold=0.0,
         verbose_feature_names_out="{feature_name}",
@@ -93,25 +79,25 @@ def _group_transformers(kept: list[ColumnSpec]) -> list[tuple[str, Any, list[str
     groups: dict[str, list[ColumnSpec]] = {}
     for column in kept:
         groups.setdefault(_group_key(column), []).append(column)
-    transformers = []
+    column_steps = []
     for number, members in enumerate(groups.values(), start=1):
         first = members[0]
         steps = _STEPS[first.kind](first.options, len(members))
         names = [column.name for column in members]
-        transformers.append((f"{first.kind}_{number}", Pipeline(steps), names))
-    return transformers
+        column_steps.append((f"{first.kind}_{number}", Pipeline(steps), names))
+    return column_steps
 
 
 def _imputer(options: dict[str, Any]) -> Any:
     strategy = options["impute"]
     if strategy == "knn":
-        return KNNImpute()
+        return transformers.KNNImpute()
     fill = options["fill_value"] if strategy == "constant" else None
     return SimpleImputer(strategy=strategy, fill_value=fill, keep_empty_features=True)
 
 
 def _numeric_steps(options: dict[str, Any], n_columns: int) -> list[tuple[str, Any]]:
-    steps: list[tuple[str, Any]] = [("as_number", ToFloat())]
+    steps: list[tuple[str, Any]] = [("as_number", transformers.ToFloat())]
     if options["impute"] != "none":
         steps.append(("impute", _imputer(options)))
     if options["transform"] != "none":
@@ -119,14 +105,16 @@ def _numeric_steps(options: dict[str, Any], n_columns: int) -> list[tuple[str, A
     if options["bins"]:
         bins = options["bins"]
         strategy = bins.get("strategy", "quantile")
-        steps.append(("bins", Bins(n_bins=bins.get("n_bins", 5), strategy=strategy)))
+        steps.append(("bins", transformers.Bins(n_bins=bins.get("n_bins", 5), strategy=strategy)))
     if options["scale"] != "none":
         steps.append(("scale", SCALERS[options["scale"]]()))
     return steps
 
 
 def _datetime_steps(options: dict[str, Any], n_columns: int) -> list[tuple[str, Any]]:
-    steps: list[tuple[str, Any]] = [("parts", DateParts(parts=tuple(options["date_parts"])))]
+    steps: list[tuple[str, Any]] = [
+        ("parts", transformers.DateParts(parts=tuple(options["date_parts"])))
+    ]
     if options["impute"] != "none":
         steps.append(("impute", _imputer(options)))
     if options["scale"] != "none":
@@ -136,13 +124,15 @@ def _datetime_steps(options: dict[str, Any], n_columns: int) -> list[tuple[str, 
 
 def _categorical_steps(options: dict[str, Any], n_columns: int) -> list[tuple[str, Any]]:
     order = options["order"]
-    steps: list[tuple[str, Any]] = [("levels", ToLevels(text=order is not None))]
+    steps: list[tuple[str, Any]] = [("levels", transformers.ToLevels(text=order is not None))]
     if options["impute"] != "none":
-        fill = FillCategory(strategy=options["impute"], fill_value=options["fill_value"])
+        fill = transformers.FillCategory(
+            strategy=options["impute"], fill_value=options["fill_value"]
+        )
         steps.append(("impute", fill))
     rarest, most = options["min_frequency"], options["max_categories"]
     if rarest is not None or most is not None:
-        steps.append(("rare", RareLevels(min_frequency=rarest, max_categories=most)))
+        steps.append(("rare", transformers.RareLevels(min_frequency=rarest, max_categories=most)))
     steps.append(("encode", _ENCODERS[options["encode"]](options, n_columns)))
     return steps
 
@@ -167,8 +157,8 @@ def _ordinal(options: dict[str, Any], n_columns: int) -> OrdinalEncoder:
     )
 
 
-def _target(options: dict[str, Any], n_columns: int) -> TargetEncoding:
-    return TargetEncoding()
+def _target(options: dict[str, Any], n_columns: int) -> transformers.TargetEncoding:
+    return transformers.TargetEncoding()
 
 
 _STEPS: dict[str, Callable[[dict[str, Any], int], list[tuple[str, Any]]]] = {
@@ -191,7 +181,7 @@ def _interactions(interactions: Interactions, kept: list[ColumnSpec]) -> tuple[P
         (f"numeric_{index}", Pipeline(_numeric_steps(by_name[name].options, 1)), [name])
         for index, name in enumerate(names, start=1)
     ]
-    terms = PolynomialTerms(
+    terms = transformers.PolynomialTerms(
         degree=interactions.degree,
         interaction_only=interactions.interaction_only,
     )
@@ -201,10 +191,14 @@ def _interactions(interactions: Interactions, kept: list[ColumnSpec]) -> tuple[P
 def _selection_steps(selection: Selection) -> list[tuple[str, Any]]:
     steps: list[tuple[str, Any]] = []
     if selection.variance_threshold is not None:
-        steps.append(("variance", VarianceFilter(threshold=selection.variance_threshold)))
+        steps.append(
+            ("variance", transformers.VarianceFilter(threshold=selection.variance_threshold))
+        )
     if selection.correlation_threshold is not None:
         threshold = selection.correlation_threshold
-        steps.append(("correlation", CorrelationFilter(threshold=threshold)))
+        steps.append(("correlation", transformers.CorrelationFilter(threshold=threshold)))
     if selection.mutual_info_top_k is not None:
-        steps.append(("mutual_info", MutualInfoSelector(k=selection.mutual_info_top_k)))
+        steps.append(
+            ("mutual_info", transformers.MutualInfoSelector(k=selection.mutual_info_top_k))
+        )
     return steps

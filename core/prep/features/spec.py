@@ -17,41 +17,8 @@ from sklearn.preprocessing import (
 )
 
 from core.data.schema import ColumnSchema
-from core.prep.features.messages import (
-    BAD_BINS,
-    BAD_CHOICE,
-    BAD_DATE_PARTS,
-    BAD_DEGREE,
-    BAD_FILL_VALUE,
-    BAD_INTERACTION_COLUMNS,
-    BAD_INTERACTION_ONLY,
-    BAD_MAX_CATEGORIES,
-    BAD_MIN_FREQUENCY,
-    BAD_N_BINS,
-    BAD_ORDER,
-    BAD_THRESHOLD,
-    BAD_TOP_K,
-    DATE_PARTS_NEED_DATES,
-    MUTUAL_INFO_NEEDS_TARGET,
-    NO_COLUMNS_SECTION,
-    NO_FEATURES,
-    NOT_A_FLAG,
-    OPTION_NEEDS_ENCODING,
-    OPTION_NOT_FOR_KIND,
-    OPTIONS_NOT_OBJECT,
-    SECTION_NOT_OBJECT,
-    SPEC_NOT_OBJECT,
-    TARGET_ENCODING_NEEDS_TARGET,
-    TARGET_IN_SPEC,
-    TEXT_NOT_SUPPORTED,
-    TOO_MANY_TERMS,
-    UNKNOWN_COLUMN,
-    UNKNOWN_OPTION,
-    UNKNOWN_SECTION,
-    UNKNOWN_SECTION_OPTION,
-    UNSELECTABLE_NAME,
-    FeatureSpecError,
-)
+from core.prep.features import messages
+from core.prep.features.messages import FeatureSpecError
 from core.prep.transformers import (
     BIN_STRATEGIES,
     DATE_PARTS,
@@ -198,7 +165,7 @@ class FeatureSpec:
         columns = _resolve(spec, schema=schema, target=target)
         kept = [column for column in columns if not column.dropped]
         if not kept:
-            raise FeatureSpecError(NO_FEATURES)
+            raise FeatureSpecError(messages.NO_FEATURES)
         return cls(
             columns=tuple(columns),
             interactions=_parse_interactions(spec.get("interactions"), kept),
@@ -244,12 +211,12 @@ def _hint(word: Any, choices: Iterable[Any]) -> str:
 
 def _resolve(spec: Any, *, schema: list[ColumnSchema], target: str | None) -> list[ColumnSpec]:
     if not isinstance(spec, dict):
-        raise FeatureSpecError(SPEC_NOT_OBJECT.format(found=_found(spec)))
+        raise FeatureSpecError(messages.SPEC_NOT_OBJECT.format(found=_found(spec)))
     if not isinstance(spec.get("columns"), dict):
-        raise FeatureSpecError(NO_COLUMNS_SECTION)
+        raise FeatureSpecError(messages.NO_COLUMNS_SECTION)
     for section in spec:
         if section not in ("columns", "interactions", "selection"):
-            raise FeatureSpecError(UNKNOWN_SECTION.format(section=section))
+            raise FeatureSpecError(messages.UNKNOWN_SECTION.format(section=section))
     by_name = {column.name: column for column in schema}
     return [
         _resolve_column(name, options, by_name=by_name, target=target)
@@ -261,24 +228,30 @@ def _resolve_column(
     name: str, options: Any, *, by_name: dict[str, ColumnSchema], target: str | None
 ) -> ColumnSpec:
     if name not in by_name:
-        raise FeatureSpecError(UNKNOWN_COLUMN.format(column=name, hint=_hint(name, by_name)))
+        raise FeatureSpecError(
+            messages.UNKNOWN_COLUMN.format(column=name, hint=_hint(name, by_name))
+        )
     column = by_name[name]
     if name.endswith("\x00"):  # numpy string arrays drop trailing NULs, so the name is lost
-        raise FeatureSpecError(UNSELECTABLE_NAME.format(column=name))
+        raise FeatureSpecError(messages.UNSELECTABLE_NAME.format(column=name))
     if name == target or column.role == "target":
-        raise FeatureSpecError(TARGET_IN_SPEC.format(column=name))
+        raise FeatureSpecError(messages.TARGET_IN_SPEC.format(column=name))
     if not isinstance(options, dict):
-        raise FeatureSpecError(OPTIONS_NOT_OBJECT.format(column=name, found=_found(options)))
+        raise FeatureSpecError(
+            messages.OPTIONS_NOT_OBJECT.format(column=name, found=_found(options))
+        )
     for option in options:
         if option not in _ALL_OPTIONS:
             hint = _hint(option, _ALL_OPTIONS)
-            raise FeatureSpecError(UNKNOWN_OPTION.format(column=name, option=option, hint=hint))
+            raise FeatureSpecError(
+                messages.UNKNOWN_OPTION.format(column=name, option=option, hint=hint)
+            )
     dropped = options.get("drop", False)
     _check_flag(name, "drop", dropped)
     kind = _kind(column, options)
     if kind == "text":
         if not dropped:
-            raise FeatureSpecError(TEXT_NOT_SUPPORTED.format(column=name))
+            raise FeatureSpecError(messages.TEXT_NOT_SUPPORTED.format(column=name))
         return ColumnSpec(name, kind, {}, dropped=True)
     resolved = _with_defaults(column, kind, options)
     if not dropped:
@@ -310,12 +283,14 @@ def _with_defaults(column: ColumnSchema, kind: str, options: dict) -> dict[str, 
         if option != "drop" and option not in allowed:
             owners = [other for other in KINDS if option in DEFAULT_OPTIONS[other]]
             raise FeatureSpecError(
-                OPTION_NOT_FOR_KIND.format(
+                messages.OPTION_NOT_FOR_KIND.format(
                     column=column.name, kind=kind, option=option, allowed=" or ".join(owners)
                 )
             )
     if kind == "datetime" and not _holds_dates(column.dtype):
-        raise FeatureSpecError(DATE_PARTS_NEED_DATES.format(column=column.name, dtype=column.dtype))
+        raise FeatureSpecError(
+            messages.DATE_PARTS_NEED_DATES.format(column=column.name, dtype=column.dtype)
+        )
     resolved = {**allowed, **{key: value for key, value in options.items() if key != "drop"}}
     return copy.deepcopy(resolved)
 
@@ -335,7 +310,9 @@ def _is_real(value: Any) -> bool:
 
 def _check_flag(column: str, option: str, value: Any) -> None:
     if not isinstance(value, bool):
-        raise FeatureSpecError(NOT_A_FLAG.format(column=column, option=option, value=value))
+        raise FeatureSpecError(
+            messages.NOT_A_FLAG.format(column=column, option=option, value=value)
+        )
 
 
 def _check_choice(column: str, option: str, value: Any, choices: Iterable[str]) -> None:
@@ -343,7 +320,7 @@ def _check_choice(column: str, option: str, value: Any, choices: Iterable[str]) 
     if value not in choices:
         listed = ", ".join(choices)
         raise FeatureSpecError(
-            BAD_CHOICE.format(column=column, option=option, choices=listed, value=value)
+            messages.BAD_CHOICE.format(column=column, option=option, choices=listed, value=value)
         )
 
 
@@ -359,7 +336,7 @@ def _check_fill_value(column: ColumnSpec, value: Any, target: str | None) -> Non
     else:
         return
     raise FeatureSpecError(
-        BAD_FILL_VALUE.format(column=column.name, expected=expected, value=value)
+        messages.BAD_FILL_VALUE.format(column=column.name, expected=expected, value=value)
     )
 
 
@@ -379,23 +356,23 @@ def _check_bins(column: ColumnSpec, value: Any, target: str | None) -> None:
     if value is None:
         return
     if not isinstance(value, dict) or set(value) - {"strategy", "n_bins"}:
-        raise FeatureSpecError(BAD_BINS.format(column=column.name, value=value))
+        raise FeatureSpecError(messages.BAD_BINS.format(column=column.name, value=value))
     _check_choice(column.name, "bins strategy", value.get("strategy", "quantile"), BIN_STRATEGIES)
     n_bins = value.get("n_bins", 5)
     if not _is_whole(n_bins) or not 2 <= n_bins <= MAX_BINS:
-        raise FeatureSpecError(BAD_N_BINS.format(column=column.name, value=n_bins))
+        raise FeatureSpecError(messages.BAD_N_BINS.format(column=column.name, value=n_bins))
 
 
 def _check_encode(column: ColumnSpec, value: Any, target: str | None) -> None:
     _check_choice(column.name, "encode", value, ENCODINGS)
     if value == "target" and target is None:
-        raise FeatureSpecError(TARGET_ENCODING_NEEDS_TARGET.format(column=column.name))
+        raise FeatureSpecError(messages.TARGET_ENCODING_NEEDS_TARGET.format(column=column.name))
 
 
 def _check_needs_encoding(column: ColumnSpec, option: str, encodings: tuple[str, ...]) -> None:
     if column.options["encode"] not in encodings:
         raise FeatureSpecError(
-            OPTION_NEEDS_ENCODING.format(
+            messages.OPTION_NEEDS_ENCODING.format(
                 column=column.name, option=option, encodings=" or ".join(encodings)
             )
         )
@@ -406,7 +383,7 @@ def _check_min_frequency(column: ColumnSpec, value: Any, target: str | None) -> 
         return
     share = _is_real(value) and not _is_whole(value) and 0 < value < 1
     if not share and not (_is_whole(value) and value >= 1):
-        raise FeatureSpecError(BAD_MIN_FREQUENCY.format(column=column.name, value=value))
+        raise FeatureSpecError(messages.BAD_MIN_FREQUENCY.format(column=column.name, value=value))
     _check_needs_encoding(column, "min_frequency", ("onehot", "ordinal"))
 
 
@@ -414,7 +391,7 @@ def _check_max_categories(column: ColumnSpec, value: Any, target: str | None) ->
     if value is None:
         return
     if not _is_whole(value) or value < 2:
-        raise FeatureSpecError(BAD_MAX_CATEGORIES.format(column=column.name, value=value))
+        raise FeatureSpecError(messages.BAD_MAX_CATEGORIES.format(column=column.name, value=value))
     _check_needs_encoding(column, "max_categories", ("onehot", "ordinal"))
 
 
@@ -423,7 +400,7 @@ def _check_order(column: ColumnSpec, value: Any, target: str | None) -> None:
         return
     valid = isinstance(value, list) and value and all(_is_level(level) for level in value)
     if not valid or len({level_text(level) for level in value}) != len(value):
-        raise FeatureSpecError(BAD_ORDER.format(column=column.name, value=value))
+        raise FeatureSpecError(messages.BAD_ORDER.format(column=column.name, value=value))
     _check_needs_encoding(column, "order", ("ordinal",))
 
 
@@ -436,7 +413,7 @@ def _check_date_parts(column: ColumnSpec, value: Any, target: str | None) -> Non
     if not valid or len(set(value)) != len(value):
         choices = ", ".join(DATE_PARTS)
         raise FeatureSpecError(
-            BAD_DATE_PARTS.format(column=column.name, choices=choices, value=value)
+            messages.BAD_DATE_PARTS.format(column=column.name, choices=choices, value=value)
         )
 
 
@@ -460,13 +437,15 @@ def _section(spec_section: Any, *, name: str, options: tuple[str, ...]) -> dict 
         return None
     if not isinstance(spec_section, dict):
         raise FeatureSpecError(
-            SECTION_NOT_OBJECT.format(section=name, nullable=" or null", found=_found(spec_section))
+            messages.SECTION_NOT_OBJECT.format(
+                section=name, nullable=" or null", found=_found(spec_section)
+            )
         )
     for option in spec_section:
         if option not in options:
             hint = _hint(option, options)
             raise FeatureSpecError(
-                UNKNOWN_SECTION_OPTION.format(section=name, option=option, hint=hint)
+                messages.UNKNOWN_SECTION_OPTION.format(section=name, option=option, hint=hint)
             )
     return spec_section
 
@@ -479,23 +458,25 @@ def _parse_interactions(section: Any, kept: list[ColumnSpec]) -> Interactions | 
     names: list[str] = interactions.get("columns") or []
     problem = _interaction_problem(interactions.get("columns"), numeric)
     if problem:
-        raise FeatureSpecError(BAD_INTERACTION_COLUMNS.format(problem=problem))
+        raise FeatureSpecError(messages.BAD_INTERACTION_COLUMNS.format(problem=problem))
     degree = interactions.get("degree", 2)
     if not _is_whole(degree) or degree not in (2, 3):
-        raise FeatureSpecError(BAD_DEGREE.format(value=degree))
+        raise FeatureSpecError(messages.BAD_DEGREE.format(value=degree))
     only = interactions.get("interaction_only", False)
     if not isinstance(only, bool):
-        raise FeatureSpecError(BAD_INTERACTION_ONLY.format(value=only))
+        raise FeatureSpecError(messages.BAD_INTERACTION_ONLY.format(value=only))
     terms = _term_count(len(names), degree=degree, interaction_only=only)
     if terms > MAX_INTERACTION_TERMS:
         raise FeatureSpecError(
-            TOO_MANY_TERMS.format(
+            messages.TOO_MANY_TERMS.format(
                 columns=len(names), degree=degree, terms=terms, limit=MAX_INTERACTION_TERMS
             )
         )
     if terms == 0:
         raise FeatureSpecError(
-            BAD_INTERACTION_COLUMNS.format(problem="interaction_only needs at least 2 columns")
+            messages.BAD_INTERACTION_COLUMNS.format(
+                problem="interaction_only needs at least 2 columns"
+            )
         )
     return Interactions(columns=tuple(names), degree=degree, interaction_only=only)
 
@@ -524,9 +505,9 @@ def _parse_selection(section: Any, *, target: str | None) -> Selection:
     _check_threshold(selection, "correlation_threshold", low=0.0, high=1.0)
     top_k = selection.get("mutual_info_top_k")
     if top_k is not None and (not _is_whole(top_k) or top_k < 1):
-        raise FeatureSpecError(BAD_TOP_K.format(value=top_k))
+        raise FeatureSpecError(messages.BAD_TOP_K.format(value=top_k))
     if top_k is not None and target is None:
-        raise FeatureSpecError(MUTUAL_INFO_NEEDS_TARGET)
+        raise FeatureSpecError(messages.MUTUAL_INFO_NEEDS_TARGET)
     return Selection(
         variance_threshold=selection.get("variance_threshold"),
         correlation_threshold=selection.get("correlation_threshold"),
@@ -537,4 +518,6 @@ def _parse_selection(section: Any, *, target: str | None) -> Selection:
 def _check_threshold(selection: dict, option: str, *, low: float, high: float) -> None:
     value = selection.get(option)
     if value is not None and not (_is_real(value) and low <= value <= high):
-        raise FeatureSpecError(BAD_THRESHOLD.format(option=option, low=low, high=high, value=value))
+        raise FeatureSpecError(
+            messages.BAD_THRESHOLD.format(option=option, low=low, high=high, value=value)
+        )

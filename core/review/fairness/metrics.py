@@ -9,23 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from core.review.fairness.messages import (
-    BAD_SCORES,
-    BINARY_ONLY,
-    CLASSIFICATION_ONLY,
-    MULTICLASS_LEFT_OUT,
-    NEEDS_BINARY_FOR_SCORES,
-    NEEDS_POSITIVE,
-    NEEDS_SCORE,
-    NO_ROWS,
-    NOT_BINARY,
-    NOT_FINITE,
-    REGRESSION_ONLY,
-    ROW_MISMATCH,
-    UNKNOWN_METRIC,
-    UNKNOWN_POSITIVE,
-    FairnessError,
-)
+from core.review.fairness import messages
+from core.review.fairness.messages import FairnessError
 
 TASKS = ("binary", "multiclass", "regression")
 RATE_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate")
@@ -157,14 +142,16 @@ def _outcome(
 ) -> tuple[_Outcome, list[str]]:
     truth, guess = _column(y_true), _column(y_pred)
     if len(truth) != len(guess):
-        raise FairnessError(ROW_MISMATCH.format(sensitive=len(truth), predicted=len(guess)))
+        raise FairnessError(
+            messages.ROW_MISMATCH.format(sensitive=len(truth), predicted=len(guess))
+        )
     if len(truth) == 0:
-        raise FairnessError(NO_ROWS)
+        raise FairnessError(messages.NO_ROWS)
     if task == "regression":
         return _regression_outcome(truth, guess), []
     if task == "multiclass":
         cells = (truth == guess).astype(np.int64)
-        notes = [] if y_score is None else [NEEDS_BINARY_FOR_SCORES]
+        notes = [] if y_score is None else [messages.NEEDS_BINARY_FOR_SCORES]
         return _Outcome(task, cells, None, None, None, None), notes
     positive = _positive_label(truth, guess, pos_label)
     hits, called = truth == positive, guess == positive
@@ -183,7 +170,7 @@ def _regression_outcome(truth: np.ndarray, guess: np.ndarray) -> _Outcome:
     guess_f = np.asarray(guess, dtype=float)
     bad = ~(np.isfinite(truth_f) & np.isfinite(guess_f))
     if bad.any():
-        raise FairnessError(NOT_FINITE.format(count=int(bad.sum())))
+        raise FairnessError(messages.NOT_FINITE.format(count=int(bad.sum())))
     # same operand order as sklearn's mean_absolute_error / mean_squared_error
     difference = guess_f - truth_f
     errors = np.ascontiguousarray(np.vstack([np.abs(difference), difference**2]))
@@ -194,20 +181,20 @@ def _positive_label(truth: np.ndarray, guess: np.ndarray, pos_label: Any) -> Any
     try:
         labels = np.unique(np.concatenate([truth, guess]))
     except TypeError as error:  # labels of types that do not sort together
-        raise FairnessError(NEEDS_POSITIVE.format(labels="of mixed types")) from error
+        raise FairnessError(messages.NEEDS_POSITIVE.format(labels="of mixed types")) from error
     if len(labels) > 2:
         shown = ", ".join(map(str, labels[:10].tolist()))
-        raise FairnessError(NOT_BINARY.format(count=len(labels), labels=shown))
+        raise FairnessError(messages.NOT_BINARY.format(count=len(labels), labels=shown))
     if pos_label is not None:
         if len(labels) == 2 and pos_label not in set(labels.tolist()):
-            raise FairnessError(UNKNOWN_POSITIVE.format(label=pos_label))
+            raise FairnessError(messages.UNKNOWN_POSITIVE.format(label=pos_label))
         return pos_label
     if len(labels) == 2:
         return labels[1].item() if isinstance(labels[1], np.generic) else labels[1]
     only = labels[0].item() if isinstance(labels[0], np.generic) else labels[0]
     if only in (0, 1):
         return 1
-    raise FairnessError(NEEDS_POSITIVE.format(labels=[only]))
+    raise FairnessError(messages.NEEDS_POSITIVE.format(labels=[only]))
 
 
 def _scores(y_score: Any, rows: int) -> np.ndarray | None:
@@ -217,7 +204,7 @@ def _scores(y_score: Any, rows: int) -> np.ndarray | None:
     if scores.ndim == 2 and scores.shape[1] == 2:
         scores = scores[:, 1]
     if scores.shape != (rows,):
-        raise FairnessError(BAD_SCORES.format(rows=rows, shape=scores.shape))
+        raise FairnessError(messages.BAD_SCORES.format(rows=rows, shape=scores.shape))
     return scores
 
 
@@ -226,7 +213,9 @@ def _chosen_metrics(
 ) -> tuple[tuple[str, ...], list[str]]:
     """The by-group metrics to compute, and any warning about ones a task cannot have."""
     if metrics is None and task == "multiclass":
-        return ("accuracy",), [BINARY_ONLY.format(metrics=MULTICLASS_LEFT_OUT, task=task)]
+        return ("accuracy",), [
+            messages.BINARY_ONLY.format(metrics=messages.MULTICLASS_LEFT_OUT, task=task)
+        ]
     if metrics is None:
         default = DEFAULT_METRICS[task]
         return (*default, "roc_auc") if has_scores and task == "binary" else default, []
@@ -234,25 +223,27 @@ def _chosen_metrics(
     known = (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)
     for name in names:
         if name not in known:
-            raise FairnessError(UNKNOWN_METRIC.format(metric=name, choices=", ".join(known)))
+            raise FairnessError(
+                messages.UNKNOWN_METRIC.format(metric=name, choices=", ".join(known))
+            )
     if task == "regression":
         wrong = [name for name in names if name in CLASSIFICATION_METRICS]
         if wrong:
-            raise FairnessError(CLASSIFICATION_ONLY.format(metrics=", ".join(wrong)))
+            raise FairnessError(messages.CLASSIFICATION_ONLY.format(metrics=", ".join(wrong)))
         return tuple(names), []
     wrong = [name for name in names if name in REGRESSION_METRICS]
     if wrong:
         choices = ", ".join(CLASSIFICATION_METRICS)
         raise FairnessError(
-            REGRESSION_ONLY.format(metrics=", ".join(wrong), task=task, choices=choices)
+            messages.REGRESSION_ONLY.format(metrics=", ".join(wrong), task=task, choices=choices)
         )
     if "roc_auc" in names and not has_scores and task == "binary":
-        raise FairnessError(NEEDS_SCORE)
+        raise FairnessError(messages.NEEDS_SCORE)
     if task == "multiclass":
         dropped = [_in_sentence(name) for name in names if name in BINARY_ONLY_METRICS]
-        left_out = ", ".join(dropped) if dropped else MULTICLASS_LEFT_OUT
+        left_out = ", ".join(dropped) if dropped else messages.MULTICLASS_LEFT_OUT
         left_out = left_out[:1].upper() + left_out[1:]
-        return ("accuracy",), [BINARY_ONLY.format(metrics=left_out, task=task)]
+        return ("accuracy",), [messages.BINARY_ONLY.format(metrics=left_out, task=task)]
     return tuple(names), []
 
 

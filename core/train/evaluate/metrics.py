@@ -8,22 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn import metrics
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    balanced_accuracy_score,
-    f1_score,
-    log_loss,
-    make_scorer,
-    mean_absolute_error,
-    mean_absolute_percentage_error,
-    precision_score,
-    r2_score,
-    recall_score,
-    roc_auc_score,
-    root_mean_squared_error,
-)
 
 TASKS = ("binary", "multiclass", "regression")
 CLASSIFICATION_METRICS = (
@@ -97,9 +83,9 @@ _MULTICLASS_SCORERS = {
     "roc_auc": "roc_auc_ovr",
 }
 _LABEL_METRICS: dict[str, Callable[..., Any]] = {
-    "precision": precision_score,
-    "recall": recall_score,
-    "f1": f1_score,
+    "precision": metrics.precision_score,
+    "recall": metrics.recall_score,
+    "f1": metrics.f1_score,
 }
 
 UNKNOWN_TASK = "The task must be one of {choices}, not {task!r}."
@@ -145,20 +131,20 @@ def cv_scorer(metric: str, task: str, *, classes: list | None = None) -> str | C
     """
     name = scorer_name(metric, task)
     if task == "multiclass" and metric in ("precision", "recall", "f1"):
-        return make_scorer(_LABEL_METRICS[metric], average="macro", zero_division=0.0)
+        return metrics.make_scorer(_LABEL_METRICS[metric], average="macro", zero_division=0.0)
     if task != "binary" or classes is None or len(classes) < 2:
         return name
     positive = classes[1]
     if metric in ("precision", "recall", "f1"):
-        return make_scorer(_LABEL_METRICS[metric], pos_label=positive, zero_division=0.0)
+        return metrics.make_scorer(_LABEL_METRICS[metric], pos_label=positive, zero_division=0.0)
     if metric == "pr_auc":
-        return make_scorer(
-            average_precision_score,
+        return metrics.make_scorer(
+            metrics.average_precision_score,
             response_method=("decision_function", "predict_proba"),
             pos_label=positive,
         )
     if metric == "brier":
-        return make_scorer(
+        return metrics.make_scorer(
             _binary_brier_loss,
             response_method="predict_proba",
             greater_is_better=False,
@@ -262,14 +248,14 @@ def _matrix(values: np.ndarray | None, n_classes: int, *, probability: bool) -> 
 def _mape(truth: np.ndarray, guess: np.ndarray) -> float:
     if np.any(truth == 0):
         return math.nan
-    return float(mean_absolute_percentage_error(truth, guess))
+    return float(metrics.mean_absolute_percentage_error(truth, guess))
 
 
 _REGRESSION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "mae": lambda truth, guess: float(mean_absolute_error(truth, guess)),
-    "rmse": lambda truth, guess: float(root_mean_squared_error(truth, guess)),
+    "mae": lambda truth, guess: float(metrics.mean_absolute_error(truth, guess)),
+    "rmse": lambda truth, guess: float(metrics.root_mean_squared_error(truth, guess)),
     "r2": lambda truth, guess: (
-        float(r2_score(truth, guess, force_finite=False)) if len(truth) > 1 else math.nan
+        float(metrics.r2_score(truth, guess, force_finite=False)) if len(truth) > 1 else math.nan
     ),
     "mape": _mape,
 }
@@ -285,9 +271,9 @@ def _classification(
     task: str,
 ) -> float:
     if metric == "accuracy":
-        return float(accuracy_score(truth, guess))
+        return float(metrics.accuracy_score(truth, guess))
     if metric == "balanced_accuracy":
-        return float(balanced_accuracy_score(truth, guess))
+        return float(metrics.balanced_accuracy_score(truth, guess))
     if metric in ("precision", "recall", "f1"):
         return _label_metric(metric, truth, guess, classes, task)
     if metric in ("roc_auc", "pr_auc"):
@@ -295,7 +281,7 @@ def _classification(
     if proba is None:
         return math.nan
     if metric == "log_loss":
-        return float(log_loss(truth, proba, labels=classes))
+        return float(metrics.log_loss(truth, proba, labels=classes))
     onehot = np.column_stack([truth == label for label in classes]).astype(float)
     if task == "binary":
         return float(np.mean((proba[:, 1] - onehot[:, 1]) ** 2))
@@ -334,10 +320,10 @@ def _one_ranking_metric(metric: str, hits: np.ndarray, column: np.ndarray) -> fl
     if metric == "roc_auc":
         if positives == 0 or positives == len(hits):
             return math.nan
-        return float(roc_auc_score(hits, column))
+        return float(metrics.roc_auc_score(hits, column))
     if positives == 0:
         return math.nan
-    return float(average_precision_score(hits, column))
+    return float(metrics.average_precision_score(hits, column))
 
 
 def _one_vs_rest(

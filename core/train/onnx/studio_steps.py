@@ -10,24 +10,8 @@ import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-from core.prep.transformers import (
-    Bins,
-    CorrelationFilter,
-    DateParts,
-    FeatureColumns,
-    FillCategory,
-    KNNImpute,
-    MissingFlags,
-    MutualInfoSelector,
-    PolynomialTerms,
-    RareLevels,
-    SignedLog,
-    TargetEncoding,
-    ToFloat,
-    ToLevels,
-    VarianceFilter,
-    level_text,
-)
+from core.prep import transformers
+from core.prep.transformers import level_text
 from core.train.onnx import compat
 from core.train.onnx.dates import _convert_date_parts, _date_parts_shape
 from core.train.onnx.graph import (
@@ -60,12 +44,12 @@ from core.train.onnx.runtime import MISSING_COLUMN, MISSING_TEXT
 # and nested column groups select by name.
 _READS_COLUMNS_APART: tuple[type, ...] = (
     ColumnTransformer,
-    FillCategory,
-    MissingFlags,
+    transformers.FillCategory,
+    transformers.MissingFlags,
     OneHotEncoder,
     OrdinalEncoder,
-    RareLevels,
-    ToLevels,
+    transformers.RareLevels,
+    transformers.ToLevels,
 )
 
 
@@ -118,7 +102,9 @@ def _columnwise_shape(operator: Any) -> None:
         if _width(source) != 1:
             raise _NotConvertible(type(model).__name__, ONE_COLUMN_INPUTS)
         rows = source.get_first_dimension()
-        to_text = isinstance(model, RareLevels) and _groups_numbers(model, index, source)
+        to_text = isinstance(model, transformers.RareLevels) and _groups_numbers(
+            model, index, source
+        )
         tensor = compat.string_tensor if to_text else source.type.__class__
         output.type = tensor([rows, 1])
 
@@ -145,7 +131,7 @@ def _terms_shape(operator: Any) -> None:
 # -- level steps, one column at a time -------------------------------------------------------
 
 
-def _groups_numbers(model: RareLevels, index: int, source: Any) -> bool:
+def _groups_numbers(model: transformers.RareLevels, index: int, source: Any) -> bool:
     """Whether RareLevels turns number column ``index`` into text (it has a rare group)."""
     grouped = len(model.frequent_levels_[index]) < len(model.levels_[index])
     return grouped and not _is_text(source)
@@ -159,7 +145,7 @@ def _convert_columnwise(scope: Any, operator: Any, container: Any) -> None:
 
 
 def _levels_column(
-    scope: Any, container: Any, model: ToLevels, index: int, source: Any, output: str
+    scope: Any, container: Any, model: transformers.ToLevels, index: int, source: Any, output: str
 ) -> None:
     """ToLevels: text levels pass as they are; number levels lose +/-inf to NaN."""
     numbers = bool(model.number_columns_[index])
@@ -173,7 +159,12 @@ def _levels_column(
 
 
 def _fill_column(
-    scope: Any, container: Any, model: FillCategory, index: int, source: Any, output: str
+    scope: Any,
+    container: Any,
+    model: transformers.FillCategory,
+    index: int,
+    source: Any,
+    output: str,
 ) -> None:
     """FillCategory: missing cells take the column's fill level."""
     fill = model.fill_values_[index]
@@ -190,7 +181,7 @@ def _fill_column(
 
 
 def _rare_column(
-    scope: Any, container: Any, model: RareLevels, index: int, source: Any, output: str
+    scope: Any, container: Any, model: transformers.RareLevels, index: int, source: Any, output: str
 ) -> None:
     """RareLevels: levels outside the frequent ones become the "other" level; missing stays
     missing. A number column with such a group turns to text, as in scikit-learn."""
@@ -216,7 +207,7 @@ def _rare_column(
 
 
 def _rare_numbers_as_text(
-    scope: Any, container: Any, model: RareLevels, index: int, source: Any, output: str
+    scope: Any, container: Any, model: transformers.RareLevels, index: int, source: Any, output: str
 ) -> None:
     from onnx import TensorProto
 
@@ -241,9 +232,9 @@ def _rare_numbers_as_text(
 
 
 _COLUMN_CONVERTERS: dict[type, Callable[..., None]] = {
-    ToLevels: _levels_column,
-    FillCategory: _fill_column,
-    RareLevels: _rare_column,
+    transformers.ToLevels: _levels_column,
+    transformers.FillCategory: _fill_column,
+    transformers.RareLevels: _rare_column,
 }
 
 
@@ -364,21 +355,21 @@ class NoConverter:
 # What the export does with each of core.prep.transformers.STUDIO_TRANSFORMERS; a transformer
 # added there needs an entry here (tests/core/prep/test_transformers.py checks).
 STUDIO_CONVERSIONS: dict[type, Converter | Parser | NoConverter] = {
-    Bins: Converter(_same_shape, _convert_bins),
-    CorrelationFilter: Converter(_selected_shape, _convert_selector),
-    DateParts: Converter(_date_parts_shape, _convert_date_parts),
-    FeatureColumns: Parser(_parse_feature_columns),
-    FillCategory: Converter(_columnwise_shape, _convert_columnwise, _parse_columnwise),
-    KNNImpute: NoConverter("a neighbour search over the training rows"),
-    MissingFlags: Converter(_flags_shape, _convert_flags),
-    MutualInfoSelector: Converter(_selected_shape, _convert_selector),
-    PolynomialTerms: Converter(_terms_shape, _convert_terms),
-    RareLevels: Converter(_columnwise_shape, _convert_columnwise, _parse_columnwise),
-    SignedLog: Converter(_same_shape, _convert_signed_log),
-    TargetEncoding: NoConverter("cross-fitted target statistics"),
-    ToFloat: Converter(_same_shape, _convert_to_float),
-    ToLevels: Converter(_columnwise_shape, _convert_columnwise, _parse_columnwise),
-    VarianceFilter: Converter(_selected_shape, _convert_selector),
+    transformers.Bins: Converter(_same_shape, _convert_bins),
+    transformers.CorrelationFilter: Converter(_selected_shape, _convert_selector),
+    transformers.DateParts: Converter(_date_parts_shape, _convert_date_parts),
+    transformers.FeatureColumns: Parser(_parse_feature_columns),
+    transformers.FillCategory: Converter(_columnwise_shape, _convert_columnwise, _parse_columnwise),
+    transformers.KNNImpute: NoConverter("a neighbour search over the training rows"),
+    transformers.MissingFlags: Converter(_flags_shape, _convert_flags),
+    transformers.MutualInfoSelector: Converter(_selected_shape, _convert_selector),
+    transformers.PolynomialTerms: Converter(_terms_shape, _convert_terms),
+    transformers.RareLevels: Converter(_columnwise_shape, _convert_columnwise, _parse_columnwise),
+    transformers.SignedLog: Converter(_same_shape, _convert_signed_log),
+    transformers.TargetEncoding: NoConverter("cross-fitted target statistics"),
+    transformers.ToFloat: Converter(_same_shape, _convert_to_float),
+    transformers.ToLevels: Converter(_columnwise_shape, _convert_columnwise, _parse_columnwise),
+    transformers.VarianceFilter: Converter(_selected_shape, _convert_selector),
 }
 UNCONVERTIBLE_STEPS: tuple[type, ...] = tuple(
     step for step, conversion in STUDIO_CONVERSIONS.items() if isinstance(conversion, NoConverter)

@@ -13,8 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core.data import ingest
-from core.data.ingest import (
+from core.data.ingest import ImportLimits, IngestResult, fix_column_names, read_table
+from core.data.ingest import messages as ingest  # vars(ingest): every sentence an import says
+from core.data.ingest.messages import (
     AMBIGUOUS_DATES_WARNING,
     BAD_GZIP,
     BINARY_FILE,
@@ -39,11 +40,7 @@ from core.data.ingest import (
     UNDECODABLE,
     UNKNOWN_ENCODING,
     UNPACKED_TOO_LARGE,
-    ImportLimits,
     IngestError,
-    IngestResult,
-    fix_column_names,
-    read_table,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "data"

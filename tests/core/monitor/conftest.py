@@ -8,38 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data.datasets import import_dataset
 from core.store import connect, deployments
-from core.train.plan import ValidationPlan
 from core.train.registry import register_run
-from core.train.training import TrainRequest, train
 
 
 @pytest.fixture
-def deployment(tmp_path):
+def deployment(tmp_path, train_frame, add_deployment):
     home = tmp_path / "studio"
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"x": rng.normal(size=120), "y": rng.integers(0, 2, 120)})
-    path = home.parent / "tiny.csv"
-    frame.to_csv(path, index=False)
-    version = import_dataset(home, path=path, name="tiny").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="y",
-        models=("logistic_regression",),
-        plan=ValidationPlan(folds=2),
-    )
-    model_version = register_run(home, train(home, request).best.id, name="tiny", onnx=False)
-    with connect(home) as db:
-        row = deployments.insert(
-            db,
-            model_version_id=model_version.id,
-            host="127.0.0.1",
-            port=1,
-            log_path="",
-            created_by="test",
-        )
-    return home, row.id, model_version.id
+    outcome = train_frame(home, frame, name="tiny", target="y")
+    model_version = register_run(home, outcome.best.id, name="tiny", onnx=False)
+    return home, add_deployment(home, model_version.id), model_version.id
 
 
 @pytest.fixture

@@ -6,19 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data.datasets import import_dataset
 from core.review.card import build_card, write_card
 from core.review.signoff import CHECKLIST, SignOffError, record_decision, reviews, set_intended_use
 from core.store import audit, connect
-from core.train.plan import ValidationPlan
 from core.train.registry import RegistryError, find_model_version, register_run, set_alias
-from core.train.training import TrainRequest, train
 
 ALL_TICKED = dict.fromkeys(CHECKLIST, True)
 
 
 @pytest.fixture(scope="module")
-def trained_home(tmp_path_factory) -> Path:
+def trained_home(tmp_path_factory, train_frame) -> Path:
     home = tmp_path_factory.mktemp("signoff") / "studio"
     rng = np.random.default_rng(5)
     n = 600
@@ -31,16 +28,7 @@ def trained_home(tmp_path_factory) -> Path:
         }
     )
     frame["default"] = ((frame["income"] + rng.normal(scale=8, size=n)) < 48).astype(int)
-    path = home.parent / "loans.csv"
-    frame.to_csv(path, index=False)
-    version = import_dataset(home, path=path, name="loans").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="default",
-        models=("logistic_regression",),
-        plan=ValidationPlan(folds=3),
-    )
-    outcome = train(home, request)
+    outcome = train_frame(home, frame, name="loans", target="default", folds=3)
     register_run(home, outcome.best.id, name="loans", onnx=False)
     register_run(home, outcome.runs[1].id, name="loans", onnx=False)
     return home

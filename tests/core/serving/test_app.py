@@ -7,12 +7,9 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from core.data.datasets import import_dataset
 from core.serving.app import create_app
 from core.serving.keys import key_hash
-from core.train.plan import ValidationPlan
 from core.train.registry import load_model_version, register_run
-from core.train.training import TrainRequest, train
 
 KEY = "test-key-123"
 
@@ -98,7 +95,7 @@ def test_openapi_documents_the_request_from_the_training_schema(client):
 
 
 @pytest.fixture(scope="module")
-def mixed(tmp_path_factory) -> Path:
+def mixed(tmp_path_factory, train_frame) -> Path:
     """A version with a date, a boolean and text inputs, registered with its ONNX copy."""
     home = tmp_path_factory.mktemp("mixed") / "studio"
     rng = np.random.default_rng(4)
@@ -112,16 +109,10 @@ def mixed(tmp_path_factory) -> Path:
         }
     )
     frame["default"] = (frame["income"] + rng.normal(scale=5, size=n) < 48).astype(int)
-    path = home.parent / "mixed.csv"
-    frame.to_csv(path, index=False)
-    version = import_dataset(home, path=path, name="mixed").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="default",
-        models=("hist_gradient_boosting",),
-        plan=ValidationPlan(folds=2),
+    outcome = train_frame(
+        home, frame, name="mixed", target="default", models=("hist_gradient_boosting",)
     )
-    registered = register_run(home, train(home, request).best.id, name="mixed")
+    registered = register_run(home, outcome.best.id, name="mixed")
     assert registered.onnx_path, registered.onnx
     return home
 

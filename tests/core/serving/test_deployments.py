@@ -11,45 +11,28 @@ import time
 from pathlib import Path
 
 import httpx
-import numpy as np
-import pandas as pd
 import pytest
 
-from core.data.datasets import import_dataset
 from core.serving import deployments
 from core.serving.deployments import DeployError
 from core.settings import database_path
 from core.store import connect, models
 from core.store import deployments as deployments_store
-from core.train.plan import ValidationPlan
-from core.train.registry import register_run
-from core.train.training import TrainRequest, train
 
 REASON = "exercised by the test suite"
 ROW = {"income": 30.0, "region": "north"}
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("deploy") / "studio"
-    rng = np.random.default_rng(3)
-    n = 300
-    frame = pd.DataFrame(
-        {"income": rng.normal(50, 10, n), "region": rng.choice(["north", "south"], n)}
+def home(tmp_path_factory, loans_studio) -> Path:
+    """loans v1 (a logistic regression) and v2 (a decision tree), each with its ONNX copy."""
+    return loans_studio(
+        tmp_path_factory.mktemp("deploy") / "studio",
+        rows=300,
+        seed=3,
+        models=("logistic_regression", "decision_tree"),
+        onnx=True,
     )
-    frame["default"] = (frame["income"] + rng.normal(scale=5, size=n) < 48).astype(int)
-    path = home.parent / "loans.csv"
-    frame.to_csv(path, index=False)
-    version = import_dataset(home, path=path, name="loans").version
-    for model in ("logistic_regression", "decision_tree"):
-        request = TrainRequest(
-            version_id=version.id,
-            target="default",
-            models=(model,),
-            plan=ValidationPlan(folds=2),
-        )
-        register_run(home, train(home, request).best.id, name="loans")
-    return home
 
 
 @pytest.fixture(scope="module")

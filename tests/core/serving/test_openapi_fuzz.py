@@ -10,15 +10,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from core.data.datasets import import_dataset
 from core.serving import deployments
-from core.train.plan import ValidationPlan
 from core.train.registry import register_run
-from core.train.training import TrainRequest, train
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
+def service(tmp_path_factory, train_frame):
     home: Path = tmp_path_factory.mktemp("fuzz") / "studio"
     rng = np.random.default_rng(5)
     n = 200
@@ -31,16 +28,9 @@ def service(tmp_path_factory):
         }
     )
     frame["default"] = (frame["income"] + rng.normal(scale=5, size=n) < 48).astype(int)
-    path = home.parent / "loans.csv"
-    frame.to_csv(path, index=False)
-    version = import_dataset(home, path=path, name="loans").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="default",
-        models=("logistic_regression",),
-        plan=ValidationPlan(folds=2),
+    register_run(
+        home, train_frame(home, frame, name="loans", target="default").best.id, name="loans"
     )
-    register_run(home, train(home, request).best.id, name="loans")
     deployment, api_key = deployments.deploy(home, "loans@1", override_reason="fuzzed by tests")
     yield deployment, api_key
     deployments.undeploy(home, deployment.id)

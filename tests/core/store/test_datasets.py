@@ -9,26 +9,15 @@ from core.data.schema import ColumnSchema
 from core.store import connect, datasets
 
 
-def _new_version(content_hash: str) -> datasets.NewDatasetVersion:
-    return datasets.NewDatasetVersion(
-        content_hash=content_hash,
-        artifact_path=f"datasets/{content_hash}.parquet",
-        source_file_name="x.csv",
-        row_count=3,
-        column_count=1,
-        size_bytes=10,
-        schema=[ColumnSchema("a", "int64", "numeric")],
-        ingest={"format": "csv"},
-    )
-
-
-def test_dataset_versions_number_up_and_hash_is_unique_per_dataset(studio_home: Path) -> None:
+def test_dataset_versions_number_up_and_hash_is_unique_per_dataset(
+    studio_home: Path, new_version
+) -> None:
     with connect(studio_home) as db:
         dataset_id = datasets.id_for_name(db, "loans")
-        first = datasets.add_version(db, dataset_id=dataset_id, new=_new_version("h1"))
-        second = datasets.add_version(db, dataset_id=dataset_id, new=_new_version("h2"))
+        first = datasets.add_version(db, dataset_id=dataset_id, new=new_version("h1"))
+        second = datasets.add_version(db, dataset_id=dataset_id, new=new_version("h2"))
         with pytest.raises(sqlite3.IntegrityError):
-            datasets.add_version(db, dataset_id=dataset_id, new=_new_version("h1"))
+            datasets.add_version(db, dataset_id=dataset_id, new=new_version("h1"))
         versions = datasets.versions(db, dataset_id)
         assert [v.version for v in versions] == [1, 2]
         assert [v.id for v in versions] == [first, second]
