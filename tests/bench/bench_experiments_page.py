@@ -1,11 +1,11 @@
 """Benchmark: the Experiments page's first script run with 5,000 tracked runs in the store.
 
-The runs are written through the store modules (core.store.runs) in one transaction, each with realistic params,
-metrics (CV mean ± std and holdout for every metric), plan, environment and tags. After one
-warm-up run (imports, Streamlit's runtime), each measurement is a fresh AppTest with every
-Streamlit cache cleared: the entrypoint runs, then the switch to Experiments is timed, as a
-user's first visit to the page. The CLI's listing (`core.train.tracking.list_runs`) is timed too,
-for reference.
+The runs are written through the store modules (core.store.runs) in one transaction, each with
+realistic params, metrics (CV mean ± std and holdout for every metric), plan, environment and
+tags. After one warm-up run (imports, Streamlit's runtime), each measurement is a fresh AppTest
+with every Streamlit cache cleared: the entrypoint runs, then the switch to Experiments is
+timed, as a user's first visit to the page. The CLI's listing
+(`core.train.tracking.list_runs`) is timed too, for reference.
 """
 
 from __future__ import annotations
