@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -15,6 +15,25 @@ import streamlit as st
 from core.data import datasets, explore
 from core.data.schema import ColumnSchema, schema_from_json, schema_to_json
 from core.store.datasets import DatasetVersion
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+    from sklearn.pipeline import Pipeline
+
+    from core.data.explore.columns import CategoryCounts, DatetimeCounts, NumericSummary
+    from core.data.profile import DatasetProfile
+    from core.data.quality import FeatureStrength
+    from core.monitor.dashboard import DriftHistory
+    from core.prep.recipe import CleaningResult
+    from core.review.explain import Explanation
+    from core.review.explain.inspection import WhatIf
+    from core.review.explain.job import ExplanationExtras
+    from core.review.explain.result import ExplanationPoints
+    from core.review.review import VersionReview
+    from core.serving.scoring import ServedInputs
+    from core.store.models import ModelVersion
+    from core.store.runs import Run
+    from core.train.training import TrainingData
 
 
 @dataclass(frozen=True)
@@ -53,7 +72,7 @@ def _frame(key: VersionKey) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def dataset_profile(key: VersionKey, target: str | None) -> Any:
+def dataset_profile(key: VersionKey, target: str | None) -> DatasetProfile:
     from core.data.profile import profile_table
 
     return profile_table(
@@ -62,7 +81,9 @@ def dataset_profile(key: VersionKey, target: str | None) -> Any:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def column_view(key: VersionKey, column: str, role: str) -> Any:
+def column_view(
+    key: VersionKey, column: str, role: str
+) -> NumericSummary | DatetimeCounts | CategoryCounts:
     data = _frame(key)
     if role in ("numeric",):
         return explore.numeric_summary(data, column=column)
@@ -97,7 +118,7 @@ def target_view(key: VersionKey, target: str, feature: str) -> explore.TargetAna
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def target_strength(key: VersionKey, target: str) -> list[Any]:
+def target_strength(key: VersionKey, target: str) -> list[FeatureStrength]:
     from core.data.quality import feature_target_strength
 
     return feature_target_strength(_frame(key), target=target, schema=key.schema)
@@ -109,7 +130,7 @@ def report_html(path: str, sha256: str) -> str:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def cleaned(key: VersionKey, steps_json: str) -> Any:
+def cleaned(key: VersionKey, steps_json: str) -> CleaningResult:
     """The version after these cleaning steps; each prefix is cached, so adding a step is cheap."""
     from core.prep.recipe import CleaningResult, continue_cleaning
 
@@ -130,7 +151,7 @@ def cleaned_schema(key: VersionKey, steps_json: str) -> list[ColumnSchema]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def before_after_figure(key: VersionKey, steps_json: str, column: str) -> Any:
+def before_after_figure(key: VersionKey, steps_json: str, column: str) -> go.Figure:
     """A column's distribution before and after the cleaning steps."""
     from app.prepare.charts import before_after_figure as draw
 
@@ -141,7 +162,7 @@ def before_after_figure(key: VersionKey, steps_json: str, column: str) -> Any:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def runs_listing(home: str, fingerprint: tuple[Any, ...]) -> pd.DataFrame:
+def runs_listing(home: str, fingerprint: tuple[object, ...]) -> pd.DataFrame:
     """Every model run (archived too) as the runs table, rebuilt only when the runs change.
 
     ``fingerprint`` (``tracking.runs_fingerprint``) is only the cache key: a cheap summary of the
@@ -157,14 +178,14 @@ def runs_listing(home: str, fingerprint: tuple[Any, ...]) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def run(home: str, run_id: int) -> Any:
+def run(home: str, run_id: int) -> Run:
     from core.train.tracking import get_run
 
     return get_run(Path(home), run_id)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def run_data(home: str, run_id: int) -> Any:
+def run_data(home: str, run_id: int) -> TrainingData:
     """The rows, split and feature spec of a run (immutable; shared between sessions)."""
     from core.train.training import run_data as load
 
@@ -186,13 +207,13 @@ def suggested_sensitive(home: str, run_id: int) -> list[str]:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _review_file(home: str, path: str, sha256: str) -> Any:
+def _review_file(home: str, path: str, sha256: str) -> VersionReview:
     from core.review.review import load_review
 
     return load_review(Path(home), {"path": path, "sha256": sha256})
 
 
-def review(home: str, version: Any) -> Any:
+def review(home: str, version: ModelVersion) -> VersionReview | None:
     """The newest finished review of a version, read once per result file."""
     from core.jobs.runner import finished_jobs
     from core.review.review import JOB_KIND
@@ -205,7 +226,9 @@ def review(home: str, version: Any) -> Any:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _explanation_file(home: str, version_id: int, job_id: int) -> Any:
+def _explanation_file(
+    home: str, version_id: int, job_id: int
+) -> tuple[Explanation, ExplanationExtras]:
     from core.jobs.runner import refresh_job
     from core.review.explain.job import load_explanation
 
@@ -214,7 +237,7 @@ def _explanation_file(home: str, version_id: int, job_id: int) -> Any:
     return load_explanation(Path(home), job.result)
 
 
-def explanation(home: str, version_id: int) -> Any:
+def explanation(home: str, version_id: int) -> tuple[Explanation, ExplanationExtras] | None:
     """(Explanation, extras) of the newest finished explanation job, or None."""
     from core.jobs.runner import latest_finished_job
 
@@ -226,20 +249,22 @@ def explanation(home: str, version_id: int) -> Any:
     return _explanation_file(home, version_id, job.id)
 
 
-def explanation_dict(home: str, version_id: int) -> dict[str, Any]:
-    """The explanation as the charts read it (converted once per result file)."""
+def explanation_points(home: str, version_id: int) -> ExplanationPoints:
+    """The explained rows as the charts draw them (converted once per result file)."""
     loaded = explanation(home, version_id)
     assert loaded is not None
-    return _explanation_dict(home, version_id, id(loaded[0]), loaded[0])
+    return _explanation_points(home, version_id, id(loaded[0]), loaded[0])
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _explanation_dict(home: str, version_id: int, key: int, _explanation: Any) -> dict[str, Any]:
-    return dict(_explanation.to_dict())
+def _explanation_points(
+    home: str, version_id: int, key: int, _explanation: Explanation
+) -> ExplanationPoints:
+    return _explanation.points()
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def pipeline(home: str, version_id: int) -> Any:
+def pipeline(home: str, version_id: int) -> Pipeline:
     from core.store import connect, models
     from core.train.registry import load_model_version
 
@@ -249,7 +274,7 @@ def pipeline(home: str, version_id: int) -> Any:
     return load_model_version(Path(home), found)
 
 
-def what_if(home: str, version_id: int, row: dict[str, Any]) -> dict[str, Any]:
+def what_if(home: str, version_id: int, row: dict[str, object]) -> WhatIf:
     """The prediction and SHAP of an edited row (fast: the explainer state is cached)."""
     from core.review.explain import what_if as compute
 
@@ -278,13 +303,12 @@ def _version_run(home: str, version_id: int) -> int:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def served_inputs(home: str, version_id: int) -> dict[str, Any]:
+def served_inputs(home: str, version_id: int) -> ServedInputs:
     """What a version's service takes and answers (inputs with levels, task, classes), as its
     /metadata says; read without the service, so no API key is needed to build a form."""
-    from core.serving.scoring import load_served_model
+    from core.serving.scoring import load_served_model, served_inputs_of
 
-    metadata = load_served_model(Path(home), version_id, engine="sklearn").metadata
-    return {key: metadata[key] for key in ("label", "task", "target", "classes", "inputs")}
+    return served_inputs_of(load_served_model(Path(home), version_id, engine="sklearn"))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -313,7 +337,7 @@ def batch_parquet(home: str, output: str) -> bytes:
 # Monitor page -------------------------------------------------------------------------------
 
 
-def drift_history(home: str, deployment_id: int, minutes: int) -> Any:
+def drift_history(home: str, deployment_id: int, minutes: int) -> DriftHistory:
     """The drift windows of the last ``minutes``, re-read only when a new window is stored or
     the range's start passes a window's end (both at most once per window length)."""
     from core.monitor.dashboard import drift_updated
@@ -327,7 +351,7 @@ def drift_history(home: str, deployment_id: int, minutes: int) -> Any:
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _drift_history(
     home: str, deployment_id: int, minutes: int, updated: float, block: float
-) -> Any:
+) -> DriftHistory:
     """Shared between sessions: a DriftHistory is immutable."""
     from core.monitor.dashboard import drift_metrics
 
@@ -343,5 +367,7 @@ def feature_importance(home: str, version_id: int) -> dict[str, float] | None:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _importance(home: str, version_id: int, key: int, _explanation: Any) -> dict[str, float]:
+def _importance(
+    home: str, version_id: int, key: int, _explanation: Explanation
+) -> dict[str, float]:
     return dict(_explanation.mean_abs())

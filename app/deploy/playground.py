@@ -7,7 +7,8 @@ import pprint
 import shlex
 import urllib.error
 import urllib.request
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -17,6 +18,9 @@ from app.components import home
 from app.deploy.charts import probability_figure
 from app.text import md
 from core.store.deployments import Deployment
+
+if TYPE_CHECKING:
+    from core.serving.scoring import FormInput
 
 CALL_TIMEOUT_S = 15.0
 KEY_ENV = "MLOPS_STUDIO_API_KEY"
@@ -45,12 +49,12 @@ def playground(deployment: Deployment) -> None:
     if known and field not in st.session_state:
         st.session_state[field] = known
     with st.form(state.DEPLOY_FORM.format(deployment_id=deployment.id)):
-        st.caption(f"One row for {md(served['label'])}; leave a field empty to send it missing.")
+        st.caption(f"One row for {md(served.label)}; leave a field empty to send it missing.")
         grid = st.columns(3)
         record = {}
-        for position, column in enumerate(served["inputs"]):
+        for position, column in enumerate(served.inputs):
             with grid[position % 3]:
-                record[column["name"]] = input_field(deployment.id, column)
+                record[column.name] = input_field(deployment.id, column)
         api_key = st.text_input(
             "API key",
             type="password",
@@ -70,9 +74,9 @@ def playground(deployment: Deployment) -> None:
         show_answer(answer, deployment.url)
 
 
-def input_field(deployment_id: int, column: dict[str, Any]) -> Any:
+def input_field(deployment_id: int, column: FormInput) -> Any:
     """The widget for one model input; None when left empty (sent as missing)."""
-    name, kind = column["name"], column["kind"]
+    name, kind = column.name, column.kind
     key = state.DEPLOY_FIELD.format(deployment_id=deployment_id, name=name)
     label = f"{md(name)} ({KIND_WORDS.get(kind, kind)})"
     if kind == "number":
@@ -84,7 +88,7 @@ def input_field(deployment_id: int, column: dict[str, Any]) -> Any:
         return day.isoformat() if day else None
     return st.selectbox(
         label,
-        column.get("levels") or [],
+        list(column.levels),
         index=None,
         accept_new_options=True,
         placeholder=f"{EMPTY_IS_MISSING}; pick or type a value",
@@ -156,8 +160,8 @@ def prediction(body: dict[str, Any]) -> None:
 def snippets(deployment: Deployment) -> None:
     served = cache.served_inputs(str(home()), deployment.model_version_id)
     answer = st.session_state.get(state.DEPLOY_ANSWERS, {}).get(deployment.id) or {}
-    record = answer.get("record") or example_record(served["inputs"])
-    label = served["classes"][0] if served["classes"] else 1.0
+    record = answer.get("record") or example_record(served.inputs)
+    label = served.classes[0] if served.classes else 1.0
     st.markdown(f"Keep the key out of your code: `export {KEY_ENV}=<the key>`.")
     st.markdown("**curl**")
     st.code(
@@ -175,12 +179,12 @@ def snippets(deployment: Deployment) -> None:
     st.code(curl_snippet(deployment.url, "/feedback", feedback), language="bash", wrap_lines=True)
 
 
-def example_record(inputs: list[dict[str, Any]]) -> dict[str, Any]:
+def example_record(inputs: Sequence[FormInput]) -> dict[str, Any]:
     """A row the service accepts: a known level for text, a placeholder for the rest."""
     return {
-        column["name"]: (column.get("levels") or ["text"])[0]
-        if column["kind"] == "text"
-        else EXAMPLE_VALUES.get(column["kind"])
+        column.name: (column.levels or ("text",))[0]
+        if column.kind == "text"
+        else EXAMPLE_VALUES.get(column.kind)
         for column in inputs
     }
 

@@ -15,6 +15,7 @@ from app.explore import charts, target_charts
 from app.text import md
 from core.data import report
 from core.data.datasets import DatasetError, set_column_roles
+from core.data.explore import DatetimeCounts, NumericSummary
 from core.data.schema import ROLES
 from core.jobs import current_job, latest_finished_job, submit_job
 from core.store.datasets import DatasetVersion
@@ -109,9 +110,9 @@ def columns(key: VersionKey, version: DatasetVersion, profile: Any) -> None:
 
 def _column_figure(key: VersionKey, name: str, role: str) -> Any:
     view = cache.column_view(key, name, role)
-    if role == "numeric":
+    if isinstance(view, NumericSummary):
         return charts.histogram_box_figure(view)
-    if role == "datetime":
+    if isinstance(view, DatetimeCounts):
         return charts.datetime_counts_figure(view)
     return charts.category_bar_figure(view)
 

@@ -11,6 +11,8 @@ import plotly.graph_objects as go
 
 from app.charts.figures import base_figure, empty_figure
 from app.charts.theme import ACCENT, LABEL_LIMIT, MUTED, in_template, plain, short
+from core.review.explain.inspection import Contribution, PartialDependence
+from core.review.explain.result import Explanation, ExplanationPoints
 
 TOP = 15
 WATERFALL_TOP = 10
@@ -31,9 +33,13 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def _as_dict(source: Any) -> dict[str, Any]:
-    """An Explanation (anything with ``to_dict``) or the dict it gives."""
-    return dict(source.to_dict()) if hasattr(source, "to_dict") else dict(source)
+def _points(source: Explanation | ExplanationPoints | Mapping[str, Any]) -> ExplanationPoints:
+    """The rows to draw, from an Explanation, its points or the dict ``to_dict`` gives."""
+    if isinstance(source, ExplanationPoints):
+        return source
+    if isinstance(source, Mapping):
+        return ExplanationPoints.from_dict(source)
+    return source.points()
 
 
 def _category_axis(labels: Sequence[Any]) -> dict[str, Any]:
@@ -52,8 +58,10 @@ def _subtitle(output: Any) -> str:
 
 
 def _importance_pairs(source: Any) -> list[tuple[str, float]]:
-    if isinstance(source, Mapping) or hasattr(source, "to_dict"):
-        source = _as_dict(source).get("importance") or []
+    if isinstance(source, Mapping):
+        source = source.get("importance") or []
+    elif isinstance(source, Explanation):
+        source = source.mean_abs()
     pairs = [(str(item[0]), _number(item[1])) for item in source]
     return sorted(pairs, key=lambda pair: -pair[1] if math.isfinite(pair[1]) else math.inf)
 
@@ -91,13 +99,11 @@ def _tall(rows: Sequence[Any]) -> int:
 # -- beeswarm --------------------------------------------------------------------------------
 
 
-def _ranked(explained: dict[str, Any], top: int) -> list[int]:
+def _ranked(points: ExplanationPoints, top: int) -> list[int]:
     """Feature positions by mean |SHAP|, at most ``top``."""
-    values = np.asarray(explained.get("values") or [], dtype=float)
-    features = list(explained.get("features") or [])
-    if values.size == 0 or not features:
+    if points.values.size == 0 or not points.features:
         return []
-    means = np.abs(values.reshape(len(values), len(features))).mean(axis=0)
+    means = np.abs(points.values).mean(axis=0)
     return [int(i) for i in np.argsort(-means, kind="stable")[:top]]
 
 
@@ -124,17 +130,19 @@ def _scaled(cells: list[Any]) -> np.ndarray:
     )
 
 
-def beeswarm_figure(source: Any, *, top: int = TOP, seed: int = 0) -> go.Figure:
+def beeswarm_figure(
+    source: Explanation | ExplanationPoints | Mapping[str, Any], *, top: int = TOP, seed: int = 0
+) -> go.Figure:
     """Every row's SHAP value per column (top columns by mean |SHAP|), coloured by the
     column's value from low (blue) to high (red); text and missing values are grey."""
-    explained = _as_dict(source)
+    points = _points(source)
     title = "SHAP values by row"
-    order = _ranked(explained, top)
+    order = _ranked(points, top)
     if not order:
         return empty_figure(title)
-    features = list(explained["features"])
-    values = np.asarray(explained["values"], dtype=float).reshape(-1, len(features))
-    data = list(explained.get("data") or [[None] * len(features)] * len(values))
+    features = list(points.features)
+    values = points.values
+    data = points.cells
     rng = np.random.default_rng(seed)
     coloured: dict[str, list[Any]] = {"x": [], "y": [], "c": [], "text": []}
     grey: dict[str, list[Any]] = {"x": [], "y": [], "text": []}
@@ -151,9 +159,7 @@ def beeswarm_figure(source: Any, *, top: int = TOP, seed: int = 0) -> go.Figure:
             target["text"].append(hover)
             if target is coloured:
                 coloured["c"].append(float(colour))
-    figure = base_figure(
-        title, subtitle=_subtitle(explained.get("output")), height=_tall(order) + 60
-    )
+    figure = base_figure(title, subtitle=_subtitle(points.output), height=_tall(order) + 60)
     hovertemplate = "%{customdata[0]} = %{customdata[1]}<br>SHAP %{x:.4g}<extra></extra>"
     figure.add_trace(
         go.Scattergl(
@@ -212,17 +218,19 @@ def _cell(cell: Any) -> str:
 # -- dependence ------------------------------------------------------------------------------
 
 
-def dependence_figure(source: Any, feature: str) -> go.Figure:
+def dependence_figure(
+    source: Explanation | ExplanationPoints | Mapping[str, Any], feature: str
+) -> go.Figure:
     """One column's SHAP value against its value, one point per explained row."""
-    explained = _as_dict(source)
+    points = _points(source)
     title = f"How {plain(feature)} moves the output"
-    features = [str(name) for name in explained.get("features") or []]
-    if str(feature) not in features or not explained.get("values"):
+    features = list(points.features)
+    if str(feature) not in features or points.values.size == 0:
         return empty_figure(title, f"No SHAP values for {plain(feature)}")
     position = features.index(str(feature))
-    shap = np.asarray(explained["values"], dtype=float).reshape(-1, len(features))[:, position]
-    cells = [row[position] for row in explained.get("data") or []]
-    figure = base_figure(title, subtitle=_subtitle(explained.get("output")))
+    shap = points.values[:, position]
+    cells = [row[position] for row in points.cells]
+    figure = base_figure(title, subtitle=_subtitle(points.output))
     numbers = np.array([_number(cell) for cell in cells], dtype=float)
     texts = [[in_template(_cell(cell))] for cell in cells]
     if cells and np.isfinite(numbers).sum() >= max(1, len(cells) // 2):
@@ -261,12 +269,14 @@ def _is_date(cell: Any) -> bool:
 
 
 def _contributions(values: Any) -> list[tuple[str, float]]:
-    """A dict, (feature, value) pairs, or what_if's [{"feature", "shap"}, ...]."""
+    """A dict, (feature, value) pairs, what_if's contributions or [{"feature", "shap"}, ...]."""
     if isinstance(values, Mapping):
         return [(str(name), _number(value)) for name, value in values.items()]
     pairs = []
     for item in values:
-        if isinstance(item, Mapping):
+        if isinstance(item, Contribution):
+            pairs.append((item.feature, _number(item.shap)))
+        elif isinstance(item, Mapping):
             pairs.append((str(item["feature"]), _number(item.get("shap", item.get("value")))))
         else:
             pairs.append((str(item[0]), _number(item[1])))
@@ -366,20 +376,20 @@ def permutation_figure(importances: Any, *, metric: str = "", top: int = TOP) ->
 # -- partial dependence ----------------------------------------------------------------------
 
 
-def pdp_figure(pdp: Mapping[str, Any]) -> go.Figure:
+def pdp_figure(pdp: PartialDependence) -> go.Figure:
     """The average prediction as one column sweeps its range (bold), and one faint line per
     sampled row (ICE), which shows whether rows respond alike."""
-    feature = pdp.get("feature", "")
+    feature = pdp.feature
     title = f"Partial dependence of {plain(feature)}"
-    grid = list(pdp.get("grid") or [])
+    grid = list(pdp.grid)
     if not grid:
         return empty_figure(title)
-    categorical = pdp.get("kind") == "categorical"
+    categorical = pdp.kind == "categorical"
     x: list[Any] = list(range(len(grid))) if categorical else grid
-    figure = base_figure(title, subtitle=plain(pdp.get("output") or ""))
+    figure = base_figure(title, subtitle=plain(pdp.output or ""))
     ice_x: list[Any] = []
     ice_y: list[Any] = []
-    for line in pdp.get("ice") or []:
+    for line in pdp.ice:
         ice_x += [*x, None]
         ice_y += [*[_number(value) for value in line], None]
     if ice_x:
@@ -391,7 +401,7 @@ def pdp_figure(pdp: Mapping[str, Any]) -> go.Figure:
     figure.add_trace(
         go.Scatter(
             x=x,
-            y=[_number(value) for value in pdp.get("average") or []],
+            y=[_number(value) for value in pdp.average],
             mode="lines+markers",
             line={"color": ACCENT, "width": 3},
             name="average",
@@ -402,5 +412,5 @@ def pdp_figure(pdp: Mapping[str, Any]) -> go.Figure:
     if categorical:
         figure.update_xaxes(**_category_axis(grid))
     figure.update_xaxes(title_text=short(feature))
-    figure.update_yaxes(title_text=plain(pdp.get("output") or "prediction"))
+    figure.update_yaxes(title_text=plain(pdp.output or "prediction"))
     return figure

@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from app.charts.figures import base_figure, empty_figure
 from app.charts.theme import ACCENT, MUTED, TEMPLATE, in_template, plain, series_color, short
-from core.review.fairness import METRIC_LABELS, MIN_GROUP_ROWS
+from core.review.fairness import METRIC_LABELS, MIN_GROUP_ROWS, FairnessReport
 
 LABEL_LIMIT = 28
 SMALL_COLOR = "#c3c7cc"
@@ -39,25 +39,24 @@ def _interval_text(interval: Any) -> str:
     return "no interval"
 
 
-def _confidence_text(report: dict) -> str:
-    n_boot = report.get("n_boot") or 0
-    if not n_boot:
+def _confidence_text(report: FairnessReport) -> str:
+    if not report.n_boot:
         return "no intervals"
-    return f"{report.get('confidence', 0.95):.0%} bootstrap intervals ({n_boot} resamples)"
+    return f"{report.confidence:.0%} bootstrap intervals ({report.n_boot} resamples)"
 
 
 # -- metrics by group ------------------------------------------------------------------------
 
 
-def group_metric_figure(report: dict, *, metric: str, feature: str) -> go.Figure:
+def group_metric_figure(report: FairnessReport, *, metric: str, feature: str) -> go.Figure:
     """One bar per group with its interval; small groups greyed and hatched; overall dashed."""
     title = f"{_label(metric)} by {plain(feature)}"
-    groups = [group for group in report.get("groups") or [] if group.get("feature") == feature]
-    if not groups or metric not in (report.get("metrics") or []):
+    groups = report.groups_of(feature)
+    if not groups or metric not in report.metrics:
         return empty_figure(title)
-    values = [(group.get("metrics") or {}).get(metric) for group in groups]
-    intervals = [(group.get("intervals") or {}).get(metric) for group in groups]
-    small = [bool(group.get("small")) for group in groups]
+    values = [group.metrics.get(metric) for group in groups]
+    intervals = [group.intervals.get(metric) for group in groups]
+    small = [group.small for group in groups]
     figure = base_figure(
         title,
         x=plain(feature),
@@ -66,7 +65,7 @@ def group_metric_figure(report: dict, *, metric: str, feature: str) -> go.Figure
     )
     figure.add_trace(
         go.Bar(
-            x=[plain(group.get("group", "")) for group in groups],
+            x=[plain(group.group) for group in groups],
             y=[value if _finite(value) else None for value in values],
             error_y=_error_bars(values, intervals),
             marker={
@@ -74,7 +73,7 @@ def group_metric_figure(report: dict, *, metric: str, feature: str) -> go.Figure
                 "pattern": {"shape": [SMALL_PATTERN if flag else "" for flag in small]},
             },
             customdata=[
-                [_interval_text(interval), group.get("count", 0), "small group" if flag else ""]
+                [_interval_text(interval), group.count, "small group" if flag else ""]
                 for group, interval, flag in zip(groups, intervals, small, strict=True)
             ],
             hovertemplate=(
@@ -85,7 +84,7 @@ def group_metric_figure(report: dict, *, metric: str, feature: str) -> go.Figure
             showlegend=False,
         )
     )
-    overall = (report.get("overall") or {}).get(metric)
+    overall = report.overall.get(metric)
     if _finite(overall):
         figure.add_hline(
             y=overall,
@@ -95,8 +94,8 @@ def group_metric_figure(report: dict, *, metric: str, feature: str) -> go.Figure
         )
     figure.update_xaxes(
         type="category",
-        tickvals=[plain(group.get("group", "")) for group in groups],
-        ticktext=[short(group.get("group", ""), LABEL_LIMIT) for group in groups],
+        tickvals=[plain(group.group) for group in groups],
+        ticktext=[short(group.group, LABEL_LIMIT) for group in groups],
     )
     if metric in RATE_METRICS or metric == "roc_auc":
         figure.update_yaxes(range=[0, 1.05])
@@ -124,11 +123,11 @@ def _error_bars(values: list[Any], intervals: list[Any]) -> dict[str, Any]:
 # -- the gaps --------------------------------------------------------------------------------
 
 
-def disparity_figure(report: dict) -> go.Figure:
+def disparity_figure(report: FairnessReport) -> go.Figure:
     """Each gap per feature (and intersection) with its interval: differences, then ratios."""
     title = "Gaps between groups"
-    disparities = report.get("by_feature") or {}
-    intervals = report.get("intervals_by_feature") or {}
+    disparities = report.by_feature
+    intervals = report.intervals_by_feature
     names = _disparity_names(disparities)
     differences = [name for name in names if not name.endswith("_ratio")]
     ratios = [name for name in names if name.endswith("_ratio")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +15,9 @@ from app.text import md
 from core.review.gates import GateConfig
 from core.review.review import VersionReview
 from core.store.models import ModelVersion
+
+if TYPE_CHECKING:
+    from core.review.explain import Explanation
 
 VERDICT = {True: "✅ pass", False: "❌ fail", None: "➖ not checked"}
 MITIGATION_METHODS = {
@@ -70,7 +73,7 @@ def header(version: ModelVersion, review: VersionReview | None) -> None:
     if review is None:
         left.metric("Gates", "not run")
     else:
-        failed = sum(gate["passed"] is False for gate in review.gates)
+        failed = sum(gate.passed is False for gate in review.gates)
         left.metric("Gates", "all pass" if review.passed else f"{failed} failing")
     middle.metric("Review state", version.review_state)
     right.metric("Aliases", ", ".join(version.aliases) or "none")
@@ -90,7 +93,7 @@ def review_settings(
 ) -> tuple[GateConfig, list[str]]:
     """The gate thresholds and sensitive features, editable; defaults from the last review."""
     run = cache.run(str(home()), version.run_id)
-    base = GateConfig.from_dict(review.config) if review else GateConfig.defaults(run.task)
+    base = review.config if review else GateConfig.defaults(run.task)
     columns = cache.feature_columns(str(home()), version.run_id)
     sensitive_default = (
         review.sensitive_features
@@ -184,7 +187,7 @@ def run_review(version: ModelVersion, config: GateConfig, sensitive: list[str]) 
 
 def gates(review: VersionReview) -> None:
     rows = [
-        {"gate": gate["title"], "verdict": VERDICT[gate["passed"]], "detail": gate["message"]}
+        {"gate": gate.title, "verdict": VERDICT[gate.passed], "detail": gate.message}
         for gate in review.gates
     ]
     if review.passed:
@@ -202,9 +205,9 @@ def errors(review: VersionReview) -> None:
     if not review.segments:
         st.info("No segments to analyse.")
         return
-    frame = pd.DataFrame(review.segments)
+    frame = pd.DataFrame([segment.to_dict() for segment in review.segments])
     st.caption(
-        f"Each segment's {md(review.config['metric'])} on the holdout "
+        f"Each segment's {md(review.config.metric)} on the holdout "
         f"({review.holdout_rows:,} rows), weakest first; gap is against the whole holdout."
     )
     show(segment_gap_figure(review.segments[:15]), key="review.segments_chart")
@@ -224,12 +227,12 @@ def fairness(version: ModelVersion, review: VersionReview) -> None:
         return
     from app.review.fairness_charts import disparity_figure, group_metric_figure
 
-    for warning in report.get("warnings", []):
+    for warning in report.warnings:
         st.warning(md(warning))
-    features = list(report.get("partitions") or sorted({g["feature"] for g in report["groups"]}))
+    features = list(report.partitions)
     left, right = st.columns(2)
     feature = left.selectbox("Groups of", features, key=state.REVIEW_FAIRNESS_FEATURE)
-    metrics = list(report["groups"][0]["metrics"]) if report["groups"] else []
+    metrics = list(report.groups[0].metrics) if report.groups else []
     metric = right.selectbox("Metric", metrics, key=state.REVIEW_FAIRNESS_METRIC)
     if metric:
         figure = group_metric_figure(report, metric=metric, feature=feature)
@@ -262,7 +265,7 @@ def mitigation(version: ModelVersion, review: VersionReview) -> None:
             kind="mitigate",
             params={
                 "run_id": version.run_id,
-                "sensitive_features": review.sensitive_features,
+                "sensitive_features": list(review.sensitive_features),
                 "method": method,
                 "constraint": constraint,
                 "actor": "ui",
@@ -296,12 +299,12 @@ def trade_off(version: ModelVersion, review: VersionReview, constraint: str) -> 
     from core.review.mitigation import trade_off as candidates_of
     from core.train.evaluate import METRIC_LABELS
 
-    metric = review.config["metric"]
+    metric = review.config.metric
     try:
         candidates = candidates_of(
             home(),
             version.run_id,
-            sensitive_features=review.sensitive_features,
+            sensitive_features=list(review.sensitive_features),
             constraint=constraint,
             metric=metric,
         )
@@ -334,20 +337,20 @@ def explanations(version: ModelVersion) -> None:
     st.caption(md(f"SHAP values ({explanation.explainer} explainer) of the {explanation.output}."))
     left, right = st.columns(2)
     show(charts.importance_bar_figure(explanation.mean_abs()), key="review.shap_bar", where=left)
-    explained = cache.explanation_dict(str(home()), version.id)
+    explained = cache.explanation_points(str(home()), version.id)
     show(charts.beeswarm_figure(explained), key="review.shap_beeswarm", where=right)
     feature = st.selectbox("Feature", explanation.features, key=state.REVIEW_SHAP_FEATURE)
     left, right = st.columns(2)
     show(charts.dependence_figure(explained, feature), key="review.shap_dependence", where=left)
-    pdp = (extras.get("partial_dependence") or {}).get(feature)
+    pdp = extras.partial_dependence.get(feature)
     if pdp:
         show(charts.pdp_figure(pdp), key="review.pdp", where=right)
-    if extras.get("permutation_importance"):
-        show(charts.permutation_figure(extras["permutation_importance"]), key="review.permutation")
+    if extras.permutation_importance:
+        show(charts.permutation_figure(extras.permutation_importance), key="review.permutation")
     local(version, explanation)
 
 
-def local(version: ModelVersion, explanation: Any) -> None:
+def local(version: ModelVersion, explanation: Explanation) -> None:
     from app.review import explain_charts as charts
 
     st.markdown("**One row: why this prediction, and what if it changed?**")
@@ -373,16 +376,15 @@ def local(version: ModelVersion, explanation: Any) -> None:
         show(figure, key="review.waterfall")
         return
     result = cache.what_if(str(home()), version.id, edited.iloc[0].to_dict())
-    for flag in result.get("out_of_range", []):
+    for flag in result.out_of_range:
         st.warning(
-            f"{md(flag['feature'])} = {md(flag['value'])} is outside what the model saw in "
-            f"training ({md(flag.get('low'))} to {md(flag.get('high'))}): allowed, but trust it "
+            f"{md(flag.feature)} = {md(flag.value)} is outside what the model saw in "
+            f"training ({md(flag.low)} to {md(flag.high)}): allowed, but trust it "
             "less."
         )
-    shap_values = result["shap"]
-    figure = charts.waterfall_figure(shap_values, result["base_value"], result["output_value"])
+    figure = charts.waterfall_figure(result.shap, result.base_value, result.output_value)
     show(figure, key="review.what_if")
-    st.caption(f"Prediction for the edited row: {md(result['prediction'])}")
+    st.caption(f"Prediction for the edited row: {md(result.prediction)}")
 
 
 # -- the model card and sign-off -----------------------------------------------------------------
@@ -448,7 +450,11 @@ def sign_off(version: ModelVersion, review: VersionReview | None) -> None:
     )
     comment = st.text_area("Comment", key=state.REVIEW_COMMENT)
     if st.button("Record the decision", type="primary", key=state.REVIEW_SUBMIT):
-        evidence = {"passed": review.passed, "gates": review.gates} if review else {}
+        evidence = (
+            {"passed": review.passed, "gates": [gate.to_dict() for gate in review.gates]}
+            if review
+            else {}
+        )
         try:
             record_decision(
                 home(),

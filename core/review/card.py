@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,11 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
     )
 
 
+def _finite(value: float) -> float | None:
+    """None for NaN, as the JSON of the review says it."""
+    return value if math.isfinite(value) else None
+
+
 def _num(value: Any, digits: int = 4) -> str:
     if value is None:
         return "-"
@@ -139,14 +145,14 @@ def _gate_rows(review: VersionReview | None) -> list[tuple[str, str, str]]:
     if review is None:
         return []
     verdict = {True: "pass", False: "FAIL", None: "not checked"}
-    return [(gate["title"], verdict[gate["passed"]], gate["message"]) for gate in review.gates]
+    return [(gate.title, verdict[gate.passed], gate.message) for gate in review.gates]
 
 
 def _fairness_rows(review: VersionReview | None) -> list[tuple[str, str]]:
     if review is None or not review.fairness:
         return []
-    disparities = review.fairness.get("disparities", {})
-    return [(name.replace("_", " "), _num(value)) for name, value in disparities.items()]
+    disparities = review.fairness.disparities
+    return [(name.replace("_", " "), _num(_finite(value))) for name, value in disparities.items()]
 
 
 def _top_features(home: Path, version: ModelVersion) -> list[tuple[str, str]]:
@@ -160,19 +166,17 @@ def _limitations(review: VersionReview | None, metrics: dict[str, Any]) -> list[
     lines = []
     if review is not None:
         lines += [
-            f"Gate not passed: {g['title']} — {g['message']}"
-            for g in review.gates
-            if g["passed"] is False
+            f"Gate not passed: {g.title} — {g.message}" for g in review.gates if g.passed is False
         ]
-        weakest = [s for s in review.segments if s.get("gap") is not None][:3]
+        weakest = [s for s in review.segments if s.gap is not None][:3]
         lines += [
-            f"Weaker on {s['column']} = {s['segment']} ({s['count']:,} rows): "
-            f"{_num(s['value'])}, {_num(s['gap'])} vs overall"
+            f"Weaker on {s.column} = {s.segment} ({s.count:,} rows): "
+            f"{_num(s.value)}, {_num(s.gap)} vs overall"
             for s in weakest
-            if s["gap"] < 0
+            if s.gap is not None and s.gap < 0
         ]
         if review.fairness:
-            lines += list(review.fairness.get("warnings", []))
+            lines += list(review.fairness.warnings)
     lines.append(
         "Trained on historical data: performance holds only while new data looks like it; "
         "monitor drift after deployment."

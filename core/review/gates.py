@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from core.review.segments import Segment
 from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS
 
 GATE_METRIC = {"binary": "roc_auc", "multiclass": "f1", "regression": "r2"}
@@ -71,7 +73,7 @@ class Evidence:
     champion: float | None = None
     champion_label: str | None = None
     calibration_error: float | None = None
-    segments: tuple[dict[str, Any], ...] = field(default=())
+    segments: tuple[Segment, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,10 @@ class GateResult:
 
     def to_dict(self) -> dict[str, Any]:
         return _json_ready(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateResult:
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__})
 
 
 def _json_ready(data: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +119,7 @@ def check_gates(config: GateConfig, evidence: Evidence) -> list[GateResult]:
     ]
 
 
-def all_passed(results: list[GateResult]) -> bool:
+def all_passed(results: Sequence[GateResult]) -> bool:
     return all(result.passed is not False for result in results)
 
 
@@ -210,26 +216,31 @@ def _segments(config: GateConfig, evidence: Evidence) -> GateResult:
     judged = [
         s
         for s in evidence.segments
-        if s["column"] in config.segment_columns
-        and s["count"] >= config.min_segment_rows
-        and s["value"] is not None
+        if s.column in config.segment_columns
+        and s.count >= config.min_segment_rows
+        and s.value is not None
     ]
     if not judged:
         return _off("min_segment_metric", title, "no segment is large enough to judge")
-    worst = min(judged, key=lambda s: _better(s["value"], 0.0, config.metric))
+    worst = min(judged, key=lambda s: _better(_value(s), 0.0, config.metric))
     bar = config.min_segment_metric
-    failing = [s for s in judged if _better(s["value"], bar, config.metric) < 0]
-    names = ", ".join(f"{s['column']} = {s['segment']} ({s['value']:.3f})" for s in failing[:5])
+    failing = [s for s in judged if _better(_value(s), bar, config.metric) < 0]
+    names = ", ".join(f"{s.column} = {s.segment} ({_value(s):.3f})" for s in failing[:5])
     message = (
-        f"Weakest: {worst['column']} = {worst['segment']} with {worst['value']:.4f} on "
-        f"{worst['count']:,} rows; the bar is {config.min_segment_metric:.4f}."
+        f"Weakest: {worst.column} = {worst.segment} with {_value(worst):.4f} on "
+        f"{worst.count:,} rows; the bar is {config.min_segment_metric:.4f}."
         + (f" Below the bar: {names}." if failing else "")
     )
     return GateResult(
         "min_segment_metric",
         title,
         not failing,
-        float(worst["value"]),
+        float(_value(worst)),
         config.min_segment_metric,
         message,
     )
+
+
+def _value(segment: Segment) -> float:
+    assert segment.value is not None  # only judged segments, which all have a value
+    return segment.value

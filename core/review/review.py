@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
+from core.review.fairness.report import FairnessReport
 from core.review.gates import Evidence, GateConfig, GateResult, all_passed, check_gates
-from core.review.segments import calibration_error, segment_performance
+from core.review.segments import Segment, calibration_error, segment_performance
 from core.store import connect, models
 from core.store.models import ModelVersion
 from core.train.evaluate import predictions, score_metric
 from core.train.registry import CHAMPION, find_model_version, load_model_version
 from core.train.tracking import get_run
 from core.train.training import TrainingData, run_data
+
+if TYPE_CHECKING:
+    from core.review.explain import Explanation
+    from core.review.explain.job import ExplanationExtras
 
 REVIEW_FOLDER = "reviews"
 MAX_TRAIN_ROWS = 20_000
@@ -30,30 +35,55 @@ CHAMPION_UNUSABLE = "The champion {label} could not score this holdout ({error})
 
 @dataclass(frozen=True)
 class VersionReview:
-    """Everything the review meeting looks at for one version, as plain data."""
+    """Everything the review meeting looks at for one version."""
 
-    version: dict[str, Any]
+    version: ModelVersion
     run_id: int
     task: str
-    config: dict[str, Any]
-    gates: list[dict[str, Any]]
+    config: GateConfig
+    gates: tuple[GateResult, ...]
     passed: bool
-    segments: list[dict[str, Any]]
+    segments: tuple[Segment, ...]
     calibration_error: float | None
-    sensitive_features: list[str]
-    fairness: dict[str, Any] | None
+    sensitive_features: tuple[str, ...]
+    fairness: FairnessReport | None
     holdout_rows: int
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """JSON-ready, in the shape review artifacts are saved in."""
+        return {
+            "version": self.version.to_dict(),
+            "run_id": self.run_id,
+            "task": self.task,
+            "config": self.config.to_dict(),
+            "gates": [gate.to_dict() for gate in self.gates],
+            "passed": self.passed,
+            "segments": [segment.to_dict() for segment in self.segments],
+            "calibration_error": self.calibration_error,
+            "sensitive_features": list(self.sensitive_features),
+            "fairness": None if self.fairness is None else self.fairness.to_dict(),
+            "holdout_rows": self.holdout_rows,
+            "notes": list(self.notes),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VersionReview:
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
-
-    def gate_results(self) -> list[GateResult]:
-        return [GateResult(**gate) for gate in self.gates]
+        fairness = data.get("fairness")
+        return cls(
+            version=ModelVersion.from_dict(data["version"]),
+            run_id=int(data["run_id"]),
+            task=str(data["task"]),
+            config=GateConfig.from_dict(data["config"]),
+            gates=tuple(GateResult.from_dict(gate) for gate in data["gates"]),
+            passed=bool(data["passed"]),
+            segments=tuple(Segment.from_dict(segment) for segment in data["segments"]),
+            calibration_error=data["calibration_error"],
+            sensitive_features=tuple(data["sensitive_features"]),
+            fairness=FairnessReport.from_dict(fairness) if fairness else None,
+            holdout_rows=int(data["holdout_rows"]),
+            notes=tuple(data.get("notes") or ()),
+        )
 
 
 def review_version(
@@ -103,24 +133,24 @@ def review_version(
         champion=champion_score,
         champion_label=champion_label,
         calibration_error=calibration,
-        segments=tuple(segment.to_dict() for segment in segments),
+        segments=tuple(segments),
     )
     gates = check_gates(config, evidence)
     report(0.8, "Measuring fairness across groups")
     fairness = _fairness(data, predicted, probabilities, run.task, features, notes)
     return VersionReview(
-        version=version.to_dict(),
+        version=version,
         run_id=run.id,
         task=run.task,
-        config=config.to_dict(),
-        gates=[gate.to_dict() for gate in gates],
+        config=config,
+        gates=tuple(gates),
         passed=all_passed(gates),
-        segments=[segment.to_dict() for segment in segments[:MAX_SEGMENTS]],
+        segments=tuple(segments[:MAX_SEGMENTS]),
         calibration_error=calibration,
-        sensitive_features=list(features),
+        sensitive_features=tuple(features),
         fairness=fairness,
         holdout_rows=len(data.X_holdout),
-        notes=notes,
+        notes=tuple(notes),
     )
 
 
@@ -216,7 +246,7 @@ def _fairness(
     task: str,
     features: list[str],
     notes: list[str],
-) -> dict[str, Any] | None:
+) -> FairnessReport | None:
     if not features:
         notes.append("No sensitive features chosen, so fairness was not measured.")
         return None
@@ -234,7 +264,7 @@ def _fairness(
     except FairnessError as error:
         notes.append(str(error))
         return None
-    return report.to_dict()
+    return report
 
 
 # -- as a job, cached per version and settings -------------------------------------------------
@@ -360,7 +390,9 @@ def submit_explanation(home: Path, version: ModelVersion, *, actor: str = "studi
     )
 
 
-def cached_explanation(home: Path, version: ModelVersion) -> tuple[Any, dict[str, Any]] | None:
+def cached_explanation(
+    home: Path, version: ModelVersion
+) -> tuple[Explanation, ExplanationExtras] | None:
     """The newest finished explanation of this version: (Explanation, extras), or None."""
     from core.jobs.runner import latest_finished_job
     from core.review.explain.job import load_explanation
@@ -375,9 +407,7 @@ def top_features(home: Path, review: VersionReview, *, rows: int = 500) -> list[
     """Raw features by mean |SHAP|: from the cached explanation, else computed on ``rows`` rows."""
     from core.review.explain import explain
 
-    version = find_model_version(
-        home, f"{review.version['model_name']}@{review.version['version']}"
-    )
+    version = find_model_version(home, f"{review.version.model_name}@{review.version.version}")
     cached = cached_explanation(home, version)
     if cached is not None:
         explanation = cached[0]

@@ -30,6 +30,10 @@ class Segment:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Segment:
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+
 
 def segment_labels(values: pd.Series) -> pd.Series:
     """Text labels: levels (rarest grouped as '(other)') or quantile ranges for numbers."""

@@ -122,6 +122,47 @@ class ServedModel:
 
 
 @dataclass(frozen=True)
+class FormInput:
+    """One input as /metadata lists it: its name, the kind of value and known text levels."""
+
+    name: str
+    kind: str
+    dtype: str
+    levels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServedInputs:
+    """What a version's service takes and answers, as its /metadata says: enough for a form."""
+
+    label: str
+    task: str
+    target: str
+    classes: tuple[object, ...]
+    inputs: tuple[FormInput, ...]
+
+
+def served_inputs_of(model: ServedModel) -> ServedInputs:
+    """The inputs (with their levels), task and classes of a loaded model, as /metadata."""
+    metadata = model.metadata
+    return ServedInputs(
+        label=str(metadata["label"]),
+        task=str(metadata["task"]),
+        target=str(metadata["target"]),
+        classes=tuple(metadata["classes"]),
+        inputs=tuple(
+            FormInput(
+                name=str(entry["name"]),
+                kind=str(entry["kind"]),
+                dtype=str(entry["dtype"]),
+                levels=tuple(entry.get("levels") or ()),
+            )
+            for entry in metadata["inputs"]
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class Scores:
     """Predictions for a batch of rows, with probabilities and each row's unseen categories."""
 

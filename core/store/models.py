@@ -43,6 +43,28 @@ class ModelVersion:
         data["aliases"] = list(self.aliases)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelVersion:
+        """The inverse of ``to_dict``; fields a record written before they existed lacks get
+        their empty value."""
+        values = {**_VERSION_DEFAULTS, **data}
+        values = {key: values[key] for key in cls.__dataclass_fields__}
+        values["aliases"] = tuple(values["aliases"] or ())
+        values["onnx"] = dict(values["onnx"] or {})
+        return cls(**values)
+
+
+_VERSION_DEFAULTS: dict[str, Any] = {
+    "onnx_path": None,
+    "onnx_sha256": None,
+    "onnx": {},
+    "review_state": "",
+    "intended_use": "",
+    "aliases": (),
+    "created_by": "",
+    "created_at": "",
+}
+
 
 @dataclass(frozen=True)
 class NewModelVersion:

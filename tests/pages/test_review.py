@@ -141,7 +141,7 @@ def test_the_what_if_path_flags_values_outside_training(studio: Path) -> None:
     version = find_model_version(studio, "loans@1")
     row = {"income": 999.0, "debt": 10.0, "sex": "other", "age_band": "26-40"}
     result = cache.what_if(str(studio), version.id, row)
-    flagged = {flag["feature"] for flag in result["out_of_range"]}
+    flagged = {flag.feature for flag in result.out_of_range}
     assert {"income", "sex"} <= flagged
-    figure = waterfall_figure(result["shap"], result["base_value"], result["output_value"])
+    figure = waterfall_figure(result.shap, result.base_value, result.output_value)
     assert figure.data

@@ -72,7 +72,11 @@ def _retrain(home: Path, retrain: RetrainRun, actor: str, progress: Any) -> dict
         metric=comparison["metric"],
         champion_score=comparison["champion"],
         challenger_score=comparison["challenger"],
-        details={**retrain.details, "comparison": comparison, "gates": review.gates},
+        details={
+            **retrain.details,
+            "comparison": comparison,
+            "gates": [g.to_dict() for g in review.gates],
+        },
     )
     return {"challenger": challenger.label, "decision": decision, **comparison}
 

@@ -92,7 +92,7 @@ def _compare(
     # the policy's gates, else the default performance gates (fairness is the reviewer's call)
     config = GateConfig.from_dict(action.gates) if action.gates else GateConfig.defaults(data.task)
     review = review_version(home, challenger, config=config, champion=champion)
-    metric = review.config["metric"]
+    metric = review.config.metric
     newest = slice(len(data.X_holdout) - fresh.labelled_holdout_rows, None)
     scores: dict[str, Any] = {"metric": metric, "holdout_rows": len(data.X_holdout)}
     for name, version in (("champion", champion), ("challenger", challenger)):
@@ -156,7 +156,7 @@ def _decide(
     (by at least the required improvement); a person reviewing sees the change either way, so a
     challenger within the champion gate's tolerance waits for them unless a required
     improvement is set and missed."""
-    failed = [gate["title"] for gate in review.gates if gate["passed"] is False]
+    failed = [gate.title for gate in review.gates if gate.passed is False]
     improvement = comparison["improvement"]
     change = f"{comparison['metric']} {improvement:+.4f} against {champion.label}"
     if failed:

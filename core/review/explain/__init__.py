@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         UNKNOWN_TASK,
         ExplainError,
         Explanation,
+        ExplanationPoints,
         json_value,
     )
     from core.review.explain.shap_values import EXPLAINERS, MAX_ROWS, explain
@@ -49,6 +50,7 @@ _MODULES = {
     "EXPLAINERS": "shap_values",
     "ExplainError": "result",
     "Explanation": "result",
+    "ExplanationPoints": "result",
     "FeatureMap": "features",
     "MAX_ROWS": "shap_values",
     "NOT_A_PIPELINE": "result",
@@ -89,6 +91,7 @@ __all__ = [
     "UNKNOWN_TASK",
     "ExplainError",
     "Explanation",
+    "ExplanationPoints",
     "FeatureMap",
     "compile_tree_kernel",
     "edited_row",

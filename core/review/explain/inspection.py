@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,88 @@ from core.train.evaluate import (
 
 PDP_ROWS = 500
 PDP_QUANTILES = (0.05, 0.95)
+
+
+@dataclass(frozen=True)
+class PartialDependence:
+    """The average prediction (and one ICE line per sampled row) along one column's grid.
+
+    Grid values and predictions are JSON values (a date as ISO text, a missing number as None),
+    as the explain job saves them.
+    """
+
+    feature: str
+    kind: str
+    output: str
+    target_class: Any
+    grid: tuple[Any, ...]
+    average: tuple[float | None, ...]
+    ice: tuple[tuple[float | None, ...], ...]
+    rows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature,
+            "kind": self.kind,
+            "output": self.output,
+            "target_class": self.target_class,
+            "grid": list(self.grid),
+            "average": list(self.average),
+            "ice": [list(line) for line in self.ice],
+            "rows": self.rows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PartialDependence:
+        return cls(
+            feature=str(data["feature"]),
+            kind=str(data["kind"]),
+            output=str(data["output"]),
+            target_class=data.get("target_class"),
+            grid=tuple(data["grid"]),
+            average=tuple(data["average"]),
+            ice=tuple(tuple(line) for line in data["ice"]),
+            rows=int(data["rows"]),
+        )
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One raw column's value in the edited row and its SHAP value."""
+
+    feature: str
+    value: Any
+    shap: float
+
+
+@dataclass(frozen=True)
+class OutOfRange:
+    """A value the model never saw in training: beyond the range (low..high) or a new level."""
+
+    feature: str
+    value: Any
+    low: Any
+    high: Any
+    reason: str
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """The prediction and explanation of one edited row; values are JSON values."""
+
+    prediction: Any
+    probabilities: dict[str, float] | None
+    explainer: str
+    output: str
+    target_class: Any
+    base_value: float
+    output_value: float
+    contributions: tuple[Contribution, ...]  # largest |SHAP| first
+    out_of_range: tuple[OutOfRange, ...]
+
+    @property
+    def shap(self) -> dict[str, float]:
+        return {item.feature: item.shap for item in self.contributions}
 
 
 # -- permutation importance ------------------------------------------------------------------
@@ -124,7 +207,7 @@ def partial_dependence(
     seed: int = 0,
     max_rows: int = PDP_ROWS,
     target_class: Any = None,
-) -> dict[str, Any]:
+) -> PartialDependence:
     """The average prediction (and one ICE line per sampled row) as ``feature`` sweeps a grid:
     quantiles 5%..95% of a number or date, or the most frequent levels of a category."""
     _check_task(task)
@@ -142,20 +225,21 @@ def partial_dependence(
     grid = _grid(X[feature], kind, grid_points)
     swept = pd.concat([_with_value(rows, feature, value) for value in grid], ignore_index=True)
     curves = predict(swept).reshape(len(grid), len(rows)) if grid else np.empty((0, len(rows)))
-    return {
-        "feature": feature,
-        "kind": kind,
-        "output": "predicted value"
+    return PartialDependence(
+        feature=feature,
+        kind=kind,
+        output="predicted value"
         if task == "regression"
         else f"probability of class {_class_text(pipeline, class_index)}",
-        "target_class": _class_label(pipeline, class_index) if task != "regression" else None,
-        "grid": [json_value(value) for value in grid],
-        "average": [json_value(value) for value in curves.mean(axis=1)] if grid else [],
-        "ice": [
-            [json_value(v) for v in curves[:, i]] for i in _positions(len(rows), ice_rows, seed)
-        ],
-        "rows": len(rows),
-    }
+        target_class=_class_label(pipeline, class_index) if task != "regression" else None,
+        grid=tuple(json_value(value) for value in grid),
+        average=tuple(json_value(value) for value in curves.mean(axis=1)) if grid else (),
+        ice=tuple(
+            tuple(json_value(v) for v in curves[:, i])
+            for i in _positions(len(rows), ice_rows, seed)
+        ),
+        rows=len(rows),
+    )
 
 
 def _grid(column: pd.Series, kind: str, points: int) -> list[Any]:
@@ -212,7 +296,7 @@ def what_if(
     background: pd.DataFrame,
     training: pd.DataFrame,
     target_class: Any = None,
-) -> dict[str, Any]:
+) -> WhatIf:
     """Predict and explain one edited row; values outside what training saw are allowed and
     listed in ``out_of_range`` (numbers and dates beyond the training min/max, unseen levels)."""
     _check_task(task)
@@ -226,25 +310,24 @@ def what_if(
     )
     mapping = feature_map(pipeline)
     contributions = [
-        {"feature": name, "value": json_value(frame[name].iloc[0]), "shap": float(value)}
+        Contribution(name, json_value(frame[name].iloc[0]), float(value))
         for name, value in zip(explanation.features, explanation.values[0], strict=True)
     ]
-    contributions.sort(key=lambda item: -abs(item["shap"]))
+    contributions.sort(key=lambda item: -abs(item.shap))
     classes = list(getattr(pipeline, "classes_", []))
-    return {
-        "prediction": json_value(predicted[0]),
-        "probabilities": None
+    return WhatIf(
+        prediction=json_value(predicted[0]),
+        probabilities=None
         if probabilities is None
         else {str(json_value(c)): float(p) for c, p in zip(classes, probabilities[0], strict=True)},
-        "explainer": explanation.explainer,
-        "output": explanation.output,
-        "target_class": explanation.target_class,
-        "base_value": explanation.base_value,
-        "output_value": float(explanation.outputs[0]),
-        "contributions": contributions,
-        "shap": {item["feature"]: item["shap"] for item in contributions},
-        "out_of_range": out_of_range(frame.iloc[0], training, mapping),
-    }
+        explainer=explanation.explainer,
+        output=explanation.output,
+        target_class=explanation.target_class,
+        base_value=explanation.base_value,
+        output_value=float(explanation.outputs[0]),
+        contributions=tuple(contributions),
+        out_of_range=tuple(out_of_range(frame.iloc[0], training, mapping)),
+    )
 
 
 def edited_row(row: pd.Series | dict[str, Any], training: pd.DataFrame) -> pd.DataFrame:
@@ -295,7 +378,7 @@ def _read_value(name: Any, value: Any, dtype: Any) -> Any:
     return value
 
 
-def out_of_range(row: pd.Series, training: pd.DataFrame, mapping: FeatureMap) -> list[dict]:
+def out_of_range(row: pd.Series, training: pd.DataFrame, mapping: FeatureMap) -> list[OutOfRange]:
     """Each used column whose value lies outside the training range or is an unseen level."""
     flagged = []
     for name in mapping.raw:
@@ -313,7 +396,7 @@ def out_of_range(row: pd.Series, training: pd.DataFrame, mapping: FeatureMap) ->
     return flagged
 
 
-def _outside_range(name: str, value: Any, column: pd.Series, kind: str) -> dict | None:
+def _outside_range(name: str, value: Any, column: pd.Series, kind: str) -> OutOfRange | None:
     if kind == "datetime":
         seen = _as_moments(column).dropna()
         point = _as_moments(pd.Series([value])).iloc[0]
@@ -326,23 +409,11 @@ def _outside_range(name: str, value: Any, column: pd.Series, kind: str) -> dict 
     if low <= point <= high:
         return None
     reason = "below the training range" if point < low else "above the training range"
-    return {
-        "feature": name,
-        "value": json_value(value),
-        "low": json_value(low),
-        "high": json_value(high),
-        "reason": reason,
-    }
+    return OutOfRange(name, json_value(value), json_value(low), json_value(high), reason)
 
 
-def _outside_levels(name: str, value: Any, column: pd.Series) -> dict | None:
+def _outside_levels(name: str, value: Any, column: pd.Series) -> OutOfRange | None:
     levels = column.dropna().unique()
     if any(_same_label(level, value) for level in levels):
         return None
-    return {
-        "feature": name,
-        "value": json_value(value),
-        "low": None,
-        "high": None,
-        "reason": "a level not seen in training",
-    }
+    return OutOfRange(name, json_value(value), None, None, "a level not seen in training")

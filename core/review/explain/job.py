@@ -6,6 +6,7 @@ import json
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from core.review.explain import (
     partial_dependence,
     permutation_importances,
 )
+from core.review.explain.inspection import PartialDependence
 from core.store import connect, models
 from core.train.model_files import load_model
 from core.train.tracking import get_run
@@ -31,6 +33,36 @@ TOP_FEATURES = 5
 FRAMES = ("values", "encoded", "data")
 UNKNOWN_VERSION = "There is no model version {version_id}. `mlops-studio models` lists them."
 BAD_RESULT = "The explanation's record is incomplete ({problem}); compute the explanations again."
+
+
+@dataclass(frozen=True)
+class ExplanationExtras:
+    """What the explain job keeps beside the SHAP values: which model it explained, the
+    permutation importances (column, mean drop, std), the PDP/ICE of the top columns and
+    anything that could not be computed."""
+
+    version_id: int
+    run_id: int
+    model_sha256: str
+    permutation_importance: tuple[tuple[str, float | None, float | None], ...]
+    partial_dependence: dict[str, PartialDependence]
+    problems: tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExplanationExtras:
+        return cls(
+            version_id=int(data["version_id"]),
+            run_id=int(data["run_id"]),
+            model_sha256=str(data["model_sha256"]),
+            permutation_importance=tuple(
+                (str(name), mean, std) for name, mean, std in data["permutation_importance"]
+            ),
+            partial_dependence={
+                str(feature): PartialDependence.from_dict(curve)
+                for feature, curve in (data.get("partial_dependence") or {}).items()
+            },
+            problems=tuple(data.get("problems") or ()),
+        )
 
 
 def explain_model_version(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
@@ -66,7 +98,7 @@ def explain_model_version(home: Path, params: dict[str, Any], progress: Any) -> 
         "model_sha256": version.artifact_sha256,
         "explanation": explanation.to_frames()[1],
         "permutation_importance": [[f, json_value(m), json_value(s)] for f, m, s in importances],
-        "partial_dependence": dependence,
+        "partial_dependence": {feature: curve.to_dict() for feature, curve in dependence.items()},
         "problems": problems,
     }
     artifacts = _write(home, explanation, summary)
@@ -86,10 +118,10 @@ def explain_model_version(home: Path, params: dict[str, Any], progress: Any) -> 
 
 def _partial_dependences(
     pipeline: Any, rows: pd.DataFrame, explanation: Explanation, progress: Any
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, PartialDependence], list[str]]:
     """PDP/ICE of the top features; a model that cannot give them is noted, not fatal."""
     top = [name for name, _ in explanation.mean_abs()[:TOP_FEATURES]]
-    curves: dict[str, Any] = {}
+    curves: dict[str, PartialDependence] = {}
     for index, feature in enumerate(top):
         progress(0.7 + 0.25 * index / max(1, len(top)), f"Partial dependence of {feature}")
         try:
@@ -134,9 +166,9 @@ def _strict(value: Any) -> Any:
     return converted
 
 
-def load_explanation(home: Path, result: dict[str, Any]) -> tuple[Explanation, dict[str, Any]]:
+def load_explanation(home: Path, result: dict[str, Any]) -> tuple[Explanation, ExplanationExtras]:
     """(Explanation, extras) from a finished job's result; every file's SHA-256 is checked
-    before it is read. extras: permutation_importance, partial_dependence, problems, ids."""
+    before it is read."""
     artifacts = result.get("artifacts") if isinstance(result, dict) else None
     if not isinstance(artifacts, dict):
         raise ExplainError(BAD_RESULT.format(problem="no artifacts"))
@@ -148,8 +180,10 @@ def load_explanation(home: Path, result: dict[str, Any]) -> tuple[Explanation, d
     summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
     frames = {name: pd.read_parquet(paths[name]) for name in FRAMES}
     explanation = Explanation.from_frames(frames, summary["explanation"])
-    extras = {key: value for key, value in summary.items() if key != "explanation"}
-    extras["permutation_importance"] = [tuple(item) for item in extras["permutation_importance"]]
+    try:
+        extras = ExplanationExtras.from_dict(summary)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ExplainError(BAD_RESULT.format(problem=f"summary: {error}")) from error
     return explanation, extras
 
 

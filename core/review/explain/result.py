@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -86,8 +86,19 @@ class Explanation:
             "data": [json_value(value) for value in self.data.iloc[index]],
         }
 
+    def points(self) -> ExplanationPoints:
+        """The explained rows as the SHAP charts draw them."""
+        return ExplanationPoints(
+            output=self.output,
+            features=tuple(self.features),
+            values=np.asarray(self.values, dtype=float).reshape(-1, len(self.features)),
+            cells=tuple(
+                tuple(json_value(value) for value in row) for row in self.data.itertuples(False)
+            ),
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, as the explanation charts read it."""
+        """JSON-ready: the values, the rows and the global importance."""
         return {
             "task": self.task,
             "explainer": self.explainer,
@@ -150,6 +161,35 @@ class Explanation:
         if not len(values) == len(encoded) == len(data):
             raise ExplainError(BAD_CACHE.format(problem="row counts differ"))
         return explanation
+
+
+@dataclass(frozen=True, eq=False)
+class ExplanationPoints:
+    """Each explained row's SHAP values (rows × features) and its cells as JSON values (a date
+    as ISO text, a missing value as None): what the beeswarm and dependence charts draw."""
+
+    output: str
+    features: tuple[str, ...]
+    values: np.ndarray
+    cells: tuple[tuple[Any, ...], ...]
+
+    @property
+    def rows(self) -> int:
+        return int(self.values.shape[0])
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExplanationPoints:
+        """From ``Explanation.to_dict()`` (or any dict with features, values and data)."""
+        features = tuple(str(name) for name in data.get("features") or ())
+        values = np.asarray(data.get("values") or [], dtype=float)
+        values = values.reshape(-1, len(features)) if features else np.empty((0, 0))
+        cells = data.get("data") or [[None] * len(features)] * len(values)
+        return cls(
+            output=str(data.get("output") or ""),
+            features=features,
+            values=values,
+            cells=tuple(tuple(row) for row in cells),
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -59,6 +59,18 @@ class GroupMetrics:
             }
         )
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GroupMetrics:
+        """The inverse of ``to_dict``: a None (a non-finite number in JSON) is NaN again."""
+        return cls(
+            feature=str(data["feature"]),
+            group=str(data["group"]),
+            count=int(data["count"]),
+            metrics=_numbers(data.get("metrics") or {}),
+            intervals=_pairs(data.get("intervals") or {}),
+            small=bool(data.get("small", False)),
+        )
+
 
 @dataclass(frozen=True)
 class FairnessReport:
@@ -122,6 +134,44 @@ class FairnessReport:
             ),
             "groups": [group.to_dict() for group in self.groups],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FairnessReport:
+        """The inverse of ``to_dict`` (``partitions`` follows from the groups); a None (a
+        non-finite number in JSON) is NaN again, an interval a pair."""
+        return cls(
+            task=str(data["task"]),
+            features=tuple(data.get("features") or ()),
+            metrics=tuple(data.get("metrics") or ()),
+            overall=_numbers(data.get("overall") or {}),
+            groups=tuple(GroupMetrics.from_dict(group) for group in data.get("groups") or ()),
+            disparities=_numbers(data.get("disparities") or {}),
+            disparity_intervals=_pairs(data.get("disparity_intervals") or {}),
+            by_feature={
+                feature: _numbers(values)
+                for feature, values in (data.get("by_feature") or {}).items()
+            },
+            intervals_by_feature={
+                feature: _pairs(values)
+                for feature, values in (data.get("intervals_by_feature") or {}).items()
+            },
+            warnings=tuple(data.get("warnings") or ()),
+            positive_label=data.get("positive_label"),
+            n_boot=int(data.get("n_boot") or 0),
+            confidence=float(data.get("confidence", 0.95)),
+        )
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _numbers(values: dict[str, Any]) -> dict[str, float]:
+    return {str(name): _number(value) for name, value in values.items()}
+
+
+def _pairs(values: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    return {str(name): (_number(pair[0]), _number(pair[1])) for name, pair in values.items()}
 
 
 def disparity_key(name: str, feature: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 
 from app.review import explain_charts as charts
 from core.review.explain import Explanation
+from core.review.explain.inspection import PartialDependence
 
 EVIL = "<img src=x onerror=alert(2)>"
 EVIL_LEVEL = "<script>alert('level')</script>"
@@ -47,19 +49,20 @@ def explanation() -> Explanation:
 
 
 @pytest.fixture
-def pdp() -> dict:
-    return {
-        "feature": EVIL,
-        "kind": "numeric",
-        "output": "probability of class <yes>",
-        "grid": [1.0, 2.0, 3.0],
-        "average": [0.1, 0.2, 0.4],
-        "ice": [[0.1, 0.1, 0.2], [0.0, 0.3, None]],
-        "rows": 2,
-    }
+def pdp() -> PartialDependence:
+    return PartialDependence(
+        feature=EVIL,
+        kind="numeric",
+        output="probability of class <yes>",
+        target_class="<yes>",
+        grid=(1.0, 2.0, 3.0),
+        average=(0.1, 0.2, 0.4),
+        ice=((0.1, 0.1, 0.2), (0.0, 0.3, None)),
+        rows=2,
+    )
 
 
-def _figures(explanation: Explanation, pdp: dict) -> dict[str, go.Figure]:
+def _figures(explanation: Explanation, pdp: PartialDependence) -> dict[str, go.Figure]:
     local = explanation.local(0)
     return {
         "importance": charts.importance_bar_figure(explanation.mean_abs()),
@@ -82,7 +85,7 @@ def _figures(explanation: Explanation, pdp: dict) -> dict[str, go.Figure]:
         ),
         "pdp": charts.pdp_figure(pdp),
         "pdp_levels": charts.pdp_figure(
-            {**pdp, "feature": TEMPLATED, "kind": "categorical", "grid": [EVIL_LEVEL, "a", "b"]}
+            replace(pdp, feature=TEMPLATED, kind="categorical", grid=(EVIL_LEVEL, "a", "b"))
         ),
     }
 
@@ -97,14 +100,16 @@ def _strings(value: object) -> list[str]:
     return []
 
 
-def test_every_figure_builds_and_serialises(explanation: Explanation, pdp: dict) -> None:
+def test_every_figure_builds_and_serialises(
+    explanation: Explanation, pdp: PartialDependence
+) -> None:
     for name, figure in _figures(explanation, pdp).items():
         data = json.loads(figure.to_json())
         assert data["data"], f"{name} has no traces"
         assert data["layout"]["title"]["text"], f"{name} has no title"
 
 
-def test_user_text_appears_only_escaped(explanation: Explanation, pdp: dict) -> None:
+def test_user_text_appears_only_escaped(explanation: Explanation, pdp: PartialDependence) -> None:
     for name, figure in _figures(explanation, pdp).items():
         strings = _strings(json.loads(figure.to_json()))
         for text in strings:
@@ -149,7 +154,7 @@ def test_what_if_contributions_are_accepted_as_they_come() -> None:
     assert list(figure.data[0].x) == [0.2, 0.4, -0.1, 0.5]
 
 
-def test_pdp_draws_the_average_over_faint_ice_lines(pdp: dict) -> None:
+def test_pdp_draws_the_average_over_faint_ice_lines(pdp: PartialDependence) -> None:
     ice, average = charts.pdp_figure(pdp).data
     assert list(average.y) == [0.1, 0.2, 0.4]
     assert len(ice.x) == 2 * (3 + 1)  # each line ends with a gap
@@ -163,7 +168,7 @@ def test_pdp_draws_the_average_over_faint_ice_lines(pdp: dict) -> None:
         lambda: charts.dependence_figure({"features": ["a"], "values": [[1.0]]}, "b"),
         lambda: charts.waterfall_figure({}, 0.0, 0.0),
         lambda: charts.permutation_figure([]),
-        lambda: charts.pdp_figure({"feature": EVIL, "grid": []}),
+        lambda: charts.pdp_figure(PartialDependence(EVIL, "numeric", "", None, (), (), (), 0)),
     ],
 )
 def test_empty_inputs_give_a_message(build: Callable[[], go.Figure]) -> None:

@@ -1,7 +1,8 @@
-"""Tests for the fairness figures: built from plain report data, empty input handled, escaped."""
+"""Tests for the fairness figures: built from a FairnessReport, empty input handled, escaped."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from app.charts import figures
 from app.review import fairness_charts as charts
-from core.review.fairness import fairness_report
+from core.review.fairness import FairnessReport, fairness_report
 
 EVIL = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -19,7 +20,7 @@ RAW_TAGS = ("<img", "<script", "<b>")
 
 
 @cache
-def _report() -> dict:
+def _report() -> FairnessReport:
     """Two sensitive columns, one with a user-typed group name and a group of 6 rows."""
     rng = np.random.default_rng(0)
     rows = 600
@@ -33,16 +34,16 @@ def _report() -> dict:
     report = fairness_report(
         truth, (score > 0.45).astype(int), sensitive=sensitive, task="binary", y_score=score
     )
-    return report.to_dict()
+    return report
 
 
-def _regression_report() -> dict:
+def _regression_report() -> FairnessReport:
     rng = np.random.default_rng(1)
     truth = rng.normal(0, 1, 300)
     sensitive = pd.DataFrame({"sex": rng.choice(["f", "m"], 300)})
     return fairness_report(
         truth, truth + rng.normal(0, 0.3, 300), sensitive=sensitive, task="regression"
-    ).to_dict()
+    )
 
 
 def _no_raw_tags(figure: go.Figure) -> None:
@@ -55,15 +56,15 @@ def test_group_bars_have_intervals_small_groups_hatched_and_the_overall_line() -
     report = _report()
     figure = charts.group_metric_figure(report, metric="selection_rate", feature="age<band>")
     bars = figure.data[0]
-    groups = [g for g in report["groups"] if g["feature"] == "age<band>"]
+    groups = report.groups_of("age<band>")
     assert len(bars.x) == len(groups)
-    assert list(bars.y) == pytest.approx([g["metrics"]["selection_rate"] for g in groups])
+    assert list(bars.y) == pytest.approx([g.metrics["selection_rate"] for g in groups])
     tiny = list(bars.x).index("&lt;b&gt;tiny&lt;/b&gt;")
     assert bars.marker.pattern.shape[tiny] == charts.SMALL_PATTERN
     assert bars.marker.color[tiny] == charts.SMALL_COLOR
     assert all(shape == "" for i, shape in enumerate(bars.marker.pattern.shape) if i != tiny)
     assert all(value is not None and value >= 0 for value in bars.error_y.array)
-    overall = report["overall"]["selection_rate"]
+    overall = report.overall["selection_rate"]
     assert [shape.y0 for shape in figure.layout.shapes] == pytest.approx([overall])
     assert ESCAPED in bars.x and "age&lt;band&gt;" in figure.layout.title.text
     _no_raw_tags(figure)
@@ -73,7 +74,7 @@ def test_intersectional_groups_draw_too() -> None:
     report = _report()
     figure = charts.group_metric_figure(report, metric="roc_auc", feature="sex × age<band>")
     assert len(figure.data[0].x) == len(
-        [g for g in report["groups"] if g["feature"] == "sex × age<band>"]
+        [g for g in report.groups if g.feature == "sex × age<band>"]
     )
     _no_raw_tags(figure)
 
@@ -90,7 +91,7 @@ def test_unknown_metric_or_feature_draws_an_empty_figure(metric: str, feature: s
 def test_disparity_figure_has_a_panel_each_for_differences_and_ratios() -> None:
     report = _report()
     figure = charts.disparity_figure(report)
-    partitions = report["partitions"]
+    partitions = report.partitions
     assert len(figure.data) == 2 * len(partitions)
     assert {trace.name for trace in figure.data} == {
         "sex",
@@ -107,7 +108,8 @@ def test_disparity_figure_for_regression_shows_only_gaps() -> None:
     figure = charts.disparity_figure(_regression_report())
     assert len(figure.data) == 1
     assert list(figure.data[0].y) == ["MAE gap (max − min)", "RMSE gap (max − min)"]
-    assert charts.disparity_figure({}).layout.annotations[0].text == figures.NOTHING
+    nothing = replace(_regression_report(), by_feature={}, intervals_by_feature={})
+    assert charts.disparity_figure(nothing).layout.annotations[0].text == figures.NOTHING
 
 
 def test_trade_off_highlights_the_original_and_labels_every_point() -> None:

@@ -254,14 +254,14 @@ def test_what_if_predicts_explains_and_flags_values_outside_training(data) -> No
     pipeline = _fit(frame, y, LogisticRegression(max_iter=2000))
     row = {**frame.iloc[0].to_dict(), "age": 150, "region": "mars", "income": "61.5"}
     result = what_if(pipeline, row, task="binary", background=frame, training=frame)
-    flagged = {flag["feature"]: flag for flag in result["out_of_range"]}
+    flagged = {flag.feature: flag for flag in result.out_of_range}
     assert set(flagged) == {"age", "region"}
-    assert (flagged["age"]["value"], flagged["age"]["high"]) == (150.0, 79.0)
-    assert flagged["region"]["reason"] == "a level not seen in training"
-    total = result["base_value"] + sum(item["shap"] for item in result["contributions"])
-    assert total == pytest.approx(result["output_value"], abs=1e-9)
-    assert set(result["probabilities"]) == {"0", "1"}
-    assert result["shap"]["age"] == result["contributions"][0]["shap"]  # age dominates
+    assert (flagged["age"].value, flagged["age"].high) == (150.0, 79.0)
+    assert flagged["region"].reason == "a level not seen in training"
+    total = result.base_value + sum(item.shap for item in result.contributions)
+    assert total == pytest.approx(result.output_value, abs=1e-9)
+    assert result.probabilities is not None and set(result.probabilities) == {"0", "1"}
+    assert result.shap["age"] == result.contributions[0].shap  # age dominates
     with pytest.raises(ExplainError, match="not trained on"):
         what_if(pipeline, {"height": 3}, task="binary", background=frame, training=frame)
     with pytest.raises(ExplainError, match="number"):
@@ -284,15 +284,15 @@ def test_partial_dependence_shapes_for_numbers_levels_and_dates(data) -> None:
     numeric = partial_dependence(
         pipeline, frame, feature="age", task="binary", grid_points=12, ice_rows=7
     )
-    assert numeric["kind"] == "numeric" and len(numeric["grid"]) == 12
-    assert len(numeric["average"]) == 12
-    assert len(numeric["ice"]) == 7 and all(len(line) == 12 for line in numeric["ice"])
-    assert numeric["grid"] == sorted(numeric["grid"])
-    assert numeric["average"][-1] > numeric["average"][0]  # older means riskier here
+    assert numeric.kind == "numeric" and len(numeric.grid) == 12
+    assert len(numeric.average) == 12
+    assert len(numeric.ice) == 7 and all(len(line) == 12 for line in numeric.ice)
+    assert list(numeric.grid) == sorted(numeric.grid)
+    assert numeric.average[-1] > numeric.average[0]  # older means riskier here
     levels = partial_dependence(pipeline, frame, feature="region", task="binary")
-    assert (levels["kind"], levels["grid"]) == ("categorical", ["east", "north", "south"])
+    assert (levels.kind, list(levels.grid)) == ("categorical", ["east", "north", "south"])
     dates = partial_dependence(pipeline, frame, feature="signup", task="binary", grid_points=5)
-    assert dates["kind"] == "datetime" and dates["grid"][0].startswith("2024-")
+    assert dates.kind == "datetime" and dates.grid[0].startswith("2024-")
     with pytest.raises(ExplainError, match="not one of the model's input columns"):
         partial_dependence(pipeline, frame, feature="height", task="binary")
 
@@ -334,8 +334,8 @@ def test_the_job_writes_artifacts_and_a_tampered_file_is_refused(
     explanation, extras = load_explanation(studio_home, result)
     assert explanation.explainer == "linear" and explanation.rows == result["rows"]
     assert _gap(explanation) <= 1e-9
-    assert 1 <= len(extras["partial_dependence"]) <= 5
-    assert {name for name, _, _ in extras["permutation_importance"]} == set(explanation.features)
+    assert 1 <= len(extras.partial_dependence) <= 5
+    assert {name for name, _, _ in extras.permutation_importance} == set(explanation.features)
     resolve(studio_home, result["artifacts"]["values"]["path"]).write_bytes(b"tampered")
     with pytest.raises(ArtifactError, match="changed on disk"):
         load_explanation(studio_home, result)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from core.review.gates import Evidence, GateConfig, GateError, all_passed, check_gates
-from core.review.segments import calibration_error, segment_labels, segment_performance
+from core.review.segments import Segment, calibration_error, segment_labels, segment_performance
 
 
 def _by_name(results):
@@ -22,8 +22,8 @@ def test_a_good_model_passes_every_gate():
         champion_label="m v1",
         calibration_error=0.03,
         segments=(
-            {"column": "sex", "segment": "female", "count": 400, "value": 0.80},
-            {"column": "sex", "segment": "male", "count": 380, "value": 0.84},
+            Segment("sex", "female", 400, 0.80, None, None),
+            Segment("sex", "male", 380, 0.84, None, None),
         ),
     )
     results = check_gates(config, evidence)
@@ -59,9 +59,9 @@ def test_each_gate_fails_on_its_own_problem(change, failing):
 def test_a_weak_segment_fails_and_is_named():
     config = GateConfig.defaults("binary", segment_columns=("age_band",))
     segments = (
-        {"column": "age_band", "segment": "18-25", "count": 120, "value": 0.55},
-        {"column": "age_band", "segment": "26-35", "count": 300, "value": 0.8},
-        {"column": "age_band", "segment": "tiny", "count": 5, "value": 0.1},
+        Segment("age_band", "18-25", 120, 0.55, None, None),
+        Segment("age_band", "26-35", 300, 0.8, None, None),
+        Segment("age_band", "tiny", 5, 0.1, None, None),
     )
     evidence = Evidence(holdout=0.8, train=0.8, baseline=0.5, segments=segments)
     gate = _by_name(check_gates(config, evidence))["min_segment_metric"]

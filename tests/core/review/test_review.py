@@ -1,5 +1,6 @@
 """Reviewing real model versions: gates that must pass and must fail, segments, fairness, jobs."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from core.data.datasets import import_dataset
 from core.jobs import wait_for_job
 from core.review.gates import GateConfig
-from core.review.review import cached_review, review_version, submit_review
+from core.review.review import VersionReview, cached_review, review_version, submit_review
 from core.train.plan import ValidationPlan
 from core.train.registry import register_run, set_alias
 from core.train.training import TrainRequest, train
@@ -48,34 +49,34 @@ def home(tmp_path_factory) -> Path:
 
 
 def _gates(review):
-    return {gate["name"]: gate for gate in review.gates}
+    return {gate.name: gate for gate in review.gates}
 
 
 def test_a_good_model_passes_and_a_noise_model_fails(home):
     good = review_version(home, "good", sensitive=["sex"])
-    assert good.passed, [g for g in good.gates if g["passed"] is False]
-    assert _gates(good)["min_metric"]["value"] > 0.85
+    assert good.passed, [g for g in good.gates if g.passed is False]
+    assert _gates(good)["min_metric"].value > 0.85
     noise = review_version(home, "noise", sensitive=["sex"])
     assert not noise.passed
-    failed = {name for name, gate in _gates(noise).items() if gate["passed"] is False}
+    failed = {name for name, gate in _gates(noise).items() if gate.passed is False}
     assert {"min_metric", "min_lift_over_baseline"} <= failed
 
 
 def test_segments_fairness_and_suggested_sensitive_features(home):
     review = review_version(home, "good")
-    assert review.sensitive_features == ["sex"]
-    assert {s["column"] for s in review.segments} >= {"sex", "region", "income"}
+    assert review.sensitive_features == ("sex",)
+    assert {s.column for s in review.segments} >= {"sex", "region", "income"}
     assert review.fairness is not None
-    assert any("demographic_parity_difference" in key for key in review.fairness["disparities"])
+    assert any("demographic_parity_difference" in key for key in review.fairness.disparities)
     assert review.calibration_error is not None and 0 <= review.calibration_error < 0.2
 
 
 def test_the_champion_is_compared_on_the_same_holdout(home):
     set_alias(home, name="good", version=1, alias="champion", override_reason="first model ever")
-    assert _gates(review_version(home, "good@1"))["champion_tolerance"]["passed"] is None
+    assert _gates(review_version(home, "good@1"))["champion_tolerance"].passed is None
     config = GateConfig.defaults("binary")
     review = review_version(home, "good@1", config=config)
-    assert review.config == config.to_dict()
+    assert review.config == config
 
 
 def test_the_review_runs_as_a_job_and_is_cached(home):
@@ -86,3 +87,6 @@ def test_the_review_runs_as_a_job_and_is_cached(home):
     assert wait_for_job(home, job.id, timeout=180).status == "done"
     cached = cached_review(home, version)
     assert cached is not None and cached.passed
+    assert VersionReview.from_dict(json.loads(json.dumps(cached.to_dict()))).to_dict() == (
+        cached.to_dict()
+    )
