@@ -15,7 +15,7 @@ from app.text import md
 from core.store.models import ModelVersion
 from core.store.runs import Run, RunSummary
 from core.train import catalog, tracking
-from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS
+from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS, Evaluation
 
 NO_ALIAS, OTHER_ALIAS = "(none)", "other…"
 ALIAS_CHOICES = (NO_ALIAS, "champion", "challenger", OTHER_ALIAS)
@@ -303,14 +303,13 @@ def _timings(run: Run) -> None:
     cells[3].metric("Predict one row", latency)
 
 
-def evaluation_plots(run: Run, evaluation: dict[str, Any]) -> None:
+def evaluation_plots(run: Run, evaluation: Evaluation | None) -> None:
     from app.train.charts import evaluation_figures
 
-    plots = evaluation.get("plots") or {}
-    if not plots:
+    if evaluation is None or not evaluation.plots.present():
         return
     st.markdown("**Holdout evaluation**")
-    figures = evaluation_figures(plots, evaluation.get("task") or run.task)
+    figures = evaluation_figures(evaluation.plots, evaluation.task or run.task)
     if not figures:
         return
     for tab, (title, figure) in zip(st.tabs(list(figures)), figures.items(), strict=True):

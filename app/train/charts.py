@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from app.charts.figures import base_figure, empty_figure
 from app.charts.theme import ACCENT, MUTED, TEMPLATE, in_template, plain, series_color, short
+from core.train.evaluate import CalibrationCurve, PlotData, PrCurve, RocCurve
 
 ANNOTATED_CLASSES = 20
 CHANCE_LINE = {"color": MUTED, "dash": "dash", "width": 1}
@@ -29,15 +30,12 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _curves(plots: dict, key: str) -> list[dict]:
-    section = plots.get(key) or {}
-    return [curve for curve in section.get("curves") or [] if curve]
-
-
-def _for_class(title: str, curves: list[dict]) -> str:
+def _for_class(
+    title: str, curves: Sequence[RocCurve] | Sequence[PrCurve] | Sequence[CalibrationCurve]
+) -> str:
     """The title, naming the class when there is a single curve (the positive class)."""
     if len(curves) == 1:
-        return f"{title} · positive class {plain(curves[0].get('label', ''))}"
+        return f"{title} · positive class {plain(curves[0].label)}"
     return f"{title}, each class against the rest"
 
 
@@ -50,12 +48,12 @@ def _unit_square(figure: go.Figure) -> go.Figure:
 # -- evaluation: classification --------------------------------------------------------------
 
 
-def confusion_matrix_figure(plots: dict) -> go.Figure:
+def confusion_matrix_figure(plots: PlotData) -> go.Figure:
     """Counts as text, coloured by the share of each actual class (row-normalised, in hover)."""
     title = "Confusion matrix"
-    data = plots.get("confusion_matrix") or {}
-    labels = list(data.get("labels") or [])
-    counts = _numbers([value for row in data.get("counts") or [] for value in row])
+    data = plots.confusion_matrix
+    labels = list(data.labels) if data else []
+    counts = _numbers([value for row in data.counts for value in row] if data else [])
     if not labels or counts.size != len(labels) ** 2:
         return empty_figure(title)
     counts = counts.reshape(len(labels), len(labels))
@@ -92,9 +90,9 @@ def confusion_matrix_figure(plots: dict) -> go.Figure:
     return figure
 
 
-def roc_figure(plots: dict) -> go.Figure:
+def roc_figure(plots: PlotData) -> go.Figure:
     """True against false positive rate, with the chance diagonal."""
-    curves = _curves(plots, "roc")
+    curves = plots.roc.curves if plots.roc else ()
     if not curves:
         return empty_figure("ROC curve")
     figure = base_figure(
@@ -106,12 +104,11 @@ def roc_figure(plots: dict) -> go.Figure:
         )
     )
     for index, curve in enumerate(curves):
-        label = curve.get("label", "")
-        auc = curve.get("auc")
+        label, auc = curve.label, curve.auc
         figure.add_trace(
             go.Scatter(
-                x=curve.get("fpr") or [],
-                y=curve.get("tpr") or [],
+                x=list(curve.fpr),
+                y=list(curve.tpr),
                 mode="lines",
                 line={"color": series_color(index), "width": 2},
                 name=plain(label) + (f" (AUC {auc:.3f})" if _finite(auc) else ""),
@@ -123,21 +120,20 @@ def roc_figure(plots: dict) -> go.Figure:
     return _unit_square(figure)
 
 
-def pr_figure(plots: dict) -> go.Figure:
+def pr_figure(plots: PlotData) -> go.Figure:
     """Precision against recall; the dotted line is the class's prevalence (a random model)."""
-    curves = _curves(plots, "pr")
-    if not curves:
+    curves = plots.pr.curves if plots.pr else ()
+    if not plots.pr or not curves:
         return empty_figure("Precision–recall curve")
-    prevalence = list((plots.get("pr") or {}).get("prevalence") or [])
+    prevalence = list(plots.pr.prevalence)
     figure = base_figure(_for_class("Precision–recall curve", curves), x="Recall", y="Precision")
     for index, curve in enumerate(curves):
-        label = curve.get("label", "")
-        average = curve.get("average_precision")
+        label, average = curve.label, curve.average_precision
         color = series_color(index)
         figure.add_trace(
             go.Scatter(
-                x=curve.get("recall") or [],
-                y=curve.get("precision") or [],
+                x=list(curve.recall),
+                y=list(curve.precision),
                 mode="lines",
                 line={"color": color, "width": 2, "shape": "hv"},
                 name=plain(label) + (f" (AP {average:.3f})" if _finite(average) else ""),
@@ -163,9 +159,9 @@ def pr_figure(plots: dict) -> go.Figure:
     return _unit_square(figure)
 
 
-def calibration_figure(plots: dict) -> go.Figure:
+def calibration_figure(plots: PlotData) -> go.Figure:
     """Observed share of the class against mean predicted probability, per quantile bin."""
-    curves = _curves(plots, "calibration")
+    curves = plots.calibration.curves if plots.calibration else ()
     if not curves:
         return empty_figure("Calibration")
     figure = base_figure(
@@ -185,12 +181,12 @@ def calibration_figure(plots: dict) -> go.Figure:
         )
     )
     for index, curve in enumerate(curves):
-        label = curve.get("label", "")
+        label = curve.label
         figure.add_trace(
             go.Scatter(
-                x=curve.get("mean_predicted") or [],
-                y=curve.get("fraction_positive") or [],
-                customdata=curve.get("count") or [],
+                x=list(curve.mean_predicted),
+                y=list(curve.fraction_positive),
+                customdata=list(curve.count),
                 mode="lines+markers",
                 line={"color": series_color(index), "width": 2},
                 name=plain(label),
@@ -203,15 +199,15 @@ def calibration_figure(plots: dict) -> go.Figure:
     return _unit_square(figure)
 
 
-def gain_figure(plots: dict) -> go.Figure:
+def gain_figure(plots: PlotData) -> go.Figure:
     """Cumulative gain (left) and lift (right) when targeting the highest-scored rows first."""
-    data = plots.get("gain") or {}
-    targeted = [0.0, *(data.get("fraction_targeted") or [])]
-    if len(targeted) < 2:
+    data = plots.gain
+    if data is None or not data.fraction_targeted:
         return empty_figure("Cumulative gain and lift")
-    captured = [0.0, *(data.get("fraction_captured") or [])]
-    lift = [None, *(data.get("lift") or [])]
-    label = data.get("label", "")
+    targeted = [0.0, *data.fraction_targeted]
+    captured = [0.0, *data.fraction_captured]
+    lift = [None, *data.lift]
+    label = data.label
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Cumulative gain", "Lift"))
     figure.update_layout(
         template=TEMPLATE,
@@ -257,27 +253,27 @@ def gain_figure(plots: dict) -> go.Figure:
     return figure
 
 
-def threshold_figure(plots: dict) -> go.Figure:
+def threshold_figure(plots: PlotData) -> go.Figure:
     """Precision, recall and F1 as the decision threshold moves; the best F1 is marked."""
     title = "Precision, recall and F1 by threshold"
-    data = plots.get("threshold") or {}
-    thresholds = data.get("threshold") or []
-    if not thresholds:
+    data = plots.threshold
+    if data is None or not data.threshold:
         return empty_figure(title)
-    scale = "decision score" if data.get("scale") == "decision" else "predicted probability"
+    thresholds = list(data.threshold)
+    scale = "decision score" if data.scale == "decision" else "predicted probability"
     figure = base_figure(title, x=f"Threshold on the {scale}", y="Value")
     for index, name in enumerate(("precision", "recall", "f1")):
         figure.add_trace(
             go.Scatter(
                 x=thresholds,
-                y=data.get(name) or [],
+                y=list(getattr(data, name)),
                 mode="lines",
                 line={"color": series_color(index), "width": 2},
                 name="F1" if name == "f1" else name,
                 hovertemplate=f"threshold %{{x:.3f}}<br>{name} %{{y:.3f}}<extra></extra>",
             )
         )
-    f1 = _numbers(data.get("f1"))
+    f1 = _numbers(data.f1)
     if f1.size and np.isfinite(f1).any():
         best = int(np.nanargmax(f1))
         figure.add_vline(
@@ -292,17 +288,17 @@ def threshold_figure(plots: dict) -> go.Figure:
 # -- evaluation: regression ------------------------------------------------------------------
 
 
-def residuals_figure(plots: dict) -> go.Figure:
+def residuals_figure(plots: PlotData) -> go.Figure:
     """Residual (actual − predicted) against the prediction, with the zero line."""
     title = "Residuals vs predicted"
-    data = plots.get("residuals") or {}
-    if not data.get("predicted"):
+    data = plots.residuals
+    if data is None or not data.predicted:
         return empty_figure(title)
     figure = base_figure(title, x="Predicted", y="Residual (actual − predicted)")
     figure.add_trace(
         go.Scatter(
-            x=data["predicted"],
-            y=data.get("residual") or [],
+            x=list(data.predicted),
+            y=list(data.residual),
             mode="markers",
             marker={"color": ACCENT, "size": 5, "opacity": 0.5},
             name="rows",
@@ -313,11 +309,13 @@ def residuals_figure(plots: dict) -> go.Figure:
     return figure
 
 
-def predicted_vs_actual_figure(plots: dict) -> go.Figure:
+def predicted_vs_actual_figure(plots: PlotData) -> go.Figure:
     """Predicted against actual values; perfect predictions sit on the y = x line."""
     title = "Predicted vs actual"
-    data = plots.get("predicted_vs_actual") or {}
-    actual, predicted = _numbers(data.get("actual")), _numbers(data.get("predicted"))
+    data = plots.predicted_vs_actual
+    if data is None:
+        return empty_figure(title)
+    actual, predicted = _numbers(data.actual), _numbers(data.predicted)
     if not actual.size:
         return empty_figure(title)
     figure = base_figure(title, x="Actual", y="Predicted")
@@ -337,8 +335,8 @@ def predicted_vs_actual_figure(plots: dict) -> go.Figure:
         )
     figure.add_trace(
         go.Scatter(
-            x=data.get("actual"),
-            y=data.get("predicted"),
+            x=list(data.actual),
+            y=list(data.predicted),
             mode="markers",
             marker={"color": ACCENT, "size": 5, "opacity": 0.5},
             name="rows",
@@ -348,12 +346,12 @@ def predicted_vs_actual_figure(plots: dict) -> go.Figure:
     return figure
 
 
-def residual_histogram_figure(plots: dict) -> go.Figure:
+def residual_histogram_figure(plots: PlotData) -> go.Figure:
     """How the residuals spread; centred on zero and narrow is good."""
     title = "Residual distribution"
-    data = plots.get("residual_histogram") or {}
-    edges = _numbers(data.get("edges"))
-    counts = list(data.get("counts") or [])
+    data = plots.residual_histogram
+    edges = _numbers(data.edges if data else None)
+    counts = list(data.counts) if data else []
     if not counts or edges.size != len(counts) + 1:
         return empty_figure(title)
     figure = base_figure(title, x="Residual (actual − predicted)", y="Rows")
@@ -374,7 +372,7 @@ def residual_histogram_figure(plots: dict) -> go.Figure:
     return figure
 
 
-_CLASSIFICATION_FIGURES: tuple[tuple[str, str, Callable[[dict], go.Figure]], ...] = (
+_CLASSIFICATION_FIGURES: tuple[tuple[str, str, Callable[[PlotData], go.Figure]], ...] = (
     ("confusion_matrix", "Confusion matrix", confusion_matrix_figure),
     ("roc", "ROC curve", roc_figure),
     ("pr", "Precision–recall", pr_figure),
@@ -382,14 +380,15 @@ _CLASSIFICATION_FIGURES: tuple[tuple[str, str, Callable[[dict], go.Figure]], ...
     ("gain", "Gain and lift", gain_figure),
     ("threshold", "Threshold", threshold_figure),
 )
-_REGRESSION_FIGURES: tuple[tuple[str, str, Callable[[dict], go.Figure]], ...] = (
+_REGRESSION_FIGURES: tuple[tuple[str, str, Callable[[PlotData], go.Figure]], ...] = (
     ("predicted_vs_actual", "Predicted vs actual", predicted_vs_actual_figure),
     ("residuals", "Residuals", residuals_figure),
     ("residual_histogram", "Residual distribution", residual_histogram_figure),
 )
 
 
-def evaluation_figures(plots: dict, task: str) -> dict[str, go.Figure]:
+def evaluation_figures(plots: PlotData, task: str) -> dict[str, go.Figure]:
     """Tab title → figure for each chart whose data is present, in reading order."""
     order = _REGRESSION_FIGURES if task == "regression" else _CLASSIFICATION_FIGURES
-    return {title: build(plots) for key, title, build in order if plots.get(key)}
+    present = set(plots.present())
+    return {title: build(plots) for key, title, build in order if key in present}

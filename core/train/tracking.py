@@ -11,6 +11,7 @@ from core.artifacts import resolve
 from core.store import audit, connect
 from core.store import runs as runs_store
 from core.store.runs import Run
+from core.train.evaluate.evaluation import Evaluation
 
 UNKNOWN_RUN = "There is no run {run_id}. `mlops-studio runs` lists them."
 REGISTERED_RUNS = (
@@ -26,10 +27,13 @@ class RunError(ValueError):
 
 @dataclass(frozen=True)
 class RunDetail:
-    """A run with its evaluation plots, search summary, feature names and trials."""
+    """A run with its evaluation plots, search summary, feature names and trials.
+
+    ``evaluation`` is None when the run stored none (a failed or cancelled run).
+    """
 
     run: Run
-    evaluation: dict[str, Any]
+    evaluation: Evaluation | None
     search: dict[str, Any]
     features: list[str]
     trials: list[Run]
@@ -37,7 +41,7 @@ class RunDetail:
     def to_dict(self) -> dict[str, Any]:
         return {
             "run": self.run.to_dict(),
-            "evaluation": self.evaluation,
+            "evaluation": self.evaluation.to_dict() if self.evaluation else {},
             "search": self.search,
             "features": self.features,
             "trials": [trial_row(trial) for trial in self.trials],
@@ -78,7 +82,9 @@ def run_detail(home: Path, run_id: int) -> RunDetail:
             raise RunError(UNKNOWN_RUN.format(run_id=run_id))
         details = runs_store.details(db, run_id)
         trials = runs_store.find(db, kind="trial", parent_id=run_id, include_archived=True)
-    return RunDetail(run=run, trials=list(reversed(trials)), **details)
+    stored = details.pop("evaluation")
+    evaluation = Evaluation.from_dict(stored) if stored else None
+    return RunDetail(run=run, evaluation=evaluation, trials=list(reversed(trials)), **details)
 
 
 def trial_row(trial: Run) -> dict[str, Any]:

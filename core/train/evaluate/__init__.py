@@ -1,4 +1,4 @@
-"""Holdout evaluation: metrics, JSON-ready plot data and the cost of a fitted pipeline."""
+"""Holdout evaluation: metrics, typed plot data and the cost of a fitted pipeline."""
 
 from core.train.evaluate.evaluation import (
     Evaluation,
@@ -23,6 +23,22 @@ from core.train.evaluate.metrics import (
     score_metric,
     scorer_name,
 )
+from core.train.evaluate.plot_kinds import (
+    CalibrationCurve,
+    CalibrationPlot,
+    ConfusionMatrix,
+    GainCurve,
+    PlotData,
+    PrCurve,
+    PredictedVsActual,
+    PrPlot,
+    ResidualHistogram,
+    Residuals,
+    RocCurve,
+    RocPlot,
+    Series,
+    ThresholdSweep,
+)
 from core.train.evaluate.plots import (
     BAD_MAX_POINTS,
     CALIBRATION_BINS,
@@ -39,6 +55,20 @@ from core.train.evaluate.scoring import (
 )
 
 __all__ = [
+    "CalibrationCurve",
+    "CalibrationPlot",
+    "ConfusionMatrix",
+    "GainCurve",
+    "PlotData",
+    "PrCurve",
+    "PredictedVsActual",
+    "PrPlot",
+    "ResidualHistogram",
+    "Residuals",
+    "RocCurve",
+    "RocPlot",
+    "Series",
+    "ThresholdSweep",
     "BAD_MAX_POINTS",
     "BAD_PROBABILITIES",
     "CALIBRATION_BINS",

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from core.train.evaluate.metrics import compute_metrics
-from core.train.evaluate.plots import _json_ready, plot_data
+from core.train.evaluate.plot_kinds import PlotData, _json_ready
+from core.train.evaluate.plots import plot_data
 from core.train.evaluate.scoring import decision_scores, predictions
 
 
@@ -19,10 +20,20 @@ class Evaluation:
 
     task: str
     metrics: dict[str, float]
-    plots: dict[str, Any]
+    plots: PlotData
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task": self.task, **_json_ready({"metrics": self.metrics, "plots": self.plots})}
+        """The run record's JSON; NaN metrics become None."""
+        metrics = _json_ready(self.metrics)
+        return {"task": self.task, "metrics": metrics, "plots": self.plots.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Evaluation:
+        """Read a stored evaluation back (None metrics, i.e. JSON null, stay None)."""
+        plots = PlotData.from_dict(data.get("plots") or {})
+        return cls(
+            task=str(data.get("task", "")), metrics=dict(data.get("metrics") or {}), plots=plots
+        )
 
 
 def evaluate(

@@ -1,4 +1,4 @@
-"""JSON-ready plot data of a holdout: confusion, ROC, PR, calibration, gain, residuals."""
+"""Plot data of a holdout: confusion, ROC, PR, calibration, gain, residuals (see plot_kinds)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,23 @@ from sklearn.metrics import (
 )
 
 from core.train.evaluate.metrics import EvaluationError, _matrix, _one_vs_rest, check_task
+from core.train.evaluate.plot_kinds import (
+    CalibrationCurve,
+    CalibrationPlot,
+    ConfusionMatrix,
+    GainCurve,
+    PlotData,
+    PrCurve,
+    PredictedVsActual,
+    PrPlot,
+    ResidualHistogram,
+    Residuals,
+    RocCurve,
+    RocPlot,
+    ThresholdSweep,
+    _json_ready,
+    series,
+)
 
 CALIBRATION_BINS = 10
 MAX_HISTOGRAM_BINS = 50
@@ -33,12 +50,12 @@ def plot_data(
     task: str,
     max_points: int = 2000,
     scores: np.ndarray | None = None,
-) -> dict[str, Any]:
-    """The data behind the evaluation charts: plain lists, no NaN, each curve ≤ max_points.
+) -> PlotData:
+    """The data behind the evaluation charts: no NaN (None instead), each curve ≤ max_points.
 
-    Keys are left out when they cannot be drawn: roc/pr/gain/threshold need probabilities or
-    ``scores`` and both outcomes present; calibration needs probabilities; gain and threshold
-    are binary only.
+    Charts are left out (None) when they cannot be drawn: roc/pr/gain/threshold need
+    probabilities or ``scores`` and both outcomes present; calibration needs probabilities;
+    gain and threshold are binary only.
     """
     check_task(task)
     if max_points < 2:
@@ -46,31 +63,39 @@ def plot_data(
     truth = np.asarray(y_true)
     guess = np.asarray(predicted)
     if task == "regression":
-        return _json_ready(_regression_plots(truth, guess, max_points))
-    plots: dict[str, Any] = {"confusion_matrix": _confusion(truth, guess, classes)}
+        return _regression_plots(truth, guess, max_points)
+    confusion = _confusion(truth, guess, classes)
     proba = _matrix(probabilities, len(classes), probability=True)
     ranking = proba if proba is not None else _matrix(scores, len(classes), probability=False)
     if ranking is None or len(truth) == 0:
-        return _json_ready(plots)
+        return PlotData(confusion_matrix=confusion)
     pairs = _one_vs_rest(truth, ranking, classes, task)
     roc = [_roc(label, hits, column, max_points) for label, hits, column in pairs]
     pr = [_pr(label, hits, column, max_points) for label, hits, column in pairs]
-    if any(roc):
-        plots["roc"] = {"curves": [curve for curve in roc if curve]}
-    if any(pr):
-        plots["pr"] = {
-            "curves": [curve for curve, _ in filter(None, pr)],
-            "prevalence": [prevalence for _, prevalence in filter(None, pr)],
-        }
+    found_pr = [found for found in pr if found]
+    calibration = None
     if proba is not None:
-        plots["calibration"] = {
-            "curves": [_calibration(label, hits, column) for label, hits, column in pairs]
-        }
+        calibration = CalibrationPlot(
+            tuple(_calibration(label, hits, column) for label, hits, column in pairs)
+        )
+    gain = threshold = None
     if task == "binary" and pairs and pairs[0][1].any():
         label, hits, column = pairs[0]
-        plots["gain"] = _gain(label, hits, column, max_points)
-        plots["threshold"] = _threshold(hits, column, max_points, probability=proba is not None)
-    return _json_ready(plots)
+        gain = _gain(label, hits, column, max_points)
+        threshold = _threshold(hits, column, max_points, probability=proba is not None)
+    return PlotData(
+        confusion_matrix=confusion,
+        roc=RocPlot(tuple(curve for curve in roc if curve)) if any(roc) else None,
+        pr=PrPlot(
+            curves=tuple(curve for curve, _ in found_pr),
+            prevalence=series(prevalence for _, prevalence in found_pr),
+        )
+        if found_pr
+        else None,
+        calibration=calibration,
+        gain=gain,
+        threshold=threshold,
+    )
 
 
 def _thin(count: int, max_points: int) -> np.ndarray:
@@ -80,40 +105,43 @@ def _thin(count: int, max_points: int) -> np.ndarray:
     return np.unique(np.linspace(0, count - 1, max_points).round().astype(int))
 
 
-def _confusion(truth: np.ndarray, guess: np.ndarray, classes: list) -> dict[str, Any]:
+def _confusion(truth: np.ndarray, guess: np.ndarray, classes: list) -> ConfusionMatrix:
     if len(truth) == 0 or not classes:
         counts = np.zeros((len(classes), len(classes)), dtype=int)
     else:
         counts = confusion_matrix(truth, guess, labels=classes)
-    return {"labels": [str(label) for label in classes], "counts": counts.astype(int)}
+    rows = tuple(tuple(int(value) for value in row) for row in counts)
+    return ConfusionMatrix(labels=tuple(str(label) for label in classes), counts=rows)
 
 
-def _roc(label: Any, hits: np.ndarray, column: np.ndarray, max_points: int) -> dict | None:
+def _roc(label: Any, hits: np.ndarray, column: np.ndarray, max_points: int) -> RocCurve | None:
     if hits.all() or not hits.any():
         return None
     fpr, tpr, _ = roc_curve(hits, column)
     keep = _thin(len(fpr), max_points)
     auc = float(roc_auc_score(hits, column))
-    return {"label": str(label), "fpr": fpr[keep], "tpr": tpr[keep], "auc": auc}
+    return RocCurve(
+        label=str(label), fpr=series(fpr[keep]), tpr=series(tpr[keep]), auc=_json_ready(auc)
+    )
 
 
 def _pr(
     label: Any, hits: np.ndarray, column: np.ndarray, max_points: int
-) -> tuple[dict, float] | None:
+) -> tuple[PrCurve, float] | None:
     if not hits.any():
         return None
     precision, recall, _ = precision_recall_curve(hits, column, drop_intermediate=True)
     keep = _thin(len(precision), max_points)
-    curve = {
-        "label": str(label),
-        "recall": recall[keep],
-        "precision": precision[keep],
-        "average_precision": float(average_precision_score(hits, column)),
-    }
+    curve = PrCurve(
+        label=str(label),
+        recall=series(recall[keep]),
+        precision=series(precision[keep]),
+        average_precision=_json_ready(float(average_precision_score(hits, column))),
+    )
     return curve, float(hits.mean())
 
 
-def _calibration(label: Any, hits: np.ndarray, column: np.ndarray) -> dict[str, Any]:
+def _calibration(label: Any, hits: np.ndarray, column: np.ndarray) -> CalibrationCurve:
     """Quantile bins (uniform over [0, 1] when the probabilities have too few distinct values)."""
     edges = np.unique(np.quantile(column, np.linspace(0, 1, CALIBRATION_BINS + 1)))
     if len(edges) < 3:
@@ -123,15 +151,15 @@ def _calibration(label: Any, hits: np.ndarray, column: np.ndarray) -> dict[str, 
     used = count > 0
     predicted = np.bincount(bins, weights=column, minlength=len(edges) - 1)[used] / count[used]
     positive = np.bincount(bins, weights=hits.astype(float), minlength=len(edges) - 1)[used]
-    return {
-        "label": str(label),
-        "mean_predicted": predicted,
-        "fraction_positive": positive / count[used],
-        "count": count[used],
-    }
+    return CalibrationCurve(
+        label=str(label),
+        mean_predicted=series(predicted),
+        fraction_positive=series(positive / count[used]),
+        count=tuple(int(value) for value in count[used]),
+    )
 
 
-def _gain(label: Any, hits: np.ndarray, column: np.ndarray, max_points: int) -> dict[str, Any]:
+def _gain(label: Any, hits: np.ndarray, column: np.ndarray, max_points: int) -> GainCurve:
     """Cumulative share of positives captured by the top-scored share of rows, ties together."""
     order = np.argsort(-column, kind="stable")
     ordered = column[order]
@@ -139,32 +167,32 @@ def _gain(label: Any, hits: np.ndarray, column: np.ndarray, max_points: int) -> 
     ends = np.r_[np.flatnonzero(np.diff(ordered) != 0), len(ordered) - 1]
     ends = ends[_thin(len(ends), max_points)]
     targeted = (ends + 1) / len(ordered)
-    return {
-        "label": str(label),
-        "fraction_targeted": targeted,
-        "fraction_captured": captured[ends],
-        "lift": captured[ends] / targeted,
-    }
+    return GainCurve(
+        label=str(label),
+        fraction_targeted=series(targeted),
+        fraction_captured=series(captured[ends]),
+        lift=series(captured[ends] / targeted),
+    )
 
 
 def _threshold(
     hits: np.ndarray, column: np.ndarray, max_points: int, *, probability: bool
-) -> dict[str, Any]:
+) -> ThresholdSweep:
     precision, recall, thresholds = precision_recall_curve(hits, column)
     precision, recall = precision[:-1], recall[:-1]
     total = precision + recall
     f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
     keep = _thin(len(thresholds), max_points)
-    return {
-        "threshold": thresholds[keep],
-        "precision": precision[keep],
-        "recall": recall[keep],
-        "f1": f1[keep],
-        "scale": "probability" if probability else "decision",
-    }
+    return ThresholdSweep(
+        threshold=series(thresholds[keep]),
+        precision=series(precision[keep]),
+        recall=series(recall[keep]),
+        f1=series(f1[keep]),
+        scale="probability" if probability else "decision",
+    )
 
 
-def _regression_plots(truth: np.ndarray, guess: np.ndarray, max_points: int) -> dict[str, Any]:
+def _regression_plots(truth: np.ndarray, guess: np.ndarray, max_points: int) -> PlotData:
     actual = truth.astype(float)
     predicted = guess.astype(float)
     finite = np.isfinite(actual) & np.isfinite(predicted)
@@ -174,11 +202,15 @@ def _regression_plots(truth: np.ndarray, guess: np.ndarray, max_points: int) -> 
     if len(rows) > max_points:
         rows = np.sort(np.random.default_rng(SAMPLE_SEED).choice(rows, max_points, replace=False))
     counts, edges = _histogram(residual)
-    return {
-        "residuals": {"predicted": predicted[rows], "residual": residual[rows]},
-        "predicted_vs_actual": {"actual": actual[rows], "predicted": predicted[rows]},
-        "residual_histogram": {"edges": edges, "counts": counts},
-    }
+    return PlotData(
+        residuals=Residuals(predicted=series(predicted[rows]), residual=series(residual[rows])),
+        predicted_vs_actual=PredictedVsActual(
+            actual=series(actual[rows]), predicted=series(predicted[rows])
+        ),
+        residual_histogram=ResidualHistogram(
+            edges=series(edges), counts=tuple(int(value) for value in counts)
+        ),
+    )
 
 
 def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -190,21 +222,3 @@ def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.histogram(values, bins=bins)
     except ValueError:  # a range too narrow for that many distinct float edges
         return np.histogram(values, bins=1)
-
-
-def _json_ready(value: Any) -> Any:
-    """Plain lists, dicts, str, int, float and None: numpy unwrapped, NaN and ±inf as None."""
-    if isinstance(value, dict):
-        return {str(key): _json_ready(item) for key, item in value.items()}
-    if isinstance(value, np.ndarray):
-        return _json_ready(value.tolist())
-    if isinstance(value, list | tuple):
-        return [_json_ready(item) for item in value]
-    if value is None or isinstance(value, bool | np.bool_):
-        return None if value is None else bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    return str(value)

@@ -12,7 +12,7 @@ import pytest
 
 from app.charts import figures, theme
 from app.train import charts, search_charts
-from core.train.evaluate import plot_data
+from core.train.evaluate import ConfusionMatrix, PlotData, RocPlot, plot_data
 
 EVIL = "<img src=x onerror=alert(1)>"
 EVIL_CLASS = "<b>yes</b>"
@@ -20,7 +20,7 @@ ESCAPED_CLASS = "&lt;b&gt;yes&lt;/b&gt;"
 RAW_TAGS = ("<img", "<b>yes", "<script", "<i>")
 
 
-def _binary_plots() -> dict:
+def _binary_plots() -> PlotData:
     rng = np.random.default_rng(0)
     truth = rng.choice(["<i>no</i>", EVIL_CLASS], 300)
     positive = np.clip((truth == EVIL_CLASS) * 0.35 + rng.uniform(0, 0.65, 300), 0, 1)
@@ -33,7 +33,7 @@ def _binary_plots() -> dict:
     )
 
 
-def _multiclass_plots() -> dict:
+def _multiclass_plots() -> PlotData:
     rng = np.random.default_rng(1)
     classes = ["a", EVIL, "%{x}"]
     codes = rng.integers(0, 3, 300)
@@ -48,7 +48,7 @@ def _multiclass_plots() -> dict:
     )
 
 
-def _regression_plots() -> dict:
+def _regression_plots() -> PlotData:
     rng = np.random.default_rng(2)
     truth = rng.normal(10, 2, 300)
     return plot_data(
@@ -138,15 +138,15 @@ def _layout(figure: go.Figure) -> dict:
 
 
 EMPTY_BUILDERS: list[tuple[str, Callable[[], go.Figure]]] = [
-    ("confusion", lambda: charts.confusion_matrix_figure({})),
-    ("roc", lambda: charts.roc_figure({"roc": {"curves": []}})),
-    ("pr", lambda: charts.pr_figure({})),
-    ("calibration", lambda: charts.calibration_figure({})),
-    ("gain", lambda: charts.gain_figure({})),
-    ("threshold", lambda: charts.threshold_figure({})),
-    ("residuals", lambda: charts.residuals_figure({})),
-    ("pred-vs-actual", lambda: charts.predicted_vs_actual_figure({})),
-    ("histogram", lambda: charts.residual_histogram_figure({})),
+    ("confusion", lambda: charts.confusion_matrix_figure(PlotData())),
+    ("roc", lambda: charts.roc_figure(PlotData(roc=RocPlot(curves=())))),
+    ("pr", lambda: charts.pr_figure(PlotData())),
+    ("calibration", lambda: charts.calibration_figure(PlotData())),
+    ("gain", lambda: charts.gain_figure(PlotData())),
+    ("threshold", lambda: charts.threshold_figure(PlotData())),
+    ("residuals", lambda: charts.residuals_figure(PlotData())),
+    ("pred-vs-actual", lambda: charts.predicted_vs_actual_figure(PlotData())),
+    ("histogram", lambda: charts.residual_histogram_figure(PlotData())),
     (
         "progress",
         lambda: search_charts.search_progress_figure([], metric="rmse", higher_is_better=False),
@@ -177,7 +177,7 @@ def test_evaluation_figures_come_in_reading_order_for_whatever_is_present() -> N
         "Calibration",
     ]
     assert titles["regression"] == ["Predicted vs actual", "Residuals", "Residual distribution"]
-    assert charts.evaluation_figures({}, "binary") == {}
+    assert charts.evaluation_figures(PlotData(), "binary") == {}
 
 
 def test_every_figure_has_data_a_title_and_the_template() -> None:
@@ -228,7 +228,7 @@ def test_template_placeholders_in_class_names_are_not_substituted() -> None:
 
 
 def test_confusion_matrix_shows_counts_and_row_shares() -> None:
-    plots = {"confusion_matrix": {"labels": ["0", "1"], "counts": [[8, 2], [0, 0]]}}
+    plots = PlotData(confusion_matrix=ConfusionMatrix(("0", "1"), ((8, 2), (0, 0))))
     heatmap = charts.confusion_matrix_figure(plots).data[0]
     assert [list(row) for row in heatmap.text] == [["8", "2"], ["0", "0"]]
     assert heatmap.z[0] == pytest.approx([0.8, 0.2]) and list(heatmap.z[1]) == [0.0, 0.0]

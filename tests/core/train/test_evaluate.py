@@ -91,7 +91,7 @@ def _metrics(data: dict, task: str, **changes: object) -> dict[str, float]:
     return ev.compute_metrics(data["truth"], **arguments)
 
 
-def _plots(data: dict, task: str, **changes: object) -> dict:
+def _plots(data: dict, task: str, **changes: object) -> ev.PlotData:
     arguments = {
         "predicted": data["predicted"],
         "probabilities": data.get("probabilities"),
@@ -235,8 +235,8 @@ def test_one_class_present_gives_nan_not_an_error() -> None:
     plots = ev.plot_data(
         truth, predicted=predicted, probabilities=proba, classes=["no", "yes"], task="binary"
     )
-    assert "roc" not in plots and "gain" not in plots and "calibration" in plots
-    json.dumps(plots, allow_nan=False)
+    assert plots.roc is None and plots.gain is None and plots.calibration is not None
+    json.dumps(plots.to_dict(), allow_nan=False)
 
 
 def test_multiclass_with_a_missing_class_averages_the_defined_ones(multiclass: dict) -> None:
@@ -272,8 +272,8 @@ def test_constant_probabilities_and_constant_predictions_do_not_raise(binary: di
     assert math.isnan(metrics["precision"])  # nothing called positive
     assert metrics["recall"] == 0.0
     plots = _plots(constant, "binary")
-    json.dumps(plots, allow_nan=False)
-    assert plots["calibration"]["curves"][0]["count"] == [n]
+    json.dumps(plots.to_dict(), allow_nan=False)
+    assert plots.calibration is not None and plots.calibration.curves[0].count == (n,)
 
 
 def test_mape_is_nan_when_the_truth_holds_a_zero(regression: dict) -> None:
@@ -289,9 +289,10 @@ def test_a_single_row_gives_nan_where_undefined(regression: dict, binary: dict) 
     row = {key: value[:1] for key, value in binary.items() if key != "classes"}
     metrics = _metrics({**row, "classes": binary["classes"]}, "binary")
     assert _all_nan_or_finite(metrics) and math.isnan(metrics["roc_auc"])
-    json.dumps(_plots({**row, "classes": binary["classes"]}, "binary"), allow_nan=False)
+    json.dumps(_plots({**row, "classes": binary["classes"]}, "binary").to_dict(), allow_nan=False)
     one_plots = _plots({"truth": np.array([3.0]), "predicted": np.array([2.5])}, "regression")
-    assert one_plots["residual_histogram"]["counts"] == [1]
+    assert one_plots.residual_histogram is not None
+    assert one_plots.residual_histogram.counts == (1,)
     constant = _metrics({"truth": np.full(5, 2.0), "predicted": np.full(5, 2.0)}, "regression")
     assert math.isnan(constant["r2"])
 
@@ -305,7 +306,10 @@ def test_empty_inputs_give_nan_everywhere() -> None:
     plots = ev.plot_data(
         empty, predicted=empty, probabilities=np.empty((0, 2)), classes=["a", "b"], task="binary"
     )
-    assert plots == {"confusion_matrix": {"labels": ["a", "b"], "counts": [[0, 0], [0, 0]]}}
+    assert plots == ev.PlotData(confusion_matrix=ev.ConfusionMatrix(("a", "b"), ((0, 0), (0, 0))))
+    assert plots.to_dict() == {
+        "confusion_matrix": {"labels": ["a", "b"], "counts": [[0, 0], [0, 0]]}
+    }
 
 
 def test_a_probability_matrix_that_does_not_fit_the_classes_is_refused(binary: dict) -> None:
@@ -318,44 +322,54 @@ def test_a_probability_matrix_that_does_not_fit_the_classes_is_refused(binary: d
 
 def test_binary_plot_data_is_json_ready_and_shaped(binary: dict) -> None:
     plots = _plots(binary, "binary")
-    json.dumps(plots, allow_nan=False)
-    assert set(plots) == {"confusion_matrix", "roc", "pr", "calibration", "gain", "threshold"}
-    counts = plots["confusion_matrix"]["counts"]
-    assert plots["confusion_matrix"]["labels"] == ["no", "yes"]
+    json.dumps(plots.to_dict(), allow_nan=False)
+    assert set(plots.present()) == {
+        "confusion_matrix",
+        "roc",
+        "pr",
+        "calibration",
+        "gain",
+        "threshold",
+    }
+    assert plots.confusion_matrix is not None and plots.roc is not None and plots.pr is not None
+    counts = plots.confusion_matrix.counts
+    assert plots.confusion_matrix.labels == ("no", "yes")
     assert sum(map(sum, counts)) == len(binary["truth"])
-    (roc,) = plots["roc"]["curves"]
-    assert roc["label"] == "yes" and roc["auc"] == pytest.approx(
-        _metrics(binary, "binary")["roc_auc"]
-    )
-    assert roc["fpr"][0] == 0.0 and roc["tpr"][-1] == 1.0
-    assert plots["pr"]["prevalence"] == [pytest.approx(np.mean(binary["truth"] == "yes"))]
-    calibration = plots["calibration"]["curves"][0]
-    assert sum(calibration["count"]) == len(binary["truth"])
-    assert len(calibration["count"]) == ev.CALIBRATION_BINS
-    gain = plots["gain"]
-    assert gain["fraction_captured"][-1] == pytest.approx(1.0)
-    assert gain["lift"][-1] == pytest.approx(1.0)
-    threshold = plots["threshold"]
-    assert threshold["scale"] == "probability"
-    assert len(threshold["threshold"]) == len(threshold["f1"]) == len(threshold["precision"])
+    (roc,) = plots.roc.curves
+    assert roc.label == "yes" and roc.auc == pytest.approx(_metrics(binary, "binary")["roc_auc"])
+    assert roc.fpr[0] == 0.0 and roc.tpr[-1] == 1.0
+    assert list(plots.pr.prevalence) == [pytest.approx(np.mean(binary["truth"] == "yes"))]
+    assert plots.calibration is not None
+    calibration = plots.calibration.curves[0]
+    assert sum(calibration.count) == len(binary["truth"])
+    assert len(calibration.count) == ev.CALIBRATION_BINS
+    gain = plots.gain
+    assert gain is not None
+    assert gain.fraction_captured[-1] == pytest.approx(1.0)
+    assert gain.lift[-1] == pytest.approx(1.0)
+    threshold = plots.threshold
+    assert threshold is not None and threshold.scale == "probability"
+    assert len(threshold.threshold) == len(threshold.f1) == len(threshold.precision)
 
 
 def test_multiclass_plot_data_has_one_curve_per_class_and_no_gain(multiclass: dict) -> None:
     plots = _plots(multiclass, "multiclass")
-    json.dumps(plots, allow_nan=False)
-    assert "gain" not in plots and "threshold" not in plots
-    assert [curve["label"] for curve in plots["roc"]["curves"]] == ["a", "b", "c"]
-    assert len(plots["pr"]["prevalence"]) == 3
-    assert len(plots["calibration"]["curves"]) == 3
+    json.dumps(plots.to_dict(), allow_nan=False)
+    assert plots.gain is None and plots.threshold is None
+    assert plots.roc is not None and plots.pr is not None and plots.calibration is not None
+    assert [curve.label for curve in plots.roc.curves] == ["a", "b", "c"]
+    assert len(plots.pr.prevalence) == 3
+    assert len(plots.calibration.curves) == 3
 
 
 def test_regression_plot_data(regression: dict) -> None:
     plots = _plots(regression, "regression")
-    json.dumps(plots, allow_nan=False)
-    assert set(plots) == {"residuals", "predicted_vs_actual", "residual_histogram"}
-    histogram = plots["residual_histogram"]
-    assert len(histogram["edges"]) == len(histogram["counts"]) + 1
-    assert sum(histogram["counts"]) == len(regression["truth"])
+    json.dumps(plots.to_dict(), allow_nan=False)
+    assert set(plots.present()) == {"residuals", "predicted_vs_actual", "residual_histogram"}
+    histogram = plots.residual_histogram
+    assert histogram is not None
+    assert len(histogram.edges) == len(histogram.counts) + 1
+    assert sum(histogram.counts) == len(regression["truth"])
 
 
 def test_plot_data_is_downsampled_on_large_inputs() -> None:
@@ -372,24 +386,106 @@ def test_plot_data_is_downsampled_on_large_inputs() -> None:
         task="binary",
         max_points=500,
     )
-    text = json.dumps(plots, allow_nan=False)
+    text = json.dumps(plots.to_dict(), allow_nan=False)
     assert len(text) < 200_000
-    curves = [*plots["roc"]["curves"], *plots["pr"]["curves"]]
-    assert all(len(curve.get("fpr", curve.get("recall"))) <= 500 for curve in curves)
-    assert len(plots["gain"]["fraction_targeted"]) <= 500
-    assert len(plots["threshold"]["threshold"]) <= 500
+    assert plots.roc is not None and plots.pr is not None
+    assert all(len(curve.fpr) <= 500 for curve in plots.roc.curves)
+    assert all(len(curve.recall) <= 500 for curve in plots.pr.curves)
+    assert plots.gain is not None and len(plots.gain.fraction_targeted) <= 500
+    assert plots.threshold is not None and len(plots.threshold.threshold) <= 500
     actual = rng.normal(size=n)
     regression = ev.plot_data(
         actual, predicted=actual + 0.1, probabilities=None, classes=[], task="regression"
     )
-    json.dumps(regression, allow_nan=False)
-    assert len(regression["residuals"]["residual"]) == 2000
-    assert len(regression["predicted_vs_actual"]["actual"]) == 2000
-    assert len(regression["residual_histogram"]["counts"]) <= ev.MAX_HISTOGRAM_BINS
+    json.dumps(regression.to_dict(), allow_nan=False)
+    assert regression.residuals is not None and len(regression.residuals.residual) == 2000
+    assert regression.predicted_vs_actual is not None
+    assert len(regression.predicted_vs_actual.actual) == 2000
+    assert regression.residual_histogram is not None
+    assert len(regression.residual_histogram.counts) <= ev.MAX_HISTOGRAM_BINS
     again = ev.plot_data(
         actual, predicted=actual + 0.1, probabilities=None, classes=[], task="regression"
     )
     assert again == regression  # the sample is seeded
+
+
+# Plot data as runs already stored on disk hold it (evaluation_json); it must keep loading.
+STORED_CLASSIFICATION = {
+    "confusion_matrix": {"labels": ["no", "yes"], "counts": [[5, 1], [2, 4]]},
+    "roc": {
+        "curves": [{"label": "yes", "fpr": [0.0, 0.5, 1.0], "tpr": [0.0, 0.75, 1.0], "auc": 0.8}]
+    },
+    "pr": {
+        "curves": [
+            {
+                "label": "yes",
+                "recall": [1.0, 0.5, 0.0],
+                "precision": [0.5, 0.8, 1.0],
+                "average_precision": None,
+            }
+        ],
+        "prevalence": [0.5],
+    },
+    "calibration": {
+        "curves": [
+            {
+                "label": "yes",
+                "mean_predicted": [0.2, 0.7],
+                "fraction_positive": [0.1, 0.9],
+                "count": [6, 6],
+            }
+        ]
+    },
+    "gain": {
+        "label": "yes",
+        "fraction_targeted": [0.5, 1.0],
+        "fraction_captured": [0.8, 1.0],
+        "lift": [1.6, 1.0],
+    },
+    "threshold": {
+        "threshold": [0.3, 0.6],
+        "precision": [0.5, 0.8],
+        "recall": [1.0, 0.5],
+        "f1": [0.667, None],
+        "scale": "probability",
+    },
+}
+STORED_REGRESSION = {
+    "residuals": {"predicted": [1.5, 2.5], "residual": [0.5, -0.5]},
+    "predicted_vs_actual": {"actual": [2.0, 2.0], "predicted": [1.5, 2.5]},
+    "residual_histogram": {"edges": [-0.5, 0.0, 0.5], "counts": [1, 1]},
+}
+
+
+@pytest.mark.parametrize("stored", [STORED_CLASSIFICATION, STORED_REGRESSION, {}])
+def test_stored_plot_data_loads_typed_and_writes_back_the_same_json(stored: dict) -> None:
+    plots = ev.PlotData.from_dict(json.loads(json.dumps(stored)))
+    assert json.dumps(plots.to_dict()) == json.dumps(stored)
+    assert ev.PlotData.from_dict(plots.to_dict()) == plots
+    assert plots.present() == tuple(stored)
+
+
+def test_stored_plot_data_reads_as_the_charts_need_it() -> None:
+    plots = ev.PlotData.from_dict(STORED_CLASSIFICATION)
+    assert plots.residuals is None and plots.roc is not None and plots.pr is not None
+    assert plots.roc.curves[0] == ev.RocCurve("yes", (0.0, 0.5, 1.0), (0.0, 0.75, 1.0), 0.8)
+    assert plots.pr.curves[0].average_precision is None and plots.pr.prevalence == (0.5,)
+    assert plots.threshold is not None and plots.threshold.f1 == (0.667, None)
+    assert plots.confusion_matrix == ev.ConfusionMatrix(("no", "yes"), ((5, 1), (2, 4)))
+
+
+def test_a_stored_evaluation_round_trips() -> None:
+    stored = {"task": "binary", "metrics": {"roc_auc": 0.8, "log_loss": None}}
+    stored["plots"] = STORED_CLASSIFICATION
+    evaluation = ev.Evaluation.from_dict(json.loads(json.dumps(stored)))
+    assert evaluation.task == "binary" and evaluation.plots.gain is not None
+    assert json.dumps(evaluation.to_dict(), allow_nan=False) == json.dumps(stored)
+
+
+def test_computed_plot_data_round_trips_through_json(binary: dict, regression: dict) -> None:
+    for plots in (_plots(binary, "binary"), _plots(regression, "regression")):
+        text = json.dumps(plots.to_dict(), allow_nan=False)
+        assert ev.PlotData.from_dict(json.loads(text)) == plots
 
 
 def test_max_points_below_two_is_refused(binary: dict) -> None:
@@ -441,7 +537,8 @@ def test_evaluate_a_fitted_logistic_regression_pipeline(credit: pd.DataFrame) ->
     proba = pipeline.predict_proba(X_test)
     assert result.metrics["roc_auc"] == pytest.approx(roc_auc_score(y_test == "good", proba[:, 1]))
     assert result.metrics["log_loss"] == pytest.approx(log_loss(y_test, proba))
-    assert result.plots["confusion_matrix"]["labels"] == ["bad", "good"]
+    assert result.plots.confusion_matrix is not None
+    assert result.plots.confusion_matrix.labels == ("bad", "good")
     data = result.to_dict()
     assert set(data) == {"task", "metrics", "plots"} and data["task"] == "binary"
     json.dumps(data, allow_nan=False)
@@ -458,7 +555,8 @@ def test_evaluate_a_linear_svc_ranks_without_probabilities(credit: pd.DataFrame)
     assert result.metrics["roc_auc"] == pytest.approx(expected)
     assert math.isfinite(result.metrics["pr_auc"])
     assert math.isnan(result.metrics["log_loss"]) and math.isnan(result.metrics["brier"])
-    assert "calibration" not in result.plots and result.plots["threshold"]["scale"] == "decision"
+    assert result.plots.calibration is None
+    assert result.plots.threshold is not None and result.plots.threshold.scale == "decision"
     data = result.to_dict()
     assert data["metrics"]["log_loss"] is None
     json.dumps(data, allow_nan=False)
@@ -476,7 +574,7 @@ def test_evaluate_regression_and_multiclass(credit: pd.DataFrame) -> None:
     pipeline = _pipeline(credit[[*X.columns, "region"]], "region", LogisticRegression())
     pipeline.fit(X, y)
     result = ev.evaluate(pipeline, X_test, y_test, task="multiclass")
-    assert len(result.plots["roc"]["curves"]) == 3
+    assert result.plots.roc is not None and len(result.plots.roc.curves) == 3
     json.dumps(result.to_dict(), allow_nan=False)
 
 

@@ -79,7 +79,8 @@ def test_training_ranks_models_with_the_baseline_and_tracks_everything(studio_ho
     assert best.seed == 42 and best.plan["folds"] == 3
     assert best.fit_seconds > 0 and best.size_bytes > 0 and best.predict_ms > 0
     detail = tracking.run_detail(studio_home, best.id)
-    assert {"roc", "confusion_matrix"} <= set(detail.evaluation["plots"])
+    assert detail.evaluation is not None
+    assert {"roc", "confusion_matrix"} <= set(detail.evaluation.plots.present())
     assert detail.features and len(detail.trials) == 1
 
 
