@@ -443,3 +443,28 @@ def test_drift_between_two_files(tmp_path: Path) -> None:
     assert text.splitlines()[2].startswith("interest_rate") and "DRIFT" in text.splitlines()[2]
     code, output = run(home, "drift", *files, "--method", "nope", "--json")
     assert code == 1 and "no drift method called 'nope'" in json.loads(output)["error"]
+
+
+def test_json_output_writes_null_for_non_finite_numbers(capsys) -> None:
+    import numpy as np
+
+    from app.cli.group import emit
+
+    payload = {
+        "mean": float("nan"),
+        "nested": {"values": [1.5, float("inf"), (float("-inf"), 2)], "deeper": [{"x": np.nan}]},
+        "numpy": np.float32("nan"),
+        "array": np.array([1.0, np.inf]),
+        "path": Path("/tmp/x"),
+    }
+    emit(payload, True, str)
+    printed = capsys.readouterr().out
+    assert "NaN" not in printed and "Infinity" not in printed
+    parsed = json.loads(printed, parse_constant=lambda name: pytest.fail(f"bare {name}"))
+    assert parsed == {
+        "mean": None,
+        "nested": {"values": [1.5, None, [None, 2]], "deeper": [{"x": None}]},
+        "numpy": None,
+        "array": [1.0, None],
+        "path": "/tmp/x",
+    }
