@@ -346,10 +346,11 @@ def test_serve_in_the_foreground_until_interrupted(tmp_path: Path, wait_until) -
             every=0.2,
             ignoring=(httpx.HTTPError,),
         )
-        row = {"records": [{"age": 40, "annual_income": 50000}]}
-        answer = httpx.post(
-            f"{announced['url']}/predict", json=row, headers={"X-API-Key": "a-key-for-this-test"}
-        )
+        key = {"X-API-Key": "a-key-for-this-test"}
+        inputs = httpx.get(f"{announced['url']}/metadata", headers=key).json()["inputs"]
+        known = {"age": 40, "annual_income": 50000}  # every other input sent as missing (null)
+        row = {"records": [{c["name"]: known.get(c["name"]) for c in inputs}]}
+        answer = httpx.post(f"{announced['url']}/predict", json=row, headers=key)
         assert answer.status_code == 200 and answer.json()["model_version"] == "risk v1"
     finally:
         server.send_signal(signal.SIGINT)
