@@ -18,7 +18,13 @@ from core import store
 from core.artifacts import new_artifact_path, resolve
 from core.processes import process_running, spawn_detached
 from core.serving.keys import key_hash, new_api_key
-from core.serving.supervisor import APP_FACTORY, SUPERVISOR_MODULE, answers, server_env
+from core.serving.supervisor import (
+    APP_FACTORY,
+    SUPERVISOR_MODULE,
+    answers,
+    older_log,
+    server_env,
+)
 from core.store import audit, connect, deployments, models
 from core.store.deployments import Deployment
 
@@ -386,12 +392,19 @@ def service_log(home: Path, deployment: Deployment, *, lines: int = 200) -> str:
     if not deployment.log_path:
         return ""
     path = resolve(home, deployment.log_path)
-    if not path.exists():
-        return ""
+    found = _tail(path, lines)
+    if len(found) < lines:  # just rotated: the older part holds the lines before
+        found = _tail(older_log(path), lines - len(found)) + found
+    return "\n".join(found)
+
+
+def _tail(path: Path, lines: int) -> list[str]:
+    if lines <= 0 or not path.exists():
+        return []
     with path.open("rb") as file:
         file.seek(max(0, path.stat().st_size - 256 * 1024))
         text = file.read().decode("utf-8", "replace")
-    return "\n".join(text.splitlines()[-lines:])
+    return text.splitlines()[-lines:]
 
 
 def recent_predictions(home: Path, deployment_id: int, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ FEEDBACK_SHAPE = (
 )
 NOT_A_CLASS = "Expected one of the classes {classes}."
 NOT_A_NUMBER = "Expected a finite number."
+MAX_ROW = 2**31  # beyond any request's rows, and within what SQLite stores
 
 
 def labels(body: Any, model: ServedModel, most: int) -> list[tuple[str, int | None, str]]:
@@ -35,8 +36,8 @@ def _label(item: Any, model: ServedModel, path: tuple[str | int, ...]) -> tuple:
     request_id, row = item.get("request_id"), item.get("row")
     if not isinstance(request_id, str) or not request_id:
         raise PayloadError(FEEDBACK_SHAPE, (*path, "request_id"))
-    if row is not None and (type(row) is not int or row < 0):
-        raise PayloadError("row must be a whole number from 0.", (*path, "row"))
+    if row is not None and (type(row) is not int or not 0 <= row < MAX_ROW):
+        raise PayloadError(f"row must be a whole number from 0 to {MAX_ROW - 1}.", (*path, "row"))
     if "label" not in item:
         raise PayloadError(FEEDBACK_SHAPE, (*path, "label"))
     label = _checked_label(item["label"], model, (*path, "label"))

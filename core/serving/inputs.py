@@ -71,6 +71,12 @@ class PayloadError(ValueError):
         )
 
 
+def listed(names: Sequence[str], most: int = 20) -> str:
+    """Names quoted for a message, at most ``most`` of them."""
+    shown = ", ".join(map(repr, names[:most]))
+    return shown + (f" and {len(names) - most:,} more" if len(names) > most else "")
+
+
 def _where(path: FieldPath) -> str:
     text = ""
     for part in path:
@@ -200,11 +206,11 @@ def check_rows(
     unknown = set(chain.from_iterable(rows)).difference(known)
     if unknown and notes is not None:
         rows = [{k: v for k, v in row.items() if k in known} for row in rows]
-        notes.append(IGNORED_COLUMNS.format(names=", ".join(map(repr, sorted(unknown)))))
+        notes.append(IGNORED_COLUMNS.format(names=listed(sorted(unknown))))
     elif unknown:
         index, name = next((i, n) for i, row in enumerate(rows) for n in row if n in unknown)
-        listed = ", ".join(known)
-        raise PayloadError(UNKNOWN_COLUMN.format(columns=listed), (key, index, str(name)))
+        names = ", ".join(known)
+        raise PayloadError(UNKNOWN_COLUMN.format(columns=names), (key, index, str(name)))
     found = _transposed(rows)
     values = {}
     for column in columns:

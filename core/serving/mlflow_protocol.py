@@ -8,7 +8,7 @@ import io
 import math
 from typing import Any
 
-from core.serving.inputs import NOT_A_LIST, ROW_LENGTH, InputColumn, PayloadError
+from core.serving.inputs import NOT_A_LIST, ROW_LENGTH, InputColumn, PayloadError, listed
 
 JSON, CSV = "application/json", "text/csv"
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -90,7 +90,7 @@ def json_rows(body: Any, columns: list[InputColumn]) -> tuple[str, list[Any], li
     notes = [PARAMS_IGNORED] if "params" in body else []
     others = set(body) - {key, "params"}
     if others:
-        notes.append(OTHER_KEYS.format(names=", ".join(map(repr, sorted(others)))))
+        notes.append(OTHER_KEYS.format(names=listed(sorted(others))))
     names = [column.name for column in columns]
     value = body[key]
     if key == "dataframe_split":
