@@ -247,10 +247,11 @@ def create_app(
             kind = mlflow.media_type(request.headers.get("content-type", ""))
             raw = await read_body(request, max_body_bytes, body_seconds)
             if kind == mlflow.CSV:
-                key, rows, strict = "csv", mlflow.csv_rows(raw, model.columns), True
+                rows = mlflow.csv_rows(raw, model.columns, max_rows=max_rows)
+                key, strict = "csv", True
             else:
                 body, strict = parse_json(raw)
-                key, rows, notes = mlflow.json_rows(body, model.columns)
+                key, rows, notes = mlflow.json_rows(body, model.columns, max_rows=max_rows)
             values = check_rows(
                 rows, model.columns, key=key, max_rows=max_rows, finite=strict, notes=notes
             )

@@ -8,7 +8,14 @@ import io
 import math
 from typing import Any
 
-from core.serving.inputs import NOT_A_LIST, ROW_LENGTH, InputColumn, PayloadError, listed
+from core.serving.inputs import (
+    NOT_A_LIST,
+    ROW_LENGTH,
+    TOO_MANY_ROWS,
+    InputColumn,
+    PayloadError,
+    listed,
+)
 
 JSON, CSV = "application/json", "text/csv"
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -78,8 +85,12 @@ def media_type(header: str) -> str:
     return kind
 
 
-def json_rows(body: Any, columns: list[InputColumn]) -> tuple[str, list[Any], list[str]]:
-    """(the payload's key, its rows, notes on what was ignored) from an MLflow JSON body."""
+def json_rows(
+    body: Any, columns: list[InputColumn], *, max_rows: int = 10_000
+) -> tuple[str, list[Any], list[str]]:
+    """(the payload's key, its rows, notes on what was ignored) from an MLflow JSON body; more
+    than ``max_rows`` rows are refused before any row is built (a 16 MB body of columns could
+    otherwise become millions of rows)."""
     keys = ", ".join((*FORMATS, OURS))
     if not isinstance(body, dict):
         raise PayloadError(NOT_A_DICT.format(keys=keys))
@@ -93,6 +104,10 @@ def json_rows(body: Any, columns: list[InputColumn]) -> tuple[str, list[Any], li
         notes.append(OTHER_KEYS.format(names=listed(sorted(others))))
     names = [column.name for column in columns]
     value = body[key]
+    split = key == "dataframe_split" and isinstance(value, dict)
+    found_rows = _row_count(value.get("data") if split else value)
+    if found_rows > max_rows:
+        raise PayloadError(TOO_MANY_ROWS.format(most=max_rows, found=found_rows), (key,))
     if key == "dataframe_split":
         return key, _split_rows(value, names), notes
     if key in ("dataframe_records", OURS):
@@ -100,6 +115,14 @@ def json_rows(body: Any, columns: list[InputColumn]) -> tuple[str, list[Any], li
             raise PayloadError(RECORDS_SHAPE, (key,))
         return key, value, notes
     return key, _tensor_rows(value, names, key), notes
+
+
+def _row_count(value: Any) -> int:
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, dict):
+        return max((len(v) for v in value.values() if isinstance(v, list)), default=1)
+    return 0
 
 
 def _split_rows(value: Any, names: list[str]) -> list[Any]:
@@ -161,14 +184,17 @@ def _zipped(row: Any, names: list[str], path: tuple[str | int, ...]) -> dict[str
     return dict(zip(names, row, strict=True))
 
 
-def csv_rows(raw: bytes, columns: list[InputColumn]) -> list[dict[str, Any]]:
+def csv_rows(
+    raw: bytes, columns: list[InputColumn], *, max_rows: int = 10_000
+) -> list[dict[str, Any]]:
     """Rows of a CSV body with a header line, read as MLflow reads CSV for a model with a
     signature: each column by the model's type for it (numbers, true/false, text kept as
     written, so '007' stays '007'); empty cells are missing values."""
     import pandas as pd
 
     try:
-        frame = pd.read_csv(io.StringIO(raw.decode("utf-8")), dtype=str)
+        text = io.StringIO(raw.decode("utf-8"))
+        frame = pd.read_csv(text, dtype=str, nrows=max_rows + 1)  # one more shows "too many"
     except Exception as error:  # pandas raises many kinds for malformed text: all are input's
         raise PayloadError(CSV_UNREADABLE.format(error=_first_line(error)), ("csv",)) from error
     kinds = {column.name: column.kind for column in columns}

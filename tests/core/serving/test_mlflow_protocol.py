@@ -176,3 +176,18 @@ def test_mlflows_coercions_are_made_and_said_only_on_invocations(url):
     assert ours.status_code == 422 and ours.json()["detail"][0]["loc"][-1] == "branch"
     plain = _invoke(url, json.dumps({"dataframe_records": FRAME.to_dict(orient="records")}))
     assert "warnings" not in plain.json()
+
+
+def test_too_many_rows_are_refused_before_rows_are_built(url):
+    many = 10_001
+    bodies = [
+        (json.dumps({"inputs": {"income": [1.0] * many, "region": ["north"] * many}}), None),
+        (json.dumps({"instances": [[1.0, "north"]] * many}), None),
+        (json.dumps({"dataframe_split": {"columns": ["income", "region"],
+                                         "data": [[1.0, "north"]] * many}}), None),
+        ("income,region\n" + "1.0,north\n" * many, "text/csv"),
+    ]  # fmt: skip
+    for body, content_type in bodies:
+        answer = _invoke(url, body, content_type or "application/json")
+        assert answer.status_code == 400, answer.text
+        assert "at most 10,000 rows" in answer.json()["message"]
