@@ -75,10 +75,9 @@ def parse_json(raw: bytes) -> tuple[Any, bool]:
     if _depth(raw) > MAX_DEPTH:
         raise BodyError(422, TOO_DEEP.format(most=MAX_DEPTH), json_invalid=True)
     try:
-        parsed = json.loads(raw)
-    except (ValueError, RecursionError) as error:
+        return _plain_text(json.loads(raw)), False
+    except (ValueError, RecursionError) as error:  # the depth was measured; this is a backstop
         raise BodyError(422, BAD_JSON.format(error=error), json_invalid=True) from error
-    return _plain_text(parsed), False
 
 
 def _depth(raw: bytes) -> int:
