@@ -233,6 +233,7 @@ def create_app(
         pending = _Pending(model, values, rows, started)
         answer = await queued(pending)
         if isinstance(answer, PayloadError):
+            _log_error(service, 422, answer.to_detail(), started)
             return JSONResponse({"detail": answer.to_detail()}, status_code=422)
         return _prediction_response(pending, answer)
 
@@ -264,6 +265,7 @@ def create_app(
         pending = _Pending(model, values, rows, started, notes or None)
         answer = await queued(pending)
         if isinstance(answer, PayloadError):
+            _log_error(service, 400, answer.to_detail(), started)
             return JSONResponse(mlflow.error_body(400, answer.to_message()), status_code=400)
         return _prediction_response(pending, answer)
 
