@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,25 @@ class StudioContext:
 
 def emit(payload: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:
     """Print ``payload`` as one JSON object (--json), or as ``text`` renders it for people."""
-    click.echo(json.dumps(payload, default=str) if as_json else text(payload))
+    click.echo(json_text(payload) if as_json else text(payload))
+
+
+def json_text(payload: Any) -> str:
+    """``payload`` as strict JSON: NaN and ±Infinity (bare in Python's JSON, which no JSON
+    parser must accept) become null, at any depth; other objects are written as text."""
+    return json.dumps(_finite(payload), default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return _finite(value.tolist())  # numpy scalars and arrays, without importing numpy
+    return value
 
 
 def emit_list(
@@ -51,7 +70,7 @@ def emit_list(
 
 def fail(message: str, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({"error": message}))
+        click.echo(json_text({"error": message}))
     else:
         click.echo(f"Error: {message}", err=True)
     sys.exit(1)

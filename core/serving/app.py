@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import math
 import os
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,12 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from core.serving.inputs import PayloadError, check_rows, payload_rows, record_model
+from core.serving import mlflow_protocol as mlflow
+from core.serving.bodies import BODY_SECONDS, BodyError, parse_json, read_body
+from core.serving.feedback import labels as checked_labels
+from core.serving.inputs import PayloadError, check_rows, payload_rows
 from core.serving.keys import key_matches
+from core.serving.openapi import document, serve_docs_offline
 from core.serving.prediction_log import PredictionLog
 from core.serving.scoring import Scores, ServedModel, load_served_model, score
 from core.serving.shadow import ShadowRequest, ShadowScorer
@@ -34,20 +37,12 @@ WATCH_SECONDS = 0.5
 HOME_ENV = "MLOPS_STUDIO_HOME"
 DEPLOYMENT_ENV = "MLOPS_STUDIO_DEPLOYMENT"
 NOT_JSON = "Send JSON (Content-Type: application/json)."
-TOO_LARGE = "The body is larger than {most:,} bytes; send fewer rows per request."
-BAD_JSON = "The body is not valid JSON ({error})."
 NO_KEY = "Missing or wrong API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'."
 REVOKED = "This deployment's API key was revoked; rotate the key to get a new one."
 INTERNAL = "The service could not answer this request; its log has details."
+NOT_SCORED = "The model could not score these rows ({error}); check their values."
 NO_DEPLOYMENT = "Deployment {id} is not in the studio store at {home}."
-FEEDBACK_SHAPE = (
-    'Send {"request_id": "...", "label": ...} (optionally "row": N for one row of a batch), '
-    'or {"feedback": [those, ...]}.'
-)
 UNKNOWN_REQUESTS = "No prediction of this deployment has request id {ids}; nothing was recorded."
-NOT_A_CLASS = "Expected one of the classes {classes}."
-NOT_A_NUMBER = "Expected a finite number."
-DOCS_ASSETS = "/docs-assets/"
 log = logging.getLogger("mlops_studio.serving")
 
 
@@ -59,6 +54,7 @@ class _Pending:
     values: dict[str, list[Any]]
     rows: list[Any]
     started: float
+    notes: list[str] | None = None  # what MLflow's reading changed, said in the answer
     request_id: str = field(default_factory=lambda: os.urandom(16).hex())
 
 
@@ -113,6 +109,16 @@ class _Service:
         return (*row, None, None, None, None, error)
 
 
+def _service_version() -> str:
+    try:
+        return package_version("mlops-studio")
+    except Exception:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+_VERSION = _service_version()
+
+
 def _json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
@@ -127,6 +133,7 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     max_rows: int = MAX_ROWS,
     watch_seconds: float = WATCH_SECONDS,
+    body_seconds: float = BODY_SECONDS,
 ) -> FastAPI:
     """The service for a deployment (its version and key followed live from the store), or for
     version ``ref`` with a fixed key hash (None: no key, for tests in process)."""
@@ -147,23 +154,28 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    _serve_docs_offline(app)
+    serve_docs_offline(app)
 
     @app.exception_handler(Exception)
     async def no_tracebacks(request: Request, error: Exception) -> JSONResponse:
         log.exception("request failed")
+        if request.url.path == "/invocations":
+            return JSONResponse(mlflow.error_body(500, INTERNAL), status_code=500)
         return JSONResponse({"detail": INTERNAL}, status_code=500)
 
-    def refused(request: Request) -> JSONResponse | None:
+    def refused(request: Request, *, as_mlflow: bool = False) -> JSONResponse | None:
         """401 unless the request carries the deployment's key (checked in each endpoint:
         an HTTP middleware would cost a task per request)."""
         if not service.require_key:
             return None
         if service.key_hash is None:
-            return JSONResponse({"detail": REVOKED}, status_code=401)
-        if not _authorised(request, service.key_hash):
-            return JSONResponse({"detail": NO_KEY}, status_code=401)
-        return None
+            message = REVOKED
+        elif not _authorised(request, service.key_hash):
+            message = NO_KEY
+        else:
+            return None
+        body = mlflow.error_body(401, message) if as_mlflow else {"detail": message}
+        return JSONResponse(body, status_code=401)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -177,6 +189,17 @@ def create_app(
             "pid": os.getpid(),
         }
 
+    # MLflow's ScoringServerClient polls /ping and reads /version without credentials, as
+    # /health is read: they say nothing about the model or its data, so they need no key.
+    @app.get("/ping", include_in_schema=True)
+    def ping() -> Response:
+        status = 200 if service.model is not None else 503
+        return Response("\n", status_code=status, media_type="application/json")
+
+    @app.get("/version")
+    def version() -> Response:
+        return Response(_VERSION, media_type="application/json")
+
     @app.get("/metadata")
     def metadata(request: Request) -> Any:
         assert service.model is not None
@@ -185,37 +208,76 @@ def create_app(
             "deployment_id": service.deployment_id,
         }
 
-    async def allowed_body(request: Request) -> tuple[Any, bool] | Response:
-        """(the parsed JSON body, whether the parser was strict), or the refusal to send."""
-        return refused(request) or await _json_body(request, max_body_bytes)
+    async def queued(pending: _Pending) -> Any:
+        assert service.queue is not None
+        answered: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
+        await service.queue.put((pending, answered))
+        return await answered
 
-    async def scored(request: Request) -> Response:
+    async def predict(request: Request) -> Response:
         started = time.perf_counter()
-        body = await allowed_body(request)
-        if isinstance(body, Response):
-            return body
-        body, strict = body
+        if refusal := refused(request):
+            return refusal
         model = service.model
-        assert model is not None and service.queue is not None
+        assert model is not None
         try:
+            body, strict = await _json_body(request, max_body_bytes, body_seconds)
             key, rows = payload_rows(body, model.columns)
             values = check_rows(rows, model.columns, key=key, max_rows=max_rows, finite=strict)
+        except BodyError as error:
+            return _body_refusal(error)
         except PayloadError as error:
             detail = error.to_detail()
             _log_error(service, 422, detail, started)
             return JSONResponse({"detail": detail}, status_code=422)
         pending = _Pending(model, values, rows, started)
-        answered: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
-        await service.queue.put((pending, answered))
-        return _prediction_response(pending, await answered)
+        answer = await queued(pending)
+        if isinstance(answer, PayloadError):
+            _log_error(service, 422, answer.to_detail(), started)
+            return JSONResponse({"detail": answer.to_detail()}, status_code=422)
+        return _prediction_response(pending, answer)
+
+    async def invocations(request: Request) -> Response:
+        started = time.perf_counter()
+        if refusal := refused(request, as_mlflow=True):
+            return refusal
+        model = service.model
+        assert model is not None
+        notes: list[str] = []
+        try:
+            kind = mlflow.media_type(request.headers.get("content-type", ""))
+            raw = await read_body(request, max_body_bytes, body_seconds)
+            if kind == mlflow.CSV:
+                rows = mlflow.csv_rows(raw, model.columns, max_rows=max_rows)
+                key, strict = "csv", True
+            else:
+                body, strict = parse_json(raw)
+                key, rows, notes = mlflow.json_rows(body, model.columns, max_rows=max_rows)
+            values = check_rows(
+                rows, model.columns, key=key, max_rows=max_rows, finite=strict, notes=notes
+            )
+        except (mlflow.ProtocolError, BodyError) as error:
+            status = 400 if getattr(error, "json_invalid", False) else error.status
+            return _refusal(mlflow.error_body(status, error.message), status)
+        except PayloadError as error:
+            _log_error(service, 400, error.to_detail(), started)
+            return JSONResponse(mlflow.error_body(400, error.to_message()), status_code=400)
+        pending = _Pending(model, values, rows, started, notes or None)
+        answer = await queued(pending)
+        if isinstance(answer, PayloadError):
+            _log_error(service, 400, answer.to_detail(), started)
+            return JSONResponse(mlflow.error_body(400, answer.to_message()), status_code=400)
+        return _prediction_response(pending, answer)
 
     async def feedback(request: Request) -> Response:
-        body = await allowed_body(request)
-        if isinstance(body, Response):
-            return body
+        if refusal := refused(request):
+            return refusal
         assert service.model is not None
         try:
-            labels = _labels(body[0], service.model, max_rows)
+            body, _ = await _json_body(request, max_body_bytes, body_seconds)
+            labels = checked_labels(body, service.model, max_rows)
+        except BodyError as error:
+            return _body_refusal(error)
         except PayloadError as error:
             return JSONResponse({"detail": error.to_detail()}, status_code=422)
         unknown = await run_in_threadpool(_record_labels, service, labels)
@@ -225,9 +287,9 @@ def create_app(
         return JSONResponse({"recorded": len(labels)})
 
     # Plain Starlette routes: FastAPI's request handling (dependencies, response models) costs
-    # more than scoring one row; their OpenAPI entries are written by _document.
-    app.add_route("/predict", scored, methods=["POST"])
-    app.add_route("/invocations", scored, methods=["POST"])
+    # more than scoring one row; their OpenAPI entries are written by openapi.document.
+    app.add_route("/predict", predict, methods=["POST"])
+    app.add_route("/invocations", invocations, methods=["POST"])
     app.add_route("/feedback", feedback, methods=["POST"])
     return app
 
@@ -255,7 +317,7 @@ async def _start(
         ref = watched[0]
     assert ref is not None
     service.model = await run_in_threadpool(load_served_model, service.home, ref, engine=engine)
-    _document(app, service.model)
+    document(app, service.model)
     service.log = PredictionLog(service.home)
     service.shadow = ShadowScorer(service.home, service.deployment_id)
     if watched is not None and watched[3] is not None:
@@ -349,10 +411,15 @@ async def _batch_forever(service: _Service) -> None:
         task.add_done_callback(service.answering.discard)
 
 
-async def _answer_when_logged(batch: list[tuple[_Pending, Any]], answers: list[_Answer]) -> None:
-    """Answer a batch's requests once its log rows are committed: one wait per batch."""
+async def _answer_when_logged(
+    batch: list[tuple[_Pending, Any]], answers: list[_Answer | PayloadError]
+) -> None:
+    """Answer a batch's requests once its log rows are committed: one wait per batch. A
+    request its model could not score gets its own refusal; the others their answers."""
+    logged = next((a.logged for a in answers if isinstance(a, _Answer)), None)
     try:
-        await asyncio.wrap_future(answers[0].logged)
+        if logged is not None:
+            await asyncio.wrap_future(logged)
     except Exception as error:
         _fail(batch, error)
         return
@@ -367,32 +434,66 @@ def _fail(batch: list[tuple[_Pending, Any]], error: Exception) -> None:
             answered.set_exception(error)
 
 
-def _score_batch(service: _Service, batch: list[tuple[_Pending, Any]]) -> list[_Answer]:
+def _score_batch(
+    service: _Service, batch: list[tuple[_Pending, Any]]
+) -> list[_Answer | PayloadError]:
+    """Each request's answer, in batch order. Requests are scored together; if that fails,
+    each is scored alone, so a row the model cannot score fails only its own request."""
     assert service.log is not None
-    answers: list[_Answer] = []
+    answers: list[_Answer | PayloadError] = []
     log_rows: list[tuple] = []
     for group in _same_model_runs([pending for pending, _ in batch]):
-        model = group[0].model
-        values = {
-            name: [v for pending in group for v in pending.values[name]] for name in group[0].values
-        }
-        scores = score(model, values)
-        start = 0
-        for pending in group:
-            end = start + len(pending.rows)
-            part = _slice(scores, start, end)
+        for pending, scores in zip(group, _scored(group), strict=True):
+            if isinstance(scores, PayloadError):
+                answers.append(scores)
+                continue
             latency = (time.perf_counter() - pending.started) * 1000
-            log_rows.append(service.log_row(pending, part, latency))
-            answers.append(_Answer(model, part, None))
-            start = end
-    logged = service.log.append(log_rows)
-    for answer in answers:
-        answer.logged = logged
-    if service.shadow is not None and service.shadow.model is not None:
-        service.shadow.submit(
-            [ShadowRequest(p.request_id, p.values, len(p.rows)) for p, _ in batch]
-        )
+            try:
+                log_rows.append(service.log_row(pending, scores, latency))
+            except (TypeError, ValueError) as error:  # a value the log cannot hold
+                log.warning("could not log request %s: %s", pending.request_id, error)
+                answers.append(PayloadError(NOT_SCORED.format(error=type(error).__name__)))
+                continue
+            answers.append(_Answer(pending.model, scores, None))
+    if log_rows:
+        logged = service.log.append(log_rows)
+        for answer in answers:
+            if isinstance(answer, _Answer):
+                answer.logged = logged
+    _shadow(service, batch, answers)
     return answers
+
+
+def _scored(group: list[_Pending]) -> list[Scores | PayloadError]:
+    model = group[0].model
+    values = {
+        name: [v for pending in group for v in pending.values[name]] for name in group[0].values
+    }
+    try:
+        scores = score(model, values)
+    except Exception as error:
+        if len(group) > 1:
+            return [one for pending in group for one in _scored([pending])]
+        log.exception("could not score request %s", group[0].request_id)
+        return [PayloadError(NOT_SCORED.format(error=type(error).__name__))]
+    parts: list[Scores | PayloadError] = []
+    start = 0
+    for pending in group:
+        parts.append(_slice(scores, start, start + len(pending.rows)))
+        start += len(pending.rows)
+    return parts
+
+
+def _shadow(
+    service: _Service, batch: list[tuple[_Pending, Any]], answers: list[_Answer | PayloadError]
+) -> None:
+    if service.shadow is None or service.shadow.model is None:
+        return
+    scored = [p for (p, _), a in zip(batch, answers, strict=True) if isinstance(a, _Answer)]
+    try:
+        service.shadow.submit([ShadowRequest(p.request_id, p.values, len(p.rows)) for p in scored])
+    except Exception:  # the shadow must never cost the served answers
+        log.exception("could not hand the batch to the shadow version")
 
 
 def _same_model_runs(pending: list[_Pending]) -> list[list[_Pending]]:
@@ -428,6 +529,8 @@ def _prediction_response(pending: _Pending, answer: _Answer) -> Response:
     unseen = sum(len(columns) for columns in scores.unseen)
     if unseen:
         body["unseen_categories"] = unseen
+    if pending.notes:
+        body["warnings"] = pending.notes
     return Response(
         orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
     )
@@ -443,152 +546,26 @@ def _authorised(request: Request, expected_hash: str) -> bool:
     return key_matches(key, expected_hash)
 
 
-async def _json_body(request: Request, most: int) -> Any:
+async def _json_body(request: Request, most: int, seconds: float) -> tuple[Any, bool]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json":
-        return JSONResponse({"detail": NOT_JSON}, status_code=415)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > most:
-        return JSONResponse({"detail": TOO_LARGE.format(most=most)}, status_code=413)
-    raw = await request.body()
-    if len(raw) > most:
-        return JSONResponse({"detail": TOO_LARGE.format(most=most)}, status_code=413)
-    try:  # strict JSON: no NaN or Infinity gets past orjson
-        return orjson.loads(raw), True
-    except orjson.JSONDecodeError:
-        pass
-    try:  # NaN, Infinity and 1e999 parse here, so the 422 can name the field that holds them
-        return json.loads(raw), False
-    except (ValueError, UnicodeDecodeError) as error:
-        detail = [{"loc": ["body"], "msg": BAD_JSON.format(error=error), "type": "json_invalid"}]
+        raise BodyError(415, NOT_JSON)
+    return parse_json(await read_body(request, most, seconds))
+
+
+def _body_refusal(error: BodyError) -> Response:
+    if error.json_invalid:
+        detail = [{"loc": ["body"], "msg": error.message, "type": "json_invalid"}]
         return JSONResponse({"detail": detail}, status_code=422)
+    return _refusal({"detail": error.message}, error.status)
 
 
-def _labels(body: Any, model: ServedModel, most: int) -> list[tuple[str, int | None, str]]:
-    if isinstance(body, dict) and "feedback" in body:
-        items = body["feedback"]
-        if not isinstance(items, list) or not items:
-            raise PayloadError(FEEDBACK_SHAPE, ("feedback",))
-        if len(items) > most:
-            raise PayloadError(f"Send at most {most:,} labels per request.", ("feedback",))
-        return [_label(item, model, ("feedback", index)) for index, item in enumerate(items)]
-    return [_label(body, model, ())]
-
-
-def _label(item: Any, model: ServedModel, path: tuple[str | int, ...]) -> tuple:
-    if not isinstance(item, dict) or set(item) - {"request_id", "row", "label"}:
-        raise PayloadError(FEEDBACK_SHAPE, path)
-    request_id, row = item.get("request_id"), item.get("row")
-    if not isinstance(request_id, str) or not request_id:
-        raise PayloadError(FEEDBACK_SHAPE, (*path, "request_id"))
-    if row is not None and (type(row) is not int or row < 0):
-        raise PayloadError("row must be a whole number from 0.", (*path, "row"))
-    if "label" not in item:
-        raise PayloadError(FEEDBACK_SHAPE, (*path, "label"))
-    label = _checked_label(item["label"], model, (*path, "label"))
-    return request_id, row, orjson.dumps(label).decode()
-
-
-def _checked_label(label: Any, model: ServedModel, path: tuple[str | int, ...]) -> Any:
-    if model.task == "regression":
-        number = type(label) in (int, float) and math.isfinite(label)
-        if not number:
-            raise PayloadError(NOT_A_NUMBER, path)
-        return label
-    for known in model.classes:
-        if label == known or (not isinstance(label, bool) and str(label) == str(known)):
-            return known
-    raise PayloadError(NOT_A_CLASS.format(classes=model.classes), path)
+def _refusal(body: dict[str, Any], status: int) -> Response:
+    # a body cut off part-way (408, 413) leaves the connection unusable: close it
+    headers = {"Connection": "close"} if status in (408, 413) else None
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _record_labels(service: _Service, labels: list[tuple[str, int | None, str]]) -> list[str]:
     with connection.connect(service.home) as db:
         return deployments.record_labels(db, service.deployment_id, labels, time.time())
-
-
-# -- OpenAPI -----------------------------------------------------------------------------------
-
-
-def _serve_docs_offline(app: FastAPI) -> None:
-    """/docs with Swagger UI's files served from the package, not a CDN: nothing the studio
-    shows reaches the internet."""
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.staticfiles import StaticFiles
-    from swagger_ui_bundle import swagger_ui_path
-
-    app.mount(DOCS_ASSETS.rstrip("/"), StaticFiles(directory=swagger_ui_path), name="docs-assets")
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> Response:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title=f"{app.title} - API",
-            swagger_js_url=f"{DOCS_ASSETS}swagger-ui-bundle.js",
-            swagger_css_url=f"{DOCS_ASSETS}swagger-ui.css",
-            swagger_favicon_url=f"{DOCS_ASSETS}favicon-32x32.png",
-        )
-
-
-def _request_body() -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/PredictionRequest"}
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _feedback_body() -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/Feedback"}
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _document(app: FastAPI, model: ServedModel) -> None:
-    """Put the request schemas, generated from the training columns, into /openapi.json."""
-    app.openapi_schema = None
-    schema = app.openapi()
-    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-    schemas["Record"] = record_model(model.columns).model_json_schema()
-    schemas["PredictionRequest"] = {
-        "type": "object",
-        "properties": {
-            "records": {
-                "type": "array",
-                "items": {"$ref": "#/components/schemas/Record"},
-                "minItems": 1,
-            }
-        },
-        "required": ["records"],
-        "additionalProperties": False,
-    }
-    label: dict[str, Any] = (
-        {"type": "number"} if model.task == "regression" else {"enum": model.classes}
-    )
-    one = {
-        "type": "object",
-        "properties": {
-            "request_id": {"type": "string", "minLength": 1},
-            "row": {"type": "integer", "minimum": 0},
-            "label": label,
-        },
-        "required": ["request_id", "label"],
-        "additionalProperties": False,
-    }
-    schemas["Feedback"] = one
-    paths = schema.setdefault("paths", {})
-    for path, summary, body in (
-        ("/predict", "Predict", _request_body()),
-        ("/invocations", "Predict (MLflow scoring-server payloads)", _request_body()),
-        ("/feedback", "Send true labels for earlier predictions", _feedback_body()),
-    ):
-        paths[path] = {"post": {"summary": summary, "requestBody": body, "responses": _RESPONSES}}
-    app.openapi_schema = schema
-
-
-_RESPONSES = {
-    "200": {
-        "description": "Answered",
-        "content": {"application/json": {"schema": {"type": "object"}}},
-    },
-    "401": {"description": "Missing, wrong or revoked API key"},
-    "404": {"description": "Unknown request id (feedback)"},
-    "413": {"description": "Body too large"},
-    "415": {"description": "Not JSON"},
-    "422": {"description": "Input that does not fit the model, with the field path"},
-}

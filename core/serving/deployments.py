@@ -18,7 +18,13 @@ from core import store
 from core.artifacts import new_artifact_path, resolve
 from core.processes import process_running, spawn_detached
 from core.serving.keys import key_hash, new_api_key
-from core.serving.supervisor import APP_FACTORY, SUPERVISOR_MODULE, answers, server_env
+from core.serving.supervisor import (
+    APP_FACTORY,
+    SUPERVISOR_MODULE,
+    answers,
+    older_log,
+    server_env,
+)
 from core.store import audit, connect, deployments, models
 from core.store.deployments import Deployment
 
@@ -81,6 +87,7 @@ def deploy(
     only time the key is shown: the store keeps its hash)."""
     version = find_model_version(home, ref)
     reason = _approved_or_reason(version, override_reason)
+    check_files(home, version)  # before any row or process: a bad file is refused at once
     api_key = new_api_key()
     fields = {"log_path": new_artifact_path(LOG_FOLDER, ".log")}
     deployment = _new_deployment(home, version, host, port, workers, api_key, actor, fields)
@@ -88,6 +95,17 @@ def deploy(
         _audit(db, actor, "deployment.create", deployment, version=version.label, reason=reason)
     _spawn_supervisor(home, deployment)
     return (wait_until_ready(home, deployment.id) if wait else deployment), api_key
+
+
+def check_files(home: Path, version: models.ModelVersion) -> None:
+    """DeployError in one line unless the version's files are present, unchanged and hold only
+    trusted types: checked in the studio, so no service process starts for a bad file."""
+    from core.serving.model_check import ModelCheckError, check_model_files
+
+    try:
+        check_model_files(home, version)
+    except ModelCheckError as error:
+        raise DeployError(str(error)) from None
 
 
 def check_deployable(home: Path, ref: str, *, override_reason: str | None = None) -> str | None:
@@ -112,6 +130,7 @@ def serve_in_foreground(
     import uvicorn
 
     check_deployable(home, ref, override_reason=override_reason)
+    check_files(home, find_model_version(home, ref))
     deployment = open_foreground(
         home, ref, host=host, port=port, workers=workers, api_key=api_key, actor=actor
     )
@@ -243,6 +262,7 @@ def undeploy(home: Path, deployment_id: int, *, actor: str = "studio") -> Deploy
 def restart(home: Path, deployment_id: int, *, actor: str = "studio") -> Deployment:
     """Start a stopped or failed deployment again, on its port, with its key."""
     deployment = get_deployment(home, deployment_id)
+    check_files(home, model_version_by_id(home, deployment.model_version_id))
     if deployment.active and _live_supervisor(deployment) is not None:
         undeploy(home, deployment_id, actor=actor)
     _usable_port(deployment.host, deployment.port)
@@ -272,6 +292,7 @@ def switch_version(
     if version.id == deployment.model_version_id:
         raise DeployError(SAME_VERSION.format(id=deployment_id, label=version.label))
     reason = None if rolling_back else _approved_or_reason(version, override_reason)
+    check_files(home, version)
     with connect(home) as db:
         deployments.update(
             db,
@@ -386,12 +407,19 @@ def service_log(home: Path, deployment: Deployment, *, lines: int = 200) -> str:
     if not deployment.log_path:
         return ""
     path = resolve(home, deployment.log_path)
-    if not path.exists():
-        return ""
+    found = _tail(path, lines)
+    if len(found) < lines:  # just rotated: the older part holds the lines before
+        found = _tail(older_log(path), lines - len(found)) + found
+    return "\n".join(found)
+
+
+def _tail(path: Path, lines: int) -> list[str]:
+    if lines <= 0 or not path.exists():
+        return []
     with path.open("rb") as file:
         file.seek(max(0, path.stat().st_size - 256 * 1024))
         text = file.read().decode("utf-8", "replace")
-    return "\n".join(text.splitlines()[-lines:])
+    return text.splitlines()[-lines:]
 
 
 def recent_predictions(home: Path, deployment_id: int, *, limit: int = 50) -> list[dict[str, Any]]:

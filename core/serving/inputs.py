@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -28,6 +29,10 @@ NOT_FINITE = "Numbers must be finite (no NaN or Infinity)."
 WRONG_TYPE = "Expected {kind}, got {found}."
 TOO_MANY_ROWS = "A request may hold at most {most:,} rows; this one has {found:,}."
 NO_ROWS = "The request holds no rows."
+MISSING_INPUT = "Missing input: send every column the model takes, null for a missing value."
+IGNORED_COLUMNS = "Ignored columns the model does not take, as MLflow does: {names}."
+NUMBERS_FROM_TEXT = "'{name}': numbers sent as text were read as numbers, as MLflow does."
+NAN_AS_MISSING = "'{name}': NaN was read as a missing value, as MLflow does."
 _KINDS = {"numeric": NUMBER, "boolean": BOOLEAN, "datetime": DATETIME}
 _WORDS = {
     NUMBER: "a number",
@@ -37,17 +42,46 @@ _WORDS = {
 }
 
 
-class PayloadError(ValueError):
-    """A request that does not fit the model's inputs; ``path`` locates the bad field."""
+FieldPath = tuple[str | int, ...]
 
-    def __init__(self, message: str, path: tuple[str | int, ...] = ()) -> None:
+
+class PayloadError(ValueError):
+    """A request that does not fit the model's inputs; ``path`` locates the bad field, ``more``
+    holds further (message, path) problems found at the same time (e.g. each missing input)."""
+
+    def __init__(
+        self, message: str, path: FieldPath = (), *, more: Sequence[tuple[str, FieldPath]] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.path = path
+        self.problems = [(message, path), *more]
 
     def to_detail(self) -> list[dict[str, Any]]:
-        """FastAPI's 422 shape: a list of {loc, msg, type}."""
-        return [{"loc": ["body", *self.path], "msg": self.message, "type": "value_error"}]
+        """FastAPI's 422 shape: a list of {loc, msg, type}, one per problem."""
+        return [
+            {"loc": ["body", *path], "msg": message, "type": "value_error"}
+            for message, path in self.problems
+        ]
+
+    def to_message(self) -> str:
+        """One line naming each problem's field, for MLflow's {"error_code", "message"} shape."""
+        return "; ".join(
+            f"{_where(path)}: {message}" if path else message for message, path in self.problems
+        )
+
+
+def listed(names: Sequence[str], most: int = 20) -> str:
+    """Names quoted for a message, at most ``most`` of them."""
+    shown = ", ".join(map(repr, names[:most]))
+    return shown + (f" and {len(names) - most:,} more" if len(names) > most else "")
+
+
+def _where(path: FieldPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 @dataclass(frozen=True)
@@ -89,7 +123,8 @@ def record_model(columns: list[InputColumn], *, name: str = "Record") -> type[Ba
             DATETIME: str | None,
             TEXT: str | float | None,
         }[column.kind]
-        fields[column.name] = (annotation, Field(default=None, description=column.dtype))
+        # required but nullable: a request names every input, null for a missing value
+        fields[column.name] = (annotation, Field(description=column.dtype))
     config = ConfigDict(extra="forbid", allow_inf_nan=False)
     model: type[BaseModel] = create_model(name, __config__=config, **fields)
     return model
@@ -151,10 +186,15 @@ def check_rows(
     key: str = "records",
     max_rows: int = 10_000,
     finite: bool = False,
+    complete: bool = True,
+    notes: list[str] | None = None,
 ) -> dict[str, list[Any]]:
     """Each input column's values across ``rows``, every one checked; PayloadError locates the
-    first bad field. Checks run per column over whole lists, so 10,000 rows stay cheap.
-    ``finite``: the parser already refused NaN and Infinity, so numbers need no second look."""
+    first bad field, then names every input a row omits (``complete``; null is the way to send
+    a missing value). Checks run per column over whole lists, so 10,000 rows stay cheap.
+    ``finite``: the parser already refused NaN and Infinity, so numbers need no second look.
+    ``notes``: MLflow's coercions instead of refusals (unknown columns dropped, numbers sent as
+    text read as numbers, NaN read as missing), each said once in ``notes``."""
     if not rows:
         raise PayloadError(NO_ROWS, (key,))
     if len(rows) > max_rows:
@@ -164,10 +204,13 @@ def check_rows(
         raise PayloadError(NOT_A_ROW, (key, index))
     known = {column.name: column for column in columns}
     unknown = set(chain.from_iterable(rows)).difference(known)
-    if unknown:
+    if unknown and notes is not None:
+        rows = [{k: v for k, v in row.items() if k in known} for row in rows]
+        notes.append(IGNORED_COLUMNS.format(names=listed(sorted(unknown))))
+    elif unknown:
         index, name = next((i, n) for i, row in enumerate(rows) for n in row if n in unknown)
-        listed = ", ".join(known)
-        raise PayloadError(UNKNOWN_COLUMN.format(columns=listed), (key, index, str(name)))
+        names = ", ".join(known)
+        raise PayloadError(UNKNOWN_COLUMN.format(columns=names), (key, index, str(name)))
     found = _transposed(rows)
     values = {}
     for column in columns:
@@ -175,8 +218,23 @@ def check_rows(
             gathered = list(found[column.name])
         else:
             gathered = [row.get(column.name) for row in rows]
-        values[column.name] = _checked_column(gathered, column, key, finite=finite)
+        values[column.name] = _checked_column(gathered, column, key, finite=finite, notes=notes)
+    if complete:
+        _require_every_input(rows, columns, key)
     return values
+
+
+def _require_every_input(rows: list[dict[str, Any]], columns: list[InputColumn], key: str) -> None:
+    """Unknown columns are gone by now, so a row with as many keys as inputs holds every one."""
+    if set(map(len, rows)) == {len(columns)}:
+        return
+    problems: list[tuple[str, FieldPath]] = []
+    for column in columns:
+        index = next((i for i, row in enumerate(rows) if column.name not in row), None)
+        if index is not None:
+            problems.append((MISSING_INPUT, (key, index, column.name)))
+    if problems:
+        raise PayloadError(*problems[0], more=problems[1:])
 
 
 def _transposed(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -209,7 +267,12 @@ _ALLOWED_TYPES: dict[str, set[type]] = {
 
 
 def _checked_column(
-    values: list[Any], column: InputColumn, key: str, *, finite: bool = False
+    values: list[Any],
+    column: InputColumn,
+    key: str,
+    *,
+    finite: bool = False,
+    notes: list[str] | None = None,
 ) -> list[Any]:
     types = set(map(type, values))
     suspect = not types <= _ALLOWED_TYPES[column.kind]
@@ -217,10 +280,37 @@ def _checked_column(
     if column.kind == NUMBER and int in types:
         integers = [v for v in values if type(v) is int]
         suspect = suspect or max(map(abs, integers)) > _LARGEST_FLOAT
+    if suspect and notes is not None:
+        values = _coerced(values, column, notes)
     if suspect:
         for index, value in enumerate(values):  # slow path: find and name the first bad value
             _checked(value, column, (key, index, column.name))
     return values
+
+
+def _coerced(values: list[Any], column: InputColumn, notes: list[str]) -> list[Any]:
+    """MLflow's reading of a column: NaN is a missing value, and a number column's numeric
+    text is a number (what cannot be read stays, to be refused with its path)."""
+    read_text = read_nan = False
+    coerced = []
+    for value in values:
+        if type(value) is str and column.kind == NUMBER:
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+            if number is not None:
+                read_text = True
+                value = number
+        if type(value) is float and math.isnan(value):
+            read_nan = True
+            value = None
+        coerced.append(value)
+    if read_text:
+        notes.append(NUMBERS_FROM_TEXT.format(name=column.name))
+    if read_nan:
+        notes.append(NAN_AS_MISSING.format(name=column.name))
+    return coerced
 
 
 def _has_non_finite(values: list[Any]) -> bool:

@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core import store
+from core.artifacts import resolve
 from core.store import connect, deployments
 
 SUPERVISOR_MODULE = "core.serving.supervisor"
@@ -26,6 +28,8 @@ READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 20.0
 CRASH_WINDOW_S = 60.0
 MAX_CRASHES = 5
+MAX_LOG_BYTES = 10 * 1024 * 1024  # the service log, then one older part beside it (".1")
+LOG_CHECK_S = 2.0
 DIED = "The service process stopped unexpectedly (exit code {code}); restarted it."
 GAVE_UP = (
     "The service process stopped {count} times within {window:.0f} s, so it was not restarted "
@@ -66,6 +70,25 @@ def server_env(home: Path, deployment_id: int) -> dict[str, str]:
     env |= {HOME_ENV: str(home), DEPLOYMENT_ENV: str(deployment_id)}
     env |= {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     return env
+
+
+def rotate_log(path: Path, most: int = MAX_LOG_BYTES) -> bool:
+    """Keep a log under ``most`` bytes: copy it to ``<name>.1`` and empty it. Copy and truncate
+    rather than rename, because the supervisor and the service write to it through descriptors
+    they inherited (opened for appending, so their next line lands at the new start)."""
+    try:
+        if path.stat().st_size <= most:
+            return False
+        shutil.copyfile(path, older_log(path))
+        with path.open("r+b") as log:
+            log.truncate(0)
+    except OSError:  # a log that cannot be rotated must not stop the service
+        return False
+    return True
+
+
+def older_log(path: Path) -> Path:
+    return path.with_name(path.name + ".1")
 
 
 def answers(url: str, *, timeout: float = 1.0) -> dict[str, Any] | None:
@@ -129,7 +152,14 @@ class Supervisor:
         if self.wait_until_ready(deployment.url):
             self.update(status="running", started_at=store.now(), last_error=None)
             _stamp("the service answers /health")
-        code = self.child.wait()
+        log = resolve(self.home, deployment.log_path) if deployment.log_path else None
+        while True:
+            try:
+                code = self.child.wait(LOG_CHECK_S)
+                break
+            except subprocess.TimeoutExpired:
+                if log is not None and rotate_log(log):
+                    _stamp(f"the log passed {MAX_LOG_BYTES:,} bytes; its older part is {log}.1")
         self.clean_up_group()
         return code
 

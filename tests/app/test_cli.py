@@ -346,10 +346,11 @@ def test_serve_in_the_foreground_until_interrupted(tmp_path: Path, wait_until) -
             every=0.2,
             ignoring=(httpx.HTTPError,),
         )
-        row = {"records": [{"age": 40, "annual_income": 50000}]}
-        answer = httpx.post(
-            f"{announced['url']}/predict", json=row, headers={"X-API-Key": "a-key-for-this-test"}
-        )
+        key = {"X-API-Key": "a-key-for-this-test"}
+        inputs = httpx.get(f"{announced['url']}/metadata", headers=key).json()["inputs"]
+        known = {"age": 40, "annual_income": 50000}  # every other input sent as missing (null)
+        row = {"records": [{c["name"]: known.get(c["name"]) for c in inputs}]}
+        answer = httpx.post(f"{announced['url']}/predict", json=row, headers=key)
         assert answer.status_code == 200 and answer.json()["model_version"] == "risk v1"
     finally:
         server.send_signal(signal.SIGINT)
@@ -443,3 +444,28 @@ def test_drift_between_two_files(tmp_path: Path) -> None:
     assert text.splitlines()[2].startswith("interest_rate") and "DRIFT" in text.splitlines()[2]
     code, output = run(home, "drift", *files, "--method", "nope", "--json")
     assert code == 1 and "no drift method called 'nope'" in json.loads(output)["error"]
+
+
+def test_json_output_writes_null_for_non_finite_numbers(capsys) -> None:
+    import numpy as np
+
+    from app.cli.group import emit
+
+    payload = {
+        "mean": float("nan"),
+        "nested": {"values": [1.5, float("inf"), (float("-inf"), 2)], "deeper": [{"x": np.nan}]},
+        "numpy": np.float32("nan"),
+        "array": np.array([1.0, np.inf]),
+        "path": Path("/tmp/x"),
+    }
+    emit(payload, True, str)
+    printed = capsys.readouterr().out
+    assert "NaN" not in printed and "Infinity" not in printed
+    parsed = json.loads(printed, parse_constant=lambda name: pytest.fail(f"bare {name}"))
+    assert parsed == {
+        "mean": None,
+        "nested": {"values": [1.5, None, [None, 2]], "deeper": [{"x": None}]},
+        "numpy": None,
+        "array": [1.0, None],
+        "path": "/tmp/x",
+    }

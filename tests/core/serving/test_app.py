@@ -121,9 +121,9 @@ MIXED_ROWS = [
     {"income": 41.5, "region": "north", "opened": "2023-03-04", "member": True},
     {"income": 60, "region": "east", "opened": "2023-05-06T13:45:00", "member": False},
     {"income": None, "region": None, "opened": None, "member": None},
-    {"income": 48.0, "region": "atlantis", "opened": "2023-07-08 23:59:59.5"},
+    {"income": 48.0, "region": "atlantis", "opened": "2023-07-08 23:59:59.5", "member": None},
     {"income": 52.0, "region": 7, "opened": "2023-01-02T03:04:05+02:00", "member": True},
-    {"income": 47.0, "region": "south", "opened": "not a date"},
+    {"income": 47.0, "region": "south", "opened": "not a date", "member": None},
 ]
 
 
@@ -161,3 +161,17 @@ def test_docs_page_loads_its_files_from_the_service_not_a_cdn(client):
     assert "/docs-assets/swagger-ui-bundle.js" in page.text
     script = client.get("/docs-assets/swagger-ui-bundle.js", headers={"Authorization": ""})
     assert script.status_code == 200 and len(script.content) > 100_000
+
+
+def test_an_omitted_input_is_refused_on_every_endpoint(client):
+    partial = client.post("/predict", json={"records": [{"income": 30.0}, {}]})
+    assert partial.status_code == 422
+    assert [item["loc"] for item in partial.json()["detail"]] == [
+        ["body", "records", 1, "income"],  # each missing input once, in the model's order
+        ["body", "records", 0, "region"],
+    ]
+    mlflow = client.post("/invocations", json={"dataframe_records": [{"region": "north"}]})
+    assert mlflow.status_code == 400 and mlflow.json()["error_code"] == "BAD_REQUEST"
+    assert "dataframe_records[0].income: Missing input" in mlflow.json()["message"]
+    nulls = client.post("/predict", json={"records": [{"income": None, "region": None}]})
+    assert nulls.status_code == 200 and len(nulls.json()["predictions"]) == 1

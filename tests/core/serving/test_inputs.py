@@ -27,6 +27,7 @@ SCHEMA = [
     ColumnSchema("default", "int64", "target"),
 ]
 NAMES = ["age", "region", "guarantor", "applied"]
+ROW = {"age": 1, "region": "a", "guarantor": None, "applied": None}
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def test_columns_follow_training_order_and_roles(columns):
 def test_records_become_a_typed_frame(columns):
     rows = [
         {"age": 30, "region": "north", "guarantor": True, "applied": "2024-01-02"},
-        {"age": None, "region": 3.0},
+        {"age": None, "region": 3.0, "guarantor": None, "applied": None},
     ]
     frame = rows_to_frame(rows, columns)
     assert list(frame.columns) == NAMES
@@ -58,10 +59,10 @@ def test_records_become_a_typed_frame(columns):
 @pytest.mark.parametrize(
     "body",
     [
-        {"records": [{"age": 1, "region": "a"}]},
-        {"dataframe_records": [{"age": 1, "region": "a"}]},
-        {"dataframe_split": {"columns": ["age", "region"], "data": [[1, "a"]]}},
-        {"instances": [{"age": 1, "region": "a"}]},
+        {"records": [ROW]},
+        {"dataframe_records": [ROW]},
+        {"dataframe_split": {"columns": NAMES, "data": [[1, "a", None, None]]}},
+        {"instances": [ROW]},
         {"instances": [[1, "a", None, None]]},
     ],
 )
@@ -112,8 +113,31 @@ def test_the_record_model_documents_and_forbids_extras(columns):
     schema = model.model_json_schema()
     assert set(schema["properties"]) == set(NAMES)
     assert schema.get("additionalProperties") is False
-    model(age=1.5, region="a")
+    model(age=1.5, region="a", guarantor=None, applied=None)
     with pytest.raises(ValidationError):
         model(age=1, extra=2)
     with pytest.raises(ValidationError):
         model(age=float("inf"))
+
+
+@pytest.mark.parametrize(
+    ("rows", "missing"),
+    [
+        ([{"age": 1, "region": "a"}], [(0, "guarantor"), (0, "applied")]),
+        ([{}], [(0, name) for name in NAMES]),
+        ([ROW, {"age": 2, "region": "b", "guarantor": True}], [(1, "applied")]),
+    ],
+)
+def test_an_omitted_input_is_refused_naming_each_one(columns, rows, missing):
+    with pytest.raises(PayloadError) as caught:
+        rows_to_frame(rows, columns)
+    assert [path for _, path in caught.value.problems] == [("records", i, n) for i, n in missing]
+    assert [item["loc"] for item in caught.value.to_detail()] == [
+        ["body", "records", i, n] for i, n in missing
+    ]
+    assert all("null for a missing value" in item["msg"] for item in caught.value.to_detail())
+
+
+def test_null_stays_a_legal_missing_value(columns):
+    frame = rows_to_frame([dict.fromkeys(NAMES)], columns)
+    assert frame.isna().all(axis=None)
