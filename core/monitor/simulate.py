@@ -23,6 +23,10 @@ BAD_RATE = "The rate must be between 0.1 and 1,000 requests per second, not {rat
 BAD_SECONDS = "The duration must be between 1 second and 24 hours, not {seconds}."
 BAD_MINUTES = "The history must span 1 minute to 7 days, not {minutes} minutes."
 NO_ROWS = "{name} has no rows to send."
+MISSING_INPUTS = (
+    "The file has no column for the model's input(s) {names}; every request would be refused. "
+    "Add the column(s) (empty cells are sent as missing values) or pick another file."
+)
 NOT_ANSWERING = "Deployment {id} does not answer at {url}; start it first (`mlops-studio restart`)."
 BAD_KEY = "The service refused the API key (401); pass the deployment's current key."
 NO_ID_COLUMN = (
@@ -180,8 +184,12 @@ def _check(rate: float, seconds: float, frame: pd.DataFrame) -> None:
 
 
 def _records(frame: pd.DataFrame, inputs: list[str]) -> list[dict[str, Any]]:
-    """Rows as JSON records holding only the model's inputs (dates as ISO text)."""
-    kept = frame[[name for name in inputs if name in frame.columns]]
+    """Rows as JSON records holding only the model's inputs (dates as ISO text); a file that
+    lacks an input is refused here, since the service refuses requests that omit one."""
+    missing = [name for name in inputs if name not in frame.columns]
+    if missing:
+        raise ValueError(MISSING_INPUTS.format(names=", ".join(missing)))
+    kept = frame[inputs]
     records: list[dict[str, Any]] = json.loads(
         kept.to_json(orient="records", date_format="iso", date_unit="s")
     )

@@ -391,6 +391,8 @@ def test_predict_scores_a_file_and_refuses_bad_input(tmp_path: Path) -> None:
 
 
 def test_simulate_traffic_then_monitor(tmp_path: Path) -> None:
+    import pandas as pd
+
     home = _registered_credit(tmp_path)
     deployed = run_json(home, "deploy", "risk@1", "--reason", "CLI test of monitoring")
     deployment = str(deployed["id"])
@@ -399,6 +401,11 @@ def test_simulate_traffic_then_monitor(tmp_path: Path) -> None:
     try:
         code, output = run(home, "simulate", deployment, "--file", str(production), "--json")
         assert code == 1 and "API key" in output
+        partial = tmp_path / "partial.csv"
+        pd.read_csv(production).drop(columns="annual_income").head(20).to_csv(partial, index=False)
+        key = ["--api-key", deployed["api_key"]]
+        code, output = run(home, "simulate", deployment, "--file", str(partial), *key)
+        assert code == 1 and "no column for the model's input(s) annual_income" in output
         args = ["--file", str(production), "--labels", str(labels), "--rate", "25"]
         args += ["--seconds", "3", "--label-delay", "0.5", "--api-key", deployed["api_key"]]
         sent = run_json(home, "simulate", deployment, *args)
