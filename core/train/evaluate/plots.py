@@ -14,24 +14,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from core.train.evaluate import plot_kinds as kinds
 from core.train.evaluate.metrics import EvaluationError, _matrix, _one_vs_rest, check_task
-from core.train.evaluate.plot_kinds import (
-    CalibrationCurve,
-    CalibrationPlot,
-    ConfusionMatrix,
-    GainCurve,
-    PlotData,
-    PrCurve,
-    PredictedVsActual,
-    PrPlot,
-    ResidualHistogram,
-    Residuals,
-    RocCurve,
-    RocPlot,
-    ThresholdSweep,
-    _json_ready,
-    series,
-)
 
 CALIBRATION_BINS = 10
 MAX_HISTOGRAM_BINS = 50
@@ -50,7 +34,7 @@ def plot_data(
     task: str,
     max_points: int = 2000,
     scores: np.ndarray | None = None,
-) -> PlotData:
+) -> kinds.PlotData:
     """The data behind the evaluation charts: no NaN (None instead), each curve ≤ max_points.
 
     Charts are left out (None) when they cannot be drawn: roc/pr/gain/threshold need
@@ -68,14 +52,14 @@ def plot_data(
     proba = _matrix(probabilities, len(classes), probability=True)
     ranking = proba if proba is not None else _matrix(scores, len(classes), probability=False)
     if ranking is None or len(truth) == 0:
-        return PlotData(confusion_matrix=confusion)
+        return kinds.PlotData(confusion_matrix=confusion)
     pairs = _one_vs_rest(truth, ranking, classes, task)
     roc = [_roc(label, hits, column, max_points) for label, hits, column in pairs]
     pr = [_pr(label, hits, column, max_points) for label, hits, column in pairs]
     found_pr = [found for found in pr if found]
     calibration = None
     if proba is not None:
-        calibration = CalibrationPlot(
+        calibration = kinds.CalibrationPlot(
             tuple(_calibration(label, hits, column) for label, hits, column in pairs)
         )
     gain = threshold = None
@@ -83,12 +67,12 @@ def plot_data(
         label, hits, column = pairs[0]
         gain = _gain(label, hits, column, max_points)
         threshold = _threshold(hits, column, max_points, probability=proba is not None)
-    return PlotData(
+    return kinds.PlotData(
         confusion_matrix=confusion,
-        roc=RocPlot(tuple(curve for curve in roc if curve)) if any(roc) else None,
-        pr=PrPlot(
+        roc=kinds.RocPlot(tuple(curve for curve in roc if curve)) if any(roc) else None,
+        pr=kinds.PrPlot(
             curves=tuple(curve for curve, _ in found_pr),
-            prevalence=series(prevalence for _, prevalence in found_pr),
+            prevalence=kinds.series(prevalence for _, prevalence in found_pr),
         )
         if found_pr
         else None,
@@ -105,43 +89,48 @@ def _thin(count: int, max_points: int) -> np.ndarray:
     return np.unique(np.linspace(0, count - 1, max_points).round().astype(int))
 
 
-def _confusion(truth: np.ndarray, guess: np.ndarray, classes: list) -> ConfusionMatrix:
+def _confusion(truth: np.ndarray, guess: np.ndarray, classes: list) -> kinds.ConfusionMatrix:
     if len(truth) == 0 or not classes:
         counts = np.zeros((len(classes), len(classes)), dtype=int)
     else:
         counts = confusion_matrix(truth, guess, labels=classes)
     rows = tuple(tuple(int(value) for value in row) for row in counts)
-    return ConfusionMatrix(labels=tuple(str(label) for label in classes), counts=rows)
+    return kinds.ConfusionMatrix(labels=tuple(str(label) for label in classes), counts=rows)
 
 
-def _roc(label: Any, hits: np.ndarray, column: np.ndarray, max_points: int) -> RocCurve | None:
+def _roc(
+    label: Any, hits: np.ndarray, column: np.ndarray, max_points: int
+) -> kinds.RocCurve | None:
     if hits.all() or not hits.any():
         return None
     fpr, tpr, _ = roc_curve(hits, column)
     keep = _thin(len(fpr), max_points)
     auc = float(roc_auc_score(hits, column))
-    return RocCurve(
-        label=str(label), fpr=series(fpr[keep]), tpr=series(tpr[keep]), auc=_json_ready(auc)
+    return kinds.RocCurve(
+        label=str(label),
+        fpr=kinds.series(fpr[keep]),
+        tpr=kinds.series(tpr[keep]),
+        auc=kinds._json_ready(auc),
     )
 
 
 def _pr(
     label: Any, hits: np.ndarray, column: np.ndarray, max_points: int
-) -> tuple[PrCurve, float] | None:
+) -> tuple[kinds.PrCurve, float] | None:
     if not hits.any():
         return None
     precision, recall, _ = precision_recall_curve(hits, column, drop_intermediate=True)
     keep = _thin(len(precision), max_points)
-    curve = PrCurve(
+    curve = kinds.PrCurve(
         label=str(label),
-        recall=series(recall[keep]),
-        precision=series(precision[keep]),
-        average_precision=_json_ready(float(average_precision_score(hits, column))),
+        recall=kinds.series(recall[keep]),
+        precision=kinds.series(precision[keep]),
+        average_precision=kinds._json_ready(float(average_precision_score(hits, column))),
     )
     return curve, float(hits.mean())
 
 
-def _calibration(label: Any, hits: np.ndarray, column: np.ndarray) -> CalibrationCurve:
+def _calibration(label: Any, hits: np.ndarray, column: np.ndarray) -> kinds.CalibrationCurve:
     """Quantile bins (uniform over [0, 1] when the probabilities have too few distinct values)."""
     edges = np.unique(np.quantile(column, np.linspace(0, 1, CALIBRATION_BINS + 1)))
     if len(edges) < 3:
@@ -151,15 +140,15 @@ def _calibration(label: Any, hits: np.ndarray, column: np.ndarray) -> Calibratio
     used = count > 0
     predicted = np.bincount(bins, weights=column, minlength=len(edges) - 1)[used] / count[used]
     positive = np.bincount(bins, weights=hits.astype(float), minlength=len(edges) - 1)[used]
-    return CalibrationCurve(
+    return kinds.CalibrationCurve(
         label=str(label),
-        mean_predicted=series(predicted),
-        fraction_positive=series(positive / count[used]),
+        mean_predicted=kinds.series(predicted),
+        fraction_positive=kinds.series(positive / count[used]),
         count=tuple(int(value) for value in count[used]),
     )
 
 
-def _gain(label: Any, hits: np.ndarray, column: np.ndarray, max_points: int) -> GainCurve:
+def _gain(label: Any, hits: np.ndarray, column: np.ndarray, max_points: int) -> kinds.GainCurve:
     """Cumulative share of positives captured by the top-scored share of rows, ties together."""
     order = np.argsort(-column, kind="stable")
     ordered = column[order]
@@ -167,32 +156,32 @@ def _gain(label: Any, hits: np.ndarray, column: np.ndarray, max_points: int) -> 
     ends = np.r_[np.flatnonzero(np.diff(ordered) != 0), len(ordered) - 1]
     ends = ends[_thin(len(ends), max_points)]
     targeted = (ends + 1) / len(ordered)
-    return GainCurve(
+    return kinds.GainCurve(
         label=str(label),
-        fraction_targeted=series(targeted),
-        fraction_captured=series(captured[ends]),
-        lift=series(captured[ends] / targeted),
+        fraction_targeted=kinds.series(targeted),
+        fraction_captured=kinds.series(captured[ends]),
+        lift=kinds.series(captured[ends] / targeted),
     )
 
 
 def _threshold(
     hits: np.ndarray, column: np.ndarray, max_points: int, *, probability: bool
-) -> ThresholdSweep:
+) -> kinds.ThresholdSweep:
     precision, recall, thresholds = precision_recall_curve(hits, column)
     precision, recall = precision[:-1], recall[:-1]
     total = precision + recall
     f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
     keep = _thin(len(thresholds), max_points)
-    return ThresholdSweep(
-        threshold=series(thresholds[keep]),
-        precision=series(precision[keep]),
-        recall=series(recall[keep]),
-        f1=series(f1[keep]),
+    return kinds.ThresholdSweep(
+        threshold=kinds.series(thresholds[keep]),
+        precision=kinds.series(precision[keep]),
+        recall=kinds.series(recall[keep]),
+        f1=kinds.series(f1[keep]),
         scale="probability" if probability else "decision",
     )
 
 
-def _regression_plots(truth: np.ndarray, guess: np.ndarray, max_points: int) -> PlotData:
+def _regression_plots(truth: np.ndarray, guess: np.ndarray, max_points: int) -> kinds.PlotData:
     actual = truth.astype(float)
     predicted = guess.astype(float)
     finite = np.isfinite(actual) & np.isfinite(predicted)
@@ -202,13 +191,15 @@ def _regression_plots(truth: np.ndarray, guess: np.ndarray, max_points: int) -> 
     if len(rows) > max_points:
         rows = np.sort(np.random.default_rng(SAMPLE_SEED).choice(rows, max_points, replace=False))
     counts, edges = _histogram(residual)
-    return PlotData(
-        residuals=Residuals(predicted=series(predicted[rows]), residual=series(residual[rows])),
-        predicted_vs_actual=PredictedVsActual(
-            actual=series(actual[rows]), predicted=series(predicted[rows])
+    return kinds.PlotData(
+        residuals=kinds.Residuals(
+            predicted=kinds.series(predicted[rows]), residual=kinds.series(residual[rows])
         ),
-        residual_histogram=ResidualHistogram(
-            edges=series(edges), counts=tuple(int(value) for value in counts)
+        predicted_vs_actual=kinds.PredictedVsActual(
+            actual=kinds.series(actual[rows]), predicted=kinds.series(predicted[rows])
+        ),
+        residual_histogram=kinds.ResidualHistogram(
+            edges=kinds.series(edges), counts=tuple(int(value) for value in counts)
         ),
     )
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core.train.evaluate.metrics import check_task
-from core.train.evaluate.plots import _json_ready
+from core.train.evaluate.plot_kinds import _json_ready
 
 COST_ROWS = 10
 
