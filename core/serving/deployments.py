@@ -55,7 +55,8 @@ class DeployError(ValueError):
 
 
 def find_model_version(home: Path, ref: str) -> models.ModelVersion:
-    from core.train.registry import find_model_version as find  # sklearn stays unimported
+    # imported on use: core.train.registry brings scikit-learn, which listing commands skip
+    from core.train.registry import find_model_version as find
 
     return find(home, ref)
 

@@ -59,19 +59,21 @@ class ModelCheckError(ValueError):
 
 def check_model_files(home: Path, version: ModelVersion) -> None:
     """ModelCheckError unless the version's files can be served: both hashes, then the types."""
+    import hashlib
+
     from core.artifacts import resolve, sha256_of
 
     label = version.label
     path = resolve(home, version.artifact_path)
     if not path.is_file():
         raise ModelCheckError(MISSING.format(label=label))
-    if sha256_of(path) != version.artifact_sha256:
+    data = path.read_bytes()  # read once: hashed here, then its types checked
+    if hashlib.sha256(data).hexdigest() != version.artifact_sha256:
         raise ModelCheckError(TAMPERED.format(label=label, kind="model"))
     if version.onnx_path and version.onnx_sha256:
         onnx = resolve(home, version.onnx_path)
         if not onnx.is_file() or sha256_of(onnx) != version.onnx_sha256:
             raise ModelCheckError(TAMPERED.format(label=label, kind="ONNX"))
-    data = path.read_bytes()
     _check_named_types(data, label)
     _check_with_skops(data, label)
 
