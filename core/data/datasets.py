@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,7 @@ def store_table(
         row_count=table.num_rows,
         column_count=table.num_columns,
         size_bytes=written.stat().st_size,
-        schema=infer_schema(table),
+        schema=_with_parent_labels(home, infer_schema(table), lineage.parent_version_id),
         ingest=lineage.ingest or {},
         parent_version_id=lineage.parent_version_id,
         recipe_id=lineage.recipe_id,
@@ -126,6 +126,20 @@ def store_table(
     if reused:
         written.unlink(missing_ok=True)
     return version, reused
+
+
+def _with_parent_labels(
+    home: Path, schema: list[ColumnSchema], parent_id: int | None
+) -> list[ColumnSchema]:
+    """A prepared version's yes/no columns keep the labels their source file used (the
+    cleaning steps run in pandas, which drops them)."""
+    if parent_id is None:
+        return schema
+    labels = {c.name: c.labels for c in get_version(home, parent_id).schema if c.labels}
+    return [
+        replace(c, labels=labels[c.name]) if c.role == "boolean" and c.name in labels else c
+        for c in schema
+    ]
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
@@ -231,7 +245,7 @@ def set_column_roles(
         if role not in ROLES:
             raise DatasetError(UNKNOWN_ROLE.format(role=role, roles=", ".join(ROLES)))
     schema = [
-        ColumnSchema(c.name, c.dtype, roles.get(c.name, c.role))  # type: ignore[arg-type]
+        replace(c, role=roles.get(c.name, c.role))  # type: ignore[arg-type]
         for c in version.schema
     ]
     with connect(home) as db, writing(db):

@@ -9,24 +9,39 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.data.booleans import WORD_PAIRS, labels_from_metadata
+
 Role = Literal["numeric", "categorical", "datetime", "text", "id", "boolean", "target"]
 ROLES: tuple[Role, ...] = ("numeric", "categorical", "datetime", "text", "id", "boolean", "target")
 
 
 @dataclass(frozen=True)
 class ColumnSchema:
-    """One column: its name, its Arrow type as text (``int64``, ``string``...) and its role."""
+    """One column: its name, its Arrow type as text (``int64``, ``string``...) and its role;
+    a yes/no column read from text keeps its ``labels`` (true, false) as the file wrote them."""
 
     name: str
     dtype: str
     role: Role
+    labels: tuple[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        if self.labels is None:  # the stored form of every column without labels stays as it was
+            del found["labels"]
+        else:
+            found["labels"] = list(self.labels)
+        return found
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ColumnSchema:
-        return cls(name=data["name"], dtype=data["dtype"], role=data["role"])
+        labels = data.get("labels")
+        return cls(
+            name=data["name"],
+            dtype=data["dtype"],
+            role=data["role"],
+            labels=(str(labels[0]), str(labels[1])) if labels else None,
+        )
 
 
 def schema_to_json(schema: list[ColumnSchema]) -> list[dict[str, Any]]:
@@ -42,7 +57,7 @@ _ID_TOKENS = frozenset({"id", "key", "uuid", "guid"})
 _FLAG_PREFIXES = frozenset({"is", "has", "was", "can", "should", "did", "flag"})
 _CODE_TOKENS = frozenset({"code", "type", "category", "class", "zip", "zipcode", "postcode"})
 _NAME_TOKEN = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f"})
+_BOOLEAN_WORDS = frozenset(word for pair in WORD_PAIRS for word in pair)
 _TEXT_MEAN_LENGTH = 40
 _TEXT_DISTINCT_RATIO = 0.5
 _TEXT_MIN_DISTINCT = 50
@@ -77,9 +92,18 @@ def infer_schema(table: pa.Table) -> list[ColumnSchema]:
     ones only when a cheaper test leaves the role open.
     """
     return [
-        ColumnSchema(name=name, dtype=str(column.type), role=_role(name, column))
-        for name, column in zip(table.column_names, table.columns, strict=True)
+        ColumnSchema(
+            name=field.name,
+            dtype=str(column.type),
+            role=_role(field.name, column),
+            labels=_labels(field, column),
+        )
+        for field, column in zip(table.schema, table.columns, strict=True)
     ]
+
+
+def _labels(field: pa.Field, column: pa.ChunkedArray) -> tuple[str, str] | None:
+    return labels_from_metadata(field.metadata) if pa.types.is_boolean(column.type) else None
 
 
 def _role(name: str, column: pa.ChunkedArray) -> Role:

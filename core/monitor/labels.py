@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.data.booleans import class_of
 from core.store import connect, deployments
 
 REQUEST_COLUMN = "request_id"
@@ -130,8 +131,5 @@ def _label(label: Any, classes: list[Any] | None) -> Any:
         except (TypeError, ValueError):
             return None
         return number if math.isfinite(number) else None
-    plain = label.item() if hasattr(label, "item") else label
-    for known in classes:
-        if plain == known or str(plain).strip() == str(known):
-            return known
-    return None
+    found, known = class_of(label, classes)
+    return known if found else None

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from core.serving import mlflow_protocol as mlflow
 from core.serving.bodies import BODY_SECONDS, BodyError, parse_json, read_body
 from core.serving.feedback import labels as checked_labels
-from core.serving.inputs import PayloadError, check_rows, payload_rows
+from core.serving.inputs import PayloadError, check_rows
 from core.serving.keys import key_matches
 from core.serving.openapi import document, serve_docs_offline
 from core.serving.prediction_log import PredictionLog
@@ -194,11 +194,13 @@ def create_app(
     @app.get("/ping", include_in_schema=True)
     def ping() -> Response:
         status = 200 if service.model is not None else 503
-        return Response("\n", status_code=status, media_type="application/json")
+        # MLflow answers "\n" labelled as JSON, which no JSON reader takes; its client reads
+        # only the status, so the service says what the body is
+        return Response("\n", status_code=status, media_type="text/plain")
 
     @app.get("/version")
     def version() -> Response:
-        return Response(_VERSION, media_type="application/json")
+        return Response(_VERSION, media_type="text/plain")
 
     @app.get("/metadata")
     def metadata(request: Request) -> Any:
@@ -222,7 +224,7 @@ def create_app(
         assert model is not None
         try:
             body, strict = await _json_body(request, max_body_bytes, body_seconds)
-            key, rows = payload_rows(body, model.columns)
+            key, rows, _ = mlflow.json_rows(body, model.columns, max_rows=max_rows, strict=True)
             values = check_rows(rows, model.columns, key=key, max_rows=max_rows, finite=strict)
         except BodyError as error:
             return _body_refusal(error)

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from core.data.booleans import class_of
 from core.serving.inputs import PayloadError
 from core.serving.scoring import ServedModel
 
@@ -36,6 +37,8 @@ def _label(item: Any, model: ServedModel, path: tuple[str | int, ...]) -> tuple:
     request_id, row = item.get("request_id"), item.get("row")
     if not isinstance(request_id, str) or not request_id:
         raise PayloadError(FEEDBACK_SHAPE, (*path, "request_id"))
+    if type(row) is float and row.is_integer():  # JSON's 3.0 is the integer 3
+        row = int(row)
     if row is not None and (type(row) is not int or not 0 <= row < MAX_ROW):
         raise PayloadError(f"row must be a whole number from 0 to {MAX_ROW - 1}.", (*path, "row"))
     if "label" not in item:
@@ -50,7 +53,11 @@ def _checked_label(label: Any, model: ServedModel, path: tuple[str | int, ...]) 
         if not number:
             raise PayloadError(NOT_A_NUMBER, path)
         return label
-    for known in model.classes:
-        if label == known or (not isinstance(label, bool) and str(label) == str(known)):
-            return known
+    found, known = class_of(label, model.classes) if _plain(label) else (False, None)
+    if found:
+        return known
     raise PayloadError(NOT_A_CLASS.format(classes=model.classes), path)
+
+
+def _plain(label: Any) -> bool:
+    return label is not None and type(label) in (str, int, float, bool)

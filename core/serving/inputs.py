@@ -7,26 +7,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
+from core.data.booleans import FALSE_WORDS, TRUE_WORDS, truth
 from core.data.schema import ColumnSchema
 
 NUMBER, TEXT, BOOLEAN, DATETIME = "number", "text", "boolean", "datetime"
-PAYLOAD_KEYS = ("records", "dataframe_records", "dataframe_split", "instances", "inputs")
-NOT_AN_OBJECT = "The body must be a JSON object with one of: {keys}."
-NO_PAYLOAD = 'The body has none of {keys}; send {{"records": [{{...}}, ...]}}.'
-TWO_PAYLOADS = "Send one payload, not several ({found})."
+UNKNOWN_KEY = "Unknown key; the body holds only the payload ({key})."
 NOT_A_LIST = "Expected a list of rows."
 NOT_A_ROW = "Expected an object mapping column names to values."
-BAD_SPLIT = "dataframe_split needs 'columns' (a list of names) and 'data' (a list of rows)."
 ROW_LENGTH = "This row has {found} values but there are {expected} columns."
 UNKNOWN_COLUMN = "Unknown column; the model takes: {columns}."
 NOT_FINITE = "Numbers must be finite (no NaN or Infinity)."
 WRONG_TYPE = "Expected {kind}, got {found}."
+NOT_A_BOOLEAN = (
+    "Expected true or false, got {found}; yes/no, y/n, t/f and 1/0 (in any case) also work."
+)
 TOO_MANY_ROWS = "A request may hold at most {most:,} rows; this one has {found:,}."
 NO_ROWS = "The request holds no rows."
 MISSING_INPUT = "Missing input: send every column the model takes, null for a missing value."
@@ -119,9 +119,9 @@ def record_model(columns: list[InputColumn], *, name: str = "Record") -> type[Ba
     for column in columns:
         annotation: Any = {
             NUMBER: float | None,
-            BOOLEAN: bool | None,
+            BOOLEAN: bool | Literal[0, 1] | _BooleanWord | None,
             DATETIME: str | None,
-            TEXT: str | float | None,
+            TEXT: str | float | bool | None,  # numbers and true/false read as their text
         }[column.kind]
         # required but nullable: a request names every input, null for a missing value
         fields[column.name] = (annotation, Field(description=column.dtype))
@@ -130,45 +130,14 @@ def record_model(columns: list[InputColumn], *, name: str = "Record") -> type[Ba
     return model
 
 
-def payload_rows(body: Any, columns: list[InputColumn]) -> tuple[str, list[Any]]:
-    """(which payload, its rows) from our {"records"} or MLflow's scoring-server payloads."""
-    if not isinstance(body, dict):
-        raise PayloadError(NOT_AN_OBJECT.format(keys=", ".join(PAYLOAD_KEYS)))
-    found = [key for key in PAYLOAD_KEYS if key in body]
-    if not found:
-        raise PayloadError(NO_PAYLOAD.format(keys=", ".join(PAYLOAD_KEYS)))
-    if len(found) > 1:
-        raise PayloadError(TWO_PAYLOADS.format(found=", ".join(found)))
-    key = found[0]
-    value = body[key]
-    if key == "dataframe_split":
-        return key, _split_rows(value)
-    if not isinstance(value, list):
-        raise PayloadError(NOT_A_LIST, (key,))
-    if key in ("instances", "inputs") and value and isinstance(value[0], list):
-        names = [column.name for column in columns]
-        return key, [_zip_row(row, names, (key, index)) for index, row in enumerate(value)]
-    return key, value
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
 
 
-def _split_rows(value: Any) -> list[Any]:
-    if not isinstance(value, dict) or not isinstance(value.get("columns"), list):
-        raise PayloadError(BAD_SPLIT, ("dataframe_split",))
-    data = value.get("data")
-    if not isinstance(data, list):
-        raise PayloadError(BAD_SPLIT, ("dataframe_split", "data"))
-    names = [str(name) for name in value["columns"]]
-    return [
-        _zip_row(row, names, ("dataframe_split", "data", index)) for index, row in enumerate(data)
-    ]
-
-
-def _zip_row(row: Any, names: list[str], path: tuple[str | int, ...]) -> dict[str, Any]:
-    if not isinstance(row, list):
-        raise PayloadError(NOT_A_LIST, path)
-    if len(row) != len(names):
-        raise PayloadError(ROW_LENGTH.format(found=len(row), expected=len(names)), path)
-    return dict(zip(names, row, strict=True))
+# a yes/no column takes the words its source file may have used, in any case, as JSON Schema
+# says it (no case-insensitive flag there): ^\s*(?:[Tt][Rr][Uu][Ee]|...)\s*$
+BOOLEAN_PATTERN = r"^\s*(?:" + "|".join(map(_any_case, TRUE_WORDS + FALSE_WORDS)) + r")\s*$"
+_BooleanWord = Annotated[str, StringConstraints(pattern=BOOLEAN_PATTERN)]
 
 
 def rows_to_frame(
@@ -262,7 +231,7 @@ _ALLOWED_TYPES: dict[str, set[type]] = {
     NUMBER: {int, float, type(None)},
     BOOLEAN: {bool, type(None)},
     TEXT: {str, int, float, bool, type(None)},
-    DATETIME: {str, int, float, type(None)},
+    DATETIME: {str, type(None)},  # a number is no date anyone writes (epoch nanoseconds?)
 }
 
 
@@ -275,6 +244,8 @@ def _checked_column(
     notes: list[str] | None = None,
 ) -> list[Any]:
     types = set(map(type, values))
+    if column.kind == BOOLEAN and not types <= _ALLOWED_TYPES[BOOLEAN]:
+        return _booleans(values, column, key)
     suspect = not types <= _ALLOWED_TYPES[column.kind]
     suspect = suspect or (float in types and not finite and _has_non_finite(values))
     if column.kind == NUMBER and int in types:
@@ -286,6 +257,18 @@ def _checked_column(
         for index, value in enumerate(values):  # slow path: find and name the first bad value
             _checked(value, column, (key, index, column.name))
     return values
+
+
+def _booleans(values: list[Any], column: InputColumn, key: str) -> list[Any]:
+    """A yes/no column's values as true/false, read from the words and 1/0 its source file
+    may have used; the first value that means neither is refused with its path."""
+    read = []
+    for index, value in enumerate(values):
+        meaning = None if value is None else truth(value)
+        if meaning is None and value is not None:
+            raise PayloadError(NOT_A_BOOLEAN.format(found=_found(value)), (key, index, column.name))
+        read.append(meaning)
+    return read
 
 
 def _coerced(values: list[Any], column: InputColumn, notes: list[str]) -> list[Any]:
@@ -337,6 +320,8 @@ def _fits(value: Any, kind: str) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == BOOLEAN:
         return isinstance(value, bool)
+    if kind == DATETIME:
+        return isinstance(value, str)
     return isinstance(value, str | int | float)
 
 

@@ -12,6 +12,7 @@ from core.serving.inputs import (
     NOT_A_LIST,
     ROW_LENGTH,
     TOO_MANY_ROWS,
+    UNKNOWN_KEY,
     InputColumn,
     PayloadError,
     listed,
@@ -50,7 +51,6 @@ TENSOR_SHAPE = (
     "of columns (lists of values, or one value each for one row)."
 )
 CSV_UNREADABLE = "The CSV body could not be read ({error})."
-_TRUE_FALSE = {"true": True, "false": False}
 _SPLIT_KEYS = {"columns", "data", "index"}
 
 
@@ -86,11 +86,12 @@ def media_type(header: str) -> str:
 
 
 def json_rows(
-    body: Any, columns: list[InputColumn], *, max_rows: int = 10_000
+    body: Any, columns: list[InputColumn], *, max_rows: int = 10_000, strict: bool = False
 ) -> tuple[str, list[Any], list[str]]:
     """(the payload's key, its rows, notes on what was ignored) from an MLflow JSON body; more
     than ``max_rows`` rows are refused before any row is built (a 16 MB body of columns could
-    otherwise become millions of rows)."""
+    otherwise become millions of rows). ``strict`` (/predict): a key beside the payload,
+    ``params`` included, is refused rather than ignored."""
     keys = ", ".join((*FORMATS, OURS))
     if not isinstance(body, dict):
         raise PayloadError(NOT_A_DICT.format(keys=keys))
@@ -98,6 +99,9 @@ def json_rows(
     if len(found) != 1:
         raise PayloadError(ONE_FORMAT.format(keys=keys, found=", ".join(found) or "none"))
     key = found[0]
+    other = next((name for name in body if name != key), None)
+    if strict and other is not None:
+        raise PayloadError(UNKNOWN_KEY.format(key=key), (str(other),))
     notes = [PARAMS_IGNORED] if "params" in body else []
     others = set(body) - {key, "params"}
     if others:
@@ -215,8 +219,6 @@ def _csv_value(cell: Any, kind: str | None) -> Any:
         except ValueError:
             return cell  # refused with its row and column by the input checks
         return None if math.isnan(number) else number
-    if kind == "boolean":
-        return _TRUE_FALSE.get(cell.strip().lower(), cell)
     return cell
 
 

@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from core.serving.inputs import record_model
+from core.data.booleans import truth
+from core.serving.feedback import MAX_ROW
+from core.serving.inputs import BOOLEAN_PATTERN, record_model
 from core.serving.scoring import ServedModel
 
 DOCS_ASSETS = "/docs-assets/"
@@ -34,102 +36,134 @@ def serve_docs_offline(app: FastAPI) -> None:
         )
 
 
-def _request_body() -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/PredictionRequest"}
+def _body(schema_name: str) -> dict[str, Any]:
+    schema = {"$ref": f"#/components/schemas/{schema_name}"}
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def _feedback_body() -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/Feedback"}
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+CSV_NOTE = (
+    "Also takes `text/csv`: a header line naming the model's columns, then one row per line "
+    "(not generated into the schema, which JSON Schema cannot say of CSV)."
+)
+KEY_SCHEME = {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
 
 
 def document(app: FastAPI, model: ServedModel) -> None:
-    """Put the request schemas, generated from the training columns, into /openapi.json."""
+    """Put the request schemas, generated from the training columns, into /openapi.json:
+    every body the schema allows is one the service answers, and every other is refused."""
     app.openapi_schema = None
     schema = app.openapi()
-    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-    schemas["Record"] = record_model(model.columns).model_json_schema()
-    schemas["PredictionRequest"] = {
-        "type": "object",
-        "properties": {
-            "records": {
-                "type": "array",
-                "items": {"$ref": "#/components/schemas/Record"},
-                "minItems": 1,
-            }
-        },
-        "required": ["records"],
-        "additionalProperties": False,
-    }
-    label: dict[str, Any] = (
-        {"type": "number"} if model.task == "regression" else {"enum": model.classes}
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    components["securitySchemes"] = KEY_SCHEME
+    record = record_model(model.columns).model_json_schema()
+    schemas["Record"] = record
+    forms = _payload_forms(
+        [record["properties"][column.name] for column in model.columns],
+        [column.name for column in model.columns],
     )
-    one = {
-        "type": "object",
-        "properties": {
-            "request_id": {"type": "string", "minLength": 1},
-            "row": {"type": "integer", "minimum": 0},
-            "label": label,
-        },
-        "required": ["request_id", "label"],
-        "additionalProperties": False,
+    schemas["PredictionRequest"] = {"oneOf": [_one_key(key, form) for key, form in forms.items()]}
+    schemas["MlflowRequest"] = {
+        "oneOf": [
+            _one_key(key, form, params=True) for key, form in forms.items() if key != "records"
+        ]
     }
-    schemas["Feedback"] = one
-    schemas["MlflowRequest"] = _mlflow_request()
+    schemas["Feedback"] = _feedback(model)
     paths = schema.setdefault("paths", {})
     for path, summary, body, responses in (
-        ("/predict", "Predict", _request_body(), _RESPONSES),
+        ("/predict", "Predict", _body("PredictionRequest"), _RESPONSES),
         (
             "/invocations",
-            "Predict (MLflow's scoring protocol: JSON payloads or CSV, MLflow's error shape)",
-            _mlflow_body(),
+            "Predict (MLflow's scoring protocol, with MLflow's error shape)",
+            _body("MlflowRequest"),
             _MLFLOW_RESPONSES,
         ),
-        ("/feedback", "Send true labels for earlier predictions", _feedback_body(), _RESPONSES),
+        ("/feedback", "Send true labels for earlier predictions", _body("Feedback"), _RESPONSES),
     ):
-        paths[path] = {"post": {"summary": summary, "requestBody": body, "responses": responses}}
+        operation = {"summary": summary, "requestBody": body, "responses": responses}
+        paths[path] = {"post": {**operation, "security": [{"ApiKey": []}]}}
+    paths["/invocations"]["post"]["description"] = CSV_NOTE
+    paths["/metadata"]["get"]["security"] = [{"ApiKey": []}]
+    paths["/metadata"]["get"]["responses"] |= _KEY_RESPONSES
+    for path in ("/ping", "/version"):
+        paths[path]["get"]["responses"] = _TEXT_RESPONSES
     app.openapi_schema = schema
 
 
-def _mlflow_request() -> dict[str, Any]:
-    record = {"$ref": "#/components/schemas/Record"}
-    records = {"type": "array", "items": record, "minItems": 1}
+def _one_key(key: str, form: dict[str, Any], *, params: bool = False) -> dict[str, Any]:
+    properties = {key: form, **({"params": {"type": "object"}} if params else {})}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [key],
+        "additionalProperties": False,
+    }
+
+
+def _payload_forms(values: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
+    """Each payload key's form: rows as objects, rows as lists in training order, a
+    dataframe_split, or MLflow's ``inputs`` as columns."""
+    records = {"type": "array", "items": {"$ref": "#/components/schemas/Record"}, "minItems": 1}
+    row = {"type": "array", "prefixItems": values, "items": False, "minItems": len(values)}
+    rows = {"type": "array", "items": row, "minItems": 1}
+    named = [{"const": name} for name in names]
     split = {
         "type": "object",
         "properties": {
-            "columns": {"type": "array", "items": {"type": "string"}},
-            "data": {"type": "array", "items": {"type": "array"}, "minItems": 1},
-            "index": {"type": "array"},
+            "columns": {
+                "type": "array",
+                "prefixItems": named,
+                "items": False,
+                "minItems": len(names),
+            },
+            "data": rows,
         },
         "required": ["columns", "data"],
         "additionalProperties": False,
     }
-    rows = {"oneOf": [records, {"type": "array", "items": {"type": "array"}, "minItems": 1}]}
-    columns = {"type": "object", "additionalProperties": {"type": "array"}}
-    forms = {
-        "dataframe_split": split,
-        "dataframe_records": records,
-        "instances": rows,
-        "inputs": {"oneOf": [rows, columns]},
+    columns = {
+        "type": "object",
+        "description": "One list per column, all of the same length (one value per row).",
+        "properties": {
+            name: {"type": "array", "items": value, "minItems": 1, "maxItems": 1}
+            for name, value in zip(names, values, strict=True)
+        },
+        "required": names,
+        "additionalProperties": False,
     }
     return {
-        "oneOf": [
-            {
-                "type": "object",
-                "properties": {key: form, "params": {"type": "object"}},
-                "required": [key],
-                "additionalProperties": False,
-            }
-            for key, form in forms.items()
-        ]
+        "records": records,
+        "dataframe_split": split,
+        "dataframe_records": records,
+        "instances": {"oneOf": [records, rows]},
+        "inputs": {"oneOf": [records, rows, columns]},
     }
 
 
-def _mlflow_body() -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/MlflowRequest"}
-    csv = {"schema": {"type": "string", "description": "CSV with a header line"}}
-    return {"required": True, "content": {"application/json": {"schema": schema}, "text/csv": csv}}
+def _feedback(model: ServedModel) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "request_id": {"type": "string", "minLength": 1},
+            "row": {"type": "integer", "minimum": 0, "maximum": MAX_ROW - 1},
+            "label": _label(model),
+        },
+        "required": ["request_id", "label"],
+        "additionalProperties": False,
+    }
+
+
+def _label(model: ServedModel) -> dict[str, Any]:
+    """What /feedback takes as a label: a number for regression; else a class, its text, or
+    for a yes/no target any word meaning the same (core.data.booleans.class_of)."""
+    if model.task == "regression":
+        return {"type": "number"}
+    texts = [str(known) for known in model.classes if not isinstance(known, str)]
+    label: dict[str, Any] = {"enum": [*model.classes, *texts]}
+    if len(model.classes) == 2 and {truth(known) for known in model.classes} == {True, False}:
+        words = {"type": "string", "pattern": BOOLEAN_PATTERN}
+        return {"anyOf": [label, words, {"type": "boolean"}, {"enum": [0, 1]}]}
+    return label
 
 
 _RESPONSES = {
@@ -152,6 +186,11 @@ _MLFLOW_ERROR = {
             "required": ["error_code", "message"],
         }
     }
+}
+_KEY_RESPONSES = {"401": {"description": "Missing, wrong or revoked API key"}}
+_TEXT_RESPONSES = {
+    "200": {"description": "Ready", "content": {"text/plain": {"schema": {"type": "string"}}}},
+    "503": {"description": "Still loading the model"},
 }
 _MLFLOW_RESPONSES = {
     "200": _RESPONSES["200"],

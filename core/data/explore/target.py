@@ -236,13 +236,21 @@ def _classification_view(base: TargetAnalysis, x: pd.Series, y: pd.Series) -> Ta
     return replace(base, levels=replace(levels, levels=labels))
 
 
+def _in_labels(values: pd.Series, name: str, schema: Sequence[ColumnSchema]) -> pd.Series:
+    """A yes/no column in the words its source file used (as the model will answer)."""
+    labels = next((column.labels for column in schema if column.name == name), None)
+    if labels is None or not pd.api.types.is_bool_dtype(values.dropna().infer_objects()):
+        return values
+    return values.map({True: labels[0], False: labels[1]})
+
+
 def target_analysis(
     frame: pd.DataFrame, *, target: str, feature: str, schema: Sequence[ColumnSchema]
 ) -> TargetAnalysis:
     """The feature against the target, on the rows where both are present."""
     if feature == target:
         raise ValueError(SAME_COLUMN.format(name=feature))
-    y_all, x_all = _column(frame, target), _column(frame, feature)
+    y_all, x_all = _in_labels(_column(frame, target), target, schema), _column(frame, feature)
     task = guess_task(y_all)
     kind = _feature_kind(x_all, feature, schema)
     present = _present(x_all, kind) & _present(

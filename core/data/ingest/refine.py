@@ -8,6 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.data.booleans import WORD_PAIRS, labels_metadata, most_common_spelling
 from core.data.ingest.messages import AMBIGUOUS_DATES_WARNING, DATE_GAPS_WARNING
 
 _DATE_LIKE = re.compile(
@@ -40,7 +41,6 @@ _DATE_FORMATS = (
 )
 _FORMAT_NAMES = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%H": "HH", "%M": "MM"}
 _FORMAT_NAMES |= {"%S": "SS", "%b": "Mon", "%B": "Month"}
-_BOOLEAN_WORDS = (("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"))
 _DATE_SHARE = 0.95
 _TIMESTAMP = pa.timestamp("us")
 
@@ -55,15 +55,34 @@ def _refine_columns(
     """
     names = table.column_names
     columns = list(table.columns)
+    fields = list(table.schema)
     notes: list[str] = []
     for index, name in enumerate(names):
         column = columns[index]
         if text and name in late_columns:
             column = _as_numbers(column) or column
         columns[index], note = _refine_column(name, column, text=text)
+        fields[index] = _field(fields[index], columns[index], column)
         if note:
             notes.append(note)
-    return pa.table(columns, names=names), notes
+    return pa.table(columns, schema=pa.schema(fields)), notes
+
+
+def _field(field: pa.Field, refined: pa.ChunkedArray, source: pa.ChunkedArray) -> pa.Field:
+    """The column's field with its new type; a yes/no column made from text keeps the labels
+    the file used (``Yes``/``No``), so a target trained on it answers in those words."""
+    field = field.with_type(refined.type)
+    if pa.types.is_boolean(refined.type) and not pa.types.is_boolean(source.type):
+        field = field.with_metadata(_source_labels(source))
+    return field
+
+
+def _source_labels(source: pa.ChunkedArray) -> dict[bytes, bytes]:
+    counts = pc.value_counts(source.drop_null()).to_pylist()
+    spelled = [(item["values"], item["counts"]) for item in counts]
+    lowered = {text.strip().lower() for text, _ in spelled}
+    pair = next(pair for pair in WORD_PAIRS if lowered <= set(pair))
+    return labels_metadata(*(most_common_spelling(spelled, word) for word in pair))
 
 
 def _refine_column(
@@ -103,7 +122,7 @@ def _as_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
 
 def _as_booleans(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
     sample = {str(value).strip().lower() for value in _head_values(column, 200)}
-    pair = next((pair for pair in _BOOLEAN_WORDS if sample and sample <= set(pair)), None)
+    pair = next((pair for pair in WORD_PAIRS if sample and sample <= set(pair)), None)
     if pair is None:
         return None
     lowered = pc.utf8_lower(pc.utf8_trim_whitespace(column))

@@ -11,12 +11,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.data.booleans import FALSE_WORDS, TRUE_WORDS
 from core.prep.steps.frames import _Distinct, _flags_of, _with_column
 from core.prep.steps.registry import REQUIRED, Cleaned, Param, StepError, cleaning_step, column_kind
 from core.prep.steps.wording import _show, _values
 
-TRUE_WORDS = ("true", "yes", "y", "1", "t")
-FALSE_WORDS = ("false", "no", "n", "0", "f")
 STRIP_CHARACTERS = "$€£¥% "
 ACCOUNTING_NEGATIVE = r"^\((.*)\)$"
 PLAIN_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ def training_data(
         report(0.02, "Applying the recipe's cleaning steps")
         frame = apply_cleaning(frame, recipe).frame
         schema = _schema_of(frame, version.schema)
-    frame, task = _rows_to_learn(frame, request)
+    frame, task = _rows_to_learn(frame, request, labels=_target_labels(schema, request.target))
     features = _feature_spec(recipe, schema, request.target)
     split = split_holdout(frame, request.target, task, request.plan)
     X = frame.drop(columns=[request.target])
@@ -108,13 +108,18 @@ def _schema_of(frame: pd.DataFrame, original: list[ColumnSchema]) -> list[Column
 
     from core.data.schema import infer_schema
 
-    roles = {column.name: column.role for column in original}
+    by_name = {column.name: column for column in original}
     inferred = infer_schema(pa.Table.from_pandas(frame, preserve_index=False))
-    # keep the roles the user set on the source version for columns that survived cleaning
-    return [
-        ColumnSchema(**{**asdict(column), "role": roles.get(column.name, column.role)})
-        for column in inferred
-    ]
+    # keep the roles the user set on the source version for columns that survived cleaning,
+    # and the yes/no labels the source file used
+    return [_kept(column, by_name.get(column.name)) for column in inferred]
+
+
+def _kept(column: ColumnSchema, source: ColumnSchema | None) -> ColumnSchema:
+    if source is None:
+        return column
+    labels = source.labels if column.dtype == "bool" else None
+    return replace(column, role=source.role, labels=labels or column.labels)
 
 
 def _feature_spec(recipe: Recipe | None, schema: list[ColumnSchema], target: str) -> dict[str, Any]:
@@ -123,12 +128,26 @@ def _feature_spec(recipe: Recipe | None, schema: list[ColumnSchema], target: str
     return default_feature_spec(schema, target=target)
 
 
-def _target_values(values: pd.Series, task: str) -> pd.Series:
-    """The target in one clean dtype: floats for regression, labels of one type otherwise."""
+def _target_labels(schema: list[ColumnSchema], target: str) -> tuple[str, str] | None:
+    return next((column.labels for column in schema if column.name == target), None)
+
+
+def _target_values(
+    values: pd.Series, task: str, labels: tuple[str, str] | None = None
+) -> pd.Series:
+    """The target in one clean dtype: floats for regression, labels of one type otherwise.
+
+    A yes/no target read from text is learnt in the file's own words (``labels``), so
+    predictions, class names and the labels users send back read as the file did."""
     if task == "regression":
         return pd.to_numeric(values, errors="coerce").astype(float)
     known = values.dropna()
-    if values.dtype == object and len(known) and known.map(type).eq(bool).all():
+    is_boolean = pd.api.types.is_bool_dtype(values) or (
+        values.dtype == object and len(known) > 0 and known.map(type).eq(bool).all()
+    )
+    if is_boolean and labels is not None:
+        return values.map({True: labels[0], False: labels[1]}).astype(object)
+    if is_boolean:
         return values.astype(bool)
     if pd.api.types.is_float_dtype(values) and bool(np.all(np.mod(known, 1) == 0)):
         return values.astype("int64")
@@ -137,14 +156,17 @@ def _target_values(values: pd.Series, task: str) -> pd.Series:
     return values.astype(str)
 
 
-def _rows_to_learn(frame: pd.DataFrame, request: TrainRequest) -> tuple[pd.DataFrame, str]:
-    """The rows with the target checked and in one dtype, and the task."""
+def _rows_to_learn(
+    frame: pd.DataFrame, request: TrainRequest, labels: tuple[str, str] | None = None
+) -> tuple[pd.DataFrame, str]:
+    """The rows with the target checked and in one dtype (a yes/no target in ``labels``), and
+    the task."""
     if request.drop_missing_target and request.target in frame.columns:
         frame = drop_missing_target(frame, request.target)
     task = request.task or _detected_task(frame, request.target)
     check_target(frame, request.target, task)
     frame = frame.copy(deep=False)
-    frame[request.target] = _target_values(frame[request.target], task)
+    frame[request.target] = _target_values(frame[request.target], task, labels)
     return frame, task
 
 

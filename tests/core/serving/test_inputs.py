@@ -14,10 +14,10 @@ from core.serving.inputs import (
     TEXT,
     PayloadError,
     input_columns,
-    payload_rows,
     record_model,
     rows_to_frame,
 )
+from core.serving.mlflow_protocol import json_rows
 
 SCHEMA = [
     ColumnSchema("age", "int64", "numeric"),
@@ -67,9 +67,26 @@ def test_records_become_a_typed_frame(columns):
     ],
 )
 def test_mlflow_payloads_and_ours_give_the_same_rows(columns, body):
-    key, rows = payload_rows(body, columns)
+    key, rows, _ = json_rows(body, columns, strict=True)
     frame = rows_to_frame(rows, columns, key=key)
     assert frame["age"].tolist() == [1.0] and frame["region"].tolist() == ["a"]
+
+
+def test_yes_no_columns_take_the_words_their_source_file_used(columns):
+    sent = [True, "yes", "No", " Y ", "n", "TRUE", "false", "t", "F", 1, 0, "1", "0", None]
+    rows = [{**ROW, "guarantor": value} for value in sent]
+    frame = rows_to_frame(rows, columns)
+    expected = [True, True, False, True, False, True, False, True, False, True, False, True, False]
+    assert frame["guarantor"].tolist() == [*expected, None]
+
+
+def test_the_schema_of_a_yes_no_column_names_what_it_takes(columns):
+    model = record_model(columns)
+    for value in (True, "Yes", "no", " t ", 1, 0, None):
+        model.model_validate({**ROW, "guarantor": value})
+    for value in ("maybe", 2, "yess"):
+        with pytest.raises(ValidationError):
+            model.model_validate({**ROW, "guarantor": value})
 
 
 @pytest.mark.parametrize(
@@ -78,13 +95,15 @@ def test_mlflow_payloads_and_ours_give_the_same_rows(columns, body):
         ({"records": [{"age": 1, "nope": 2}]}, ("records", 0, "nope"), "Unknown column"),
         ({"records": [{"age": "old"}]}, ("records", 0, "age"), "Expected a number, got text"),
         ({"records": [{"age": float("nan")}]}, ("records", 0, "age"), "finite"),
-        ({"records": [{"guarantor": "yes"}]}, ("records", 0, "guarantor"), "true or false"),
+        ({"records": [{"guarantor": "maybe"}]}, ("records", 0, "guarantor"), "true or false"),
+        ({"records": [{"guarantor": 2}]}, ("records", 0, "guarantor"), "yes/no"),
         ({"records": [{"region": {"a": 1}}]}, ("records", 0, "region"), "an object"),
         ({"records": [{"age": True}]}, ("records", 0, "age"), "true/false"),
         ({"records": []}, ("records",), "no rows"),
         ({"records": [1]}, ("records", 0), "mapping column names"),
-        ({"rows": []}, (), "none of"),
-        ({"records": [], "instances": []}, (), "one payload"),
+        ({"rows": []}, (), "exactly one of"),
+        ({"records": [], "instances": []}, (), "exactly one of"),
+        ({"records": [ROW], "params": {}}, ("params",), "Unknown key"),
         (
             {"dataframe_split": {"columns": ["age"], "data": [[1, 2]]}},
             ("dataframe_split", "data", 0),
@@ -94,7 +113,7 @@ def test_mlflow_payloads_and_ours_give_the_same_rows(columns, body):
 )
 def test_bad_fields_are_refused_with_their_path(columns, body, path, message):
     with pytest.raises(PayloadError) as caught:
-        key, rows = payload_rows(body, columns)
+        key, rows, _ = json_rows(body, columns, strict=True)
         rows_to_frame(rows, columns, key=key)
     assert caught.value.path == path
     assert message in caught.value.message
