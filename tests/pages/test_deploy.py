@@ -163,3 +163,25 @@ def test_batch_scoring_runs_as_a_job(studio: Path, live: tuple[Deployment, str])
     assert len(scored) == 2 and {"prediction", "probability_1"} <= set(scored.columns)
     assert any("Scored 2 rows of new.csv" in s.value.replace("\\", "") for s in at.success)
     assert at.get("download_button")
+
+
+def test_a_tampered_model_is_refused_in_one_line_with_nothing_left(
+    tmp_path: Path, loans_studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.artifacts import resolve
+    from core.train.registry import find_model_version
+
+    home = loans_studio(tmp_path / "studio", rows=200, seed=4)
+    monkeypatch.setenv("MLOPS_STUDIO_HOME", str(home))
+    path = resolve(home, find_model_version(home, "loans@1").artifact_path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    at = deploy_page()
+    at.text_input(key=state.DEPLOY_OVERRIDE).input(REASON).run()
+    at.button(key=state.DEPLOY_BUTTON).click().run()
+    no_errors(at)
+    (error,) = [e.value for e in at.error if "Cannot deploy" in e.value]
+    assert "changed since the studio saved it" in error and "Traceback" not in error
+    assert "\n" not in error.strip()
+    assert deployments.list_deployments(home) == []
