@@ -77,12 +77,21 @@ def select_version(version: dict[str, int]) -> None:
     st.session_state[state.REQUESTED_VERSION] = version
 
 
-def dataset_picker() -> DatasetVersion | None:
-    """Pick a dataset and one of its versions; remembers the choice across pages."""
+def follow_prepared(version: dict[str, int]) -> None:
+    """The next page that picks a dataset opens on this version, just made by Prepare (Prepare
+    itself stays on the version it cleaned, so a second Apply does not clean twice)."""
+    st.session_state[state.PREPARED_VERSION] = version
+
+
+def dataset_picker(*, follow: bool = True) -> DatasetVersion | None:
+    """Pick a dataset and one of its versions; remembers the choice across pages. ``follow``:
+    open on a version Prepare has just made."""
     summaries = list_datasets(home())
     if not summaries:
         return None
     by_id = {summary.id: summary for summary in summaries}
+    if follow and (prepared := st.session_state.pop(state.PREPARED_VERSION, None)):
+        st.session_state[state.REQUESTED_VERSION] = prepared
     if requested := st.session_state.pop(state.REQUESTED_VERSION, None):
         st.session_state[state.DATASET_PICKER] = requested["dataset_id"]
         st.session_state[f"{state.VERSION_PICKER}.{requested['dataset_id']}"] = requested["id"]
@@ -117,20 +126,61 @@ def _version_ids(dataset_id: int) -> list[int]:
     return [version.id for version in dataset_versions(home(), dataset_id)]
 
 
+NO_COLUMN = ""  # import names every column, so no column is called this
+
+
+def column_choice(
+    label: str,
+    names: list[str],
+    chosen: str | None,
+    *,
+    none_label: str,
+    key: str,
+    help: str | None = None,
+) -> str | None:
+    """Pick one of ``names`` or none. The none option is a value of its own: Streamlit sends
+    a None option to the browser as "nothing chosen", which shows an empty "Choose an
+    option" box as if a required field were left blank."""
+    options = [NO_COLUMN, *names]
+    picked = st.selectbox(
+        label,
+        options,
+        index=options.index(chosen) if chosen in names else 0,
+        format_func=lambda name: none_label if name == NO_COLUMN else name,
+        key=key,
+        help=help,
+    )
+    return None if picked == NO_COLUMN else str(picked)
+
+
 TARGET_NAMES = ("target", "label", "default", "churn", "y", "class", "price", "outcome")
 
 
 def suggest_target(version: DatasetVersion) -> str | None:
-    """The target chosen on Explore for this version, else a column with the target role or a
+    """The target chosen on Explore for this version or the one it was prepared from, else
+    the target of the recipe that prepared it, a column with the target role or a
     target-like name."""
-    chosen = st.session_state.get(state.TARGET_BY_VERSION, {}).get(version.id)
+    chosen = st.session_state.get(state.TARGET_BY_VERSION, {})
     names = [column.name for column in version.schema]
-    if chosen in names:
-        return str(chosen)
+    for candidate in (
+        chosen.get(version.id),
+        chosen.get(version.parent_version_id),
+        _recipe_target(version),
+    ):
+        if candidate in names:
+            return str(candidate)
     return next(
         (c.name for c in version.schema if c.role == "target"),
         next((name for name in names if name.lower() in TARGET_NAMES), None),
     )
+
+
+def _recipe_target(version: DatasetVersion) -> str | None:
+    if version.recipe_id is None:
+        return None
+    from core.prep.prepare import stored_recipe
+
+    return stored_recipe(home(), version.recipe_id).target
 
 
 def job_progress(job_id: int, *, on_done: Callable[[Job], object]) -> None:

@@ -34,8 +34,12 @@ REPORT_SHOW = "explore.report_show"
 JOB_CANCEL = "job.cancel.{job_id}"
 
 # Prepare page
-WORKING_RECIPE = "prepare.working_recipe"
+WORKING_RECIPE = "prepare.working_recipe"  # {dataset id: recipe JSON}
+FEATURES_REFIT = "prepare.features_refit"
+PREPARED_VERSION = "studio.prepared_version"  # made by Prepare; other pages open on it
+PREPARE_DATASET = "prepare.dataset"  # the dataset whose recipe the page shows
 PREPARE_JOB_ID = "prepare.job_id"
+FOLLOWED_JOB = "prepare.followed_job"
 STEP_KIND = "prepare.step_kind"
 STEP_ADD = "prepare.step_add"
 STEP_REMOVE = "prepare.step_remove.{index}"

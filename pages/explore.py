@@ -4,7 +4,7 @@ import streamlit as st
 
 from app import cache, state
 from app.cache import VersionKey
-from app.components import dataset_picker, home, suggest_target
+from app.components import column_choice, dataset_picker, home, suggest_target
 from app.explore import sections
 from app.explore.dataset_import import import_panel
 from app.text import md
@@ -34,17 +34,17 @@ if version is None:
 
 st.caption(
     f"{md(version.label)} · {version.row_count:,} rows × {version.column_count} columns · "
-    f"from {md(version.source_file_name or 'unknown')} · sha256 {version.content_hash[:12]}"
+    f"{sections.lineage(version)} · sha256 {version.content_hash[:12]}"
 )
 key = VersionKey.of(home(), version)
 names = [column.name for column in version.schema]
 targets = st.session_state.setdefault(state.TARGET_BY_VERSION, {})
 chosen = targets.get(version.id, suggest_target(version))
-target = st.selectbox(
+target = column_choice(
     "Target column",
-    [None, *names],
-    index=([None, *names].index(chosen) if chosen in names else 0),
-    format_func=lambda name: "(none)" if name is None else name,
+    names,
+    chosen,
+    none_label="(none)",
     key=f"{state.EXPLORE_TARGET}.{version.id}",
     help="What a model would predict; used for target analysis, imbalance and leakage checks.",
 )

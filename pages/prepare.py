@@ -7,18 +7,18 @@ from app.cache import VersionKey
 from app.components import dataset_picker, home, suggest_target
 from app.navigation import page
 from app.prepare import sections
-from app.prepare.features import feature_editor, features_preview, with_defaults
+from app.prepare.features import feature_editor, features_preview, fitted_to, with_defaults
 from app.prepare.steps import step_form
 
 st.title("Prepare")
-version = dataset_picker()
+version = dataset_picker(follow=False)
 if version is None:
     st.info("No datasets yet. Import one on the Explore page, then come back to clean it.")
     st.page_link(page("explore"), label="Go to Explore")
     st.stop()
 
 key = VersionKey.of(home(), version)
-recipe = sections.working_recipe()
+recipe = sections.working_recipe(version.dataset_id)
 sections.load_or_import(recipe)
 
 st.subheader("1. Clean the rows")
@@ -45,6 +45,9 @@ st.caption(
     "serving and retraining transform raw input exactly the same way."
 )
 schema = cache.cleaned_schema(key, sections.steps_key(recipe.cleaning))
+if (refitted := fitted_to(recipe, schema)) is not None:
+    sections.keep(refitted)
+    st.rerun()
 started = with_defaults(recipe, schema, suggested_target=suggest_target(version))
 if started is not recipe:
     recipe = started

@@ -14,7 +14,7 @@ from app.components import home, job_progress
 from app.explore import charts, target_charts
 from app.text import md
 from core.data import report
-from core.data.datasets import DatasetError, set_column_roles
+from core.data.datasets import DatasetError, get_version, set_column_roles
 from core.data.explore import DatetimeCounts, NumericSummary
 from core.data.schema import ROLES
 from core.jobs import current_job, latest_finished_job, submit_job
@@ -267,3 +267,16 @@ def _show_report(job: Job) -> None:
     if st.toggle("Show the report here", value=True, key=state.REPORT_SHOW):
         # The report is the studio's own sanitised file (names escaped, handlers disabled).
         st.iframe(page, height=900)
+
+
+def lineage(version: DatasetVersion) -> str:
+    """Where a version came from, in words: its file, or the version and recipe it was
+    prepared from."""
+    if version.parent_version_id is None:
+        return f"from {md(version.source_file_name or 'an unnamed file')}"
+    from core.prep.prepare import list_recipes
+
+    parent = get_version(home(), version.parent_version_id)
+    recipe = next((r.label for r in list_recipes(home()) if r.id == version.recipe_id), None)
+    made = f"prepared from {md(parent.label)}"
+    return f"{made} with recipe {md(recipe)}" if recipe else made

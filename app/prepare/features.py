@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
+from app.components import column_choice
 from app.text import md
 from core.data.schema import ColumnSchema
 from core.prep.recipe import CleaningResult, Recipe
@@ -22,6 +23,34 @@ PREVIEW_ROWS = 2_000
 
 def _option(name: str) -> str:
     return state.FEATURE_OPTION.format(option=name)
+
+
+def fitted_to(recipe: Recipe, schema: list[ColumnSchema]) -> Recipe | None:
+    """Say when the recipe's target or feature spec names columns this data does not have
+    (a recipe loaded from another dataset), and offer the defaults; the reset recipe when
+    the user takes them."""
+    from core.prep.features import FeatureSpecError
+    from core.prep.prepare import check_features
+
+    names = {column.name for column in schema}
+    problem = None
+    if recipe.target is not None and recipe.target not in names:
+        problem = f"The target {recipe.target!r} is not a column of this data."
+    else:
+        try:
+            check_features(recipe, schema)
+        except FeatureSpecError as error:
+            problem = str(error)
+    if problem is None:
+        return None
+    st.warning(
+        f"{md(problem)} This recipe was made for other data, so it cannot be applied here as "
+        "it is. Reset the feature spec to this data's defaults, or load another recipe."
+    )
+    if st.button("Reset the feature spec to the defaults", key=state.FEATURES_REFIT):
+        target = recipe.target if recipe.target in names else None
+        return Recipe(recipe.name, target, recipe.cleaning, None, recipe.notes)
+    return None
 
 
 def with_defaults(
@@ -43,11 +72,11 @@ def feature_editor(recipe: Recipe, schema: list[ColumnSchema]) -> Recipe | None:
     from core.prep.features import default_feature_spec, describe_feature_spec
 
     names = [c.name for c in schema]
-    target = st.selectbox(
+    target = column_choice(
         "Target column (what models will predict)",
-        [None, *names],
-        index=[None, *names].index(recipe.target) if recipe.target in names else 0,
-        format_func=lambda n: "(none yet)" if n is None else n,
+        names,
+        recipe.target,
+        none_label="(none yet)",
         key=state.RECIPE_TARGET,
     )
     if target != recipe.target:

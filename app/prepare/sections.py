@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import cache, state
 from app.cache import VersionKey
-from app.components import home, job_progress, select_version
+from app.components import follow_prepared, home, job_progress, select_version
 from app.navigation import page
 from app.text import md
 from core.jobs import submit_job
@@ -21,13 +21,39 @@ from core.store.jobs import Job
 ROLE_DEFAULT_NUMERIC = ("numeric",)
 
 
-def working_recipe() -> Recipe:
-    data = st.session_state.get(state.WORKING_RECIPE)
+def _working() -> dict[int, Any]:
+    """The recipe being built for each dataset, by dataset id: switching datasets never
+    carries one dataset's steps and columns over to another."""
+    return st.session_state.setdefault(state.WORKING_RECIPE, {})
+
+
+_KEPT_ACROSS_DATASETS = {
+    state.WORKING_RECIPE,
+    state.PREPARE_DATASET,
+    state.PREPARE_JOB_ID,
+    state.FOLLOWED_JOB,
+}
+
+
+def working_recipe(dataset_id: int) -> Recipe:
+    """The recipe being built for ``dataset_id``; on a switch of dataset every Prepare widget
+    starts again from that dataset's recipe, not from what was entered for the last one."""
+    if st.session_state.get(state.PREPARE_DATASET) != dataset_id:
+        for key in [k for k in st.session_state if str(k).startswith("prepare.")]:
+            if key not in _KEPT_ACROSS_DATASETS:
+                del st.session_state[key]
+    st.session_state[state.PREPARE_DATASET] = dataset_id
+    data = _working().get(dataset_id)
     return Recipe.from_json(data) if data else Recipe(name="my recipe")
 
 
 def keep(recipe: Recipe) -> None:
-    st.session_state[state.WORKING_RECIPE] = recipe.to_json()
+    """Keep ``recipe`` as the working recipe of the dataset on screen."""
+    _working()[st.session_state[state.PREPARE_DATASET]] = recipe.to_json()
+
+
+def forget() -> None:
+    _working().pop(st.session_state[state.PREPARE_DATASET], None)
 
 
 def steps_key(steps: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> str:
@@ -153,6 +179,9 @@ def save_and_apply(version: DatasetVersion, recipe: Recipe) -> None:
 def _show_prepared(job: Job) -> None:
     result = job.result or {}
     version = result.get("version", {})
+    if st.session_state.get(state.FOLLOWED_JOB) != job.id:  # once: the user may pick again
+        st.session_state[state.FOLLOWED_JOB] = job.id
+        follow_prepared(version)
     verb = "Already prepared: reusing" if result.get("reused") else "Created"
     st.success(
         f"{verb} {md(version.get('dataset'))} v{version.get('version')} "
@@ -187,5 +216,5 @@ def load_or_import(recipe: Recipe) -> None:
             st.rerun()
         started = bool(recipe.cleaning or recipe.features)
         if started and st.button("Start a new recipe", key=state.RECIPE_RESET):
-            st.session_state.pop(state.WORKING_RECIPE, None)
+            forget()
             st.rerun()

@@ -49,20 +49,24 @@ def choose_task(detected: str) -> str:
     return str(task)
 
 
+OWN_RECIPE = 0
+
+
 def choose_recipe(version: DatasetVersion) -> int | None:
     from core.prep.prepare import list_recipes
 
     recipes = {recipe.id: recipe.label for recipe in list_recipes(home())}
     own = "this version's recipe" if version.recipe_id else "default feature spec by role"
-    options: list[int | None] = [None, *recipes]
+    # 0, not None, for "no recipe of its own": a None option shows in the browser as an empty
+    # "Choose an option" box (see components.column_choice); recipe ids start at 1
     chosen = st.selectbox(
         "Recipe",
-        options,
-        format_func=lambda key: f"Use {own}" if key is None else str(recipes[key]),
+        [OWN_RECIPE, *recipes],
+        format_func=lambda key: f"Use {own}" if key == OWN_RECIPE else str(recipes[key]),
         key=state.TRAIN_RECIPE,
         help="The recipe's feature spec becomes the head of every model pipeline.",
     )
-    return chosen
+    return None if chosen == OWN_RECIPE else int(chosen)
 
 
 def choose_models(task: str) -> tuple[str, ...]:

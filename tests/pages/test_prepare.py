@@ -27,6 +27,11 @@ def no_errors(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def working(at: AppTest) -> dict:
+    """The working recipe of the dataset on screen."""
+    return at.session_state[state.WORKING_RECIPE][at.session_state[state.PREPARE_DATASET]]
+
+
 def add_step(at: AppTest, label: str, **params: object) -> AppTest:
     at.selectbox(key=state.STEP_KIND).set_value(label).run()
     for name, value in params.items():
@@ -74,7 +79,7 @@ def test_a_failing_step_is_refused_and_the_recipe_kept(small_home: Path) -> None
     no_errors(at)
     shown = [e.value.replace("\\", "") for e in at.error]  # errors are Markdown-escaped
     assert any(text.startswith("Step 2 (") and "region" in text for text in shown)
-    assert len(at.session_state[state.WORKING_RECIPE]["cleaning"]) == 1
+    assert len(working(at)["cleaning"]) == 1
 
 
 def test_features_default_save_and_apply_make_a_new_version(small_home: Path) -> None:
@@ -82,7 +87,7 @@ def test_features_default_save_and_apply_make_a_new_version(small_home: Path) ->
     add_step(at, "Drop duplicate rows")
     at.selectbox(key=state.RECIPE_TARGET).set_value("target").run()
     no_errors(at)
-    assert at.session_state[state.WORKING_RECIPE]["features"]["columns"], "defaults by role"
+    assert working(at)["features"]["columns"], "defaults by role"
     at.text_input(key=state.RECIPE_NAME).set_value("dedupe")
     at.button(key=state.RECIPE_SAVE).click().run()
     no_errors(at)
@@ -117,4 +122,72 @@ def test_broken_recipe_json_is_a_clear_error(small_home: Path) -> None:
     at.button(key="prepare.upload_use").click().run()
     no_errors(at)
     assert any("not valid JSON" in e.value for e in at.error)
-    assert at.session_state[state.WORKING_RECIPE]["cleaning"] == [], "the recipe is untouched"
+    assert working(at)["cleaning"] == [], "the recipe is untouched"
+
+
+def test_each_dataset_keeps_its_own_recipe(small_home: Path, tmp_path: Path) -> None:
+    other = pd.DataFrame({"height": [1.0, 2.0, 3.0] * 10, "kind": ["a", "b", "c"] * 10})
+    other.to_csv(tmp_path / "other.csv", index=False)
+    import_dataset(small_home, path=tmp_path / "other.csv", name="other")
+    at = prepare_page()
+    at.selectbox(key=state.DATASET_PICKER).set_value(list_datasets(small_home)[1].id).run()
+    add_step(at, "Drop duplicate rows")
+    at.selectbox(key=state.RECIPE_TARGET).set_value("target").run()
+    assert working(at)["target"] == "target" and len(working(at)["cleaning"]) == 1
+
+    other_id = next(d.id for d in list_datasets(small_home) if d.name == "other")
+    at.selectbox(key=state.DATASET_PICKER).set_value(other_id).run()
+    no_errors(at)
+    assert working(at)["cleaning"] == [] and working(at)["target"] is None
+    assert set(working(at)["features"]["columns"]) <= {"height", "kind"}
+    assert not at.warning, [w.value for w in at.warning]
+
+    small_id = next(d.id for d in list_datasets(small_home) if d.name == "small")
+    at.selectbox(key=state.DATASET_PICKER).set_value(small_id).run()
+    assert working(at)["target"] == "target" and len(working(at)["cleaning"]) == 1
+
+
+def test_a_recipe_for_other_data_says_so_and_resets_to_the_defaults(
+    small_home: Path, tmp_path: Path
+) -> None:
+    from core.prep.prepare import save_recipe
+    from core.prep.recipe import Recipe
+
+    features = {"columns": {"height": {"impute": "median"}}}
+    save_recipe(small_home, Recipe("elsewhere", "kind", (), features), actor="test")
+    at = prepare_page()
+    at.selectbox(key=state.RECIPE_LOAD).set_value(list_recipes(small_home)[0].id)
+    at.button(key=state.RECIPE_LOAD_BUTTON).click().run()
+    no_errors(at)
+    shown = [w.value.replace("\\", "") for w in at.warning]
+    assert any("'height' is not in the dataset" in text and "Reset" in text for text in shown)
+    at.button(key=state.FEATURES_REFIT).click().run()
+    no_errors(at)
+    assert not at.warning
+    assert "height" not in working(at)["features"]["columns"]
+
+
+def test_after_apply_train_and_explore_open_on_the_new_version(small_home: Path) -> None:
+    at = prepare_page()
+    add_step(at, "Drop duplicate rows")
+    at.selectbox(key=state.RECIPE_TARGET).set_value("target").run()
+    at.button(key=state.RECIPE_APPLY).click().run()
+    for job in list_recent_jobs(small_home):
+        assert wait_for_job(small_home, job.id, timeout=120).status == "done"
+    at.run()
+    no_errors(at)
+    v1, v2 = dataset_versions(small_home, list_datasets(small_home)[0].id)
+    assert at.session_state[state.DATASET_VERSION_ID] == v1.id  # Prepare stays on its source
+
+    at.switch_page("../pages/train.py").run()
+    no_errors(at)
+    assert at.session_state[state.DATASET_VERSION_ID] == v2.id
+    recipe = at.selectbox(key=state.TRAIN_RECIPE)
+    assert recipe.value == 0 and "this version's recipe" in recipe.format_func(recipe.value)
+
+    at.switch_page("../pages/explore.py").run()
+    no_errors(at)
+    assert at.session_state[state.DATASET_VERSION_ID] == v2.id
+    caption = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "prepared from small v1 with recipe" in caption
+    assert at.selectbox(key=f"{state.EXPLORE_TARGET}.{v2.id}").value == "target"
