@@ -113,7 +113,20 @@ def choose_tuning() -> tuple[str, int | None, float | None]:
         key=state.TRAIN_SECONDS,
         disabled=strategy == "none",
     )
+    if strategy != "none":
+        st.caption(budget_note(int(trials), float(seconds) or None))
     return str(strategy), int(trials), float(seconds) or None
+
+
+def budget_note(trials: int, seconds: float | None) -> str:
+    """What the budget promises, in the words of what will run."""
+    note = f"Each model tries at most {trials} settings"
+    if seconds is None:
+        return note + ", however long that takes."
+    return (
+        note + f" and starts no setting it cannot finish, with its final fit on all training "
+        f"rows, within {seconds:,.0f} s."
+    )
 
 
 def choose_plan(version: DatasetVersion, target: str) -> ValidationPlan:

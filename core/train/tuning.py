@@ -127,6 +127,32 @@ class _Search:
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() > self.deadline
 
+    def may_start(
+        self, budget: Budget, *, rows: int | None = None, folds: int | None = None
+    ) -> bool:
+        """Whether another trial fits the budget: fewer trials than allowed, and (once one has
+        run) expected to end, with the final refit on all rows, before the deadline, at the
+        seconds per fitted row seen so far. The first trial always runs, so every search has
+        a result."""
+        if not self.trials:
+            return True
+        if budget.trials is not None and len(self.trials) >= budget.trials:
+            return False
+        if self.deadline is None:
+            return True
+        rate = self.seconds_per_row()
+        expected = rate * (rows or len(self.X)) * (folds or len(self.folds))
+        final_fit = rate * len(self.X)  # the best candidate is then refit on every row
+        return time.monotonic() + expected + final_fit <= self.deadline
+
+    def seconds_per_row(self) -> float:
+        """Seconds per row per fold, the highest any finished trial took (a fixed cost makes
+        small samples look dear, which errs toward stopping in time)."""
+        rates = [
+            t.seconds / (t.rows * max(len(t.fold_scores), 1)) for t in self.trials if t.rows > 0
+        ]
+        return max(rates, default=0.0)
+
     def record(self, trial: Trial) -> Trial:
         self.trials.append(trial)
         self.on_trial(trial, self.best())
@@ -252,7 +278,7 @@ def _result(search: _Search, strategy: str, started: float, model_title: str) ->
 
 def _grid(search: _Search, space: Space, budget: Budget, seed: int) -> None:
     for params in grid_of(space):
-        if search.out_of_time():
+        if not search.may_start(budget):
             return
         search.run_trial(params)
 
@@ -262,7 +288,7 @@ def _random(search: _Search, space: Space, budget: Budget, seed: int) -> None:
     seen: set[str] = set()
     limit = budget.trials or 10_000
     attempts = 0
-    while len(search.trials) < limit and not search.out_of_time() and attempts < limit * 20:
+    while search.may_start(budget) and attempts < limit * 20:
         attempts += 1
         params = sample_params(space, rng)
         if repr(sorted(params.items())) in seen:
@@ -287,11 +313,23 @@ def halving_schedule(n_candidates: int, n_rows: int) -> list[tuple[int, int]]:
     return schedule
 
 
+def halving_candidates(grid_size: int, trials: int | None, n_rows: int) -> int:
+    """How many candidates the first round can take so that every round's trials together
+    stay within ``trials`` (a third go on each round)."""
+    if trials is None:
+        return grid_size
+    count = min(grid_size, trials)
+    while count > 1 and sum(n for n, _ in halving_schedule(count, n_rows)) > trials:
+        count -= 1
+    return count
+
+
 def _halving(search: _Search, space: Space, budget: Budget, seed: int) -> None:
     candidates = grid_of(space)
-    if budget.trials and len(candidates) > budget.trials * 3:
+    count = halving_candidates(len(candidates), budget.trials, len(search.X))
+    if count < len(candidates):
         rng = np.random.default_rng(seed)
-        picks = rng.choice(len(candidates), size=budget.trials * 3, replace=False)
+        picks = rng.choice(len(candidates), size=count, replace=False)
         candidates = [candidates[i] for i in sorted(picks)]
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(search.X))
@@ -301,8 +339,9 @@ def _halving(search: _Search, space: Space, budget: Budget, seed: int) -> None:
         # early rounds on small samples only screen (one fold); the last two decide on all folds
         screening = 1 if number < len(schedule) - 2 else None
         scored: list[Trial] = []
+        planned = len(candidates)
         for params in candidates:
-            if search.out_of_time() and scored:
+            if not search.may_start(budget, rows=rows, folds=screening):
                 break
             trial = search.run_trial(
                 params, rows=subset, round_number=number, prune=False, fold_count=screening
@@ -315,7 +354,7 @@ def _halving(search: _Search, space: Space, budget: Budget, seed: int) -> None:
             reverse=True,
         )
         candidates = [t.params for t in ranked[:keep]]
-        if not candidates or search.out_of_time():
+        if not candidates or len(scored) < planned:  # the budget ran out within the round
             return
 
 
@@ -332,8 +371,7 @@ def _bayes(search: _Search, space: Space, budget: Budget, seed: int) -> None:
         pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER_TRIALS, n_warmup_steps=1),
     )
     distributions = {name: _optuna_distribution(dim) for name, dim in space.items()}
-    limit = budget.trials or 10_000
-    while len(search.trials) < limit and not search.out_of_time():
+    while search.may_start(budget):
         asked = study.ask(distributions)
         params = {name: _from_optuna(space[name], asked.params[name]) for name in space}
 

@@ -184,3 +184,59 @@ def test_halving_schedule_ends_on_all_rows():
     assert schedule[-1][1] == 10_000
     assert [count for count, _ in schedule] == [36, 12, 4, 2]
     assert halving_schedule(1, 500) == [(1, 500)]
+
+
+class _Slow(LogisticRegression):
+    """A model whose fit costs time in proportion to its rows, like a real model at scale."""
+
+    def fit(self, X, y, sample_weight=None):
+        import time
+
+        time.sleep(len(X) * 0.0004)
+        return super().fit(X, y, sample_weight)
+
+
+WIDE_SPACE = {
+    "C": FloatRange(1e-4, 10.0, log=True, grid=tuple(np.logspace(-4, 1, 12))),
+    "fit_intercept": Choice((True, False)),
+}
+
+
+@pytest.mark.parametrize("strategy", ["grid", "random", "halving", "bayes"])
+def test_the_trial_budget_bounds_every_strategy(problem, strategy):
+    X, y, folds = problem
+    result = tune(
+        _maker,
+        X,
+        y,
+        folds=folds,
+        space=WIDE_SPACE,
+        strategy=strategy,
+        metric="roc_auc",
+        task="binary",
+        budget=Budget(trials=10),
+    )
+    assert 3 <= len(result.trials) <= 10  # halving once ran 30 + 10 + 4 + 2 = 46
+
+
+@pytest.mark.parametrize("strategy", ["grid", "random", "halving", "bayes"])
+def test_the_time_budget_bounds_the_search_and_its_final_fit(problem, strategy):
+    import time
+
+    X, y, folds = problem
+    seconds = 2.0
+    started = time.monotonic()
+    result = tune(
+        lambda params: make_pipeline(StandardScaler(), _Slow(max_iter=500, **params)),
+        X,
+        y,
+        folds=folds,
+        space=WIDE_SPACE,
+        strategy=strategy,
+        metric="roc_auc",
+        task="binary",
+        budget=Budget(trials=500, seconds=seconds),
+    )
+    final = make_pipeline(StandardScaler(), _Slow(max_iter=500, **result.best_params)).fit(X, y)
+    assert final is not None and len(result.trials) >= 2
+    assert time.monotonic() - started <= seconds * 1.15  # each 4-fold trial takes ~0.7 s
