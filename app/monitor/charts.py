@@ -17,7 +17,13 @@ import plotly.graph_objects as go
 
 from app.charts.figures import base_figure, empty_figure
 from app.charts.theme import ACCENT, COLORWAY, MUTED, plain
-from core.monitor.dashboard import DriftHistory, MonitorSummary, WindowStats, prediction_mix
+from core.monitor.dashboard import (
+    DriftHistory,
+    DriftWindow,
+    MonitorSummary,
+    WindowStats,
+    prediction_mix,
+)
 from core.store.monitoring import Alert
 
 TIME = "time (UTC)"
@@ -285,16 +291,19 @@ def drift_heatmap_figure(
     if not history.windows or not history.features:
         return empty_figure(title, "No drift computed in this time range yet", live=True)
     features = list(dict.fromkeys([*order, *history.features]))[:HEAT_FEATURES]
-    scores = np.full((len(features), len(history.windows)), np.nan)
+    edges, columns = _cells(history.windows)
+    scores = np.full((len(features), len(columns)), np.nan)
     methods = dict.fromkeys(features, "")
-    for column, window in enumerate(history.windows):
+    for column, window in enumerate(columns):
         for row, name in enumerate(features):
-            if (cell := window.features.get(name)) is not None:
+            if window is not None and (cell := window.features.get(name)) is not None:
                 scores[row, column] = cell.score
                 methods[name] = cell.method
     figure = time_figure(title, span, y="")
     figure.add_heatmap(
-        x=times([(w.start + w.end) / 2 for w in history.windows]),
+        # cell edges, not centres: plotly cannot size a lone column from its centre alone,
+        # so one window drew nothing
+        x=times(edges),
         y=[f"{plain(name)} ({methods[name]})" for name in features],
         z=np.minimum(scores, HEAT_CAP),
         zmin=0,
@@ -309,6 +318,20 @@ def drift_heatmap_figure(
     )
     figure.update_yaxes(autorange="reversed", type="category")
     return figure.update_layout(height=max(HEIGHT, 26 * len(features) + 140))
+
+
+def _cells(windows: Sequence[DriftWindow]) -> tuple[list[float], list[DriftWindow | None]]:
+    """The heatmap's column edges and the window in each column; a gap between windows is a
+    column of its own with no window, so each cell spans its window's own time."""
+    edges = [windows[0].start]
+    columns: list[DriftWindow | None] = []
+    for window in windows:
+        if window.start > edges[-1]:
+            columns.append(None)
+            edges.append(window.start)
+        columns.append(window)
+        edges.append(max(window.end, edges[-1]))
+    return edges, columns
 
 
 # -- timeline --------------------------------------------------------------------------------

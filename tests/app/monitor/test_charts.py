@@ -69,3 +69,31 @@ def test_errors_and_unseen_categories_share_a_chart() -> None:
     assert [trace.name for trace in charts.problems_figure(quiet).data] == [
         "error rate (of requests)"
     ]
+
+
+def _drift_window(start: float, hours: float = 1.0, score: float = 2.0):
+    from core.monitor.dashboard import DriftWindow, FeatureDrift
+
+    cell = FeatureDrift("income", "psi", 0.3, None, 0.2, score >= 1, score, 0.0, 0.0)
+    return DriftWindow(start, start + hours * 3600, 1.0, 0.5, True, 400, {"income": cell})
+
+
+def test_one_drift_window_fills_a_heatmap_cell_of_its_own_width():
+    from core.monitor.dashboard import DriftHistory
+
+    start = 1_700_000_000.0
+    history = DriftHistory(1, start - 6 * 3600, start + 3600, [_drift_window(start)])
+    (heat,) = charts.drift_heatmap_figure(history, (history.start, history.end)).data
+    assert len(heat.x) == 2 and [list(row) for row in heat.z] == [[2.0]]  # edges, not a centre
+
+
+def test_a_gap_between_drift_windows_stays_empty():
+    from core.monitor.dashboard import DriftHistory
+
+    start = 1_700_000_000.0
+    windows = [_drift_window(start), _drift_window(start + 3 * 3600, score=0.5)]
+    history = DriftHistory(1, start, start + 4 * 3600, windows)
+    (heat,) = charts.drift_heatmap_figure(history, (history.start, history.end)).data
+    assert len(heat.x) == 4  # window, gap, window
+    row = list(heat.z[0])
+    assert row[0] == 2.0 and row[1] != row[1] and row[2] == 0.5  # the gap is NaN
