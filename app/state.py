@@ -184,6 +184,8 @@ DEPLOY_PREDICTIONS = "deploy.predictions"
 
 # Monitor page
 MONITOR_FLASH = "monitor.flash"
+RETRAIN_ANSWER = "retrain.answer"  # {deployment id: what Retrain now / Dry run answered}
+DRY_RUNS = "retrain.dry_runs"
 MONITOR_DEPLOYMENT = "monitor.deployment"
 MONITOR_RANGE = "monitor.range"
 MONITOR_PAUSED = "monitor.paused"

@@ -60,6 +60,10 @@ def _guarded(draw: Any, deployment: Deployment, **options: Any) -> None:
         st.error(md(str(error)))
 
 
+def _answer(deployment: Deployment, message: str) -> None:
+    st.session_state.setdefault(state.RETRAIN_ANSWER, {})[deployment.id] = message
+
+
 def _flash(message: str) -> None:
     st.session_state[state.MONITOR_FLASH] = message
     st.rerun()
@@ -77,11 +81,18 @@ def retrains_tab(deployment: Deployment) -> None:
     now, dry = st.columns(2)
     if now.button("Retrain now", key=state.RETRAIN_NOW, type="primary"):
         started = retraining.start_retrain(home(), deployment.id, actor="ui")
-        _flash(f"Retrain {started.id} is under way.")
+        _answer(deployment, f"Retrain {started.id} is under way.")
     if dry.button("Dry run", key=state.RETRAIN_DRY_RUN, help="What a retrain would do; no change."):
         planned = retraining.dry_run(home(), deployment.id, actor="ui")
-        _flash(f"Dry run: {planned.decision}")
-    found = retraining.retrains_of(home(), deployment.id)
+        _answer(deployment, f"Dry run (nothing trained or changed): {planned.decision}")
+    # the answer to either button shows right here, under them, not at the top of the page
+    if answer := st.session_state.get(state.RETRAIN_ANSWER, {}).get(deployment.id):
+        st.info(md(answer))
+    everything = retraining.retrains_of(home(), deployment.id)
+    found = [retrain for retrain in everything if not retrain.dry_run]
+    dry_runs = [retrain for retrain in everything if retrain.dry_run]
+    if dry_runs:
+        fold(f"Dry runs ({len(dry_runs)})", lambda: retrain_table(dry_runs), key=state.DRY_RUNS)
     if not found:
         st.caption("No retrain yet for this deployment.")
         return
