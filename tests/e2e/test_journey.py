@@ -357,7 +357,8 @@ def retrain_and_promote(ui: StudioPage, journey: Journey) -> None:
     main = ui.main
     main.get_by_role("tab", name="Retrains").click()
     main.get_by_role("button", name="Dry run").click()
-    expect(main.get_by_text(re.compile(r"^Dry run: Would retrain"))).to_be_visible()
+    dry_run = re.compile(r"^Dry run \(nothing trained or changed\): Would")
+    expect(main.get_by_text(dry_run)).to_be_visible()
     ui.settle()
     main.get_by_role("button", name="Retrain now").click()
     expect(main.get_by_text(re.compile(r"^Retrain \d+ is under way"))).to_be_visible()
