@@ -67,16 +67,21 @@ def import_dataset(
     file_name: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
     limits: ImportLimits | None = None,
     actor: str = "studio",
 ) -> ImportOutcome:
-    """Read a file into a new dataset version; identical content reuses the existing version."""
+    """Read a file into a new dataset version; identical content reuses the existing version.
+
+    ``delimiter``, ``encoding`` and ``decimal`` (the decimal mark) override what is sniffed.
+    """
     name = clean_name(name)
     ingested = read_table(
         path,
         file_name=file_name or path.name,
         delimiter=delimiter,
         encoding=encoding,
+        decimal=decimal,
         limits=limits or ImportLimits.from_env(),
     )
     version, reused = store_table(
