@@ -100,7 +100,7 @@ METRIC_FOR_TASK: dict[str, StrengthMetric] = {
     "regression": "abs_corr",
     "multiclass": "cramers_v",
 }
-UNKNOWN_TARGET = "The target column {target!r} is not in the frame; pick one of its columns."
+UNKNOWN_TARGET = "The target column '{target}' is not in the frame; pick one of its columns."
 
 
 @dataclass(frozen=True)
