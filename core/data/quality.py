@@ -100,6 +100,23 @@ METRIC_NAMES: dict[str, str] = {
     "abs_corr": "absolute correlation",
     "cramers_v": "Cramér's V",
 }
+
+
+@dataclass(frozen=True)
+class StrengthScale:
+    """How to read a strength metric: what it measures, what a feature that knows nothing
+    scores (``chance``), and the ends of the scale in words."""
+
+    measure: str
+    chance: float
+    ends: str
+
+
+STRENGTH_SCALES: dict[str, StrengthScale] = {
+    "roc_auc": StrengthScale("ROC AUC of the feature alone", 0.5, "0.5 = chance, 1 = perfect"),
+    "abs_corr": StrengthScale("absolute correlation with the target", 0.0, "0 = none, 1 = perfect"),
+    "cramers_v": StrengthScale("Cramér's V with the target", 0.0, "0 = none, 1 = perfect"),
+}
 METRIC_FOR_TASK: dict[str, StrengthMetric] = {
     "binary": "roc_auc",
     "regression": "abs_corr",

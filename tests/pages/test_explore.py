@@ -134,6 +134,18 @@ def test_every_section_renders(credit_home: Path) -> None:
         assert at.get("plotly_chart")
 
 
+def test_the_columns_section_opens_on_the_first_column_that_is_not_an_id(
+    credit_home: Path,
+) -> None:
+    at = app()
+    at.radio(key=state.EXPLORE_SECTION).set_value("Columns").run()
+    no_errors(at)
+    version = list_datasets(credit_home)[0].latest
+    assert [c.role for c in version.schema][:2] == ["id", "numeric"]  # customer_id, age
+    assert at.selectbox(key=state.EXPLORE_COLUMN).value == "age"
+    assert any("Role: numeric" in caption.value for caption in at.caption)
+
+
 def test_quality_checks_are_listed(credit_home: Path) -> None:
     at = app()
     at.radio(key=state.EXPLORE_SECTION).set_value("Quality").run()
