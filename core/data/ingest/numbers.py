@@ -34,6 +34,10 @@ def _pattern(decimal: str) -> str:
 
 
 _PATTERNS = {mark: _pattern(mark) for mark in DECIMAL_MARKS}
+_THOUSANDS_CLASS = {
+    mark: "[" + "".join(re.escape(other) for other in _THOUSANDS if other != mark) + "]"
+    for mark in DECIMAL_MARKS
+}
 _COMPILED = {mark: re.compile(pattern) for mark, pattern in _PATTERNS.items()}
 
 
@@ -141,26 +145,50 @@ def _python_number(text: str, decimal: str) -> float:
     return float(f"{digits}.{fraction}" if fraction else digits)
 
 
-def read_numbers(column: pa.ChunkedArray, decimal: str) -> pa.ChunkedArray | None:
-    """The text column as numbers written with ``decimal``, or None unless every value is one.
+def read_numbers(column: pa.ChunkedArray, decimal: str) -> tuple[pa.ChunkedArray, bool] | None:
+    """The text column as numbers written with ``decimal``, or None unless every value is one;
+    and whether reading them took a convention (a thousands separator, or a decimal comma).
 
     Whole numbers become integers; a value with a decimal part makes the column floats.
     """
-    trimmed = pc.utf8_trim_whitespace(column)
-    present = len(column) - column.null_count
-    if present == 0:
+    if column.null_count == len(column):
         return None
-    fits = pc.match_substring_regex(trimmed, _PATTERNS[decimal])
-    if pc.sum(fits.cast(pa.int64())).as_py() != present:
+    return _plain_numbers(column, decimal) or _grouped_numbers(column, decimal)
+
+
+def _plain_numbers(column: pa.ChunkedArray, decimal: str) -> tuple[pa.ChunkedArray, bool] | None:
+    """Numbers without thousands separators, for which the cast itself checks every value: a
+    separator it cannot read fails it, except a point where the decimal is a comma, so that
+    one is looked for first (a '1.234' there is 1234, not 1.234)."""
+    if decimal == COMMA and _contains(column, POINT):
         return None
-    thousands = "".join(re.escape(mark) for mark in _THOUSANDS if mark != decimal)
-    plain = pc.replace_substring_regex(trimmed, f"[{thousands}]", "")
-    if decimal == COMMA:
-        plain = pc.replace_substring(plain, COMMA, POINT)
-    whole = not pc.any(pc.match_substring(plain, POINT)).as_py()
-    for kind in (pa.int64(), pa.float64()) if whole else (pa.float64(),):
+    fractions = _contains(column, decimal)
+    text = pc.replace_substring(column, COMMA, POINT) if fractions and decimal == COMMA else column
+    numbers = _cast_numbers(text, fractions=fractions)
+    return None if numbers is None else (numbers, fractions and decimal == COMMA)
+
+
+def _grouped_numbers(column: pa.ChunkedArray, decimal: str) -> tuple[pa.ChunkedArray, bool] | None:
+    """Numbers with thousands separators (or stray spaces), each value checked by pattern."""
+    text = pc.utf8_trim_whitespace(column)
+    if not pc.all(pc.match_substring_regex(text, _PATTERNS[decimal])).as_py():
+        return None
+    text = pc.replace_substring_regex(text, _THOUSANDS_CLASS[decimal], "")
+    fractions = _contains(text, decimal)
+    if fractions and decimal == COMMA:
+        text = pc.replace_substring(text, COMMA, POINT)
+    numbers = _cast_numbers(text, fractions=fractions)
+    return None if numbers is None else (numbers, True)
+
+
+def _contains(column: pa.ChunkedArray, mark: str) -> bool:
+    return bool(pc.any(pc.match_substring(column, mark)).as_py())
+
+
+def _cast_numbers(text: pa.ChunkedArray, *, fractions: bool) -> pa.ChunkedArray | None:
+    for kind in (pa.float64(),) if fractions else (pa.int64(), pa.float64()):
         try:
-            return plain.cast(kind)
+            return text.cast(kind)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
     return None

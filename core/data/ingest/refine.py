@@ -87,17 +87,12 @@ def _numbers_of(
     mark = numbers.columns.get(name) if numbers else None
     if mark is None and numbers is not None and late:
         mark = numbers.decimal
-    written = read_numbers(column, mark) if mark is not None else None
-    if written is not None:
-        return written, mark if _has_separators(column) else None
+    read = read_numbers(column, mark) if mark is not None else None
+    if read is not None:
+        numbers_read, assumed = read
+        return numbers_read, mark if assumed else None
     plain = _as_numbers(column)
     return (column, None) if plain is None else (plain, None)
-
-
-def _has_separators(column: pa.ChunkedArray) -> bool:
-    """Whether any value is more than digits and a sign, so reading it needed a convention."""
-    digits_only = pc.match_substring_regex(pc.utf8_trim_whitespace(column), r"^[+-]?\d+$")
-    return not pc.all(digits_only).as_py()
 
 
 def _field(field: pa.Field, refined: pa.ChunkedArray, source: pa.ChunkedArray) -> pa.Field:

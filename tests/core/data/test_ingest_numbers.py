@@ -176,3 +176,12 @@ def test_a_comma_file_whose_later_value_breaks_the_thousands_reading_keeps_point
     result = read_table(path)
     assert types(result)["weight"] == "double"
     assert column(result, "weight")[-2:] == [1.5, 0.25]
+
+
+def test_plain_decimals_first_seen_past_the_head_need_no_warning(tmp_path: Path) -> None:
+    body = "".join(f"{index},,{index % 7}\n" for index in range(100_000))
+    path = write(tmp_path, "id,late,code\n" + body + "100000,2.5,x\n")
+    result = read_table(path)
+    assert types(result) == {"id": "int64", "late": "double", "code": "string"}
+    assert column(result, "late")[-1] == 2.5
+    assert result.report.warnings == ()
