@@ -1,14 +1,4 @@
-"""The rows behind each group's figures, shown beside them, and when they are too few to trust.
-
-A rate resting on a handful of rows swings with one row more or less: a selection rate of 0
-from 2 predicted positives, and a parity ratio of 0.0 built on it, say little. A figure is
-flagged when any count it rests on is under ``MIN_COUNT``:
-
-- selection rate: the group's rows and its predicted positives;
-- true positive rate: its actual positives; false positive rate: its actual negatives;
-- precision: its predicted positives; accuracy, MAE and RMSE: its rows;
-- ROC AUC: its actual positives and its actual negatives.
-"""
+"""The rows behind each group's figures, shown beside them, and when they are too few to trust."""
 
 from __future__ import annotations
 
@@ -17,6 +7,9 @@ from typing import Any
 
 import numpy as np
 
+# A rate resting on a handful of rows swings with one row more or less: a selection rate of 0
+# from 2 predicted positives, and a parity ratio of 0.0 built on it, say little. A figure is
+# flagged when any count it rests on is under MIN_COUNT (see ``basis``).
 MIN_COUNT = 10
 
 
@@ -73,7 +66,13 @@ def group_counts(task: str, statistics: np.ndarray, rows: int) -> GroupCounts:
 
 
 def basis(metric: str, counts: GroupCounts) -> Basis:
-    """What ``metric`` of a group with ``counts`` rests on (see the module's list)."""
+    """What ``metric`` of a group with ``counts`` rests on.
+
+    A selection rate rests on the group's rows and its predicted positives; a true positive
+    rate on its actual positives, a false positive rate on its actual negatives; precision on
+    its predicted positives; ROC AUC on its actual positives and negatives; accuracy, MAE and
+    RMSE on its rows.
+    """
     rows = counts.rows
     predicted, actual = counts.predicted_positives, counts.actual_positives
     negatives, hits = counts.actual_negatives, counts.true_positives
