@@ -30,6 +30,12 @@ PROFILE_COLUMNS = (
 @click.option("--name", required=True, help="Dataset name; a new version is added if it exists.")
 @click.option("--delimiter", default=None, help="CSV delimiter, when sniffing guesses wrong.")
 @click.option("--encoding", default=None, help="Text encoding, when sniffing guesses wrong.")
+@click.option(
+    "--decimal",
+    type=click.Choice(["point", "comma"]),
+    default=None,
+    help="Decimal mark of the file's numbers (1,234.5 or 1.234,5), when sniffing guesses wrong.",
+)
 @studio_command
 def import_(
     ctx: StudioContext,
@@ -39,6 +45,7 @@ def import_(
     name: str,
     delimiter: str | None,
     encoding: str | None,
+    decimal: str | None,
 ) -> None:
     """Import a CSV/TSV, Parquet or JSON-lines file (optionally gzipped) as a dataset version."""
     from core.data.datasets import import_dataset
@@ -46,7 +53,13 @@ def import_(
     if not path.is_file():
         raise FileNotFoundError(f"There is no file at {path}. Check the path and try again.")
     outcome = import_dataset(
-        ctx.home, path=path, name=name, delimiter=delimiter, encoding=encoding, actor="cli"
+        ctx.home,
+        path=path,
+        name=name,
+        delimiter=delimiter,
+        encoding=encoding,
+        decimal=decimal,
+        actor="cli",
     )
     emit(outcome.to_dict(), as_json, _import_text)
 

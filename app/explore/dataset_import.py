@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,17 @@ DELIMITERS = {"Detect": None, "Comma ,": ",", "Semicolon ;": ";", "Tab": "\t", "
 ENCODINGS = {
     "Detect": None,
     "UTF-8": "utf-8",
-    "Windows-1252": "cp1252",
-    "Latin-1": "latin-1",
+    "Windows-1252 (Western European)": "cp1252",
+    "Latin-1 (ISO-8859-1)": "latin-1",
     "UTF-16": "utf-16",
+    "Shift-JIS (Japanese)": "cp932",
+    "GB18030 (Chinese)": "gb18030",
+    "Big5 (Traditional Chinese)": "big5",
+    "EUC-KR (Korean)": "euc-kr",
+    "Windows-1251 (Cyrillic)": "cp1251",
+    "Windows-1250 (Central European)": "cp1250",
 }
+DECIMALS = {"Detect": None, "Point: 1,234.5": "point", "Comma: 1.234,5": "comma"}
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "jsonl", "ndjson", "json", "gz"]
 TOO_BIG = (
     "That file is {size:.0f} MB, over the {cap} MB import cap. Raise the cap with "
@@ -42,11 +50,19 @@ def import_panel(*, expanded: bool) -> None:
             key=state.UPLOAD_NAME,
             placeholder="Defaults to the file name; an existing name gets a new version",
         )
-        left, right = st.columns(2)
+        left, middle, right = st.columns(3)
         delimiter = left.selectbox("Delimiter", list(DELIMITERS), key=state.UPLOAD_DELIMITER)
-        encoding = right.selectbox("Encoding", list(ENCODINGS), key=state.UPLOAD_ENCODING)
+        encoding = middle.selectbox("Encoding", list(ENCODINGS), key=state.UPLOAD_ENCODING)
+        decimal = right.selectbox(
+            "Decimal mark",
+            list(DECIMALS),
+            key=state.UPLOAD_DECIMAL,
+            help="How the file writes numbers; Detect reads it from the file, as a spreadsheet "
+            "would.",
+        )
         if st.button("Import", type="primary", key=state.UPLOAD_BUTTON):
-            _submit_upload(uploaded, name, DELIMITERS[delimiter], ENCODINGS[encoding])
+            options = _ReadOptions(DELIMITERS[delimiter], ENCODINGS[encoding], DECIMALS[decimal])
+            _submit_upload(uploaded, name, options)
         if job_id := st.session_state.get(state.IMPORT_JOB_ID):
             job_progress(job_id, on_done=_show_imported)
         st.divider()
@@ -64,7 +80,16 @@ def import_panel(*, expanded: bool) -> None:
             job_progress(job_id, on_done=_show_samples_added)
 
 
-def _submit_upload(uploaded: Any, name: str, delimiter: str | None, encoding: str | None) -> None:
+@dataclass(frozen=True)
+class _ReadOptions:
+    """What the user chose instead of detection; None means detect."""
+
+    delimiter: str | None
+    encoding: str | None
+    decimal: str | None
+
+
+def _submit_upload(uploaded: Any, name: str, options: _ReadOptions) -> None:
     data = uploaded_bytes(uploaded, too_big=TOO_BIG)
     if data is None:
         return
@@ -74,17 +99,19 @@ def _submit_upload(uploaded: Any, name: str, delimiter: str | None, encoding: st
         "upload": save_upload(home(), data=data, file_name=file_name),
         "file_name": file_name,
         "name": dataset_name,
-        "delimiter": delimiter,
-        "encoding": encoding,
+        "delimiter": options.delimiter,
+        "encoding": options.encoding,
+        "decimal": options.decimal,
         "actor": "ui",
     }
     digest = hashlib.sha256(data).hexdigest()[:16]
+    chosen = f"{options.delimiter}:{options.encoding}:{options.decimal}"
     job = submit_job(
         home(),
         kind="import_upload",
         params=params,
         actor="ui",
-        dedupe_key=f"import:{dataset_name}:{digest}:{delimiter}:{encoding}",
+        dedupe_key=f"import:{dataset_name}:{digest}:{chosen}",
     )
     st.session_state[state.IMPORT_JOB_ID] = job.id
 
@@ -101,16 +128,9 @@ def _show_imported(job: Job) -> None:
         f"{verb} {md(version.get('dataset'))} v{version.get('version')}: "
         f"{version.get('rows', 0):,} rows × {version.get('columns', 0)} columns."
     )
-    if report.get("skipped_rows"):
-        lines = ", ".join(str(line) for line in report.get("skipped_row_lines", []))
-        st.warning(
-            f"Skipped {report['skipped_rows']} rows whose number of fields did not match the "
-            f"header (lines {lines}). Fix them in the file and import again to keep them."
-        )
-    for rename in report.get("renamed_columns", []):
-        st.info(f"Column {md(repr(rename['original']))} was renamed to {md(repr(rename['new']))}.")
+    # The report's warnings are whole sentences, skipped rows and renamed columns included.
     for warning in report.get("warnings", []):
-        st.info(md(warning))
+        st.warning(md(warning))
 
 
 def _show_samples_added(job: Job) -> None:

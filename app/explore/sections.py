@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -99,13 +100,24 @@ def _role_editor(version: DatasetVersion) -> None:
 
 def columns(key: VersionKey, version: DatasetVersion, profile: Any) -> None:
     by_name = {column.name: column for column in profile.columns}
-    name = st.selectbox("Column", list(by_name), key=state.EXPLORE_COLUMN)
+    names = list(by_name)
+    first = names.index(first_feature(profile.columns)) if names else 0
+    name = st.selectbox("Column", names, index=first, key=state.EXPLORE_COLUMN)
     column = by_name[name]
     st.caption(
         f"Role: {column.role} · type {column.dtype} · {column.missing:,} missing · "
         f"{column.distinct:,} distinct"
     )
     _chart(_column_figure(key, name, column.role), key=f"column-{version.id}")
+
+
+def first_feature(columns: Sequence[Any]) -> str | None:
+    """The column to open on: the first that is neither an identifier nor the target (an ID's
+    chart is one bar per row and says nothing), else the first column."""
+    for column in columns:
+        if column.role not in ("id", "target"):
+            return str(column.name)
+    return str(columns[0].name) if columns else None
 
 
 def _column_figure(key: VersionKey, name: str, role: str) -> Any:

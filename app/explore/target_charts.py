@@ -11,9 +11,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app.charts.figures import base_figure, empty_figure
-from app.charts.theme import ACCENT, MUTED, plain, series_color
+from app.charts.theme import ACCENT, MUTED, in_template, plain, series_color
 from app.explore.charts import auto_opacity, bin_centres, category_axis
 from core.data.explore import LevelTarget, TargetAnalysis
+from core.data.quality import STRENGTH_SCALES, StrengthScale
 
 METRIC_TITLES = {"roc_auc": "ROC AUC", "abs_corr": "|correlation|", "cramers_v": "Cramér's V"}
 
@@ -215,30 +216,60 @@ def _add_level_boxes(
 
 
 def feature_strength_figure(items: Sequence[StrengthItem]) -> go.Figure:
-    """Horizontal bars of each feature's univariate strength against the target, strongest first."""
-    title = "How strongly each feature alone relates to the target"
+    """Horizontal bars of each feature's strength on its own, strongest first.
+
+    Each bar starts at its metric's chance level (0.5 for ROC AUC, 0 for a correlation), so a
+    feature that knows nothing draws no bar and the axis and hover name the metric in words.
+    """
+    title = "How well each feature alone predicts the target"
     rows = [item for item in items if item.value is not None and math.isfinite(item.value)]
     if not rows:
-        return empty_figure(title, "No feature strengths to show.")
+        return empty_figure(title, "No feature could be scored against the target.")
     rows.sort(key=lambda item: -(item.value or 0.0))
     metrics = list(dict.fromkeys(item.metric for item in rows))
-    figure = base_figure(
-        title, subtitle="higher means more predictive on its own", height=140 + 24 * len(rows)
-    )
+    scales = {metric: _scale(metric) for metric in metrics}
+    figure = base_figure(title, subtitle=_strength_note(scales), height=140 + 24 * len(rows))
     for index, metric in enumerate(metrics):
-        positions = [i for i, item in enumerate(rows) if item.metric == metric]
-        figure.add_trace(
-            go.Bar(
-                y=np.asarray(positions),
-                x=np.array([rows[i].value for i in positions], dtype=float),
-                orientation="h",
-                name=METRIC_TITLES.get(metric, plain(metric)),
-                customdata=np.array([plain(rows[i].name) for i in positions], dtype=object),
-                marker={"color": series_color(index)},
-                hovertemplate="%{customdata}<br>%{fullData.name}: %{x:.3f}<extra></extra>",
-            )
-        )
+        figure.add_trace(_strength_bars(rows, metric, scales[metric], color=series_color(index)))
     figure.update_yaxes(**category_axis([item.name for item in rows]), autorange="reversed")
-    figure.update_xaxes(title_text="strength", rangemode="tozero")
-    figure.update_layout(legend_title_text="metric")
+    floor = min(scale.chance for scale in scales.values())
+    figure.update_xaxes(title_text=_strength_axis(scales), range=[floor, 1.0])
+    figure.update_layout(showlegend=len(metrics) > 1, legend_title_text="measured by")
     return figure
+
+
+def _scale(metric: str) -> StrengthScale:
+    return STRENGTH_SCALES.get(metric) or StrengthScale(plain(metric), 0.0, "0 = none")
+
+
+def _strength_bars(
+    rows: Sequence[StrengthItem], metric: str, scale: StrengthScale, *, color: str
+) -> go.Bar:
+    positions = [i for i, item in enumerate(rows) if item.metric == metric]
+    values = np.array([rows[i].value for i in positions], dtype=float)
+    label = f"{scale.measure} ({scale.ends})"
+    return go.Bar(
+        y=np.asarray(positions),
+        x=values - scale.chance,
+        base=scale.chance,
+        orientation="h",
+        name=METRIC_TITLES.get(metric, plain(metric)),
+        customdata=np.column_stack(
+            [np.array([plain(rows[i].name) for i in positions], dtype=object), values]
+        ),
+        marker={"color": color},
+        hovertemplate=f"%{{customdata[0]}}<br>{in_template(label)}: %{{customdata[1]:.3f}}"
+        "<extra></extra>",
+    )
+
+
+def _strength_axis(scales: dict[str, StrengthScale]) -> str:
+    if len(scales) == 1:
+        (scale,) = scales.values()
+        return f"Predictive strength ({scale.measure}; {scale.ends})"
+    return "Predictive strength (each bar starts at its measure's chance level)"
+
+
+def _strength_note(scales: dict[str, StrengthScale]) -> str:
+    chance = sorted({f"{scale.chance:g}" for scale in scales.values()})
+    return f"bars start at chance ({' or '.join(chance)}): a longer bar predicts better on its own"

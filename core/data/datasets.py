@@ -19,15 +19,15 @@ from core.store.datasets import DatasetSummary, DatasetVersion, NewDatasetVersio
 NAME_MAX = 100
 NAME_INVALID = (
     "A dataset name must be 1 to {max} characters with no line breaks or control characters; "
-    "got {name!r}. Choose a shorter, plain name."
+    "got '{name}'. Choose a shorter, plain name."
 )
 UNKNOWN_DATASET = (
-    "There is no dataset {ref!r}. Run `mlops-studio datasets` to see the names, "
+    "There is no dataset '{ref}'. Run `mlops-studio datasets` to see the names, "
     "or import the file first."
 )
-UNKNOWN_VERSION = "Dataset {name!r} has no version {version}; it has versions 1 to {latest}."
-UNKNOWN_COLUMN = "Column {column!r} is not in {label}; check the spelling (names are exact)."
-UNKNOWN_ROLE = "{role!r} is not a column role; use one of: {roles}."
+UNKNOWN_VERSION = "Dataset '{name}' has no version {version}; it has versions 1 to {latest}."
+UNKNOWN_COLUMN = "Column '{column}' is not in {label}; check the spelling (names are exact)."
+UNKNOWN_ROLE = "'{role}' is not a column role; use one of: {roles}."
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -55,7 +55,8 @@ def clean_name(name: str) -> str:
     """The dataset name as stored, or DatasetError when it is unusable."""
     stripped = (name or "").strip()
     if not stripped or len(stripped) > NAME_MAX or _CONTROL.search(stripped):
-        raise DatasetError(NAME_INVALID.format(max=NAME_MAX, name=name))
+        shown = _CONTROL.sub("?", name or "")  # a line break would split the message
+        raise DatasetError(NAME_INVALID.format(max=NAME_MAX, name=shown))
     return stripped
 
 
@@ -67,16 +68,21 @@ def import_dataset(
     file_name: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
     limits: ImportLimits | None = None,
     actor: str = "studio",
 ) -> ImportOutcome:
-    """Read a file into a new dataset version; identical content reuses the existing version."""
+    """Read a file into a new dataset version; identical content reuses the existing version.
+
+    ``delimiter``, ``encoding`` and ``decimal`` (the decimal mark) override what is sniffed.
+    """
     name = clean_name(name)
     ingested = read_table(
         path,
         file_name=file_name or path.name,
         delimiter=delimiter,
         encoding=encoding,
+        decimal=decimal,
         limits=limits or ImportLimits.from_env(),
     )
     version, reused = store_table(

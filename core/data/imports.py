@@ -36,6 +36,7 @@ def import_upload_job(home: Path, params: dict[str, Any], progress: Any) -> dict
             file_name=params["file_name"],
             delimiter=params.get("delimiter"),
             encoding=params.get("encoding"),
+            decimal=params.get("decimal"),
             actor=params.get("actor", "studio"),
         )
     finally:

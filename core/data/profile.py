@@ -34,7 +34,7 @@ LABEL_ROLES: frozenset[str] = frozenset({"categorical", "boolean", "text", "id",
 KEY_LIMIT = 2**62
 
 UNKNOWN_TARGET = (
-    "The target column {target!r} is not in the table; pick one of its columns: {columns}."
+    "The target column '{target}' is not in the table; pick one of its columns: {columns}."
 )
 
 JsonScalar = bool | int | float | str | None
@@ -154,7 +154,7 @@ def resolve_target(
         named = next((column.name for column in schema if column.role == "target"), None)
         return named if named in table.column_names else None
     if target not in table.column_names:
-        shown = ", ".join(repr(name) for name in table.column_names[:20])
+        shown = ", ".join(f"'{name}'" for name in table.column_names[:20])
         raise ValueError(UNKNOWN_TARGET.format(target=target, columns=shown))
     return target
 

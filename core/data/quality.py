@@ -38,8 +38,11 @@ MIXED_TYPES_MAX_PCT = 95.0
 OUTLIERS_MIN_PCT = 1.0
 OUTLIERS_MEDIUM_PCT = 5.0
 DUPLICATES_MEDIUM_PCT = 5.0
-IMBALANCE_MEDIUM_PCT = 20.0
-IMBALANCE_HIGH_PCT = 5.0
+# Imbalance is judged by how many times the largest class outnumbers the smallest, so ten even
+# classes (10% each) are balanced. The bars are a binary target's old ones: a smallest class
+# under 20% of rows is outnumbered more than 4 to 1, under 5% more than 19 to 1.
+IMBALANCE_MEDIUM_RATIO = 4.0
+IMBALANCE_HIGH_RATIO = 19.0
 LEAKAGE_MIN_STRENGTH = 0.95
 LEAKAGE_MIN_ROWS = 50
 MAX_CLASSES = 20
@@ -81,8 +84,10 @@ OUTLIERS = (
     " ({low:.4g} to {high:.4g}); check whether they are errors, and consider clipping them."
 )
 CLASS_IMBALANCE = (
-    "The target ‘{column}’ is imbalanced: its smallest class ({value}) is only {pct:.1f}% of"
-    " rows, so accuracy will mislead; use stratified splits and metrics such as ROC AUC or F1."
+    "The target ‘{column}’ is imbalanced: its smallest class ({value}) has {pct:.1f}% of rows,"
+    " against {even:.1f}% if its {classes} classes were even, and its largest ({largest}) has"
+    " {ratio:.1f} times as many, so accuracy will mislead; use stratified splits and metrics"
+    " such as ROC AUC or F1."
 )
 TARGET_LEAKAGE = (
     "‘{column}’ alone predicts the target with {metric} {score:.3f}{sample}, which is"
@@ -95,12 +100,29 @@ METRIC_NAMES: dict[str, str] = {
     "abs_corr": "absolute correlation",
     "cramers_v": "Cramér's V",
 }
+
+
+@dataclass(frozen=True)
+class StrengthScale:
+    """How to read a strength metric: what it measures, what a feature that knows nothing
+    scores (``chance``), and the ends of the scale in words."""
+
+    measure: str
+    chance: float
+    ends: str
+
+
+STRENGTH_SCALES: dict[str, StrengthScale] = {
+    "roc_auc": StrengthScale("ROC AUC of the feature alone", 0.5, "0.5 = chance, 1 = perfect"),
+    "abs_corr": StrengthScale("absolute correlation with the target", 0.0, "0 = none, 1 = perfect"),
+    "cramers_v": StrengthScale("Cramér's V with the target", 0.0, "0 = none, 1 = perfect"),
+}
 METRIC_FOR_TASK: dict[str, StrengthMetric] = {
     "binary": "roc_auc",
     "regression": "abs_corr",
     "multiclass": "cramers_v",
 }
-UNKNOWN_TARGET = "The target column {target!r} is not in the frame; pick one of its columns."
+UNKNOWN_TARGET = "The target column '{target}' is not in the frame; pick one of its columns."
 
 
 @dataclass(frozen=True)
@@ -347,12 +369,20 @@ def _class_imbalance(inputs: QualityInputs) -> Iterator[Flag]:
     if _task(classes) not in ("binary", "multiclass"):
         return
     sizes = counts.field("counts").to_numpy()
-    smallest = int(np.argmin(sizes))
-    pct = 100.0 * sizes[smallest] / sizes.sum()
-    if pct < IMBALANCE_MEDIUM_PCT:
-        severity: Severity = "high" if pct < IMBALANCE_HIGH_PCT else "medium"
-        value = _shown(classes.iloc[smallest])
-        message = CLASS_IMBALANCE.format(column=inputs.target, value=value, pct=pct)
+    smallest, largest = int(np.argmin(sizes)), int(np.argmax(sizes))
+    ratio = float(sizes[largest] / sizes[smallest])
+    if ratio > IMBALANCE_MEDIUM_RATIO:
+        severity: Severity = "high" if ratio > IMBALANCE_HIGH_RATIO else "medium"
+        pct = float(100.0 * sizes[smallest] / sizes.sum())
+        message = CLASS_IMBALANCE.format(
+            column=inputs.target,
+            value=_shown(classes.iloc[smallest]),
+            pct=pct,
+            even=100.0 / len(sizes),
+            classes=len(sizes),
+            largest=_shown(classes.iloc[largest]),
+            ratio=ratio,
+        )
         yield Flag(severity, inputs.target, message, pct)
 
 

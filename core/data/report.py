@@ -14,7 +14,7 @@ from core.data.datasets import get_version, load_frame
 KIND = "profile_report"
 FULL_MODE_MAX_ROWS = 200_000
 MODES = ("full", "minimal")
-UNKNOWN_MODE = "Report mode must be 'full' or 'minimal', got {mode!r}."
+UNKNOWN_MODE = "Report mode must be 'full' or 'minimal', got '{mode}'."
 _SCRIPT = re.compile(r"(<script\b.*?</script>)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[a-zA-Z][^>]*>")
 _EVENT_ATTRIBUTE = re.compile(r"(\s)(on[a-z]+)(\s*=)", re.IGNORECASE)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.data.datasets import get_version
+from core.review.fairness import disparity_key
 from core.review.review import VersionReview, cached_explanation, cached_review
 from core.review.signoff import CHECKLIST
 from core.store import connect, models, recipes
@@ -152,7 +153,15 @@ def _fairness_rows(review: VersionReview | None) -> list[tuple[str, str]]:
     if review is None or not review.fairness:
         return []
     disparities = review.fairness.disparities
-    return [(name.replace("_", " "), _num(_finite(value))) for name, value in disparities.items()]
+    cautions = {
+        disparity_key(name, feature): f" (caution: {why})"
+        for feature, found in review.fairness.cautions().items()
+        for name, why in found.items()
+    }
+    return [
+        (name.replace("_", " "), _num(_finite(value)) + cautions.get(name, ""))
+        for name, value in disparities.items()
+    ]
 
 
 def _top_features(home: Path, version: ModelVersion) -> list[tuple[str, str]]:

@@ -41,6 +41,19 @@ def test_import_then_datasets_then_reimport_reuses(tmp_path: Path) -> None:
     assert listed["datasets"][0]["versions"] == 1
 
 
+def test_import_takes_the_decimal_mark(tmp_path: Path) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_text('item,price\napple,"3,50"\npear,"2,25"\n')
+    home = tmp_path / "h"
+    commas = run_json(home, "import", str(path), "--name", "prices", "--decimal", "comma")
+    assert commas["report"]["warnings"] == []
+    dtypes = {column["name"]: column["dtype"] for column in commas["version"]["schema"]}
+    assert dtypes["price"] == "double"
+    points = run_json(home, "import", str(path), "--name", "prices", "--decimal", "point")
+    dtypes = {column["name"]: column["dtype"] for column in points["version"]["schema"]}
+    assert dtypes["price"] == "string"
+
+
 def test_profile_a_dataset_and_a_file(tmp_path: Path) -> None:
     home = tmp_path / "h"
     run_json(home, "import", str(CREDIT), "--name", "credit")

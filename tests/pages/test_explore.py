@@ -62,6 +62,39 @@ def test_upload_a_csv_imports_and_selects_it(studio_home: Path, small_frame: pd.
     assert at.selectbox(key=state.DATASET_PICKER).value == list_datasets(studio_home)[0].id
 
 
+EUROPEAN = "Artikel;Menge;Preis\nÄpfel;1.500;3,50\nBirnen;800;2,25\n".encode("cp1252")
+
+
+def _upload_european(studio_home: Path, decimal: str) -> AppTest:
+    at = app()
+    at.file_uploader(key=state.UPLOAD).set_value(("preise.csv", EUROPEAN, "text/csv"))
+    at.selectbox(key=state.UPLOAD_DECIMAL).set_value(decimal)
+    at.button(key=state.UPLOAD_BUTTON).click().run()
+    finish_jobs(studio_home)
+    at.run()
+    at.run()
+    no_errors(at)
+    return at
+
+
+def test_a_european_export_imports_its_numbers_and_says_what_was_assumed(
+    studio_home: Path,
+) -> None:
+    at = _upload_european(studio_home, "Detect")
+    version = list_datasets(studio_home)[0].latest
+    dtypes = {column.name: column.dtype for column in version.schema}
+    assert dtypes == {"Artikel": "string", "Menge": "int64", "Preis": "double"}
+    warnings = [warning.value.replace("\\", "") for warning in at.warning]  # md() escapes
+    assert any("Windows-1252 (Western European)" in text for text in warnings), warnings
+    assert any("decimal comma" in text and "'Menge'" in text for text in warnings), warnings
+
+
+def test_a_chosen_decimal_point_keeps_decimal_commas_as_text(studio_home: Path) -> None:
+    _upload_european(studio_home, "Point: 1,234.5")
+    version = list_datasets(studio_home)[0].latest
+    assert {column.name: column.dtype for column in version.schema}["Preis"] == "string"
+
+
 def test_a_picture_renamed_csv_gets_a_clear_error(studio_home: Path) -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
     at = app()
@@ -99,6 +132,18 @@ def test_every_section_renders(credit_home: Path) -> None:
         at.selectbox(key=state.EXPLORE_COLUMN).set_value(column).run()
         no_errors(at)
         assert at.get("plotly_chart")
+
+
+def test_the_columns_section_opens_on_the_first_column_that_is_not_an_id(
+    credit_home: Path,
+) -> None:
+    at = app()
+    at.radio(key=state.EXPLORE_SECTION).set_value("Columns").run()
+    no_errors(at)
+    version = list_datasets(credit_home)[0].latest
+    assert [c.role for c in version.schema][:2] == ["id", "numeric"]  # customer_id, age
+    assert at.selectbox(key=state.EXPLORE_COLUMN).value == "age"
+    assert any("Role: numeric" in caption.value for caption in at.caption)
 
 
 def test_quality_checks_are_listed(credit_home: Path) -> None:

@@ -89,6 +89,15 @@ def test_gates_errors_fairness_and_explanations_render(studio: Path) -> None:
     no_errors(at)
 
 
+def test_the_fairness_chart_shows_the_rows_behind_each_rate(studio: Path) -> None:
+    at = review_page()
+    at.selectbox(key=state.REVIEW_FAIRNESS_METRIC).set_value("selection_rate").run()
+    no_errors(at)
+    specs = [chart.proto.spec for chart in at.get("plotly_chart")]
+    (chart,) = [spec for spec in specs if "Selection rate by" in spec]
+    assert "rows predicted positive" in chart and "under each group: the rows" in chart
+
+
 def test_the_chosen_tab_survives_a_redraw(studio: Path) -> None:
     at = review_page()
     assert at.session_state[state.REVIEW_TAB] == "Gates"  # the tabs keep state: a widget

@@ -26,7 +26,7 @@ MAX_CORRELATION_ROWS = 100_000
 MAX_CORRELATION_COLUMNS = 40
 MAX_CORRELATION_LEVELS = 40
 
-UNKNOWN_METHOD = "Unknown correlation method {method!r}: use 'pearson', 'spearman' or 'cramers_v'."
+UNKNOWN_METHOD = "Unknown correlation method '{method}': use 'pearson', 'spearman' or 'cramers_v'."
 
 CONSTANT = "empty or a single value"
 OVER_CAP = f"beyond the {MAX_CORRELATION_COLUMNS} most relevant columns"

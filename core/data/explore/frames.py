@@ -10,7 +10,7 @@ SEED = 0
 OTHER = "(other)"
 MISSING = "(missing)"
 
-UNKNOWN_COLUMN = "No column named {name!r} in this dataset version."
+UNKNOWN_COLUMN = "No column named '{name}' in this dataset version."
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:

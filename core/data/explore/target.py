@@ -39,7 +39,7 @@ TARGET_POINTS = 5_000
 
 POSITIVE_LABELS = ("1", "true", "yes", "y", "positive", "pos")
 
-SAME_COLUMN = "The feature and the target are the same column ({name!r}); pick another feature."
+SAME_COLUMN = "The feature and the target are the same column ('{name}'); pick another feature."
 
 
 @dataclass(frozen=True)

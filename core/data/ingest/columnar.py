@@ -37,6 +37,8 @@ from core.data.ingest.report import (
 from core.data.ingest.sources import _HEAD_BYTES, _open_stream, _Source
 
 _JSON_CONFLICT = re.compile(r"Column\((/[^)]*)\) changed from")
+_JSON_BLOCK_BYTES = 16 << 20
+_MAX_JSON_BLOCK_BYTES = 1 << 30
 
 
 def _read_parquet(source: _Source) -> IngestResult:
@@ -72,12 +74,7 @@ def _local_copy(source: _Source) -> Iterator[Path]:
 
 
 def _read_jsonl(source: _Source) -> IngestResult:
-    try:
-        with _open_stream(source.path, source.compression, source.limits) as stream:
-            table = pajson.read_json(stream, read_options=pajson.ReadOptions(block_size=16 << 20))
-        table.validate(full=True)  # the JSON reader does not check that strings are UTF-8
-    except pa.ArrowInvalid as exc:
-        raise _jsonl_error(source, exc) from None
+    table = _parse_jsonl(source)
     _check_columns(table.num_columns, source.limits)
     _check_rows(table.num_rows, 0)
     names, renames = fix_column_names(table.column_names)
@@ -85,6 +82,23 @@ def _read_jsonl(source: _Source) -> IngestResult:
     warnings = ([_renamed_warning(renames)] if renames else []) + notes
     report = _plain_report("jsonl", source, table, renames, warnings, encoding="utf-8")
     return IngestResult(table=table, report=report)
+
+
+def _parse_jsonl(source: _Source) -> pa.Table:
+    """The whole file; a line longer than a parse block is read again in bigger blocks."""
+    block_size = _JSON_BLOCK_BYTES
+    while True:
+        try:
+            with _open_stream(source.path, source.compression, source.limits) as stream:
+                options = pajson.ReadOptions(block_size=block_size)
+                table = pajson.read_json(stream, read_options=options)
+            table.validate(full=True)  # the JSON reader does not check that strings are UTF-8
+            return table
+        except pa.ArrowInvalid as exc:
+            if "straddling" in str(exc) and block_size < _MAX_JSON_BLOCK_BYTES:
+                block_size *= 4
+                continue
+            raise _jsonl_error(source, exc) from None
 
 
 def _jsonl_error(source: _Source, exc: pa.ArrowInvalid) -> IngestError:

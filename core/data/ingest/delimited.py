@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -12,7 +13,9 @@ import pyarrow.csv as pacsv
 
 from core.data.ingest.messages import (
     EMPTY_FILE,
+    ENCODING_UNCERTAIN_WARNING,
     ENCODING_WARNING,
+    MIXED_ENCODING,
     SKIPPED_ROWS_WARNING,
     TOO_MANY_COLUMNS,
     UNDECODABLE,
@@ -20,6 +23,7 @@ from core.data.ingest.messages import (
     IngestError,
     _reason,
 )
+from core.data.ingest.numbers import NumberPlan, check_decimal, plan_numbers
 from core.data.ingest.refine import _refine_columns
 from core.data.ingest.report import (
     IngestReport,
@@ -36,14 +40,16 @@ from core.data.ingest.sniffing import (
     _reject_binary,
     _sniff_delimiter,
     _sniff_encoding,
+    encoding_name,
 )
 from core.data.ingest.sources import _HEAD_BYTES, ImportLimits, _open_stream, _Source
 
 _MAX_BLOCK_BYTES = 1 << 30
 _MAX_REPORTED_LINES = 20
 _SNIFF_LINES = 500
+_NUMBER_SAMPLE = 1000
 
-_ENCODING_NAMES = {"iso8859-1": "latin-1", "utf-8-sig": "utf-8", "utf-16-le": "utf-16-le"}
+_REPORTED_ENCODINGS = {"iso8859-1": "latin-1", "utf-8-sig": "utf-8"}
 _CONVERSION_ERROR = re.compile(
     r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to [^:]+: (.*)", re.S
 )
@@ -55,6 +61,7 @@ class _TextOptions:
     delimiter: str | None
     encoding: str | None
     tsv: bool
+    decimal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,11 +70,13 @@ class _CsvPlan:
 
     encoding: str
     encoding_explicit: bool
+    encoding_sure: bool
     delimiter: str
     names: tuple[str, ...]
     renames: tuple[tuple[str, str], ...]
     types: dict[str, pa.DataType] = field(hash=False)
     late_columns: frozenset[str]
+    numbers: NumberPlan
     skip_rows: int
     block_size: int
 
@@ -90,12 +99,12 @@ def _read_csv(source: _Source, *, head: bytes, at_eof: bool, options: _TextOptio
     plan = _plan_csv(head, at_eof=at_eof, options=options, limits=source.limits)
     table, ragged, plan = _parse_csv(source, plan)
     _check_rows(table.num_rows, ragged.count)
-    table, notes = _refine_columns(table, late_columns=plan.late_columns)
+    table, notes = _refine_columns(table, late_columns=plan.late_columns, numbers=plan.numbers)
     warnings = _csv_warnings(plan, ragged) + notes
     report = IngestReport(
         format="csv",
         compression=source.compression,
-        encoding=_ENCODING_NAMES.get(plan.encoding, plan.encoding),
+        encoding=_REPORTED_ENCODINGS.get(plan.encoding, plan.encoding),
         delimiter=plan.delimiter,
         rows=table.num_rows,
         columns=table.num_columns,
@@ -111,7 +120,10 @@ def _plan_csv(
     head: bytes, *, at_eof: bool, options: _TextOptions, limits: ImportLimits
 ) -> _CsvPlan:
     explicit = options.encoding is not None
-    encoding = _check_encoding(options.encoding) if options.encoding else _sniff_encoding(head)
+    encoding, sure = (
+        (_check_encoding(options.encoding), True) if options.encoding else _sniff_encoding(head)
+    )
+    decimal = check_decimal(options.decimal)
     _reject_binary(head, encoding)
     text = _decode_head(head, encoding, at_eof=at_eof)
     lines = [line for line in text.splitlines(keepends=True)[:_SNIFF_LINES] if line.strip()]
@@ -124,17 +136,23 @@ def _plan_csv(
         columns, limit = len(header), limits.max_columns
         raise IngestError(TOO_MANY_COLUMNS.format(columns=columns, limit=limit))
     names, renames = fix_column_names(header)
-    types = _sample_types(text, names=names, delimiter=delimiter, skip_rows=skip_rows)
+    sample = _Sample(text=text, names=tuple(names), delimiter=delimiter, skip_rows=skip_rows)
+    head_table = sample.read()
+    types = {field.name: field.type for field in head_table.schema}
+    numbers = _plan_numbers(sample, head_table, decimal=decimal)
     late = frozenset(name for name, kind in types.items() if pa.types.is_null(kind))
-    types = {name: pa.string() if name in late else kind for name, kind in types.items()}
+    text_columns = late | set(numbers.columns)
+    types = {name: pa.string() if name in text_columns else kind for name, kind in types.items()}
     return _CsvPlan(
         encoding=encoding,
         encoding_explicit=explicit,
+        encoding_sure=sure,
         delimiter=delimiter,
         names=tuple(names),
         renames=tuple(renames),
         types=types,
         late_columns=late,
+        numbers=numbers,
         skip_rows=skip_rows,
         block_size=max(_HEAD_BYTES, 4 * len(lines[0].encode("utf-8"))),
     )
@@ -147,28 +165,66 @@ def _parse_header(lines: list[str], delimiter: str) -> list[str]:
         raise IngestError(UNREADABLE_FILE.format(format="CSV", reason=str(exc))) from None
 
 
-def _sample_types(
-    text: str, *, names: list[str], delimiter: str, skip_rows: int
-) -> dict[str, pa.DataType]:
-    """Let pyarrow infer column types from the decoded head of the file."""
-    sample = text.encode("utf-8")
-    read_options = pacsv.ReadOptions(
-        column_names=names,
-        skip_rows=skip_rows,
-        skip_rows_after_names=1,
-        use_threads=False,
-        block_size=max(len(sample) + 1, _HEAD_BYTES),
-    )
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(sample),
-            read_options=read_options,
-            parse_options=_parse_options(delimiter, _RaggedRows()),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+@dataclass(frozen=True)
+class _Sample:
+    """The decoded head of the file, which pyarrow reads to infer the column types."""
+
+    text: str
+    names: tuple[str, ...]
+    delimiter: str
+    skip_rows: int
+
+    def read(self, *, as_text: Sequence[str] | None = None) -> pa.Table:
+        """Every column with inferred types, or only the ``as_text`` columns, as text."""
+        data = self.text.encode("utf-8")
+        read_options = pacsv.ReadOptions(
+            column_names=list(self.names),
+            skip_rows=self.skip_rows,
+            skip_rows_after_names=1,
+            use_threads=False,
+            block_size=max(len(data) + 1, _HEAD_BYTES),
         )
-    except pa.ArrowInvalid as exc:
-        raise IngestError(UNREADABLE_FILE.format(format="CSV", reason=_reason(exc))) from None
-    return {f.name: f.type for f in table.schema}
+        convert_options = pacsv.ConvertOptions(strings_can_be_null=True)
+        if as_text is not None:
+            convert_options = pacsv.ConvertOptions(
+                strings_can_be_null=True,
+                include_columns=list(as_text),
+                column_types=dict.fromkeys(as_text, pa.string()),
+            )
+        try:
+            return pacsv.read_csv(
+                pa.py_buffer(data),
+                read_options=read_options,
+                parse_options=_parse_options(self.delimiter, _RaggedRows()),
+                convert_options=convert_options,
+            )
+        except pa.ArrowInvalid as exc:
+            reason = _reason(exc)
+            raise IngestError(UNREADABLE_FILE.format(format="CSV", reason=reason)) from None
+
+
+def _plan_numbers(sample: _Sample, head: pa.Table, *, decimal: str | None) -> NumberPlan:
+    """Which text columns hold numbers with separators (``1.234,56``, ``1,234``, ``3,5``)."""
+    texts = {
+        field.name: _head_texts(head.column(index))
+        for index, field in enumerate(head.schema)
+        if pa.types.is_string(field.type)
+    }
+    point_names = [field.name for field in head.schema if pa.types.is_floating(field.type)]
+
+    def point_numbers() -> dict[str, list[str]]:
+        if not point_names:
+            return {}
+        table = sample.read(as_text=point_names)
+        return {name: _head_texts(table.column(name)) for name in point_names}
+
+    return plan_numbers(
+        texts, delimiter=sample.delimiter, decimal=decimal, point_numbers=point_numbers
+    )
+
+
+def _head_texts(column: pa.ChunkedArray) -> list[str]:
+    return [str(value) for value in column.drop_null().slice(0, _NUMBER_SAMPLE).to_pylist()]
 
 
 def _parse_options(delimiter: str, ragged: _RaggedRows) -> pacsv.ParseOptions:
@@ -223,7 +279,9 @@ def _replan_after_error(plan: _CsvPlan, exc: pa.ArrowInvalid) -> _CsvPlan:
     wider = _wider_type(plan.types[name], value.group(1) if value else "")
     if wider == plan.types[name]:
         raise IngestError(UNREADABLE_FILE.format(format="CSV", reason=_reason(exc))) from None
-    return replace(plan, types={**plan.types, name: wider})
+    # A column that becomes text gets a second look afterwards, as if empty in the head.
+    late = plan.late_columns | {name} if pa.types.is_string(wider) else plan.late_columns
+    return replace(plan, types={**plan.types, name: wider}, late_columns=late)
 
 
 def _wider_type(current: pa.DataType, value: str) -> pa.DataType:
@@ -237,17 +295,26 @@ def _wider_type(current: pa.DataType, value: str) -> pa.DataType:
 
 
 def _next_encoding(plan: _CsvPlan) -> _CsvPlan:
-    """A later part of the file is not in the sniffed encoding: try the next fallback."""
+    """A later part of the file is not in the sniffed encoding: try the next fallback, which
+    the studio can no longer be sure of. Japanese text read as Western letters would be
+    garbled throughout, so a Shift-JIS file with a foreign part is refused instead."""
+    name = encoding_name(plan.encoding)
+    if plan.encoding_explicit:
+        raise IngestError(UNDECODABLE.format(encoding=name)) from None
     fallback = {"utf-8": "cp1252", "cp1252": "latin-1"}.get(plan.encoding)
-    if plan.encoding_explicit or fallback is None:
-        raise IngestError(UNDECODABLE.format(encoding=plan.encoding)) from None
-    return replace(plan, encoding=fallback)
+    if fallback is None:
+        raise IngestError(MIXED_ENCODING.format(encoding=name)) from None
+    return replace(plan, encoding=fallback, encoding_sure=False)
 
 
 def _csv_warnings(plan: _CsvPlan, ragged: _RaggedRows) -> list[str]:
     warnings = []
-    if plan.encoding in ("cp1252", "latin-1", "iso8859-1") and not plan.encoding_explicit:
-        warnings.append(ENCODING_WARNING.format(encoding=plan.encoding))
+    if not plan.encoding_explicit:
+        name = encoding_name(plan.encoding)
+        if not plan.encoding_sure:
+            warnings.append(ENCODING_UNCERTAIN_WARNING.format(encoding=name))
+        elif not plan.encoding.startswith("utf"):
+            warnings.append(ENCODING_WARNING.format(encoding=name))
     if ragged.count:
         lines = ", ".join(str(line) for line in ragged.lines)
         more = ", ..." if ragged.count > len(ragged.lines) else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from core import settings
 
 MAX_IMPORT_MB_ENV = settings.MAX_IMPORT_MB_ENV
@@ -42,8 +44,17 @@ UNKNOWN_ENCODING = (
     "Choose one such as utf-8, utf-16, cp1252 or latin-1."
 )
 INVALID_DELIMITER = (
-    "The delimiter must be one character such as ',', ';', '|' or a tab, not {delimiter!r}. "
+    "The delimiter must be one character such as ',', ';', '|' or a tab, not '{delimiter}'. "
     "Choose one of those, or leave the delimiter on automatic."
+)
+INVALID_DECIMAL = (
+    "The decimal mark must be '.' (a point) or ',' (a comma), not '{decimal}'. "
+    "Choose one of those, or leave the decimal mark on automatic."
+)
+MIXED_ENCODING = (
+    "The start of the file reads as {encoding} text but a later part does not, so the file's "
+    "encoding is uncertain. Choose the encoding explicitly, or save the file as UTF-8 and "
+    "import it again."
 )
 INCONSISTENT_DELIMITER = (
     "Most rows ({skipped:,} of {total:,}) do not have the same number of fields as the header, "
@@ -75,14 +86,31 @@ UNREADABLE_FILE = "The file could not be read as a {format} table ({reason}). " 
 # User-facing warnings kept in the report.
 SKIPPED_ROWS_WARNING = (
     "Skipped {count:,} row(s) whose number of fields differs from the header's {width:,} "
-    "(lines {lines})."
+    "(lines {lines}). Fix those rows in the file and import it again to keep them."
 )
 RENAMED_COLUMNS_WARNING = (
     "Renamed {count:,} column(s) so that every name is unique and not blank: {pairs}."
 )
 ENCODING_WARNING = (
-    "The file is not UTF-8 text, so it was read as {encoding}. "
-    "If letters look wrong, choose the encoding explicitly."
+    "The file is not UTF-8 text; its characters fit {encoding}, so it was read that way. "
+    "If letters look wrong, choose the encoding explicitly and import again."
+)
+ENCODING_UNCERTAIN_WARNING = (
+    "The file's encoding is uncertain: it is not UTF-8, and parts of it do not look like text "
+    "in the encodings the studio recognises, so it was read as {encoding}. Check the column "
+    "names and text; if letters look garbled, choose the file's encoding explicitly (for "
+    "example Shift-JIS for Japanese or GB18030 for Chinese), or save the file as UTF-8, and "
+    "import it again."
+)
+DECIMAL_COMMA_WARNING = (
+    "Read {columns} as numbers written with a decimal comma ('{example}' is {number}). "
+    "If the file writes a decimal point instead, choose the decimal mark explicitly and "
+    "import again."
+)
+THOUSANDS_WARNING = (
+    "Read {columns} as numbers written with thousands separators ('{example}' is {number}). "
+    "If the file writes a decimal comma instead, choose the decimal mark explicitly and "
+    "import again."
 )
 DATE_GAPS_WARNING = (
     "Column '{column}' was read as dates ({format}); {count:,} value(s) that are not dates "
@@ -93,9 +121,42 @@ AMBIGUOUS_DATES_WARNING = (
 )
 
 
+# What the reader's own complaints mean, in the user's words (first match wins).
+_REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"straddl|block size", re.I),
+        "one row is too long to read in one piece; a quote mark that opens a value and never "
+        "closes makes the rest of the file one value",
+    ),
+    (
+        re.compile(r"Expected (\d+) columns?, got (\d+)", re.I),
+        "a row has {1} fields where the header has {0}",
+    ),
+    (re.compile(r"invalid UTF-?8", re.I), "part of the text is not valid UTF-8"),
+    (re.compile(r"JSON parse error", re.I), "a line is not valid JSON"),
+    (re.compile(r"Empty CSV file", re.I), "there is no header row"),
+)
+_LIBRARY_NOISE = (
+    re.compile(r"\s*\((?:try|consider|perhaps|maybe)\b[^)]*\)", re.I),
+    re.compile(r"In CSV column #\d+:\s*", re.I),
+    re.compile(r"Row #\d+:\s*", re.I),
+    re.compile(r"(?:CSV|JSON) (?:parse error|conversion error to [^:]+):\s*", re.I),
+)
+
+
 class IngestError(ValueError):
     """The message is a complete user-facing sentence: what was wrong and what to do."""
 
 
 def _reason(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+    """What went wrong in the user's words: a known complaint translated, else its first line
+    without the reader's prefixes and tuning hints ("try to increase block size?")."""
+    text = str(exc).strip()
+    for pattern, meaning in _REASONS:
+        found = pattern.search(text)
+        if found:
+            return meaning.format(*found.groups())
+    first = text.splitlines()[0] if text else ""
+    for noise in _LIBRARY_NOISE:
+        first = noise.sub("", first)
+    return first.strip().rstrip(".") or "its layout is not one the studio can read"

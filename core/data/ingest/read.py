@@ -27,20 +27,27 @@ def read_table(
     file_name: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
     limits: ImportLimits = DEFAULT_LIMITS,
 ) -> IngestResult:
     """Read a CSV/TSV, Parquet or JSON-lines file (optionally gzipped) into an Arrow table.
 
     ``file_name`` is the user's original name (uploads are saved under a temp name); it and the
-    file's first bytes decide the format. ``delimiter`` and ``encoding`` override sniffing for
-    text files. ``ImportLimits.from_env()`` gives limits that honour MLOPS_STUDIO_MAX_IMPORT_MB.
-    Raises :class:`IngestError` with a user-facing message for bad input.
+    file's first bytes decide the format. ``delimiter``, ``encoding`` and ``decimal`` (the
+    decimal mark, "." or ",") override sniffing for text files. ``ImportLimits.from_env()``
+    gives limits that honour MLOPS_STUDIO_MAX_IMPORT_MB. Raises :class:`IngestError` with a
+    user-facing message for bad input.
 
-    CSV types are inferred from the first megabyte, then the file is streamed with those types
-    (low memory); if a later row breaks a type, that column is widened and the file re-read.
-    Afterwards, text columns that are clearly dates (>= 95% parse with one format) become
-    timestamps, clearly yes/no or true/false text becomes bool, and all-null columns become
-    strings. Numbers with thousands separators or currency signs stay text.
+    The encoding is read from a byte-order mark, else tried in turn (UTF-8, Shift-JIS,
+    Windows-1252, Latin-1) and checked for text that looks garbled; a report warning says when
+    the file was not UTF-8 and when the encoding is uncertain. CSV types are inferred from the
+    first megabyte, then the file is streamed with those types (low memory); if a later row
+    breaks a type, that column is widened and the file re-read. Numbers written with decimal
+    commas or thousands separators (``1.234,56``, ``3,5``, ``1,234,567.89``, ``1 234``) become
+    numbers as a spreadsheet would read them, with one warning per decimal mark that names the
+    columns. Afterwards, text columns that are clearly dates (>= 95% parse with one format)
+    become timestamps, clearly yes/no or true/false text becomes bool, and all-null columns
+    become strings. Numbers with currency signs stay text.
     """
     path = Path(path)
     _check_size(path, limits)
@@ -54,5 +61,7 @@ def read_table(
         return _read_parquet(source)
     if kind == "jsonl":
         return _read_jsonl(source)
-    options = _TextOptions(delimiter=delimiter, encoding=encoding, tsv=name.endswith(".tsv"))
+    options = _TextOptions(
+        delimiter=delimiter, encoding=encoding, tsv=name.endswith(".tsv"), decimal=decimal
+    )
     return _read_csv(source, head=head, at_eof=at_eof, options=options)

@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from core.data.booleans import WORD_PAIRS, labels_metadata, most_common_spelling
 from core.data.ingest.messages import AMBIGUOUS_DATES_WARNING, DATE_GAPS_WARNING
+from core.data.ingest.numbers import NumberPlan, numbers_warnings, read_numbers
 
 _DATE_LIKE = re.compile(
     r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{2,4}\b|^\d{1,2}[ -][A-Za-z]{3,9}[ -]\d{2,4}"
@@ -46,26 +47,52 @@ _TIMESTAMP = pa.timestamp("us")
 
 
 def _refine_columns(
-    table: pa.Table, *, late_columns: frozenset[str] = frozenset(), text: bool = True
+    table: pa.Table,
+    *,
+    late_columns: frozenset[str] = frozenset(),
+    numbers: NumberPlan | None = None,
+    text: bool = True,
 ) -> tuple[pa.Table, list[str]]:
     """Give null columns a usable type; with ``text``, also turn clear dates/booleans into types.
 
-    ``late_columns`` were empty in the sampled head, so pyarrow never saw their values: they
-    were read as text and get a second chance to become numbers here.
+    ``numbers`` names the text columns that hold numbers written with separators; they become
+    numbers when every value is one. ``late_columns`` were empty in the sampled head (or
+    turned to text further down), so their values were never seen: they get a second chance
+    to become numbers here, plain or written as the file writes the others.
     """
     names = table.column_names
     columns = list(table.columns)
     fields = list(table.schema)
     notes: list[str] = []
+    converted: dict[str, tuple[str, pa.ChunkedArray]] = {}
     for index, name in enumerate(names):
         column = columns[index]
-        if text and name in late_columns:
-            column = _as_numbers(column) or column
+        if text and (name in late_columns or (numbers and name in numbers.columns)):
+            column, mark = _numbers_of(name, column, late=name in late_columns, numbers=numbers)
+            if mark is not None:
+                converted[name] = (mark, columns[index])
         columns[index], note = _refine_column(name, column, text=text)
         fields[index] = _field(fields[index], columns[index], column)
         if note:
             notes.append(note)
+    if converted and not (numbers and numbers.explicit):
+        notes = numbers_warnings(converted) + notes
     return pa.table(columns, schema=pa.schema(fields)), notes
+
+
+def _numbers_of(
+    name: str, column: pa.ChunkedArray, *, late: bool, numbers: NumberPlan | None
+) -> tuple[pa.ChunkedArray, str | None]:
+    """The column as numbers if it holds them, and the decimal mark when separators were read."""
+    mark = numbers.columns.get(name) if numbers else None
+    if mark is None and numbers is not None and late:
+        mark = numbers.decimal
+    read = read_numbers(column, mark) if mark is not None else None
+    if read is not None:
+        numbers_read, assumed = read
+        return numbers_read, mark if assumed else None
+    plain = _as_numbers(column)
+    return (column, None) if plain is None else (plain, None)
 
 
 def _field(field: pa.Field, refined: pa.ChunkedArray, source: pa.ChunkedArray) -> pa.Field:

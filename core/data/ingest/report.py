@@ -94,9 +94,14 @@ def _check_rows(rows: int, skipped: int) -> None:
 
 
 def _renamed_warning(renames: Sequence[tuple[str, str]]) -> str:
-    pairs = ", ".join(f"{old!r} -> {new!r}" for old, new in renames[:10])
+    pairs = ", ".join(f"{_quoted(old)} to '{new}'" for old, new in renames[:10])
     more = f" and {len(renames) - 10:,} more" if len(renames) > 10 else ""
     return RENAMED_COLUMNS_WARNING.format(count=len(renames), pairs=pairs + more)
+
+
+def _quoted(name: str) -> str:
+    """A column name in a sentence: in quotes, or "a blank name" when there is nothing to quote."""
+    return f"'{name}'" if name.strip() else "a blank name"
 
 
 def _check_columns(columns: int, limits: ImportLimits) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import unicodedata
 
 from core.data.ingest.messages import (
     BINARY_FILE,
@@ -14,6 +15,39 @@ from core.data.ingest.messages import (
 )
 
 _DELIMITERS = (",", ";", "\t", "|")
+# UTF-32's little-endian mark starts with UTF-16's, so it is tried first.
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# The heuristics below look at this many characters: enough to judge, quick to scan.
+_SAMPLE_CHARACTERS = 64 * 1024
+# Hiragana, katakana, CJK punctuation and ideographs, full-width forms; half-width katakana.
+_JAPANESE_BLOCKS = ((0x3000, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xFF01, 0xFF5E))
+_HALF_WIDTH = (0xFF61, 0xFF9F)
+_GARBLE_MIN_CHARACTERS = 8
+_GARBLE_SHARE = 0.8
+# Encodings in the user's words, for messages; others are shown by their codec name.
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16 (little-endian)",
+    "utf-16-be": "UTF-16 (big-endian)",
+    "utf-32": "UTF-32",
+    "cp932": "Shift-JIS (Japanese)",
+    "shift_jis": "Shift-JIS (Japanese)",
+    "cp1252": "Windows-1252 (Western European)",
+    "latin-1": "Latin-1 (ISO-8859-1)",
+    "iso8859-1": "Latin-1 (ISO-8859-1)",
+}
+
+
+def encoding_name(encoding: str) -> str:
+    """An encoding in the user's words: ``Shift-JIS (Japanese)`` for cp932."""
+    return ENCODING_NAMES.get(encoding, encoding)
 
 
 def _check_encoding(encoding: str) -> str:
@@ -24,22 +58,90 @@ def _check_encoding(encoding: str) -> str:
     return "utf-8" if name == "utf-8-sig" else name
 
 
-def _sniff_encoding(head: bytes) -> str:
-    """BOM first, then UTF-16 without a BOM, then strict UTF-8, cp1252 and finally latin-1."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+def _sniff_encoding(head: bytes) -> tuple[str, bool]:
+    """The encoding of the file's first bytes, and whether the studio is sure of it.
+
+    A byte-order mark decides; then UTF-16 without one; then strict UTF-8. Past that, bytes
+    decode in many single- and double-byte encodings, so each candidate must also look like
+    text: Shift-JIS when its decode is clean Japanese, else cp1252 (sure unless its accented
+    letters come in runs, as double-byte text misread one byte at a time does), else latin-1,
+    which decodes anything and so is never sure.
+    """
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name, True
     bomless = _bomless_utf16(head)
     if bomless:
-        return bomless
-    for candidate in ("utf-8", "cp1252"):
-        try:
-            codecs.getincrementaldecoder(candidate)().decode(head, final=False)
-        except UnicodeDecodeError:
-            continue
-        return candidate
-    return "latin-1"
+        return bomless, True
+    if _decodes(head, "utf-8"):
+        return "utf-8", True
+    japanese = _decoded(head, "cp932")
+    if japanese is not None and _looks_japanese(japanese[:_SAMPLE_CHARACTERS]):
+        return "cp932", True
+    western = _decoded(head, "cp1252")
+    if western is not None:
+        return "cp1252", not _looks_garbled(western[:_SAMPLE_CHARACTERS])
+    return "latin-1", False
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    return _decoded(data, encoding) is not None
+
+
+def _decoded(data: bytes, encoding: str) -> str | None:
+    """The text, or None when the bytes are not valid in ``encoding`` (a cut-off last
+    character is fine: the sample ends mid-file)."""
+    try:
+        return codecs.getincrementaldecoder(encoding)().decode(data, final=False)
+    except UnicodeDecodeError:
+        return None
+
+
+def _looks_japanese(text: str) -> bool:
+    """Mostly kana and kanji, with no private-use or control characters, and not single
+    characters wedged inside Latin words (Latin text misread as Shift-JIS pairs an accented
+    letter with the next letter: "Crème" becomes "Cr" + a kanji + "e", and reads a capital
+    such as "Ä" alone as a half-width katakana, so those count only beside another)."""
+    foreign = [index for index, ch in enumerate(text) if ord(ch) > 0x7F]
+    if not foreign:
+        return False
+    if any(unicodedata.category(text[index]) in ("Co", "Cc", "Cn") for index in foreign):
+        return False
+    japanese = [index for index in foreign if _is_japanese(text, index)]
+    if len(japanese) * 2 < len(foreign):
+        return False
+    wedged = sum(_between_letters(text, index) for index in japanese)
+    return wedged * 5 <= len(japanese)
+
+
+def _is_japanese(text: str, index: int) -> bool:
+    code = ord(text[index])
+    if _HALF_WIDTH[0] <= code <= _HALF_WIDTH[1]:
+        return any(
+            0 <= near < len(text) and _HALF_WIDTH[0] <= ord(text[near]) <= _HALF_WIDTH[1]
+            for near in (index - 1, index + 1)
+        )
+    return any(low <= code <= high for low, high in _JAPANESE_BLOCKS)
+
+
+def _between_letters(text: str, index: int) -> bool:
+    before = text[index - 1] if index else ""
+    after = text[index + 1] if index + 1 < len(text) else ""
+    return before.isascii() and before.isalpha() and after.isascii() and after.isalpha()
+
+
+def _looks_garbled(text: str) -> bool:
+    """Western text has accented letters alone or in pairs among plain ones ("São", "Süß");
+    double-byte text (Chinese, Korean, Japanese) read one byte at a time has nothing else."""
+    flags = [ord(ch) > 0x7F for ch in text]
+    foreign = sum(flags)
+    if foreign < _GARBLE_MIN_CHARACTERS:
+        return False
+    in_runs = sum(
+        flag and ((index and flags[index - 1]) or (index + 1 < len(flags) and flags[index + 1]))
+        for index, flag in enumerate(flags)
+    )
+    return in_runs >= _GARBLE_SHARE * foreign
 
 
 def _bomless_utf16(head: bytes) -> str | None:
@@ -64,7 +166,7 @@ def _decode_head(head: bytes, encoding: str, *, at_eof: bool) -> str:
     try:
         text = codecs.getincrementaldecoder(codec)().decode(head, final=at_eof)
     except UnicodeDecodeError:
-        raise IngestError(UNDECODABLE.format(encoding=encoding)) from None
+        raise IngestError(UNDECODABLE.format(encoding=encoding_name(encoding))) from None
     if not at_eof:
         text = text[: text.rfind("\n") + 1] or text
     return text

@@ -48,6 +48,19 @@ METRIC_LABELS: dict[str, str] = {
     "mae_difference": "MAE gap (max − min)",
     "rmse_difference": "RMSE gap (max − min)",
 }
+# the by-group metrics each gap compares, to tell which groups a gap rests on
+DISPARITY_SOURCES: dict[str, tuple[str, ...]] = {
+    "demographic_parity_difference": ("selection_rate",),
+    "demographic_parity_ratio": ("selection_rate",),
+    "equalized_odds_difference": ("true_positive_rate", "false_positive_rate"),
+    "equalized_odds_ratio": ("true_positive_rate", "false_positive_rate"),
+    "true_positive_rate_difference": ("true_positive_rate",),
+    "false_positive_rate_difference": ("false_positive_rate",),
+    "accuracy_difference": ("accuracy",),
+    "accuracy_ratio": ("accuracy",),
+    "mae_difference": ("mae",),
+    "rmse_difference": ("rmse",),
+}
 # what a group must hold for a metric to be defined, for the warning when it does not
 UNDEFINED_WHEN_NO = {
     "true_positive_rate": "actual positives",
@@ -194,7 +207,7 @@ def _positive_label(truth: np.ndarray, guess: np.ndarray, pos_label: Any) -> Any
     only = labels[0].item() if isinstance(labels[0], np.generic) else labels[0]
     if only in (0, 1):
         return 1
-    raise FairnessError(messages.NEEDS_POSITIVE.format(labels=[only]))
+    raise FairnessError(messages.NEEDS_POSITIVE.format(labels=f"'{only}'"))
 
 
 def _scores(y_score: Any, rows: int) -> np.ndarray | None:

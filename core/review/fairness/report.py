@@ -11,17 +11,22 @@ import numpy as np
 import pandas as pd
 
 from core.review.fairness.bootstrap import _auc_replicates, _interval, _replicate_statistics
+from core.review.fairness.counts import MIN_COUNT, Basis, GroupCounts, basis, group_counts
 from core.review.fairness.groups import MIN_GROUP_ROWS, _Partition, _partitions, _sensitive_frame
 from core.review.fairness.messages import (
     BAD_CONFIDENCE,
     BAD_N_BOOT,
+    RESTS_ON,
     SMALL_GROUP,
+    TOO_FEW,
+    TOO_FEW_EXAMPLE,
     UNDEFINED_METRIC,
     UNKNOWN_TASK,
     FairnessError,
 )
 from core.review.fairness.metrics import (
     _METRICS,
+    DISPARITY_SOURCES,
     TASKS,
     UNDEFINED_WHEN_NO,
     _auc_of,
@@ -34,11 +39,16 @@ from core.review.fairness.metrics import (
 )
 
 DISPARITY_KEY = "{name} ({feature})"
+_EXAMPLES = 4
 
 
 @dataclass(frozen=True)
 class GroupMetrics:
-    """One group of one sensitive feature (or of an intersection) and its metrics."""
+    """One group of one sensitive feature (or of an intersection) and its metrics.
+
+    ``counts`` holds the rows behind the metrics (None in reviews saved before they were
+    kept); ``basis`` and ``too_few`` read them (see core.review.fairness.counts).
+    """
 
     feature: str
     group: str
@@ -46,18 +56,35 @@ class GroupMetrics:
     metrics: dict[str, float]
     intervals: dict[str, tuple[float, float]]
     small: bool
+    counts: GroupCounts | None = None
+
+    def basis(self, metric: str) -> Basis | None:
+        """What the group's ``metric`` rests on, in words; None without counts."""
+        return None if self.counts is None else basis(metric, self.counts)
+
+    def too_few(self, metric: str) -> bool:
+        """Whether ``metric`` rests on too few rows (without counts: whether the group is small)."""
+        found = self.basis(metric)
+        return self.small if found is None else found.too_few
+
+    def shortfall(self, metric: str) -> str:
+        """The count that falls short, in words: ``only 2 predicted positives``."""
+        found = self.basis(metric)
+        return (found.shortfall if found else None) or f"only {self.count:,} rows"
 
     def to_dict(self) -> dict[str, Any]:
-        return _json_ready(
-            {
-                "feature": self.feature,
-                "group": self.group,
-                "count": self.count,
-                "metrics": self.metrics,
-                "intervals": {name: list(pair) for name, pair in self.intervals.items()},
-                "small": self.small,
-            }
-        )
+        found: dict[str, Any] = {
+            "feature": self.feature,
+            "group": self.group,
+            "count": self.count,
+            "metrics": self.metrics,
+            "intervals": {name: list(pair) for name, pair in self.intervals.items()},
+            "small": self.small,
+        }
+        if self.counts is not None:  # a review saved before counts were kept reads back as it was
+            found["counts"] = self.counts.to_dict()
+            found["too_few"] = [name for name in self.metrics if self.too_few(name)]
+        return _json_ready(found)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GroupMetrics:
@@ -69,6 +96,7 @@ class GroupMetrics:
             metrics=_numbers(data.get("metrics") or {}),
             intervals=_pairs(data.get("intervals") or {}),
             small=bool(data.get("small", False)),
+            counts=GroupCounts.from_dict(data["counts"]) if data.get("counts") else None,
         )
 
 
@@ -108,6 +136,31 @@ class FairnessReport:
         """The gaps between the groups of one feature (or ``"a × b"``), by disparity name."""
         return dict(self.by_feature.get(feature, {}))
 
+    def caution(self, feature: str, disparity: str) -> str | None:
+        """Why a gap is shaky, or None: it rests on a group (the highest or lowest of a metric
+        it compares) whose figure rests on too few rows."""
+        groups = self.groups_of(feature)
+        for metric in DISPARITY_SOURCES.get(disparity, ()):
+            values = [(group, _metric_value(group, metric)) for group in groups]
+            defined = [(group, value) for group, value in values if math.isfinite(value)]
+            if not defined:
+                continue
+            ends = {min(value for _, value in defined), max(value for _, value in defined)}
+            for group, value in defined:
+                if value in ends and group.too_few(metric):
+                    return RESTS_ON.format(group=group.group, shortfall=group.shortfall(metric))
+        return None
+
+    def cautions(self) -> dict[str, dict[str, str]]:
+        """Each shaky gap's caution, by feature then disparity name."""
+        found: dict[str, dict[str, str]] = {}
+        for feature, values in self.by_feature.items():
+            for name in values:
+                why = self.caution(feature, name)
+                if why:
+                    found.setdefault(feature, {})[name] = why
+        return found
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **_json_ready(
@@ -133,7 +186,14 @@ class FairnessReport:
                 }
             ),
             "groups": [group.to_dict() for group in self.groups],
+            **self._cautions_dict(),
         }
+
+    def _cautions_dict(self) -> dict[str, Any]:
+        """Reviews saved before counts were kept read back without this key, as they were."""
+        if not self.groups or any(group.counts is None for group in self.groups):
+            return {}
+        return {"cautions": self.cautions()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FairnessReport:
@@ -164,6 +224,24 @@ class FairnessReport:
 
 def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
+
+
+def _metric_value(group: GroupMetrics, metric: str) -> float:
+    """The group's metric, or for a rate the report did not show, the rate from its counts."""
+    value = group.metrics.get(metric)
+    if value is not None:
+        return float(value)
+    counts = group.counts
+    if counts is None:
+        return math.nan
+    parts = {
+        "selection_rate": (counts.predicted_positives, counts.rows),
+        "true_positive_rate": (counts.true_positives, counts.actual_positives),
+        "false_positive_rate": (counts.false_positives, counts.actual_negatives),
+        "accuracy": (counts.correct, counts.rows),
+    }
+    part, whole = parts.get(metric, (None, None))
+    return part / whole if part is not None and whole else math.nan
 
 
 def _numbers(values: dict[str, Any]) -> dict[str, float]:
@@ -211,6 +289,10 @@ def _partition_result(
 ) -> _PartitionResult:
     registry = _METRICS[outcome.task]
     points = np.array([_point_statistics(outcome, rows) for rows in partition.rows])
+    counts = [
+        group_counts(outcome.task, statistics, len(rows))
+        for statistics, rows in zip(points, partition.rows, strict=True)
+    ]
     point_metrics = {name: function(points) for name, function in registry.items()}
     boots = None
     if n_boot:
@@ -226,7 +308,9 @@ def _partition_result(
             boots["roc_auc"] = np.array(
                 [_auc_replicates(outcome, rows, n_boot=n_boot, rng=rng) for rows in partition.rows]
             )
-    groups, notes = _groups(partition, point_metrics, boots, shown=shown, confidence=confidence)
+    groups, notes = _groups(
+        partition, point_metrics, boots, counts, shown=shown, confidence=confidence
+    )
     disparities = {
         name: float(value) for name, value in _disparities(outcome.task, point_metrics).items()
     }
@@ -243,6 +327,7 @@ def _groups(
     partition: _Partition,
     points: dict[str, np.ndarray],
     boots: dict[str, np.ndarray] | None,
+    counts: list[GroupCounts],
     *,
     shown: tuple[str, ...],
     confidence: float,
@@ -265,8 +350,49 @@ def _groups(
             for name, what in UNDEFINED_WHEN_NO.items()
             if name in values and math.isnan(values[name])
         )
-        groups.append(GroupMetrics(partition.feature, label, len(rows), values, intervals, small))
-    return groups, notes
+        groups.append(
+            GroupMetrics(
+                partition.feature, label, len(rows), values, intervals, small, counts[index]
+            )
+        )
+    too_few = _too_few_note(partition.feature, groups)
+    return groups, notes + ([too_few] if too_few else [])
+
+
+def _too_few_note(feature: str, groups: list[GroupMetrics]) -> str | None:
+    """One sentence for the groups whose defined figures rest on too few rows; groups under
+    MIN_GROUP_ROWS rows have their own sentence already."""
+    examples = []
+    for group in groups:
+        shaky = [
+            name
+            for name, value in group.metrics.items()
+            if math.isfinite(value) and group.too_few(name)
+        ]
+        if shaky and not group.small:
+            examples.append((group, shaky))
+    if not examples:
+        return None
+    shown = [
+        TOO_FEW_EXAMPLE.format(
+            group=group.group,
+            metrics=_words([_in_sentence(name) for name in shaky]),
+            shortfall=_words(list(dict.fromkeys(group.shortfall(name) for name in shaky))),
+        )
+        for group, shaky in examples[:_EXAMPLES]
+    ]
+    more = len(examples) - _EXAMPLES
+    if more > 0:
+        shown.append(f"{more} more group{'s' if more > 1 else ''}")
+    figures = sum(len(shaky) for _, shaky in examples)
+    count = "1 figure" if figures == 1 else f"{figures} figures"
+    return TOO_FEW.format(
+        feature=feature, count=count, minimum=MIN_COUNT, examples="; ".join(shown)
+    )
+
+
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _overall(outcome: _Outcome, shown: tuple[str, ...]) -> dict[str, float]:

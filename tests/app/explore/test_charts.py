@@ -219,6 +219,27 @@ def test_feature_strength_sorted_strongest_first() -> None:
     assert list(figure.data[0].x) == [0.9, 0.1]
 
 
+def test_feature_strength_names_its_metric_and_starts_at_chance() -> None:
+    items = [Strength("useless", "roc_auc", 0.5), Strength("useful", "roc_auc", 0.8)]
+    figure = target_charts.feature_strength_figure(items)
+    (bars,) = figure.data
+    assert list(figure.layout.yaxis.ticktext) == ["useful", "useless"]
+    assert figure.layout.xaxis.range == (0.5, 1.0)
+    assert bars.base == 0.5
+    assert list(bars.x) == pytest.approx([0.3, 0.0])  # a chance-level feature draws no bar
+    assert [row[1] for row in bars.customdata] == [0.8, 0.5]  # the hover shows the real AUC
+    axis = figure.layout.xaxis.title.text
+    assert axis == "Predictive strength (ROC AUC of the feature alone; 0.5 = chance, 1 = perfect)"
+    assert "ROC AUC of the feature alone (0.5 = chance, 1 = perfect)" in bars.hovertemplate
+    assert "start at chance (0.5)" in figure.layout.title.subtitle.text
+
+
+def test_feature_strength_of_a_correlation_starts_at_zero() -> None:
+    figure = target_charts.feature_strength_figure([Strength("x", "abs_corr", 0.4)])
+    assert figure.layout.xaxis.range == (0.0, 1.0)
+    assert "absolute correlation with the target; 0 = none" in figure.layout.xaxis.title.text
+
+
 def test_pair_plot_escapes_names_and_colours_by_class() -> None:
     from app.explore.charts import pair_plot_figure
     from core.data.explore import pair_sample

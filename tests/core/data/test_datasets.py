@@ -1,5 +1,6 @@
 """Dataset versions: import, reuse of identical content, hashes verified, roles, lookups."""
 
+import ast
 import gzip
 from pathlib import Path
 
@@ -105,3 +106,31 @@ def test_unknown_references_say_what_exists(studio_home: Path, csv_file: Path):
         find_version(studio_home, "other")
     with pytest.raises(DatasetError, match="has no version 7; it has versions 1 to 1"):
         find_version(studio_home, "small@7")
+
+
+def test_a_name_with_a_line_break_is_shown_on_one_line(studio_home: Path, csv_file: Path):
+    with pytest.raises(DatasetError) as caught:
+        import_dataset(studio_home, path=csv_file, name="sales\nq1")
+    assert "got 'sales?q1'" in str(caught.value) and "\\n" not in str(caught.value)
+
+
+def _message_templates(folder: Path) -> dict[str, str]:
+    """Every module-level UPPER_CASE string in ``folder``: the sentences users read."""
+    found = {}
+    for path in folder.rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)):
+                continue
+            for target in node.targets:
+                named = isinstance(target, ast.Name) and target.id.isupper()
+                if named and isinstance(node.value.value, str):
+                    found[f"{path.name}:{target.id}"] = node.value.value
+    return found
+
+
+def test_no_message_about_data_shows_python_code():
+    """Values go into sentences as the user wrote them, never as Python reprs."""
+    messages = _message_templates(Path(__file__).resolve().parents[3] / "core" / "data")
+    assert len(messages) > 40
+    for name, message in messages.items():
+        assert "!r}" not in message, name

@@ -21,7 +21,9 @@ from core.data.ingest.messages import (
     BINARY_FILE,
     CORRUPT_PARQUET,
     DATE_GAPS_WARNING,
+    DECIMAL_COMMA_WARNING,
     EMPTY_FILE,
+    ENCODING_UNCERTAIN_WARNING,
     ENCODING_WARNING,
     EXCEL_FILE,
     FILE_TOO_LARGE,
@@ -36,6 +38,7 @@ from core.data.ingest.messages import (
     NOT_A_TABLE,
     RENAMED_COLUMNS_WARNING,
     SKIPPED_ROWS_WARNING,
+    THOUSANDS_WARNING,
     TOO_MANY_COLUMNS,
     UNDECODABLE,
     UNKNOWN_ENCODING,
@@ -152,7 +155,8 @@ def test_cp1252_euro_and_curly_quotes_decode_with_a_warning() -> None:
     result = load("cp1252_euro.csv")
     assert column(result, "price") == ["€5", "€3", "€4"]
     assert column(result, "note") == ["“special”", "‘mild’ – hot", "…"]
-    assert result.report.warnings == (ENCODING_WARNING.format(encoding="cp1252"),)
+    expected = ENCODING_WARNING.format(encoding="Windows-1252 (Western European)")
+    assert result.report.warnings == (expected,)
 
 
 def test_latin1_accents_decode_sniffed_or_explicit() -> None:
@@ -165,12 +169,16 @@ def test_latin1_accents_decode_sniffed_or_explicit() -> None:
     assert explicit.report.warnings == ()
 
 
-def test_bytes_undefined_in_cp1252_fall_back_to_latin1(tmp_path: Path) -> None:
+def test_bytes_undefined_in_cp1252_fall_back_to_latin1_and_say_it_is_uncertain(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "odd.csv"
     path.write_bytes(b"name,code\ncaf\xe9,\x81x\nna\xf1a,y\n")
     result = read_table(path)
     assert result.report.encoding == "latin-1"
     assert column(result, "name") == ["café", "naña"]
+    uncertain = ENCODING_UNCERTAIN_WARNING.format(encoding="Latin-1 (ISO-8859-1)")
+    assert result.report.warnings == (uncertain,)
 
 
 def test_utf16_without_bom_is_recognised(tmp_path: Path) -> None:
@@ -189,7 +197,7 @@ def test_utf8_bom_is_not_part_of_the_first_name() -> None:
 
 def test_explicit_wrong_encoding_is_rejected() -> None:
     path = CORPUS / "cp1252_euro.csv"
-    assert rejection(path, encoding="utf-8") == UNDECODABLE.format(encoding="utf-8")
+    assert rejection(path, encoding="utf-8") == UNDECODABLE.format(encoding="UTF-8")
 
 
 def test_unknown_encoding_is_rejected() -> None:
@@ -210,8 +218,12 @@ def test_non_utf8_bytes_after_the_sniffed_head_switch_to_cp1252(tmp_path: Path) 
 # --- delimiters, ragged rows and names -----------------------------------------------------
 
 
-def test_semicolon_decimal_commas_stay_text() -> None:
-    assert column(load("semicolon.csv"), "price") == ["1,50", "2,25", "0,99", "3,10"]
+def test_semicolon_decimal_commas_become_numbers_with_one_warning() -> None:
+    result = load("semicolon.csv")
+    assert result.table.schema.field("price").type == pa.float64()
+    assert column(result, "price") == [1.5, 2.25, 0.99, 3.1]
+    expected = DECIMAL_COMMA_WARNING.format(columns="column 'price'", example="1,50", number="1.5")
+    assert result.report.warnings == (expected,)
 
 
 def test_explicit_delimiter_overrides_sniffing() -> None:
@@ -247,7 +259,7 @@ def test_only_the_first_twenty_ragged_lines_are_listed(tmp_path: Path) -> None:
     report = read_table(path).report
     assert report.skipped_rows == 30
     assert report.skipped_row_lines == tuple(range(4, 62, 3))
-    assert report.warnings[0].endswith(", 61, ...).")
+    assert "(lines 4, 7, 10," in report.warnings[0] and ", 61, ...)." in report.warnings[0]
 
 
 def test_duplicate_blank_and_padded_names_are_renamed_and_reported() -> None:
@@ -330,10 +342,13 @@ def test_mostly_non_dates_and_non_booleans_stay_text(tmp_path: Path) -> None:
     assert result.table.schema.field("answer").type == pa.string()
 
 
-def test_money_and_thousands_separators_stay_text() -> None:
+def test_thousands_separators_become_numbers_and_money_stays_text() -> None:
     result = load("money_strings.csv")
-    assert column(result, "amount") == ["1,234", "12,000", "999"]
+    assert result.table.schema.field("amount").type == pa.int64()
+    assert column(result, "amount") == [1234, 12000, 999]
     assert column(result, "price") == ["$12.50", "$3.00", "$1,000.00"]
+    expected = THOUSANDS_WARNING.format(columns="column 'amount'", example="1,234", number="1234")
+    assert result.report.warnings == (expected,)
 
 
 def test_types_that_change_after_the_sample_are_widened(tmp_path: Path) -> None:

@@ -193,6 +193,38 @@ def test_class_imbalance_severity(share: int, severity: str) -> None:
     assert finding.value == pytest.approx(100 / share)
 
 
+def test_ten_even_classes_are_balanced() -> None:
+    frame = clean_frame().assign(target=np.arange(N) % 10)
+    assert not fired(findings_for(frame), "class_imbalance")
+
+
+@pytest.mark.parametrize(
+    ("shares", "severity"),
+    [
+        ([0.32, 0.3, 0.28, 0.06, 0.04], "medium"),  # 4% where five even classes get 20%
+        ([0.6] + [0.05] * 8, "medium"),  # one class dominates nine
+        ([0.5, 0.48, 0.02], "high"),
+    ],
+)
+def test_an_uneven_multiclass_target_is_imbalanced(shares: list[float], severity: str) -> None:
+    counts = [round(share * N) for share in shares]
+    labels = np.repeat([f"class {index}" for index in range(len(shares))], counts)
+    frame = clean_frame().assign(target=np.random.default_rng(3).permutation(labels))
+    (finding,) = fired(findings_for(frame), "class_imbalance")
+    assert finding.severity == severity
+    assert finding.value == pytest.approx(100 * min(counts) / N)
+    assert type(finding.value) is float
+    assert f"if its {len(shares)} classes were even" in finding.message
+    assert f"‘class {shares.index(max(shares))}’" in finding.message
+
+
+def test_a_mildly_uneven_multiclass_target_is_not_flagged() -> None:
+    """Three classes of 40/35/25%: the largest is 1.6 times the smallest."""
+    labels = np.repeat(["a", "b", "c"], [400, 350, 250])
+    frame = clean_frame().assign(target=np.random.default_rng(4).permutation(labels))
+    assert not fired(findings_for(frame), "class_imbalance")
+
+
 def test_regression_target_has_no_imbalance_but_can_leak() -> None:
     rng = np.random.default_rng(4)
     frame = clean_frame().assign(target=rng.normal(50, 10, N))

@@ -6,6 +6,7 @@ import json
 import math
 from functools import cache, partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -283,6 +284,113 @@ def test_an_undefined_rate_is_nan_with_a_warning_and_null_in_json() -> None:
     )
 
 
+# -- the rows behind each figure -------------------------------------------------------------
+
+
+def _few_predicted_positives() -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Group 'a': 200 rows, 60 predicted positive; group 'b': 50 rows, 2 predicted positive."""
+    truth = np.array([1, 0] * 100 + [1, 0] * 25)
+    guess = np.array([1] * 60 + [0] * 140 + [1, 1] + [0] * 48)
+    return truth, guess, pd.DataFrame({"g": ["a"] * 200 + ["b"] * 50})
+
+
+def test_each_group_keeps_the_rows_behind_its_rates() -> None:
+    truth, guess, sensitive = _few_predicted_positives()
+    report = fairness_report(truth, guess, sensitive=sensitive, task="binary", n_boot=0)
+    a, b = report.groups_of("g")
+    assert a.counts == fairness.GroupCounts(
+        rows=200, predicted_positives=60, actual_positives=100, true_positives=30, correct=100
+    )
+    assert (b.counts.predicted_positives, b.counts.actual_negatives) == (2, 25)
+    assert b.counts.false_positives == 1
+    assert b.basis("selection_rate").text == "2 of 50 rows predicted positive"
+    assert b.basis("true_positive_rate").text == "1 of 25 actual positives predicted positive"
+    assert b.basis("precision").short == "1 of 2"
+    assert b.basis("accuracy").text == "25 of 50 rows right"
+
+
+def test_a_parity_ratio_resting_on_two_predicted_positives_is_flagged() -> None:
+    truth, guess, sensitive = _few_predicted_positives()
+    report = fairness_report(truth, guess, sensitive=sensitive, task="binary", n_boot=0)
+    a, b = report.groups_of("g")
+    assert not b.small  # 50 rows: the group is big enough, its predicted positives are not
+    assert [name for name in b.metrics if b.too_few(name)] == ["selection_rate", "precision"]
+    assert not any(a.too_few(name) for name in a.metrics)
+    assert b.shortfall("selection_rate") == "only 2 predicted positives"
+    caution = "rests on group 'b', which has only 2 predicted positives"
+    assert report.caution("g", "demographic_parity_ratio") == caution
+    assert report.caution("g", "true_positive_rate_difference") is None
+    assert report.cautions() == {
+        "g": {"demographic_parity_difference": caution, "demographic_parity_ratio": caution}
+    }
+    note = fairness.TOO_FEW.format(
+        feature="g",
+        count="2 figures",
+        minimum=fairness.MIN_COUNT,
+        examples="'b' (selection rate and precision: only 2 predicted positives)",
+    )
+    assert note in report.warnings
+
+
+def test_the_counts_and_flags_round_trip_through_json() -> None:
+    truth, guess, sensitive = _few_predicted_positives()
+    report = fairness_report(truth, guess, sensitive=sensitive, task="binary", n_boot=0)
+    saved = json.loads(json.dumps(report.to_dict()))
+    assert saved["groups"][1]["counts"]["predicted_positives"] == 2
+    assert saved["groups"][1]["too_few"] == ["selection_rate", "precision"]
+    assert saved["cautions"]["g"]["demographic_parity_ratio"].startswith("rests on group 'b'")
+    loaded = fairness.FairnessReport.from_dict(saved)
+    assert loaded.groups == report.groups
+    assert loaded.to_dict() == saved
+
+
+def test_a_report_saved_before_counts_reads_back_as_it_was() -> None:
+    truth, guess, sensitive = _few_predicted_positives()
+    saved = fairness_report(truth, guess, sensitive=sensitive, task="binary", n_boot=0).to_dict()
+    del saved["cautions"]
+    for group in saved["groups"]:
+        del group["counts"], group["too_few"]
+    saved["groups"][1]["small"] = True
+    loaded = fairness.FairnessReport.from_dict(saved)
+    assert loaded.to_dict() == saved
+    a, b = loaded.groups
+    assert a.counts is None and a.basis("selection_rate") is None
+    assert b.too_few("selection_rate") and not a.too_few("selection_rate")  # from "small"
+    assert b.shortfall("selection_rate") == "only 50 rows"
+
+
+def test_the_model_card_marks_a_gap_that_rests_on_too_few_rows() -> None:
+    from core.review import card
+
+    truth, guess, sensitive = _few_predicted_positives()
+    report = fairness_report(truth, guess, sensitive=sensitive, task="binary", n_boot=0)
+    rows = dict(card._fairness_rows(SimpleNamespace(fairness=report)))  # type: ignore[arg-type]
+    caution = "(caution: rests on group 'b', which has only 2 predicted positives)"
+    assert rows["demographic parity ratio (g)"].endswith(caution)
+    assert "caution" not in rows["equalized odds ratio (g)"]
+
+
+def test_groups_with_enough_rows_carry_no_caution() -> None:
+    truth, guess, sensitive = _synthetic(2000, seed=11)
+    report = fairness_report(truth, guess, sensitive=sensitive, task="binary", n_boot=0)
+    assert report.cautions() == {}
+    assert not any("too few rows" in warning for warning in report.warnings)
+
+
+def test_regression_and_multiclass_groups_count_rows_and_right_answers() -> None:
+    sensitive = pd.DataFrame({"g": ["a"] * 30 + ["b"] * 5})
+    values = np.linspace(0, 1, 35)
+    regression = fairness_report(values, values, sensitive=sensitive, task="regression")
+    assert regression.groups[1].basis("mae").text == "5 rows"
+    assert regression.groups[1].too_few("mae")
+    labels = np.array(["x", "y", "z"] * 10 + ["x"] * 5)
+    guesses = np.where(np.arange(35) % 4 == 0, "y", labels)
+    multiclass = fairness_report(labels, guesses, sensitive=sensitive, task="multiclass")
+    a = multiclass.groups[0]
+    assert a.basis("accuracy").text == f"{a.counts.correct} of 30 rows right"
+    assert a.counts.correct == int((labels[:30] == guesses[:30]).sum())
+
+
 # -- tasks and bad input ---------------------------------------------------------------------
 
 
@@ -371,3 +479,13 @@ def test_sensitive_features_are_suggested_by_name_and_role() -> None:
     assert fairness.suggest_sensitive_features(banded) == []
     banded[1] = ColumnSchema("AgeGroup", "string", "categorical")
     assert fairness.suggest_sensitive_features(banded) == ["AgeGroup"]
+
+
+def test_labels_in_messages_are_written_as_the_user_wrote_them() -> None:
+    """A numpy label reads '7', never np.int64(7); no message formats a Python repr."""
+    truth, guess, sensitive = _synthetic(40, seed=12)
+    with pytest.raises(FairnessError) as raised:
+        fairness_report(truth, guess, sensitive=sensitive, task="binary", pos_label=np.int64(7))
+    assert str(raised.value) == fairness.UNKNOWN_POSITIVE.format(label="7")
+    templates = [value for name, value in vars(fairness.messages).items() if name.isupper()]
+    assert templates and not any("!r}" in template for template in templates)
