@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.jobs import cancel_job, refresh_job, submit_job, wait_for_job
+from core.jobs.kinds import JOB_KINDS, JOB_TITLES, job_title
 from core.jobs.runner import ENDED_BEFORE_START, WORKER_DIED, job_log_path, list_recent_jobs
 from core.processes import start_ticks
 from core.store import connect, jobs
@@ -155,3 +156,10 @@ def test_a_worker_whose_pid_went_to_another_process_is_reported_failed(
     finally:
         stranger.kill()
         stranger.wait(10)
+
+
+def test_every_job_kind_has_a_title_in_peoples_words() -> None:
+    assert set(JOB_TITLES) == set(JOB_KINDS)
+    assert not [title for title in JOB_TITLES.values() if "_" in title or not title[0].isupper()]
+    assert job_title("train") == "Training"
+    assert job_title("a_kind_added_later") == "A kind added later"
