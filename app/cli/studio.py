@@ -16,7 +16,7 @@ from core import settings
 APP_FILE = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 JOB_COLUMNS = (
     Column(width=5, align=">"),
-    Column(width=16),
+    Column(width=28),
     Column(width=10),
     Column(width=5, align=">", spec=".0%"),
     Column(gap="  "),
@@ -85,12 +85,18 @@ def jobs(ctx: StudioContext, *, as_json: bool, show_all: bool) -> None:
     """List background jobs and their progress."""
     from core.jobs.runner import list_recent_jobs
 
-    found = [job.to_dict() for job in list_recent_jobs(ctx.home, include_finished=show_all)]
+    found = [_job_item(job) for job in list_recent_jobs(ctx.home, include_finished=show_all)]
     emit_list("jobs", found, as_json, empty="No jobs.", lines=_job_lines)
 
 
+def _job_item(job: Any) -> dict[str, Any]:
+    from core.jobs.kinds import job_title
+
+    return {**job.to_dict(), "title": job_title(job.kind)}
+
+
 def _job_lines(items: list[dict[str, Any]]) -> list[str]:
-    rows = [(j["id"], j["kind"], j["status"], j["progress"], j["message"]) for j in items]
+    rows = [(j["id"], j["title"], j["status"], j["progress"], j["message"]) for j in items]
     return table(JOB_COLUMNS, rows, header=False)
 
 

@@ -99,6 +99,9 @@ def test_demo_seeds_once_and_jobs_lists(tmp_path: Path) -> None:
     assert again["job_id"] == first["job_id"] is not None
     (job,) = run_json(home, "jobs", "--all")["jobs"]
     assert job["kind"] == "seed_demo" and job["id"] == first["job_id"]
+    assert job["title"] == "Building the sample project"
+    code, listed = run(home, "jobs", "--all")
+    assert code == 0 and "Building the sample project" in listed and "seed_demo" not in listed
     cancelled = run_json(home, "cancel", str(job["id"]))
     assert cancelled["status"] in ("running", "queued", "cancelled")
     wait_for_job(home, job["id"], timeout=60)
