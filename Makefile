@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Ctrl+C stops the UI, and then the scheduler and sample traffic it started (deployments keep
+# serving until `mlops-studio stop --deployments`)
 run: install
+	trap '$(VENV)/bin/mlops-studio stop' EXIT; trap 'exit 130' INT TERM; \
 	$(VENV)/bin/mlops-studio ui --demo --port $(PORT)
 
 lint: install

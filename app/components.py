@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ from app.navigation import page
 from app.text import md
 from core import settings
 from core.data.datasets import dataset_versions, list_datasets
+from core.demo import TRAFFIC_KIND, live_traffic_left
 from core.jobs import cancel_job, refresh_job
+from core.jobs.kinds import job_title
 from core.jobs.runner import list_recent_jobs
 from core.monitor import alerts
 from core.store.datasets import DatasetVersion
@@ -21,6 +24,11 @@ from core.store.jobs import Job
 
 JOB_REFRESH_SECONDS = 1.0
 SIDEBAR_ALERTS = 3
+SIDEBAR_JOBS = 5
+# How often the sidebar re-reads what runs: often while a job runs; now and then otherwise, to
+# show work started elsewhere (a retrain the scheduler began) and the sample traffic's minutes.
+WORK_REFRESH_SECONDS = 3.0
+IDLE_REFRESH_SECONDS = 30.0
 
 
 NO_FILE = "Choose a file first: drag it onto the box above or click Browse files."
@@ -51,13 +59,49 @@ def sidebar(current: str | None = None) -> None:
     with st.sidebar:
         tour(current)
         open_alerts()
-        running = list_recent_jobs(home())
-        if running:
-            st.caption(f"{len(running)} job(s) running")
-            for job in running[:5]:
-                st.progress(job.progress, text=md(f"{job.kind}: {job.message}"))
+        running_work()
         st.caption("Studio home")
         st.code(str(home()), language=None)
+
+
+def running_work() -> None:
+    """The jobs running and the sample traffic, kept live while the page stays open."""
+    jobs, _ = _work_now()
+    pace = _refresh_seconds(jobs)
+    st.fragment(_running_work, run_every=pace)(pace)
+
+
+def _work_now() -> tuple[list[Job], list[Job]]:
+    """The running jobs, and apart from them the sample traffic (background activity the
+    sample project started, not work anyone waits for)."""
+    running = list_recent_jobs(home())
+    traffic = [job for job in running if job.kind == TRAFFIC_KIND]
+    return [job for job in running if job.kind != TRAFFIC_KIND], traffic
+
+
+def _refresh_seconds(jobs: list[Job]) -> float:
+    return WORK_REFRESH_SECONDS if jobs else IDLE_REFRESH_SECONDS
+
+
+def _running_work(pace: float) -> None:
+    jobs, traffic = _work_now()
+    if _refresh_seconds(jobs) != pace:
+        # the last job ended or one began elsewhere: the page may show its outcome too, and
+        # the sidebar takes the pace that fits
+        st.rerun(scope="app")
+    if jobs:
+        st.caption(f"{len(jobs)} job{'' if len(jobs) == 1 else 's'} running")
+        for job in jobs[:SIDEBAR_JOBS]:
+            st.progress(job.progress, text=md(f"{job_title(job.kind)}: {job.message}"))
+    for job in traffic:
+        st.caption(f"Sample traffic: {time_left(live_traffic_left(job))}")
+
+
+def time_left(seconds: float) -> str:
+    """'14 min left', or 'less than a minute left'."""
+    if seconds < 60:
+        return "less than a minute left"
+    return f"{math.ceil(seconds / 60)} min left"
 
 
 def open_alerts() -> None:

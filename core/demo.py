@@ -4,19 +4,25 @@ drift, an alert and a retraining policy."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from core.data.datasets import list_datasets
 from core.samples import SAMPLE_DIR, import_samples, sample_path
 from core.settings import database_path
+from core.store.deployments import Deployment
+from core.store.jobs import Job
 
 NOT_A_STUDIO = (
     "{home} exists but holds no studio.db, so it is not a studio home; refusing to delete it. "
     "Choose another --home."
 )
 JOB_KIND = "seed_demo"
+TRAFFIC_KIND = "sample_traffic"
 ACTOR = "sample project"
 MODEL = "credit"
 TARGET = "default"
@@ -28,6 +34,14 @@ LIVE_SECONDS = 20 * 60
 LABEL_DELAY = 30.0
 POLICY_LABELS = 1_000
 DRIFT_ALERT_SHARE = 0.2
+# The sample deployment's key, kept (readable by its owner only) so the Deploy page can fill in
+# the sample's playground: a key the seeding job made and showed to nobody is otherwise lost.
+SAMPLE_KEY_FILE = "sample/deployment_key.json"
+KEY_REPLACED = (
+    "The sample deployment's key was rotated or revoked, so the sample traffic stopped (what it "
+    "sent stays on Monitor). To send more, run `mlops-studio simulate` with the new key."
+)
+KEY_CHECK_SECONDS = 5.0
 REVIEW_NOTE = (
     "Sample project, approved so the loop can be followed end to end. The fairness review finds "
     "the bias planted in the sample labels (sex and age band): read it before any real use."
@@ -63,16 +77,21 @@ def _building_job(home: Path) -> Any:
 
 
 def build_project_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
-    """Job: recipe, training, registry, review and sign-off, deployment, policy, then history
-    and live traffic with labels arriving later."""
+    """Job: recipe, training, registry, review and sign-off, deployment, policy and the last
+    hour's traffic; then it starts the live traffic (a job of its own) and ends."""
     # each step reuses what an earlier, interrupted build already made
     version = _prepared_version(home, progress)
     champion = _existing_champion(home) or _champion(home, version, progress)
-    deployment, api_key = _deployment(home, champion, progress)
+    deployment = _deployment(home, champion, progress)
     _policy(home, deployment.id)
     _drift_alert(home, deployment.id)
-    _traffic(home, deployment, api_key, progress)
-    return {"model_version": champion.label, "deployment_id": deployment.id}
+    _history(home, deployment, progress)
+    traffic = start_live_traffic(home, deployment.id)
+    return {
+        "model_version": champion.label,
+        "deployment_id": deployment.id,
+        "traffic_job_id": traffic.id,
+    }
 
 
 def _prepared_version(home: Path, progress: Any) -> Any:
@@ -136,14 +155,43 @@ def _existing_champion(home: Path) -> Any:
         return None
 
 
-def _deployment(home: Path, champion: Any, progress: Any) -> tuple[Any, str]:
+def _deployment(home: Path, champion: Any, progress: Any) -> Deployment:
     from core.serving.deployments import deploy, list_deployments, rotate_key
 
     running = [d for d in list_deployments(home) if d.active and d.model_version_id == champion.id]
-    if running:  # the key was shown once and is gone: a new one, as a person would get it
-        return running[0], rotate_key(home, running[0].id, actor=ACTOR)
+    if running:
+        if sample_key(home, running[0]) is None:  # lost: a new one, as a person would get it
+            keep_sample_key(home, running[0].id, rotate_key(home, running[0].id, actor=ACTOR))
+        return running[0]
     progress(0.62, f"Deploying {champion.label}")
-    return deploy(home, f"{MODEL}@champion", actor=ACTOR)
+    deployment, api_key = deploy(home, f"{MODEL}@champion", actor=ACTOR)
+    keep_sample_key(home, deployment.id, api_key)
+    return deployment
+
+
+def keep_sample_key(home: Path, deployment_id: int, api_key: str) -> None:
+    """Keep the key the sample deployment was given, for the sample alone (see SAMPLE_KEY_FILE)."""
+    from core.artifacts import write_atomically
+
+    text = json.dumps({"deployment_id": deployment_id, "api_key": api_key})
+    # written through a temp file, which is made readable by its owner only
+    write_atomically(home, SAMPLE_KEY_FILE, lambda temp: temp.write_text(text))
+
+
+def sample_key(home: Path, deployment: Deployment) -> str | None:
+    """The sample deployment's API key while it still opens ``deployment``; None for any other
+    deployment, or once the key was rotated or revoked."""
+    from core.artifacts import resolve
+    from core.serving.keys import key_matches
+
+    try:
+        kept = json.loads(resolve(home, SAMPLE_KEY_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if kept.get("deployment_id") != deployment.id or deployment.api_key_hash is None:
+        return None
+    api_key = str(kept.get("api_key", ""))
+    return api_key if key_matches(api_key, deployment.api_key_hash) else None
 
 
 def _policy(home: Path, deployment_id: int) -> None:
@@ -180,37 +228,93 @@ def _drift_alert(home: Path, deployment_id: int) -> None:
     )
 
 
-def _traffic(home: Path, deployment: Any, api_key: str, progress: Any) -> None:
-    from core.monitor.simulate import labels_for, read_table_file, replay_history, simulate
+def _production_batch() -> tuple[Any, Any]:
+    """The drifted production batch and its labels, row by row."""
+    from core.monitor.simulate import labels_for, read_table_file
 
     frame = read_table_file(sample_path("credit_production"))
     labels = labels_for(frame, read_table_file(sample_path("credit_production_labels")), None)
     assert labels is not None
+    return frame, labels
+
+
+def _history(home: Path, deployment: Deployment, progress: Any) -> None:
+    """The first half of the production batch, replayed as the last hour's traffic."""
+    from core.monitor.simulate import replay_history
+
+    if _has_traffic(home, deployment.id):
+        return
+    frame, labels = _production_batch()
     half = len(frame) // 2
-    if not _has_traffic(home, deployment.id):
-        progress(0.66, f"Replaying {half:,} production applications as the last hour's traffic")
-        replay_history(
-            home,
-            deployment.id,
-            frame.iloc[:half],
-            minutes=HISTORY_MINUTES,
-            labels=labels.iloc[:half],
-        )
+    progress(0.7, f"Replaying {half:,} production applications as the last hour's traffic")
+    replay_history(
+        home, deployment.id, frame.iloc[:half], minutes=HISTORY_MINUTES, labels=labels.iloc[:half]
+    )
 
-    def live(fraction: float, message: str) -> None:
-        progress(0.7 + 0.3 * fraction, f"Sample traffic: {message}")
 
-    simulate(
+def start_live_traffic(home: Path, deployment_id: int, *, seconds: float = LIVE_SECONDS) -> Job:
+    """Start sending the second half of the production batch to the sample deployment, in the
+    background for ``seconds`` (the one already sending, if any)."""
+    from core.jobs import submit_job
+
+    params = {"deployment_id": deployment_id, "seconds": seconds}
+    return submit_job(
+        home, kind=TRAFFIC_KIND, params=params, subject=MODEL, dedupe_key=TRAFFIC_KIND, actor=ACTOR
+    )
+
+
+def live_traffic_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
+    """Job: the second half of the production batch sent live at LIVE_RATE requests a second,
+    each true label sent back LABEL_DELAY seconds later."""
+    from core.monitor.simulate import simulate
+    from core.serving.deployments import get_deployment
+
+    deployment = get_deployment(home, int(params["deployment_id"]))
+    api_key = sample_key(home, deployment)
+    if api_key is None:
+        raise ValueError(KEY_REPLACED)
+    progress = _stopping_once_the_key_changes(home, deployment.id, progress)
+    frame, labels = _production_batch()
+    half = len(frame) // 2
+    result = simulate(
         deployment.url,
         api_key,
         frame.iloc[half:].reset_index(drop=True),
         rate=LIVE_RATE,
-        seconds=LIVE_SECONDS,
+        seconds=float(params["seconds"]),
         labels=labels.iloc[half:].reset_index(drop=True),
         label_delay=LABEL_DELAY,
-        progress=live,
+        progress=progress,
         deployment_id=deployment.id,
     )
+    return result.to_dict()
+
+
+def _stopping_once_the_key_changes(home: Path, deployment_id: int, progress: Any) -> Any:
+    """``progress``, which also ends the traffic once the sample's key stops working: every
+    request after would be refused, and show on Monitor as errors."""
+    from core.serving.deployments import get_deployment
+
+    checked = time.monotonic()
+
+    def report(fraction: float, message: str) -> None:
+        nonlocal checked
+        progress(fraction, message)
+        if time.monotonic() - checked >= KEY_CHECK_SECONDS:
+            checked = time.monotonic()
+            if sample_key(home, get_deployment(home, deployment_id)) is None:
+                raise ValueError(KEY_REPLACED)
+
+    return report
+
+
+def live_traffic_left(job: Job, *, now: datetime | None = None) -> float:
+    """Seconds the sample traffic job ``job`` has left to run (all of them until it starts)."""
+    seconds = float(job.params.get("seconds", LIVE_SECONDS))
+    if job.started_at is None:
+        return seconds
+    elapsed = ((now or datetime.now(UTC)) - datetime.fromisoformat(job.started_at)).total_seconds()
+    return max(0.0, seconds - elapsed)
 
 
 def _has_traffic(home: Path, deployment_id: int) -> bool:

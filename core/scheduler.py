@@ -10,17 +10,22 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.processes import spawn_detached
+from core.processes import spawn_detached, start_ticks
 from core.settings import artifacts_dir
 
 TICK_SECONDS = 5.0
+STOP_TIMEOUT_S = 60.0
 LOCK_FILE = "scheduler.lock"
 SCHEDULER_MODULE = "core.scheduler"
 ALREADY_RUNNING = "A scheduler already runs for {home} (pid {pid})."
+DID_NOT_STOP = (
+    "The scheduler of {home} (pid {pid}) did not stop within {seconds:.0f} s. Its log is "
+    "artifacts/logs/scheduler.log; end it with `kill -9 {pid}`."
+)
 log = logging.getLogger("mlops_studio.scheduler")
 
 
@@ -74,6 +79,27 @@ def start_in_background(home: Path) -> int | None:
     args = [sys.executable, "-m", SCHEDULER_MODULE, "--home", str(home)]
     process = spawn_detached(args, artifacts_dir(home) / "logs" / "scheduler.log")
     return process.pid
+
+
+def stop(home: Path, *, timeout: float = STOP_TIMEOUT_S) -> int | None:
+    """Stop the home's scheduler (it ends after the round it is in) and wait until its process
+    has ended; its pid, or None when none ran. RuntimeError if it is still there after
+    ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    pid = running_pid(home)
+    while pid is not None and pid <= 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # it holds the lock but is still writing its pid into it
+        pid = running_pid(home)
+    if pid is None:
+        return None
+    if pid > 0:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    while running_pid(home) is not None or (pid > 0 and start_ticks(pid) is not None):
+        if time.monotonic() > deadline:
+            raise RuntimeError(DID_NOT_STOP.format(home=home, pid=pid, seconds=timeout))
+        time.sleep(0.1)
+    return pid
 
 
 def tick(home: Path) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""CLI commands for the studio itself: the browser UI, the sample project and background jobs."""
+"""CLI commands for the studio itself: the browser UI, the sample project, background jobs and
+stopping what runs in the background."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from core import settings
 APP_FILE = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 JOB_COLUMNS = (
     Column(width=5, align=">"),
-    Column(width=16),
+    Column(width=28),
     Column(width=10),
     Column(width=5, align=">", spec=".0%"),
     Column(gap="  "),
@@ -85,12 +86,18 @@ def jobs(ctx: StudioContext, *, as_json: bool, show_all: bool) -> None:
     """List background jobs and their progress."""
     from core.jobs.runner import list_recent_jobs
 
-    found = [job.to_dict() for job in list_recent_jobs(ctx.home, include_finished=show_all)]
+    found = [_job_item(job) for job in list_recent_jobs(ctx.home, include_finished=show_all)]
     emit_list("jobs", found, as_json, empty="No jobs.", lines=_job_lines)
 
 
+def _job_item(job: Any) -> dict[str, Any]:
+    from core.jobs.kinds import job_title
+
+    return {**job.to_dict(), "title": job_title(job.kind)}
+
+
 def _job_lines(items: list[dict[str, Any]]) -> list[str]:
-    rows = [(j["id"], j["kind"], j["status"], j["progress"], j["message"]) for j in items]
+    rows = [(j["id"], j["title"], j["status"], j["progress"], j["message"]) for j in items]
     return table(JOB_COLUMNS, rows, header=False)
 
 
@@ -105,3 +112,42 @@ def cancel(ctx: StudioContext, *, as_json: bool, job_id: int) -> None:
     if job is None:
         raise KeyError(f"There is no job {job_id}. Run `mlops-studio jobs --all` to list them.")
     emit(job.to_dict(), as_json, lambda p: f"Job {p['id']} is {p['status']}.")
+
+
+@cli.command()
+@click.option(
+    "--deployments", "with_deployments", is_flag=True, help="Stop every running deployment too."
+)
+@studio_command
+def stop(ctx: StudioContext, *, as_json: bool, with_deployments: bool) -> None:
+    """Stop the scheduler and the sample traffic (and, with --deployments, every deployment)."""
+    from core.shutdown import stop_studio
+
+    stopped = stop_studio(ctx.home, deployments=with_deployments, actor="cli")
+    payload = {**stopped.to_dict(), "home": str(ctx.home)}
+    payload["jobs_running"] = [_job_item(job) for job in stopped.jobs_running]
+    emit(payload, as_json, _stopped_text)
+
+
+def _stopped_text(payload: dict[str, Any]) -> str:
+    pid = payload["scheduler_pid"]
+    lines = [f"Stopped the scheduler (pid {pid})." if pid else "No scheduler was running."]
+    if payload["sample_traffic_job"]:
+        lines.append("Stopped the sample traffic.")
+    if payload["deployments"]:
+        lines.append(f"Stopped deployment(s) {_ids(payload['deployments'])}.")
+    if payload["deployments_running"]:
+        lines.append(
+            f"Deployment(s) {_ids(payload['deployments_running'])} still run: "
+            "`mlops-studio stop --deployments` stops them."
+        )
+    for job in payload["jobs_running"]:
+        lines.append(
+            f"Job {job['id']} ({job['title']}) still runs: `mlops-studio cancel {job['id']}` "
+            "stops it."
+        )
+    return "\n".join(lines)
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(str(found) for found in ids)

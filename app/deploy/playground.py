@@ -17,6 +17,7 @@ from app.charts.display import show
 from app.components import home
 from app.deploy.charts import probability_figure
 from app.text import md
+from core.demo import sample_key
 from core.store.deployments import Deployment
 
 if TYPE_CHECKING:
@@ -27,7 +28,19 @@ KEY_ENV = "MLOPS_STUDIO_API_KEY"
 KIND_WORDS = {"number": "number", "text": "text", "boolean": "true/false", "datetime": "date"}
 EMPTY_IS_MISSING = "empty = missing"
 EXAMPLE_VALUES: dict[str, Any] = {"number": 1.0, "boolean": True, "datetime": "2024-01-31"}
-NO_KEY = "Paste this deployment's API key first (it was shown once, when it was deployed)."
+NO_KEY = (
+    "Paste this deployment's API key first. It was shown once, when the service was deployed or "
+    "its key last rotated; if nobody has it, rotate the key (under API key, above) to get a new "
+    "one."
+)
+KEY_UNKNOWN = (
+    "This browser session has no key for this deployment: paste it below, or rotate the key "
+    "(under API key, above) to get a new one."
+)
+SAMPLE_KEY = (
+    "The sample project's key is filled in: the sample deployment's key is kept for it alone, so "
+    "you can try it at once. Rotate the key (under API key, above) for one of your own."
+)
 REFUSED_KEY = (
     "The service refused the key (401: {detail}). Paste this deployment's current key, or rotate "
     "the key to get a new one."
@@ -46,8 +59,13 @@ def playground(deployment: Deployment) -> None:
     served = cache.served_inputs(str(home()), deployment.model_version_id)
     field = state.DEPLOY_API_KEY.format(deployment_id=deployment.id)
     known = st.session_state.get(state.DEPLOY_KEYS, {}).get(deployment.id)
-    if known and field not in st.session_state:
-        st.session_state[field] = known
+    sample = None if known else sample_key(home(), deployment)
+    if (known or sample) and field not in st.session_state:
+        st.session_state[field] = known or sample
+    if sample and st.session_state.get(field) == sample:
+        st.caption(SAMPLE_KEY)
+    elif not known:
+        st.caption(KEY_UNKNOWN)
     with st.form(state.DEPLOY_FORM.format(deployment_id=deployment.id)):
         st.caption(f"One row for {md(served.label)}; leave a field empty to send it missing.")
         grid = st.columns(3)
@@ -59,7 +77,8 @@ def playground(deployment: Deployment) -> None:
             "API key",
             type="password",
             key=field,
-            help="Filled in when this browser session deployed the service or rotated its key.",
+            help="Filled in when this browser session deployed the service or rotated its key, "
+            "and for the sample project's deployment.",
         )
         submitted = st.form_submit_button("Predict", type="primary", key=state.DEPLOY_PREDICT)
     answers = st.session_state.setdefault(state.DEPLOY_ANSWERS, {})

@@ -13,6 +13,7 @@ from app import cache, state
 from app.components import home, job_progress, uploaded_bytes
 from app.navigation import page
 from app.text import md
+from core.demo import sample_key
 from core.serving import deployments
 from core.store.deployments import Deployment
 from core.store.jobs import Job
@@ -360,6 +361,9 @@ def keys(deployment: Deployment) -> None:
             f"Current key: {md(key_label(deployment))}. Rotating issues a new key (shown once); "
             "the old one stops working within a second."
         )
+        if sample := sample_key(home(), deployment):
+            st.caption("The sample project's key, kept for the sample deployment alone:")
+            st.code(sample, language=None)
         if st.button("Rotate the key", key=state.DEPLOY_ROTATE):
             try:
                 api_key = deployments.rotate_key(home(), deployment.id, actor="ui")

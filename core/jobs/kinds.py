@@ -21,7 +21,24 @@ JOB_KINDS: dict[str, str] = {
     "batch_score": "core.serving.batch:batch_score_job",
     "retrain": "core.retrain.challenger:retrain_job",
     "seed_demo": "core.demo:build_project_job",
+    "sample_traffic": "core.demo:live_traffic_job",
     "sleep": "core.jobs.kinds:sleep_job",
+}
+# What each kind of job is called where people read it (the sidebar, `mlops-studio jobs`).
+JOB_TITLES: dict[str, str] = {
+    "profile_report": "Profiling a dataset",
+    "import_upload": "Importing a file",
+    "import_samples": "Importing the sample datasets",
+    "prepare_dataset": "Preparing a dataset",
+    "train": "Training",
+    "review_model_version": "Reviewing a model version",
+    "explain_model_version": "Explaining a model version",
+    "mitigate": "Mitigating unfairness",
+    "batch_score": "Scoring a file",
+    "retrain": "Retraining",
+    "seed_demo": "Building the sample project",
+    "sample_traffic": "Sample traffic",
+    "sleep": "Waiting",
 }
 
 UNKNOWN_KIND = "There is no job kind called {kind!r}."
@@ -35,6 +52,11 @@ def job_function(kind: str) -> Callable[..., dict[str, Any]]:
         importlib.import_module(module_name), function_name
     )
     return function
+
+
+def job_title(kind: str) -> str:
+    """What a job of ``kind`` is called for people; the kind in words for one without a title."""
+    return JOB_TITLES.get(kind) or kind.replace("_", " ").capitalize()
 
 
 def sleep_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:

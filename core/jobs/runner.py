@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.processes import process_running, spawn_detached
+from core.processes import process_running, spawn_detached, start_ticks
 from core.settings import artifacts_dir
 from core.store import audit, connect
 from core.store import jobs as jobs_store
@@ -25,6 +25,9 @@ WORKER_DIED = (
     "memory). Start the job again; the log has details."
 )
 NEVER_STARTED = "The job's worker process never started. Start the job again."
+ENDED_BEFORE_START = (
+    "The job's worker process ended before the job began. Start the job again; the log has details."
+)
 
 
 class JobCancelled(Exception):
@@ -85,12 +88,17 @@ def submit_job(
 def _spawn_worker(home: Path, job_id: int) -> None:
     args = [sys.executable, "-m", WORKER_MODULE, "--home", str(home), str(job_id)]
     process = spawn_detached(args, job_log_path(home, job_id))
+    # when it started, read now: its command line may stay empty a while longer (exec is not
+    # done), so that could not tell this worker from a stranger
     with connect(home) as db:
-        jobs_store.set_pid(db, job_id, process.pid)
+        jobs_store.set_pid(db, job_id, process.pid, start_ticks(process.pid))
 
 
-def _process_alive(pid: int) -> bool:
-    return process_running(pid, WORKER_MODULE)
+def _worker_alive(job: Job) -> bool:
+    """Whether the job's worker is still the process spawned for it (a job whose worker has
+    not begun it yet is not dead: only a process that is gone, or is another, is)."""
+    assert job.pid is not None
+    return process_running(job.pid, WORKER_MODULE, started=job.pid_start_ticks)
 
 
 def _age_seconds(timestamp: str) -> float:
@@ -103,7 +111,7 @@ def refresh_job(home: Path, job_id: int) -> Job | None:
         job = jobs_store.get(db, job_id)
         if job is None or not job.active:
             return job
-        if job.pid is not None and not _process_alive(job.pid):
+        if job.pid is not None and not _worker_alive(job):
             _finish_orphan(db, job)
         elif job.pid is None and _age_seconds(job.created_at) > UNSTARTED_GRACE_S:
             jobs_store.finish(db, job.id, status="failed", message="Failed", error=NEVER_STARTED)
@@ -114,7 +122,8 @@ def _finish_orphan(db: Any, job: Job) -> None:
     if job.cancel_requested:
         jobs_store.finish(db, job.id, status="cancelled", message="Cancelled")
     else:
-        jobs_store.finish(db, job.id, status="failed", message="Failed", error=WORKER_DIED)
+        error = ENDED_BEFORE_START if job.status == "queued" else WORKER_DIED
+        jobs_store.finish(db, job.id, status="failed", message="Failed", error=error)
 
 
 def cancel_job(home: Path, job_id: int, *, actor: str = "studio") -> Job | None:
@@ -125,7 +134,7 @@ def cancel_job(home: Path, job_id: int, *, actor: str = "studio") -> Job | None:
             return job
         jobs_store.request_cancel(db, job_id)
         audit.record(db, actor=actor, action="job.cancel", entity_type="job", entity_id=job_id)
-    if job.pid is not None and _process_alive(job.pid):
+    if job.pid is not None and _worker_alive(job):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(job.pid, signal.SIGTERM)
     elif job.status == "queued":

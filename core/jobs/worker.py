@@ -12,6 +12,7 @@ from types import FrameType
 
 from core.jobs.kinds import job_function
 from core.jobs.runner import JobCancelled, Progress
+from core.processes import start_ticks
 from core.store import connect, jobs
 
 UNEXPECTED = "The job failed unexpectedly ({kind}: {error}). The job log has details."
@@ -28,7 +29,7 @@ def run_job(home: Path, job_id: int) -> str:
         job = jobs.get(db, job_id)
         if job is None:
             return "missing"
-        if not jobs.start(db, job_id, os.getpid()):
+        if not jobs.start(db, job_id, os.getpid(), start_ticks(os.getpid())):
             if job.cancel_requested:
                 jobs.finish(db, job_id, status="cancelled", message="Cancelled")
             return "skipped"

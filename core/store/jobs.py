@@ -35,6 +35,9 @@ class Job:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    # when the worker process started (clock ticks after boot): with the pid, tells the worker
+    # apart from a later process given the same pid; None where the system cannot tell
+    pid_start_ticks: int | None = None
 
     @property
     def active(self) -> bool:
@@ -62,6 +65,7 @@ def _job(row: dict[str, Any]) -> Job:
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        pid_start_ticks=row["pid_start_ticks"],
     )
 
 
@@ -112,18 +116,22 @@ def insert(
     return job, True
 
 
-def set_pid(db: Database, job_id: int, pid: int) -> None:
-    _rows.update(db, "jobs", job_id, {"pid": pid}, known={"pid"})
+def set_pid(db: Database, job_id: int, pid: int, start_ticks: int | None = None) -> None:
+    """Record the worker process spawned for a job: its pid and when it started."""
+    fields = {"pid": pid, "pid_start_ticks": start_ticks}
+    _rows.update(db, "jobs", job_id, fields, known=set(fields))
 
 
-def start(db: Database, job_id: int, pid: int) -> bool:
-    """Mark a queued job running in process ``pid``; False when it was cancelled meanwhile."""
+def start(db: Database, job_id: int, pid: int, start_ticks: int | None = None) -> bool:
+    """Mark a queued job running in process ``pid`` (started at ``start_ticks``); False when
+    it was cancelled meanwhile."""
     with writing(db):
         # a conditional update: its row count says whether the job was still queued
         cursor = db.execute(
-            """UPDATE jobs SET status = 'running', pid = ?, started_at = ?, message = 'Starting'
+            """UPDATE jobs SET status = 'running', pid = ?, pid_start_ticks = ?, started_at = ?,
+                   message = 'Starting'
                WHERE id = ? AND status = 'queued' AND cancel_requested = 0""",
-            [pid, _rows.now(), job_id],
+            [pid, start_ticks, _rows.now(), job_id],
         )
         return cursor.rowcount == 1
 

@@ -423,3 +423,9 @@ def _retraining(db: Database) -> None:
     db.execute(
         "CREATE INDEX shadow_predictions_time ON shadow_predictions(deployment_id, created_at)"
     )
+
+
+@migrations(name="0008_job_worker_start")
+def _job_worker_start(db: Database) -> None:
+    # with the pid, when the worker started tells it from a later process given the same pid
+    db.execute("ALTER TABLE jobs ADD COLUMN pid_start_ticks INTEGER")

@@ -112,6 +112,9 @@ def test_demo_seeds_once_and_jobs_lists(tmp_path: Path) -> None:
     assert again["job_id"] == first["job_id"] is not None
     (job,) = run_json(home, "jobs", "--all")["jobs"]
     assert job["kind"] == "seed_demo" and job["id"] == first["job_id"]
+    assert job["title"] == "Building the sample project"
+    code, listed = run(home, "jobs", "--all")
+    assert code == 0 and "Building the sample project" in listed and "seed_demo" not in listed
     cancelled = run_json(home, "cancel", str(job["id"]))
     assert cancelled["status"] in ("running", "queued", "cancelled")
     wait_for_job(home, job["id"], timeout=60)
@@ -334,6 +337,68 @@ def test_deploy_list_rotate_restart_and_undeploy(tmp_path: Path) -> None:
     assert [d["status"] for d in run_json(home, "deployments", "--all")["deployments"]] == [
         "stopped"
     ]
+
+
+def test_stop_ends_the_scheduler_and_sample_traffic_and_with_a_flag_every_deployment(
+    tmp_path: Path, wait_until
+) -> None:
+    from core import scheduler
+    from core.demo import keep_sample_key, start_live_traffic
+    from core.jobs import refresh_job
+    from core.processes import process_running
+    from core.serving.deployments import get_deployment, recent_predictions
+
+    home = _registered_credit(tmp_path)
+    deployed = run_json(home, "deploy", "risk@1", "--reason", "CLI test of stopping")
+    deployment = deployed["id"]
+    try:
+        keep_sample_key(home, deployment, deployed["api_key"])  # as the seeding job does
+        traffic = start_live_traffic(home, deployment, seconds=600)
+        wait_until(lambda: "Sent" in refresh_job(home, traffic.id).message, timeout=60)
+        pid = scheduler.start_in_background(home)
+        wait_until(lambda: scheduler.running_pid(home) == pid, timeout=60)
+        sending = refresh_job(home, traffic.id).message  # "Sent 12 requests (0 failed)"
+        sent = int(re.sub(r"\D", "", sending.split("(")[0]))
+
+        stopped = run_json(home, "stop")
+        assert (stopped["scheduler_pid"], stopped["sample_traffic_job"]) == (pid, traffic.id)
+        assert stopped["deployments"] == [] and stopped["deployments_running"] == [deployment]
+        assert not process_running(pid, scheduler.SCHEDULER_MODULE)
+        assert refresh_job(home, traffic.id).status == "cancelled"
+        assert get_deployment(home, deployment).status == "running"  # only with --deployments
+        code, output = run(home, "stop")
+        assert code == 0 and output.splitlines() == [
+            "No scheduler was running.",
+            f"Deployment(s) {deployment} still run: `mlops-studio stop --deployments` stops them.",
+        ]
+
+        code, output = run(home, "stop", "--deployments")
+        assert code == 0 and output.splitlines() == [
+            "No scheduler was running.",
+            f"Stopped deployment(s) {deployment}.",
+        ]
+        assert get_deployment(home, deployment).status == "stopped"
+        # stopped gracefully: every request the traffic reported is in the prediction log
+        assert len(recent_predictions(home, deployment, limit=10_000)) >= sent > 0
+    finally:
+        run(home, "undeploy", str(deployment))
+        scheduler.stop(home)
+
+
+def test_stop_says_which_jobs_still_run_and_how_to_cancel_them(tmp_path: Path) -> None:
+    from core.jobs import cancel_job, submit_job
+
+    home = tmp_path / "h"
+    job = submit_job(home, kind="sleep", params={"steps": 600, "seconds": 0.05})
+    try:
+        code, output = run(home, "stop")
+        assert code == 0 and output.splitlines() == [
+            "No scheduler was running.",
+            f"Job {job.id} (Waiting) still runs: `mlops-studio cancel {job.id}` stops it.",
+        ]
+    finally:
+        cancel_job(home, job.id)
+        wait_for_job(home, job.id, timeout=60)
 
 
 def test_serve_in_the_foreground_until_interrupted(tmp_path: Path, wait_until) -> None:

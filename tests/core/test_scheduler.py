@@ -1,4 +1,5 @@
-"""The scheduler: one per home (a second is refused), rounds fold the log, it stops on SIGTERM."""
+"""The scheduler: one per home (a second is refused), rounds fold the log, it stops on SIGTERM
+and `stop` ends it, or says what to do when it will not end."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import pytest
 
 from core import scheduler
+from core.processes import process_running
 
 
 def test_one_scheduler_per_home(tmp_path):
@@ -36,3 +38,30 @@ def test_background_scheduler_runs_rounds_and_stops_on_sigterm(tmp_path, wait_un
         assert process.wait(30) == 0
         process.stderr.close()
     assert scheduler.running_pid(home) is None
+
+
+def test_stop_ends_the_background_scheduler_and_waits_for_it(tmp_path, wait_until):
+    home = tmp_path / "studio"
+    assert scheduler.stop(home) is None  # none runs
+    pid = scheduler.start_in_background(home)
+    wait_until(lambda: scheduler.running_pid(home) == pid, timeout=60)
+    assert scheduler.stop(home) == pid
+    assert scheduler.running_pid(home) is None
+    assert not process_running(pid, scheduler.SCHEDULER_MODULE)
+
+
+def test_a_scheduler_that_will_not_stop_is_reported_with_what_to_do(tmp_path, wait_until):
+    home = tmp_path / "studio"
+    stubborn = (
+        "import signal, time; from pathlib import Path; from core.scheduler import scheduler_lock;"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+        f"lock = scheduler_lock(Path({str(home)!r})); lock.__enter__(); time.sleep(60)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", stubborn])
+    try:
+        wait_until(lambda: scheduler.running_pid(home) == process.pid, timeout=60)
+        with pytest.raises(RuntimeError, match=rf"did not stop within 1 s.*kill -9 {process.pid}"):
+            scheduler.stop(home, timeout=1)
+    finally:
+        process.kill()
+        process.wait(30)

@@ -127,6 +127,37 @@ def test_the_playground_predicts_and_logs(studio: Path, live: tuple[Deployment, 
     assert logged["status"].iloc[0] == 200 and logged["prediction"].iloc[0] == prediction.value
 
 
+def test_the_sample_deployment_can_be_tried_at_once_with_its_kept_key(studio: Path) -> None:
+    """The seeding job made the sample's key and showed it to nobody: the page fills it in."""
+    from app.deploy.playground import KEY_UNKNOWN, SAMPLE_KEY
+    from core.demo import keep_sample_key
+
+    sample, api_key = deployments.deploy(studio, "loans@1", override_reason=REASON)
+    keep_sample_key(studio, sample.id, api_key)  # as the seeding job does
+    try:
+        at = deploy_page()
+        at.selectbox(key=state.DEPLOY_PICKED).set_value(sample.id).run()
+        no_errors(at)
+        assert SAMPLE_KEY in [caption.value for caption in at.caption]
+        assert api_key in [code.value for code in at.code]  # there to copy, for the sample only
+        at.number_input(key=field(sample, "income")).set_value(30.0)
+        at.selectbox(key=field(sample, "region")).set_value("north")
+        at.button(key=state.DEPLOY_PREDICT).click().run()  # no key typed
+        no_errors(at)
+        (prediction,) = [m for m in at.metric if m.label == "Prediction"]
+        assert prediction.value in {"0", "1"}
+
+        deployments.rotate_key(studio, sample.id)  # then the kept key is no way in: say which is
+        at = deploy_page()
+        at.selectbox(key=state.DEPLOY_PICKED).set_value(sample.id).run()
+        no_errors(at)
+        captions = [caption.value for caption in at.caption]
+        assert KEY_UNKNOWN in captions and SAMPLE_KEY not in captions
+        assert api_key not in [code.value for code in at.code]
+    finally:
+        deployments.undeploy(studio, sample.id)
+
+
 def test_snippets_use_the_real_url_and_no_key(studio: Path, live: tuple[Deployment, str]) -> None:
     deployment, api_key = live
     at = deploy_page()

@@ -1,11 +1,38 @@
-"""Jobs run in real worker processes: progress, dedupe, cancel, failure, a killed worker."""
+"""Jobs run in real worker processes: progress, dedupe, cancel, failure, a killed worker, a
+worker slow to start."""
 
 import os
 import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
+import pytest
+
 from core.jobs import cancel_job, refresh_job, submit_job, wait_for_job
-from core.jobs.runner import WORKER_DIED, job_log_path, list_recent_jobs
+from core.jobs.kinds import JOB_KINDS, JOB_TITLES, job_title
+from core.jobs.runner import ENDED_BEFORE_START, WORKER_DIED, job_log_path, list_recent_jobs
+from core.processes import start_ticks
+from core.store import connect, jobs
+
+BUSY_SPAWNS = 24
+SLOW_START_ENV = "STUDIO_TEST_SLOW_START_S"
+
+
+@pytest.fixture
+def slow_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """slow_start(seconds): every Python process started from then on (job workers) waits that
+    long before it runs anything, as a worker does on a busy machine (a sitecustomize module
+    on their PYTHONPATH)."""
+    folder = tmp_path / "slow_start"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(
+        f"import os, time\ntime.sleep(float(os.environ.get({SLOW_START_ENV!r}, '0')))\n"
+    )
+    paths = [str(folder), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    return lambda seconds: monkeypatch.setenv(SLOW_START_ENV, str(seconds))
 
 
 def test_job_runs_to_done_with_result_and_progress(studio_home: Path) -> None:
@@ -68,3 +95,71 @@ def test_a_job_outlives_the_process_that_started_it(studio_home: Path, tmp_path:
     )
     job_id = int(output.stdout.strip())
     assert wait_for_job(studio_home, job_id, timeout=60).status == "done"
+
+
+def test_the_job_runner_never_reports_an_unstarted_job_as_dead_under_a_busy_spawn_loop(
+    studio_home: Path, slow_start
+) -> None:
+    slow_start(0.5)
+    spawning = True
+
+    def check_liveness() -> None:  # what every open sidebar and `mlops-studio jobs` do
+        while spawning:
+            list_recent_jobs(studio_home)
+
+    checkers = [threading.Thread(target=check_liveness) for _ in range(2)]
+    for checker in checkers:
+        checker.start()
+    try:
+        submitted = [
+            submit_job(studio_home, kind="sleep", params={"steps": 1, "seconds": 0.01})
+            for _ in range(BUSY_SPAWNS)
+        ]
+    finally:
+        spawning = False
+        for checker in checkers:
+            checker.join()
+    ended = [wait_for_job(studio_home, job.id, timeout=240) for job in submitted]
+    assert [(job.id, job.error) for job in ended if job.status != "done"] == []
+
+
+def test_a_worker_killed_before_it_began_its_job_is_reported(
+    studio_home: Path, slow_start, wait_until
+) -> None:
+    slow_start(60)
+    job = submit_job(studio_home, kind="sleep", params={"steps": 1})
+    assert job.status == "queued" and job.pid and job.pid_start_ticks
+    assert refresh_job(studio_home, job.id).status == "queued"  # not started is not dead
+    os.killpg(job.pid, signal.SIGKILL)
+    ended = wait_for_job(studio_home, job.id, timeout=30)
+    assert ended.status == "failed" and ended.error == ENDED_BEFORE_START
+
+
+def test_a_worker_whose_pid_went_to_another_process_is_reported_failed(
+    studio_home: Path,
+) -> None:
+    """A pid is recycled once its process is gone; even a stranger that looks like a worker is
+    not the job's worker when it started at another time."""
+    stranger = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "-m", "core.jobs.worker"]
+    )
+    try:
+        with connect(studio_home) as db:
+            job, _ = jobs.insert(
+                db, kind="sleep", subject=None, params={}, dedupe_key=None, created_by="test"
+            )
+            ticks = start_ticks(stranger.pid)
+            assert ticks is not None
+            jobs.start(db, job.id, stranger.pid, ticks - 100)  # the worker that had the pid
+        ended = refresh_job(studio_home, job.id)
+        assert ended.status == "failed" and ended.error == WORKER_DIED
+    finally:
+        stranger.kill()
+        stranger.wait(10)
+
+
+def test_every_job_kind_has_a_title_in_peoples_words() -> None:
+    assert set(JOB_TITLES) == set(JOB_KINDS)
+    assert not [title for title in JOB_TITLES.values() if "_" in title or not title[0].isupper()]
+    assert job_title("train") == "Training"
+    assert job_title("a_kind_added_later") == "A kind added later"

@@ -48,9 +48,10 @@ def test_a_job_round_trips_into_a_job(db) -> None:
 
 def test_start_progress_cancel_and_finish(db) -> None:
     job = _queue(db)
-    jobs.set_pid(db, job.id, 41)
-    assert jobs.get(db, job.id).pid == 41
-    assert jobs.start(db, job.id, 42)
+    jobs.set_pid(db, job.id, 41, 7001)
+    assert (jobs.get(db, job.id).pid, jobs.get(db, job.id).pid_start_ticks) == (41, 7001)
+    assert jobs.start(db, job.id, 42, 7002)
+    assert jobs.get(db, job.id).pid_start_ticks == 7002
     assert not jobs.start(db, job.id, 43)  # already running
     assert jobs.set_progress(db, job.id, 1.5, "half") is False
     running = jobs.get(db, job.id)
