@@ -16,6 +16,7 @@ from app import cache, state
 from app.charts.display import show
 from app.components import home
 from app.deploy.charts import probability_figure
+from app.text import label as text_label
 from app.text import md
 from core.demo import sample_key
 from core.store.deployments import Deployment
@@ -86,6 +87,9 @@ def playground(deployment: Deployment) -> None:
         if not api_key.strip():
             st.warning(NO_KEY)
             return
+        if unreadable := unreadable_dates(record, served.inputs):
+            st.warning(BAD_DATES.format(names=", ".join(map(md, unreadable))))
+            return
         body = {"records": [record]}
         answers[deployment.id] = call_service(f"{deployment.url}/predict", body, api_key.strip())
         answers[deployment.id]["record"] = record
@@ -93,18 +97,39 @@ def playground(deployment: Deployment) -> None:
         show_answer(answer, deployment.url)
 
 
+BAD_DATES = "Not a date the service can read: {names}. Write it as 2024-05-31 (or with a time)."
+
+
+def unreadable_dates(record: dict[str, Any], inputs: Sequence[FormInput]) -> list[str]:
+    """The date inputs whose text no date parser reads (the service would take them as
+    missing without a word)."""
+    import pandas as pd
+
+    from core.serving.inputs import parse_dates
+
+    dates = [c.name for c in inputs if c.kind == "datetime" and record.get(c.name) is not None]
+    if not dates:
+        return []
+    parsed = parse_dates(pd.Series([record[name] for name in dates], dtype=object))
+    return [name for name, value in zip(dates, parsed, strict=True) if pd.isna(value)]
+
+
+DATE_PLACEHOLDER = "e.g. 2024-05-31 or 2024-05-31 14:30; empty is missing"
+
+
 def input_field(deployment_id: int, column: FormInput) -> Any:
     """The widget for one model input; None when left empty (sent as missing)."""
     name, kind = column.name, column.kind
     key = state.DEPLOY_FIELD.format(deployment_id=deployment_id, name=name)
-    label = f"{md(name)} ({KIND_WORDS.get(kind, kind)})"
+    label = f"{text_label(name)} ({KIND_WORDS.get(kind, kind)})"
     if kind == "number":
         return st.number_input(label, value=None, placeholder=EMPTY_IS_MISSING, key=key)
     if kind == "boolean":
         return st.selectbox(label, [True, False], index=None, placeholder=EMPTY_IS_MISSING, key=key)
     if kind == "datetime":
-        day = st.date_input(label, value=None, key=key)
-        return day.isoformat() if day else None
+        # a text box, not st.date_input: Streamlit's date picker has no accessible name, so a
+        # screen reader announced an unnamed field (and a model may take a time of day too)
+        return st.text_input(label, placeholder=DATE_PLACEHOLDER, key=key).strip() or None
     return st.selectbox(
         label,
         list(column.levels),
