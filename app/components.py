@@ -273,3 +273,15 @@ def fold(label: str, draw: Callable[[], None], *, key: str) -> None:
     if area.open:
         with area:
             draw()
+
+
+METRICS_PER_ROW = 4  # at 1400 px with the sidebar open, a fifth cut values short ("12.3 m…")
+
+
+def metric_rows(figures: list[tuple[str, str]]) -> None:
+    """Key figures as st.metric cells, at most METRICS_PER_ROW to a row: a metric's value
+    never wraps, so too many side by side hid their units and names."""
+    for start in range(0, len(figures), METRICS_PER_ROW):
+        row = figures[start : start + METRICS_PER_ROW]
+        for cell, (name, value) in zip(st.columns(METRICS_PER_ROW), row, strict=False):
+            cell.metric(name, value)

@@ -283,9 +283,11 @@ def live_status(deployment_id: int, shown_status: str) -> None:
         st.rerun(scope="app")
         return
     answer = deployments.health(deployment)
-    status, serving, restarts, key = st.columns(4)
+    served = (answer or {}).get("model_version") or deployment.model_label
+    # the served model's name is text of any length: a line that wraps, not a metric that cuts
+    st.markdown(f"**Serving** {md(served)}")
+    status, restarts, key = st.columns(3)
     status.metric("Status", deployment.status)
-    serving.metric("Serving", (answer or {}).get("model_version") or deployment.model_label)
     restarts.metric("Restarts", deployment.restarts)
     key.metric("API key", key_label(deployment))
     engine = f" · engine {answer['engine']}" if answer and answer.get("engine") else ""

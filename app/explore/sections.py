@@ -11,7 +11,7 @@ import streamlit as st
 from app import cache, state
 from app.cache import VersionKey
 from app.charts.display import show
-from app.components import home, job_progress
+from app.components import home, job_progress, metric_rows
 from app.explore import charts, target_charts
 from app.text import md
 from core.data import report
@@ -32,13 +32,16 @@ def _chart(figure: Any, key: str) -> None:
 def overview(
     key: VersionKey, version: DatasetVersion, profile: Any, target: str | None = None
 ) -> None:
-    cells = st.columns(6)
-    cells[0].metric("Rows", f"{profile.rows:,}")
-    cells[1].metric("Columns", f"{profile.column_count:,}")
-    cells[2].metric("Memory", f"{profile.memory_bytes / 1024 / 1024:,.1f} MB")
-    cells[3].metric("Missing cells", f"{profile.missing_pct:.1f}%")
-    cells[4].metric("Duplicate rows", f"{profile.duplicate_rows:,}")
-    cells[5].metric("Quality findings", len(profile.quality))
+    metric_rows(
+        [
+            ("Rows", f"{profile.rows:,}"),
+            ("Columns", f"{profile.column_count:,}"),
+            ("Memory", f"{profile.memory_bytes / 1024 / 1024:,.1f} MB"),
+            ("Missing cells", f"{profile.missing_pct:.1f}%"),
+            ("Duplicate rows", f"{profile.duplicate_rows:,}"),
+            ("Quality findings", f"{len(profile.quality):,}"),
+        ]
+    )
     st.caption(
         "Columns by role: "
         + ", ".join(f"{role} {count}" for role, count in profile.role_counts.items() if count)
@@ -208,23 +211,21 @@ def quality(profile: Any) -> None:
     cells = st.columns(4)
     for cell, (level, count) in zip(cells, counts.items(), strict=True):
         cell.metric(level.capitalize(), count)
+    from core.data.quality import CHECK_TITLES
+
+    # a static table: each finding is a sentence the user needs whole, and a grid cell cut it
     table = pd.DataFrame(
         [
             {
-                "severity": f.severity,
-                "check": f.check,
-                "column": f.column or "",
+                "severity": f.severity.capitalize(),
+                "check": CHECK_TITLES.get(f.check, f.check),
+                "column": f.column or "whole table",
                 "finding": f.message,
             }
             for f in findings
         ]
     )
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={"finding": st.column_config.TextColumn(width="large")},
-    )
+    st.table(table.set_index("severity"))
 
 
 def profile_report(version: DatasetVersion) -> None:

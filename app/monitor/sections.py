@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import cache, state
 from app.charts.display import show
-from app.components import home, tab_panel
+from app.components import home, metric_rows, tab_panel
 from app.monitor import charts
 from app.navigation import page
 from app.text import md
@@ -254,15 +254,18 @@ def served_task(version_id: int) -> str:
 
 
 def kpis(summary: MonitorSummary) -> None:
-    columns = st.columns(7)
-    columns[0].metric("Requests / min", f"{summary.requests_per_minute:,.1f}")
-    columns[1].metric("p50 latency", ms(summary.p50_ms))
-    columns[2].metric("p95 latency", ms(summary.p95_ms))
-    columns[3].metric("p99 latency", ms(summary.p99_ms))
-    columns[4].metric("Error rate", f"{summary.error_rate:.1%}")
-    columns[5].metric("Labelled rows", f"{summary.labelled:,}")
     performance = "-" if summary.performance is None else f"{summary.performance:.3f}"
-    columns[6].metric(summary.performance_name.capitalize(), performance)
+    metric_rows(
+        [
+            ("Requests / min", f"{summary.requests_per_minute:,.1f}"),
+            ("p50 latency", ms(summary.p50_ms)),
+            ("p95 latency", ms(summary.p95_ms)),
+            ("p99 latency", ms(summary.p99_ms)),
+            ("Error rate", f"{summary.error_rate:.1%}"),
+            ("Labelled rows", f"{summary.labelled:,}"),
+            (summary.performance_name.capitalize(), performance),
+        ]
+    )
 
 
 def traffic(summary: MonitorSummary, *, regression: bool) -> None:

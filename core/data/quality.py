@@ -176,13 +176,16 @@ class Flag(NamedTuple):
 
 CheckFunction = Callable[[QualityInputs], Iterable[Flag]]
 QUALITY_CHECKS: dict[str, CheckFunction] = {}
+CHECK_TITLES: dict[str, str] = {}  # each check's name in the user's words
 
 
-def quality_check(name: str) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check under ``name``; adding a check is writing one decorated function."""
+def quality_check(name: str, *, title: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under ``name``, shown as ``title``; adding a check is writing one
+    decorated function."""
 
     def register(function: CheckFunction) -> CheckFunction:
         QUALITY_CHECKS[name] = function
+        CHECK_TITLES[name] = title
         return function
 
     return register
@@ -263,14 +266,14 @@ def feature_target_strength(
     return sorted(strengths, key=lambda strength: strength.value, reverse=True)
 
 
-@quality_check("all_null")
+@quality_check("all_null", title="Empty column")
 def _all_null(inputs: QualityInputs) -> Iterator[Flag]:
     for column in inputs.columns:
         if column.count == 0 and column.missing > 0:
             yield Flag("high", column.name, ALL_NULL.format(column=column.name), 100.0)
 
 
-@quality_check("constant")
+@quality_check("constant", title="One value only")
 def _constant(inputs: QualityInputs) -> Iterator[Flag]:
     for column in inputs.columns:
         if column.distinct == 1:
@@ -278,7 +281,7 @@ def _constant(inputs: QualityInputs) -> Iterator[Flag]:
             yield Flag("medium", column.name, message, 100.0)
 
 
-@quality_check("near_constant")
+@quality_check("near_constant", title="Almost one value")
 def _near_constant(inputs: QualityInputs) -> Iterator[Flag]:
     for column in inputs.columns:
         if column.distinct < 2 or column.role == "target" or not column.top_values:
@@ -289,7 +292,7 @@ def _near_constant(inputs: QualityInputs) -> Iterator[Flag]:
             yield Flag("low", column.name, message, pct)
 
 
-@quality_check("high_cardinality")
+@quality_check("high_cardinality", title="Very many categories")
 def _high_cardinality(inputs: QualityInputs) -> Iterator[Flag]:
     for column in inputs.columns:
         many = (
@@ -307,7 +310,7 @@ def _high_cardinality(inputs: QualityInputs) -> Iterator[Flag]:
             yield Flag("medium", column.name, message, float(column.distinct))
 
 
-@quality_check("id_like")
+@quality_check("id_like", title="Looks like an ID")
 def _id_like(inputs: QualityInputs) -> Iterator[Flag]:
     rows = inputs.table.num_rows
     for column in inputs.columns:
@@ -321,7 +324,7 @@ def _id_like(inputs: QualityInputs) -> Iterator[Flag]:
             yield Flag("medium", column.name, message, float(column.distinct))
 
 
-@quality_check("mixed_types")
+@quality_check("mixed_types", title="Mixed types")
 def _mixed_types(inputs: QualityInputs) -> Iterator[Flag]:
     for column in inputs.columns:
         pct = column.numeric_text_pct
@@ -333,7 +336,7 @@ def _mixed_types(inputs: QualityInputs) -> Iterator[Flag]:
             yield Flag("medium", column.name, MIXED_TYPES.format(column=column.name, pct=pct), pct)
 
 
-@quality_check("duplicate_rows")
+@quality_check("duplicate_rows", title="Duplicate rows")
 def _duplicate_rows(inputs: QualityInputs) -> Iterator[Flag]:
     count = inputs.duplicate_rows
     if count:
@@ -342,7 +345,7 @@ def _duplicate_rows(inputs: QualityInputs) -> Iterator[Flag]:
         yield Flag(severity, None, DUPLICATE_ROWS.format(count=count, pct=pct), float(count))
 
 
-@quality_check("outliers")
+@quality_check("outliers", title="Outliers")
 def _outliers(inputs: QualityInputs) -> Iterator[Flag]:
     for column in inputs.columns:
         if column.role != "numeric" or not column.outliers or column.q1 is None:
@@ -360,7 +363,7 @@ def _outliers(inputs: QualityInputs) -> Iterator[Flag]:
             yield Flag(severity, column.name, message, float(column.outliers))
 
 
-@quality_check("class_imbalance")
+@quality_check("class_imbalance", title="Class imbalance")
 def _class_imbalance(inputs: QualityInputs) -> Iterator[Flag]:
     if inputs.target is None:
         return
@@ -386,7 +389,7 @@ def _class_imbalance(inputs: QualityInputs) -> Iterator[Flag]:
         yield Flag(severity, inputs.target, message, pct)
 
 
-@quality_check("target_leakage")
+@quality_check("target_leakage", title="Possible target leakage")
 def _target_leakage(inputs: QualityInputs) -> Iterator[Flag]:
     rows = inputs.table.num_rows
     if inputs.target is None or rows < LEAKAGE_MIN_ROWS:

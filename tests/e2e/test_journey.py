@@ -87,7 +87,7 @@ def import_and_explore(ui: StudioPage, journey: Journey) -> None:
     ui.section("Quality")
     for level in ("High", "Medium", "Low", "Info"):
         expect(metric(ui, level)).to_be_visible()
-    expect(main.get_by_test_id("stDataFrame")).to_be_visible()
+    expect(main.get_by_test_id("stTable")).to_be_visible()  # findings shown whole, wrapped
 
 
 def clean_and_save_recipe(ui: StudioPage, journey: Journey) -> None:
