@@ -13,7 +13,8 @@ from typing import Any
 
 from core.data.datasets import get_version
 from core.review.fairness import disparity_key
-from core.review.review import VersionReview, cached_explanation, cached_review
+from core.review.record import latest_record, load_record, verdict_of, when
+from core.review.review import VersionReview, cached_explanation
 from core.review.signoff import CHECKLIST
 from core.store import connect, models, recipes
 from core.store.models import ModelVersion, Review
@@ -53,6 +54,7 @@ class ModelCard:
     limitations: list[str]
     reviews: list[tuple[str, str, str, str]]
     notes: list[str] = field(default_factory=list)
+    verdict: str = ""
 
     def to_markdown(self) -> str:
         return "\n".join(_markdown(self)) + "\n"
@@ -65,7 +67,9 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
     """Gather the card from the store: version, run, data lineage, review, explanations."""
     version = ref if isinstance(ref, ModelVersion) else find_model_version(home, ref)
     run = get_run(home, version.run_id)
-    review = cached_review(home, version)
+    record = latest_record(home, version)
+    review = load_record(home, record) if record else None
+    verdict = verdict_of(record)
     with connect(home) as db:
         decisions = models.reviews_of(db, version.id)
     metric_label = METRIC_LABELS.get(run.metric, run.metric)
@@ -75,6 +79,7 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
             ("Model", f"{version.model_name}, version {version.version}"),
             ("Aliases", ", ".join(version.aliases) or "none"),
             ("Review state", version.review_state),
+            ("Gates", verdict.summary),
             ("Algorithm", _algorithm(run.model)),
             ("Task", f"{TASK_WORDS.get(run.task, run.task)}, predicting ‘{run.target}’"),
             (
@@ -94,18 +99,14 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
         top_features=_top_features(home, version),
         limitations=_limitations(review, run.metrics),
         reviews=[_review_row(decision) for decision in decisions],
-        notes=list(review.notes) if review else ["The review has not been run yet."],
+        notes=list(review.notes) if review else [],
+        verdict=verdict.sentence,
     )
 
 
 def _finite(value: float) -> float | None:
     """None for NaN, as the JSON of the review says it."""
     return value if math.isfinite(value) else None
-
-
-def when(stamp: str) -> str:
-    """A stored ISO time as people read it: ``2026-01-02 03:04 UTC``."""
-    return f"{stamp[:16].replace('T', ' ')} UTC" if stamp else "-"
 
 
 def _algorithm(name: str) -> str:
@@ -246,10 +247,11 @@ def _markdown(card: ModelCard) -> list[str]:
     lines += ["## Data and lineage", ""] + _md_table(DETAIL, card.data)
     lines += ["## Recipe", ""] + [f"- {_md(line)}" for line in card.recipe] + [""]
     lines += ["## Metrics", ""] + _md_table(("metric", "cross-validated", "holdout"), card.metrics)
-    lines += ["## Validation gates", ""]
+    lines += ["## Validation gates", ""] + ([_md(card.verdict), ""] if card.verdict else [])
     lines += (
         _md_table(("gate", "verdict", "detail"), card.gates) if card.gates else ["Not run.", ""]
     )
+    lines += [f"- {_md(note)}" for note in card.notes] + ([""] if card.notes else [])
     lines += ["## Fairness", ""]
     lines += (
         _md_table(("disparity", "value"), card.fairness) if card.fairness else ["Not measured.", ""]
@@ -308,9 +310,11 @@ def _html(card: ModelCard) -> str:
         "<h2>Metrics</h2>",
         _html_table(("metric", "cross-validated", "holdout"), card.metrics),
         "<h2>Validation gates</h2>",
+        f"<p>{html.escape(card.verdict)}</p>" if card.verdict else "",
         _html_table(("gate", "verdict", "detail"), card.gates, verdict_column=1)
         if card.gates
         else "<p>Not run.</p>",
+        _html_list(card.notes) if card.notes else "",
         "<h2>Fairness</h2>",
         _html_table(("disparity", "value"), card.fairness)
         if card.fairness

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
+from core.artifacts import verified_path
 from core.review.fairness.report import FairnessReport
 from core.review.gates import Evidence, GateConfig, GateResult, all_passed, check_gates
 from core.review.segments import Segment, calibration_error, segment_performance
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from core.review.explain import Explanation
     from core.review.explain.job import ExplanationExtras
 
-REVIEW_FOLDER = "reviews"
 MAX_TRAIN_ROWS = 20_000
 MAX_SEGMENTS = 60
 JOB_KIND = "review_model_version"
@@ -281,34 +280,35 @@ def review_key(version_id: int, config: GateConfig | None, sensitive: list[str] 
 
 
 def review_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
-    """Job: review a version and save the result as a JSON artifact."""
+    """Job: review a version and save it as the version's newest review record."""
+    from core.review.record import review_and_save, source_of
+
     config = GateConfig.from_dict(params["config"]) if params.get("config") else None
     with connect(home) as db:
         version = models.get_version(db, int(params["version_id"]))
     if version is None:
         raise ValueError(f"There is no model version {params['version_id']}.")
-    review = review_version(
-        home, version, config=config, sensitive=params.get("sensitive"), progress=progress
+    actor = str(params.get("actor") or "ui")
+    review, record = review_and_save(
+        home,
+        version,
+        config=config,
+        sensitive=params.get("sensitive"),
+        progress=progress,
+        source=str(params.get("source") or source_of(actor)),
+        actor=actor,
     )
-    text = json.dumps(review.to_dict(), default=_plain, allow_nan=False)
-    relative = new_artifact_path(REVIEW_FOLDER, ".json")
-    path = write_atomically(home, relative, lambda temp: temp.write_text(text, "utf-8"))
     return {
-        "path": relative,
-        "sha256": sha256_of(path),
+        "path": record.path,
+        "sha256": record.sha256,
         "passed": review.passed,
         "key": params.get("key"),
+        "record_id": record.id,
     }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
-
-
 def load_review(home: Path, result: dict[str, Any]) -> VersionReview:
-    """A review job's saved result, after checking its hash."""
+    """A saved review (a record's or a review job's ``path`` and ``sha256``), hash checked."""
     path = verified_path(home, result["path"], result["sha256"], what="the review")
     return VersionReview.from_dict(json.loads(path.read_text("utf-8")))
 
@@ -332,6 +332,7 @@ def submit_review(
             "config": config.to_dict() if config else None,
             "sensitive": sensitive,
             "key": key,
+            "actor": actor,
         },
         subject=f"model_version:{version.id}",
         dedupe_key=f"review:{key}",
@@ -342,13 +343,11 @@ def submit_review(
 def cached_review(
     home: Path, version: ModelVersion, key: str | None = None
 ) -> VersionReview | None:
-    """The newest finished review of this version (with these settings when ``key`` is given)."""
-    from core.jobs.runner import finished_jobs
+    """The version's newest saved review, however it was run (with these settings when ``key``
+    is given)."""
+    from core.review.record import latest_review
 
-    for job in finished_jobs(home, kind=JOB_KIND, subject=f"model_version:{version.id}"):
-        if job.result is not None and (key is None or job.result.get("key") == key):
-            return load_review(home, job.result)
-    return None
+    return latest_review(home, version, settings_key=key)
 
 
 def mitigate_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
