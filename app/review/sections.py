@@ -17,6 +17,7 @@ from core.review.gates import GateConfig
 from core.review.record import Verdict
 from core.review.review import VersionReview
 from core.store.models import ModelVersion
+from core.train.evaluate import METRIC_LABELS
 
 if TYPE_CHECKING:
     from core.review.explain import Explanation
@@ -80,6 +81,7 @@ def review_settings(
     """The gate thresholds and sensitive features, editable; defaults from the last review."""
     run = cache.run(str(home()), version.run_id)
     base = review.config if review else GateConfig.defaults(run.task)
+    metric = METRIC_LABELS.get(base.metric, base.metric)
     columns = cache.feature_columns(str(home()), version.run_id)
     sensitive_default = (
         review.sensitive_features
@@ -103,7 +105,7 @@ def review_settings(
         )
         left, middle, right = st.columns(3)
         minimum = left.number_input(
-            f"Minimum holdout {base.metric}",
+            f"Minimum holdout {metric}",
             value=float(base.min_metric or 0.0),
             step=0.01,
             key=f"{state.REVIEW_MIN_METRIC}.{version.id}",
@@ -134,10 +136,30 @@ def review_settings(
             key=f"{state.REVIEW_MAX_CALIBRATION}.{version.id}",
         )
         segment_bar = right.number_input(
-            f"Minimum {base.metric} on every segment",
+            f"Minimum {metric} on every segment",
             value=float(base.min_segment_metric or 0.0),
             step=0.01,
             key=f"{state.REVIEW_MIN_SEGMENT}.{version.id}",
+        )
+        left, right = st.columns(2)
+        strength = left.number_input(
+            "Leakage: one column alone predicting the target at (0 switches off)",
+            value=float(base.max_feature_strength or 0.0),
+            min_value=0.0,
+            max_value=1.0,
+            step=0.01,
+            key=f"{state.REVIEW_LEAK_STRENGTH}.{version.id}",
+            help="Its values, or whether it is filled in; columns the data checks flag on "
+            "Explore count too.",
+        )
+        too_good = right.number_input(
+            f"Leakage: a holdout {metric} too good to be true at (0 switches off)",
+            value=float(base.too_good_score or 0.0),
+            min_value=0.0,
+            max_value=1.0,
+            step=0.001,
+            format="%.3f",
+            key=f"{state.REVIEW_TOO_GOOD}.{version.id}",
         )
     # replace(): a setting the form does not show keeps the base's value, never a stale default
     config = replace(
@@ -149,6 +171,8 @@ def review_settings(
         max_calibration_error=calibration if base.max_calibration_error is not None else None,
         segment_columns=tuple(segments),
         min_segment_metric=segment_bar,
+        max_feature_strength=strength or None,
+        too_good_score=too_good or None,
     )
     return config, list(sensitive)
 
@@ -192,8 +216,9 @@ def errors(review: VersionReview) -> None:
         st.info("No segments to analyse.")
         return
     frame = pd.DataFrame([segment.to_dict() for segment in review.segments])
+    metric = METRIC_LABELS.get(review.config.metric, review.config.metric)
     st.caption(
-        f"Each segment's {md(review.config.metric)} on the holdout "
+        f"Each segment's {md(metric)} on the holdout "
         f"({review.holdout_rows:,} rows), weakest first; gap is against the whole holdout."
     )
     show(segment_gap_figure(review.segments[:15]), key="review.segments_chart")
@@ -283,7 +308,6 @@ def trade_off(version: ModelVersion, review: VersionReview, constraint: str) -> 
     from app.review.fairness_charts import trade_off_figure
     from core.review.mitigation import CONSTRAINT_DISPARITY
     from core.review.mitigation import trade_off as candidates_of
-    from core.train.evaluate import METRIC_LABELS
 
     metric = review.config.metric
     try:

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core.artifacts import verified_path
 from core.review.fairness.report import FairnessReport
 from core.review.gates import Evidence, GateConfig, GateResult, all_passed, check_gates
+from core.review.leakage import LeakSuspect, leak_suspects
 from core.review.segments import Segment, calibration_error, segment_performance
 from core.store import connect, models
 from core.store.models import ModelVersion
@@ -30,6 +32,7 @@ MAX_TRAIN_ROWS = 20_000
 MAX_SEGMENTS = 60
 JOB_KIND = "review_model_version"
 CHAMPION_UNUSABLE = "The champion {label} could not score this holdout ({error})."
+LEAKAGE_UNCHECKED = "The training rows could not be checked for target leakage ({error})."
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ def review_version(
         metric=config.metric,
     )
     calibration = _calibration(run.task, data.y_holdout, probabilities, classes)
+    report(0.7, "Looking for target leakage in the training rows")
     evidence = Evidence(
         holdout=scored.score(config.metric),
         train=_train_score(pipeline, data, config.metric),
@@ -133,6 +137,8 @@ def review_version(
         champion_label=champion_label,
         calibration_error=calibration,
         segments=tuple(segments),
+        holdout_rows=len(data.X_holdout),
+        leak_suspects=_leak_suspects(data, config, notes),
     )
     gates = check_gates(config, evidence)
     report(0.8, "Measuring fairness across groups")
@@ -179,6 +185,20 @@ def _suggested(data: TrainingData) -> list[str]:
 
     columns = set(data.X_holdout.columns)
     return [name for name in suggest_sensitive_features(data.schema) if name in columns]
+
+
+def _leak_suspects(
+    data: TrainingData, config: GateConfig, notes: list[str]
+) -> tuple[LeakSuspect, ...] | None:
+    if config.max_feature_strength is None:
+        return None
+    try:
+        return leak_suspects(
+            data.X_train, data.y_train, schema=data.schema, strength_bar=config.max_feature_strength
+        )
+    except (ValueError, TypeError, pa.ArrowException) as error:
+        notes.append(LEAKAGE_UNCHECKED.format(error=error))
+        return None
 
 
 def _train_score(pipeline: Any, data: TrainingData, metric: str) -> float:
