@@ -15,7 +15,7 @@ from app.navigation import page
 from app.text import md
 from core.review.gates import GateConfig
 from core.review.record import Verdict
-from core.review.review import VersionReview
+from core.review.review import VersionReview, with_default_segments
 from core.store.models import ModelVersion
 from core.train.evaluate import METRIC_LABELS
 
@@ -100,7 +100,9 @@ def review_settings(
         segments = st.multiselect(
             "Segment columns (every segment must meet the bar)",
             columns,
-            default=[c for c in (base.segment_columns or tuple(sensitive)) if c in columns],
+            default=[
+                c for c in with_default_segments(base, sensitive).segment_columns if c in columns
+            ],
             key=f"{state.REVIEW_SEGMENTS}.{version.id}",
         )
         left, middle, right = st.columns(3)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +107,7 @@ def review_version(
     report(0.05, f"Loading {version.label} and its data")
     data = run_data(home, run)
     pipeline = load_model_version(home, version)
-    features = sensitive if sensitive is not None else _suggested(data)
+    features = sensitive if sensitive is not None else suggested_features(data)
     config = config or GateConfig.defaults(run.task, segment_columns=tuple(features))
     report(0.25, "Scoring the holdout and the training rows")
     predicted, probabilities = predictions(pipeline, data.X_holdout, task=run.task)
@@ -180,11 +181,20 @@ class _Scored:
         )
 
 
-def _suggested(data: TrainingData) -> list[str]:
+def suggested_features(data: TrainingData) -> list[str]:
+    """The model inputs suggested as sensitive features (fairness groups, default segments)."""
     from core.review.fairness import suggest_sensitive_features
 
     columns = set(data.X_holdout.columns)
     return [name for name in suggest_sensitive_features(data.schema) if name in columns]
+
+
+def with_default_segments(config: GateConfig, features: Sequence[str]) -> GateConfig:
+    """A config naming no segment columns judges the sensitive features' segments: the default
+    the Review page's settings start from, so a retrain policy's stored gates judge alike."""
+    if config.segment_columns:
+        return config
+    return replace(config, segment_columns=tuple(features))
 
 
 def _leak_suspects(
