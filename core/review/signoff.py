@@ -31,6 +31,7 @@ NEEDS_REASON = (
 SHORT_REASON = "A reason to approve must say why, in at least {least} characters."
 NOT_REVIEWED = "has not been reviewed, so no gate was checked (run the review first)"
 FAILING = "fails the gate{s} {names}"
+FAILING_UNNAMED = "fails at least one gate of its review (see the Gates tab)"
 NO_INTENDED_USE = "has no intended use written (write it on the model card)"
 MAX_COMMENT = 5_000
 MAX_INTENDED_USE = 10_000
@@ -108,9 +109,11 @@ def approval_concerns(version: ModelVersion, found: Verdict) -> list[str]:
     concerns = []
     if not found.reviewed:
         concerns.append(NOT_REVIEWED)
-    elif not found.passed:
-        names = _names(found.failing) or "checked in its review"
-        concerns.append(FAILING.format(s="s" if len(found.failing) > 1 else "", names=names))
+    elif not found.passed and found.failing:
+        s = "s" if len(found.failing) > 1 else ""
+        concerns.append(FAILING.format(s=s, names=_names(found.failing)))
+    elif not found.passed:  # a review saved before failing gates were recorded by name
+        concerns.append(FAILING_UNNAMED)
     if not version.intended_use.strip():
         concerns.append(NO_INTENDED_USE)
     return concerns

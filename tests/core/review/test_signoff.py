@@ -9,8 +9,16 @@ import pytest
 
 from core.review.card import build_card, write_card
 from core.review.gates import GateConfig
-from core.review.record import review_and_save
-from core.review.signoff import CHECKLIST, SignOffError, record_decision, reviews, set_intended_use
+from core.review.record import Verdict, review_and_save
+from core.review.signoff import (
+    CHECKLIST,
+    FAILING_UNNAMED,
+    SignOffError,
+    approval_concerns,
+    record_decision,
+    reviews,
+    set_intended_use,
+)
 from core.store import audit, connect
 from core.train.registry import RegistryError, find_model_version, register_run, set_alias
 
@@ -124,3 +132,11 @@ def test_the_card_holds_what_the_store_knows_and_escapes_user_text(trained_home,
     assert "&lt;script&gt;" in page
     assert "Content-Security-Policy" in page
     assert "Not written yet" in build_card(trained_home, "loans@2").to_markdown()
+
+
+def test_a_review_saved_before_gates_were_named_still_stops_an_approval(trained_home):
+    set_intended_use(trained_home, find_model_version(trained_home, "loans@1"), "Triage", actor="t")
+    version = find_model_version(trained_home, "loans@1")
+    found = Verdict(reviewed=True, passed=False)  # a review job's result carried over
+    assert approval_concerns(version, found)[0] == FAILING_UNNAMED
+    assert approval_concerns(version, Verdict(reviewed=True, passed=True)) == []
