@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from core.review.explain.result import ExplanationPoints
     from core.review.review import VersionReview
     from core.serving.scoring import ServedInputs
-    from core.store.models import ModelVersion
+    from core.store.models import ReviewRecord
     from core.store.runs import Run
     from core.train.training import TrainingData
 
@@ -213,16 +213,11 @@ def _review_file(home: str, path: str, sha256: str) -> VersionReview:
     return load_review(Path(home), {"path": path, "sha256": sha256})
 
 
-def review(home: str, version: ModelVersion) -> VersionReview | None:
-    """The newest finished review of a version, read once per result file."""
-    from core.jobs.runner import finished_jobs
-    from core.review.review import JOB_KIND
-
-    jobs = finished_jobs(Path(home), kind=JOB_KIND, subject=f"model_version:{version.id}", limit=5)
-    job = next((job for job in jobs if job.result), None)
-    if job is None or job.result is None:
+def review(home: str, record: ReviewRecord | None) -> VersionReview | None:
+    """A saved review (a version's newest record, however it was run), read once per file."""
+    if record is None:
         return None
-    return _review_file(home, job.result["path"], job.result["sha256"])
+    return _review_file(home, record.path, record.sha256)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

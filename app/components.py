@@ -1,9 +1,9 @@
-"""Shared UI pieces: the sidebar, the dataset picker, and live job progress."""
+"""Shared UI pieces: the sidebar, the dataset and live-label pickers, and live job progress."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from core.jobs.runner import list_recent_jobs
 from core.monitor import alerts
 from core.store.datasets import DatasetVersion
 from core.store.jobs import Job
+from core.store.models import ModelVersion
 
 JOB_REFRESH_SECONDS = 1.0
 SIDEBAR_ALERTS = 3
@@ -164,6 +165,43 @@ def dataset_picker(*, follow: bool = True) -> DatasetVersion | None:
     )
     st.session_state[state.DATASET_VERSION_ID] = version_id
     return versions[ids.index(version_id)]
+
+
+def live_picker(
+    label: str, options: dict[Any, str], *, key: str, default: Any = None, help: str | None = None
+) -> Any:
+    """A selectbox over ``options`` (value: label) whose labels carry state that changes (a
+    review state, a verdict, an alias). The browser keeps the label it was sent as the choice,
+    so when the chosen option's label changes the choice is sent again with its new label;
+    otherwise the picker would go on showing the old state."""
+    sent_key = f"{key}.sent"
+    chosen = st.session_state.get(key)
+    sent = st.session_state.get(sent_key, {})
+    if chosen in options and sent.get(chosen, options[chosen]) != options[chosen]:
+        st.session_state[key] = chosen
+    st.session_state[sent_key] = dict(options)
+    values = list(options)
+    first_draw = key not in st.session_state
+    index = values.index(default) if first_draw and default in options else 0
+    return st.selectbox(
+        label, values, index=index, format_func=options.__getitem__, key=key, help=help
+    )
+
+
+def version_labels(versions: Iterable[ModelVersion]) -> dict[int, str]:
+    """Model versions as every picker shows them: aliases, review state and the gates'
+    verdict (the one verdict, read from the versions' saved reviews)."""
+    from core.review.record import NOT_REVIEWED, verdicts
+
+    found = verdicts(home())
+    return {
+        version.id: (
+            f"{version.label}"
+            + (f" [{', '.join(version.aliases)}]" if version.aliases else "")
+            + f" — {version.review_state}, {found.get(version.id, NOT_REVIEWED).summary}"
+        )
+        for version in versions
+    }
 
 
 def _version_ids(dataset_id: int) -> list[int]:

@@ -46,6 +46,10 @@ REVIEW_NOTE = (
     "Sample project, approved so the loop can be followed end to end. The fairness review finds "
     "the bias planted in the sample labels (sex and age band): read it before any real use."
 )
+INTENDED_USE = (
+    "A sample for following the studio's loop end to end, on synthetic credit data; not for "
+    "decisions about real applicants."
+)
 
 
 def seed_demo(home: Path, *, reset: bool = False) -> dict[str, Any]:
@@ -108,7 +112,7 @@ def _prepared_version(home: Path, progress: Any) -> Any:
 def _champion(home: Path, version: Any, progress: Any) -> Any:
     from core.jobs.runner import wait_for_job
     from core.review.review import submit_explanation, submit_review
-    from core.review.signoff import CHECKLIST, record_decision
+    from core.review.signoff import CHECKLIST, record_decision, set_intended_use
     from core.train.plan import ValidationPlan
     from core.train.registry import CHAMPION, register_run, set_alias
     from core.train.training import TrainRequest, train
@@ -135,6 +139,7 @@ def _champion(home: Path, version: Any, progress: Any) -> Any:
         submit_explanation(home, registered, actor=ACTOR),
     ):
         wait_for_job(home, job.id, timeout=1800)
+    set_intended_use(home, registered, INTENDED_USE, actor=ACTOR)
     record_decision(
         home,
         registered,
@@ -142,6 +147,7 @@ def _champion(home: Path, version: Any, progress: Any) -> Any:
         decision="approve",
         comment=REVIEW_NOTE,
         checklist=dict.fromkeys(CHECKLIST, True),
+        reason=REVIEW_NOTE,  # recorded only if the review leaves something to override
     )
     return set_alias(home, name=MODEL, version=registered.version, alias=CHAMPION, actor=ACTOR)
 

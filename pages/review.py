@@ -5,6 +5,7 @@ import streamlit as st
 from app import cache, state
 from app.components import home
 from app.review import sections
+from core.review.record import latest_record, verdict_of
 
 st.title("Review")
 version = sections.version_picker()
@@ -12,8 +13,10 @@ if version is None:
     sections.no_versions()
     st.stop()
 
-review = cache.review(str(home()), version)
-sections.header(version, review)
+record = latest_record(home(), version)  # read once: the verdict and the review shown agree
+review = cache.review(str(home()), record)
+verdict = verdict_of(record)
+sections.header(version, verdict)
 if not sections.in_meeting():
     config, sensitive = sections.review_settings(version, review)
     sections.run_review(version, config, sensitive)
@@ -39,4 +42,4 @@ with tabs[3]:
 with tabs[4]:
     sections.model_card(version)
 with tabs[5]:
-    sections.sign_off(version, review)
+    sections.sign_off(version, verdict)

@@ -24,18 +24,31 @@ def review(
     sensitive: tuple[str, ...],
     shap_rows: int,
 ) -> None:
-    """Review MODEL_VERSION (NAME, NAME@N or NAME@ALIAS): gates, fairness, top features."""
-    from core.review.review import review_version, top_features
+    """Review MODEL_VERSION (NAME, NAME@N or NAME@ALIAS): gates, fairness, top features.
 
-    result = review_version(ctx.home, model_version, sensitive=list(sensitive) or None)
-    payload = {**result.to_dict(), "top_features": top_features(ctx.home, result, rows=shap_rows)}
+    The review is saved as the version's newest, exactly as the Review page saves it, so the
+    model card, `approve` and every page see it."""
+    from core.review.record import review_and_save, source_of, verdict_of
+    from core.review.review import top_features
+
+    result, record = review_and_save(
+        ctx.home,
+        model_version,
+        sensitive=list(sensitive) or None,
+        source=source_of("cli"),
+        actor="cli",
+    )
+    payload = {
+        **result.to_dict(),
+        "verdict": verdict_of(record).sentence,
+        "top_features": top_features(ctx.home, result, rows=shap_rows),
+    }
     emit(payload, as_json, _review_text)
 
 
 def _review_text(payload: dict[str, Any]) -> str:
     version = payload["version"]
-    verdict = "PASSES" if payload["passed"] else "DOES NOT PASS"
-    lines = [f"{version['model_name']} v{version['version']} {verdict} its gates"]
+    lines = [f"{version['model_name']} v{version['version']}: {payload['verdict']}"]
     marks = {True: "pass", False: "FAIL", None: "  - "}
     lines += [f"  [{marks[g['passed']]:>4}] {g['title']}: {g['message']}" for g in payload["gates"]]
     fairness = payload.get("fairness") or {}
@@ -69,6 +82,12 @@ def card(ctx: StudioContext, *, as_json: bool, model_version: str, out: Path) ->
     is_flag=True,
     help="Confirm every sign-off checklist item (needed to approve).",
 )
+@click.option(
+    "--reason",
+    default=None,
+    help="Why approve a version that was not reviewed, fails a gate or has no intended use "
+    "(recorded).",
+)
 @studio_command
 def approve(
     ctx: StudioContext,
@@ -79,8 +98,10 @@ def approve(
     decision: str,
     comment: str,
     confirm_checklist: bool,
+    reason: str | None,
 ) -> None:
-    """Record a review decision on MODEL_VERSION (approve, changes or reject)."""
+    """Record a review decision on MODEL_VERSION (approve, changes or reject), with the saved
+    review as its evidence."""
     from core.review.signoff import CHECKLIST, record_decision
 
     ticks = {key: confirm_checklist for key in CHECKLIST}
@@ -91,11 +112,31 @@ def approve(
         decision=decision,
         comment=comment,
         checklist=ticks,
+        reason=reason,
     )
     emit(
         recorded.to_dict(),
         as_json,
         lambda p: f"Recorded {p['decision']} by {p['reviewer']} on {model_version}.",
+    )
+
+
+@cli.command("intended-use")
+@click.argument("model_version")
+@click.argument("text")
+@studio_command
+def intended_use(ctx: StudioContext, *, as_json: bool, model_version: str, text: str) -> None:
+    """Write who should use MODEL_VERSION, for what and for what not (on its model card)."""
+    from core.review.signoff import set_intended_use
+    from core.train.registry import find_model_version
+
+    found = find_model_version(ctx.home, model_version)
+    set_intended_use(ctx.home, found, text, actor="cli")
+    saved = find_model_version(ctx.home, model_version)
+    emit(
+        {"model_version": saved.label, "intended_use": saved.intended_use},
+        as_json,
+        lambda p: f"Saved the intended use of {p['model_version']}.",
     )
 
 

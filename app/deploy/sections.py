@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app import cache, state
-from app.components import home, job_progress, uploaded_bytes
+from app.components import home, job_progress, live_picker, uploaded_bytes, version_labels
 from app.navigation import page
 from app.text import md
 from core.demo import sample_key
@@ -50,11 +50,6 @@ def show_error(error: Exception) -> None:
 
 def version_ref(version: ModelVersion) -> str:
     return f"{version.model_name}@{version.version}"
-
-
-def version_label(version: ModelVersion) -> str:
-    aliases = f" [{', '.join(version.aliases)}]" if version.aliases else ""
-    return f"{version.label}{aliases} — {version.review_state}"
 
 
 def when(stamp: str | None) -> str:
@@ -111,13 +106,8 @@ def new_deployment(versions: dict[int, ModelVersion], *, expanded: bool) -> None
     with st.expander("New deployment", expanded=expanded):
         ids = list(versions)
         champion = next((key for key in ids if "champion" in versions[key].aliases), ids[0])
-        chosen = st.selectbox(
-            "Model version",
-            ids,
-            index=ids.index(champion),
-            format_func=lambda key: version_label(versions[key]),
-            key=state.DEPLOY_VERSION,
-        )
+        labels = version_labels(versions.values())
+        chosen = live_picker("Model version", labels, key=state.DEPLOY_VERSION, default=champion)
         version = versions[chosen]
         reason = override_reason(version, key=state.DEPLOY_OVERRIDE)
         left, right = st.columns(2)
@@ -338,12 +328,8 @@ def switch(deployment: Deployment, versions: dict[int, ModelVersion]) -> None:
         if not others:
             st.caption("There is no other registered version to switch to.")
             return
-        chosen = st.selectbox(
-            "Version",
-            others,
-            format_func=lambda key: version_label(versions[key]),
-            key=state.DEPLOY_SWITCH_VERSION,
-        )
+        labels = version_labels(versions[key] for key in others)
+        chosen = live_picker("Version", labels, key=state.DEPLOY_SWITCH_VERSION)
         version = versions[chosen]
         reason = override_reason(version, key=state.DEPLOY_SWITCH_REASON)
         if st.button(f"Switch to {version.label}", key=state.DEPLOY_SWITCH):

@@ -46,6 +46,9 @@ def section() -> None:
 
 
 def registry_frame(versions: list[ModelVersion]) -> pd.DataFrame:
+    from core.review.record import NOT_REVIEWED, verdicts
+
+    found = verdicts(home())
     rows = [
         {
             "model": version.model_name,
@@ -53,6 +56,7 @@ def registry_frame(versions: list[ModelVersion]) -> pd.DataFrame:
             "aliases": ", ".join(version.aliases),
             "source run": version.run_id,
             "review state": version.review_state,
+            "gates": found.get(version.id, NOT_REVIEWED).summary,
             "ONNX": bool(version.onnx_path),
             "registered": pd.Timestamp(version.created_at),
             "by": version.created_by,

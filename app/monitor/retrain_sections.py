@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import cache, state
 from app.charts.display import show
-from app.components import fold, home, job_progress, tab_panel
+from app.components import fold, home, job_progress, live_picker, tab_panel, version_labels
 from app.monitor import retrain_charts as charts
 from app.monitor.sections import served_task
 from app.navigation import page
@@ -132,16 +132,23 @@ def steps(retrain: RetrainRun) -> None:
 
 
 def gates(retrain: RetrainRun) -> None:
+    """The challenger's verdict and gates from its newest saved review: the same the Review
+    page, the card and every picker show for that version."""
+    from core.review.record import latest_record, verdict_of
+
+    assert retrain.challenger_version_id is not None
+    version = deployments.model_version_by_id(home(), retrain.challenger_version_id)
+    record = latest_record(home(), version)
+    st.caption(f"{md(version.label)}: {md(verdict_of(record).sentence)}")
+    review = cache.review(str(home()), record)
+    if review is None:
+        return
+    verdicts = {True: "passed", False: "FAILED", None: "not checked"}
     rows = [
-        {
-            "gate": gate["title"],
-            "result": {True: "passed", False: "FAILED", None: "not checked"}[gate["passed"]],
-            "detail": gate["message"],
-        }
-        for gate in retrain.details.get("gates", [])
+        {"gate": gate.title, "result": verdicts[gate.passed], "detail": gate.message}
+        for gate in review.gates
     ]
-    if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
 def decide(deployment: Deployment, retrain: RetrainRun) -> None:
@@ -321,14 +328,8 @@ def start_shadow(deployment: Deployment) -> None:
         st.caption(f"{md(served.model_name)} has no other version to run in shadow yet.")
         return
     by_id = {version.id: version for version in reversed(others)}
-    chosen = st.selectbox(
-        "Version to shadow",
-        list(by_id),
-        format_func=lambda key: (
-            by_id[key].label + (f" ({', '.join(by_id[key].aliases)})" if by_id[key].aliases else "")
-        ),
-        key=state.SHADOW_VERSION,
-    )
+    labels = version_labels(by_id.values())
+    chosen = live_picker("Version to shadow", labels, key=state.SHADOW_VERSION)
     if st.button("Start the shadow", key=state.SHADOW_START):
         deployments.start_shadow(home(), deployment.id, int(chosen), actor="ui")
         _flash(f"{by_id[int(chosen)].label} now scores the traffic in shadow.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -9,12 +10,14 @@ import streamlit as st
 
 from app import cache, state
 from app.charts.display import show
-from app.components import home, job_progress
+from app.components import home, job_progress, live_picker, version_labels
 from app.navigation import page
 from app.text import md
 from core.review.gates import GateConfig
-from core.review.review import VersionReview
+from core.review.record import Verdict
+from core.review.review import VersionReview, with_default_segments
 from core.store.models import ModelVersion
+from core.train.evaluate import METRIC_LABELS
 
 if TYPE_CHECKING:
     from core.review.explain import Explanation
@@ -49,34 +52,18 @@ def version_picker() -> ModelVersion | None:
         return None
     by_id = {version.id: version for version in versions}
     requested = st.query_params.get("version")
-    default = (
-        int(requested) if requested and requested.isdigit() and int(requested) in by_id else None
-    )
-    ids = list(by_id)
-    chosen = st.selectbox(
-        "Model version",
-        ids,
-        index=ids.index(default) if default in ids else 0,
-        format_func=lambda key: _version_label(by_id[key]),
-        key=state.REVIEW_VERSION,
-    )
+    default = int(requested) if requested and requested.isdigit() else None
+    labels = version_labels(versions)
+    chosen = live_picker("Model version", labels, key=state.REVIEW_VERSION, default=default)
     return by_id[chosen]
 
 
-def _version_label(version: ModelVersion) -> str:
-    aliases = f" [{', '.join(version.aliases)}]" if version.aliases else ""
-    return f"{version.label}{aliases} — {version.review_state}"
-
-
-def header(version: ModelVersion, review: VersionReview | None) -> None:
+def header(version: ModelVersion, verdict: Verdict) -> None:
     left, middle, right = st.columns(3)
-    if review is None:
-        left.metric("Gates", "not run")
-    else:
-        failed = sum(gate.passed is False for gate in review.gates)
-        left.metric("Gates", "all pass" if review.passed else f"{failed} failing")
+    left.metric("Gates", verdict.summary)
     middle.metric("Review state", version.review_state)
     right.metric("Aliases", ", ".join(version.aliases) or "none")
+    st.caption(md(verdict.sentence))
     if not in_meeting():
         st.link_button(
             "Meeting mode (full screen, for a projector)",
@@ -94,6 +81,7 @@ def review_settings(
     """The gate thresholds and sensitive features, editable; defaults from the last review."""
     run = cache.run(str(home()), version.run_id)
     base = review.config if review else GateConfig.defaults(run.task)
+    metric = METRIC_LABELS.get(base.metric, base.metric)
     columns = cache.feature_columns(str(home()), version.run_id)
     sensitive_default = (
         review.sensitive_features
@@ -112,12 +100,14 @@ def review_settings(
         segments = st.multiselect(
             "Segment columns (every segment must meet the bar)",
             columns,
-            default=[c for c in (base.segment_columns or tuple(sensitive)) if c in columns],
+            default=[
+                c for c in with_default_segments(base, sensitive).segment_columns if c in columns
+            ],
             key=f"{state.REVIEW_SEGMENTS}.{version.id}",
         )
         left, middle, right = st.columns(3)
         minimum = left.number_input(
-            f"Minimum holdout {base.metric}",
+            f"Minimum holdout {metric}",
             value=float(base.min_metric or 0.0),
             step=0.01,
             key=f"{state.REVIEW_MIN_METRIC}.{version.id}",
@@ -148,13 +138,34 @@ def review_settings(
             key=f"{state.REVIEW_MAX_CALIBRATION}.{version.id}",
         )
         segment_bar = right.number_input(
-            f"Minimum {base.metric} on every segment",
+            f"Minimum {metric} on every segment",
             value=float(base.min_segment_metric or 0.0),
             step=0.01,
             key=f"{state.REVIEW_MIN_SEGMENT}.{version.id}",
         )
-    config = GateConfig(
-        metric=base.metric,
+        left, right = st.columns(2)
+        strength = left.number_input(
+            "Leakage: one column alone predicting the target at (0 switches off)",
+            value=float(base.max_feature_strength or 0.0),
+            min_value=0.0,
+            max_value=1.0,
+            step=0.01,
+            key=f"{state.REVIEW_LEAK_STRENGTH}.{version.id}",
+            help="Its values, or whether it is filled in; columns the data checks flag on "
+            "Explore count too.",
+        )
+        too_good = right.number_input(
+            f"Leakage: a holdout {metric} too good to be true at (0 switches off)",
+            value=float(base.too_good_score or 0.0),
+            min_value=0.0,
+            max_value=1.0,
+            step=0.001,
+            format="%.3f",
+            key=f"{state.REVIEW_TOO_GOOD}.{version.id}",
+        )
+    # replace(): a setting the form does not show keeps the base's value, never a stale default
+    config = replace(
+        base,
         min_metric=minimum,
         max_overfit_gap=gap,
         min_lift_over_baseline=lift,
@@ -162,7 +173,8 @@ def review_settings(
         max_calibration_error=calibration if base.max_calibration_error is not None else None,
         segment_columns=tuple(segments),
         min_segment_metric=segment_bar,
-        min_segment_rows=base.min_segment_rows,
+        max_feature_strength=strength or None,
+        too_good_score=too_good or None,
     )
     return config, list(sensitive)
 
@@ -206,8 +218,9 @@ def errors(review: VersionReview) -> None:
         st.info("No segments to analyse.")
         return
     frame = pd.DataFrame([segment.to_dict() for segment in review.segments])
+    metric = METRIC_LABELS.get(review.config.metric, review.config.metric)
     st.caption(
-        f"Each segment's {md(review.config.metric)} on the holdout "
+        f"Each segment's {md(metric)} on the holdout "
         f"({review.holdout_rows:,} rows), weakest first; gap is against the whole holdout."
     )
     show(segment_gap_figure(review.segments[:15]), key="review.segments_chart")
@@ -297,7 +310,6 @@ def trade_off(version: ModelVersion, review: VersionReview, constraint: str) -> 
     from app.review.fairness_charts import trade_off_figure
     from core.review.mitigation import CONSTRAINT_DISPARITY
     from core.review.mitigation import trade_off as candidates_of
-    from core.train.evaluate import METRIC_LABELS
 
     metric = review.config.metric
     try:
@@ -432,8 +444,8 @@ def _slug(version: ModelVersion) -> str:
     return f"{safe}-v{version.version}"
 
 
-def sign_off(version: ModelVersion, review: VersionReview | None) -> None:
-    from core.review.signoff import CHECKLIST, DECISION_LABELS, record_decision, reviews
+def sign_off(version: ModelVersion, verdict: Verdict) -> None:
+    from core.review.signoff import CHECKLIST, DECISION_LABELS, record_decision
 
     st.markdown("**Checklist**")
     ticks = {
@@ -449,12 +461,8 @@ def sign_off(version: ModelVersion, review: VersionReview | None) -> None:
         key=state.REVIEW_DECISION,
     )
     comment = st.text_area("Comment", key=state.REVIEW_COMMENT)
+    reason = approval_reason(version, verdict) if decision == "approve" else None
     if st.button("Record the decision", type="primary", key=state.REVIEW_SUBMIT):
-        evidence = (
-            {"passed": review.passed, "gates": [gate.to_dict() for gate in review.gates]}
-            if review
-            else {}
-        )
         try:
             record_decision(
                 home(),
@@ -463,7 +471,7 @@ def sign_off(version: ModelVersion, review: VersionReview | None) -> None:
                 decision=str(decision),
                 comment=comment,
                 checklist=ticks,
-                evidence=evidence,
+                reason=reason,
             )
         except ValueError as error:
             show_error(error)
@@ -472,11 +480,37 @@ def sign_off(version: ModelVersion, review: VersionReview | None) -> None:
             st.rerun()
     if message := st.session_state.pop(state.REVIEW_FLASH, None):
         st.success(md(message))
-    history = [r.to_dict() for r in reviews(home(), version)]
-    if history:
-        frame = pd.DataFrame(history)[["created_at", "reviewer", "decision", "comment"]]
-        st.dataframe(frame, hide_index=True, width="stretch", key=state.REVIEW_HISTORY)
+    decision_history(version)
     promote(version)
+
+
+def approval_reason(version: ModelVersion, verdict: Verdict) -> str | None:
+    """Before approving what the review does not back, name it and ask why (it is recorded)."""
+    from core.review.signoff import approval_concerns, approval_warning
+
+    concerns = approval_concerns(version, verdict)
+    if not concerns:
+        return None
+    st.warning(md(approval_warning(version, concerns)))
+    return st.text_input("Reason to approve anyway", key=state.REVIEW_APPROVE_REASON)
+
+
+def decision_history(version: ModelVersion) -> None:
+    from core.review.record import when
+    from core.review.signoff import DECISION_LABELS, reviews
+
+    rows = [
+        {
+            "when": when(review.created_at),
+            "reviewer": review.reviewer,
+            "decision": DECISION_LABELS.get(review.decision, review.decision),
+            "comment": review.comment,
+            "reason to approve anyway": review.override_reason or "",
+        }
+        for review in reviews(home(), version)
+    ]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=state.REVIEW_HISTORY)
 
 
 def promote(version: ModelVersion) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any
 
 from core.data.datasets import get_version
 from core.review.fairness import disparity_key
-from core.review.review import VersionReview, cached_explanation, cached_review
+from core.review.record import latest_record, load_record, verdict_of, when
+from core.review.review import VersionReview, cached_explanation
 from core.review.signoff import CHECKLIST
 from core.store import connect, models, recipes
 from core.store.models import ModelVersion, Review
@@ -22,6 +24,18 @@ from core.train.tracking import get_run
 
 NO_INTENDED_USE = "Not written yet: say who should use this model, for what, and for what not."
 TOP_FEATURES = 10
+TOP_FEATURES_TITLE = "Top features (mean |SHAP|)"
+DETAIL = ("detail", "value")  # the header of the two-column tables: never an empty first row
+TASK_WORDS = {
+    "binary": "binary classification",
+    "multiclass": "multiclass classification",
+    "regression": "regression",
+}
+# what could format, link, open an HTML tag or entity, end a table cell or start a formula, anywhere
+# in a line; backslash-escaped, which CommonMark and Streamlit both show literally
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~$&])")
+# what starts a heading, list or quote at the start of a line (the intended use is a paragraph)
+_MARKDOWN_BLOCK = re.compile(r"^([#+\-=])|^(\d+)([.)])")
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,7 @@ class ModelCard:
     limitations: list[str]
     reviews: list[tuple[str, str, str, str]]
     notes: list[str] = field(default_factory=list)
+    verdict: str = ""
 
     def to_markdown(self) -> str:
         return "\n".join(_markdown(self)) + "\n"
@@ -52,7 +67,9 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
     """Gather the card from the store: version, run, data lineage, review, explanations."""
     version = ref if isinstance(ref, ModelVersion) else find_model_version(home, ref)
     run = get_run(home, version.run_id)
-    review = cached_review(home, version)
+    record = latest_record(home, version)
+    review = load_record(home, record) if record else None
+    verdict = verdict_of(record)
     with connect(home) as db:
         decisions = models.reviews_of(db, version.id)
     metric_label = METRIC_LABELS.get(run.metric, run.metric)
@@ -62,14 +79,15 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
             ("Model", f"{version.model_name}, version {version.version}"),
             ("Aliases", ", ".join(version.aliases) or "none"),
             ("Review state", version.review_state),
-            ("Algorithm", run.model),
-            ("Task", f"{run.task}, predicting {run.target!r}"),
+            ("Gates", verdict.summary),
+            ("Algorithm", _algorithm(run.model)),
+            ("Task", f"{TASK_WORDS.get(run.task, run.task)}, predicting ‘{run.target}’"),
             (
                 "Primary metric",
                 f"{metric_label}: CV {_num(run.score)} ± {_num(run.score_std)}, "
                 f"holdout {_num(run.holdout_score)}",
             ),
-            ("Registered", f"{version.created_at[:19]} by {version.created_by}"),
+            ("Registered", f"{when(version.created_at)} by {version.created_by}"),
             ("Source run", f"#{run.id}, seed {run.seed}"),
         ],
         intended_use=version.intended_use or NO_INTENDED_USE,
@@ -81,13 +99,21 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
         top_features=_top_features(home, version),
         limitations=_limitations(review, run.metrics),
         reviews=[_review_row(decision) for decision in decisions],
-        notes=list(review.notes) if review else ["The review has not been run yet."],
+        notes=list(review.notes) if review else [],
+        verdict=verdict.sentence,
     )
 
 
 def _finite(value: float) -> float | None:
     """None for NaN, as the JSON of the review says it."""
     return value if math.isfinite(value) else None
+
+
+def _algorithm(name: str) -> str:
+    from core.train.catalog import CATALOG
+
+    spec = CATALOG.get(name)
+    return spec.title if spec else name
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -104,14 +130,14 @@ def _data_rows(home: Path, version_id: int | None, plan: dict[str, Any]) -> list
         return [("Dataset", "unknown")]
     version = get_version(home, version_id)
     rows = [
-        ("Dataset", f"{version.label} (id {version.id})"),
+        ("Dataset", version.label),
         ("Rows × columns", f"{version.row_count:,} × {version.column_count}"),
         ("Content SHA-256", version.content_hash),
         ("Source file", version.source_file_name or "-"),
         ("Validation", str(plan.get("description", "-"))),
     ]
     if version.parent_version_id:
-        rows.append(("Derived from", f"version id {version.parent_version_id}"))
+        rows.append(("Derived from", get_version(home, version.parent_version_id).label))
     return rows
 
 
@@ -121,10 +147,14 @@ def _recipe_lines(home: Path, recipe_id: int | None) -> list[str]:
     with connect(home) as db:
         recipe = recipes.get(db, recipe_id)
     if recipe is None:
-        return [f"Recipe id {recipe_id} (no longer in the store)."]
+        return ["A recipe that is no longer in the store."]
+    from core.prep.steps import CLEANING_STEPS
+
     body = json.loads(recipe.recipe_json)
-    lines = [f"{recipe.label} (id {recipe.id})"]
-    lines += [f"Cleaning step: {step.get('step')}" for step in body.get("cleaning", [])]
+    lines = [recipe.label]
+    for step in body.get("cleaning", []):
+        kind = CLEANING_STEPS.get(str(step.get("step")))
+        lines.append(f"Cleaning step: {kind.label if kind else step.get('step')}")
     columns = (body.get("features") or {}).get("columns") or {}
     if columns:
         lines.append(f"Feature spec over {len(columns)} column(s)")
@@ -194,36 +224,39 @@ def _limitations(review: VersionReview | None, metrics: dict[str, Any]) -> list[
 
 
 def _review_row(review: Review) -> tuple[str, str, str, str]:
-    return (review.created_at[:19], review.reviewer, review.decision, review.comment)
+    from core.review.signoff import DECISION_LABELS
+
+    decision = DECISION_LABELS.get(review.decision, review.decision)
+    return (when(review.created_at), review.reviewer, decision, review.comment)
 
 
 # -- rendering -----------------------------------------------------------------------------------
 
 
 def _md(text: Any) -> str:
-    """Markdown-safe text: escape the characters that would format, link or inject HTML."""
-    value = html.escape(str(text))
-    for special in "\\`*_[]|#":
-        value = value.replace(special, "\\" + special)
-    return value.replace("\n", " ")
+    """User text as literal Markdown: backslash escapes, never HTML entities (a renderer shows
+    an escaped entity as ``&#x27;``), and no line breaks (they would end a table row)."""
+    flat = _MARKDOWN_INLINE.sub(r"\\\1", " ".join(str(text).split()))
+    return _MARKDOWN_BLOCK.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", flat)
 
 
 def _markdown(card: ModelCard) -> list[str]:
     lines = [f"# {_md(card.title)}", ""]
-    lines += _md_table(("", ""), card.summary)
+    lines += _md_table(DETAIL, card.summary)
     lines += ["## Intended use", "", _md(card.intended_use), ""]
-    lines += ["## Data and lineage", ""] + _md_table(("", ""), card.data)
+    lines += ["## Data and lineage", ""] + _md_table(DETAIL, card.data)
     lines += ["## Recipe", ""] + [f"- {_md(line)}" for line in card.recipe] + [""]
     lines += ["## Metrics", ""] + _md_table(("metric", "cross-validated", "holdout"), card.metrics)
-    lines += ["## Validation gates", ""]
+    lines += ["## Validation gates", ""] + ([_md(card.verdict), ""] if card.verdict else [])
     lines += (
         _md_table(("gate", "verdict", "detail"), card.gates) if card.gates else ["Not run.", ""]
     )
+    lines += [f"- {_md(note)}" for note in card.notes] + ([""] if card.notes else [])
     lines += ["## Fairness", ""]
     lines += (
         _md_table(("disparity", "value"), card.fairness) if card.fairness else ["Not measured.", ""]
     )
-    lines += ["## Top features (mean |SHAP|)", ""]
+    lines += [f"## {_md(TOP_FEATURES_TITLE)}", ""]
     lines += (
         _md_table(("feature", "mean |SHAP|"), card.top_features)
         if card.top_features
@@ -241,9 +274,14 @@ def _markdown(card: ModelCard) -> list[str]:
 
 
 def _md_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
+    """A GFM table; header and cells escaped alike, so a ``|`` in either stays in its cell."""
+    lines = [_md_row(header), "|" + "---|" * len(header)]
+    lines += [_md_row(row) for row in rows]
     return [*lines, ""]
+
+
+def _md_row(cells: Sequence[Any]) -> str:
+    return "| " + " | ".join(_md(cell) or " " for cell in cells) + " |"
 
 
 _STYLE = """
@@ -262,24 +300,26 @@ def _html(card: ModelCard) -> str:
         "style-src 'unsafe-inline'\">",
         f"<title>{html.escape(card.title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{html.escape(card.title)}</h1>",
-        _html_table(("", ""), card.summary),
+        _html_table(DETAIL, card.summary),
         "<h2>Intended use</h2>",
         f"<p>{html.escape(card.intended_use)}</p>",
         "<h2>Data and lineage</h2>",
-        _html_table(("", ""), card.data),
+        _html_table(DETAIL, card.data),
         "<h2>Recipe</h2>",
         _html_list(card.recipe),
         "<h2>Metrics</h2>",
         _html_table(("metric", "cross-validated", "holdout"), card.metrics),
         "<h2>Validation gates</h2>",
+        f"<p>{html.escape(card.verdict)}</p>" if card.verdict else "",
         _html_table(("gate", "verdict", "detail"), card.gates, verdict_column=1)
         if card.gates
         else "<p>Not run.</p>",
+        _html_list(card.notes) if card.notes else "",
         "<h2>Fairness</h2>",
         _html_table(("disparity", "value"), card.fairness)
         if card.fairness
         else "<p>Not measured.</p>",
-        "<h2>Top features (mean |SHAP|)</h2>",
+        f"<h2>{html.escape(TOP_FEATURES_TITLE)}</h2>",
         _html_table(("feature", "mean |SHAP|"), card.top_features)
         if card.top_features
         else "<p>Not computed yet.</p>",

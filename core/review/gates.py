@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from core.data.quality import LEAKAGE_MIN_ROWS, LEAKAGE_MIN_STRENGTH
+from core.review.leakage import LeakSuspect
 from core.review.segments import Segment
 from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS
 
 GATE_METRIC = {"binary": "roc_auc", "multiclass": "f1", "regression": "r2"}
 DEFAULT_THRESHOLD = {"binary": 0.70, "multiclass": 0.50, "regression": 0.30}
+TOO_GOOD_SCORE = 0.999
 BAD_CONFIG = "Gate setting {name!r} must be {kind}, not {value!r}."
+LEAKAGE_ADVICE = (
+    "A column recorded after the outcome (a time to the event, a later measurement) or derived "
+    "from the target leaks it: drop it in Prepare and retrain, or, if it is known to be "
+    "available when predicting, approve with a reason that says so."
+)
 
 
 class GateError(ValueError):
@@ -33,6 +41,8 @@ class GateConfig:
     segment_columns: tuple[str, ...] = ()
     min_segment_metric: float | None = 0.60
     min_segment_rows: int = 50
+    max_feature_strength: float | None = LEAKAGE_MIN_STRENGTH
+    too_good_score: float | None = TOO_GOOD_SCORE
 
     @classmethod
     def defaults(cls, task: str, *, segment_columns: tuple[str, ...] = ()) -> GateConfig:
@@ -74,6 +84,8 @@ class Evidence:
     champion_label: str | None = None
     calibration_error: float | None = None
     segments: tuple[Segment, ...] = field(default=())
+    holdout_rows: int = 0
+    leak_suspects: tuple[LeakSuspect, ...] | None = None  # None: not looked for
 
 
 @dataclass(frozen=True)
@@ -107,16 +119,24 @@ def _better(value: float, than: float, metric: str) -> float:
     return value - than if HIGHER_IS_BETTER[metric] else than - value
 
 
+GateCheck = Callable[[GateConfig, Evidence], GateResult]
+GATES: dict[str, GateCheck] = {}
+
+
+def gate(name: str) -> Callable[[GateCheck], GateCheck]:
+    """Register a gate; adding one is one decorated function. Gates run, and are shown, in the
+    order they are registered: the order a reviewer reads them."""
+
+    def register(check: GateCheck) -> GateCheck:
+        GATES[name] = check
+        return check
+
+    return register
+
+
 def check_gates(config: GateConfig, evidence: Evidence) -> list[GateResult]:
     """Every gate's verdict, in the order a reviewer reads them."""
-    return [
-        _min_metric(config, evidence),
-        _overfit(config, evidence),
-        _baseline(config, evidence),
-        _champion(config, evidence),
-        _calibration(config, evidence),
-        _segments(config, evidence),
-    ]
+    return [check(config, evidence) for check in GATES.values()]
 
 
 def all_passed(results: Sequence[GateResult]) -> bool:
@@ -131,6 +151,7 @@ def _off(name: str, title: str, why: str = "switched off") -> GateResult:
     return GateResult(name, title, None, None, None, f"Not checked: {why}.")
 
 
+@gate("min_metric")
 def _min_metric(config: GateConfig, evidence: Evidence) -> GateResult:
     title = f"Holdout {_label(config.metric)}"
     if config.min_metric is None:
@@ -141,6 +162,7 @@ def _min_metric(config: GateConfig, evidence: Evidence) -> GateResult:
     return GateResult("min_metric", title, passed, evidence.holdout, config.min_metric, message)
 
 
+@gate("max_overfit_gap")
 def _overfit(config: GateConfig, evidence: Evidence) -> GateResult:
     title = "Overfitting (train vs holdout gap)"
     if config.max_overfit_gap is None:
@@ -155,6 +177,7 @@ def _overfit(config: GateConfig, evidence: Evidence) -> GateResult:
     return GateResult("max_overfit_gap", title, passed, gap, config.max_overfit_gap, message)
 
 
+@gate("min_lift_over_baseline")
 def _baseline(config: GateConfig, evidence: Evidence) -> GateResult:
     title = "Beats the baseline"
     if config.min_lift_over_baseline is None:
@@ -170,6 +193,7 @@ def _baseline(config: GateConfig, evidence: Evidence) -> GateResult:
     )
 
 
+@gate("champion_tolerance")
 def _champion(config: GateConfig, evidence: Evidence) -> GateResult:
     title = "Not worse than the champion"
     if config.champion_tolerance is None:
@@ -188,6 +212,7 @@ def _champion(config: GateConfig, evidence: Evidence) -> GateResult:
     )
 
 
+@gate("max_calibration_error")
 def _calibration(config: GateConfig, evidence: Evidence) -> GateResult:
     title = "Calibration error"
     if config.max_calibration_error is None:
@@ -209,6 +234,7 @@ def _calibration(config: GateConfig, evidence: Evidence) -> GateResult:
     )
 
 
+@gate("min_segment_metric")
 def _segments(config: GateConfig, evidence: Evidence) -> GateResult:
     title = "Every segment meets the bar"
     if config.min_segment_metric is None or not config.segment_columns:
@@ -244,3 +270,46 @@ def _segments(config: GateConfig, evidence: Evidence) -> GateResult:
 def _value(segment: Segment) -> float:
     assert segment.value is not None  # only judged segments, which all have a value
     return segment.value
+
+
+@gate("leakage")
+def _leakage(config: GateConfig, evidence: Evidence) -> GateResult:
+    """Fails on inputs suspected of leaking the target, or on a holdout score too good to be
+    true; each half is checked when switched on (and, for the inputs, when they were looked at)."""
+    title = "No sign of target leakage"
+    bar = config.max_feature_strength
+    suspects = evidence.leak_suspects if bar is not None else None
+    problems = [suspect.sentence for suspect in suspects or ()]
+    too_good = _too_good(config, evidence)
+    if too_good:
+        problems.append(
+            f"the holdout {_label(config.metric)} of {evidence.holdout:.4f} is too good to be true "
+            f"(at or above {config.too_good_score:.3f})"
+        )
+    if problems:
+        message = "Suspected target leakage: " + "; ".join(problems) + ". " + LEAKAGE_ADVICE
+        values = [s.strength for s in suspects or ()] + ([evidence.holdout] if too_good else [])
+        return GateResult("leakage", title, False, max(values), bar, message)
+    checked = []
+    if suspects is not None and bar is not None:
+        checked.append(
+            "no input is flagged by the data checks or predicts the target alone (by its values "
+            f"or by whether it is filled in) at {bar:.2f} or more"
+        )
+    if config.too_good_score is not None:
+        checked.append("the holdout score is not too good to be true")
+    if not checked:
+        return _off("leakage", title)
+    text = "; ".join(checked)
+    message = text[0].upper() + text[1:] + "."
+    return GateResult("leakage", title, True, None, bar, message)
+
+
+def _too_good(config: GateConfig, evidence: Evidence) -> bool:
+    """A near-perfect holdout score on enough rows, where the dummy baseline is not near
+    perfect too (a trivial target is not a leak)."""
+    bar = config.too_good_score
+    if bar is None or not HIGHER_IS_BETTER[config.metric]:
+        return False
+    enough = evidence.holdout_rows >= LEAKAGE_MIN_ROWS
+    return enough and evidence.holdout >= bar and evidence.baseline < bar

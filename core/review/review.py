@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
+from core.artifacts import verified_path
 from core.review.fairness.report import FairnessReport
 from core.review.gates import Evidence, GateConfig, GateResult, all_passed, check_gates
+from core.review.leakage import LeakSuspect, leak_suspects
 from core.review.segments import Segment, calibration_error, segment_performance
 from core.store import connect, models
 from core.store.models import ModelVersion
@@ -26,11 +29,11 @@ if TYPE_CHECKING:
     from core.review.explain import Explanation
     from core.review.explain.job import ExplanationExtras
 
-REVIEW_FOLDER = "reviews"
 MAX_TRAIN_ROWS = 20_000
 MAX_SEGMENTS = 60
 JOB_KIND = "review_model_version"
 CHAMPION_UNUSABLE = "The champion {label} could not score this holdout ({error})."
+LEAKAGE_UNCHECKED = "The training rows could not be checked for target leakage ({error})."
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def review_version(
     report(0.05, f"Loading {version.label} and its data")
     data = run_data(home, run)
     pipeline = load_model_version(home, version)
-    features = sensitive if sensitive is not None else _suggested(data)
+    features = sensitive if sensitive is not None else suggested_features(data)
     config = config or GateConfig.defaults(run.task, segment_columns=tuple(features))
     report(0.25, "Scoring the holdout and the training rows")
     predicted, probabilities = predictions(pipeline, data.X_holdout, task=run.task)
@@ -126,6 +129,7 @@ def review_version(
         metric=config.metric,
     )
     calibration = _calibration(run.task, data.y_holdout, probabilities, classes)
+    report(0.7, "Looking for target leakage in the training rows")
     evidence = Evidence(
         holdout=scored.score(config.metric),
         train=_train_score(pipeline, data, config.metric),
@@ -134,6 +138,8 @@ def review_version(
         champion_label=champion_label,
         calibration_error=calibration,
         segments=tuple(segments),
+        holdout_rows=len(data.X_holdout),
+        leak_suspects=_leak_suspects(data, config, notes),
     )
     gates = check_gates(config, evidence)
     report(0.8, "Measuring fairness across groups")
@@ -175,11 +181,34 @@ class _Scored:
         )
 
 
-def _suggested(data: TrainingData) -> list[str]:
+def suggested_features(data: TrainingData) -> list[str]:
+    """The model inputs suggested as sensitive features (fairness groups, default segments)."""
     from core.review.fairness import suggest_sensitive_features
 
     columns = set(data.X_holdout.columns)
     return [name for name in suggest_sensitive_features(data.schema) if name in columns]
+
+
+def with_default_segments(config: GateConfig, features: Sequence[str]) -> GateConfig:
+    """A config naming no segment columns judges the sensitive features' segments: the default
+    the Review page's settings start from, so a retrain policy's stored gates judge alike."""
+    if config.segment_columns:
+        return config
+    return replace(config, segment_columns=tuple(features))
+
+
+def _leak_suspects(
+    data: TrainingData, config: GateConfig, notes: list[str]
+) -> tuple[LeakSuspect, ...] | None:
+    if config.max_feature_strength is None:
+        return None
+    try:
+        return leak_suspects(
+            data.X_train, data.y_train, schema=data.schema, strength_bar=config.max_feature_strength
+        )
+    except (ValueError, TypeError, pa.ArrowException) as error:
+        notes.append(LEAKAGE_UNCHECKED.format(error=error))
+        return None
 
 
 def _train_score(pipeline: Any, data: TrainingData, metric: str) -> float:
@@ -281,34 +310,35 @@ def review_key(version_id: int, config: GateConfig | None, sensitive: list[str] 
 
 
 def review_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
-    """Job: review a version and save the result as a JSON artifact."""
+    """Job: review a version and save it as the version's newest review record."""
+    from core.review.record import review_and_save, source_of
+
     config = GateConfig.from_dict(params["config"]) if params.get("config") else None
     with connect(home) as db:
         version = models.get_version(db, int(params["version_id"]))
     if version is None:
         raise ValueError(f"There is no model version {params['version_id']}.")
-    review = review_version(
-        home, version, config=config, sensitive=params.get("sensitive"), progress=progress
+    actor = str(params.get("actor") or "ui")
+    review, record = review_and_save(
+        home,
+        version,
+        config=config,
+        sensitive=params.get("sensitive"),
+        progress=progress,
+        source=str(params.get("source") or source_of(actor)),
+        actor=actor,
     )
-    text = json.dumps(review.to_dict(), default=_plain, allow_nan=False)
-    relative = new_artifact_path(REVIEW_FOLDER, ".json")
-    path = write_atomically(home, relative, lambda temp: temp.write_text(text, "utf-8"))
     return {
-        "path": relative,
-        "sha256": sha256_of(path),
+        "path": record.path,
+        "sha256": record.sha256,
         "passed": review.passed,
         "key": params.get("key"),
+        "record_id": record.id,
     }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
-
-
 def load_review(home: Path, result: dict[str, Any]) -> VersionReview:
-    """A review job's saved result, after checking its hash."""
+    """A saved review (a record's or a review job's ``path`` and ``sha256``), hash checked."""
     path = verified_path(home, result["path"], result["sha256"], what="the review")
     return VersionReview.from_dict(json.loads(path.read_text("utf-8")))
 
@@ -332,6 +362,7 @@ def submit_review(
             "config": config.to_dict() if config else None,
             "sensitive": sensitive,
             "key": key,
+            "actor": actor,
         },
         subject=f"model_version:{version.id}",
         dedupe_key=f"review:{key}",
@@ -342,13 +373,11 @@ def submit_review(
 def cached_review(
     home: Path, version: ModelVersion, key: str | None = None
 ) -> VersionReview | None:
-    """The newest finished review of this version (with these settings when ``key`` is given)."""
-    from core.jobs.runner import finished_jobs
+    """The version's newest saved review, however it was run (with these settings when ``key``
+    is given)."""
+    from core.review.record import latest_review
 
-    for job in finished_jobs(home, kind=JOB_KIND, subject=f"model_version:{version.id}"):
-        if job.result is not None and (key is None or job.result.get("key") == key):
-            return load_review(home, job.result)
-    return None
+    return latest_review(home, version, settings_key=key)
 
 
 def mitigate_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:

@@ -429,3 +429,40 @@ def _retraining(db: Database) -> None:
 def _job_worker_start(db: Database) -> None:
     # with the pid, when the worker started tells it from a later process given the same pid
     db.execute("ALTER TABLE jobs ADD COLUMN pid_start_ticks INTEGER")
+
+
+@migrations(name="0009_review_records")
+def _review_records(db: Database) -> None:
+    # one saved review per row, whoever ran it (Review page, CLI, retrain): the record the card,
+    # sign-off and every page read; a review job finished before this table is copied in
+    db.execute(
+        """
+        CREATE TABLE review_records (
+            id INTEGER PRIMARY KEY,
+            model_version_id INTEGER NOT NULL REFERENCES model_versions(id),
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            passed INTEGER NOT NULL,
+            failing_json TEXT NOT NULL DEFAULT '[]',
+            settings_key TEXT,
+            source TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX review_records_version ON review_records(model_version_id, id)")
+    db.execute(
+        """
+        INSERT INTO review_records (model_version_id, path, sha256, passed, settings_key, source,
+            created_by, created_at)
+        SELECT CAST(substr(subject, 15) AS INTEGER), json_extract(result_json, '$.path'),
+            json_extract(result_json, '$.sha256'),
+            COALESCE(json_extract(result_json, '$.passed'), 0),
+            json_extract(result_json, '$.key'), 'the Review page', created_by,
+            COALESCE(finished_at, created_at)
+        FROM jobs
+        WHERE kind = 'review_model_version' AND status = 'done' AND subject LIKE 'model_version:%'
+            AND json_extract(result_json, '$.path') IS NOT NULL
+        ORDER BY id"""
+    )
+    db.execute("ALTER TABLE reviews ADD COLUMN override_reason TEXT")

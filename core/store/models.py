@@ -1,4 +1,4 @@
-"""The model registry: named models, their numbered versions and aliases, and reviews."""
+"""The model registry: named models, their numbered versions and aliases, reviews and decisions."""
 
 from __future__ import annotations
 
@@ -92,9 +92,27 @@ class Review:
     checklist: dict[str, Any]
     evidence: dict[str, Any]
     created_at: str
+    override_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One saved review of a version (its gates, segments and fairness in a JSON artifact),
+    whichever way it was run: ``source`` says which (the Review page, the CLI, a retrain)."""
+
+    id: int
+    model_version_id: int
+    path: str
+    sha256: str
+    passed: bool
+    failing: tuple[str, ...]
+    settings_key: str | None
+    source: str
+    created_by: str
+    created_at: str
 
 
 # a JOIN with a subquery: a version carries its model's name and its aliases
@@ -234,6 +252,7 @@ def add_review(
     comment: str,
     checklist: dict[str, Any],
     evidence: dict[str, Any],
+    override_reason: str | None = None,
 ) -> Review:
     """Record a decision and set the version's review state, in one transaction."""
     with writing(db):
@@ -247,6 +266,7 @@ def add_review(
                 "comment": comment,
                 "checklist_json": json.dumps(checklist),
                 "evidence_json": _rows.dumps(evidence),
+                "override_reason": override_reason,
                 "created_at": _rows.now(),
             },
         )
@@ -267,3 +287,61 @@ def set_intended_use(db: Database, version_id: int, text: str) -> None:
 def _set_version(db: Database, version_id: int, **fields: Any) -> None:
     known = ("review_state", "intended_use")
     _rows.update(db, "model_versions", version_id, fields, known=known)
+
+
+def _review_record(row: dict[str, Any]) -> ReviewRecord:
+    row = dict(row)
+    row["passed"] = bool(row["passed"])
+    row["failing"] = tuple(json.loads(row.pop("failing_json") or "[]"))
+    return ReviewRecord(**row)
+
+
+def add_review_record(
+    db: Database,
+    *,
+    version_id: int,
+    path: str,
+    sha256: str,
+    passed: bool,
+    failing: tuple[str, ...],
+    settings_key: str | None,
+    source: str,
+    created_by: str,
+) -> ReviewRecord:
+    """Keep a saved review (its artifact already written) as the version's newest."""
+    record_id = _rows.insert(
+        db,
+        "review_records",
+        {
+            "model_version_id": version_id,
+            "path": path,
+            "sha256": sha256,
+            "passed": int(passed),
+            "failing_json": json.dumps(list(failing)),
+            "settings_key": settings_key,
+            "source": source,
+            "created_by": created_by,
+            "created_at": _rows.now(),
+        },
+    )
+    return _review_record(db.table("review_records").get(record_id))
+
+
+def latest_review_record(
+    db: Database, version_id: int, *, settings_key: str | None = None
+) -> ReviewRecord | None:
+    """A version's newest saved review (with these settings, when a key is given)."""
+    where, params = _rows.where({"model_version_id": version_id, "settings_key": settings_key})
+    rows = db.table("review_records").rows_where(where, params, order_by="id DESC", limit=1)
+    found = _rows.first(rows)
+    return _review_record(found) if found else None
+
+
+def latest_review_records(db: Database) -> dict[int, ReviewRecord]:
+    """Every version's newest saved review, by version id (one query for a whole picker)."""
+    # a correlated subquery: the newest record of each version
+    sql = (
+        "SELECT * FROM review_records r WHERE r.id = "
+        "(SELECT MAX(id) FROM review_records WHERE model_version_id = r.model_version_id)"
+    )
+    return {row["model_version_id"]: _review_record(row) for row in db.query(sql)}

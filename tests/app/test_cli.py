@@ -260,42 +260,42 @@ def test_review_card_approve_and_champion(tmp_path: Path) -> None:
         "3",
     )
     run_json(home, "register", str(trained["best_run_id"]), "--name", "risk", "--no-onnx")
+    card_path = tmp_path / "card.md"
+    run_json(home, "card", "risk@1", "--out", str(card_path))
+    assert "The review has not been run yet" in card_path.read_text()
     reviewed = run_json(home, "review", "risk@1", "--shap-rows", "200")
     assert {gate["name"] for gate in reviewed["gates"]} >= {"min_metric", "max_overfit_gap"}
     assert set(reviewed["sensitive_features"]) >= {"sex"}
     assert reviewed["fairness"]["disparities"]
     assert reviewed["top_features"][0]["mean_abs_shap"] > 0
-    card_path = tmp_path / "card.html"
+    assert reviewed["passed"], [g for g in reviewed["gates"] if g["passed"] is False]
+    # the CLI's review is the version's saved review: the card shows its gates and fairness
     assert run_json(home, "card", "risk@1", "--out", str(card_path))["path"] == str(card_path)
-    assert "Model card: risk v1" in card_path.read_text()
+    card = card_path.read_text()
+    assert "Passes every gate that was checked" in card and "from the command line" in card
+    assert "| Holdout ROC AUC | pass |" in card
+    assert "Not run." not in card and "Not measured." not in card
+    assert "demographic parity difference" in card
+    html_path = tmp_path / "card.html"
+    run_json(home, "card", "risk@1", "--out", str(html_path))
+    assert "Model card: risk v1" in html_path.read_text()
     code, output = run(home, "alias", "risk@1", "champion", "--json")
     assert code == 1 and "only an approved version" in output
-    code, output = run(
-        home,
-        "approve",
-        "risk@1",
-        "--reviewer",
-        "Ana",
-        "--decision",
-        "approve",
-        "--comment",
-        "ok",
-        "--json",
-    )
+    approve = ("approve", "risk@1", "--reviewer", "Ana", "--decision", "approve")
+    code, output = run(home, *approve, "--comment", "ok", "--json")
     assert code == 1 and "tick every checklist item" in output
-    approved = run_json(
-        home,
-        "approve",
-        "risk@1",
-        "--reviewer",
-        "Ana",
-        "--decision",
-        "approve",
-        "--comment",
-        "Gates pass; fairness gap explained",
-        "--confirm-checklist",
-    )
-    assert approved["decision"] == "approve"
+    why = "Gates pass; fairness gap explained"
+    code, output = run(home, *approve, "--comment", why, "--confirm-checklist", "--json")
+    assert code == 1 and "risk v1 has no intended use written" in output
+    assert "give a reason of at least 10 characters" in output
+    use = "Pre-screening of consumer loan applications; not for final decisions"
+    assert run_json(home, "intended-use", "risk@1", use)["intended_use"] == use
+    approved = run_json(home, *approve, "--comment", why, "--confirm-checklist")
+    assert approved["decision"] == "approve" and approved["override_reason"] is None
+    evidence = approved["evidence"]
+    assert evidence["passed"] is True and evidence["review_source"] == "the command line"
+    assert {gate["name"] for gate in evidence["gates"]} >= {"min_metric", "max_overfit_gap"}
+    assert evidence["fairness"]
     assert run_json(home, "alias", "risk@1", "champion")["aliases"] == ["champion"]
 
 

@@ -197,7 +197,8 @@ def look_at_experiments(ui: StudioPage, journey: Journey) -> None:
 def review_and_approve(ui: StudioPage, journey: Journey, *, explain: bool = True) -> None:
     main = ui.main
     ui.open("Review")
-    expect(main.get_by_label("Model version")).to_have_value(f"{journey.model} v1 — not reviewed")
+    unreviewed = f"{journey.model} v1 — not reviewed, gates not run"
+    expect(main.get_by_label("Model version")).to_have_value(unreviewed)
     expect(main.get_by_text("This version has not been reviewed yet")).to_be_visible()
 
     # fairness across the one sensitive column this reviewer cares about
@@ -241,7 +242,14 @@ def review_and_approve(ui: StudioPage, journey: Journey, *, explain: bool = True
     main.get_by_role("tab", name="Model card").click()
     card = main.get_by_role("tabpanel", name="Model card")
     expect(card.get_by_role("heading", name="Intended use")).to_be_visible()
+    use = "Intended use (who should use this model, for what, and for what not)"
+    ui.type_into(
+        use, "Pre-screening of applications; never the final decision", within=card, area=True
+    )
+    card.get_by_role("button", name="Save intended use").click()
     ui.settle()
+    written = card.get_by_role("paragraph").filter(has_text="Pre-screening of applications")
+    expect(written).to_be_visible()  # on the card the page shows, not only in the box
 
     main.get_by_role("tab", name="Sign-off").click()
     ui.settle()
@@ -255,22 +263,30 @@ def review_and_approve(ui: StudioPage, journey: Journey, *, explain: bool = True
     ui.type_into("Reviewer", "Risk committee", within=sign_off)
     ui.type_into("Comment", "Gates read; group gaps noted on the card.", within=sign_off, area=True)
     expect(sign_off.get_by_role("radio", name="Approve")).to_be_checked()
+    if sign_off.get_by_label("Reason to approve anyway", exact=True).count():
+        # a failing gate is named above the box; approving over it is a recorded choice
+        ui.type_into("Reason to approve anyway", "Gaps understood; pilot only", within=sign_off)
     sign_off.get_by_role("button", name="Record the decision").click()
     expect(sign_off.get_by_text("Recorded: Approve.")).to_be_visible()
     ui.settle()
     expect(metric(ui, "Review state")).to_contain_text("approved")
+    # the picker shows the new state too: a browser keeps the label it was last sent
+    model = re.escape(journey.model)
+    picker = main.get_by_label("Model version")
+    expect(picker).to_have_value(re.compile(rf"^{model} v1 — approved, "))
     sign_off.get_by_role("button", name="Make champion").click()
     champion = sign_off.get_by_text(f"{journey.model} v1 is the champion.")
     expect(champion).to_be_visible()
     ui.settle()
     expect(metric(ui, "Aliases")).to_contain_text("champion")
+    expect(picker).to_have_value(re.compile(rf"^{model} v1 \[champion\] — approved, "))
 
 
 def deploy(ui: StudioPage, journey: Journey) -> None:
     main = ui.main
     ui.open("Deploy")
     expect(main.get_by_text("Nothing deployed yet")).to_be_visible()
-    version = f"{journey.model} v1 [champion] — approved"
+    version = re.compile(rf"^{re.escape(journey.model)} v1 \[champion\] — approved, ")
     expect(main.get_by_label("Model version")).to_have_value(version)
     main.get_by_role("button", name="Deploy", exact=True).click()
 

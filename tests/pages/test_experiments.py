@@ -252,8 +252,8 @@ def test_register_with_an_alias_then_it_is_in_the_registry(trained: int, studio_
     no_errors(at)
     assert any("Registered credit\\-risk v1" in s.value for s in at.success)
     versions = at.dataframe[-1].value
-    assert versions[["model", "version", "aliases", "source run"]].values.tolist() == [
-        ["credit-risk", 1, "challenger", trained]
+    assert versions[["model", "version", "aliases", "source run", "gates"]].values.tolist() == [
+        ["credit-risk", 1, "challenger", trained, "gates not run"]
     ]
     at.button(key=state.EXPERIMENTS_RUN_FILE).click().run()
     no_errors(at)

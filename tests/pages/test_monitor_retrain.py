@@ -12,9 +12,11 @@ from streamlit.testing.v1 import AppTest
 from app import state
 from core.jobs.runner import wait_for_job
 from core.retrain.challenger import retrains_of
+from core.review.record import verdict
 from core.serving.deployments import get_deployment
 from core.store import connect, deployments
 from core.store import runs as runs_store
+from core.train.registry import find_model_version
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
@@ -79,6 +81,20 @@ def test_dry_run_policy_retrain_and_promotion(studio):
     assert "Retrain 2" in texts(at, "markdown")  # the dry run was retrain 1
     assert any(key.startswith("retrain.comparison.") for key in _chart_keys(at))
     assert "Not worse than the champion" in _gate_table(at)["gate"].tolist()
+    # one verdict per version: Monitor and Review show the challenger's saved review alike
+    challenger = find_model_version(home, "loans@challenger")
+    found = verdict(home, challenger)
+    assert found.reviewed and found.source == f"retrain {retrain.id}"
+    assert f"loans v2: {found.sentence}" in texts(at, "caption")
+    review = AppTest.from_file(ENTRYPOINT, default_timeout=120)
+    review.query_params["version"] = str(challenger.id)
+    review.run()
+    review.switch_page("../pages/review.py").run()
+    assert not review.exception, [e.value for e in review.exception]
+    assert review.metric[0].label == "Gates" and review.metric[0].value == found.summary
+    assert found.sentence in texts(review, "caption")
+    shown = next(t.value for t in review.dataframe if "gate" in t.value.columns)
+    assert list(shown["gate"]) == list(_gate_table(at)["gate"])
     # the history and the steps are folded away, and drawn when opened
     assert not any("retrain" in table.value.columns for table in at.dataframe)
     shown = len(at.markdown)

@@ -11,7 +11,7 @@ from app import state
 from core.data.datasets import import_dataset
 from core.jobs import wait_for_job
 from core.review.review import submit_explanation, submit_review
-from core.review.signoff import CHECKLIST
+from core.review.signoff import CHECKLIST, reviews
 from core.train.plan import ValidationPlan
 from core.train.registry import find_model_version, register_run
 from core.train.training import TrainRequest, train
@@ -80,7 +80,7 @@ def test_gates_errors_fairness_and_explanations_render(studio: Path) -> None:
     at = review_page()
     no_errors(at)
     gates = at.dataframe[0].value
-    assert "Holdout ROC AUC" in set(gates["gate"])
+    assert {"Holdout ROC AUC", "No sign of target leakage"} <= set(gates["gate"])
     segments = at.dataframe[1].value
     assert {"sex", "age_band"} <= set(segments["column"])
     assert at.selectbox(key=state.REVIEW_FAIRNESS_FEATURE).options
@@ -127,12 +127,39 @@ def test_sign_off_is_enforced_and_recorded(studio: Path) -> None:
     for key in CHECKLIST:
         at.checkbox(key=f"{state.REVIEW_CHECK}.{key}").check()
     at.run()
+    # failing gates and no intended use: the page names them before the click, and asks why
+    warning = at.warning[0].value.replace("\\", "")
+    assert warning.startswith(
+        "loans v1 fails the gates Overfitting (train vs holdout gap) and Calibration error, and "
+        "has no intended use written"
+    )
     at.button(key=state.REVIEW_SUBMIT).click().run()
     no_errors(at)
-    assert find_model_version(studio, "loans@1").review_state == "approved"
+    assert any("give a reason of at least 10 characters" in e.value for e in at.error)
+    assert find_model_version(studio, "loans@1").review_state == "not reviewed"
+    at.text_input(key=state.REVIEW_APPROVE_REASON).input("Internal pilot, use agreed").run()
+    at.button(key=state.REVIEW_SUBMIT).click().run()
+    no_errors(at)
+    approved = find_model_version(studio, "loans@1")
+    assert approved.review_state == "approved"
+    (decision,) = reviews(studio, approved)
+    assert decision.override_reason == "Internal pilot, use agreed"
+    assert decision.evidence["passed"] is False and decision.evidence["gates"]
+    assert decision.evidence["failing"] == [
+        "Overfitting (train vs holdout gap)",
+        "Calibration error",
+    ]
+    history = next(d.value for d in at.dataframe if "reviewer" in d.value.columns)
+    assert list(history["reason to approve anyway"]) == ["Internal pilot, use agreed"]
+    # the picker was sent its new label: a browser shows the label it was last sent
+    picker = at.selectbox(key=state.REVIEW_VERSION)
+    assert picker.options == ["loans v1 — approved, 2 gates fail"]
+    assert picker.proto.set_value and picker.proto.raw_value == picker.options[0]
     at.button(key=state.REVIEW_PROMOTE).click().run()
     no_errors(at)
     assert find_model_version(studio, "loans@1").aliases == ("champion",)
+    picker = at.selectbox(key=state.REVIEW_VERSION)
+    assert picker.proto.raw_value == "loans v1 [champion] — approved, 2 gates fail"
 
 
 def test_meeting_mode_hides_the_editing_controls(studio: Path) -> None:

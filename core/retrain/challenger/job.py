@@ -60,7 +60,7 @@ def _retrain(home: Path, retrain: RetrainRun, actor: str, progress: Any) -> dict
     )
     challenger = _register(home, champion, challenger_run, actor)
     record(0.8, "registered", f"Registered {challenger.label} as challenger.")
-    comparison, review = _compare(home, champion, challenger, fresh, action, record)
+    comparison, review = _compare(home, retrain, champion, challenger, fresh, action, record, actor)
     decision = _decide(home, retrain, champion, challenger, comparison, review, action, actor)
     record(1.0, "decided", decision)
     _finish(

@@ -72,16 +72,17 @@ def _register(home: Path, champion: ModelVersion, run: Run, actor: str) -> Model
 
 def _compare(
     home: Path,
+    retrain: RetrainRun,
     champion: ModelVersion,
     challenger: ModelVersion,
     fresh: FreshData,
     action: Action,
     record: _Recorder,
+    actor: str,
 ) -> tuple[dict[str, Any], Any]:
     """Both versions scored on the same fresh holdout (and on its labelled-traffic part), and the
-    challenger's gates."""
-    from core.review.gates import GateConfig
-    from core.review.review import review_version
+    challenger reviewed and saved as its review, as the Review page would review it."""
+    from core.review.record import review_and_save
     from core.train.evaluate import HIGHER_IS_BETTER, predictions
     from core.train.registry import load_model_version
     from core.train.training import run_data
@@ -89,9 +90,14 @@ def _compare(
     record(0.82, "evaluate", f"Scoring {champion.label} and {challenger.label} on the same holdout")
     challenger_run = _run_of_version(home, challenger.id)
     data = run_data(home, challenger_run)
-    # the policy's gates, else the default performance gates (fairness is the reviewer's call)
-    config = GateConfig.from_dict(action.gates) if action.gates else GateConfig.defaults(data.task)
-    review = review_version(home, challenger, config=config, champion=champion)
+    review, saved = review_and_save(
+        home,
+        challenger,
+        config=_gate_config(action, data),
+        champion=champion,
+        source=f"retrain {retrain.id}",
+        actor=actor,
+    )
     metric = review.config.metric
     newest = slice(len(data.X_holdout) - fresh.labelled_holdout_rows, None)
     scores: dict[str, Any] = {"metric": metric, "holdout_rows": len(data.X_holdout)}
@@ -104,6 +110,7 @@ def _compare(
     change = scores["challenger"] - scores["champion"]
     scores["improvement"] = change if HIGHER_IS_BETTER[metric] else -change
     scores["gates_passed"] = review.passed
+    scores["review_id"] = saved.id
     record(
         0.92,
         "evaluated",
@@ -113,6 +120,17 @@ def _compare(
         f"{'passed' if review.passed else 'failed'}.",
     )
     return scores, review
+
+
+def _gate_config(action: Action, data: Any) -> Any:
+    """The policy's gates, else none given: the Review page's defaults (review_version's). A
+    policy's gates that name no segment columns judge the suggested ones, as Review does."""
+    from core.review.gates import GateConfig
+    from core.review.review import suggested_features, with_default_segments
+
+    if not action.gates:
+        return None
+    return with_default_segments(GateConfig.from_dict(action.gates), suggested_features(data))
 
 
 def _score(

@@ -14,6 +14,9 @@ from core.retrain.challenger import (
     start_retrain,
 )
 from core.retrain.policies import Action, PolicyError, Triggers, add_policy
+from core.review.card import build_card
+from core.review.record import latest_record, latest_review, verdict
+from core.review.review import review_version
 from core.serving.deployments import get_deployment, version_changes
 from core.train.registry import find_model_version
 from core.train.tracking import get_run
@@ -63,6 +66,11 @@ def test_auto_policy_promotes_a_challenger_that_learned_the_new_concept(served, 
     assert run.params == champion_run.params and run.model == champion_run.model
     assert "retrain" in run.tags
     assert run.plan["holdout_rows"] == comparison["holdout_rows"]
+    # the challenger's review is its saved review: the one verdict every page and the card show
+    record = latest_record(home, challenger)
+    assert record is not None and record.id == comparison["review_id"]
+    assert record.source == f"retrain {retrain.id}" and record.passed is comparison["gates_passed"]
+    assert verdict(home, challenger).sentence in build_card(home, challenger).to_markdown()
 
 
 def test_a_worse_challenger_is_refused_and_the_champion_keeps_serving(served, log_traffic):
@@ -80,6 +88,10 @@ def test_a_worse_challenger_is_refused_and_the_champion_keeps_serving(served, lo
     assert retrain.decision.startswith("Kept loans v1"), retrain.decision
     assert get_deployment(home, deployment_id).model_version_id == champion_id
     assert find_model_version(home, "loans@champion").id == champion_id
+    # no policy gates: the challenger was judged exactly as the Review page judges by default
+    challenger = find_model_version(home, "loans@challenger")
+    saved, fresh = latest_review(home, challenger), review_version(home, challenger)
+    assert saved is not None and saved.config == fresh.config and saved.gates == fresh.gates
     # a person can still promote it, but only with a written reason (it is not approved)
     with pytest.raises(ValueError, match="override"):
         promote(home, retrain.id, actor="ana")

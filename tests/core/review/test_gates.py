@@ -1,10 +1,13 @@
 """Validation gates and error analysis on constructed evidence and predictions."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from core.review.gates import Evidence, GateConfig, GateError, all_passed, check_gates
+from core.review.leakage import FILLED_IN, LeakSuspect
 from core.review.segments import Segment, calibration_error, segment_labels, segment_performance
 
 
@@ -135,3 +138,29 @@ def test_calibration_error_is_zero_for_calibrated_and_large_for_overconfident():
     assert calibrated < 0.02
     sharp = np.where(p > 0.5, 0.99, 0.01)
     assert calibration_error(pd.Series(y), np.column_stack([1 - sharp, sharp]), [0, 1]) > 0.15
+
+
+def test_the_leakage_gate_names_its_suspects_and_a_score_too_good_to_be_true():
+    config = GateConfig.defaults("binary")
+    fine = {"holdout": 0.82, "train": 0.84, "baseline": 0.5, "holdout_rows": 400}
+
+    def leakage(**change):
+        evidence = Evidence(**{**fine, "leak_suspects": (), **change})
+        return _by_name(check_gates(config, evidence))["leakage"]
+
+    assert leakage().passed is True
+    suspect = LeakSuspect("days_to_default", FILLED_IN, "ROC AUC", 0.998)
+    named = leakage(leak_suspects=(suspect,))
+    assert named.passed is False and named.value == 0.998
+    assert "‘days_to_default’: whether it is filled in alone predicts the target" in named.message
+    assert "drop it in Prepare" in named.message
+    perfect = leakage(holdout=1.0, train=1.0)
+    assert perfect.passed is False and "ROC AUC of 1.0000 is too good to be true" in perfect.message
+    assert leakage(holdout=1.0, train=1.0, holdout_rows=20).passed is True  # too few rows to tell
+    assert leakage(holdout=1.0, train=1.0, baseline=1.0).passed is True  # a trivial target
+    unlooked = leakage(leak_suspects=None)
+    assert unlooked.passed is True and unlooked.message.startswith("The holdout score is not")
+    off = replace(config, max_feature_strength=None, too_good_score=None)
+    assert _by_name(check_gates(off, Evidence(**fine)))["leakage"].passed is None
+    kept = GateConfig.from_dict({**config.to_dict(), "too_good_score": 0.99})
+    assert kept.too_good_score == 0.99 and GateConfig.from_dict({}).too_good_score == 0.999

@@ -1,6 +1,7 @@
 """Reviewing real model versions: gates that must pass and must fail, segments, fairness, jobs."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,13 @@ import pytest
 from core.data.datasets import import_dataset
 from core.jobs import wait_for_job
 from core.review.gates import GateConfig
-from core.review.review import VersionReview, cached_review, review_version, submit_review
+from core.review.review import (
+    VersionReview,
+    cached_review,
+    review_version,
+    submit_review,
+    with_default_segments,
+)
 from core.train.plan import ValidationPlan
 from core.train.registry import register_run, set_alias
 from core.train.training import TrainRequest, train
@@ -90,3 +97,11 @@ def test_the_review_runs_as_a_job_and_is_cached(home):
     assert VersionReview.from_dict(json.loads(json.dumps(cached.to_dict()))).to_dict() == (
         cached.to_dict()
     )
+
+
+def test_stored_gates_that_name_no_segments_judge_the_review_pages_default_segments():
+    stored = GateConfig.defaults("binary").to_dict()  # how the sample project's policy keeps them
+    settled = with_default_segments(GateConfig.from_dict(stored), ["sex"])
+    assert settled == GateConfig.defaults("binary", segment_columns=("sex",))
+    named = replace(GateConfig.defaults("binary"), segment_columns=("region",))
+    assert with_default_segments(named, ["sex"]) is named

@@ -119,6 +119,13 @@ SAVED = {
 }
 
 
+# today's shape: the leakage gate's two settings joined the config
+TODAY = {
+    **SAVED,
+    "config": {**SAVED["config"], "max_feature_strength": 0.95, "too_good_score": 0.999},
+}
+
+
 def test_a_review_saved_in_the_old_shape_loads_as_typed_values():
     review = VersionReview.from_dict(json.loads(json.dumps(SAVED)))
     assert isinstance(review.version, ModelVersion) and review.version.label == "credit-risk v2"
@@ -136,13 +143,14 @@ def test_a_review_saved_in_the_old_shape_loads_as_typed_values():
 
 
 def test_the_json_shape_is_unchanged_by_a_round_trip():
-    review = VersionReview.from_dict(SAVED)
-    assert review.to_dict() == SAVED
-    assert json.dumps(review.to_dict()) == json.dumps(SAVED)
+    review = VersionReview.from_dict(TODAY)
+    assert review.to_dict() == TODAY
+    assert json.dumps(review.to_dict()) == json.dumps(TODAY)
+    assert VersionReview.from_dict(SAVED).to_dict() == TODAY  # the old shape gains the defaults
 
 
 def test_a_review_without_fairness_round_trips():
-    saved = {**SAVED, "fairness": None, "notes": []}
+    saved = {**TODAY, "fairness": None, "notes": []}
     review = VersionReview.from_dict(saved)
     assert review.fairness is None
     assert review.to_dict() == saved

@@ -85,3 +85,62 @@ def test_reviews_set_the_state_and_list_newest_first(db, register) -> None:
             evidence={},
         )
     assert len(models.reviews_of(db, version.id)) == 2
+
+
+def test_review_records_keep_each_versions_newest_review(db, register) -> None:
+    first, second = register(), register()
+
+    def save(version, passed, failing=(), key=None):
+        return models.add_review_record(
+            db,
+            version_id=version.id,
+            path=f"reviews/{version.id}-{passed}.json",
+            sha256="a" * 64,
+            passed=passed,
+            failing=failing,
+            settings_key=key,
+            source="the command line",
+            created_by="cli",
+        )
+
+    assert models.latest_review_record(db, first.id) is None
+    failed = save(first, False, ("Holdout ROC AUC",), key="strict")
+    newest = save(first, True)
+    save(second, False, ("Calibration error", "Target leakage"))
+    assert models.latest_review_record(db, first.id) == newest
+    assert models.latest_review_record(db, first.id, settings_key="strict") == failed
+    assert failed.failing == ("Holdout ROC AUC",) and failed.passed is False
+    latest = models.latest_review_records(db)
+    assert set(latest) == {first.id, second.id}
+    assert latest[first.id] == newest
+    assert latest[second.id].failing == ("Calibration error", "Target leakage")
+
+
+def test_reviews_run_before_the_record_existed_are_carried_over(tmp_path) -> None:
+    from sqlite_utils import Database
+
+    from core.store.migrations import migrations
+
+    db = Database(tmp_path / "old.db")
+    migrations.apply(db, stop_before="0009_review_records")
+    result = '{"path": "reviews/a.json", "sha256": "%s", "passed": true, "key": "k1"}' % ("b" * 64)
+    for status, subject in (("done", "model_version:7"), ("failed", "model_version:8")):
+        db["jobs"].insert(
+            {
+                "kind": "review_model_version",
+                "subject": subject,
+                "params_json": "{}",
+                "status": status,
+                "result_json": result if status == "done" else None,
+                "created_by": "ui",
+                "created_at": "2026-01-02T03:04:05+00:00",
+                "finished_at": "2026-01-02T03:05:00+00:00",
+            }
+        )
+    migrations.apply(db)
+    assert db["review_records"].count == 1 and models.latest_review_record(db, 8) is None
+    record = models.latest_review_record(db, 7)
+    assert record is not None
+    assert (record.model_version_id, record.path, record.passed) == (7, "reviews/a.json", True)
+    assert record.settings_key == "k1" and record.source == "the Review page"
+    assert record.created_at == "2026-01-02T03:05:00+00:00"
