@@ -466,3 +466,10 @@ def _review_records(db: Database) -> None:
         ORDER BY id"""
     )
     db.execute("ALTER TABLE reviews ADD COLUMN override_reason TEXT")
+
+
+@migrations(name="0010_decision_threshold")
+def _decision_threshold(db: Database) -> None:
+    # chosen on the holdout in Review, served with the version (NULL: the most probable class)
+    db.execute("ALTER TABLE model_versions ADD COLUMN decision_threshold REAL")
+    db.execute("ALTER TABLE model_versions ADD COLUMN threshold_basis TEXT NOT NULL DEFAULT ''")

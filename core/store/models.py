@@ -33,6 +33,10 @@ class ModelVersion:
     aliases: tuple[str, ...]
     created_by: str
     created_at: str
+    # a binary classifier's cut-off on the positive class's probability (None: the most
+    # probable class, i.e. 0.5), and how it was chosen, in words
+    decision_threshold: float | None = None
+    threshold_basis: str = ""
 
     @property
     def label(self) -> str:
@@ -63,6 +67,8 @@ _VERSION_DEFAULTS: dict[str, Any] = {
     "aliases": (),
     "created_by": "",
     "created_at": "",
+    "decision_threshold": None,
+    "threshold_basis": "",
 }
 
 
@@ -118,7 +124,7 @@ class ReviewRecord:
 # a JOIN with a subquery: a version carries its model's name and its aliases
 _VERSION_COLUMNS = """v.id, v.model_id, m.name AS model_name, v.version, v.run_id, v.artifact_path,
     v.artifact_sha256, v.onnx_path, v.onnx_sha256, v.onnx_json, v.review_state, v.intended_use,
-    v.created_by, v.created_at,
+    v.created_by, v.created_at, v.decision_threshold, v.threshold_basis,
     (SELECT json_group_array(a.alias) FROM model_aliases a WHERE a.version_id = v.id) AS aliases"""
 
 
@@ -284,8 +290,14 @@ def set_intended_use(db: Database, version_id: int, text: str) -> None:
     _set_version(db, version_id, intended_use=text)
 
 
+def set_decision_threshold(
+    db: Database, version_id: int, threshold: float | None, basis: str
+) -> None:
+    _set_version(db, version_id, decision_threshold=threshold, threshold_basis=basis)
+
+
 def _set_version(db: Database, version_id: int, **fields: Any) -> None:
-    known = ("review_state", "intended_use")
+    known = ("review_state", "intended_use", "decision_threshold", "threshold_basis")
     _rows.update(db, "model_versions", version_id, fields, known=known)
 
 
