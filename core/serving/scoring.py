@@ -291,6 +291,8 @@ def _padded(values: dict[str, list[Any]], rows: int) -> dict[str, list[Any]]:
 
 
 def _frame(model: ServedModel, values: dict[str, list[Any]]) -> pd.DataFrame:
+    if not model.columns:  # a pipeline that does not record its inputs reads them as they are
+        return pd.DataFrame(values)
     return pd.DataFrame(typed_columns(values, model.columns))
 
 
