@@ -20,7 +20,7 @@ ENGINES = ("auto", "onnx", "sklearn")
 # nearly every value is new; counting "unseen categories" there would only add noise.
 MAX_KNOWN_LEVELS = 1_000
 MAX_LISTED_LEVELS = 100  # levels /metadata lists per text input, for forms and docs
-NO_ONNX = "{label} has no ONNX copy ({reason}); serve it with engine 'sklearn' or 'auto'."
+NO_ONNX = "{label} has no ONNX copy ({reason}); use engine 'sklearn' or 'auto'."
 UNKNOWN_ENGINE = "engine must be one of {choices}, not {engine!r}."
 
 
