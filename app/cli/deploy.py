@@ -223,14 +223,23 @@ def revoke_key(ctx: StudioContext, *, as_json: bool, deployment_id: int) -> None
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the scored rows: a .csv or .parquet file.",
 )
+@click.option(
+    "--engine",
+    default="auto",
+    show_default=True,
+    metavar="[auto|onnx|sklearn]",
+    help="What scores: auto (as a deployment does) uses the version's verified ONNX copy "
+    "when it has one, else its scikit-learn pipeline.",
+)
 @studio_command
 def predict(
-    ctx: StudioContext, *, as_json: bool, model_version: str, file: Path, out: Path
+    ctx: StudioContext, *, as_json: bool, model_version: str, file: Path, out: Path, engine: str
 ) -> None:
-    """Score every row of FILE with MODEL_VERSION (NAME, NAME@N or NAME@ALIAS) into --out."""
+    """Score every row of FILE with MODEL_VERSION (NAME, NAME@N or NAME@ALIAS) into --out,
+    with the answers the prediction service gives."""
     from core.serving.batch import score_file
 
-    result = score_file(ctx.home, model_version, file, out)
+    result = score_file(ctx.home, model_version, file, out, engine=engine)
     emit(result.to_dict(), as_json, _predict_text)
 
 

@@ -1,4 +1,4 @@
-"""Batch scoring: a whole file through a registered model version, typed as the service types it."""
+"""Batch scoring: a whole file through a registered model version, scored as the service scores."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from core.data import ingest
@@ -19,7 +18,7 @@ from core.data.export import write_csv, write_parquet
 from core.data.ingest import messages as ingest_messages
 from core.prep.transformers import level_text
 from core.serving.inputs import BOOLEAN, DATETIME, NUMBER, InputColumn, parse_dates
-from core.serving.scoring import ServedModel, load_served_model
+from core.serving.scoring import ServedModel, load_served_model, score
 from core.train.registry import RegistryError
 
 Progress = Callable[[float, str], None]
@@ -90,19 +89,27 @@ class BatchResult:
 
 
 def score_file(
-    home: Path, ref: str, source: Path, out: Path, *, progress: Progress | None = None
+    home: Path,
+    ref: str,
+    source: Path,
+    out: Path,
+    *,
+    engine: str = "auto",
+    progress: Progress | None = None,
 ) -> BatchResult:
     """Score every row of ``source`` (CSV/TSV, Parquet, JSON lines) with model version ``ref``.
 
     ``source`` is read exactly as an import reads it; ``out`` (.csv or .parquet) gets all of its
     columns plus ``prediction`` and, for a classifier, one ``probability_<class>`` per class.
-    CSV output is spreadsheet-safe. ``out`` appears whole or not at all.
+    CSV output is spreadsheet-safe. ``out`` appears whole or not at all. ``engine`` is chosen
+    as a deployment's is ("auto": the verified ONNX copy when there is one), so each row gets
+    the answer the prediction service gives it.
     """
     started = time.perf_counter()
     report = progress or _ignore
     source, out = Path(source), Path(out)
     write = check_output_path(out, source=source)
-    model = _load(home, ref)
+    model = _load(home, ref, engine)
     report(0.0, f"Reading {source.name}")
     frame, warnings = read_frame(source)
     scored = _score(model, frame, progress=_scaled(report, 0.05, 0.9))
@@ -258,22 +265,30 @@ def _score(
 
 
 def _predict(model: ServedModel, rows: pd.DataFrame) -> pd.DataFrame:
-    """Predictions (and class probabilities) for one chunk; the features are built once.
-
-    A classifier's prediction is its most probable class, as the service answers: for every
-    catalog model that is what ``predict`` returns, without a second pass through the model.
-    """
-    pipeline, final = model.pipeline, model.pipeline
-    if isinstance(pipeline, Pipeline) and len(pipeline.steps) > 1:
-        rows, final = pipeline[:-1].transform(rows), pipeline.steps[-1][1]
-    if model.task == "regression" or not hasattr(final, "predict_proba"):
-        return pd.DataFrame({PREDICTION: final.predict(rows)})
-    probabilities = np.asarray(final.predict_proba(rows))
-    classes = np.asarray(getattr(final, "classes_", model.classes))
-    columns: dict[str, Any] = {PREDICTION: classes[probabilities.argmax(axis=1)]}
-    for position, label in enumerate(model.classes):
-        columns[PROBABILITY.format(label=label)] = probabilities[:, position]
+    """Predictions (and class probabilities) for one chunk, by the service's own ``score``:
+    the same engine and the same code, so a row gets the answer ``/predict`` gives it."""
+    scores = score(model, checked_values(rows))
+    columns: dict[str, Any] = {PREDICTION: scores.predictions}
+    if scores.probabilities is not None:
+        for position, label in enumerate(model.classes):
+            columns[PROBABILITY.format(label=label)] = scores.probabilities[:, position]
     return pd.DataFrame(columns)
+
+
+def checked_values(inputs: pd.DataFrame) -> dict[str, list[Any]]:
+    """Typed rows (``model_inputs``) as the checked values ``score`` takes, as the service
+    holds a request's: one plain list per column, None where a value is missing."""
+    return {str(name): _plain_values(inputs[name]) for name in inputs.columns}
+
+
+def _plain_values(column: pd.Series) -> list[Any]:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        # ISO text, as a client sends a date: read back to the same instant, on the fast path
+        values = np.datetime_as_string(parse_dates(column).to_numpy()).astype(object)
+    else:
+        values = column.to_numpy(dtype=object, copy=True)  # a copy: the caller's frame stays
+    values[column.isna().to_numpy()] = None
+    return values.tolist()
 
 
 def _notes(model: ServedModel, frame: pd.DataFrame, inputs: pd.DataFrame) -> tuple[str, ...]:
@@ -387,9 +402,9 @@ def _refuse(values: pd.Series, bad: pd.Series, column: InputColumn) -> None:
 # -- plumbing --------------------------------------------------------------------------------
 
 
-def _load(home: Path, ref: str) -> ServedModel:
+def _load(home: Path, ref: str, engine: str) -> ServedModel:
     try:
-        return load_served_model(home, ref, engine="sklearn")
+        return load_served_model(home, ref, engine=engine)
     except RegistryError as error:
         raise BatchError(UNKNOWN_VERSION.format(ref=ref, reason=error)) from None
 
@@ -421,7 +436,7 @@ def batch_score_job(home: Path, params: dict[str, Any], progress: Progress) -> d
     upload = artifacts.resolve(home, relative)
     file_name = str(params.get("file_name") or upload.name)
     try:
-        model = _load(home, str(params["model_version"]))
+        model = _load(home, str(params["model_version"]), "auto")  # as its deployment serves
         progress(0.02, f"Reading {file_name}")
         frame, warnings = read_frame(upload, file_name=file_name)
         scored = _score(model, frame, progress=_scaled(progress, 0.05, 0.9))

@@ -20,11 +20,18 @@ ENGINES = ("auto", "onnx", "sklearn")
 # nearly every value is new; counting "unseen categories" there would only add noise.
 MAX_KNOWN_LEVELS = 1_000
 MAX_LISTED_LEVELS = 100  # levels /metadata lists per text input, for forms and docs
-NO_ONNX = "{label} has no ONNX copy ({reason}); serve it with engine 'sklearn' or 'auto'."
+NO_ONNX = "{label} has no ONNX copy ({reason}); use engine 'sklearn' or 'auto'."
 UNKNOWN_ENGINE = "engine must be one of {choices}, not {engine!r}."
 
 
 PARALLEL_ROWS = 2_000  # a batch this large is scored in two halves side by side
+# Every batch is scored as a multiple of this many rows (the last row repeated, its copies'
+# answers dropped). Vectorised kernels (ONNX Runtime's Sigmoid on doubles, the BLAS product of
+# a linear model) compute the rows left over after the last full register or block by another
+# path, which can round differently in the last bit; with nothing left over, a row's answer
+# does not depend on the rows scored with it. A request alone, one batched with others and a
+# chunk of a file then get the same digits. 8 is the most doubles a SIMD register holds.
+ROW_BLOCK = 8
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class OnnxRunner:
         }
         rows = len(next(iter(feeds.values())))
         if rows >= PARALLEL_ROWS:  # ONNX Runtime releases the GIL: two cores, half the wait
-            middle = rows // 2
+            middle = rows // 2 // ROW_BLOCK * ROW_BLOCK  # both halves whole blocks too
             parts = [
                 {k: v[:middle] for k, v in feeds.items()},
                 {k: v[middle:] for k, v in feeds.items()},
@@ -255,22 +262,37 @@ def score(model: ServedModel, values: dict[str, list[Any]]) -> Scores:
     """Predict checked column values (as ``check_rows`` returns them) with ``model``."""
     rows = len(next(iter(values.values()))) if values else 0
     unseen = _unseen(model, values, rows)
-    if model.onnx is not None:
-        output = model.onnx.run(values, model.by_name)
-    elif model.task == "regression":
-        output = model.pipeline.predict(_frame(model, values))
-    elif hasattr(model.pipeline, "predict_proba"):
-        output = np.asarray(model.pipeline.predict_proba(_frame(model, values)))
-    else:
-        predicted = model.pipeline.predict(_frame(model, values))
-        return Scores([plain(v) for v in predicted], None, unseen)
+    output = _model_output(model, _padded(values, rows))[:rows]
     if model.task == "regression":
         return Scores(output.astype(np.float64).tolist(), None, unseen)
+    if output.ndim == 1:  # a classifier without probabilities: its labels
+        return Scores([plain(v) for v in output], None, unseen)
     predictions = [model.classes[index] for index in output.argmax(axis=1).tolist()]
     return Scores(predictions, output, unseen)
 
 
+def _model_output(model: ServedModel, values: dict[str, list[Any]]) -> np.ndarray:
+    """Probabilities (rows, classes), or predictions (rows,) for a regressor or a classifier
+    that gives no probabilities."""
+    if model.onnx is not None:
+        return model.onnx.run(values, model.by_name)
+    frame = _frame(model, values)
+    if model.task != "regression" and hasattr(model.pipeline, "predict_proba"):
+        return np.asarray(model.pipeline.predict_proba(frame))
+    return np.asarray(model.pipeline.predict(frame))
+
+
+def _padded(values: dict[str, list[Any]], rows: int) -> dict[str, list[Any]]:
+    """The values with the last row repeated up to a multiple of ROW_BLOCK rows."""
+    extra = -rows % ROW_BLOCK
+    if not extra:
+        return values
+    return {name: column + column[-1:] * extra for name, column in values.items()}
+
+
 def _frame(model: ServedModel, values: dict[str, list[Any]]) -> pd.DataFrame:
+    if not model.columns:  # a pipeline that does not record its inputs reads them as they are
+        return pd.DataFrame(values)
     return pd.DataFrame(typed_columns(values, model.columns))
 
 

@@ -464,6 +464,14 @@ def test_predict_scores_a_file_and_refuses_bad_input(tmp_path: Path) -> None:
     assert "Traceback" not in output
     code, output = run(home, "predict", "nope@1", str(source), "--out", str(out))
     assert code == 1 and "Cannot score with 'nope@1'" in output
+    engine = ("predict", "scorer", str(source), "--out", str(out), "--engine")
+    code, output = run(home, *engine, "fast", "--json")
+    assert code == 1
+    assert json.loads(output) == {"error": "engine must be one of auto, onnx, sklearn, not 'fast'."}
+    code, output = run(home, *engine, "onnx")  # registered with --no-onnx: no silent fallback
+    assert code == 1 and output.startswith("Error: scorer v1 has no ONNX copy (")
+    assert "use engine 'sklearn' or 'auto'." in output and "Traceback" not in output
+    assert run_json(home, *engine, "sklearn")["rows"] == 300
     usage = CliRunner().invoke(cli, ["predict", "scorer", str(source), "--home", str(home)])
     assert usage.exit_code == 2 and "--out" in usage.output
 

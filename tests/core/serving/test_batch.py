@@ -1,4 +1,4 @@
-"""Batch scoring on a real temp store: same answers as the pipeline, clear refusals, safe files."""
+"""Batch scoring on a real temp store: the service's answers, clear refusals, safe files."""
 
 import csv
 from pathlib import Path
@@ -11,7 +11,8 @@ from core.data import export
 from core.data.datasets import import_dataset
 from core.serving import batch
 from core.serving.app import load_served_model
-from core.serving.inputs import rows_to_frame
+from core.serving.inputs import check_rows, parse_dates, rows_to_frame
+from core.serving.scoring import score
 from core.train.plan import ValidationPlan
 from core.train.registry import register_run
 from core.train.training import TrainRequest, train
@@ -36,7 +37,8 @@ def _loans(rows: int, seed: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
-    """A store holding loans v1 (a classifier) and income v1 (a regressor) of one dataset."""
+    """A store holding loans v1 (a classifier) and income v1 (a regressor) of one dataset,
+    and boosted v1 (gradient boosting on loans, with its ONNX copy)."""
     home = tmp_path_factory.mktemp("batch") / "studio"
     path = home.parent / "loans.csv"
     _loans(ROWS, seed=2).to_csv(path, index=False)
@@ -49,6 +51,13 @@ def home(tmp_path_factory) -> Path:
             plan=ValidationPlan(folds=3),
         )
         register_run(home, train(home, request).best.id, name=name, onnx=False)
+    request = TrainRequest(
+        version_id=version.id,
+        target="default",
+        models=("hist_gradient_boosting",),
+        plan=ValidationPlan(folds=2),
+    )
+    assert register_run(home, train(home, request).best.id, name="boosted").onnx_path
     return home
 
 
@@ -87,6 +96,62 @@ def test_predictions_are_the_pipelines_own_on_rows_typed_as_the_service_types_th
     assert np.allclose(scored[["probability_0", "probability_1"]].to_numpy(), expected)
     assert result.rows == 250 and result.model_version == "loans v1" and result.out == out
     assert result.seconds > 0
+
+
+def _as_sent(frame: pd.DataFrame) -> list[dict]:
+    """The rows as a client sends them: plain values, null where missing."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _awkward_rows() -> pd.DataFrame:
+    """Rows with unseen regions, missing values in every input and dates in several forms."""
+    frame = _loans(60, seed=11).drop(columns=["default"])
+    frame = frame.astype({"has_guarantor": object, "opened": object})
+    frame.loc[:4, "region"] = "west"
+    frame.loc[5:9, ["income", "region", "has_guarantor", "opened"]] = None
+    frame.loc[10:14, "opened"] = [
+        "2023-03-04T13:45:00",
+        "2023-03-04 23:59:59.5",
+        "2023-01-02T03:04:05+02:00",
+        "2024-02-29",
+        "2023-07-08T00:00:00Z",
+    ]
+    return frame
+
+
+@pytest.mark.parametrize("engine", ["onnx", "sklearn"])
+@pytest.mark.parametrize("dates", ["text", "timestamps", "zoned timestamps"])
+def test_batch_gives_the_services_answers_on_missing_values_unseen_levels_and_dates(
+    home, engine, dates
+):
+    model = load_served_model(home, "boosted@1", engine=engine)
+    frame = _awkward_rows()
+    sent = _as_sent(frame)  # dates as the client's text, whatever form the file holds them in
+    if dates == "timestamps":  # as a CSV import reads a date column
+        frame["opened"] = parse_dates(frame["opened"])
+    elif dates == "zoned timestamps":  # as a Parquet file with a time zone holds it
+        frame["opened"] = (
+            parse_dates(frame["opened"]).dt.tz_localize("UTC").dt.tz_convert("Europe/Paris")
+        )
+    scored = batch.score_frame(model, frame)
+    expected = score(model, check_rows(sent, model.columns, max_rows=len(sent)))
+    assert scored["prediction"].tolist() == expected.predictions
+    probabilities = scored[["probability_0", "probability_1"]].to_numpy()
+    assert probabilities.tolist() == expected.probabilities.tolist()  # ==, bit for bit
+    assert batch.UNSEEN_NOTE.format(column="region", count=5) in batch.batch_notes(model, frame)
+
+
+def test_the_default_engine_is_the_services_onnx_copy(home, tmp_path):
+    _loans(30, seed=12).to_csv(tmp_path / "in.csv", index=False)
+    batch.score_file(home, "boosted@1", tmp_path / "in.csv", tmp_path / "auto.parquet")
+    by_default = pd.read_parquet(tmp_path / "auto.parquet")
+    frame, _ = batch.read_frame(tmp_path / "in.csv")
+    for engine in ("onnx", "sklearn"):
+        scored = batch.score_frame(load_served_model(home, "boosted@1", engine=engine), frame)
+        same = scored["probability_1"].tolist() == by_default["probability_1"].tolist()
+        assert same == (engine == "onnx")
+    with pytest.raises(ValueError, match="has no ONNX copy"):
+        batch.score_file(home, "loans@1", tmp_path / "in.csv", tmp_path / "o.csv", engine="onnx")
 
 
 def test_every_input_column_passes_through_and_unused_ones_are_noted(home, scoring_file, tmp_path):
