@@ -14,6 +14,7 @@ from sklearn.compose import ColumnTransformer
 from threadpoolctl import threadpool_limits
 
 from core.data import ingest
+from core.data.booleans import truth
 from core.data.export import write_csv, write_parquet
 from core.data.ingest import messages as ingest_messages
 from core.prep.transformers import level_text
@@ -60,8 +61,6 @@ UNSEEN_NOTE = (
     "the model treats them as unknown, so check those predictions."
 )
 _KIND_WORDS = {NUMBER: "numbers", BOOLEAN: "true or false", DATETIME: "dates"}
-_TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
-_FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
 
 
 class BatchError(ValueError):
@@ -354,12 +353,11 @@ def _booleans(values: pd.Series, column: InputColumn) -> pd.Series:
     if values.dtype == bool:
         return values.astype(object)
     present = values.notna()
-    words = values[present].map(lambda value: str(value).strip().lower())
-    words = words.replace({"1.0": "1", "0.0": "0"})
-    known = words.isin(_TRUE_WORDS | _FALSE_WORDS)
-    _refuse(values[present], ~known, column)
+    # the words and 1/0 the service takes (core.data.booleans), read the same way here
+    meanings = values[present].map(truth)
+    _refuse(values[present], meanings.isna(), column)
     typed = _missing(values.index)
-    typed[present] = words.isin(_TRUE_WORDS).to_numpy(dtype=object)
+    typed[present] = meanings.to_numpy(dtype=object)
     return typed
 
 
