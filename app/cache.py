@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from core.review.explain.job import ExplanationExtras
     from core.review.explain.result import ExplanationPoints
     from core.review.review import VersionReview
+    from core.review.threshold import ThresholdCurve
     from core.serving.scoring import ServedInputs
     from core.store.models import ReviewRecord
     from core.store.runs import Run
@@ -366,3 +367,12 @@ def _importance(
     home: str, version_id: int, key: int, _explanation: Explanation
 ) -> dict[str, float]:
     return dict(_explanation.mean_abs())
+
+
+@st.cache_data(max_entries=8, show_spinner="Scoring the holdout at every threshold…")
+def threshold_curve(home: str, version_id: int, artifact_sha256: str) -> ThresholdCurve:
+    """A binary version's holdout trade-off (keyed by its file's hash: a version never changes)."""
+    from core.review.threshold import holdout_curve
+    from core.train.registry import model_version_by_id
+
+    return holdout_curve(Path(home), model_version_by_id(Path(home), version_id))

@@ -5,6 +5,7 @@ import streamlit as st
 from app import cache, state
 from app.components import home
 from app.review import sections
+from app.review.threshold import decision_threshold
 from core.review.record import latest_record, verdict_of
 
 st.title("Review")
@@ -27,7 +28,7 @@ if review is None:
 # every tab is drawn, so flipping between them in a meeting costs nothing; the key keeps the one
 # chosen when the page redraws (a review or explanation job ending no longer jumps to Gates)
 tabs = st.tabs(
-    ["Gates", "Errors", "Fairness", "Explanations", "Model card", "Sign-off"],
+    ["Gates", "Errors", "Threshold", "Fairness", "Explanations", "Model card", "Sign-off"],
     key=state.REVIEW_TAB,
     on_change="rerun",
 )
@@ -36,10 +37,12 @@ with tabs[0]:
 with tabs[1]:
     sections.errors(review)
 with tabs[2]:
-    sections.fairness(version, review)
+    decision_threshold(version)
 with tabs[3]:
-    sections.explanations(version)
+    sections.fairness(version, review)
 with tabs[4]:
-    sections.model_card(version)
+    sections.explanations(version)
 with tabs[5]:
+    sections.model_card(version)
+with tabs[6]:
     sections.sign_off(version, verdict)

@@ -163,3 +163,92 @@ def alias(
         override_reason=reason,
     )
     emit(updated.to_dict(), as_json, version_text)
+
+
+@cli.command()
+@click.argument("model_version")
+@click.option("--best-f1", is_flag=True, help="Keep the threshold with the best F1.")
+@click.option(
+    "--costs",
+    nargs=2,
+    type=float,
+    metavar="FALSE_ALARM MISS",
+    help="Keep the threshold with the cheapest mistakes at these costs.",
+)
+@click.option("--set", "value", type=float, help="Keep this threshold (between 0 and 1).")
+@click.option("--clear", is_flag=True, help="Back to the most probable class (0.5).")
+@studio_command
+def threshold(
+    ctx: StudioContext,
+    *,
+    as_json: bool,
+    model_version: str,
+    best_f1: bool,
+    costs: tuple[float, float] | None,
+    value: float | None,
+    clear: bool,
+) -> None:
+    """Show MODEL_VERSION's decision threshold on its holdout, or keep a new one with it.
+
+    Without an option: the threshold now and the best-F1 one, side by side. A kept threshold
+    decides the service's, batch scoring's and monitoring's answers."""
+    from core.review.threshold import describe, holdout_curve, set_threshold
+    from core.train.registry import find_model_version
+
+    chosen = [
+        name
+        for name, on in (
+            ("--best-f1", best_f1),
+            ("--costs", costs),
+            ("--set", value is not None),
+            ("--clear", clear),
+        )
+        if on
+    ]
+    if len(chosen) > 1:
+        raise click.UsageError(f"Choose one of {', '.join(chosen)}.")
+    version = find_model_version(ctx.home, model_version)
+    curve = holdout_curve(ctx.home, version)
+    new, basis = None, ""
+    if best_f1:
+        new, basis = curve.best_f1().threshold, "best F1 on the holdout"
+    elif costs:
+        point = curve.least_cost(false_alarm=costs[0], miss=costs[1])
+        new, basis = (
+            point.threshold,
+            f"cheapest mistakes on the holdout (costs {costs[0]:g}/{costs[1]:g})",
+        )
+    elif value is not None:
+        new, basis = value, "chosen by hand"
+    if chosen:
+        version = set_threshold(ctx.home, version, new, basis=basis, actor="cli")
+    now = curve.at(version.decision_threshold or 0.5)
+    payload = {
+        "model_version": version.label,
+        "decision_threshold": version.decision_threshold,
+        "basis": describe(version),
+        "positive_class": curve.positive,
+        "holdout_rows": curve.rows,
+        "at_threshold": now.to_dict(),
+        "best_f1": curve.best_f1().to_dict(),
+    }
+    emit(payload, as_json, _threshold_text)
+
+
+def _threshold_text(payload: dict[str, Any]) -> str:
+    def line(name: str, point: dict[str, Any]) -> str:
+        return (
+            f"{name}: {point['threshold']:.3f} calls {point['predicted_positive']:,} of "
+            f"{payload['holdout_rows']:,} holdout rows {payload['positive_class']}, "
+            f"{point['true_positive']:,} right, {point['false_positive']:,} false alarms, "
+            f"{point['false_negative']:,} misses (precision {point['precision']:.3f}, "
+            f"recall {point['recall']:.3f}, F1 {point['f1']:.3f})"
+        )
+
+    return "\n".join(
+        [
+            f"{payload['model_version']} decides by {payload['basis']}.",
+            line("Now", payload["at_threshold"]),
+            line("Best F1", payload["best_f1"]),
+        ]
+    )

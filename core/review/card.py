@@ -87,6 +87,7 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
                 f"{metric_label}: CV {_num(run.score)} ± {_num(run.score_std)}, "
                 f"holdout {_num(run.holdout_score)}",
             ),
+            *_threshold_row(version, run.task),
             ("Registered", f"{when(version.created_at)} by {version.created_by}"),
             ("Source run", f"#{run.id}, seed {run.seed}"),
         ],
@@ -102,6 +103,13 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
         notes=list(review.notes) if review else [],
         verdict=verdict.sentence,
     )
+
+
+def _threshold_row(version: ModelVersion, task: str) -> list[tuple[str, str]]:
+    """A binary classifier's decision threshold: what its answers are decided by."""
+    from core.review.threshold import describe
+
+    return [("Decision threshold", describe(version))] if task == "binary" else []
 
 
 def _finite(value: float) -> float | None:

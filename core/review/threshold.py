@@ -3,7 +3,7 @@ chosen cut-off kept with the version, which every way of scoring then uses."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ class ThresholdCurve:
         """The holdout's counts when rows scoring ``threshold`` or more are called positive."""
         reached = [point for point in self.points if point.threshold >= threshold]
         if reached:
-            return reached[-1]
+            return replace(reached[-1], threshold=threshold)
         return _point(threshold, 0, 0, self.positives)
 
     def best_f1(self) -> ThresholdPoint:

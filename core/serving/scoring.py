@@ -118,6 +118,8 @@ class ServedModel:
     metadata: dict[str, Any]
     known_levels: dict[str, frozenset[str]]
     onnx: OnnxRunner | None
+    # a binary classifier's cut-off on the second class's probability (None: argmax)
+    threshold: float | None = None
 
     @property
     def by_name(self) -> dict[str, InputColumn]:
@@ -210,13 +212,23 @@ def load_served_model(home: Path, ref: str | int, *, engine: str = "auto") -> Se
         "metrics": run.metrics.get("holdout", {}),
         "engine": "onnx" if onnx is not None else "sklearn",
         "onnx": version.onnx,
+        "decision_threshold": version.decision_threshold,
     }
     levels = _known_levels(home, dataset, columns) if dataset else {}
     for entry in metadata["inputs"]:
         if entry["name"] in levels:
             entry["levels"] = sorted(levels[entry["name"]])[:MAX_LISTED_LEVELS]
     return ServedModel(
-        version.label, version.id, pipeline, run.task, columns, classes, metadata, levels, onnx
+        version.label,
+        version.id,
+        pipeline,
+        run.task,
+        columns,
+        classes,
+        metadata,
+        levels,
+        onnx,
+        version.decision_threshold if run.task == "binary" else None,
     )
 
 
@@ -267,8 +279,17 @@ def score(model: ServedModel, values: dict[str, list[Any]]) -> Scores:
         return Scores(output.astype(np.float64).tolist(), None, unseen)
     if output.ndim == 1:  # a classifier without probabilities: its labels
         return Scores([plain(v) for v in output], None, unseen)
-    predictions = [model.classes[index] for index in output.argmax(axis=1).tolist()]
-    return Scores(predictions, output, unseen)
+    return Scores(_decided(model, output), output, unseen)
+
+
+def _decided(model: ServedModel, probabilities: np.ndarray) -> list[Any]:
+    """Each row's class: the positive (second) class from the version's threshold up, else the
+    most probable class."""
+    if model.threshold is not None and probabilities.shape[1] == 2:
+        chosen = (probabilities[:, 1] >= model.threshold).astype(int).tolist()
+    else:
+        chosen = probabilities.argmax(axis=1).tolist()
+    return [model.classes[index] for index in chosen]
 
 
 def _model_output(model: ServedModel, values: dict[str, list[Any]]) -> np.ndarray:

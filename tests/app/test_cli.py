@@ -562,3 +562,19 @@ def test_json_output_writes_null_for_non_finite_numbers(capsys) -> None:
         "array": [1.0, None],
         "path": "/tmp/x",
     }
+
+
+def test_threshold_shows_suggests_and_keeps_a_cut_off(tmp_path: Path, loans_studio) -> None:
+    home = loans_studio(tmp_path / "studio", rows=400, seed=9)
+    shown = run_json(home, "threshold", "loans@1")
+    assert shown["decision_threshold"] is None and shown["at_threshold"]["threshold"] == 0.5
+    assert shown["best_f1"]["f1"] >= shown["at_threshold"]["f1"]
+    kept = run_json(home, "threshold", "loans@1", "--costs", "1", "20")
+    assert kept["decision_threshold"] < 0.5 and "cheapest mistakes" in kept["basis"]
+    code, text = run(home, "threshold", "loans@1")
+    assert code == 0 and "decides by" in text and "Best F1:" in text
+    code, text = run(home, "threshold", "loans@1", "--set", "1.5")
+    assert code == 1 and "between 0 and 1" in text and "Traceback" not in text
+    code, text = run(home, "threshold", "loans@1", "--set", "0.4", "--best-f1")
+    assert code != 0 and "Choose one of" in text
+    assert run_json(home, "threshold", "loans@1", "--clear")["decision_threshold"] is None

@@ -181,3 +181,32 @@ def test_the_what_if_path_flags_values_outside_training(studio: Path) -> None:
     assert {"income", "sex"} <= flagged
     figure = waterfall_figure(result.shap, result.base_value, result.output_value)
     assert figure.data
+
+
+def test_a_threshold_is_chosen_on_the_holdout_and_kept_with_the_version(
+    tmp_path: Path, loans_studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.review.record import review_and_save
+
+    home = loans_studio(tmp_path / "studio", rows=400, seed=9)
+    review_and_save(home, "loans@1", source="cli", actor="test")
+    monkeypatch.setenv("MLOPS_STUDIO_HOME", str(home))
+    at = review_page()
+    at.session_state[state.REVIEW_TAB] = "Threshold"
+    at.run()
+    no_errors(at)
+    assert any("the most probable class (0.5)" in m.value for m in at.markdown)
+    table = at.table[0].value
+    assert list(table.columns) == ["now", "with this choice"]
+    assert table.loc["threshold", "now"] == "0.500"
+    at.radio(key=state.REVIEW_THRESHOLD_HOW).set_value("cost").run()
+    at.number_input(key=state.REVIEW_THRESHOLD_MISS).set_value(20.0).run()
+    no_errors(at)
+    chosen = float(at.table[0].value.loc["threshold", "with this choice"])
+    assert chosen < 0.5  # a miss costing 20 false alarms calls more rows positive
+    at.button(key=state.REVIEW_THRESHOLD_SAVE).click().run()
+    no_errors(at)
+    kept = find_model_version(home, "loans@1")
+    assert kept.decision_threshold is not None and round(kept.decision_threshold, 3) == chosen
+    assert kept.threshold_basis == "cheapest mistakes on the holdout"
+    assert any("cheapest mistakes on the holdout" in m.value for m in at.markdown)
