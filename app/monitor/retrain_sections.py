@@ -143,12 +143,9 @@ def gates(retrain: RetrainRun) -> None:
     review = cache.review(str(home()), record)
     if review is None:
         return
-    verdicts = {True: "passed", False: "FAILED", None: "not checked"}
-    rows = [
-        {"gate": gate.title, "result": verdicts[gate.passed], "detail": gate.message}
-        for gate in review.gates
-    ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    from app.review.sections import gate_table
+
+    gate_table(review)
 
 
 def decide(deployment: Deployment, retrain: RetrainRun) -> None:

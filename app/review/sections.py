@@ -198,15 +198,21 @@ def run_review(version: ModelVersion, config: GateConfig, sensitive: list[str]) 
 
 
 def gates(review: VersionReview) -> None:
-    rows = [
-        {"gate": gate.title, "verdict": VERDICT[gate.passed], "detail": gate.message}
-        for gate in review.gates
-    ]
     if review.passed:
         st.success("This version passes every gate that was checked.")
     else:
         st.error("This version fails at least one gate.")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=state.REVIEW_GATES)
+    gate_table(review)
+
+
+def gate_table(review: VersionReview) -> None:
+    """Each gate with its verdict and its whole explanation: a static table whose details
+    wrap, where a grid cell cut them off (Review and Monitor's retrains show the same)."""
+    rows = [
+        {"gate": gate.title, "verdict": VERDICT[gate.passed], "detail": gate.message}
+        for gate in review.gates
+    ]
+    st.table(pd.DataFrame(rows).set_index("gate"))
     for note in review.notes:
         st.caption(md(note))
 

@@ -79,9 +79,9 @@ def test_no_versions_points_to_experiments(studio_home: Path) -> None:
 def test_gates_errors_fairness_and_explanations_render(studio: Path) -> None:
     at = review_page()
     no_errors(at)
-    gates = at.dataframe[0].value
-    assert {"Holdout ROC AUC", "No sign of target leakage"} <= set(gates["gate"])
-    segments = at.dataframe[1].value
+    gates = at.table[0].value  # static: each gate's detail is shown whole, wrapped
+    assert {"Holdout ROC AUC", "No sign of target leakage"} <= set(gates.index)
+    segments = at.dataframe[0].value  # the gates are a static table now
     assert {"sex", "age_band"} <= set(segments["column"])
     assert at.selectbox(key=state.REVIEW_FAIRNESS_FEATURE).options
     assert len(at.get("plotly_chart")) >= 6
@@ -167,7 +167,7 @@ def test_meeting_mode_hides_the_editing_controls(studio: Path) -> None:
     no_errors(at)
     keys = {widget.key for widget in at.button}
     assert state.REVIEW_RUN not in keys
-    assert "Holdout ROC AUC" in set(at.dataframe[0].value["gate"])
+    assert "Holdout ROC AUC" in set(at.table[0].value.index)
 
 
 def test_the_what_if_path_flags_values_outside_training(studio: Path) -> None:
@@ -183,6 +183,10 @@ def test_the_what_if_path_flags_values_outside_training(studio: Path) -> None:
     assert figure.data
 
 
+def threshold_table(at: AppTest) -> pd.DataFrame:
+    return next(t.value for t in at.table if "with this choice" in t.value.columns)
+
+
 def test_a_threshold_is_chosen_on_the_holdout_and_kept_with_the_version(
     tmp_path: Path, loans_studio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -196,13 +200,13 @@ def test_a_threshold_is_chosen_on_the_holdout_and_kept_with_the_version(
     at.run()
     no_errors(at)
     assert any("the most probable class (0.5)" in m.value for m in at.markdown)
-    table = at.table[0].value
+    table = threshold_table(at)
     assert list(table.columns) == ["now", "with this choice"]
     assert table.loc["threshold", "now"] == "0.500"
     at.radio(key=state.REVIEW_THRESHOLD_HOW).set_value("cost").run()
     at.number_input(key=state.REVIEW_THRESHOLD_MISS).set_value(20.0).run()
     no_errors(at)
-    chosen = float(at.table[0].value.loc["threshold", "with this choice"])
+    chosen = float(threshold_table(at).loc["threshold", "with this choice"])
     assert chosen < 0.5  # a miss costing 20 false alarms calls more rows positive
     at.button(key=state.REVIEW_THRESHOLD_SAVE).click().run()
     no_errors(at)
