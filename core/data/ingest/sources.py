@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import gzip
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 
@@ -111,6 +112,17 @@ def _open_stream(path: Path, compression: str | None, limits: ImportLimits) -> I
         raise
     finally:
         raw.close()
+
+
+@contextmanager
+def _open_binary(source: _Source) -> Iterator[IO[bytes] | gzip.GzipFile]:
+    """The unpacked bytes as a Python file, for reading line by line."""
+    if source.compression == "gzip":
+        with gzip.open(source.path, "rb") as unpacked:
+            yield unpacked
+    else:
+        with source.path.open("rb") as plain:
+            yield plain
 
 
 def _read_head(stream: Any) -> tuple[bytes, bool]:
