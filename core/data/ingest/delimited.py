@@ -31,7 +31,6 @@ from core.data.ingest.quotes import (
     check_header,
     check_quotes,
     find_runaway_quotes,
-    last_line_has_quote,
     may_swallow_rows,
     repaired_stream,
     repaired_warning,
@@ -307,8 +306,12 @@ def _may_swallow_rows(
 ) -> bool:
     spans_lines = ragged.line_breaks > 0
     return may_swallow_rows(
-        table, shape=plan.shape, skipped_span_lines=spans_lines
-    ) or last_line_has_quote(source, plan.encoding)
+        table,
+        source=source,
+        encoding=plan.encoding,
+        shape=plan.shape,
+        skipped_span_lines=spans_lines,
+    )
 
 
 def _should_check_quotes(plan: _CsvPlan) -> bool:

@@ -39,8 +39,10 @@ _MAX_REPAIRS = 100
 # A column name wrapped over a few lines is fine; one over more has swallowed rows.
 _MAX_NAME_LINES = 5
 _TAIL_BYTES = 64 * 1024
+_MAX_TAIL_BYTES = 32 << 20
 _EXCERPT_CHARACTERS = 40
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _NUMBER_LIKE = re.compile(r"[-+]?[\d.,' ]*\d[\d.,' ]*(?:[eE][-+]?\d+)?%?")
 # What pyarrow reads as missing or as a special float in a numeric column.
 _NUMBER_WORDS = frozenset({"na", "n/a", "#n/a", "null", "none", "nan", "-nan", "inf", "-inf"})
@@ -92,20 +94,25 @@ class RowShape:
                 return True
         return False
 
-    def value_swallows_rows(self, value: str) -> bool:
-        """Could this multi-line value (as parsed) hold rows that a stray quote pair merged?
+    def value_swallows_rows(self, value: str, *, column: int) -> bool:
+        """Could this multi-line value of ``column`` hold rows that a stray quote merged?
 
-        A value that opens mid-row on one line and closes mid-row a few lines down keeps
-        the row's field count, so it is not skipped: its first and last lines together hold
-        one row's worth of delimiters, and every line between holds a whole row.
+        A value that opens on one line and closes a few lines down, at a quote mark in the
+        same column, keeps the row's field count, so the row is not skipped. Then the value's
+        first line holds the rest of the opening row (columns after ``column``), its last line
+        the start of the closing row (columns before it), and every line between a whole row.
         """
         lines = _LINE_BREAK.split(value)
-        if self.swallows_rows(lines[1:-1]):
+        inside = lines[1:-1]
+        if self.swallows_rows(inside):
             return True
-        if not self.numeric:
+        first, last = lines[0].split(self.delimiter), lines[-1].split(self.delimiter)
+        if not self.numeric or len(last) - 1 != column or len(first) != self.width - column:
             return False
-        ends = lines[0].count(self.delimiter) + lines[-1].count(self.delimiter)
-        return ends == self.width - 1 and all(self.looks_like_row(line) for line in lines[1:-1])
+        ends = [(column + offset, text) for offset, text in enumerate(first) if offset]
+        ends += list(enumerate(last[:-1]))
+        numbers = all(_is_number(text.strip()) for index, text in ends if index in self.numeric)
+        return numbers and all(self.looks_like_row(line) for line in inside)
 
 
 def _is_number(field: str) -> bool:
@@ -121,50 +128,79 @@ class QuoteRepair:
     text: str
 
 
-def may_swallow_rows(table: pa.Table, *, shape: RowShape, skipped_span_lines: bool) -> bool:
+def may_swallow_rows(
+    table: pa.Table,
+    *,
+    source: _Source,
+    encoding: str,
+    shape: RowShape,
+    skipped_span_lines: bool,
+) -> bool:
     """Cheap check after a parse: could a quoted value have swallowed rows?
 
-    Only values that hold a line break can; a clean file has none, which one scan of each
+    Only values that hold a line break can; a clean file has none, which one pass over each
     text column's bytes shows. Of those that do, a runaway holds lines that look like rows,
-    or reaches the end of the file (a quote on the last lines never closes), or made a row
-    ragged (skipped rows are few, so each gets the full scan). The full scan,
-    ``find_runaway_quotes``, then decides on whole lines.
+    or made its row ragged (skipped rows are few, so each gets the full scan), or is still
+    open at the end of the file. ``find_runaway_quotes`` then decides on whole lines.
     """
     if skipped_span_lines:
         return True
-    last = table.num_rows - 1
+    last_row: list[str] = []
     for index, field in enumerate(table.schema):
         column = table.column(index)
         if not pa.types.is_string(field.type) or not _has_line_break(column):
             continue
         spanning = pc.match_substring_regex(column, r"\r|\n").fill_null(False)
-        rows = pc.indices_nonzero(spanning).to_pylist()
         values = column.filter(spanning).to_pylist()
-        if rows and rows[-1] == last:
+        if any(shape.value_swallows_rows(value, column=index) for value in values):
             return True
-        if any(shape.value_swallows_rows(value) for value in values):
-            return True
-    return False
+        if spanning[table.num_rows - 1].as_py():
+            last_row.append(values[-1])
+    return _ends_inside_quotes(source, encoding, shape.delimiter, last_row)
 
 
-def last_line_has_quote(source: _Source, encoding: str) -> bool:
-    """Whether the file's last line has a quote mark and no line break after it.
+def _ends_inside_quotes(
+    source: _Source, encoding: str, delimiter: str, last_row: Sequence[str]
+) -> bool:
+    """Whether the file may end inside a quoted value, from its last row's multi-line values.
 
-    A quote there that never closes leaves no line break in its value for the cheap check
-    to see. Reading the tail needs a seek, so a gzipped file is not checked.
+    A value that never closes runs to the end of the file: when the file ends with a line
+    break, the value swallowed it (it ends with one); when not, the last record's lines,
+    read from the tail, end inside quotes. A gzipped file has no cheap tail, so any
+    multi-line value in its last row counts.
     """
     if source.compression is not None:
-        return False
+        return bool(last_row)
+    breaks = sum(len(_LINE_BREAK.findall(value)) for value in last_row)
+    lines = _last_lines(source, encoding, count=breaks + 1)
+    if lines is None:
+        return True
+    if lines[-1].endswith(("\n", "\r")):
+        return any(value.endswith(("\n", "\r")) for value in last_row)
+    spans = _quoted_spans(lines, delimiter)
+    return bool(spans) and spans[-1].end == len(lines)
+
+
+def _last_lines(source: _Source, encoding: str, *, count: int) -> list[str] | None:
+    """The file's last ``count`` lines (after any blank ones), or None when they run longer
+    than the largest tail read."""
+    width = codecs.lookup(encoding).name
+    step = 4 if "32" in width else 2 if "16" in width else 1
     with source.path.open("rb") as raw:
         size = raw.seek(0, io.SEEK_END)
-        width = codecs.lookup(encoding).name
-        step = 4 if "32" in width else 2 if "16" in width else 1
-        start = max(0, size - _TAIL_BYTES)
-        raw.seek(start - start % step)
-        tail = raw.read().decode(encoding, errors="replace")
-    if not tail or tail[-1] in "\r\n":
-        return False
-    return '"' in _LINE_BREAK.split(tail)[-1]
+        length = _TAIL_BYTES
+        while True:
+            start = max(0, size - length)
+            start -= start % step
+            raw.seek(start)
+            lines = _LINE.findall(raw.read().decode(encoding, errors="replace"))
+            while len(lines) > 1 and not lines[-1].strip("\r\n"):
+                lines.pop()
+            if len(lines) > count or (start == 0 and len(lines) >= count):
+                return lines[-count:]  # past the first line, which may be cut mid-line
+            if start == 0 or length >= _MAX_TAIL_BYTES:
+                return None
+            length *= 8
 
 
 def check_header(lines: Sequence[str], names: Sequence[str], *, delimiter: str, line: int) -> None:
@@ -222,16 +258,21 @@ class _LineFeed:
             needed = self._shape.runaway_rows
             if needed is not None and self._run >= needed:
                 raise self._open_runaway()
-        if self.pending:
-            number, line = self.pending.popleft()
-        else:
-            line = next(self._lines, "")
-            if not line:
-                if self.record:
-                    raise self._open_runaway()  # the file ends inside a quoted value
-                raise StopIteration
-            self._number += 1
-            number = self._number
+        while True:
+            if self.pending:
+                number, line = self.pending.popleft()
+            else:
+                line = next(self._lines, "")
+                if not line:
+                    if self.record:
+                        raise self._open_runaway()  # the file ends inside a quoted value
+                    raise StopIteration
+                self._number += 1
+                number = self._number
+            # A line without quote marks that starts a record is that whole record, with
+            # nothing to judge: csv.reader never sees it, which makes the scan fast.
+            if self.record or '"' in line:
+                break
         self.record.append((number, line))
         return line
 

@@ -171,8 +171,14 @@ def legitimate_rows(count: int) -> list[str]:
     return lines
 
 
-def test_quoted_values_over_several_lines_import_as_before(tmp_path: Path) -> None:
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzip"])
+def test_quoted_values_over_several_lines_import_as_before(tmp_path: Path, packed: bool) -> None:
+    """Gzipped, the multi-line value in the last row sends the file to the full scan (its
+    tail cannot be read cheaply), which must find nothing either."""
     path = write(tmp_path, legitimate_rows(3_000))
+    if packed:
+        path = path.with_suffix(".csv.gz")
+        path.write_bytes(gzip.compress((tmp_path / "data.csv").read_bytes()))
     result = read_table(path)
     assert result.report.rows == 3_001
     assert result.report.warnings == ()
@@ -207,17 +213,33 @@ def test_a_text_only_table_is_repaired_after_a_long_run_of_rows(tmp_path: Path) 
     assert result.report.literal_quote_lines == (100,)
 
 
-def test_a_clean_file_is_not_scanned_line_by_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_runaway_to_the_end_of_a_file_without_a_final_line_break_is_found(
+    tmp_path: Path,
 ) -> None:
-    """The cheap check is all a file without quoted line breaks pays for."""
+    """Text only, so no run of rows vouches for it: only the file's end inside quotes does."""
+    lines = ["name,comment"] + [f"person {i},note {i}" for i in range(100)]
+    lines = on_line(lines, 100, 'person 98,"oops')
+    result = read_table(write(tmp_path, lines, end=""))
+    assert result.report.rows == 100
+    assert column(result, "comment")[98:] == ['"oops', "note 99"]
+    assert result.report.literal_quote_lines == (100,)
+
+
+@pytest.mark.parametrize("kind", ["no-line-breaks", "legitimate-line-breaks"])
+def test_a_file_without_runaways_is_not_scanned_line_by_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """The cheap checks are all such a file pays for: the full scan is for suspects."""
 
     def scan(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a clean file was scanned")
+        raise AssertionError("the file was scanned line by line")
 
     monkeypatch.setattr(delimited_module, "find_runaway_quotes", scan)
-    lines = [HEADER] + [f'{i},{i},"quoted, with a comma {i}"' for i in range(5_000)]
-    assert read_table(write(tmp_path, lines)).report.rows == 5_000
+    if kind == "no-line-breaks":
+        lines = [HEADER] + [f'{i},{i},"quoted, with a comma {i}"' for i in range(5_000)]
+    else:
+        lines = legitimate_rows(5_000)
+    assert read_table(write(tmp_path, lines)).report.rows >= 5_000
 
 
 # --- refusals ------------------------------------------------------------------------------
