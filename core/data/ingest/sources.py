@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -115,14 +116,39 @@ def _open_stream(path: Path, compression: str | None, limits: ImportLimits) -> I
 
 
 @contextmanager
-def _open_binary(source: _Source) -> Iterator[IO[bytes] | gzip.GzipFile]:
-    """The unpacked bytes as a Python file, for reading line by line."""
-    if source.compression == "gzip":
-        with gzip.open(source.path, "rb") as unpacked:
-            yield unpacked
-    else:
+def _open_binary(source: _Source) -> Iterator[IO[bytes]]:
+    """The unpacked bytes as a Python file, for reading line by line, under the same limit
+    and with the same message for a damaged gzip as the pyarrow streams."""
+    if source.compression != "gzip":
         with source.path.open("rb") as plain:
             yield plain
+        return
+    try:
+        with gzip.open(source.path, "rb") as unpacked:
+            yield io.BufferedReader(_CappedReader(unpacked, source.limits.max_bytes))
+    except (OSError, EOFError) as exc:
+        raise IngestError(BAD_GZIP) from exc
+
+
+class _CappedReader(io.RawIOBase):
+    """A raw file that stops once more than ``limit`` bytes have been read."""
+
+    def __init__(self, raw: IO[bytes] | gzip.GzipFile, limit: int) -> None:
+        super().__init__()
+        self._raw = raw
+        self._limit = limit
+        self._seen = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        self._seen += len(data)
+        if self._seen > self._limit:
+            raise IngestError(UNPACKED_TOO_LARGE.format(cap=_format_bytes(self._limit)))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _read_head(stream: Any) -> tuple[bytes, bool]:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core.data.ingest import IngestError, IngestResult, read_table
+from core.data.ingest import ImportLimits, IngestError, IngestResult, read_table
 from core.data.ingest import delimited as delimited_module
 from core.data.ingest.messages import (
+    BAD_GZIP,
     INVALID_JSON_LINE,
     INVALID_QUOTES,
     QUOTE_IN_HEADER,
@@ -17,6 +18,7 @@ from core.data.ingest.messages import (
     QUOTES_NOT_ENCLOSING,
     SKIPPED_LINES_WARNING,
     SKIPPED_ROWS_WARNING,
+    UNPACKED_TOO_LARGE,
 )
 
 HEADER = "id,amount,note"
@@ -267,6 +269,34 @@ def test_a_file_of_unpaired_quote_marks_is_refused_and_reads_with_quotes_never(
     result = read_table(path, quotes="never")
     assert result.report.rows == 1_000
     assert column(result, "size")[:2] == ['"0 inch', '1" tall']
+
+
+@pytest.fixture(scope="module")
+def packed_runaway(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """7.5 MB of CSV, gzipped, with a stray quote on line 11: the first parse stops at the
+    runaway and the scan and the repaired read go through the file again."""
+    folder = tmp_path_factory.mktemp("packed")
+    path = write(folder, on_line(rows(300_000), 11, '9,"broken,3'))
+    return gzip.compress(path.read_bytes())
+
+
+def test_the_repair_keeps_the_unpacked_size_limit(tmp_path: Path, packed_runaway: bytes) -> None:
+    path = tmp_path / "data.csv.gz"
+    path.write_bytes(packed_runaway)
+    with pytest.raises(IngestError) as caught:
+        read_table(path, limits=ImportLimits(max_bytes=3 << 20))
+    assert str(caught.value) == UNPACKED_TOO_LARGE.format(cap="3.0 MB")
+    assert read_table(path).report.rows == 300_000
+
+
+def test_a_damaged_gzip_found_while_repairing_gets_the_gzip_message(
+    tmp_path: Path, packed_runaway: bytes
+) -> None:
+    path = tmp_path / "data.csv.gz"
+    path.write_bytes(packed_runaway[: len(packed_runaway) * 9 // 10])
+    with pytest.raises(IngestError) as caught:
+        read_table(path)
+    assert str(caught.value) == BAD_GZIP
 
 
 def test_an_unknown_quote_mode_is_refused(tmp_path: Path) -> None:
