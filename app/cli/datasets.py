@@ -36,6 +36,14 @@ PROFILE_COLUMNS = (
     default=None,
     help="Decimal mark of the file's numbers (1,234.5 or 1.234,5), when sniffing guesses wrong.",
 )
+@click.option(
+    "--quotes",
+    type=click.Choice(["detect", "always", "never"]),
+    default=None,
+    help="How CSV quote marks are read: detect (default) encloses values but reads a quote "
+    "that never closes on its row as a character; always encloses, even over many lines; "
+    "never treats them as ordinary characters.",
+)
 @studio_command
 def import_(
     ctx: StudioContext,
@@ -46,6 +54,7 @@ def import_(
     delimiter: str | None,
     encoding: str | None,
     decimal: str | None,
+    quotes: str | None,
 ) -> None:
     """Import a CSV/TSV, Parquet or JSON-lines file (optionally gzipped) as a dataset version."""
     from core.data.datasets import import_dataset
@@ -59,6 +68,7 @@ def import_(
         delimiter=delimiter,
         encoding=encoding,
         decimal=decimal,
+        quotes=quotes,
         actor="cli",
     )
     emit(outcome.to_dict(), as_json, _import_text)

@@ -31,6 +31,7 @@ ENCODINGS = {
     "Windows-1250 (Central European)": "cp1250",
 }
 DECIMALS = {"Detect": None, "Point: 1,234.5": "point", "Comma: 1.234,5": "comma"}
+QUOTES = {"Detect": None, "Always": "always", "Never (ordinary characters)": "never"}
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "jsonl", "ndjson", "json", "gz"]
 TOO_BIG = (
     "That file is {size:.0f} MB, over the {cap} MB import cap. Raise the cap with "
@@ -50,18 +51,30 @@ def import_panel(*, expanded: bool) -> None:
             key=state.UPLOAD_NAME,
             placeholder="Defaults to the file name; an existing name gets a new version",
         )
-        left, middle, right = st.columns(3)
-        delimiter = left.selectbox("Delimiter", list(DELIMITERS), key=state.UPLOAD_DELIMITER)
-        encoding = middle.selectbox("Encoding", list(ENCODINGS), key=state.UPLOAD_ENCODING)
-        decimal = right.selectbox(
+        delimiter_box, encoding_box, decimal_box, quotes_box = st.columns(4)
+        delimiter = delimiter_box.selectbox(
+            "Delimiter", list(DELIMITERS), key=state.UPLOAD_DELIMITER
+        )
+        encoding = encoding_box.selectbox("Encoding", list(ENCODINGS), key=state.UPLOAD_ENCODING)
+        decimal = decimal_box.selectbox(
             "Decimal mark",
             list(DECIMALS),
             key=state.UPLOAD_DECIMAL,
             help="How the file writes numbers; Detect reads it from the file, as a spreadsheet "
             "would.",
         )
+        quotes = quotes_box.selectbox(
+            "Quote marks",
+            list(QUOTES),
+            key=state.UPLOAD_QUOTES,
+            help="Detect: a quoted value may run over several lines, but a quote mark that "
+            "never closes on its row is read as an ordinary character. Always: every quote "
+            "mark encloses a value. Never: for files that use quote marks as inch marks.",
+        )
         if st.button("Import", type="primary", key=state.UPLOAD_BUTTON):
-            options = _ReadOptions(DELIMITERS[delimiter], ENCODINGS[encoding], DECIMALS[decimal])
+            options = _ReadOptions(
+                DELIMITERS[delimiter], ENCODINGS[encoding], DECIMALS[decimal], QUOTES[quotes]
+            )
             _submit_upload(uploaded, name, options)
         if job_id := st.session_state.get(state.IMPORT_JOB_ID):
             job_progress(job_id, on_done=_show_imported)
@@ -87,6 +100,7 @@ class _ReadOptions:
     delimiter: str | None
     encoding: str | None
     decimal: str | None
+    quotes: str | None = None
 
 
 def _submit_upload(uploaded: Any, name: str, options: _ReadOptions) -> None:
@@ -102,10 +116,11 @@ def _submit_upload(uploaded: Any, name: str, options: _ReadOptions) -> None:
         "delimiter": options.delimiter,
         "encoding": options.encoding,
         "decimal": options.decimal,
+        "quotes": options.quotes,
         "actor": "ui",
     }
     digest = hashlib.sha256(data).hexdigest()[:16]
-    chosen = f"{options.delimiter}:{options.encoding}:{options.decimal}"
+    chosen = f"{options.delimiter}:{options.encoding}:{options.decimal}:{options.quotes}"
     job = submit_job(
         home(),
         kind="import_upload",

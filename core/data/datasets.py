@@ -69,12 +69,14 @@ def import_dataset(
     delimiter: str | None = None,
     encoding: str | None = None,
     decimal: str | None = None,
+    quotes: str | None = None,
     limits: ImportLimits | None = None,
     actor: str = "studio",
 ) -> ImportOutcome:
     """Read a file into a new dataset version; identical content reuses the existing version.
 
-    ``delimiter``, ``encoding`` and ``decimal`` (the decimal mark) override what is sniffed.
+    ``delimiter``, ``encoding`` and ``decimal`` (the decimal mark) override what is sniffed;
+    ``quotes`` ("detect", "always" or "never") says how CSV quote marks are read.
     """
     name = clean_name(name)
     ingested = read_table(
@@ -83,6 +85,7 @@ def import_dataset(
         delimiter=delimiter,
         encoding=encoding,
         decimal=decimal,
+        quotes=quotes,
         limits=limits or ImportLimits.from_env(),
     )
     version, reused = store_table(

@@ -37,6 +37,7 @@ def import_upload_job(home: Path, params: dict[str, Any], progress: Any) -> dict
             delimiter=params.get("delimiter"),
             encoding=params.get("encoding"),
             decimal=params.get("decimal"),
+            quotes=params.get("quotes"),
             actor=params.get("actor", "studio"),
         )
     finally:

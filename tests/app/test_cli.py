@@ -54,6 +54,39 @@ def test_import_takes_the_decimal_mark(tmp_path: Path) -> None:
     assert dtypes["price"] == "string"
 
 
+def _stray_quote_csv(folder: Path) -> Path:
+    lines = ["id,amount,note"] + [f"{i},{i * 3},note {i}" for i in range(3_000)]
+    lines[1_001] = '12,"broken,3'  # line 1,002
+    path = folder / "notes.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_import_reads_a_quote_that_never_closes_as_a_character(tmp_path: Path) -> None:
+    path, home = _stray_quote_csv(tmp_path), tmp_path / "h"
+    code, output = run(home, "import", str(path), "--name", "notes")
+    assert code == 0 and "3,000 rows x 3 columns" in output, output
+    assert 'Note: Line 1002 has a quote mark that never closes on its row (12,"broken,3)' in output
+    always = run_json(home, "import", str(path), "--name", "notes", "--quotes", "always")
+    assert always["version"]["rows"] == 1_000 and always["report"]["skipped_rows"] == 1
+    assert any("take up 2,000 lines" in warning for warning in always["report"]["warnings"])
+    never = run_json(home, "import", str(path), "--name", "notes", "--quotes", "never")
+    assert never["version"]["rows"] == 3_000 and never["report"]["literal_quote_lines"] == []
+
+
+def test_import_refuses_a_file_of_unpaired_quotes_until_told_to_ignore_them(
+    tmp_path: Path,
+) -> None:
+    path, home = tmp_path / "sizes.csv", tmp_path / "h"
+    lines = [f'{i},"{i} inch,y' if i % 2 == 0 else f'{i},{i}" tall,x' for i in range(400)]
+    path.write_text("id,size,note\n" + "\n".join(lines) + "\n")
+    code, output = run(home, "import", str(path), "--name", "sizes")
+    assert code == 1 and "Choose quote marks 'never'" in output and "Traceback" not in output
+    assert run_json(home, "datasets")["datasets"] == []
+    never = run_json(home, "import", str(path), "--name", "sizes", "--quotes", "never")
+    assert never["version"]["rows"] == 400
+
+
 def test_profile_a_dataset_and_a_file(tmp_path: Path) -> None:
     home = tmp_path / "h"
     run_json(home, "import", str(CREDIT), "--name", "credit")

@@ -95,6 +95,35 @@ def test_a_chosen_decimal_point_keeps_decimal_commas_as_text(studio_home: Path) 
     assert {column.name: column.dtype for column in version.schema}["Preis"] == "string"
 
 
+def _upload_notes(studio_home: Path, quotes: str) -> AppTest:
+    lines = ["id,amount,note"] + [f"{i},{i * 3},note {i}" for i in range(3_000)]
+    lines[1_001] = '12,"broken,3'  # line 1,002: the rest of the file would be one value
+    at = app()
+    data = ("\n".join(lines) + "\n").encode()
+    at.file_uploader(key=state.UPLOAD).set_value(("notes.csv", data, "text/csv"))
+    at.selectbox(key=state.UPLOAD_QUOTES).set_value(quotes)
+    at.button(key=state.UPLOAD_BUTTON).click().run()
+    finish_jobs(studio_home)
+    at.run()
+    at.run()
+    no_errors(at)
+    return at
+
+
+def test_a_stray_quote_keeps_every_row_and_the_page_says_which_line(studio_home: Path) -> None:
+    at = _upload_notes(studio_home, "Detect")
+    assert list_datasets(studio_home)[0].latest.row_count == 3_000
+    assert any("3,000 rows" in success.value for success in at.success)
+    warnings = [warning.value.replace("\\", "") for warning in at.warning]  # md() escapes
+    assert any("Line 1002 has a quote mark that never closes" in text for text in warnings)
+
+
+def test_quote_marks_can_be_read_as_ordinary_characters(studio_home: Path) -> None:
+    at = _upload_notes(studio_home, "Never (ordinary characters)")
+    assert list_datasets(studio_home)[0].latest.row_count == 3_000
+    assert not at.warning
+
+
 def test_a_picture_renamed_csv_gets_a_clear_error(studio_home: Path) -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
     at = app()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import shutil
@@ -10,7 +9,6 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import pyarrow as pa
 import pyarrow.json as pajson
@@ -34,7 +32,7 @@ from core.data.ingest.report import (
     _renamed_warning,
     fix_column_names,
 )
-from core.data.ingest.sources import _HEAD_BYTES, _open_stream, _Source
+from core.data.ingest.sources import _HEAD_BYTES, _open_binary, _open_stream, _Source
 
 _JSON_CONFLICT = re.compile(r"Column\((/[^)]*)\) changed from")
 _JSON_BLOCK_BYTES = 16 << 20
@@ -114,7 +112,7 @@ def _jsonl_error(source: _Source, exc: pa.ArrowInvalid) -> IngestError:
 
 
 def _first_bad_json_line(source: _Source) -> str | None:
-    with _open_lines(source) as handle:
+    with _open_binary(source) as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
@@ -127,16 +125,6 @@ def _first_bad_json_line(source: _Source) -> str | None:
             if not isinstance(value, dict):
                 return INVALID_JSON_LINE.format(line=number)
     return None
-
-
-@contextmanager
-def _open_lines(source: _Source) -> Iterator[IO[bytes] | gzip.GzipFile]:
-    if source.compression == "gzip":
-        with gzip.open(source.path, "rb") as unpacked:
-            yield unpacked
-    else:
-        with source.path.open("rb") as plain:
-            yield plain
 
 
 def _plain_report(

@@ -16,6 +16,7 @@ from core.data.ingest.messages import (
     ENCODING_UNCERTAIN_WARNING,
     ENCODING_WARNING,
     MIXED_ENCODING,
+    SKIPPED_LINES_WARNING,
     SKIPPED_ROWS_WARNING,
     TOO_MANY_COLUMNS,
     UNDECODABLE,
@@ -24,6 +25,16 @@ from core.data.ingest.messages import (
     _reason,
 )
 from core.data.ingest.numbers import NumberPlan, check_decimal, plan_numbers
+from core.data.ingest.quotes import (
+    QuoteRepair,
+    RowShape,
+    check_header,
+    check_quotes,
+    find_runaway_quotes,
+    may_swallow_rows,
+    repaired_stream,
+    repaired_warning,
+)
 from core.data.ingest.refine import _refine_columns
 from core.data.ingest.report import (
     IngestReport,
@@ -62,6 +73,7 @@ class _TextOptions:
     encoding: str | None
     tsv: bool
     decimal: str | None = None
+    quotes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,19 +91,35 @@ class _CsvPlan:
     numbers: NumberPlan
     skip_rows: int
     block_size: int
+    quotes: str = "detect"
+    repairs: tuple[QuoteRepair, ...] = ()
+    quotes_checked: bool = False
+
+    @property
+    def shape(self) -> RowShape:
+        numeric = tuple(
+            index
+            for index, name in enumerate(self.names)
+            if pa.types.is_integer(self.types[name]) or pa.types.is_floating(self.types[name])
+        )
+        return RowShape(delimiter=self.delimiter, width=len(self.names), numeric=numeric)
 
 
 class _RaggedRows:
-    """invalid_row_handler for pyarrow: skip the row, remember how many and where."""
+    """invalid_row_handler for pyarrow: skip the row, remember how many, where, and how many
+    lines of the file they take up (more than one each when a quoted value spans lines)."""
 
     def __init__(self) -> None:
         self.count = 0
         self.lines: list[int] = []
+        self.line_breaks = 0
 
     def __call__(self, row: Any) -> str:
         self.count += 1
         if len(self.lines) < _MAX_REPORTED_LINES and row.number is not None:
             self.lines.append(int(row.number))
+        text = row.text or ""
+        self.line_breaks += text.count("\n") + text.count("\r") - text.count("\r\n")
         return "skip"
 
 
@@ -112,6 +140,7 @@ def _read_csv(source: _Source, *, head: bytes, at_eof: bool, options: _TextOptio
         skipped_row_lines=tuple(ragged.lines),
         renamed_columns=plan.renames,
         warnings=tuple(warnings),
+        literal_quote_lines=tuple(repair.line for repair in plan.repairs),
     )
     return IngestResult(table=table, report=report)
 
@@ -124,6 +153,7 @@ def _plan_csv(
         (_check_encoding(options.encoding), True) if options.encoding else _sniff_encoding(head)
     )
     decimal = check_decimal(options.decimal)
+    quotes = check_quotes(options.quotes)
     _reject_binary(head, encoding)
     text = _decode_head(head, encoding, at_eof=at_eof)
     lines = [line for line in text.splitlines(keepends=True)[:_SNIFF_LINES] if line.strip()]
@@ -131,12 +161,16 @@ def _plan_csv(
         raise IngestError(EMPTY_FILE)
     delimiter = _check_delimiter(options.delimiter) or _sniff_delimiter(lines, tsv=options.tsv)
     skip_rows = _leading_blank_lines(text)
-    header = _parse_header(lines, delimiter)
+    header = _parse_header(lines, delimiter, quotes=quotes)
+    if quotes != "never":
+        check_header(lines, header, delimiter=delimiter, line=skip_rows + 1)
     if len(header) > limits.max_columns:
         columns, limit = len(header), limits.max_columns
         raise IngestError(TOO_MANY_COLUMNS.format(columns=columns, limit=limit))
     names, renames = fix_column_names(header)
-    sample = _Sample(text=text, names=tuple(names), delimiter=delimiter, skip_rows=skip_rows)
+    sample = _Sample(
+        text=text, names=tuple(names), delimiter=delimiter, skip_rows=skip_rows, quotes=quotes
+    )
     head_table = sample.read()
     types = {field.name: field.type for field in head_table.schema}
     numbers = _plan_numbers(sample, head_table, decimal=decimal)
@@ -155,11 +189,14 @@ def _plan_csv(
         numbers=numbers,
         skip_rows=skip_rows,
         block_size=max(_HEAD_BYTES, 4 * len(lines[0].encode("utf-8"))),
+        quotes=quotes,
     )
 
 
-def _parse_header(lines: list[str], delimiter: str) -> list[str]:
+def _parse_header(lines: list[str], delimiter: str, *, quotes: str) -> list[str]:
     try:
+        if quotes == "never":
+            return next(csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE))
         return next(csv.reader(lines, delimiter=delimiter))
     except csv.Error as exc:
         raise IngestError(UNREADABLE_FILE.format(format="CSV", reason=str(exc))) from None
@@ -173,6 +210,7 @@ class _Sample:
     names: tuple[str, ...]
     delimiter: str
     skip_rows: int
+    quotes: str
 
     def read(self, *, as_text: Sequence[str] | None = None) -> pa.Table:
         """Every column with inferred types, or only the ``as_text`` columns, as text."""
@@ -195,7 +233,7 @@ class _Sample:
             return pacsv.read_csv(
                 pa.py_buffer(data),
                 read_options=read_options,
-                parse_options=_parse_options(self.delimiter, _RaggedRows()),
+                parse_options=_parse_options(self.delimiter, _RaggedRows(), quotes=self.quotes),
                 convert_options=convert_options,
             )
         except pa.ArrowInvalid as exc:
@@ -227,22 +265,64 @@ def _head_texts(column: pa.ChunkedArray) -> list[str]:
     return [str(value) for value in column.drop_null().slice(0, _NUMBER_SAMPLE).to_pylist()]
 
 
-def _parse_options(delimiter: str, ragged: _RaggedRows) -> pacsv.ParseOptions:
+def _parse_options(delimiter: str, ragged: _RaggedRows, *, quotes: str) -> pacsv.ParseOptions:
     return pacsv.ParseOptions(
-        delimiter=delimiter, newlines_in_values=True, invalid_row_handler=ragged
+        delimiter=delimiter,
+        quote_char=False if quotes == "never" else '"',
+        newlines_in_values=True,
+        invalid_row_handler=ragged,
     )
 
 
 def _parse_csv(source: _Source, plan: _CsvPlan) -> tuple[pa.Table, _RaggedRows, _CsvPlan]:
-    """Stream the file with fixed types; when a later row breaks a type, widen it and restart."""
+    """Stream the file with fixed types; when a later row breaks a type, widen it and restart.
+
+    A quote mark that never closes makes the rest of the file one value, too long for a parse
+    block or hidden in one row; either way the file is checked for such quotes, and read
+    again with them as plain characters.
+    """
     while True:
         ragged = _RaggedRows()
         try:
-            return _stream_csv(source, plan, ragged), ragged, plan
+            table = _stream_csv(source, plan, ragged)
         except pa.ArrowInvalid as exc:
+            if "straddling" in str(exc) and _should_check_quotes(plan):
+                plan = _check_quotes(source, plan)
+                continue
             plan = _replan_after_error(plan, exc)
+            continue
         except UnicodeDecodeError:
             plan = _next_encoding(plan)
+            continue
+        if _should_check_quotes(plan) and _may_swallow_rows(source, plan, table, ragged):
+            plan = _check_quotes(source, plan)
+            if plan.repairs:
+                continue
+        return table, ragged, plan
+
+
+def _may_swallow_rows(
+    source: _Source, plan: _CsvPlan, table: pa.Table, ragged: _RaggedRows
+) -> bool:
+    spans_lines = ragged.line_breaks > 0
+    return may_swallow_rows(
+        table,
+        source=source,
+        encoding=plan.encoding,
+        shape=plan.shape,
+        skipped_span_lines=spans_lines,
+    )
+
+
+def _should_check_quotes(plan: _CsvPlan) -> bool:
+    return plan.quotes == "detect" and not plan.quotes_checked
+
+
+def _check_quotes(source: _Source, plan: _CsvPlan) -> _CsvPlan:
+    repairs = find_runaway_quotes(
+        source, encoding=plan.encoding, shape=plan.shape, header_line=plan.skip_rows + 1
+    )
+    return replace(plan, repairs=repairs, quotes_checked=True)
 
 
 def _stream_csv(source: _Source, plan: _CsvPlan, ragged: _RaggedRows) -> pa.Table:
@@ -255,11 +335,17 @@ def _stream_csv(source: _Source, plan: _CsvPlan, ragged: _RaggedRows) -> pa.Tabl
         encoding=plan.encoding,
     )
     convert_options = pacsv.ConvertOptions(column_types=plan.types, strings_can_be_null=True)
-    with _open_stream(source.path, source.compression, source.limits) as stream:
+    parse_options = _parse_options(plan.delimiter, ragged, quotes=plan.quotes)
+    if plan.repairs:
+        read_options.encoding = "utf8"
+        opened = repaired_stream(source, encoding=plan.encoding, repairs=plan.repairs)
+    else:
+        opened = _open_stream(source.path, source.compression, source.limits)
+    with opened as stream:
         reader = pacsv.open_csv(
             stream,
             read_options=read_options,
-            parse_options=_parse_options(plan.delimiter, ragged),
+            parse_options=parse_options,
             convert_options=convert_options,
         )
         return reader.read_all()
@@ -322,6 +408,11 @@ def _csv_warnings(plan: _CsvPlan, ragged: _RaggedRows) -> list[str]:
         warnings.append(
             SKIPPED_ROWS_WARNING.format(count=ragged.count, width=width, lines=lines + more)
         )
+        if ragged.line_breaks:
+            covered = ragged.count + ragged.line_breaks
+            warnings.append(SKIPPED_LINES_WARNING.format(lines=covered))
+    if plan.repairs:
+        warnings.append(repaired_warning(plan.repairs))
     if plan.renames:
         warnings.append(_renamed_warning(plan.renames))
     return warnings

@@ -81,12 +81,38 @@ JSON_MIXED_TYPES = (
     "In the JSON-lines file, field '{field}' holds different kinds of values on different lines "
     "(for example numbers and text). Make each field hold one kind of value, or export as CSV."
 )
+INVALID_QUOTES = (
+    "Quote marks must be read as 'detect', 'always' or 'never', not '{quotes}'. "
+    "Choose one of those, or leave them on detect."
+)
+QUOTE_IN_HEADER = (
+    "The header (line {line}) has a quote mark that never closes ({excerpt}), so the rows "
+    "below it would run into the column names. Fix that quote mark, or choose quote marks "
+    "'never' to read them as ordinary characters, and import again."
+)
+QUOTES_NOT_ENCLOSING = (
+    "Quote marks on more than {limit} lines open a value and never close on their row (the "
+    "first is line {line}: {excerpt}), so this file does not seem to use quote marks to "
+    "enclose values. Choose quote marks 'never' to read them as ordinary characters, or fix "
+    "them in the file, and import again."
+)
 UNREADABLE_FILE = "The file could not be read as a {format} table ({reason}). " + _SUPPORTED
 
 # User-facing warnings kept in the report.
 SKIPPED_ROWS_WARNING = (
     "Skipped {count:,} row(s) whose number of fields differs from the header's {width:,} "
     "(lines {lines}). Fix those rows in the file and import it again to keep them."
+)
+SKIPPED_LINES_WARNING = (
+    "The skipped row(s) take up {lines:,} lines of the file, because a quoted value in them "
+    "runs over several lines. If a quote mark there was not meant to enclose those lines, fix "
+    "it and import again to keep them as rows."
+)
+QUOTE_READ_AS_TEXT_WARNING = (
+    "Line {line} has a quote mark that never closes on its row ({excerpt}): read as opening a "
+    "value, it would have swallowed the rows below it, so it was read as an ordinary "
+    "character and those rows were kept.{more} If a value there should run over several "
+    "lines, fix its quote marks, or choose quote marks 'always', and import again."
 )
 RENAMED_COLUMNS_WARNING = (
     "Renamed {count:,} column(s) so that every name is unique and not blank: {pairs}."

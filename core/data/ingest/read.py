@@ -28,13 +28,18 @@ def read_table(
     delimiter: str | None = None,
     encoding: str | None = None,
     decimal: str | None = None,
+    quotes: str | None = None,
     limits: ImportLimits = DEFAULT_LIMITS,
 ) -> IngestResult:
     """Read a CSV/TSV, Parquet or JSON-lines file (optionally gzipped) into an Arrow table.
 
     ``file_name`` is the user's original name (uploads are saved under a temp name); it and the
     file's first bytes decide the format. ``delimiter``, ``encoding`` and ``decimal`` (the
-    decimal mark, "." or ",") override sniffing for text files. ``ImportLimits.from_env()``
+    decimal mark, "." or ",") override sniffing for text files. ``quotes`` says how CSV quote
+    marks are read: "detect" (the default) encloses values in them, but reads one that opens
+    a value and never closes on its row, swallowing the rows below, as a plain character and
+    says so in the report; "always" encloses values in every one; "never" reads them all as
+    plain characters. ``ImportLimits.from_env()``
     gives limits that honour MLOPS_STUDIO_MAX_IMPORT_MB. Raises :class:`IngestError` with a
     user-facing message for bad input.
 
@@ -62,6 +67,10 @@ def read_table(
     if kind == "jsonl":
         return _read_jsonl(source)
     options = _TextOptions(
-        delimiter=delimiter, encoding=encoding, tsv=name.endswith(".tsv"), decimal=decimal
+        delimiter=delimiter,
+        encoding=encoding,
+        tsv=name.endswith(".tsv"),
+        decimal=decimal,
+        quotes=quotes,
     )
     return _read_csv(source, head=head, at_eof=at_eof, options=options)

@@ -25,7 +25,8 @@ class IngestReport:
     ``format`` is "csv" (also TSV and other delimiters), "parquet" or "jsonl". ``encoding`` and
     ``delimiter`` are None where they do not apply. ``skipped_row_lines`` holds the first 20 CSV
     record numbers of skipped ragged rows (header = 1); they equal line numbers unless a quoted
-    value spans lines. ``renamed_columns`` pairs are ``(original, new)``.
+    value spans lines. ``renamed_columns`` pairs are ``(original, new)``. ``literal_quote_lines``
+    are the CSV lines whose quote mark never closed and was read as a plain character.
     """
 
     format: str
@@ -38,6 +39,7 @@ class IngestReport:
     skipped_row_lines: tuple[int, ...]
     renamed_columns: tuple[tuple[str, str], ...]
     warnings: tuple[str, ...]
+    literal_quote_lines: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data; each rename becomes ``{"original": ..., "new": ...}``."""
@@ -52,6 +54,7 @@ class IngestReport:
             "skipped_row_lines": list(self.skipped_row_lines),
             "renamed_columns": [{"original": o, "new": n} for o, n in self.renamed_columns],
             "warnings": list(self.warnings),
+            "literal_quote_lines": list(self.literal_quote_lines),
         }
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import codecs
+import gzip
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 
@@ -111,6 +113,42 @@ def _open_stream(path: Path, compression: str | None, limits: ImportLimits) -> I
         raise
     finally:
         raw.close()
+
+
+@contextmanager
+def _open_binary(source: _Source) -> Iterator[IO[bytes]]:
+    """The unpacked bytes as a Python file, for reading line by line, under the same limit
+    and with the same message for a damaged gzip as the pyarrow streams."""
+    if source.compression != "gzip":
+        with source.path.open("rb") as plain:
+            yield plain
+        return
+    try:
+        with gzip.open(source.path, "rb") as unpacked:
+            yield io.BufferedReader(_CappedReader(unpacked, source.limits.max_bytes))
+    except (OSError, EOFError) as exc:
+        raise IngestError(BAD_GZIP) from exc
+
+
+class _CappedReader(io.RawIOBase):
+    """A raw file that stops once more than ``limit`` bytes have been read."""
+
+    def __init__(self, raw: IO[bytes] | gzip.GzipFile, limit: int) -> None:
+        super().__init__()
+        self._raw = raw
+        self._limit = limit
+        self._seen = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        self._seen += len(data)
+        if self._seen > self._limit:
+            raise IngestError(UNPACKED_TOO_LARGE.format(cap=_format_bytes(self._limit)))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _read_head(stream: Any) -> tuple[bytes, bool]:
