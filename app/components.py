@@ -138,8 +138,10 @@ def dataset_picker(*, follow: bool = True) -> DatasetVersion | None:
     if follow and (prepared := st.session_state.pop(state.PREPARED_VERSION, None)):
         st.session_state[state.REQUESTED_VERSION] = prepared
     if requested := st.session_state.pop(state.REQUESTED_VERSION, None):
-        st.session_state[state.DATASET_PICKER] = requested["dataset_id"]
-        st.session_state[f"{state.VERSION_PICKER}.{requested['dataset_id']}"] = requested["id"]
+        # the pickers start again from the remembered version: setting their values as well
+        # as their positions made Streamlit warn on every import
+        st.session_state.pop(state.DATASET_PICKER, None)
+        st.session_state.pop(f"{state.VERSION_PICKER}.{requested['dataset_id']}", None)
         st.session_state[state.DATASET_VERSION_ID] = requested["id"]
     remembered = st.session_state.get(state.DATASET_VERSION_ID)
     chosen_dataset = next(
@@ -155,13 +157,14 @@ def dataset_picker(*, follow: bool = True) -> DatasetVersion | None:
     )
     versions = dataset_versions(home(), dataset_id)
     ids = [version.id for version in versions]
+    version_key = f"{state.VERSION_PICKER}.{dataset_id}"
     default = ids.index(remembered) if remembered in ids else len(ids) - 1
     version_id = columns[1].selectbox(
         "Version",
         options=ids,
         index=default,
         format_func=lambda key: f"v{versions[ids.index(key)].version}",
-        key=f"{state.VERSION_PICKER}.{dataset_id}",
+        key=version_key,
     )
     st.session_state[state.DATASET_VERSION_ID] = version_id
     return versions[ids.index(version_id)]
