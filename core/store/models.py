@@ -45,6 +45,8 @@ class ModelVersion:
     def to_dict(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["aliases"] = list(self.aliases)
+        if self.decision_threshold is None:  # saved reviews of versions without one keep
+            del data["decision_threshold"], data["threshold_basis"]  # their exact shape
         return data
 
     @classmethod
