@@ -275,7 +275,7 @@ def test_review_card_approve_and_champion(tmp_path: Path) -> None:
     assert "Passes every gate that was checked" in card and "from the command line" in card
     assert "| Holdout ROC AUC | pass |" in card
     assert "Not run." not in card and "Not measured." not in card
-    assert "demographic parity difference" in card
+    assert "Demographic parity difference" in card
     html_path = tmp_path / "card.html"
     run_json(home, "card", "risk@1", "--out", str(html_path))
     assert "Model card: risk v1" in html_path.read_text()
