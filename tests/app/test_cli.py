@@ -204,7 +204,7 @@ def test_train_runs_register_models(tmp_path: Path) -> None:
     registered = run_json(home, "models")
     assert [(m["model_name"], m["version"]) for m in registered["models"]] == [("credit-risk", 1)]
     code, text = run(home, "runs")
-    assert code == 0 and "logistic_regression" in text
+    assert code == 0 and "Logistic regression" in text
 
 
 def test_train_regression_with_a_recipe_file(tmp_path: Path) -> None:
