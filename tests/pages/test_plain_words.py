@@ -269,9 +269,9 @@ def findings(at: AppTest, page: str) -> list[str]:
 
 def open_page(name: str, settings: dict[str, Any] | None = None) -> AppTest:
     at = AppTest.from_file(ENTRYPOINT, default_timeout=120)
-    at.run()
-    for key, value in (settings or {}).items():
+    for key, value in (settings or {}).items():  # before the first run draws any picker
         at.session_state[key] = value
+    at.run()
     at.switch_page(f"../pages/{name}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -287,9 +287,16 @@ VIEWS: dict[str, tuple[str, dict[str, Any]]] = {
         "explore",
         {state.EXPLORE_SECTION: "Target", state.TARGET_BY_VERSION: {1: "repaid"}},
     ),
+    "explore overview with a target": ("explore", {state.TARGET_BY_VERSION: {1: "repaid"}}),
     "explore quality": ("explore", {state.EXPLORE_SECTION: "Quality"}),
+    "explore correlations": ("explore", {state.EXPLORE_SECTION: "Correlations"}),
+    "explore missing": ("explore", {state.EXPLORE_SECTION: "Missing values"}),
+    "explore relationships": (
+        "explore",
+        {state.EXPLORE_SECTION: "Relationships", state.TARGET_BY_VERSION: {1: "repaid"}},
+    ),
     "prepare": ("prepare", {}),
-    "train": ("train", {state.DATASET_VERSION_ID: 1}),  # the version trained on, not the retrain's
+    "train": ("train", {}),
     "experiments one run": ("experiments", {state.EXPERIMENTS_PICKED: RUNS + ":1"}),
     "experiments compared": ("experiments", {state.EXPERIMENTS_PICKED: RUNS + ":3"}),
     "review": ("review", {}),
@@ -314,10 +321,11 @@ VIEWS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def _settings(home: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    """The view's session settings, with RUNS:<n> replaced by the newest n runs' ids."""
+    """The view's session settings, with RUNS:<n> replaced by the newest n runs' ids; every
+    page opens on the dataset version trained on, not the one the retrain made."""
     from core.train.tracking import list_runs
 
-    filled = dict(settings)
+    filled = {state.DATASET_VERSION_ID: 1, **settings}
     for key, value in settings.items():
         if isinstance(value, str) and value.startswith(RUNS + ":"):
             newest = sorted((run.id for run in list_runs(home)), reverse=True)
