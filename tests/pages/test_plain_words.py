@@ -151,15 +151,17 @@ def full_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     )
     set_alias(home, name="loans", version=registered.version, alias=CHAMPION)
     deployment, _ = deployments.deploy(home, "loans@champion")
-    _log_traffic(home, deployment.id, registered.id, frame)
-    add_policy(home, deployment.id, name="On drift", triggers=Triggers(drift_share=0.5))
-    dry_run(home, deployment.id)
-    retrain = start_retrain(home, deployment.id)
-    assert retrain.job_id is not None
-    assert wait_for_job(home, retrain.job_id, timeout=300).status == "done"
-    yield home
-    for running in deployments.list_deployments(home, include_stopped=False):
-        deployments.undeploy(home, running.id)
+    try:  # the service stops however the rest goes
+        _log_traffic(home, deployment.id, registered.id, frame)
+        add_policy(home, deployment.id, name="On drift", triggers=Triggers(drift_share=0.5))
+        dry_run(home, deployment.id)
+        retrain = start_retrain(home, deployment.id)
+        assert retrain.job_id is not None
+        assert wait_for_job(home, retrain.job_id, timeout=300).status == "done"
+        yield home
+    finally:
+        for running in deployments.list_deployments(home, include_stopped=False):
+            deployments.undeploy(home, running.id)
 
 
 @pytest.fixture
