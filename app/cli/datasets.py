@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from app.cli.group import Column, StudioContext, cli, emit, emit_list, studio_command, table
+from core import words
 
 DATASET_COLUMNS = (
     Column("name", 28, cut=True),
@@ -106,7 +107,7 @@ def _dataset_lines(items: list[dict[str, Any]]) -> list[str]:
             item["versions"],
             latest["rows"],
             latest["columns"],
-            latest["created_at"][:19],
+            words.when(latest["created_at"]),
         )
         for item in items
         for latest in [item["latest_version"]]

@@ -64,13 +64,15 @@ def _monitor_text(payload: dict[str, Any]) -> str:
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value:.1f} ms"
 
+    mix = ", ".join(f"{answer} {count:,}" for answer, count in payload["prediction_mix"].items())
+
     lines = [
         f"Deployment {payload['deployment_id']} ({payload['model_version']}): "
         f"{payload['requests']:,} requests, {payload['requests_per_minute']:.1f}/min, "
         f"errors {payload['error_rate']:.1%}",
         f"latency p50 {ms(payload['p50_ms'])}, p95 {ms(payload['p95_ms'])}, "
         f"p99 {ms(payload['p99_ms'])}",
-        f"predictions: {payload['prediction_mix'] or 'none yet'}",
+        f"predictions: {mix or 'none yet'}",
     ]
     if payload["performance"] is not None:
         lines.append(

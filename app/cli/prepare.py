@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from app.cli.group import Column, StudioContext, cli, emit, emit_list, studio_command, table
+from core import words
 
 STEP_COLUMNS = (
     Column("step", 4, ">"),
@@ -75,7 +76,7 @@ def _recipe_lines(items: list[dict[str, Any]]) -> list[str]:
             r["id"],
             f"{r['name']} v{r['version']}",
             f"{len(r['recipe']['cleaning'])} steps",
-            r["created_at"][:19],
+            words.when(r["created_at"]),
         )
         for r in items
     ]

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from app.cli.group import StudioContext, cli, emit, studio_command
+from core import words
 
 
 @cli.command()
@@ -39,7 +40,8 @@ def _retrain_text(payload: dict[str, Any]) -> str:
     lines += [f"  {step['step']}: {step['message']}" for step in payload["steps"]]
     if payload["champion_score"] is not None:
         lines.append(
-            f"  {payload['metric']}: champion {payload['champion_score']:.4f}, challenger "
+            f"  {words.metric(payload['metric'])}: champion {payload['champion_score']:.4f}, "
+            "challenger "
             f"{payload['challenger_score']:.4f}"
         )
     if payload["decision"]:
@@ -113,16 +115,22 @@ def policies(ctx: StudioContext, *, as_json: bool, deployment_id: int) -> None:
 
 
 def _policies_text(payload: dict[str, Any]) -> str:
+    from core.retrain.policies import PROMOTE_LABELS, TRIGGER_LABELS
+
     lines = []
     for found in payload["policies"]:
-        fires = ", ".join(f"{k}={v}" for k, v in found["triggers"].items() if v is not None)
+        fires = ", ".join(
+            f"{TRIGGER_LABELS[k].lower()} {v:g}"
+            for k, v in found["triggers"].items()
+            if v is not None
+        )
         state = "on" if found["enabled"] else "off"
         lines.append(
             f"policy {found['id']} {found['name']!r} ({state}): {fires} -> "
-            f"{found['action']['promote']}"
+            f"{PROMOTE_LABELS[found['action']['promote']].lower()}"
         )
     lines += [
-        f"retrain {r['id']} {r['created_at'][:19]} {r['status']}: {r['decision'] or ''}"
+        f"retrain {r['id']} {words.when(r['created_at'])} {r['status']}: {r['decision'] or ''}"
         for r in payload["retrains"]
     ]
     return "\n".join(lines) or "No policies and no retrains yet."

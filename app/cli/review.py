@@ -9,6 +9,7 @@ import click
 
 from app.cli.group import StudioContext, cli, emit, score, studio_command
 from app.cli.train import version_text
+from core import words
 
 
 @cli.command()
@@ -53,7 +54,7 @@ def _review_text(payload: dict[str, Any]) -> str:
     lines += [f"  [{marks[g['passed']]:>4}] {g['title']}: {g['message']}" for g in payload["gates"]]
     fairness = payload.get("fairness") or {}
     for name, value in (fairness.get("disparities") or {}).items():
-        lines.append(f"  {name}: {score(value)}")
+        lines.append(f"  {words.metric(name)}: {score(value)}")
     lines += [f"  note: {note}" for note in payload["notes"]]
     lines.append("Top features (mean |SHAP|):")
     lines += [f"  {row['feature']}: {row['mean_abs_shap']:.4f}" for row in payload["top_features"]]
@@ -117,7 +118,9 @@ def approve(
     emit(
         recorded.to_dict(),
         as_json,
-        lambda p: f"Recorded {p['decision']} by {p['reviewer']} on {model_version}.",
+        lambda p: (
+            f"Recorded {words.review_state(p['decision'])} by {p['reviewer']} on {model_version}."
+        ),
     )
 
 

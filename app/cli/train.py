@@ -16,18 +16,19 @@ from app.cli.group import (
     studio_command,
     table,
 )
+from core import words
 
 LEADERBOARD_COLUMNS = (
     Column("run", 5, ">"),
-    Column("model", 24, gap="  "),
+    Column("model", 27, gap="  "),
     Column("CV", 16, ">"),
     Column("holdout", 8, ">"),
 )
 RUN_COLUMNS = (
     Column(width=5, align=">"),
     Column(width=9),
-    Column(width=24),
-    Column(width=8),
+    Column(width=27),
+    Column(width=17),
     Column(),
     Column(gap="  "),
     Column(gap="  "),
@@ -107,23 +108,22 @@ def train(ctx: StudioContext, *, as_json: bool, dataset: str, **options: Any) ->
 
 
 def _train_text(payload: dict[str, Any]) -> str:
-    metric = payload["metric"]
-    lines = [
-        f"{payload['task']} task, ranked by cross-validated {metric} (job {payload['job_id']})"
-    ]
+    metric = words.metric(payload["metric"])
+    task = words.task(payload["task"]).capitalize()
+    lines = [f"{task}, ranked by cross-validated {metric} (job {payload['job_id']})"]
     lines += table(
         LEADERBOARD_COLUMNS,
         [
             (
                 row["run_id"],
-                row["model"],
+                words.model(row["model"]),
                 score(row["cv_score"]) + " ± " + score(row["cv_std"]),
                 score(row["holdout_score"]),
             )
             for row in payload["runs"]
         ],
     )
-    lines += [f"  failed: {row['model']}: {row['error']}" for row in payload["failed"]]
+    lines += [f"  failed: {words.model(row['model'])}: {row['error']}" for row in payload["failed"]]
     lines.append(f"Best run: {payload['best_run_id']}")
     return "\n".join(lines)
 
@@ -149,8 +149,8 @@ def _run_lines(items: list[dict[str, Any]]) -> list[str]:
         (
             r["run_id"],
             r["status"],
-            r["model"],
-            r["metric"],
+            words.model(r["model"]),
+            words.metric(r["metric"]) if r["metric"] else "-",
             f"CV {score(r['cv_score'])}",
             f"holdout {score(r['holdout_score'])}",
             r["experiment"],

@@ -18,6 +18,7 @@ from app.components import home
 from app.deploy.charts import probability_figure
 from app.text import label as text_label
 from app.text import md
+from core import words
 from core.demo import sample_key
 from core.store.deployments import Deployment
 
@@ -123,9 +124,25 @@ def input_field(deployment_id: int, column: FormInput) -> Any:
     key = state.DEPLOY_FIELD.format(deployment_id=deployment_id, name=name)
     label = f"{text_label(name)} ({KIND_WORDS.get(kind, kind)})"
     if kind == "number":
-        return st.number_input(label, value=None, placeholder=EMPTY_IS_MISSING, key=key)
+        # a column of whole numbers takes whole numbers: "3", not "3.00"
+        whole = column.dtype.startswith(("int", "uint"))
+        return st.number_input(
+            label,
+            value=None,
+            step=1 if whole else None,
+            format="%d" if whole else None,
+            placeholder=EMPTY_IS_MISSING,
+            key=key,
+        )
     if kind == "boolean":
-        return st.selectbox(label, [True, False], index=None, placeholder=EMPTY_IS_MISSING, key=key)
+        return st.selectbox(
+            label,
+            [True, False],
+            index=None,
+            format_func=words.value,
+            placeholder=EMPTY_IS_MISSING,
+            key=key,
+        )
     if kind == "datetime":
         # a text box, not st.date_input: Streamlit's date picker has no accessible name, so a
         # screen reader announced an unnamed field (and a model may take a time of day too)

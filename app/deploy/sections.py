@@ -13,6 +13,7 @@ from app import cache, state
 from app.components import home, job_progress, live_picker, uploaded_bytes, version_labels
 from app.navigation import page
 from app.text import md
+from core import words
 from core.demo import sample_key
 from core.serving import deployments
 from core.store.deployments import Deployment
@@ -50,11 +51,6 @@ def show_error(error: Exception) -> None:
 
 def version_ref(version: ModelVersion) -> str:
     return f"{version.model_name}@{version.version}"
-
-
-def when(stamp: str | None) -> str:
-    """A stored ISO timestamp to the second, as people read it."""
-    return (stamp or "")[:19].replace("T", " ")
 
 
 def key_label(deployment: Deployment) -> str:
@@ -98,7 +94,8 @@ def override_reason(version: ModelVersion, *, key: str) -> str | None:
     """For a version not approved in review, a warning and the reason to override it."""
     if version.review_state == "approved":
         return None
-    st.warning(NOT_APPROVED.format(label=md(version.label), state=md(version.review_state)))
+    review_state = words.review_state(version.review_state)
+    st.warning(NOT_APPROVED.format(label=md(version.label), state=md(review_state)))
     return st.text_input("Override reason", key=key)
 
 
@@ -229,7 +226,13 @@ def startup_stage(deployment: Deployment, answer: dict[str, Any] | None) -> tupl
 @st.fragment(run_every=LIVE_REFRESH_SECONDS)
 def deployments_table() -> None:
     found = deployments.list_deployments(home())
-    st.dataframe(listing_frame(found), hide_index=True, width="stretch", key=state.DEPLOY_TABLE)
+    st.dataframe(
+        listing_frame(found),
+        hide_index=True,
+        width="stretch",
+        key=state.DEPLOY_TABLE,
+        placeholder="-",
+    )
 
 
 def listing_frame(found: list[Deployment]) -> pd.DataFrame:
@@ -242,7 +245,7 @@ def listing_frame(found: list[Deployment]) -> pd.DataFrame:
             "answering": "yes" if deployments.health(deployment) else "no",
             "restarts": deployment.restarts,
             "key": key_label(deployment),
-            "started": when(deployment.started_at),
+            "started": words.when(deployment.started_at, seconds=True),
         }
         for deployment in reversed(found)
     ]
@@ -281,9 +284,10 @@ def live_status(deployment_id: int, shown_status: str) -> None:
     restarts.metric("Restarts", deployment.restarts)
     key.metric("API key", key_label(deployment))
     engine = f" · engine {answer['engine']}" if answer and answer.get("engine") else ""
+    started = words.when(deployment.started_at, seconds=True)
     st.caption(
         f"{md(deployment.url)} · {deployment.workers} worker(s){md(engine)} · "
-        f"answering: {'yes' if answer else 'no'} · started {md(when(deployment.started_at) or '-')}"
+        f"answering: {'yes' if answer else 'no'} · started {md(started)}"
     )
     if deployment.last_error and deployment.status != "running":
         st.error(md(deployment.last_error))
@@ -443,7 +447,13 @@ def scored_file(job: Job) -> None:
     )
     for note in result.get("notes", []):
         st.info(md(note))
-    st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True, width="stretch", key="deploy.scored")
+    st.dataframe(
+        as_text(frame.head(PREVIEW_ROWS)),
+        hide_index=True,
+        width="stretch",
+        key="deploy.scored",
+        placeholder="-",
+    )
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(result["file_name"]).stem)
     left, right = st.columns(2)
     left.download_button(
@@ -479,7 +489,9 @@ def service_log(deployment_id: int) -> None:
         st.caption("No predictions logged yet.")
         return
     frame = predictions_frame(rows)
-    st.dataframe(frame, hide_index=True, width="stretch", key=state.DEPLOY_PREDICTIONS)
+    st.dataframe(
+        frame, hide_index=True, width="stretch", key=state.DEPLOY_PREDICTIONS, placeholder="-"
+    )
 
 
 def predictions_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -496,6 +508,13 @@ def predictions_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             "label": frame.get("label", missing).map(_shown),
         }
     )
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Yes/no columns as their values' text: st.dataframe draws a bool column as checkboxes,
+    and a prediction is a class, not a setting to tick."""
+    flags = [column for column in frame.columns if pd.api.types.is_bool_dtype(frame[column])]
+    return frame.astype(dict.fromkeys(flags, str)) if flags else frame
 
 
 def _shown(value: Any) -> str:

@@ -9,6 +9,7 @@ from app import state
 from app.components import home
 from app.experiments.sections import alias_input, offer_file, show_error
 from app.text import md
+from core import words
 from core.store.models import ModelVersion
 
 REGISTRY_CONFIG = {"registered": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")}
@@ -23,7 +24,11 @@ def section() -> None:
         st.info("No registered models yet. Pick a finished run on the Runs tab and register it.")
         return
     st.dataframe(
-        registry_frame(versions), hide_index=True, width="stretch", column_config=REGISTRY_CONFIG
+        registry_frame(versions),
+        hide_index=True,
+        width="stretch",
+        column_config=REGISTRY_CONFIG,
+        placeholder="-",
     )
     by_id = {version.id: version for version in versions}
     chosen = st.selectbox(
@@ -55,9 +60,9 @@ def registry_frame(versions: list[ModelVersion]) -> pd.DataFrame:
             "version": version.version,
             "aliases": ", ".join(version.aliases),
             "source run": version.run_id,
-            "review state": version.review_state,
+            "review state": words.review_state(version.review_state),
             "gates": found.get(version.id, NOT_REVIEWED).summary,
-            "ONNX": bool(version.onnx_path),
+            "ONNX": "yes" if version.onnx_path else "no",
             "registered": pd.Timestamp(version.created_at),
             "by": version.created_by,
         }

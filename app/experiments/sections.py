@@ -12,10 +12,11 @@ from app import cache, state
 from app.charts.display import show
 from app.components import home
 from app.text import md
+from core import words
 from core.store.models import ModelVersion
 from core.store.runs import Run, RunSummary
-from core.train import catalog, tracking
-from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS, Evaluation
+from core.train import tracking
+from core.train.evaluate import HIGHER_IS_BETTER, Evaluation
 
 NO_ALIAS, OTHER_ALIAS = "(none)", "other…"
 ALIAS_CHOICES = (NO_ALIAS, "champion", "challenger", OTHER_ALIAS)
@@ -53,15 +54,6 @@ def show_error(error: Exception) -> None:
     st.error(md(str(error)))
 
 
-def model_title(name: str) -> str:
-    spec = catalog.CATALOG.get(name)
-    return spec.title if spec else name
-
-
-def metric_label(name: str) -> str:
-    return METRIC_LABELS.get(name, name)
-
-
 # -- the runs table ----------------------------------------------------------------------------
 
 
@@ -71,12 +63,12 @@ def listing_frame(runs: list[RunSummary]) -> pd.DataFrame:
         {
             "run": [run.id for run in runs],
             "experiment": [run.experiment for run in runs],
-            "model": [model_title(run.model) for run in runs],
+            "model": [words.model(run.model) for run in runs],
             "status": [run.status for run in runs],
             "CV score": [run.score for run in runs],
             "± std": [run.score_std for run in runs],
             "holdout score": [run.holdout_score for run in runs],
-            "metric": [metric_label(run.metric) for run in runs],
+            "metric": [words.metric(run.metric) for run in runs],
             "fit time (s)": [run.fit_seconds for run in runs],
             "created": pd.to_datetime([run.created_at for run in runs], utc=True, format="ISO8601"),
             "tags": [", ".join(run.tags) for run in runs],
@@ -92,7 +84,7 @@ def listing_frame(runs: list[RunSummary]) -> pd.DataFrame:
 
 def pick_label(run: RunSummary) -> str:
     score = f" ({run.score:.4f})" if run.score is not None and math.isfinite(run.score) else ""
-    return f"#{run.id} {run.model}{score}"
+    return f"#{run.id} {words.model(run.model)}{score}"
 
 
 def runs_listing() -> pd.DataFrame:
@@ -108,7 +100,7 @@ def filtered(listing: pd.DataFrame) -> pd.DataFrame:
         cells[0], "Experiment", listing["experiment"], state.EXPERIMENTS_FILTER_EXPERIMENT
     )
     models = _filter(
-        cells[1], "Model", listing["model_name"], state.EXPERIMENTS_FILTER_MODEL, model_title
+        cells[1], "Model", listing["model_name"], state.EXPERIMENTS_FILTER_MODEL, words.model
     )
     statuses = _filter(cells[2], "Status", listing["status"], state.EXPERIMENTS_FILTER_STATUS)
     tag_text = cells[3].text_input(
@@ -141,7 +133,13 @@ def runs_table(shown: pd.DataFrame, total: int) -> None:
     archived = int(shown["archived"].sum())
     note = f", {archived:,} archived" if archived else ""
     st.caption(f"{len(shown):,} of {total:,} runs{note}. Click a column header to sort.")
-    st.dataframe(shown[SHOWN_COLUMNS], hide_index=True, column_config=TABLE_CONFIG, width="stretch")
+    st.dataframe(
+        shown[SHOWN_COLUMNS],
+        hide_index=True,
+        column_config=TABLE_CONFIG,
+        width="stretch",
+        placeholder="-",
+    )
 
 
 def pick_runs(listing: pd.DataFrame, shown: pd.DataFrame) -> list[int]:
@@ -191,10 +189,10 @@ def run_detail(run_id: int) -> None:
         return
     run = detail.run
     archived = " (archived)" if run.archived else ""
-    st.subheader(f"Run #{run.id}: {model_title(run.model)}{archived}")
+    st.subheader(f"Run #{run.id}: {words.model(run.model)}{archived}")
     st.markdown(
-        f"Experiment **{md(run.experiment)}** · {md(run.task)} on target **{md(run.target)}** · "
-        f"status **{md(run.status)}**"
+        f"Experiment **{md(run.experiment)}** · {md(words.task(run.task))} on target "
+        f"**{md(run.target)}** · status **{md(run.status)}**"
     )
     if run.error:
         st.error(md(run.error))
@@ -203,13 +201,23 @@ def run_detail(run_id: int) -> None:
     with left:
         st.markdown("**Metrics** (cross-validation mean ± std, and the holdout)")
         st.dataframe(
-            metrics_frame(run), hide_index=True, width="stretch", column_config=METRICS_CONFIG
+            metrics_frame(run),
+            hide_index=True,
+            width="stretch",
+            column_config=METRICS_CONFIG,
+            placeholder="-",
         )
         st.markdown("**Parameters**")
         _params(run)
     with right:
         st.markdown("**Provenance**")
-        st.dataframe(provenance_frame(run), hide_index=True, width="stretch", height="content")
+        st.dataframe(
+            provenance_frame(run),
+            hide_index=True,
+            width="stretch",
+            height="content",
+            placeholder="-",
+        )
     _timings(run)
     evaluation_plots(run, detail.evaluation)
     search_charts(run, detail)
@@ -231,7 +239,7 @@ def metrics_frame(run: Run) -> pd.DataFrame:
     names = list(dict.fromkeys([run.metric, *cv, *holdout]))
     rows = [
         {
-            "metric": metric_label(name) + (" (ranked by)" if name == run.metric else ""),
+            "metric": words.metric(name) + (" (ranked by)" if name == run.metric else ""),
             "CV mean": (cv.get(name) or {}).get("mean"),
             "CV std": (cv.get(name) or {}).get("std"),
             "holdout": holdout.get(name),
@@ -251,9 +259,10 @@ def _params(run: Run) -> None:
         st.caption("The model's default parameters.")
         return
     rows = [
-        {"parameter": name, "value": _text(value)} for name, value in sorted(run.params.items())
+        {"parameter": words.param(name), "value": words.value(value)}
+        for name, value in sorted(run.params.items())
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="-")
 
 
 def provenance_frame(run: Run) -> pd.DataFrame:
@@ -264,12 +273,12 @@ def provenance_frame(run: Run) -> pd.DataFrame:
         ("recipe", _recipe_label(run.recipe_id)),
         ("validation plan", run.plan.get("description") or MISSING),
         ("seed", _text(run.seed)),
-        ("tuning", _text(run.strategy)),
+        ("tuning", words.strategy(run.strategy) if run.strategy else MISSING),
         ("git commit", environment.get("git_commit") or "not a git checkout"),
         ("python", _text(environment.get("python"))),
         ("platform", _text(environment.get("platform"))),
         *[(name, _text(version)) for name, version in environment.get("packages", {}).items()],
-        ("created", f"{run.created_at} by {run.created_by}"),
+        ("created", f"{words.when(run.created_at)} by {run.created_by}"),
     ]
     return pd.DataFrame(rows, columns=["what", "value"])
 
@@ -328,8 +337,9 @@ def search_charts(run: Run, detail: tracking.RunDetail) -> None:
     if len(trials) < 2:
         return
     search = detail.search
+    strategy = words.strategy(str(search.get("strategy", run.strategy)))
     st.markdown(
-        f"**Tuning search**: {md(search.get('strategy', run.strategy))}, {len(trials)} trials "
+        f"**Tuning search**: {md(strategy)}, {len(trials)} trials "
         f"({search.get('pruned', 0)} pruned, {search.get('failed', 0)} failed)"
     )
     higher = HIGHER_IS_BETTER.get(run.metric, True)
@@ -341,7 +351,12 @@ def search_charts(run: Run, detail: tracking.RunDetail) -> None:
         return
     figure = parallel_coordinates_figure(scored, metric=run.metric)
     show(figure, key=f"experiments.parallel.{run.id}")
-    param = st.selectbox("Parameter", params, key=state.EXPERIMENTS_PARAM.format(run_id=run.id))
+    param = st.selectbox(
+        "Parameter",
+        params,
+        format_func=words.param,
+        key=state.EXPERIMENTS_PARAM.format(run_id=run.id),
+    )
     figure = metric_vs_param_figure(scored, param=param, metric=run.metric)
     show(figure, key=f"experiments.param_chart.{run.id}")
 
@@ -489,7 +504,7 @@ def compare(run_ids: list[int]) -> None:
         show_error(error)
         return
     st.subheader(f"Comparing {len(rows)} runs")
-    st.dataframe(comparison_frame(rows), width="stretch", height="content")
+    st.dataframe(comparison_frame(rows), width="stretch", height="content", placeholder="-")
     metrics = _shared_metrics(rows)
     if not metrics:
         st.caption("These runs share no holdout metric to chart.")
@@ -510,9 +525,9 @@ def comparison_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             "recipe": _recipe_label(row["recipe_id"]),
             "validation plan": _text(row["plan"]),
             "seed": _text(row["seed"]),
-            **{f"param {name}": _text(row["params"].get(name, MISSING)) for name in params},
-            **{f"CV {metric_label(name)}": _mean_std(row["cv"].get(name)) for name in metrics},
-            **{f"holdout {metric_label(n)}": _number(row["holdout"].get(n)) for n in metrics},
+            **{f"parameter: {words.param(name)}": _param(row["params"], name) for name in params},
+            **{f"CV {words.metric(name)}": _mean_std(row["cv"].get(name)) for name in metrics},
+            **{f"holdout {words.metric(n)}": _number(row["holdout"].get(n)) for n in metrics},
             "fit time (s)": _number(row["cost"].get("fit_seconds"), digits=2),
             "predict one row (ms)": _number(row["cost"].get("predict_ms_single_row"), digits=2),
         }
@@ -545,6 +560,11 @@ def _mean_std(value: dict[str, Any] | None) -> str:
 
 def _text(value: Any) -> str:
     return MISSING if value is None else str(value)
+
+
+def _param(params: dict[str, Any], name: str) -> str:
+    """A run's value of a hyperparameter in words; a dash when it was not searched."""
+    return words.value(params[name]) if name in params else MISSING
 
 
 def _seconds(value: float | None) -> str:

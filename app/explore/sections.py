@@ -14,6 +14,7 @@ from app.charts.display import show
 from app.components import home, job_progress, metric_rows
 from app.explore import charts, target_charts
 from app.text import md
+from core import words
 from core.data import report
 from core.data.datasets import DatasetError, get_version, set_column_roles
 from core.data.explore import DatetimeCounts, NumericSummary
@@ -48,7 +49,7 @@ def overview(
     )
     if target is not None:
         _target_balance(key, version, profile, target)
-    st.dataframe(_column_table(profile), hide_index=True, width="stretch")
+    st.dataframe(_column_table(profile), hide_index=True, width="stretch", placeholder="-")
     _role_editor(version)
 
 
@@ -66,7 +67,7 @@ def _column_table(profile: Any) -> pd.DataFrame:
             {
                 "column": c.name,
                 "role": c.role,
-                "type": c.dtype,
+                "stored as": words.dtype(c.dtype),
                 "missing %": round(c.missing_pct, 2),
                 "distinct": c.distinct,
                 "mean": c.mean,
@@ -81,7 +82,9 @@ def _column_table(profile: Any) -> pd.DataFrame:
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return words.moment(value) if isinstance(value, str) else str(value)
 
 
 def _role_editor(version: DatasetVersion) -> None:
@@ -108,7 +111,8 @@ def columns(key: VersionKey, version: DatasetVersion, profile: Any) -> None:
     name = st.selectbox("Column", names, index=first, key=state.EXPLORE_COLUMN)
     column = by_name[name]
     st.caption(
-        f"Role: {column.role} · type {column.dtype} · {column.missing:,} missing · "
+        f"Role: {column.role} · stored as {words.dtype(column.dtype)} · "
+        f"{column.missing:,} missing · "
         f"{column.distinct:,} distinct"
     )
     _chart(_column_figure(key, name, column.role), key=f"column-{version.id}")

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from app.charts.figures import base_figure, empty_figure
 from app.charts.theme import ACCENT, MUTED, in_template, plain, series_color
 from app.explore.charts import auto_opacity, bin_centres, category_axis
+from core import words
 from core.data.explore import LevelTarget, TargetAnalysis
 from core.data.quality import STRENGTH_SCALES, StrengthScale
 
@@ -36,7 +37,7 @@ def target_figure(analysis: TargetAnalysis) -> go.Figure:
     """The feature against the target, in the view that fits the task and the feature."""
     feature, target = plain(analysis.feature), plain(analysis.target)
     title = f"{feature} against the target {target}"
-    note = f"{analysis.task} target · {analysis.rows:,} rows"
+    note = f"{words.task(analysis.task).capitalize()} · {analysis.rows:,} rows"
     if analysis.missing:
         note += f" · {analysis.missing:,} with a missing value left out"
     if analysis.rows == 0:

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from app.charts.figures import base_figure, empty_figure
 from app.charts.theme import ACCENT, COLORWAY, MUTED, plain
+from core import words
 from core.monitor.dashboard import (
     DriftHistory,
     DriftWindow,
@@ -386,7 +387,7 @@ def _alert_spans(
     hover: list[str | None] = []
     for alert in alerts:
         cleared = epoch(alert.cleared_at) if alert.cleared_at else now
-        label = alert.metric.replace("_", " ")
+        label = words.metric(alert.metric)
         text = plain(alert.message) + ("" if alert.cleared_at else " (still open)")
         xs += [epoch(alert.opened_at), cleared, cleared]  # then a gap to the next alert
         ys += [label, label, None]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from app.charts.figures import base_figure, empty_figure
-from app.charts.theme import ACCENT, MUTED
+from app.charts.theme import ACCENT, MUTED, plain
 from app.monitor.charts import numbers, time_figure, times
+from core import words
 from core.monitor.shadow import ShadowComparison
 from core.store.retraining import RetrainRun
 
@@ -19,7 +20,8 @@ def comparison_figure(retrain: RetrainRun, champion: str, challenger: str) -> go
     """The retrain's metric for both versions on the whole fresh holdout and on its newest
     labelled traffic."""
     comparison = retrain.details.get("comparison") or {}
-    metric = comparison.get("metric", retrain.metric or "score")
+    name = comparison.get("metric", retrain.metric)
+    metric = plain(words.metric(name)) if name else "Score"
     title = f"{metric} on the same fresh holdout"
     if not comparison:
         return empty_figure(title, "This retrain has no comparison", live=True)

@@ -18,6 +18,7 @@ from app.monitor import retrain_charts as charts
 from app.monitor.sections import served_task
 from app.navigation import page
 from app.text import md
+from core import words
 from core.monitor.labels import apply_labels, read_label_file
 from core.monitor.shadow import compare_shadow
 from core.retrain import challenger as retraining
@@ -155,7 +156,8 @@ def decide(deployment: Deployment, retrain: RetrainRun) -> None:
     reason = None
     if not approved:
         st.caption(
-            f"{md(version.label)} is {md(version.review_state)}: approve it on the Review page, "
+            f"{md(version.label)} is {md(words.review_state(version.review_state))}: approve it "
+            "on the Review page, "
             "or give a written reason to promote it anyway (it goes into the audit log)."
         )
         st.page_link(page("review"), label="Review the challenger", icon=":material/fact_check:")
@@ -180,7 +182,7 @@ def retrain_table(found: list[RetrainRun]) -> None:
     rows = [
         {
             "retrain": retrain.id,
-            "started (UTC)": retrain.created_at[:19].replace("T", " "),
+            "started": words.when(retrain.created_at, seconds=True),
             "status": retrain.status,
             "why": _triggers(retrain),
             "champion": retrain.champion_score,
@@ -189,7 +191,13 @@ def retrain_table(found: list[RetrainRun]) -> None:
         }
         for retrain in found
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=state.RETRAIN_TABLE)
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        key=state.RETRAIN_TABLE,
+        placeholder="-",
+    )
 
 
 def _triggers(retrain: RetrainRun) -> str:

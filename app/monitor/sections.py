@@ -14,7 +14,7 @@ from app.components import home, metric_rows, tab_panel
 from app.monitor import charts
 from app.navigation import page
 from app.text import md
-from core import scheduler
+from core import scheduler, words
 from core.artifacts import ArtifactError
 from core.monitor import alerts
 from core.monitor.dashboard import (
@@ -43,13 +43,12 @@ SEVERITY_ICONS = {
     "warning": ":material/warning:",
     "critical": ":material/error:",
 }
-METRIC_WORDS = {
-    "error_rate": "error rate (share of requests, 0–1)",
-    "latency_p99_ms": "p99 latency (ms)",
-    "requests_per_minute": "requests per minute",
-    "unseen_rate": "unseen-category rate (share of rows, 0–1)",
-    "drift_share": "drift share (share of features drifted, 0–1)",
-    "performance": "performance (accuracy, or mean absolute error for regression)",
+# what each alert metric's threshold is measured in, beside its name in the rule form
+METRIC_UNITS = {
+    "error_rate": "share of requests, 0–1",
+    "unseen_rate": "share of rows, 0–1",
+    "drift_share": "share of features drifted, 0–1",
+    "performance": "accuracy, or mean absolute error for regression",
 }
 NO_LABELS = (
     "No labelled rows in this range yet, so no performance. True labels arrive through the "
@@ -70,11 +69,6 @@ SCHEDULER_OFF = (
     "drift and alerts itself. The scheduler that `mlops-studio ui` starts (or "
     "`mlops-studio worker`) keeps monitoring going with no browser open."
 )
-
-
-def when(stamp: str | None) -> str:
-    """A stored ISO timestamp to the second, as people read it."""
-    return (stamp or "")[:19].replace("T", " ")
 
 
 def clock(seconds: float, pattern: str = "%H:%M:%S") -> str:
@@ -126,7 +120,7 @@ def deployment_picker(found: list[Deployment]) -> Deployment:
 def header(deployment: Deployment) -> None:
     st.caption(
         f"Serving {md(deployment.model_label)} · {md(deployment.status)} · "
-        f"started {md(when(deployment.started_at) or '-')} UTC"
+        f"started {md(words.when(deployment.started_at, seconds=True))}"
     )
     pid = scheduler.running_pid(home())
     st.caption(SCHEDULER_OFF if pid is None else SCHEDULER_ON.format(pid=pid))
@@ -174,11 +168,11 @@ def _open_alert(alert: Alert) -> None:
             f"{md(alert.message)}"
         )
         acknowledged = alert.acknowledged_at is not None
-        since = f"Open since {md(when(alert.opened_at))} UTC"
+        since = f"Open since {md(words.when(alert.opened_at, seconds=True))}"
         if acknowledged:
             since += (
                 f" · acknowledged by {md(alert.acknowledged_by)} at "
-                f"{md(when(alert.acknowledged_at))} UTC"
+                f"{md(words.when(alert.acknowledged_at, seconds=True))}"
             )
         text.caption(since)
         if button.button(
@@ -309,6 +303,7 @@ def drift(deployment: Deployment, history: DriftHistory, *, span: tuple[float, f
         width="stretch",
         key=state.MONITOR_DRIFT_TABLE,
         column_config=DRIFT_COLUMNS,
+        placeholder="-",
     )
     if note:
         st.caption(note)
@@ -345,9 +340,9 @@ def drift_frame(ranks: list[FeatureRank]) -> pd.DataFrame:
         drift = rank.drift
         row = {
             "feature": drift.feature,
-            "method": drift.method,
+            "method": words.drift_method(drift.method),
             "drift score": drift.score,
-            "drifted": drift.drifted,
+            "drifted": "yes" if drift.drifted else "no",
             "statistic": drift.statistic,
             "p-value": drift.p_value,
             "threshold": drift.threshold,
@@ -395,10 +390,10 @@ def alert_log(deployment: Deployment) -> None:
         return
     rows = [
         {
-            "opened (UTC)": when(alert.opened_at),
-            "cleared (UTC)": when(alert.cleared_at),
+            "opened": words.when(alert.opened_at, seconds=True),
+            "cleared": words.when(alert.cleared_at, seconds=True) if alert.cleared_at else "",
             "severity": alert.severity,
-            "metric": alert.metric,
+            "metric": words.metric(alert.metric),
             "value": alert.value,
             "threshold": alert.threshold,
             "message": alert.message,
@@ -406,7 +401,13 @@ def alert_log(deployment: Deployment) -> None:
         }
         for alert in found
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=state.MONITOR_ALERT_LOG)
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        key=state.MONITOR_ALERT_LOG,
+        placeholder="-",
+    )
 
 
 def rules(deployment: Deployment) -> None:
@@ -417,7 +418,8 @@ def rules(deployment: Deployment) -> None:
     for rule in alerts.rules_of(home(), deployment.id):
         text, toggle = st.columns([5, 1], vertical_alignment="center")
         text.markdown(
-            f"{SEVERITY_ICONS.get(rule.severity, '')} **{md(rule.metric)}** {rule.comparison} "
+            f"{SEVERITY_ICONS.get(rule.severity, '')} **{md(words.metric(rule.metric))}** "
+            f"{rule.comparison} "
             f"{rule.threshold:g} over {rule.window_minutes} min · {rule.severity}"
         )
         enabled = toggle.toggle(
@@ -428,6 +430,12 @@ def rules(deployment: Deployment) -> None:
     add_rule_form(deployment)
 
 
+def rule_metric(name: str) -> str:
+    """An alert metric in the rule form: its name and what its threshold is measured in."""
+    unit = METRIC_UNITS.get(name)
+    return words.metric(name) + (f" ({unit})" if unit else "")
+
+
 def add_rule_form(deployment: Deployment) -> None:
     with st.form(state.MONITOR_RULE_FORM):
         st.markdown("**Add a rule**")
@@ -435,7 +443,7 @@ def add_rule_form(deployment: Deployment) -> None:
         chosen = metric.selectbox(
             "Metric",
             alerts.METRICS,
-            format_func=lambda name: METRIC_WORDS.get(name, name),
+            format_func=rule_metric,
             key=state.MONITOR_RULE_METRIC,
         )
         above = comparison.selectbox(
@@ -460,7 +468,7 @@ def add_rule_form(deployment: Deployment) -> None:
         st.error(md(str(error)))
         return
     st.session_state[state.MONITOR_FLASH] = (
-        f"Added: {spec.metric} {spec.comparison} {spec.threshold:g} over "
+        f"Added: {words.metric(spec.metric)} {spec.comparison} {spec.threshold:g} over "
         f"{spec.window_minutes} min ({spec.severity})."
     )
     st.rerun()

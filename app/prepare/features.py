@@ -10,6 +10,7 @@ import streamlit as st
 from app import state
 from app.components import column_choice
 from app.text import md
+from core import words
 from core.data.schema import ColumnSchema
 from core.prep.recipe import CleaningResult, Recipe
 
@@ -90,6 +91,7 @@ def feature_editor(recipe: Recipe, schema: list[ColumnSchema]) -> Recipe | None:
         pd.DataFrame({"column": [c for c, _, _ in lines], "transforms": [t for _, _, t in lines]}),
         hide_index=True,
         width="stretch",
+        placeholder="-",
     )
     return _column_options(recipe, schema)
 
@@ -133,6 +135,7 @@ def _options_for(column: ColumnSchema, current: dict[str, Any]) -> dict[str, Any
             "Date parts",
             DATE_PARTS,
             default=current.get("date_parts", ["year", "month", "weekday", "days_since"]),
+            format_func=words.option,
             key=_option(f"parts.{key}"),
         )
         return {"date_parts": parts}
@@ -166,6 +169,7 @@ def _choice(
         label,
         choices,
         index=choices.index(current.get(name, default)),
+        format_func=words.option,
         key=_option(f"{name}.{key}"),
     )
 
@@ -231,4 +235,4 @@ def features_preview(recipe: Recipe, result: CleaningResult, schema: list[Column
         st.error(md(str(error)))
         return
     st.caption(f"{transformed.shape[1]} model input columns, fitted on {len(sample):,} rows.")
-    st.dataframe(pd.DataFrame(transformed).head(50), width="stretch")
+    st.dataframe(pd.DataFrame(transformed).head(50), width="stretch", placeholder="-")

@@ -123,9 +123,12 @@ def row_accounting(before: pd.DataFrame, result: CleaningResult) -> None:
     if result.accounts:
         table = pd.DataFrame([a.to_dict() for a in result.accounts])
         st.dataframe(
-            table[["step", "description", "rows_before", "rows_dropped", "note"]],
+            table[["step", "description", "rows_before", "rows_dropped", "note"]].rename(
+                columns={"rows_before": "rows before", "rows_dropped": "rows dropped"}
+            ),
             hide_index=True,
             width="stretch",
+            placeholder="-",
         )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from app import state
+from core import words
 
 STEP_CHOICES = {
     "Drop duplicate rows": "drop_duplicates",
@@ -83,6 +84,7 @@ def _filter_outliers(columns: list[str], numeric: list[str]) -> dict[str, Any]:
     method = st.radio(
         "Method",
         ["iqr", "zscore", "isolation_forest"],
+        format_func=words.option,
         horizontal=True,
         key=_key("filter_outliers", "method"),
     )
@@ -112,7 +114,9 @@ def _filter_outliers(columns: list[str], numeric: list[str]) -> dict[str, Any]:
 def _filter_rows(columns: list[str], numeric: list[str]) -> dict[str, Any]:
     left, middle, right = st.columns([2, 1, 2])
     column = left.selectbox("Column", columns, key=_key("filter_rows", "column"))
-    operator = middle.selectbox("Operator", OPERATORS, key=_key("filter_rows", "operator"))
+    operator = middle.selectbox(
+        "Operator", OPERATORS, format_func=words.option, key=_key("filter_rows", "operator")
+    )
     if operator in ("is_missing", "not_missing"):
         return {"column": column, "operator": operator, "value": None}
     text = right.text_input(

@@ -10,8 +10,8 @@ from plotly.subplots import make_subplots
 
 from app.charts.figures import base_figure, empty_figure
 from app.charts.theme import ACCENT, MUTED, TEMPLATE, in_template, plain, series_color, short
+from core import words
 from core.review.fairness import (
-    METRIC_LABELS,
     MIN_COUNT,
     UNDEFINED_WHEN_NO,
     FairnessReport,
@@ -38,7 +38,7 @@ UNDEFINED_GAP = "undefined: the figures it compares are undefined or zero in eve
 
 
 def _label(name: str) -> str:
-    return METRIC_LABELS.get(name) or plain(name.replace("_", " "))
+    return plain(words.metric(name))
 
 
 def _finite(value: Any) -> bool:
@@ -347,8 +347,8 @@ def _points(
     details = [
         [
             plain(c.get("name", "")),
-            plain(c.get("method") or "original"),
-            plain(c.get("constraint") or "—"),
+            plain(words.mitigation(c["method"]) if c.get("method") else "original"),
+            plain(words.mitigation(c["constraint"]) if c.get("constraint") else "—"),
         ]
         for c in candidates
     ]

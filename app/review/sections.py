@@ -13,11 +13,11 @@ from app.charts.display import show
 from app.components import home, job_progress, live_picker, version_labels
 from app.navigation import page
 from app.text import md
+from core import words
 from core.review.gates import GateConfig
 from core.review.record import Verdict
 from core.review.review import VersionReview, with_default_segments
 from core.store.models import ModelVersion
-from core.train.evaluate import METRIC_LABELS
 
 if TYPE_CHECKING:
     from core.review.explain import Explanation
@@ -61,7 +61,7 @@ def version_picker() -> ModelVersion | None:
 def header(version: ModelVersion, verdict: Verdict) -> None:
     left, middle, right = st.columns(3)
     left.metric("Gates", verdict.summary)
-    middle.metric("Review state", version.review_state)
+    middle.metric("Review state", words.review_state(version.review_state))
     right.metric("Aliases", ", ".join(version.aliases) or "none")
     st.caption(md(verdict.sentence))
     if not in_meeting():
@@ -81,7 +81,7 @@ def review_settings(
     """The gate thresholds and sensitive features, editable; defaults from the last review."""
     run = cache.run(str(home()), version.run_id)
     base = review.config if review else GateConfig.defaults(run.task)
-    metric = METRIC_LABELS.get(base.metric, base.metric)
+    metric = words.metric(base.metric)
     columns = cache.feature_columns(str(home()), version.run_id)
     sensitive_default = (
         review.sensitive_features
@@ -203,6 +203,8 @@ def gates(review: VersionReview) -> None:
     else:
         st.error("This version fails at least one gate.")
     gate_table(review)
+    for note in review.notes:
+        st.caption(md(note))
 
 
 def gate_table(review: VersionReview) -> None:
@@ -213,8 +215,6 @@ def gate_table(review: VersionReview) -> None:
         for gate in review.gates
     ]
     st.table(pd.DataFrame(rows).set_index("gate"))
-    for note in review.notes:
-        st.caption(md(note))
 
 
 def errors(review: VersionReview) -> None:
@@ -223,14 +223,22 @@ def errors(review: VersionReview) -> None:
     if not review.segments:
         st.info("No segments to analyse.")
         return
-    frame = pd.DataFrame([segment.to_dict() for segment in review.segments])
-    metric = METRIC_LABELS.get(review.config.metric, review.config.metric)
+    metric = words.metric(review.config.metric)
+    frame = segments_frame(review, metric)
     st.caption(
         f"Each segment's {md(metric)} on the holdout "
         f"({review.holdout_rows:,} rows), weakest first; gap is against the whole holdout."
     )
     show(segment_gap_figure(review.segments[:15]), key="review.segments_chart")
-    st.dataframe(frame, hide_index=True, width="stretch", key=state.REVIEW_SEGMENT_TABLE)
+    st.dataframe(
+        frame, hide_index=True, width="stretch", placeholder="-", key=state.REVIEW_SEGMENT_TABLE
+    )
+
+
+def segments_frame(review: VersionReview, metric: str) -> pd.DataFrame:
+    """The segments with their columns in words: the gate's metric named, not "value"."""
+    frame = pd.DataFrame([segment.to_dict() for segment in review.segments])
+    return frame.rename(columns={"count": "rows", "value": metric, "gap": f"gap in {metric}"})
 
 
 # -- fairness ------------------------------------------------------------------------------------
@@ -252,7 +260,9 @@ def fairness(version: ModelVersion, review: VersionReview) -> None:
     left, right = st.columns(2)
     feature = left.selectbox("Groups of", features, key=state.REVIEW_FAIRNESS_FEATURE)
     metrics = list(report.groups[0].metrics) if report.groups else []
-    metric = right.selectbox("Metric", metrics, key=state.REVIEW_FAIRNESS_METRIC)
+    metric = right.selectbox(
+        "Metric", metrics, format_func=words.metric, key=state.REVIEW_FAIRNESS_METRIC
+    )
     if metric:
         figure = group_metric_figure(report, metric=metric, feature=feature)
         show(figure, key="review.fairness_groups")
@@ -335,8 +345,8 @@ def trade_off(version: ModelVersion, review: VersionReview, constraint: str) -> 
     disparity = CONSTRAINT_DISPARITY[constraint]
     figure = trade_off_figure(
         rows,
-        metric_label=METRIC_LABELS.get(metric, metric),
-        disparity_label=METRIC_LABELS.get(disparity, disparity.replace("_", " ")),
+        metric_label=words.metric(metric),
+        disparity_label=words.metric(disparity),
     )
     show(figure, key="review.trade_off")
 
@@ -502,12 +512,11 @@ def approval_reason(version: ModelVersion, verdict: Verdict) -> str | None:
 
 
 def decision_history(version: ModelVersion) -> None:
-    from core.review.record import when
     from core.review.signoff import DECISION_LABELS, reviews
 
     rows = [
         {
-            "when": when(review.created_at),
+            "when": words.when(review.created_at),
             "reviewer": review.reviewer,
             "decision": DECISION_LABELS.get(review.decision, review.decision),
             "comment": review.comment,
@@ -516,7 +525,13 @@ def decision_history(version: ModelVersion) -> None:
         for review in reviews(home(), version)
     ]
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=state.REVIEW_HISTORY)
+        st.dataframe(
+            pd.DataFrame(rows),
+            hide_index=True,
+            width="stretch",
+            key=state.REVIEW_HISTORY,
+            placeholder="-",
+        )
 
 
 def promote(version: ModelVersion) -> None:
@@ -529,7 +544,8 @@ def promote(version: ModelVersion) -> None:
     if version.review_state != "approved":
         st.caption(
             f"Only an approved version becomes champion; {md(version.label)} is "
-            f"{md(version.review_state)}. To override, write why (it is recorded)."
+            f"{md(words.review_state(version.review_state))}. To override, write why (it is "
+            "recorded)."
         )
         reason = st.text_input("Override reason", key=state.REVIEW_OVERRIDE)
     if st.button("Make champion", key=state.REVIEW_PROMOTE):

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from app.charts.figures import base_figure, empty_figure
 from app.charts.theme import ACCENT, MUTED, TEMPLATE, in_template, plain, series_color, short
+from core import words
 from core.train.evaluate import CalibrationCurve, PlotData, PrCurve, RocCurve
 
 ANNOTATED_CLASSES = 20
@@ -263,14 +264,15 @@ def threshold_figure(plots: PlotData) -> go.Figure:
     scale = "decision score" if data.scale == "decision" else "predicted probability"
     figure = base_figure(title, x=f"Threshold on the {scale}", y="Value")
     for index, name in enumerate(("precision", "recall", "f1")):
+        label = words.metric_in_sentence(name)
         figure.add_trace(
             go.Scatter(
                 x=thresholds,
                 y=list(getattr(data, name)),
                 mode="lines",
                 line={"color": series_color(index), "width": 2},
-                name="F1" if name == "f1" else name,
-                hovertemplate=f"threshold %{{x:.3f}}<br>{name} %{{y:.3f}}<extra></extra>",
+                name=label,
+                hovertemplate=f"threshold %{{x:.3f}}<br>{label} %{{y:.3f}}<extra></extra>",
             )
         )
     f1 = _numbers(data.f1)

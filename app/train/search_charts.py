@@ -11,29 +11,25 @@ import plotly.graph_objects as go
 
 from app.charts.figures import base_figure, empty_figure
 from app.charts.theme import ACCENT, MUTED, TEMPLATE, in_template, plain, series_color, short
-from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS
+from core import words
+from core.train.evaluate import HIGHER_IS_BETTER
 
 LOG_DECADES = 2
-UNSET = "(unset)"
 
 
 # -- helpers ---------------------------------------------------------------------------------
 
 
 def _metric(metric: str) -> str:
-    return METRIC_LABELS.get(metric) or plain(metric)
+    return plain(words.metric(metric))
 
 
 def _metric_in_template(metric: str) -> str:
-    return METRIC_LABELS.get(metric) or in_template(metric)
+    return in_template(words.metric(metric))
 
 
 def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _value(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 # -- search and experiments ------------------------------------------------------------------
@@ -100,7 +96,8 @@ def _params_text(params: Any) -> str:
     if not isinstance(params, dict):
         return ""
     return "<br>".join(
-        f"{in_template(name)} = {in_template(_value(v))}" for name, v in params.items()
+        f"{in_template(words.param(name))} = {in_template(words.value(v))}"
+        for name, v in params.items()
     )
 
 
@@ -126,7 +123,7 @@ def _levels(values: list[Any]) -> tuple[list[int], list[str]]:
     names: list[str] = []
     codes: list[int] = []
     for value in values:
-        name = UNSET if value is None else str(value)
+        name = words.value(value)
         if name not in names:
             names.append(name)
         codes.append(names.index(name))
@@ -180,11 +177,12 @@ def _dimension(name: str, values: list[Any]) -> dict[str, Any]:
     if all(_finite(value) for value in values):
         numbers = np.array(values, dtype=float)
         if _spans_decades(numbers):
-            return {"label": f"log10({plain(name)})", "values": np.log10(numbers).tolist()}
-        return {"label": plain(name), "values": numbers.tolist()}
+            label = f"log10({plain(words.param(name))})"
+            return {"label": label, "values": np.log10(numbers).tolist()}
+        return {"label": plain(words.param(name)), "values": numbers.tolist()}
     codes, names = _levels(values)
     return {
-        "label": plain(name),
+        "label": plain(words.param(name)),
         "values": codes,
         "tickvals": list(range(len(names))),
         "ticktext": [short(level) for level in names],
@@ -195,7 +193,8 @@ def _dimension(name: str, values: list[Any]) -> dict[str, Any]:
 def metric_vs_param_figure(trials: list[dict], *, param: str, metric: str) -> go.Figure:
     """Score against one hyperparameter: a scatter for numbers, boxes with points for choices."""
     label, hover = _metric(metric), _metric_in_template(metric)
-    title = f"{label} vs {plain(param)}"
+    words_of_param = words.param(param)
+    title = f"{label} vs {plain(words_of_param)}"
     pairs = [
         ((trial.get("params") or {}).get(param), float(trial["score"]))
         for trial in _finished(trials)
@@ -205,7 +204,9 @@ def metric_vs_param_figure(trials: list[dict], *, param: str, metric: str) -> go
         return empty_figure(title)
     values = [value for value, _ in pairs]
     scores = [score for _, score in pairs]
-    figure = base_figure(title, x=plain(param), y=label, subtitle=f"{len(pairs)} finished trials")
+    figure = base_figure(
+        title, x=plain(words_of_param), y=label, subtitle=f"{len(pairs)} finished trials"
+    )
     if all(_finite(value) for value in values):
         numbers = np.array(values, dtype=float)
         figure.add_trace(
@@ -215,7 +216,7 @@ def metric_vs_param_figure(trials: list[dict], *, param: str, metric: str) -> go
                 mode="markers",
                 marker={"color": ACCENT, "size": 8, "opacity": 0.8},
                 name="trials",
-                hovertemplate=f"{in_template(param)} %{{x:.4g}}<br>{hover} %{{y:.4g}}"
+                hovertemplate=f"{in_template(words_of_param)} %{{x:.4g}}<br>{hover} %{{y:.4g}}"
                 "<extra></extra>",
             )
         )
@@ -234,7 +235,8 @@ def metric_vs_param_figure(trials: list[dict], *, param: str, metric: str) -> go
             marker={"color": ACCENT, "size": 7, "opacity": 0.8},
             line={"color": ACCENT},
             name="trials",
-            hovertemplate=f"{in_template(param)} %{{x}}<br>{hover} %{{y:.4g}}<extra></extra>",
+            hovertemplate=f"{in_template(words_of_param)} %{{x}}<br>{hover} %{{y:.4g}}"
+            "<extra></extra>",
         )
     )
     figure.update_xaxes(

@@ -12,14 +12,15 @@ from app import cache, state
 from app.components import home, job_progress
 from app.navigation import page
 from app.text import md
+from core import words
 from core.jobs.runner import current_job
 from core.store.datasets import DatasetVersion
 from core.store.jobs import Job
 from core.train import catalog
-from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS, PRIMARY_METRIC
+from core.train.evaluate import HIGHER_IS_BETTER, PRIMARY_METRIC
 from core.train.plan import TASKS, ValidationPlan
 from core.train.training import TrainRequest, preflight
-from core.train.tuning import SMART_STRATEGY, STRATEGIES, STRATEGY_LABELS
+from core.train.tuning import SMART_STRATEGY, STRATEGIES
 
 LIVE_REFRESH_SECONDS = 1.5
 NO_GROUP = "(none)"
@@ -42,10 +43,11 @@ def choose_task(detected: str) -> str:
         "Task",
         list(TASKS),
         index=TASKS.index(detected),
+        format_func=words.task,
         key=f"{state.TRAIN_TASK}.{detected}",
         help="Detected from the target's values; override it if the guess is wrong.",
     )
-    st.caption(f"Detected: {detected}")
+    st.caption(f"Detected: {words.task(detected)}")
     return str(task)
 
 
@@ -77,14 +79,14 @@ def choose_models(task: str) -> tuple[str, ...]:
     if compare_all:
         st.caption(
             f"{len(choices)} models plus the baseline: "
-            + ", ".join(catalog.CATALOG[name].title for name in choices)
+            + ", ".join(words.model(name) for name in choices)
         )
         return ()
     picked = st.multiselect(
         "Models",
         choices,
         default=choices[-1:],
-        format_func=lambda name: catalog.CATALOG[name].title,
+        format_func=words.model,
         key=f"{state.TRAIN_MODELS}.{task}",
         help="The baseline (dummy) model is always trained for reference.",
     )
@@ -98,7 +100,7 @@ def choose_tuning() -> tuple[str, int | None, float | None]:
         list(STRATEGIES),
         index=0,
         format_func=lambda key: (
-            STRATEGY_LABELS[key] + (" (recommended)" if key == SMART_STRATEGY else "")
+            words.strategy(key) + (" (recommended)" if key == SMART_STRATEGY else "")
         ),
         key=state.TRAIN_STRATEGY,
     )
@@ -240,27 +242,39 @@ def best_so_far_figure(trials: list[dict[str, Any]]) -> go.Figure:
 def leaderboard(job: Job) -> None:
     result = job.result or {}
     metric = result.get("metric", PRIMARY_METRIC["binary"])
-    label = METRIC_LABELS.get(metric, metric)
+    label = words.metric(metric)
     rows = [
         {
             "rank": rank,
             "run": row["run_id"],
-            "model": catalog.CATALOG[row["model"]].title,
+            "model": words.model(row["model"]),
             f"CV {label}": row["cv_score"],
             "± std": row["cv_std"],
             f"holdout {label}": row["holdout_score"],
             "fit seconds": row["fit_seconds"],
-            "params": str(row["params"]),
+            "parameters": words.params(row["params"]),
         }
         for rank, row in enumerate(result.get("runs", []), start=1)
     ]
     st.success(
-        f"Trained {len(rows)} model(s) for a {result.get('task')} task, ranked by cross-validated "
-        f"{label}."
+        f"Trained {len(rows)} model(s) for {words.task(str(result.get('task')))}, ranked by "
+        f"cross-validated {label}."
     )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"train.leaderboard.{job.id}")
+    score = st.column_config.NumberColumn(format="%.4f")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        key=f"train.leaderboard.{job.id}",
+        placeholder="-",
+        column_config={
+            f"CV {label}": score,
+            "± std": score,
+            f"holdout {label}": score,
+            "fit seconds": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
     for failure in result.get("failed", []):
-        st.warning(f"{md(failure['model'])} failed: {md(failure['error'])}")
+        st.warning(f"{md(words.model(failure['model']))} failed: {md(failure['error'])}")
     if rows:
         register_best(result["best_run_id"], job.id)
 

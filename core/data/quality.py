@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core import words
 from core.data.profile import (
     ColumnProfile,
     count_duplicate_rows,
@@ -95,10 +96,9 @@ TARGET_LEAKAGE = (
     " outcome."
 )
 SAMPLE_NOTE = " (measured on a seeded sample of {used:,} of {rows:,} rows)"
+# the strength metrics in a sentence, in the words core.words gives them
 METRIC_NAMES: dict[str, str] = {
-    "roc_auc": "ROC AUC",
-    "abs_corr": "absolute correlation",
-    "cramers_v": "Cramér's V",
+    name: words.metric_in_sentence(name) for name in ("roc_auc", "abs_corr", "cramers_v")
 }
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core import words
 from core.monitor.dashboard import MonitorSummary, summarise
 from core.store import audit, connect, monitoring
 from core.store.monitoring import Alert, AlertRule
@@ -161,7 +162,7 @@ def _breaks(value: float, rule: AlertRule) -> bool:
 
 def _open(home: Path, deployment_id: int, rule: AlertRule, value: float) -> Alert:
     message = MESSAGE.format(
-        metric=rule.metric.replace("_", " "),
+        metric=words.metric(rule.metric),
         value=value,
         minutes=rule.window_minutes,
         comparison=rule.comparison,

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import words
 from core.data.datasets import get_version
 from core.review.fairness import disparity_key
-from core.review.record import latest_record, load_record, verdict_of, when
+from core.review.record import latest_record, load_record, verdict_of
 from core.review.review import VersionReview, cached_explanation
 from core.review.signoff import CHECKLIST
 from core.store import connect, models, recipes
 from core.store.models import ModelVersion, Review
-from core.train.evaluate import METRIC_LABELS
 from core.train.registry import find_model_version
 from core.train.tracking import get_run
 
@@ -26,11 +26,6 @@ NO_INTENDED_USE = "Not written yet: say who should use this model, for what, and
 TOP_FEATURES = 10
 TOP_FEATURES_TITLE = "Top features (mean |SHAP|)"
 DETAIL = ("detail", "value")  # the header of the two-column tables: never an empty first row
-TASK_WORDS = {
-    "binary": "binary classification",
-    "multiclass": "multiclass classification",
-    "regression": "regression",
-}
 # what could format, link, open an HTML tag or entity, end a table cell or start a formula, anywhere
 # in a line; backslash-escaped, which CommonMark and Streamlit both show literally
 _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~$&])")
@@ -72,23 +67,23 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
     verdict = verdict_of(record)
     with connect(home) as db:
         decisions = models.reviews_of(db, version.id)
-    metric_label = METRIC_LABELS.get(run.metric, run.metric)
+    metric_label = words.metric(run.metric)
     return ModelCard(
         title=f"Model card: {version.label}",
         summary=[
             ("Model", f"{version.model_name}, version {version.version}"),
             ("Aliases", ", ".join(version.aliases) or "none"),
-            ("Review state", version.review_state),
+            ("Review state", words.review_state(version.review_state)),
             ("Gates", verdict.summary),
-            ("Algorithm", _algorithm(run.model)),
-            ("Task", f"{TASK_WORDS.get(run.task, run.task)}, predicting ‘{run.target}’"),
+            ("Algorithm", words.model(run.model)),
+            ("Task", f"{words.task(run.task)}, predicting ‘{run.target}’"),
             (
                 "Primary metric",
                 f"{metric_label}: CV {_num(run.score)} ± {_num(run.score_std)}, "
                 f"holdout {_num(run.holdout_score)}",
             ),
             *_threshold_row(version, run.task),
-            ("Registered", f"{when(version.created_at)} by {version.created_by}"),
+            ("Registered", f"{words.when(version.created_at)} by {version.created_by}"),
             ("Source run", f"#{run.id}, seed {run.seed}"),
         ],
         intended_use=version.intended_use or NO_INTENDED_USE,
@@ -115,13 +110,6 @@ def _threshold_row(version: ModelVersion, task: str) -> list[tuple[str, str]]:
 def _finite(value: float) -> float | None:
     """None for NaN, as the JSON of the review says it."""
     return value if math.isfinite(value) else None
-
-
-def _algorithm(name: str) -> str:
-    from core.train.catalog import CATALOG
-
-    spec = CATALOG.get(name)
-    return spec.title if spec else name
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -176,7 +164,7 @@ def _metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
     for name in holdout:
         spread = cv.get(name, {})
         cv_text = f"{_num(spread.get('mean'))} ± {_num(spread.get('std'))}" if spread else "-"
-        rows.append((METRIC_LABELS.get(name, name), cv_text, _num(holdout.get(name))))
+        rows.append((words.metric(name), cv_text, _num(holdout.get(name))))
     return rows
 
 
@@ -197,7 +185,7 @@ def _fairness_rows(review: VersionReview | None) -> list[tuple[str, str]]:
         for name, why in found.items()
     }
     return [
-        (name.replace("_", " "), _num(_finite(value)) + cautions.get(name, ""))
+        (words.metric(name), _num(_finite(value)) + cautions.get(name, ""))
         for name, value in disparities.items()
     ]
 
@@ -235,7 +223,7 @@ def _review_row(review: Review) -> tuple[str, str, str, str]:
     from core.review.signoff import DECISION_LABELS
 
     decision = DECISION_LABELS.get(review.decision, review.decision)
-    return (when(review.created_at), review.reviewer, decision, review.comment)
+    return (words.when(review.created_at), review.reviewer, decision, review.comment)
 
 
 # -- rendering -----------------------------------------------------------------------------------

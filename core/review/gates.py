@@ -11,7 +11,8 @@ import numpy as np
 from core.data.quality import LEAKAGE_MIN_ROWS, LEAKAGE_MIN_STRENGTH
 from core.review.leakage import LeakSuspect
 from core.review.segments import Segment
-from core.train.evaluate import HIGHER_IS_BETTER, METRIC_LABELS
+from core.train.evaluate import HIGHER_IS_BETTER
+from core.words import metric as _label
 
 GATE_METRIC = {"binary": "roc_auc", "multiclass": "f1", "regression": "r2"}
 DEFAULT_THRESHOLD = {"binary": 0.70, "multiclass": 0.50, "regression": 0.30}
@@ -141,10 +142,6 @@ def check_gates(config: GateConfig, evidence: Evidence) -> list[GateResult]:
 
 def all_passed(results: Sequence[GateResult]) -> bool:
     return all(result.passed is not False for result in results)
-
-
-def _label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, metric)
 
 
 def _off(name: str, title: str, why: str = "switched off") -> GateResult:

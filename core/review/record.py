@@ -14,6 +14,7 @@ from core.review.gates import GateConfig
 from core.review.review import VersionReview, load_review, review_key, review_version
 from core.store import connect, models
 from core.store.models import ModelVersion, ReviewRecord
+from core.words import when
 
 REVIEW_FOLDER = "reviews"
 # who ran a review, in the words the pages show ("reviewed … from the command line")
@@ -53,11 +54,6 @@ class Verdict:
 
 
 NOT_REVIEWED = Verdict(reviewed=False, passed=False)
-
-
-def when(stamp: str) -> str:
-    """A stored ISO time as people read it: ``2026-01-02 03:04 UTC``."""
-    return f"{stamp[:16].replace('T', ' ')} UTC" if stamp else "-"
 
 
 def source_of(actor: str) -> str:

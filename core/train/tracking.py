@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core import words
 from core.artifacts import resolve
 from core.store import audit, connect
 from core.store import runs as runs_store
@@ -152,7 +153,7 @@ def compare_runs(home: Path, run_ids: list[int]) -> list[dict[str, Any]]:
     return [
         {
             "run_id": run.id,
-            "label": f"#{run.id} {run.model}",
+            "label": f"#{run.id} {words.model(run.model)}",
             "params": run.params,
             "cv": run.metrics.get("cv", {}),
             "holdout": run.metrics.get("holdout", {}),

@@ -21,13 +21,6 @@ from core.train.evaluate import HIGHER_IS_BETTER, cv_scorer
 
 STRATEGIES = ("none", "grid", "random", "halving", "bayes")
 SMART_STRATEGY = "halving"
-STRATEGY_LABELS = {
-    "none": "No tuning (defaults)",
-    "grid": "Grid search",
-    "random": "Random search",
-    "halving": "Successive halving",
-    "bayes": "Bayesian (Optuna TPE)",
-}
 HALVING_FACTOR = 3
 MIN_HALVING_ROWS = 200
 PRUNE_AFTER_TRIALS = 5

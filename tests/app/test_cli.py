@@ -237,7 +237,7 @@ def test_train_runs_register_models(tmp_path: Path) -> None:
     registered = run_json(home, "models")
     assert [(m["model_name"], m["version"]) for m in registered["models"]] == [("credit-risk", 1)]
     code, text = run(home, "runs")
-    assert code == 0 and "logistic_regression" in text
+    assert code == 0 and "Logistic regression" in text
 
 
 def test_train_regression_with_a_recipe_file(tmp_path: Path) -> None:
@@ -308,7 +308,7 @@ def test_review_card_approve_and_champion(tmp_path: Path) -> None:
     assert "Passes every gate that was checked" in card and "from the command line" in card
     assert "| Holdout ROC AUC | pass |" in card
     assert "Not run." not in card and "Not measured." not in card
-    assert "demographic parity difference" in card
+    assert "Demographic parity difference" in card
     html_path = tmp_path / "card.html"
     run_json(home, "card", "risk@1", "--out", str(html_path))
     assert "Model card: risk v1" in html_path.read_text()

@@ -145,7 +145,7 @@ def train_and_register(
     main.get_by_role("button", name="Train", exact=True).click()
     expect(main.get_by_role("heading", name="Progress and leaderboard")).to_be_visible()
     trained = main.get_by_text(
-        f"Trained {len(journey.models) + 1} model(s) for a binary task", exact=False
+        f"Trained {len(journey.models) + 1} model(s) for binary classification", exact=False
     )
     expect(trained).to_be_visible(timeout=JOB_TIMEOUT_MS)
     ui.settle()

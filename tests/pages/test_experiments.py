@@ -189,8 +189,8 @@ def test_one_run_shows_metrics_provenance_plots_and_search(seeded: dict[str, int
     assert {"Accuracy", "Log loss"} <= set(metrics["metric"])
     params = at.dataframe[2].value
     assert dict(zip(params["parameter"], params["value"], strict=True)) == {
-        "max_depth": "8",
-        "n_estimators": "200",
+        "maximum depth": "8",
+        "trees": "200",
     }
     provenance = dict(at.dataframe[3].value.values.tolist())
     assert provenance["validation plan"] == "5-fold stratified CV" and provenance["seed"] == "42"
@@ -206,12 +206,12 @@ def test_two_runs_compare_side_by_side(seeded: dict[str, int]) -> None:
     at = pick(experiments_page(), seeded["forest"], seeded["logistic"])
     table = at.dataframe[1].value
     forest, logistic = (
-        f"#{seeded['forest']} random_forest",
-        f"#{seeded['logistic']} logistic_regression",
+        f"#{seeded['forest']} Random forest",
+        f"#{seeded['logistic']} Logistic regression",
     )
     assert list(table.columns) == [forest, logistic]
-    assert table.loc["param max_depth", forest] == "8"
-    assert table.loc["param max_depth", logistic] == "—"
+    assert table.loc["parameter: maximum depth", forest] == "8"
+    assert table.loc["parameter: maximum depth", logistic] == "—"
     assert table.loc["CV ROC AUC", forest] == "0.8300 ± 0.0200"
     assert at.get("plotly_chart"), "the comparison chart"
 

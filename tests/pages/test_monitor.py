@@ -120,7 +120,7 @@ def test_kpis_charts_and_drift_render(studio: tuple[Path, int]) -> None:
     assert set(drift["feature"]) == {"x", "region"}
     assert drift["drift score"].is_monotonic_decreasing
     shifted = drift.set_index("feature").loc["x"]
-    assert shifted["drifted"] and shifted["drift score"] >= 1
+    assert shifted["drifted"] == "yes" and shifted["drift score"] >= 1
     assert "importance" not in drift.columns
     assert any("ranked by drift alone" in caption.value for caption in at.caption)
 

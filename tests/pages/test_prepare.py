@@ -61,7 +61,7 @@ def test_a_step_shows_its_effect_at_once(small_home: Path) -> None:
     add_step(at, "Drop duplicate rows")
     no_errors(at)
     table = at.dataframe[0].value
-    assert table["rows_dropped"].tolist() == [5]
+    assert table["rows dropped"].tolist() == [5]
     assert any("Dropped 5 duplicate rows" in m.value for m in at.markdown)
     assert at.get("plotly_chart"), "a before/after chart is shown"
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from core import words
 from core.retrain.challenger.decision import _make_champion
 from core.retrain.challenger.rows import FreshData
 from core.retrain.challenger.runs import NO_CHALLENGER, RetrainError, _Recorder, _run_of_version
@@ -31,11 +32,11 @@ def _train_challenger(
 
     plan = replace(ValidationPlan.from_dict(champion_run.plan), holdout_rows=fresh.holdout_rows)
     how = (
-        f"re-tuning ({action.strategy}, {action.trials} trials)"
+        f"re-tuning ({words.strategy(action.strategy).lower()}, {action.trials} trials)"
         if action.retune
-        else (f"the champion's parameters {champion_run.params or '(defaults)'}")
+        else f"the champion's parameters ({words.params(champion_run.params)})"
     )
-    record(0.12, "train", f"Training {champion_run.model} with {how}")
+    record(0.12, "train", f"Training {words.model(champion_run.model)} with {how}")
     request = TrainRequest(
         version_id=version_id,
         target=champion_run.target,
@@ -59,7 +60,8 @@ def _train_challenger(
     found = [run for run in outcome.runs if run.model == champion_run.model]
     if not found:
         error = next((run.error for run in outcome.failed), "no run finished")
-        raise RetrainError(NO_CHALLENGER.format(model=champion_run.model, error=error))
+        model = words.model(champion_run.model)
+        raise RetrainError(NO_CHALLENGER.format(model=model, error=error))
     record(0.74, "trained", f"Trained run {found[0].id}.")
     return found[0]
 
@@ -114,7 +116,8 @@ def _compare(
     record(
         0.92,
         "evaluated",
-        f"{metric} on the fresh holdout: champion {scores['champion']:.4f}, challenger "
+        f"{words.metric(metric)} on the fresh holdout: champion {scores['champion']:.4f}, "
+        f"challenger "
         f"{scores['challenger']:.4f} (on the newest traffic: {scores['champion_on_traffic']:.4f} "
         f"vs {scores['challenger_on_traffic']:.4f}); gates "
         f"{'passed' if review.passed else 'failed'}.",
@@ -176,7 +179,7 @@ def _decide(
     improvement is set and missed."""
     failed = [gate.title for gate in review.gates if gate.passed is False]
     improvement = comparison["improvement"]
-    change = f"{comparison['metric']} {improvement:+.4f} against {champion.label}"
+    change = f"{words.metric(comparison['metric'])} {improvement:+.4f} against {champion.label}"
     if failed:
         return f"Kept {champion.label}: {challenger.label} failed the gate(s) {', '.join(failed)}."
     short = improvement < action.min_improvement

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
-from core import store
+from core import store, words
 from core.retrain.challenger.runs import (
     MAX_LABELLED_ROWS,
     MIN_LABELLED_ROWS,
@@ -60,7 +60,7 @@ def dry_run(home: Path, deployment_id: int, *, actor: str = "studio") -> Retrain
         TOO_FEW_LABELS.format(count=labelled, needed=MIN_LABELLED_ROWS)
         if labelled < MIN_LABELLED_ROWS
         else (
-            f"Would retrain {champion_run.model} on the champion's training rows plus "
+            f"Would retrain {words.model(champion_run.model)} on the champion's training rows plus "
             f"{labelled - labelled_holdout:,} labelled rows, and judge it against "
             f"{deployment.model_label} on its holdout plus the newest {labelled_holdout:,} "
             "labelled rows."

@@ -11,6 +11,7 @@ import numpy as np
 
 from core.review.fairness import messages
 from core.review.fairness.messages import FairnessError
+from core.words import metric_in_sentence
 
 TASKS = ("binary", "multiclass", "regression")
 RATE_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate")
@@ -28,26 +29,6 @@ DEFAULT_METRICS: dict[str, tuple[str, ...]] = {
     "regression": REGRESSION_METRICS,
 }
 BINARY_ONLY_METRICS = (*RATE_METRICS, "precision", "roc_auc")
-METRIC_LABELS: dict[str, str] = {
-    "selection_rate": "Selection rate",
-    "true_positive_rate": "True positive rate",
-    "false_positive_rate": "False positive rate",
-    "accuracy": "Accuracy",
-    "precision": "Precision",
-    "roc_auc": "ROC AUC",
-    "mae": "MAE",
-    "rmse": "RMSE",
-    "demographic_parity_difference": "Demographic parity difference",
-    "demographic_parity_ratio": "Demographic parity ratio",
-    "equalized_odds_difference": "Equalized odds difference",
-    "equalized_odds_ratio": "Equalized odds ratio",
-    "true_positive_rate_difference": "True positive rate difference",
-    "false_positive_rate_difference": "False positive rate difference",
-    "accuracy_difference": "Accuracy difference",
-    "accuracy_ratio": "Accuracy ratio",
-    "mae_difference": "MAE gap (max − min)",
-    "rmse_difference": "RMSE gap (max − min)",
-}
 # the by-group metrics each gap compares, to tell which groups a gap rests on
 DISPARITY_SOURCES: dict[str, tuple[str, ...]] = {
     "demographic_parity_difference": ("selection_rate",),
@@ -253,7 +234,7 @@ def _chosen_metrics(
     if "roc_auc" in names and not has_scores and task == "binary":
         raise FairnessError(messages.NEEDS_SCORE)
     if task == "multiclass":
-        dropped = [_in_sentence(name) for name in names if name in BINARY_ONLY_METRICS]
+        dropped = [metric_in_sentence(name) for name in names if name in BINARY_ONLY_METRICS]
         left_out = ", ".join(dropped) if dropped else messages.MULTICLASS_LEFT_OUT
         left_out = left_out[:1].upper() + left_out[1:]
         return ("accuracy",), [messages.BINARY_ONLY.format(metrics=left_out, task=task)]
@@ -327,9 +308,3 @@ def _disparities(task: str, by_metric: dict[str, np.ndarray]) -> dict[str, np.nd
         "true_positive_rate_difference": tpr_gap,
         "false_positive_rate_difference": fpr_gap,
     }
-
-
-def _in_sentence(name: str) -> str:
-    """A metric's label inside a sentence: "true positive rate", but "ROC AUC" as it is."""
-    label = METRIC_LABELS.get(name, name)
-    return label if label[1:2].isupper() else label[:1].lower() + label[1:]

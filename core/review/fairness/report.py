@@ -32,11 +32,11 @@ from core.review.fairness.metrics import (
     _auc_of,
     _chosen_metrics,
     _disparities,
-    _in_sentence,
     _Outcome,
     _outcome,
     _point_statistics,
 )
+from core.words import metric_in_sentence
 
 DISPARITY_KEY = "{name} ({feature})"
 _EXAMPLES = 4
@@ -345,7 +345,7 @@ def _groups(
             )
         notes.extend(
             UNDEFINED_METRIC.format(
-                group=label, feature=partition.feature, what=what, metric=_in_sentence(name)
+                group=label, feature=partition.feature, what=what, metric=metric_in_sentence(name)
             )
             for name, what in UNDEFINED_WHEN_NO.items()
             if name in values and math.isnan(values[name])
@@ -376,7 +376,7 @@ def _too_few_note(feature: str, groups: list[GroupMetrics]) -> str | None:
     shown = [
         TOO_FEW_EXAMPLE.format(
             group=group.group,
-            metrics=_words([_in_sentence(name) for name in shaky]),
+            metrics=_words([metric_in_sentence(name) for name in shaky]),
             shortfall=_words(list(dict.fromkeys(group.shortfall(name) for name in shaky))),
         )
         for group, shaky in examples[:_EXAMPLES]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core import words
 from core.review.fairness import (
     FairnessError,
 )
@@ -89,7 +90,7 @@ def _original_candidate(
     )
     holdout = dict(run.metrics.get("holdout") or {})
     return Candidate(
-        name=f"#{run.id} {run.model}",
+        name=f"#{run.id} {words.model(run.model)}",
         run_id=run.id,
         performance=_number(holdout.get(metric)),
         disparity=float(fairness["differences"][constraint]),
@@ -102,7 +103,7 @@ def _mitigated_candidate(run: Run, *, constraint: str, metric: str) -> Candidate
     holdout = dict(run.metrics.get("holdout") or {})
     differences = (run.metrics.get("fairness") or {}).get("differences") or {}
     return Candidate(
-        name=f"#{run.id} {run.model}",
+        name=f"#{run.id} {words.model(run.model)}",
         run_id=run.id,
         performance=_number(holdout.get(metric)),
         disparity=_number(differences.get(constraint)),

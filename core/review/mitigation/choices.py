@@ -16,6 +16,7 @@ from core.train.evaluate import (
     PRIMARY_METRIC,
 )
 from core.train.training import TrainingData
+from core.words import MITIGATION_CONSTRAINTS, MITIGATION_METHODS
 
 METHODS = ("threshold_optimizer", "exponentiated_gradient")
 CONSTRAINTS = (
@@ -35,16 +36,9 @@ CONSTRAINT_DISPARITY = {
     "true_positive_rate_parity": "true_positive_rate_difference",
     "false_positive_rate_parity": "false_positive_rate_difference",
 }
-METHOD_TITLES = {
-    "threshold_optimizer": "Threshold optimizer",
-    "exponentiated_gradient": "Exponentiated gradient",
-}
-CONSTRAINT_TITLES = {
-    "demographic_parity": "demographic parity",
-    "equalized_odds": "equalized odds",
-    "true_positive_rate_parity": "true positive rate parity",
-    "false_positive_rate_parity": "false positive rate parity",
-}
+# what the methods and constraints are called where people read them (core.words owns them)
+METHOD_TITLES = MITIGATION_METHODS
+CONSTRAINT_TITLES = MITIGATION_CONSTRAINTS
 MITIGATED_TAG = "mitigated"
 PERFORMANCE_METRIC = PRIMARY_METRIC["binary"]
 

@@ -46,21 +46,6 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "mape": False,
 }
 PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "f1", "regression": "rmse"}
-METRIC_LABELS: dict[str, str] = {
-    "accuracy": "Accuracy",
-    "balanced_accuracy": "Balanced accuracy",
-    "precision": "Precision",
-    "recall": "Recall",
-    "f1": "F1",
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-    "log_loss": "Log loss",
-    "brier": "Brier score",
-    "mae": "MAE",
-    "rmse": "RMSE",
-    "r2": "R²",
-    "mape": "MAPE",
-}
 _SCORERS = {
     "accuracy": "accuracy",
     "balanced_accuracy": "balanced_accuracy",

@@ -58,7 +58,7 @@ def test_error_rate_alert_fires_posts_and_clears(deployment, log_rows, receiver,
     _traffic(log_rows, deployment, errors=10, start=time.time() - 60)
     fired = alerts.evaluate(home, deployment_id)
     assert [(a.metric, a.status, a.severity) for a in fired] == [("error_rate", "open", "critical")]
-    assert "error rate is 0.25" in fired[0].message
+    assert "Error rate is 0.25" in fired[0].message
     assert alerts.evaluate(home, deployment_id) == []  # still open, not raised twice
     assert [a.id for a in alerts.open_alerts(home)] == [fired[0].id]
     assert received[0]["event"] == "alert.open" and received[0]["metric"] == "error_rate"

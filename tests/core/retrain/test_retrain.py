@@ -130,7 +130,7 @@ def test_dry_run_records_what_would_happen_and_changes_nothing(served, log_traff
     retrain = dry_run(home, deployment_id, actor="ana")
     assert retrain.status == "dry run" and retrain.job_id is None
     assert retrain.triggers[0]["trigger"] == "new_labels" and retrain.triggers[0]["value"] == 100
-    assert "Would retrain logistic_regression" in retrain.decision
+    assert "Would retrain Logistic regression" in retrain.decision
     assert retrain.details["labelled_rows"] == 100 and retrain.details["reference_rows"] == 400
     assert get_deployment(home, deployment_id).model_version_id == champion_id
 

@@ -32,7 +32,10 @@ def test_policy_retrain_promote_from_the_command_line(served, log_traffic):
     done = _json(home, "retrain", str(deployment_id), "--wait")
     assert done["status"] == "done" and done["challenger_version_id"] is not None
     code, output = _run(home, "policies", str(deployment_id))
-    assert "policy 1 'labels' (on): new_labels=50 -> review" in output
+    assert (
+        "policy 1 'labels' (on): new labelled rows at least 50 -> register as challenger for a "
+        "person to review" in output
+    )
     assert "dry run" in output and "done" in output
     code, output = _run(home, "promote", str(done["id"]))
     assert code == 1 and "override" in output  # not approved: a reason is needed

@@ -366,8 +366,8 @@ def test_the_model_card_marks_a_gap_that_rests_on_too_few_rows() -> None:
     report = fairness_report(truth, guess, sensitive=sensitive, task="binary", n_boot=0)
     rows = dict(card._fairness_rows(SimpleNamespace(fairness=report)))  # type: ignore[arg-type]
     caution = "(caution: rests on group 'b', which has only 2 predicted positives)"
-    assert rows["demographic parity ratio (g)"].endswith(caution)
-    assert "caution" not in rows["equalized odds ratio (g)"]
+    assert rows["Demographic parity ratio (g)"].endswith(caution)
+    assert "caution" not in rows["Equalized odds ratio (g)"]
 
 
 def test_groups_with_enough_rows_carry_no_caution() -> None:

@@ -32,6 +32,7 @@ from sklearn.svm import LinearSVC
 from core.data.schema import infer_schema
 from core.prep.features import build_feature_pipeline, default_feature_spec
 from core.train import evaluate as ev
+from core.words import METRICS
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -114,7 +115,7 @@ def test_every_metric_has_a_direction_a_label_and_a_working_scorer() -> None:
         assert ev.PRIMARY_METRIC[task] in ev.TASK_METRICS[task]
         for metric in ev.TASK_METRICS[task]:
             assert isinstance(ev.HIGHER_IS_BETTER[metric], bool)
-            assert ev.METRIC_LABELS[metric]
+            assert metric in METRICS  # its label, from the one registry of the user's words
             get_scorer(ev.scorer_name(metric, task))
     assert ev.scorer_name("f1", "multiclass") == "f1_macro"
     assert ev.scorer_name("rmse", "regression") == "neg_root_mean_squared_error"
