@@ -183,8 +183,8 @@ def look_at_experiments(ui: StudioPage, journey: Journey) -> None:
     expect(registry.get_by_text(journey.model).first).to_be_visible()
     main.get_by_role("tab", name="Runs").click()
     ui.settle()
-    # one run in detail: the first model picked on Train
-    model = catalog_name(journey.models[0])
+    # one run in detail: the first model picked on Train, named as on Train (not its key)
+    model = re.escape(journey.models[0])
     main.get_by_label("Pick runs: one to see its detail, two or more to compare them").click()
     ui.page.get_by_role("option", name=re.compile(rf"^#\d+ {model} ")).click()
     ui.page.keyboard.press("Escape")
@@ -390,11 +390,6 @@ def retrain_and_promote(ui: StudioPage, journey: Journey) -> None:
     expect(promoted).to_be_visible(timeout=LIVE_TIMEOUT_MS)
     serving = main.get_by_text(re.compile(rf"^Serving {re.escape(challenger)} · running"))
     expect(serving).to_be_visible(timeout=LIVE_TIMEOUT_MS)
-
-
-def catalog_name(title: str) -> str:
-    """The catalog's name for a model title ("Logistic regression" -> logistic_regression)."""
-    return title.lower().replace(" ", "_")
 
 
 def metric(ui: StudioPage, label: str) -> Locator:
