@@ -186,7 +186,7 @@ def _train(ui: StudioPage) -> None:
     ui.page.keyboard.press("Escape")
     ui.settle()
     main.get_by_role("button", name="Train", exact=True).click()
-    trained = main.get_by_text("Trained 2 model(s) for a binary task", exact=False)
+    trained = main.get_by_text("Trained 2 model(s) for binary classification", exact=False)
     expect(trained).to_be_visible(timeout=JOB_TIMEOUT_MS)
     ui.settle()
     register = main.get_by_label(re.compile(r"^Register the best run \(#\d+\) as model$"))
