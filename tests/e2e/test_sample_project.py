@@ -64,7 +64,7 @@ def test_the_sample_project_is_alive_and_every_page_renders(
             expect(main.get_by_text(re.compile(r"waits for review")).first).to_be_visible()
             sidebar = ui.page.get_by_test_id("stSidebar")
             drift = re.compile(r"drift share is", re.IGNORECASE)  # "Drift share" in an alert
-            expect(sidebar.get_by_text(drift)).to_be_visible()
+            expect(sidebar.get_by_text(drift).first).to_be_visible()
         if title == "Deploy":
             status = ui.main.get_by_test_id("stMetric").filter(has_text="Status")
             expect(status.first).to_contain_text("running")
