@@ -66,9 +66,9 @@ def class_of(label: Any, classes: list[Any]) -> tuple[bool, Any]:
             return True, known
     meaning = truth(plain)
     same = [known for known in classes if meaning is not None and truth(known) == meaning]
-    return (True, same[0]) if len(same) == 1 and _yes_no(classes) else (False, None)
+    return (True, same[0]) if len(same) == 1 and is_yes_no(classes) else (False, None)
 
 
-def _yes_no(classes: list[Any]) -> bool:
+def is_yes_no(classes: list[Any]) -> bool:
     """Two classes that read as true and false."""
     return len(classes) == 2 and {truth(known) for known in classes} == {True, False}

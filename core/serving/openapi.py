@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from core.data.booleans import truth
+from core.data.booleans import is_yes_no
 from core.serving.feedback import MAX_ROW
 from core.serving.inputs import BOOLEAN_PATTERN, record_model
 from core.serving.scoring import ServedModel
@@ -160,7 +160,7 @@ def _label(model: ServedModel) -> dict[str, Any]:
         return {"type": "number"}
     texts = [str(known) for known in model.classes if not isinstance(known, str)]
     label: dict[str, Any] = {"enum": [*model.classes, *texts]}
-    if len(model.classes) == 2 and {truth(known) for known in model.classes} == {True, False}:
+    if is_yes_no(model.classes):  # the same rule class_of matches labels by
         words = {"type": "string", "pattern": BOOLEAN_PATTERN}
         return {"anyOf": [label, words, {"type": "boolean"}, {"enum": [0, 1]}]}
     return label
