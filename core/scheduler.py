@@ -1,5 +1,6 @@
-"""The scheduler: one process per studio home that keeps monitoring (and retraining) going
-with no browser open. `mlops-studio ui` starts it; `mlops-studio worker` runs it standalone."""
+"""The scheduler: one process per studio home that keeps the job queue moving and monitoring
+(and retraining) going with no browser open. `mlops-studio ui` starts it; `mlops-studio worker`
+runs it standalone."""
 
 from __future__ import annotations
 
@@ -103,13 +104,14 @@ def stop(home: Path, *, timeout: float = STOP_TIMEOUT_S) -> int | None:
 
 
 def tick(home: Path) -> dict[str, Any]:
-    """One round: fold new log rows, compute drift, evaluate alerts, run due policies (and
-    resume retrains whose job stopped)."""
+    """One round: start queued jobs in free slots, fold new log rows, compute drift, evaluate
+    alerts, run due policies (and resume retrains whose job stopped)."""
     from core.monitor.alerts import evaluate
     from core.monitor.drift_windows import update_drift
     from core.monitor.windows import aggregate
     from core.serving.deployments import list_deployments
 
+    start_queued_jobs(home)
     done: dict[str, Any] = {"folded": 0, "alerts": 0, "retrains": []}
     for deployment in list_deployments(home):
         try:
@@ -120,6 +122,18 @@ def tick(home: Path) -> dict[str, Any]:
             log.exception("monitoring deployment %s failed", deployment.id)
     done["retrains"] = run_due_policies(home)
     return done
+
+
+def start_queued_jobs(home: Path) -> list[int]:
+    """Start queued jobs in the slots free now: a worker that was killed cannot hand its slot
+    on, and after a restart the queue kept in the store starts here. Returns the job ids."""
+    from core.jobs.runner import start_queued
+
+    try:
+        return start_queued(home)
+    except Exception:  # the scheduler's other work goes on
+        log.exception("could not start the queued jobs")
+        return []
 
 
 def run_due_policies(home: Path) -> list[int]:

@@ -24,6 +24,10 @@ JOB_KINDS: dict[str, str] = {
     "sample_traffic": "core.demo:live_traffic_job",
     "sleep": "core.jobs.kinds:sleep_job",
 }
+# Kinds that take no slot of the pool and start at once: they wait on something other than
+# the CPU (the sample traffic paces HTTP requests for twenty minutes), so holding one of the
+# few slots would only keep CPU-bound work waiting.
+SLOTLESS_KINDS = frozenset({"sample_traffic"})
 # What each kind of job is called where people read it (the sidebar, `mlops-studio jobs`).
 JOB_TITLES: dict[str, str] = {
     "profile_report": "Profiling a dataset",

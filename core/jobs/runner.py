@@ -1,4 +1,5 @@
-"""Starting, watching and cancelling jobs; each job runs in its own detached worker process."""
+"""Starting, watching and cancelling jobs: each job waits in the queue for a slot of the local
+pool, then runs in its own detached worker process."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.jobs.kinds import SLOTLESS_KINDS
+from core.jobs.pool import job_slots
 from core.processes import process_running, spawn_detached, start_ticks
 from core.settings import artifacts_dir
 from core.store import audit, connect
@@ -28,6 +31,20 @@ NEVER_STARTED = "The job's worker process never started. Start the job again."
 ENDED_BEFORE_START = (
     "The job's worker process ended before the job began. Start the job again; the log has details."
 )
+COULD_NOT_SPAWN = (
+    "The job's worker process could not be started ({error}). Start the job again once the "
+    "machine has room for another process."
+)
+# The job this process is a worker of (None outside workers): a job it submits is part of that
+# job's work, which waits for it while holding its slot, so it starts at once without one (with
+# one slot, queueing it would wait for ever).
+_working_on: int | None = None
+
+
+def working_on(job_id: int) -> None:
+    """Note that this process is the worker of job ``job_id``."""
+    global _working_on
+    _working_on = job_id
 
 
 class JobCancelled(Exception):
@@ -66,10 +83,19 @@ def submit_job(
     dedupe_key: str | None = None,
     actor: str = "studio",
 ) -> Job:
-    """Queue a job and start its worker, or return the job already doing the same work."""
+    """Queue a job and start it if a slot is free, or return the job already doing the same
+    work. Kinds that need no slot, and jobs a running job submits, start at once."""
+    slots = job_slots()  # a bad MLOPS_STUDIO_JOB_SLOTS is refused before anything is queued
+    needs_slot = kind not in SLOTLESS_KINDS and _working_on is None
     with connect(home) as db:
         job, created = jobs_store.insert(
-            db, kind=kind, subject=subject, params=params, dedupe_key=dedupe_key, created_by=actor
+            db,
+            kind=kind,
+            subject=subject,
+            params=params,
+            dedupe_key=dedupe_key,
+            created_by=actor,
+            needs_slot=needs_slot,
         )
         if created:
             audit.record(
@@ -80,14 +106,44 @@ def submit_job(
                 entity_id=job.id,
                 details={"kind": kind, "subject": subject},
             )
-    if created:
+    if created and not job.needs_slot:
         _spawn_worker(home, job.id)
+    start_queued(home, slots=slots)  # any submit also starts what waits for a free slot
     return refresh_job(home, job.id) or job
 
 
+def start_queued(home: Path, *, slots: int | None = None) -> list[int]:
+    """Start queued jobs, oldest first, into the slots free now (a slot whose worker died is
+    free again); returns the ids started. The scheduler, every submit and every worker that
+    ends call this, so nothing waits while a slot is free."""
+    slots = job_slots() if slots is None else slots
+    _notice_dead_workers(home)
+    started: list[int] = []
+    while True:
+        with connect(home) as db:
+            job = jobs_store.claim_next(db, slots=slots)
+        if job is None:
+            return started
+        _spawn_worker(home, job.id)
+        started.append(job.id)
+
+
+def _notice_dead_workers(home: Path) -> None:
+    with connect(home) as db:
+        for job in jobs_store.active(db):
+            _end_if_orphaned(db, job)
+
+
 def _spawn_worker(home: Path, job_id: int) -> None:
+    """Start the worker of a job that was given a slot (or needs none)."""
     args = [sys.executable, "-m", WORKER_MODULE, "--home", str(home), str(job_id)]
-    process = spawn_detached(args, job_log_path(home, job_id))
+    try:
+        process = spawn_detached(args, job_log_path(home, job_id))
+    except OSError as error:  # no memory or process left: the job says so, the queue goes on
+        with connect(home) as db:
+            message = COULD_NOT_SPAWN.format(error=error.strerror or error)
+            jobs_store.finish(db, job_id, status="failed", message="Failed", error=message)
+        return
     # when it started, read now: its command line may stay empty a while longer (exec is not
     # done), so that could not tell this worker from a stranger
     with connect(home) as db:
@@ -106,40 +162,57 @@ def _age_seconds(timestamp: str) -> float:
 
 
 def refresh_job(home: Path, job_id: int) -> Job | None:
-    """The job as stored, after marking it failed or cancelled if its worker is gone."""
+    """The job as stored, after marking it failed or cancelled if its worker is gone (and
+    then starting the next queued job in the slot it left)."""
     with connect(home) as db:
         job = jobs_store.get(db, job_id)
         if job is None or not job.active:
             return job
-        if job.pid is not None and not _worker_alive(job):
-            _finish_orphan(db, job)
-        elif job.pid is None and _age_seconds(job.created_at) > UNSTARTED_GRACE_S:
-            jobs_store.finish(db, job.id, status="failed", message="Failed", error=NEVER_STARTED)
+        freed = _end_if_orphaned(db, job)
+    if freed:
+        start_queued(home)
+    with connect(home) as db:
         return jobs_store.get(db, job_id)
+
+
+def _end_if_orphaned(db: Any, job: Job) -> bool:
+    """End a job whose worker is gone (or never came); whether it did. A queued job has no
+    worker yet and waits as long as the queue takes."""
+    if job.status == "queued":
+        return False
+    if job.pid is not None and not _worker_alive(job):
+        _finish_orphan(db, job)
+        return True
+    if job.pid is None and _age_seconds(job.claimed_at or job.created_at) > UNSTARTED_GRACE_S:
+        jobs_store.finish(db, job.id, status="failed", message="Failed", error=NEVER_STARTED)
+        return True
+    return False
 
 
 def _finish_orphan(db: Any, job: Job) -> None:
     if job.cancel_requested:
         jobs_store.finish(db, job.id, status="cancelled", message="Cancelled")
     else:
-        error = ENDED_BEFORE_START if job.status == "queued" else WORKER_DIED
+        error = ENDED_BEFORE_START if job.status == "starting" else WORKER_DIED
         jobs_store.finish(db, job.id, status="failed", message="Failed", error=error)
 
 
 def cancel_job(home: Path, job_id: int, *, actor: str = "studio") -> Job | None:
-    """Ask a job to stop; a queued job stops at once, a running one at its next step."""
+    """Ask a job to stop: a queued job leaves the queue at once (it never starts), a running
+    one stops at its next step."""
     with connect(home) as db:
         job = jobs_store.get(db, job_id)
         if job is None or not job.active:
             return job
+        # flagged first: from now on no claim picks it, so it cannot start behind our back
         jobs_store.request_cancel(db, job_id)
         audit.record(db, actor=actor, action="job.cancel", entity_type="job", entity_id=job_id)
-    if job.pid is not None and _worker_alive(job):
+        if job.status == "queued" and jobs_store.cancel_queued(db, job_id):
+            return jobs_store.get(db, job_id)
+        job = jobs_store.get(db, job_id)  # given a slot just before the cancel: it has a worker
+    if job is not None and job.pid is not None and _worker_alive(job):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(job.pid, signal.SIGTERM)
-    elif job.status == "queued":
-        with connect(home) as db:
-            jobs_store.finish(db, job_id, status="cancelled", message="Cancelled")
     return refresh_job(home, job_id)
 
 

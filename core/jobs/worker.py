@@ -1,4 +1,5 @@
-"""The worker process: runs one job to its end and records done, failed or cancelled."""
+"""The worker process: runs one job to its end, records done, failed or cancelled, then hands
+its slot on to the next job in the queue."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from core.jobs.kinds import job_function
-from core.jobs.runner import JobCancelled, Progress
+from core.jobs.runner import JobCancelled, Progress, start_queued, working_on
 from core.processes import start_ticks
 from core.store import connect, jobs
 
@@ -23,6 +24,10 @@ def _cancel_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise JobCancelled()
 
 
+def _too_late_to_cancel(signum: int, frame: FrameType | None) -> None:
+    """A cancel that comes once the job has ended finds nothing to stop."""
+
+
 def run_job(home: Path, job_id: int) -> str:
     """Run job ``job_id`` in this process; returns the status it ended with."""
     with connect(home) as db:
@@ -30,9 +35,10 @@ def run_job(home: Path, job_id: int) -> str:
         if job is None:
             return "missing"
         if not jobs.start(db, job_id, os.getpid(), start_ticks(os.getpid())):
-            if job.cancel_requested:
+            if (now := jobs.get(db, job_id)) is not None and now.cancel_requested:
                 jobs.finish(db, job_id, status="cancelled", message="Cancelled")
             return "skipped"
+    working_on(job_id)
     try:
         result = job_function(job.kind)(home, job.params, Progress(home, job_id))
     except JobCancelled:
@@ -64,7 +70,22 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _cancel_on_sigterm)
     status = run_job(Path(args.home), args.job_id)
     logging.info("job %s ended: %s", args.job_id, status)
+    hand_on_slot(Path(args.home))
     return 0
+
+
+def hand_on_slot(home: Path) -> None:
+    """Start the next queued jobs in the slot this worker leaves (before it exits, so the
+    queue moves on with no scheduler running)."""
+    # a handler, not SIG_IGN: the workers started here must not inherit an ignored SIGTERM
+    signal.signal(signal.SIGTERM, _too_late_to_cancel)
+    try:
+        started = start_queued(home)
+    except Exception:  # noqa: BLE001 - the scheduler's next round starts them instead
+        logging.error("could not start the next queued job:\n%s", traceback.format_exc())
+        return
+    if started:
+        logging.info("started the next queued job(s): %s", started)
 
 
 if __name__ == "__main__":

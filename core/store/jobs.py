@@ -11,8 +11,14 @@ from sqlite_utils import Database
 from core.store import _rows, runs
 from core.store.connection import writing
 
-ACTIVE_JOB_STATUSES = ("queued", "running")
+# queued: waiting for a free slot; starting: given a slot, its worker not begun yet
+ACTIVE_JOB_STATUSES = ("queued", "starting", "running")
 _ACTIVE = (f"status IN ({_rows.marks(ACTIVE_JOB_STATUSES)})", ACTIVE_JOB_STATUSES)
+WAITING = "Waiting for a free slot"
+STARTING = "Starting"
+# every column, and a queued job's place in the queue (1: the next to start)
+_SELECT = """*, CASE WHEN status = 'queued' THEN (SELECT COUNT(*) FROM jobs AS ahead
+    WHERE ahead.status = 'queued' AND ahead.id <= jobs.id) END AS queue_place"""
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,11 @@ class Job:
     # when the worker process started (clock ticks after boot): with the pid, tells the worker
     # apart from a later process given the same pid; None where the system cannot tell
     pid_start_ticks: int | None = None
+    # False for work that waits on something other than the CPU, or that a running job waits
+    # for: it starts at once and takes no slot of the pool
+    needs_slot: bool = True
+    claimed_at: str | None = None  # when it was given a slot (or, needing none, submitted)
+    queue_place: int | None = None  # a queued job's place in the queue, 1 being the next
 
     @property
     def active(self) -> bool:
@@ -66,12 +77,16 @@ def _job(row: dict[str, Any]) -> Job:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         pid_start_ticks=row["pid_start_ticks"],
+        needs_slot=bool(row["needs_slot"]),
+        claimed_at=row["claimed_at"],
+        queue_place=row["queue_place"],
     )
 
 
 def _jobs(db: Database, equal: dict[str, Any], *clauses: Any, **options: Any) -> list[Job]:
     where, params = _rows.where(equal, *clauses)
-    return [_job(row) for row in db.table("jobs").rows_where(where, params, **options)]
+    rows = db.table("jobs").rows_where(where, params, select=_SELECT, **options)
+    return [_job(row) for row in rows]
 
 
 def get(db: Database, job_id: int) -> Job | None:
@@ -92,8 +107,11 @@ def insert(
     params: dict[str, Any],
     dedupe_key: str | None,
     created_by: str,
+    needs_slot: bool = True,
 ) -> tuple[Job, bool]:
-    """Queue a job; returns ``(job, created)``, the already active one when the key matches."""
+    """Queue a job (one that ``needs_slot`` False starts at once); returns ``(job, created)``,
+    the already active one when the key matches."""
+    submitted = _rows.now()
     with writing(db):
         if dedupe_key and (existing := _active_with_key(db, dedupe_key)):
             return existing, False
@@ -105,10 +123,12 @@ def insert(
                 "subject": subject,
                 "params_json": json.dumps(params),
                 "dedupe_key": dedupe_key,
-                "status": "queued",
+                "status": "queued" if needs_slot else "starting",
+                "needs_slot": int(needs_slot),
+                "claimed_at": None if needs_slot else submitted,
                 "created_by": created_by,
-                "created_at": _rows.now(),
-                "message": "Waiting to start",
+                "created_at": submitted,
+                "message": WAITING if needs_slot else STARTING,
             },
         )
     job = get(db, job_id)
@@ -122,16 +142,59 @@ def set_pid(db: Database, job_id: int, pid: int, start_ticks: int | None = None)
     _rows.update(db, "jobs", job_id, fields, known=set(fields))
 
 
-def start(db: Database, job_id: int, pid: int, start_ticks: int | None = None) -> bool:
-    """Mark a queued job running in process ``pid`` (started at ``start_ticks``); False when
-    it was cancelled meanwhile."""
+def slots_taken(db: Database) -> int:
+    """How many jobs hold a slot of the pool: starting or running, and needing one."""
+    return int(
+        db.execute(
+            "SELECT COUNT(*) FROM jobs WHERE status IN ('starting', 'running') AND needs_slot = 1"
+        ).fetchone()[0]
+    )
+
+
+def claim_next(db: Database, *, slots: int) -> Job | None:
+    """Give the oldest queued job a slot (it becomes starting) when fewer than ``slots`` are
+    taken; None when every slot is taken or nothing waits."""
+    # one BEGIN IMMEDIATE transaction counts and claims: the UI, the CLI, the scheduler and
+    # exiting workers claim at the same time, and only one of them can take the last slot
     with writing(db):
-        # a conditional update: its row count says whether the job was still queued
+        if slots_taken(db) >= slots:
+            return None
+        row = db.execute(
+            "SELECT id FROM jobs WHERE status = 'queued' AND cancel_requested = 0 "
+            "ORDER BY id LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        db.execute(
+            "UPDATE jobs SET status = 'starting', claimed_at = ?, message = ? WHERE id = ?",
+            [_rows.now(), STARTING, row[0]],
+        )
+    return get(db, row[0])
+
+
+def start(db: Database, job_id: int, pid: int, start_ticks: int | None = None) -> bool:
+    """Mark a starting job running in process ``pid`` (started at ``start_ticks``); False
+    when it was cancelled meanwhile (or was never given a slot)."""
+    with writing(db):
+        # a conditional update: its row count says whether the job was still starting
         cursor = db.execute(
             """UPDATE jobs SET status = 'running', pid = ?, pid_start_ticks = ?, started_at = ?,
                    message = 'Starting'
-               WHERE id = ? AND status = 'queued' AND cancel_requested = 0""",
+               WHERE id = ? AND status = 'starting' AND cancel_requested = 0""",
             [pid, start_ticks, _rows.now(), job_id],
+        )
+        return cursor.rowcount == 1
+
+
+def cancel_queued(db: Database, job_id: int) -> bool:
+    """End a job that still waits in the queue as cancelled; False when it has left the queue
+    (given a slot meanwhile, or ended)."""
+    with writing(db):
+        cursor = db.execute(
+            """UPDATE jobs SET status = 'cancelled', message = 'Cancelled', cancel_requested = 1,
+                   finished_at = ?
+               WHERE id = ? AND status = 'queued'""",
+            [_rows.now(), job_id],
         )
         return cursor.rowcount == 1
 

@@ -473,3 +473,58 @@ def _decision_threshold(db: Database) -> None:
     # chosen on the holdout in Review, served with the version (NULL: the most probable class)
     db.execute("ALTER TABLE model_versions ADD COLUMN decision_threshold REAL")
     db.execute("ALTER TABLE model_versions ADD COLUMN threshold_basis TEXT NOT NULL DEFAULT ''")
+
+
+_JOB_COLUMNS = (
+    "id, kind, subject, params_json, dedupe_key, status, progress, message, cancel_requested, "
+    "pid, error, result_json, created_by, created_at, started_at, finished_at, pid_start_ticks"
+)
+
+
+@migrations(name="0011_job_queue")
+def _job_queue(db: Database) -> None:
+    # The local pool: 'queued' now waits for a free slot; a claimed job is 'starting' until its
+    # worker begins it. SQLite cannot widen a CHECK in place, so the table is rebuilt; the
+    # foreign keys pointing at it (runs, retrain runs) are checked at commit, by which time
+    # every job row is back under its old id.
+    db.execute("PRAGMA defer_foreign_keys = ON")
+    db.execute(f"CREATE TEMP TABLE jobs_before_queue AS SELECT {_JOB_COLUMNS} FROM jobs")
+    db.execute("DROP TABLE jobs")
+    db.execute(
+        """
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            subject TEXT,
+            params_json TEXT NOT NULL,
+            dedupe_key TEXT,
+            status TEXT NOT NULL CHECK (
+                status IN ('queued', 'starting', 'running', 'done', 'failed', 'cancelled')),
+            progress REAL NOT NULL DEFAULT 0,
+            message TEXT NOT NULL DEFAULT '',
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            pid INTEGER,
+            error TEXT,
+            result_json TEXT,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            pid_start_ticks INTEGER,
+            needs_slot INTEGER NOT NULL DEFAULT 1,
+            claimed_at TEXT
+        )"""
+    )
+    db.execute(f"INSERT INTO jobs ({_JOB_COLUMNS}) SELECT {_JOB_COLUMNS} FROM jobs_before_queue")
+    db.execute("DROP TABLE jobs_before_queue")
+    # a queued job that already had a worker spawned for it (before the pool) is starting
+    db.execute(
+        "UPDATE jobs SET status = 'starting', claimed_at = created_at "
+        "WHERE status = 'queued' AND pid IS NOT NULL"
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX jobs_active_dedupe ON jobs(dedupe_key) "
+        "WHERE status IN ('queued', 'starting', 'running') AND dedupe_key IS NOT NULL"
+    )
+    db.execute("CREATE INDEX jobs_kind_subject ON jobs(kind, subject, id)")
+    db.execute("CREATE INDEX jobs_by_status ON jobs(status, id)")

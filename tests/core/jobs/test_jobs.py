@@ -128,8 +128,8 @@ def test_a_worker_killed_before_it_began_its_job_is_reported(
 ) -> None:
     slow_start(60)
     job = submit_job(studio_home, kind="sleep", params={"steps": 1})
-    assert job.status == "queued" and job.pid and job.pid_start_ticks
-    assert refresh_job(studio_home, job.id).status == "queued"  # not started is not dead
+    assert job.status == "starting" and job.pid and job.pid_start_ticks
+    assert refresh_job(studio_home, job.id).status == "starting"  # not begun is not dead
     os.killpg(job.pid, signal.SIGKILL)
     ended = wait_for_job(studio_home, job.id, timeout=30)
     assert ended.status == "failed" and ended.error == ENDED_BEFORE_START
@@ -146,7 +146,13 @@ def test_a_worker_whose_pid_went_to_another_process_is_reported_failed(
     try:
         with connect(studio_home) as db:
             job, _ = jobs.insert(
-                db, kind="sleep", subject=None, params={}, dedupe_key=None, created_by="test"
+                db,
+                kind="sleep",
+                subject=None,
+                params={},
+                dedupe_key=None,
+                created_by="test",
+                needs_slot=False,
             )
             ticks = start_ticks(stranger.pid)
             assert ticks is not None
