@@ -17,6 +17,7 @@ from core.data.datasets import dataset_versions, list_datasets
 from core.demo import TRAFFIC_KIND, live_traffic_left
 from core.jobs import cancel_job, refresh_job
 from core.jobs.kinds import job_title
+from core.jobs.pool import job_state, slots_problem
 from core.jobs.runner import list_recent_jobs
 from core.monitor import alerts
 from core.store.datasets import DatasetVersion
@@ -66,7 +67,8 @@ def sidebar(current: str | None = None) -> None:
 
 
 def running_work() -> None:
-    """The jobs running and the sample traffic, kept live while the page stays open."""
+    """The jobs running and waiting in the queue, and the sample traffic, kept live while the
+    page stays open."""
     jobs, _ = _work_now()
     pace = _refresh_seconds(jobs)
     st.fragment(_running_work, run_every=pace)(pace)
@@ -90,12 +92,30 @@ def _running_work(pace: float) -> None:
         # the last job ended or one began elsewhere: the page may show its outcome too, and
         # the sidebar takes the pace that fits
         st.rerun(scope="app")
+    if problem := slots_problem():
+        st.error(f"{md(problem)} Until then no queued job starts.")
     if jobs:
-        st.caption(f"{len(jobs)} job{'' if len(jobs) == 1 else 's'} running")
-        for job in jobs[:SIDEBAR_JOBS]:
-            st.progress(job.progress, text=md(f"{job_title(job.kind)}: {job.message}"))
+        st.caption(work_count(jobs))
+        running = [job for job in jobs if job.status != "queued"]
+        queued = sorted((job for job in jobs if job.status == "queued"), key=_place)
+        for job in (running + queued)[:SIDEBAR_JOBS]:
+            st.progress(job.progress, text=md(f"{job_title(job.kind)}: {job_state(job)}"))
     for job in traffic:
         st.caption(f"Sample traffic: {time_left(live_traffic_left(job))}")
+
+
+def work_count(jobs: list[Job]) -> str:
+    """'2 jobs running', '1 job running, 3 waiting' or '2 jobs waiting'."""
+    waiting = sum(job.status == "queued" for job in jobs)
+    running = len(jobs) - waiting
+    if not running:
+        return f"{waiting} job{'' if waiting == 1 else 's'} waiting"
+    said = f"{running} job{'' if running == 1 else 's'} running"
+    return f"{said}, {waiting} waiting" if waiting else said
+
+
+def _place(job: Job) -> int:
+    return job.queue_place or 0
 
 
 def time_left(seconds: float) -> str:
@@ -289,8 +309,10 @@ def _live_progress(job_id: int) -> None:
     if job is None or not job.active:
         st.rerun(scope="app")
         return
-    label = "Cancelling…" if job.cancel_requested else job.message
-    st.progress(job.progress, text=f"{md(label)} ({job.progress:.0%})")
+    label = md(job_state(job))  # a waiting job shows its place in the queue
+    st.progress(
+        job.progress, text=label if job.status == "queued" else f"{label} ({job.progress:.0%})"
+    )
     if st.button(
         "Cancel", key=state.JOB_CANCEL.format(job_id=job_id), disabled=job.cancel_requested
     ):

@@ -83,21 +83,26 @@ def demo(ctx: StudioContext, *, as_json: bool, reset: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include finished jobs (newest 50).")
 @studio_command
 def jobs(ctx: StudioContext, *, as_json: bool, show_all: bool) -> None:
-    """List background jobs and their progress."""
+    """List background jobs, their progress and each waiting job's place in the queue."""
+    from core.jobs.pool import slots_problem
     from core.jobs.runner import list_recent_jobs
 
     found = [_job_item(job) for job in list_recent_jobs(ctx.home, include_finished=show_all)]
     emit_list("jobs", found, as_json, empty="No jobs.", lines=_job_lines)
+    if problem := slots_problem():  # on stderr: --json's stdout stays one object
+        click.echo(f"Warning: {problem} Until then no queued job starts.", err=True)
 
 
 def _job_item(job: Any) -> dict[str, Any]:
     from core.jobs.kinds import job_title
+    from core.jobs.pool import job_state
 
-    return {**job.to_dict(), "title": job_title(job.kind)}
+    # "state": where it stands in words (a waiting job's place in the queue)
+    return {**job.to_dict(), "title": job_title(job.kind), "state": job_state(job)}
 
 
 def _job_lines(items: list[dict[str, Any]]) -> list[str]:
-    rows = [(j["id"], j["title"], j["status"], j["progress"], j["message"]) for j in items]
+    rows = [(j["id"], j["title"], j["status"], j["progress"], j["state"]) for j in items]
     return table(JOB_COLUMNS, rows, header=False)
 
 

@@ -64,9 +64,16 @@ def job_title(kind: str) -> str:
 
 
 def sleep_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, Any]:
-    """A job that waits in steps; used to exercise progress, cancel and restarts."""
+    """A job that waits in steps; used to exercise progress, cancel, restarts and the pool
+    (with ``child``, it first submits a job of these params and waits for it, as the sample
+    project's build waits for its review)."""
     import time
 
+    if params.get("child"):
+        from core.jobs.runner import submit_job, wait_for_job
+
+        child = submit_job(home, kind="sleep", params=dict(params["child"]))
+        wait_for_job(home, child.id, timeout=600)
     steps = int(params.get("steps", 10))
     for step in range(steps):
         progress(step / steps, f"Step {step + 1} of {steps}")

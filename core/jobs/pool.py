@@ -24,6 +24,15 @@ def job_slots() -> int:
     return int(value)
 
 
+def slots_problem() -> str | None:
+    """What is wrong with MLOPS_STUDIO_JOB_SLOTS, or None when it is fine (or unset)."""
+    try:
+        job_slots()
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def ordinal(number: int) -> str:
     """1st, 2nd, 3rd, 4th, … 11th, 12th, 13th, … 21st."""
     if 10 <= number % 100 <= 20:

@@ -4,6 +4,7 @@ pool, then runs in its own detached worker process."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -27,6 +28,7 @@ WORKER_DIED = (
     "The job's worker process stopped unexpectedly (it may have been killed or run out of "
     "memory). Start the job again; the log has details."
 )
+log = logging.getLogger("mlops_studio.jobs")
 NEVER_STARTED = "The job's worker process never started. Start the job again."
 ENDED_BEFORE_START = (
     "The job's worker process ended before the job began. Start the job again; the log has details."
@@ -85,7 +87,6 @@ def submit_job(
 ) -> Job:
     """Queue a job and start it if a slot is free, or return the job already doing the same
     work. Kinds that need no slot, and jobs a running job submits, start at once."""
-    slots = job_slots()  # a bad MLOPS_STUDIO_JOB_SLOTS is refused before anything is queued
     needs_slot = kind not in SLOTLESS_KINDS and _working_on is None
     with connect(home) as db:
         job, created = jobs_store.insert(
@@ -108,16 +109,24 @@ def submit_job(
             )
     if created and not job.needs_slot:
         _spawn_worker(home, job.id)
-    start_queued(home, slots=slots)  # any submit also starts what waits for a free slot
+    start_queued(home)  # any submit also starts what waits for a free slot
     return refresh_job(home, job.id) or job
 
 
 def start_queued(home: Path, *, slots: int | None = None) -> list[int]:
     """Start queued jobs, oldest first, into the slots free now (a slot whose worker died is
     free again); returns the ids started. The scheduler, every submit and every worker that
-    ends call this, so nothing waits while a slot is free."""
-    slots = job_slots() if slots is None else slots
-    _notice_dead_workers(home)
+    ends call this, so nothing waits while a slot is free. With MLOPS_STUDIO_JOB_SLOTS set
+    wrong, nothing starts (the sidebar and `mlops-studio jobs` say why) and nothing is lost:
+    the queue starts once it is fixed."""
+    if slots is None:
+        try:
+            slots = job_slots()
+        except ValueError as error:
+            log.warning("%s", error)
+            return []
+    if not _notice_dead_workers(home, slots):
+        return []
     started: list[int] = []
     while True:
         with connect(home) as db:
@@ -128,10 +137,15 @@ def start_queued(home: Path, *, slots: int | None = None) -> list[int]:
         started.append(job.id)
 
 
-def _notice_dead_workers(home: Path) -> None:
+def _notice_dead_workers(home: Path, slots: int) -> bool:
+    """End the jobs whose worker is gone; whether a queued job may now find a free slot (read
+    without the write lock, which only a claim that may succeed takes)."""
     with connect(home) as db:
-        for job in jobs_store.active(db):
-            _end_if_orphaned(db, job)
+        found = jobs_store.active(db)
+        ended = {job.id for job in found if _end_if_orphaned(db, job)}
+    left = [job for job in found if job.id not in ended]
+    holding = sum(job.needs_slot and job.status != "queued" for job in left)
+    return holding < slots and any(job.status == "queued" for job in left)
 
 
 def _spawn_worker(home: Path, job_id: int) -> None:
@@ -163,13 +177,14 @@ def _age_seconds(timestamp: str) -> float:
 
 def refresh_job(home: Path, job_id: int) -> Job | None:
     """The job as stored, after marking it failed or cancelled if its worker is gone (and
-    then starting the next queued job in the slot it left)."""
+    then starting the next queued job in the slot it left); a queued job starts if a slot is
+    free (one whose worker died before it could hand its slot on)."""
     with connect(home) as db:
         job = jobs_store.get(db, job_id)
         if job is None or not job.active:
             return job
         freed = _end_if_orphaned(db, job)
-    if freed:
+    if freed or job.status == "queued":
         start_queued(home)
     with connect(home) as db:
         return jobs_store.get(db, job_id)

@@ -149,7 +149,7 @@ def test_demo_seeds_once_and_jobs_lists(tmp_path: Path) -> None:
     code, listed = run(home, "jobs", "--all")
     assert code == 0 and "Building the sample project" in listed and "seed_demo" not in listed
     cancelled = run_json(home, "cancel", str(job["id"]))
-    assert cancelled["status"] in ("running", "queued", "cancelled")
+    assert cancelled["status"] in ("running", "starting", "queued", "cancelled")
     wait_for_job(home, job["id"], timeout=60)
 
 

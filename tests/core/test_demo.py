@@ -59,7 +59,7 @@ def test_the_sample_traffic_says_how_long_it_has_left(studio_home):
     with connect(studio_home) as db:
         queued, _ = jobs.insert(
             db, kind=TRAFFIC_KIND, subject="credit", params={"seconds": 1200},
-            dedupe_key=None, created_by="test",
+            dedupe_key=None, created_by="test", needs_slot=False,
         )  # fmt: skip
         assert live_traffic_left(queued) == 1200  # all of it, until it starts
         jobs.start(db, queued.id, 1)
