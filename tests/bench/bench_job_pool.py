@@ -1,0 +1,127 @@
+"""Benchmark: eight training jobs submitted at once, through the local pool vs all at once.
+
+Each job is the studio's real `train` job kind: a random forest (one thread, as the catalog
+builds it) cross-validated and fitted on the sample credit table. The peer is what the studio
+did before the pool: every job in its own process at once, here `MLOPS_STUDIO_JOB_SLOTS=8`
+(eight uncapped processes). The pool runs them with `MLOPS_STUDIO_JOB_SLOTS=<cores>`.
+Targets: all eight done sooner with the pool than uncapped, and no job's model-fitting time
+(its run's CV and final fit) more than 20% over the same job run alone. The alone time is
+measured before and after the two runs and the faster taken, so a load that passes over the
+machine in between does not pass for the pool's cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from core.jobs.pool import SLOTS_ENV  # noqa: E402
+from core.jobs.runner import submit_job, wait_for_job  # noqa: E402
+from core.samples import import_samples  # noqa: E402
+from core.store import connect  # noqa: E402
+from core.store import jobs as jobs_store  # noqa: E402
+from core.store import runs as runs_store  # noqa: E402
+from core.train.plan import ValidationPlan  # noqa: E402
+from core.train.training import TrainRequest  # noqa: E402
+
+JOBS = 8
+MODEL = "random_forest"
+FIT_SLOWDOWN = 1.20
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one way of running the jobs took: the wall time until the last one ended, the
+    mean time until a job's result was there, and each job's model-fitting seconds."""
+
+    wall: float
+    mean_result: float
+    fits: list[float]
+
+
+def credit_request(home: Path, trees: int) -> dict:
+    version_id = import_samples(home, actor="bench")[0]  # credit comes first
+    request = TrainRequest(
+        version_id=version_id,
+        target="default",
+        models=(MODEL,),
+        plan=ValidationPlan(folds=3),
+        experiment="pool bench",
+        params={"n_estimators": trees},
+    )
+    return {"request": request.to_json(), "actor": "bench"}
+
+
+def run_batch(home: Path, params: dict, *, count: int, slots: int) -> Batch:
+    os.environ[SLOTS_ENV] = str(slots)  # the workers started from here inherit it
+    started = time.monotonic()
+    submitted = [submit_job(home, kind="train", params=params, actor="bench") for _ in range(count)]
+    ended = [wait_for_job(home, job.id, timeout=3600) for job in submitted]
+    wall = time.monotonic() - started
+    failed = [(job.id, job.error) for job in ended if job.status != "done"]
+    if failed:
+        raise SystemExit(f"jobs failed: {failed}")
+    print(f"  {count} job(s) with {slots} slot(s): {wall:.1f} s", flush=True)
+    submit_moment = datetime.fromisoformat(submitted[0].created_at)
+    results = [
+        (datetime.fromisoformat(job.finished_at or "") - submit_moment).total_seconds()
+        for job in ended
+    ]
+    return Batch(wall=wall, mean_result=statistics.mean(results), fits=_fit_seconds(home, ended))
+
+
+def _fit_seconds(home: Path, ended: list[jobs_store.Job]) -> list[float]:
+    """Each job's model fitting (its forest's run: CV folds, the final fit and its evaluation),
+    from the run's record; the dummy baseline each training adds is left out."""
+    with connect(home) as db:
+        found = [runs_store.find(db, job_id=job.id) for job in ended]
+    return [
+        next(float(run.duration_seconds or 0) for run in runs if run.model == MODEL)
+        for runs in found
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=JOBS)
+    parser.add_argument("--trees", type=int, default=30)
+    parser.add_argument("--slots", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder) / "studio"
+        params = credit_request(home, args.trees)
+        print(f"{args.jobs} train jobs (random forest, {args.trees} trees, 3-fold CV) on the "
+              f"credit sample; {os.cpu_count()} cores; pool of {args.slots} slots")  # fmt: skip
+        alone_before = run_batch(home, params, count=1, slots=1).fits[0]
+        pool = run_batch(home, params, count=args.jobs, slots=args.slots)
+        uncapped = run_batch(home, params, count=args.jobs, slots=args.jobs)
+        alone_after = run_batch(home, params, count=1, slots=1).fits[0]
+    alone = min(alone_before, alone_after)
+    worst_pool = max(pool.fits) / alone
+    print(f"alone: fit {alone_before:.2f} s before, {alone_after:.2f} s after (using {alone:.2f})")
+    for name, batch in (("pool", pool), ("uncapped", uncapped)):
+        print(
+            f"{name:>9}: all done in {batch.wall:6.1f} s, mean time to a result "
+            f"{batch.mean_result:6.1f} s, fit per job {min(batch.fits):.2f}–{max(batch.fits):.2f}"
+            f" s (worst {max(batch.fits) / alone:.2f}× alone)"
+        )
+    print(f"wall ratio uncapped/pool: {uncapped.wall / pool.wall:.2f}× "
+          f"(mean time to a result {uncapped.mean_result / pool.mean_result:.2f}×)")  # fmt: skip
+    print(f"worst pool fit / alone: {worst_pool:.2f} (target ≤ {FIT_SLOWDOWN:.2f})")
+    ok = pool.wall < uncapped.wall and worst_pool <= FIT_SLOWDOWN
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
