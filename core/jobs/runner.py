@@ -34,8 +34,8 @@ ENDED_BEFORE_START = (
     "The job's worker process ended before the job began. Start the job again; the log has details."
 )
 COULD_NOT_SPAWN = (
-    "The job's worker process could not be started ({error}). Start the job again once the "
-    "machine has room for another process."
+    "The job's worker process could not be started (the machine had no process or memory to "
+    "spare). Start the job again; the scheduler's log has details."
 )
 # The job this process is a worker of (None outside workers): a job it submits is part of that
 # job's work, which waits for it while holding its slot, so it starts at once without one (with
@@ -107,8 +107,9 @@ def submit_job(
                 entity_id=job.id,
                 details={"kind": kind, "subject": subject},
             )
-    if created and not job.needs_slot:
-        _spawn_worker(home, job.id)
+    if created and not job.needs_slot and not _spawn_worker(home, job.id):
+        with connect(home) as db:
+            jobs_store.finish(db, job.id, status="failed", message="Failed", error=COULD_NOT_SPAWN)
     start_queued(home)  # any submit also starts what waits for a free slot
     return refresh_job(home, job.id) or job
 
@@ -133,7 +134,10 @@ def start_queued(home: Path, *, slots: int | None = None) -> list[int]:
             job = jobs_store.claim_next(db, slots=slots)
         if job is None:
             return started
-        _spawn_worker(home, job.id)
+        if not _spawn_worker(home, job.id):
+            with connect(home) as db:  # back to its place; the next round tries again
+                jobs_store.back_to_queue(db, job.id)
+            return started
         started.append(job.id)
 
 
@@ -148,20 +152,20 @@ def _notice_dead_workers(home: Path, slots: int) -> bool:
     return holding < slots and any(job.status == "queued" for job in left)
 
 
-def _spawn_worker(home: Path, job_id: int) -> None:
-    """Start the worker of a job that was given a slot (or needs none)."""
+def _spawn_worker(home: Path, job_id: int) -> bool:
+    """Start the worker of a job that was given a slot (or needs none); False when the
+    machine had no process or memory to give."""
     args = [sys.executable, "-m", WORKER_MODULE, "--home", str(home), str(job_id)]
     try:
         process = spawn_detached(args, job_log_path(home, job_id))
-    except OSError as error:  # no memory or process left: the job says so, the queue goes on
-        with connect(home) as db:
-            message = COULD_NOT_SPAWN.format(error=error.strerror or error)
-            jobs_store.finish(db, job_id, status="failed", message="Failed", error=message)
-        return
+    except OSError:
+        log.exception("could not start the worker of job %s", job_id)
+        return False
     # when it started, read now: its command line may stay empty a while longer (exec is not
     # done), so that could not tell this worker from a stranger
     with connect(home) as db:
         jobs_store.set_pid(db, job_id, process.pid, start_ticks(process.pid))
+    return True
 
 
 def _worker_alive(job: Job) -> bool:

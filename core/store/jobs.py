@@ -172,6 +172,17 @@ def claim_next(db: Database, *, slots: int) -> Job | None:
     return get(db, row[0])
 
 
+def back_to_queue(db: Database, job_id: int) -> None:
+    """Give back the slot of a starting job whose worker could not be started: it waits again,
+    at its old place (the queue goes by submission)."""
+    with writing(db):
+        db.execute(
+            """UPDATE jobs SET status = 'queued', claimed_at = NULL, message = ?
+               WHERE id = ? AND status = 'starting' AND pid IS NULL""",
+            [WAITING, job_id],
+        )
+
+
 def start(db: Database, job_id: int, pid: int, start_ticks: int | None = None) -> bool:
     """Mark a starting job running in process ``pid`` (started at ``start_ticks``); False
     when it was cancelled meanwhile (or was never given a slot)."""

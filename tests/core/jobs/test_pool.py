@@ -253,3 +253,18 @@ def test_a_cancel_asked_just_as_the_job_gets_its_slot_still_stops_it(
     cancel_job(studio_home, second.id)  # … and cancelled before or after its worker began
     assert wait_for_job(studio_home, second.id, timeout=60).status == "cancelled"
     assert refresh_job(studio_home, first.id).status == "cancelled"
+
+
+def test_a_worker_that_cannot_be_started_leaves_its_job_waiting_at_its_place(
+    studio_home: Path, slots, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.jobs.runner as runner
+
+    slots(1)
+    python = runner.sys.executable
+    monkeypatch.setattr(runner.sys, "executable", str(studio_home / "no-python-here"))
+    first, second = submit(studio_home), submit(studio_home)
+    assert [stored(studio_home, job.id).queue_place for job in (first, second)] == [1, 2]
+    monkeypatch.setattr(runner.sys, "executable", python)  # processes can start again
+    scheduler.start_queued_jobs(studio_home)
+    assert [job.status for job in wait_all(studio_home, [first, second])] == ["done", "done"]

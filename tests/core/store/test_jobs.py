@@ -94,6 +94,9 @@ def test_claims_fill_the_free_slots_in_submission_order(db) -> None:
     jobs.finish(db, first.id, status="done", message="Done")
     assert jobs.claim_next(db, slots=2).id == third.id
     assert jobs.claim_next(db, slots=5) is None  # nothing waits
+    jobs.back_to_queue(db, third.id)  # its worker could not be started
+    back = jobs.get(db, third.id)
+    assert (back.status, back.queue_place, back.claimed_at) == ("queued", 1, None)
 
 
 def test_a_job_that_needs_no_slot_starts_at_once_and_takes_none(db) -> None:
