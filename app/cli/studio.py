@@ -147,9 +147,12 @@ def _stopped_text(payload: dict[str, Any]) -> str:
             "`mlops-studio stop --deployments` stops them."
         )
     for job in payload["jobs_running"]:
+        # a queued job starts when a running one ends, scheduler or not
+        doing = {"queued": "waits for a free slot", "starting": "is starting"}.get(
+            job["status"], "is still running"
+        )
         lines.append(
-            f"Job {job['id']} ({job['title']}) still runs: `mlops-studio cancel {job['id']}` "
-            "stops it."
+            f"Job {job['id']} ({job['title']}) {doing}: `mlops-studio cancel {job['id']}` stops it."
         )
     return "\n".join(lines)
 

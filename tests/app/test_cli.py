@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -418,20 +419,31 @@ def test_stop_ends_the_scheduler_and_sample_traffic_and_with_a_flag_every_deploy
         scheduler.stop(home)
 
 
-def test_stop_says_which_jobs_still_run_and_how_to_cancel_them(tmp_path: Path) -> None:
-    from core.jobs import cancel_job, submit_job
+def test_stop_says_which_jobs_still_run_or_wait_and_how_to_cancel_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wait_until: Any
+) -> None:
+    from core.jobs import cancel_job, refresh_job, submit_job
+    from core.jobs.pool import SLOTS_ENV
 
+    monkeypatch.setenv(SLOTS_ENV, "1")
     home = tmp_path / "h"
-    job = submit_job(home, kind="sleep", params={"steps": 600, "seconds": 0.05})
+    params = {"steps": 600, "seconds": 0.05}
+    running = submit_job(home, kind="sleep", params=params)
+    waiting = submit_job(home, kind="sleep", params={**params, "seconds": 0.06})
     try:
+        wait_until(lambda: (job := refresh_job(home, running.id)) and job.status == "running")
         code, output = run(home, "stop")
         assert code == 0 and output.splitlines() == [
             "No scheduler was running.",
-            f"Job {job.id} (Waiting) still runs: `mlops-studio cancel {job.id}` stops it.",
+            f"Job {running.id} (Waiting) is still running: "
+            f"`mlops-studio cancel {running.id}` stops it.",
+            f"Job {waiting.id} (Waiting) waits for a free slot: "
+            f"`mlops-studio cancel {waiting.id}` stops it.",
         ]
     finally:
-        cancel_job(home, job.id)
-        wait_for_job(home, job.id, timeout=60)
+        for job in (waiting, running):
+            cancel_job(home, job.id)
+            wait_for_job(home, job.id, timeout=60)
 
 
 def test_serve_in_the_foreground_until_interrupted(tmp_path: Path, wait_until) -> None:
