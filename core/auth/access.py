@@ -1,0 +1,33 @@
+"""Who is acting on a studio, and the check each write action in core/ makes before it acts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.auth.identity import Identity, current, local_user
+from core.auth.roles import Permission, require
+from core.store import connect, users
+
+SIGNED_OUT = Identity(name="", role="", source="none")
+
+
+def has_accounts(home: Path) -> bool:
+    """Whether this studio has accounts (none: it runs as its one local user, as admin)."""
+    with connect(home) as db:
+        return users.has_users(db)
+
+
+def acting_identity(home: Path) -> Identity:
+    """The identity established for this context; else the local admin on a studio without
+    accounts, or no one (every write refused) on a studio with them."""
+    identity = current()
+    if identity is not None:
+        return identity
+    return SIGNED_OUT if has_accounts(home) else local_user()
+
+
+def authorize(home: Path, permission: Permission) -> Identity:
+    """The acting identity, once it is checked to allow ``permission`` (else NotAllowed)."""
+    identity = acting_identity(home)
+    require(identity if identity.role else None, permission)
+    return identity
