@@ -31,3 +31,15 @@ def authorize(home: Path, permission: Permission) -> Identity:
     identity = acting_identity(home)
     require(identity if identity.role else None, permission)
     return identity
+
+
+def acting_name(actor: str) -> str:
+    """The signed-in person's name, else ``actor`` (the local user's "ui", "cli" or a policy)."""
+    identity = current()
+    return identity.name if identity is not None and identity.authenticated else actor
+
+
+def authorized_actor(home: Path, permission: Permission, actor: str) -> str:
+    """Check the acting identity may do ``permission``; the name to record the action under."""
+    authorize(home, permission)
+    return acting_name(actor)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.auth.access import authorized_actor
+from core.auth.jobs import job_permission
 from core.processes import process_running, spawn_detached, start_ticks
 from core.settings import artifacts_dir
 from core.store import audit, connect
@@ -67,6 +69,7 @@ def submit_job(
     actor: str = "studio",
 ) -> Job:
     """Queue a job and start its worker, or return the job already doing the same work."""
+    actor = authorized_actor(home, job_permission(kind), actor)
     with connect(home) as db:
         job, created = jobs_store.insert(
             db, kind=kind, subject=subject, params=params, dedupe_key=dedupe_key, created_by=actor
@@ -132,6 +135,7 @@ def cancel_job(home: Path, job_id: int, *, actor: str = "studio") -> Job | None:
         job = jobs_store.get(db, job_id)
         if job is None or not job.active:
             return job
+        actor = authorized_actor(home, job_permission(job.kind), actor)
         jobs_store.request_cancel(db, job_id)
         audit.record(db, actor=actor, action="job.cancel", entity_type="job", entity_id=job_id)
     if job.pid is not None and _worker_alive(job):
