@@ -43,3 +43,23 @@ def authorized_actor(home: Path, permission: Permission, actor: str) -> str:
     """Check the acting identity may do ``permission``; the name to record the action under."""
     authorize(home, permission)
     return acting_name(actor)
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+OPEN_WITHOUT_SIGN_IN = (
+    "The studio would listen on {host}, where others can reach it, but it has no accounts and "
+    "no single sign-on, so anyone could use it as admin. First add an admin with "
+    "`mlops-studio users add NAME --role admin` (or set up single sign-on, see the README), "
+    "or listen on localhost."
+)
+
+
+def check_exposure(home: Path, host: str, *, sso: bool) -> None:
+    """Refuse to serve the UI beyond this machine until people must sign in to it."""
+    if host.strip().lower() in LOOPBACK_HOSTS or host.startswith("127."):
+        return
+    from core.settings import database_path
+
+    if sso or (database_path(home).exists() and has_accounts(home)):
+        return
+    raise ValueError(OPEN_WITHOUT_SIGN_IN.format(host=host))

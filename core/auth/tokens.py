@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from core.auth.access import acting_identity, has_accounts
-from core.auth.identity import Identity
+from core.auth.identity import Identity, local_user
 from core.auth.roles import ADMIN, Permission, require
 from core.store import audit, connect, users, writing
 from core.store.users import AccessToken
@@ -148,3 +148,13 @@ def identity_for_token(home: Path, secret: str | None) -> Identity:
         assert account is not None  # tokens go with their account
         users.token_used(db, token.id)
     return Identity(name=account.name, role=account.role, source="token")
+
+
+def cli_identity(home: Path, secret: str | None) -> Identity:
+    """Who a CLI command acts as: the local admin on a studio without accounts (its store not
+    even created yet, or empty of accounts), else the owner of the token ``secret``."""
+    from core.settings import database_path
+
+    if not database_path(home).exists() or not has_accounts(home):
+        return local_user()
+    return identity_for_token(home, secret)
