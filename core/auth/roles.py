@@ -83,8 +83,9 @@ REFUSED = "{name} ({role}) may not {permission}: that needs the {needed} role."
 REFUSED_SIGNED_OUT = "Sign in to {permission}: that needs the {needed} role."
 
 
-class NotAllowed(PermissionError):
-    """A person tried something their role does not allow; the message names the role needed."""
+class NotAllowed(PermissionError, ValueError):
+    """A person tried something their role does not allow; the message names the role needed.
+    (A ValueError too: every place that shows a bad input's message shows this one as well.)"""
 
 
 def check_role(role: str) -> str:
