@@ -8,7 +8,7 @@ from app.people.signin import IDENTITY
 from core.auth import Permission, local_user, roles_with
 from core.auth.roles import allows
 
-st.title("Audit trail")
+st.title("Audit")
 identity = st.session_state.get(IDENTITY) or local_user()
 if not allows(identity.role, Permission.AUDIT):
     st.info(f"The audit trail is for the {' and '.join(roles_with(Permission.AUDIT))} roles.")

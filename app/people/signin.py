@@ -69,6 +69,12 @@ def act_as_signed_in() -> None:
     set_current(st.session_state.get(IDENTITY))
 
 
+def signed_in_name() -> str | None:
+    """The signed-in person's name (None for the local user, who types a reviewer's name)."""
+    identity = st.session_state.get(IDENTITY)
+    return identity.name if identity is not None and identity.authenticated else None
+
+
 def _sso_user() -> dict[str, Any] | None:
     user = st.user
     return user.to_dict() if user.is_logged_in else None

@@ -106,7 +106,7 @@ def test_the_audit_page_filters_and_exports_safe_csv(studio_home: Path) -> None:
     at.query_params[signin.SESSION_PARAM] = sign_in(studio_home, "ada", PASSWORD)
     at.run()
     at.switch_page("../pages/audit.py").run()
-    assert not at.exception and [title.value for title in at.title] == ["Audit trail"]
+    assert not at.exception and [title.value for title in at.title] == ["Audit"]
     at.selectbox(key=audit_view.ACTION).select("run.delete").run()
     shown = at.dataframe[0].value
     assert list(shown["Action"]) == ["run.delete"]
