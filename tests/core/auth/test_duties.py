@@ -75,3 +75,17 @@ def test_an_admin_can_turn_the_rule_off_and_it_is_recorded(made_by_ada, as_role)
     with connect(home) as db:
         event = audit.events(db, action="settings.separation_of_duties")[0]
     assert (event.actor, event.role, event.details["on"]) == ("ada", "admin", False)
+
+
+def test_the_model_card_names_who_did_what_with_their_roles(made_by_ada) -> None:
+    from core.review.card import build_card
+
+    home, version = made_by_ada
+    _approve(home, version, ROOT)
+    with acting_as(ROOT):
+        card = build_card(home, version)
+    done = [(who, what) for _, who, what in card.people]
+    assert ("ada (admin)", "trained it") in done
+    assert ("ada (admin)", "registered it") in done
+    assert done[-1] == ("root (admin)", "approved it")
+    assert "## Who did what" in card.to_markdown() and "root (admin)" in card.to_html()
