@@ -144,3 +144,14 @@ def test_the_documented_role_sets(team) -> None:
     assert Permission.SIGN_OFF not in ROLES["data scientist"]
     assert Permission.TRAIN not in ROLES["reviewer"]
     assert Permission.DEPLOY in ROLES["operator"] and Permission.USERS not in ROLES["operator"]
+
+
+def test_a_jobs_worker_does_every_step_its_checked_job_needs(team) -> None:
+    from core.auth import Identity, acting_as
+
+    # an operator's retrain registers the challenger it trained, inside the job's worker
+    worker = Identity("opal", "operator", "job")
+    with acting_as(worker), pytest.raises(ValueError, match="There is no run 999"):
+        register_run(team, 999, name="m")
+    with acting_as(Identity("opal", "operator", "session")), pytest.raises(NotAllowed):
+        register_run(team, 999, name="m")
