@@ -5,7 +5,7 @@ import streamlit as st
 from app import components
 from app.navigation import all_pages, page_name, studio_pages
 from app.people.signin import account_box, signed_in
-from core.auth import Permission
+from core.auth import NotAllowed, Permission
 from core.auth.roles import allows
 
 # Meeting mode (?meeting=1): one page, full width, no sidebar or menu, for a projector.
@@ -27,4 +27,7 @@ if not meeting:
     components.sidebar(page_name(navigation))
     with st.sidebar:
         account_box(identity)
-navigation.run()
+try:
+    navigation.run()
+except NotAllowed as refused:  # any page's write that this person's role does not allow
+    st.error(str(refused))

@@ -131,3 +131,17 @@ def test_the_audit_page_is_not_for_viewers(studio_home: Path) -> None:
     page.run()
     assert not page.exception and not page.dataframe
     assert "for the reviewer and admin roles" in page.info[0].value
+
+
+def test_a_viewer_clicking_a_write_action_is_told_the_role_it_needs(studio_home: Path) -> None:
+    from app import state
+
+    _team(studio_home)
+    at = _app()
+    at.query_params[signin.SESSION_PARAM] = sign_in(studio_home, "<b>vic</b>", PASSWORD)
+    at.run()
+    at.button(key=state.SAMPLES_BUTTON).click().run()
+    assert not at.exception
+    assert any("that needs the data scientist or admin role" in e.value for e in at.error)
+    with connect(studio_home) as db:
+        assert not audit.events(db, action="job.submit")  # nothing was started
