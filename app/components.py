@@ -51,6 +51,10 @@ def uploaded_bytes(uploaded: Any, *, too_big: str) -> bytes | None:
 
 
 def home() -> Path:
+    """The studio home, with this tab's signed-in person acting (every core call gets it)."""
+    from app.people.signin import act_as_signed_in
+
+    act_as_signed_in()
     return settings.studio_home()
 
 

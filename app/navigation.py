@@ -18,10 +18,16 @@ PAGES = {
     "monitor": ("Monitor", ":material/monitoring:"),
 }
 
+# the studio's own pages, after the life cycle: people and the audit trail
+STUDIO_PAGES = {
+    "team": ("Team", ":material/group:"),
+    "audit": ("Audit", ":material/history:"),
+}
+
 
 def page(name: str) -> StreamlitPage:
     """The page called ``name``; the same path and title every time, so links resolve."""
-    title, icon = PAGES[name]
+    title, icon = PAGES.get(name) or STUDIO_PAGES[name]
     return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, default=name == "explore")
 
 
@@ -32,3 +38,12 @@ def all_pages() -> list[StreamlitPage]:
 def page_name(current: StreamlitPage) -> str | None:
     """Which of PAGES ``current`` is (by its title), or None."""
     return next((name for name, (title, _) in PAGES.items() if title == current.title), None)
+
+
+def studio_page_names(*, audit: bool) -> list[str]:
+    """Team always (the first admin, your tokens); Audit for those who may read it."""
+    return [name for name in STUDIO_PAGES if audit or name != "audit"]
+
+
+def studio_pages(*, audit: bool) -> list[StreamlitPage]:
+    return [page(name) for name in studio_page_names(audit=audit)]

@@ -3,7 +3,10 @@
 import streamlit as st
 
 from app import components
-from app.navigation import all_pages, page_name
+from app.navigation import all_pages, page_name, studio_pages
+from app.people.signin import account_box, signed_in
+from core.auth import NotAllowed, Permission
+from core.auth.roles import allows
 
 # Meeting mode (?meeting=1): one page, full width, no sidebar or menu, for a projector.
 meeting = st.query_params.get("meeting") == "1"
@@ -14,7 +17,17 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="collapsed" if meeting else "auto",
 )
-navigation = st.navigation({"Life cycle": all_pages()}, position="hidden" if meeting else "sidebar")
+identity = signed_in()  # the sign-in page, and stop, when a team studio has no one signed in
+sections = {
+    "Life cycle": all_pages(),
+    "Studio": studio_pages(audit=allows(identity.role, Permission.AUDIT)),
+}
+navigation = st.navigation(sections, position="hidden" if meeting else "sidebar")
 if not meeting:
     components.sidebar(page_name(navigation))
-navigation.run()
+    with st.sidebar:
+        account_box(identity)
+try:
+    navigation.run()
+except NotAllowed as refused:  # any page's write that this person's role does not allow
+    st.error(str(refused))

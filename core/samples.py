@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.data.datasets import import_dataset
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
@@ -29,6 +31,7 @@ def sample_path(name: str) -> Path:
 
 def import_samples(home: Path, *, actor: str = "studio", progress: Any = None) -> list[int]:
     """Import every sample dataset (identical content is reused); returns the version ids."""
+    actor = authorized_actor(home, Permission.IMPORT, actor)
     version_ids = []
     for index, name in enumerate(SAMPLES):
         if progress:

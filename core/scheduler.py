@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
+from core.auth.identity import acting_as, studio_itself
 from core.processes import spawn_detached, start_ticks
 from core.settings import artifacts_dir
 
@@ -186,7 +187,8 @@ def run(home: Path, *, every: float = TICK_SECONDS, rounds: int | None = None) -
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with scheduler_lock(home):
+    # the studio's own automation: it acts on policies people with permission set up
+    with scheduler_lock(home), acting_as(studio_itself()):
         _reattach(home)
         done = 0
         while not stopping and (rounds is None or done < rounds):

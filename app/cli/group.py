@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -15,8 +16,11 @@ from typing import Any, Literal
 import click
 
 from core import settings
+from core.auth import Identity, NotAllowed, acting_as
+from core.auth.tokens import TOKEN_ENV, cli_identity
 
 API_KEY_ENV = "MLOPS_STUDIO_API_KEY"
+SIGN_IN_ELSEWHERE = frozenset({"ui"})
 
 
 class StudioContext:
@@ -91,12 +95,23 @@ def studio_command(function: Callable[..., None]) -> Callable[..., None]:
     def wrapper(obj: StudioContext, home: str | None, as_json: bool, **kwargs: Any) -> None:
         context = StudioContext(home or obj.home_option)
         try:
-            function(context, as_json=as_json, **kwargs)
-        except (ValueError, KeyError, FileNotFoundError, RuntimeError, TimeoutError) as error:
+            with acting_as(_identity(context, function)):
+                function(context, as_json=as_json, **kwargs)
+        except (
+            ValueError, KeyError, FileNotFoundError, RuntimeError, TimeoutError, NotAllowed
+        ) as error:  # fmt: skip
             message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
             fail(str(message), as_json)
 
     return wrapper
+
+
+def _identity(context: StudioContext, function: Callable[..., None]) -> Identity | None:
+    """Who the command acts as: the local admin without accounts, else $MLOPS_STUDIO_TOKEN's
+    owner (the UI command starts the browser app, where people sign in themselves)."""
+    if function.__name__ in SIGN_IN_ELSEWHERE:
+        return None
+    return cli_identity(context.home, os.environ.get(TOKEN_ENV))
 
 
 @click.group()

@@ -13,6 +13,8 @@ import click
 
 from app.cli.group import Column, StudioContext, cli, emit, emit_list, studio_command, table
 from core import settings
+from core.auth.access import check_exposure
+from core.auth.sso import secrets_files, sso_configured
 
 APP_FILE = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 JOB_COLUMNS = (
@@ -31,6 +33,7 @@ JOB_COLUMNS = (
 @studio_command
 def ui(ctx: StudioContext, *, as_json: bool, port: int, host: str, demo: bool) -> None:
     """Open the studio in the browser."""
+    check_exposure(ctx.home, host, sso=sso_configured(ctx.home))
     if demo:
         from core.demo import seed_demo
 
@@ -53,6 +56,7 @@ def ui(ctx: StudioContext, *, as_json: bool, port: int, host: str, demo: bool) -
         "viewer",
         "--server.fileWatcherType",
         "none",
+        *[f"--secrets.files={path}" for path in secrets_files(ctx.home)],
     ]
     env = {**os.environ, settings.HOME_ENV: str(ctx.home)}
     from core.scheduler import start_in_background

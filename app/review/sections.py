@@ -461,6 +461,7 @@ def _slug(version: ModelVersion) -> str:
 
 
 def sign_off(version: ModelVersion, verdict: Verdict) -> None:
+    from app.people.signin import signed_in_name
     from core.review.signoff import CHECKLIST, DECISION_LABELS, record_decision
 
     st.markdown("**Checklist**")
@@ -468,7 +469,11 @@ def sign_off(version: ModelVersion, verdict: Verdict) -> None:
         key: st.checkbox(text, key=f"{state.REVIEW_CHECK}.{key}") for key, text in CHECKLIST.items()
     }
     left, right = st.columns(2)
-    reviewer = left.text_input("Reviewer", key=state.REVIEW_REVIEWER)
+    signed_in = signed_in_name()
+    if signed_in:  # the signed-in person signs off, by their own name
+        reviewer = left.text_input("Reviewer", value=signed_in, disabled=True)
+    else:
+        reviewer = left.text_input("Reviewer", key=state.REVIEW_REVIEWER)
     decision = right.radio(
         "Decision",
         list(DECISION_LABELS),

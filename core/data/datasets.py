@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core import artifacts
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.data.ingest import ImportLimits, IngestReport, read_table
 from core.data.schema import ROLES, ColumnSchema, infer_schema
 from core.store import audit, connect, datasets, writing
@@ -78,6 +80,7 @@ def import_dataset(
     ``delimiter``, ``encoding`` and ``decimal`` (the decimal mark) override what is sniffed;
     ``quotes`` ("detect", "always" or "never") says how CSV quote marks are read.
     """
+    actor = authorized_actor(home, Permission.IMPORT, actor)
     name = clean_name(name)
     ingested = read_table(
         path,
@@ -246,6 +249,7 @@ def set_column_roles(
     home: Path, *, version_id: int, roles: dict[str, str], actor: str = "studio"
 ) -> DatasetVersion:
     """Change the modelling role of some columns; the data and its hash stay as they are."""
+    actor = authorized_actor(home, Permission.PREPARE, actor)
     version = get_version(home, version_id)
     known = {column.name for column in version.schema}
     for column, role in roles.items():

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.auth.access import authorized_actor
+from core.auth.jobs import job_permission
 from core.jobs.kinds import SLOTLESS_KINDS
 from core.jobs.pool import job_slots
 from core.processes import process_running, spawn_detached, start_ticks
@@ -87,6 +89,7 @@ def submit_job(
 ) -> Job:
     """Queue a job and start it if a slot is free, or return the job already doing the same
     work. Kinds that need no slot, and jobs a running job submits, start at once."""
+    actor = authorized_actor(home, job_permission(kind), actor)
     needs_slot = kind not in SLOTLESS_KINDS and _working_on is None
     with connect(home) as db:
         job, created = jobs_store.insert(
@@ -223,6 +226,7 @@ def cancel_job(home: Path, job_id: int, *, actor: str = "studio") -> Job | None:
         job = jobs_store.get(db, job_id)
         if job is None or not job.active:
             return job
+        actor = authorized_actor(home, job_permission(job.kind), actor)
         # flagged first: from now on no claim picks it, so it cannot start behind our back
         jobs_store.request_cancel(db, job_id)
         audit.record(db, actor=actor, action="job.cancel", entity_type="job", entity_id=job_id)

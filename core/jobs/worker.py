@@ -11,6 +11,8 @@ import traceback
 from pathlib import Path
 from types import FrameType
 
+from core.auth.identity import acting_as
+from core.auth.jobs import job_identity
 from core.jobs.kinds import job_function
 from core.jobs.runner import JobCancelled, Progress, start_queued, working_on
 from core.processes import start_ticks
@@ -40,7 +42,8 @@ def run_job(home: Path, job_id: int) -> str:
             return "skipped"
     working_on(job_id)
     try:
-        result = job_function(job.kind)(home, job.params, Progress(home, job_id))
+        with acting_as(job_identity(home, job.created_by)):  # checked when it was submitted
+            result = job_function(job.kind)(home, job.params, Progress(home, job_id))
     except JobCancelled:
         return _finish(home, job_id, "cancelled", "Cancelled")
     except Exception as error:  # noqa: BLE001 - every failure must be recorded, never lost

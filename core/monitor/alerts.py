@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from core import words
+from core.auth import Permission
+from core.auth.access import authorize, authorized_actor
 from core.monitor.dashboard import MonitorSummary, summarise
 from core.store import audit, connect, monitoring
 from core.store.monitoring import Alert, AlertRule
@@ -85,6 +87,7 @@ def rules_of(home: Path, deployment_id: int) -> list[AlertRule]:
 
 
 def add_rule(home: Path, deployment_id: int, spec: RuleSpec) -> AlertRule:
+    authorize(home, Permission.ALERTS)
     check_rule(spec)
     rules_of(home, deployment_id)
     with connect(home) as db:
@@ -95,6 +98,7 @@ def add_rule(home: Path, deployment_id: int, spec: RuleSpec) -> AlertRule:
 
 
 def set_rule_enabled(home: Path, rule_id: int, enabled: bool) -> None:
+    authorize(home, Permission.ALERTS)
     with connect(home) as db:
         monitoring.update_alert_rule(db, rule_id, enabled=int(enabled))
 
@@ -196,6 +200,7 @@ def _stored(db: Any, alert_id: int) -> Alert:
 
 
 def acknowledge(home: Path, alert_id: int, *, actor: str = "studio") -> None:
+    actor = authorized_actor(home, Permission.ALERTS, actor)
     with connect(home) as db:
         _stored(db, alert_id)
         if monitoring.acknowledge_alert(db, alert_id, actor):

@@ -9,6 +9,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.data.datasets import Lineage, get_version, load_frame, store_table
 from core.data.schema import ColumnSchema, infer_schema, schema_to_json
 from core.prep.recipe import Recipe, RecipeError, StepAccount, apply_cleaning, load_recipe_file
@@ -53,6 +55,7 @@ def save_recipe(
     home: Path, recipe: Recipe, *, source_version_id: int | None = None, actor: str = "studio"
 ) -> StoredRecipe:
     """Store a recipe as the next version of its name (identical content is reused)."""
+    actor = authorized_actor(home, Permission.PREPARE, actor)
     with connect(home) as db:
         stored, created = recipes.save_version(
             db,
@@ -133,6 +136,7 @@ def prepare_dataset(
     home: Path, *, version_id: int, recipe: Recipe, actor: str = "studio", progress: Any = None
 ) -> PrepareOutcome:
     """Apply a recipe's cleaning to a version and save the result as the dataset's next version."""
+    actor = authorized_actor(home, Permission.PREPARE, actor)
     source = get_version(home, version_id)
     report = progress or (lambda fraction, message: None)
     report(0.05, f"Loading {source.label}")

@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.store import audit, connect, deployments, retraining
 from core.store.retraining import RetrainPolicy
 
@@ -114,6 +116,7 @@ def add_policy(
     actor: str = "studio",
 ) -> RetrainPolicy:
     """Save a new policy for a deployment (checked first); the scheduler runs it from now on."""
+    actor = authorized_actor(home, Permission.POLICIES, actor)
     action = action or Action()
     check_policy(triggers, action, cooldown_minutes, name)
     with connect(home) as db:
@@ -153,6 +156,7 @@ def policies_of(home: Path, deployment_id: int) -> list[RetrainPolicy]:
 
 
 def set_policy_enabled(home: Path, policy_id: int, enabled: bool, *, actor: str = "studio") -> None:
+    actor = authorized_actor(home, Permission.POLICIES, actor)
     get_policy(home, policy_id)
     with connect(home) as db:
         retraining.update_policy(db, policy_id, enabled=int(enabled))

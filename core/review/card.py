@@ -13,6 +13,7 @@ from typing import Any
 
 from core import words
 from core.data.datasets import get_version
+from core.review.card_people import people_rows
 from core.review.fairness import disparity_key
 from core.review.record import latest_record, load_record, verdict_of
 from core.review.review import VersionReview, cached_explanation
@@ -33,6 +34,9 @@ _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~$&])")
 _MARKDOWN_BLOCK = re.compile(r"^([#+\-=])|^(\d+)([.)])")
 
 
+PEOPLE = ("when", "who (role)", "what")
+
+
 @dataclass(frozen=True)
 class ModelCard:
     """The sections of a model card, each a list of (label, value) rows or lines of text."""
@@ -50,6 +54,8 @@ class ModelCard:
     reviews: list[tuple[str, str, str, str]]
     notes: list[str] = field(default_factory=list)
     verdict: str = ""
+    # who trained, registered, reviewed, approved and deployed it, with their roles
+    people: list[tuple[str, str, str]] = field(default_factory=list)
 
     def to_markdown(self) -> str:
         return "\n".join(_markdown(self)) + "\n"
@@ -97,6 +103,7 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
         reviews=[_review_row(decision) for decision in decisions],
         notes=list(review.notes) if review else [],
         verdict=verdict.sentence,
+        people=people_rows(home, version),
     )
 
 
@@ -265,6 +272,8 @@ def _markdown(card: ModelCard) -> list[str]:
         if card.reviews
         else ["No decision recorded yet.", ""]
     )
+    lines += ["## Who did what", ""]
+    lines += _md_table(PEOPLE, card.people) if card.people else ["Nothing recorded yet.", ""]
     lines += ["## Sign-off checklist", ""] + [f"- {_md(item)}" for item in CHECKLIST.values()]
     return lines
 
@@ -325,6 +334,8 @@ def _html(card: ModelCard) -> str:
         _html_table(("when", "reviewer", "decision", "comment"), card.reviews)
         if card.reviews
         else "<p>No decision recorded yet.</p>",
+        "<h2>Who did what</h2>",
+        _html_table(PEOPLE, card.people) if card.people else "<p>Nothing recorded yet.</p>",
         "<h2>Sign-off checklist</h2>",
         _html_list(list(CHECKLIST.values())),
         "</body></html>",

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from core.artifacts import new_artifact_path, sha256_of, write_atomically
+from core.auth.access import acting_name
 from core.review.gates import GateConfig
 from core.review.review import VersionReview, load_review, review_key, review_version
 from core.store import connect, models
@@ -104,7 +105,7 @@ def save_review(
             failing=failing,
             settings_key=settings_key,
             source=source,
-            created_by=actor,
+            created_by=acting_name(actor),
         )
 
 

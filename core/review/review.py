@@ -14,6 +14,8 @@ import pandas as pd
 import pyarrow as pa
 
 from core.artifacts import verified_path
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.review.fairness.report import FairnessReport
 from core.review.gates import Evidence, GateConfig, GateResult, all_passed, check_gates
 from core.review.leakage import LeakSuspect, leak_suspects
@@ -351,6 +353,7 @@ def submit_review(
     sensitive: list[str] | None = None,
     actor: str = "studio",
 ) -> Any:
+    actor = authorized_actor(home, Permission.REVIEW, actor)
     from core.jobs import submit_job
 
     key = review_key(version.id, config, sensitive)
@@ -407,6 +410,7 @@ EXPLAIN_KIND = "explain_model_version"
 
 def submit_explanation(home: Path, version: ModelVersion, *, actor: str = "studio") -> Any:
     """Start (or join) the SHAP, permutation-importance and partial-dependence job."""
+    actor = authorized_actor(home, Permission.EXPLAIN, actor)
     from core.jobs import submit_job
 
     return submit_job(

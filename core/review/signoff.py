@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.auth import Permission
+from core.auth.access import authorized_actor
+from core.auth.duties import check_may_approve
 from core.review.record import Verdict, latest_record, load_record, verdict_of
 from core.store import audit, connect, models
 from core.store.models import ModelVersion, Review, ReviewRecord
@@ -56,10 +59,13 @@ def record_decision(
 
     The evidence is the version's saved review, whoever ran it. Approving a version that was
     not reviewed, fails a gate or has no intended use needs a ``reason`` (recorded)."""
-    reviewer, comment = reviewer.strip(), comment.strip()
+    reviewer = authorized_actor(home, Permission.SIGN_OFF, reviewer.strip())  # the signed-in name
+    comment = comment.strip()
     ticks = {key: bool((checklist or {}).get(key)) for key in CHECKLIST}
     _check(reviewer, decision, comment, ticks)
     version = _current(home, ref)
+    if decision == "approve":
+        check_may_approve(home, version)
     record = latest_record(home, version)  # read once: the verdict and evidence agree
     found = verdict_of(record)
     concerns = approval_concerns(version, found)
@@ -189,6 +195,7 @@ def reviews(home: Path, version: ModelVersion) -> list[Review]:
 
 
 def set_intended_use(home: Path, version: ModelVersion, text: str, *, actor: str) -> None:
+    actor = authorized_actor(home, Permission.REVIEW, actor)
     text = text.strip()
     if len(text) > MAX_INTENDED_USE:
         raise SignOffError(

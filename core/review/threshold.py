@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.store import audit, connect, models
 from core.store.models import ModelVersion
 
@@ -131,6 +133,7 @@ def set_threshold(
 ) -> ModelVersion:
     """Keep ``threshold`` (None: back to the most probable class) with a version that is not
     yet approved; recorded in the audit log with how it was chosen."""
+    actor = authorized_actor(home, Permission.REVIEW, actor)
     from core.train.tracking import get_run
 
     task = get_run(home, version.run_id).task

@@ -16,6 +16,9 @@ from typing import Any
 
 from core import store
 from core.artifacts import new_artifact_path, resolve
+from core.auth import Permission
+from core.auth.access import authorized_actor
+from core.auth.duties import check_may_promote
 from core.processes import process_running, spawn_detached
 from core.serving.keys import key_hash, new_api_key
 from core.serving.supervisor import (
@@ -86,8 +89,10 @@ def deploy(
 ) -> tuple[Deployment, str]:
     """Start a supervised service for model version ``ref``; returns it and its API key (the
     only time the key is shown: the store keeps its hash)."""
+    actor = authorized_actor(home, Permission.DEPLOY, actor)
     version = find_model_version(home, ref)
     reason = _approved_or_reason(version, override_reason)
+    check_may_promote(home, version)
     check_files(home, version)  # before any row or process: a bad file is refused at once
     api_key = new_api_key()
     fields = {"log_path": new_artifact_path(LOG_FOLDER, ".log")}
@@ -243,6 +248,7 @@ def wait_until_ready(
 
 def undeploy(home: Path, deployment_id: int, *, actor: str = "studio") -> Deployment:
     """Stop a deployment gracefully (buffered predictions are written first)."""
+    actor = authorized_actor(home, Permission.DEPLOY, actor)
     deployment = get_deployment(home, deployment_id)
     with connect(home) as db:
         deployments.update(db, deployment_id, desired="stopped")
@@ -262,6 +268,7 @@ def undeploy(home: Path, deployment_id: int, *, actor: str = "studio") -> Deploy
 
 def restart(home: Path, deployment_id: int, *, actor: str = "studio") -> Deployment:
     """Start a stopped or failed deployment again, on its port, with its key."""
+    actor = authorized_actor(home, Permission.DEPLOY, actor)
     deployment = get_deployment(home, deployment_id)
     check_files(home, model_version_by_id(home, deployment.model_version_id))
     if deployment.active and _live_supervisor(deployment) is not None:
@@ -286,6 +293,7 @@ def switch_version(
 ) -> Deployment:
     """Hot swap: the running service loads ``ref`` beside the current version and switches
     when it is ready; no request fails and each is answered by exactly one version."""
+    actor = authorized_actor(home, Permission.SWITCH, actor)
     deployment = get_deployment(home, deployment_id)
     version = (
         model_version_by_id(home, ref) if isinstance(ref, int) else find_model_version(home, ref)
@@ -293,6 +301,8 @@ def switch_version(
     if version.id == deployment.model_version_id:
         raise DeployError(SAME_VERSION.format(id=deployment_id, label=version.label))
     reason = None if rolling_back else _approved_or_reason(version, override_reason)
+    if not rolling_back:
+        check_may_promote(home, version)
     check_files(home, version)
     with connect(home) as db:
         deployments.update(
@@ -325,6 +335,7 @@ def start_shadow(
 ) -> Deployment:
     """Shadow mode: ``ref`` scores every answered request beside the served version, off the
     request path; its answers are logged for comparison and never returned."""
+    actor = authorized_actor(home, Permission.SHADOW, actor)
     deployment = get_deployment(home, deployment_id)
     version = (
         model_version_by_id(home, ref) if isinstance(ref, int) else find_model_version(home, ref)
@@ -339,6 +350,7 @@ def start_shadow(
 
 def stop_shadow(home: Path, deployment_id: int, *, actor: str = "studio") -> Deployment:
     """The shadow version stops scoring traffic (its logged answers stay for comparison)."""
+    actor = authorized_actor(home, Permission.SHADOW, actor)
     deployment = get_deployment(home, deployment_id)
     with connect(home) as db:
         deployments.update(db, deployment_id, shadow_version_id=None)
@@ -348,6 +360,7 @@ def stop_shadow(home: Path, deployment_id: int, *, actor: str = "studio") -> Dep
 
 def roll_back(home: Path, deployment_id: int, *, actor: str = "studio") -> Deployment:
     """Switch back to the version served before the current one."""
+    actor = authorized_actor(home, Permission.ROLL_BACK, actor)
     deployment = get_deployment(home, deployment_id)
     if deployment.previous_version_id is None:
         raise DeployError(NO_PREVIOUS.format(id=deployment_id, label=deployment.model_label))
@@ -358,6 +371,7 @@ def roll_back(home: Path, deployment_id: int, *, actor: str = "studio") -> Deplo
 
 def rotate_key(home: Path, deployment_id: int, *, actor: str = "studio") -> str:
     """A new API key; the old one stops working within a second. Shown once."""
+    actor = authorized_actor(home, Permission.KEYS, actor)
     deployment = get_deployment(home, deployment_id)
     api_key = new_api_key()
     with connect(home) as db:
@@ -375,6 +389,7 @@ def rotate_key(home: Path, deployment_id: int, *, actor: str = "studio") -> str:
 
 def revoke_key(home: Path, deployment_id: int, *, actor: str = "studio") -> Deployment:
     """No key works until the key is rotated; the service answers 401 to every request."""
+    actor = authorized_actor(home, Permission.KEYS, actor)
     deployment = get_deployment(home, deployment_id)
     with connect(home) as db:
         deployments.update(db, deployment_id, api_key_hash=None, key_revoked_at=store.now())

@@ -528,3 +528,60 @@ def _job_queue(db: Database) -> None:
     )
     db.execute("CREATE INDEX jobs_kind_subject ON jobs(kind, subject, id)")
     db.execute("CREATE INDEX jobs_by_status ON jobs(status, id)")
+
+
+@migrations(name="0016_users_sessions_tokens")
+def _users_sessions_tokens(db: Database) -> None:
+    # accounts (argon2id password hashes only), personal access tokens and sign-in sessions
+    # (SHA-256 of high-entropy secrets: the secrets themselves are never stored)
+    db.execute(
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            role TEXT NOT NULL,
+            password_hash TEXT,
+            failed_sign_ins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE access_tokens (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            revoked_at TEXT,
+            last_used_at TEXT
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            session_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            ended_at TEXT
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE studio_settings (
+            key TEXT PRIMARY KEY,
+            value_json TEXT NOT NULL,
+            changed_by TEXT NOT NULL,
+            changed_at TEXT NOT NULL
+        )"""
+    )
+    # the audit chain: the role each event was done with, and each row's SHA-256 over its
+    # content and the hash of the row before (rows recorded before this stay unchained: NULL)
+    db.execute("ALTER TABLE audit_events ADD COLUMN role TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE audit_events ADD COLUMN prev_hash TEXT")
+    db.execute("ALTER TABLE audit_events ADD COLUMN hash TEXT")

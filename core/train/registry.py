@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.store import audit, connect, models, runs
 from core.store.models import ModelVersion, NewModelVersion
 from core.store.runs import Run
@@ -79,6 +81,7 @@ def register_run(
     The ONNX copy (when the pipeline converts and matches) is written before the registry row,
     so a failure part-way leaves nothing half-registered.
     """
+    actor = authorized_actor(home, Permission.REGISTER, actor)
     name = check_name(name)
     aliases = tuple(check_alias(alias) for alias in aliases)
     if CHAMPION in aliases:
@@ -175,6 +178,7 @@ def set_alias(
 
     Only an approved version becomes ``champion``, unless a written override reason is given.
     """
+    actor = authorized_actor(home, Permission.REGISTER, actor)
     alias = check_alias(alias)
     found = find_model_version(home, f"{name}@{version}")
     if alias == CHAMPION and found.review_state != "approved":
@@ -205,6 +209,7 @@ def set_alias(
 
 
 def remove_alias(home: Path, *, name: str, alias: str, actor: str = "studio") -> None:
+    actor = authorized_actor(home, Permission.REGISTER, actor)
     found = find_model_version(home, f"{name}@{alias}")
     with connect(home) as db:
         models.remove_alias(db, model_id=found.model_id, alias=alias)

@@ -9,6 +9,8 @@ from typing import Any
 
 from core import words
 from core.artifacts import resolve
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.store import audit, connect
 from core.store import runs as runs_store
 from core.store.runs import Run
@@ -170,6 +172,7 @@ def compare_runs(home: Path, run_ids: list[int]) -> list[dict[str, Any]]:
 def archive_runs(
     home: Path, run_ids: list[int], *, archived: bool = True, actor: str = "studio"
 ) -> None:
+    actor = authorized_actor(home, Permission.TRAIN, actor)
     if not run_ids:
         raise RunError(NOTHING_CHOSEN)
     with connect(home) as db:
@@ -181,6 +184,7 @@ def archive_runs(
 
 def delete_runs(home: Path, run_ids: list[int], *, actor: str = "studio") -> int:
     """Delete runs, their trials and their model files; registered runs are refused."""
+    actor = authorized_actor(home, Permission.TRAIN, actor)
     if not run_ids:
         raise RunError(NOTHING_CHOSEN)
     with connect(home) as db:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.retrain.challenger.runs import (
     NOTHING_TO_PROMOTE,
     RetrainError,
@@ -20,6 +22,7 @@ def promote(
     home: Path, run_id: int, *, actor: str = "studio", override_reason: str | None = None
 ) -> RetrainRun:
     """Make a retrain's challenger the champion and serve it (approved, or with a reason)."""
+    actor = authorized_actor(home, Permission.SWITCH, actor)
     retrain = get_retrain(home, run_id)
     if retrain.challenger_version_id is None or retrain.status != "done":
         raise RetrainError(NOTHING_TO_PROMOTE.format(id=run_id, decision=retrain.decision))
@@ -61,6 +64,7 @@ def _make_champion(
 
 def keep_champion(home: Path, run_id: int, *, actor: str = "studio") -> RetrainRun:
     """Turn a retrain's challenger down: its shadow stops and the champion stays."""
+    actor = authorized_actor(home, Permission.SWITCH, actor)
     from core.serving.deployments import get_deployment, stop_shadow
 
     retrain = get_retrain(home, run_id)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from core import store
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.retrain.policies import Fired
 from core.store import audit, connect, deployments, retraining
 from core.store.connection import writing
@@ -49,6 +51,7 @@ def start_retrain(
 ) -> RetrainRun:
     """Record a retrain and start its job. While one runs for the deployment, that one is
     returned (the new triggers are noted on it): two triggers at once start one retrain."""
+    actor = authorized_actor(home, Permission.POLICIES, actor)
     triggers = [f.to_dict() for f in fired or []] or [_manual(actor)]
     with connect(home) as db, writing(db):
         deployment = deployments.get(db, deployment_id)

@@ -12,6 +12,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from core import settings, store
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.review.mitigation.choices import (
     CONSTRAINT_TITLES,
     GRADIENT_NOTES,
@@ -146,6 +148,7 @@ def mitigate(
     new run and the original compare on the same rows. Its predictions are randomised (as
     fairlearn's are); they are drawn with the run's seed, so a repeat gives the same numbers.
     """
+    actor = authorized_actor(home, Permission.TRAIN, actor)
     from threadpoolctl import threadpool_limits
 
     report = progress or (lambda fraction, message: None)

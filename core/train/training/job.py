@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.train.training.request import TrainRequest
 from core.train.training.runs import train
 
@@ -24,6 +26,7 @@ def train_job(home: Path, params: dict[str, Any], progress: Any) -> dict[str, An
 
 def submit_training(home: Path, request: TrainRequest, *, actor: str = "studio") -> Any:
     """Start training as a background job (the same request from two tabs shares one job)."""
+    actor = authorized_actor(home, Permission.TRAIN, actor)
     from core.jobs import submit_job
 
     return submit_job(

@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from core import settings, store
+from core.auth.access import acting_name
 from core.store import audit, connect
 from core.store import runs as runs_store
 from core.store.runs import NewRun, Run
@@ -172,7 +173,7 @@ def _start_run(
         seed=request.plan.seed,
     )
     with connect(home) as db:
-        run_id = runs_store.insert(db, new, created_by=actor)
+        run_id = runs_store.insert(db, new, created_by=acting_name(actor))
         audit.record(
             db,
             actor=actor,
