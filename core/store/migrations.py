@@ -473,3 +473,10 @@ def _decision_threshold(db: Database) -> None:
     # chosen on the holdout in Review, served with the version (NULL: the most probable class)
     db.execute("ALTER TABLE model_versions ADD COLUMN decision_threshold REAL")
     db.execute("ALTER TABLE model_versions ADD COLUMN threshold_basis TEXT NOT NULL DEFAULT ''")
+
+
+@migrations(name="0015_fast_path")
+def _fast_path(db: Database) -> None:
+    # the NumPy fast path's check at registration (ok, reason, rows compared); '{}' for
+    # versions registered before it, which are served by ONNX or the pipeline as before
+    db.execute("ALTER TABLE model_versions ADD COLUMN fast_path_json TEXT NOT NULL DEFAULT '{}'")
