@@ -234,9 +234,13 @@ def _imputer(step: SimpleImputer, path: str) -> Step:
     missing = step.missing_values
     if step.add_indicator or not (isinstance(missing, float) and np.isnan(missing)):
         raise _refuse(step, path, "marks missing values other than NaN, or adds indicators")
-    if statistics.dtype.kind != "f" or np.isnan(statistics).any():
+    try:  # "constant" keeps its fill value in an object array
+        numbers = statistics.astype(np.float64)
+    except (TypeError, ValueError):
+        numbers = np.array([np.nan])
+    if statistics.dtype.kind not in "fO" or np.isnan(numbers).any():
         raise _refuse(step, path, "has no number to fill some column with")
-    fills = [float(value) for value in statistics]
+    fills = [float(value) for value in numbers]
 
     def run(columns: Columns) -> Columns:
         out = []
