@@ -49,6 +49,7 @@ NOT_A_PIPELINE = "the model is not a fitted pipeline of feature steps and an est
 # Steps that run on a frame of their own inputs: rare and slow anyway (a KNN search, a power
 # transform), so the plan calls the fitted step itself and stays exact.
 THROUGH_A_FRAME: tuple[type, ...] = (KNNImpute, PowerTransformer)
+_DICT_ROWS = 64  # up to this many rows a dict lookup per value beats a hash index
 _NESTING = 4  # how deep _nameless looks for fitted parts (CalibratedClassifierCV needs 2)
 
 
@@ -307,21 +308,31 @@ class _Levels:
 
     table: dict[Any, int]  # category -> position, as scikit-learn's own lookup for text
     numbers: np.ndarray | None  # sorted float categories, searched as scikit-learn does
+    texts: pd.Index | None  # all-text categories as a hash index, for long columns
     missing_at: int  # position of the missing category, -1 when fit saw none
     count: int
 
     def positions(self, values: np.ndarray) -> np.ndarray:
-        """Each value's category position; -1 for a level fit never saw."""
-        gaps = pd.isna(values)
+        """Each value's category position; -1 for a level fit never saw (and for a missing
+        value when fit saw none: no lookup finds one, so no search for gaps is needed)."""
         if self.numbers is not None and values.dtype.kind == "f":
-            at = np.searchsorted(self.numbers, values).clip(0, max(len(self.numbers) - 1, 0))
-            found = np.where(self.numbers[at] == values, at, -1) if len(self.numbers) else at - 1
+            found = _searched(self.numbers, values)
+        elif self.texts is not None and len(values) > _DICT_ROWS:
+            # text categories match only equal text, as in the dict: the same positions
+            found = self.texts.get_indexer(values)
         else:
             lookup = self.table.get
             found = np.fromiter((lookup(value, -1) for value in values.tolist()), np.intp)
-        if gaps.any():
-            found[gaps] = self.missing_at
+        if self.missing_at >= 0:
+            found[pd.isna(values)] = self.missing_at
         return np.asarray(found, dtype=np.intp)
+
+
+def _searched(numbers: np.ndarray, values: np.ndarray) -> np.ndarray:
+    if not len(numbers):
+        return np.full(len(values), -1, dtype=np.intp)
+    at = np.searchsorted(numbers, values).clip(0, len(numbers) - 1)
+    return np.where(numbers[at] == values, at, -1)
 
 
 def _levels(categories: np.ndarray) -> _Levels:
@@ -330,7 +341,9 @@ def _levels(categories: np.ndarray) -> _Levels:
     known = categories[~gaps]
     numbers = known.astype(np.float64) if categories.dtype.kind == "f" else None
     table = {value: position for position, value in enumerate(known.tolist())}
-    return _Levels(table, numbers, missing_at, len(categories))
+    all_text = len(known) > 0 and all(type(value) is str for value in known.tolist())
+    texts = pd.Index(known, dtype=object) if all_text else None
+    return _Levels(table, numbers, texts, missing_at, len(categories))
 
 
 def _all_levels(step: Any, path: str) -> list[_Levels]:
