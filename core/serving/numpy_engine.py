@@ -108,10 +108,14 @@ def check_fast_path(
     classes = list(getattr(pipeline, "classes_", []))
     plain = ServedModel("check", 0, pipeline, task, columns, classes, {}, {}, None)
     fast = ServedModel("check", 0, pipeline, task, columns, classes, {}, {}, None, fast=runner)
-    inputs = model_inputs(plain, holdout.head(CHECK_ROWS))
-    batches = [checked_values(inputs), _stressed(checked_values(inputs.head(STRESS_ROWS)))]
-    batches += [checked_values(inputs.iloc[[row]]) for row in range(min(SINGLE_ROWS, len(inputs)))]
-    return _compared(plain, fast, batches)
+    try:  # whatever fails here only means the version is served by its pipeline, as before
+        inputs = model_inputs(plain, holdout.head(CHECK_ROWS))
+        batches = [checked_values(inputs), _stressed(checked_values(inputs.head(STRESS_ROWS)))]
+        singles = range(min(SINGLE_ROWS, len(inputs)))
+        batches += [checked_values(inputs.iloc[[row]]) for row in singles]
+        return _compared(plain, fast, batches)
+    except Exception as error:
+        return FastPathCheck(False, FAILED.format(error=error), 0)
 
 
 def _compared(plain: Any, fast: Any, batches: list[dict[str, list[Any]]]) -> FastPathCheck:

@@ -155,6 +155,9 @@ def test_a_check_with_no_rows_or_no_inputs_refuses(studio):
     assert not empty.ok and "no holdout rows" in empty.reason
     blind = check_fast_path(model.pipeline, task="binary", columns=[], holdout=applications(5, 1))
     assert not blind.ok and "input columns" in blind.reason
+    lacking = applications(5, seed=1).drop(columns=["rate"])
+    failed = check_fast_path(model.pipeline, task="binary", columns=model.columns, holdout=lacking)
+    assert not failed.ok and "failed while scoring" in failed.reason and "'rate'" in failed.reason
 
 
 @pytest.mark.parametrize(
