@@ -227,9 +227,10 @@ def revoke_key(ctx: StudioContext, *, as_json: bool, deployment_id: int) -> None
     "--engine",
     default="auto",
     show_default=True,
-    metavar="[auto|onnx|sklearn]",
+    metavar="[auto|onnx|numpy|sklearn]",
     help="What scores: auto (as a deployment does) uses the version's verified ONNX copy "
-    "when it has one, else its scikit-learn pipeline.",
+    "when it has one, else its pipeline compiled to NumPy when registration verified it, "
+    "else its scikit-learn pipeline.",
 )
 @studio_command
 def predict(

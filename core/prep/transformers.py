@@ -68,6 +68,33 @@ def _finite_or_nan(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), values, np.nan)
 
 
+def _column_as_float(column: np.ndarray) -> np.ndarray:
+    """One plain column as a new float64 array, read as ``_as_float`` reads a frame's column."""
+    if column.dtype.kind == "f":
+        return column.astype(np.float64, copy=True)
+    return np.array(_as_float(pd.Series(column)), dtype=np.float64)
+
+
+def _column_as_text(column: np.ndarray) -> np.ndarray:
+    """``_as_text`` of one plain column; plain text and yes/no columns without a Series."""
+    if column.dtype.kind != "O":
+        return _as_text(pd.Series(column))
+    types = set(map(type, column.tolist()))
+    if str in types and types <= {str, type(None)}:  # infer_dtype says "string"
+        values = column.copy()
+    elif bool in types and types <= {bool, type(None)}:  # "boolean": read as str() reads it
+        values = np.array([str(value) for value in column.tolist()], dtype=object)
+    else:
+        return _as_text(pd.Series(column))
+    if type(None) in types:
+        values[pd.isna(column)] = np.nan
+    return values
+
+
+def _float_columns(columns: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.asarray(column, dtype=np.float64) for column in columns]
+
+
 def _tagged(tags: Any, *, allow_nan: bool = True, string: bool = False) -> Any:
     tags.input_tags.allow_nan = allow_nan
     tags.input_tags.string = string
@@ -104,6 +131,13 @@ class ToFloat(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         for index, (_, column) in enumerate(frame.items()):
             out[:, index] = _as_float(column)
         out[np.isinf(out)] = np.nan
+        return out
+
+    def transform_columns(self, columns: list[np.ndarray]) -> list[np.ndarray]:
+        """``transform`` on plain columns, for the serving fast path: the same values."""
+        out = [_column_as_float(column) for column in columns]
+        for values in out:
+            values[np.isinf(values)] = np.nan
         return out
 
     def __sklearn_tags__(self) -> Any:
@@ -184,6 +218,13 @@ class ToLevels(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ]
         return _stacked(columns, frame.index)
 
+    def transform_columns(self, columns: list[np.ndarray]) -> list[np.ndarray]:
+        """``transform`` on plain columns, for the serving fast path: the same values."""
+        return [
+            _finite_or_nan(_column_as_float(column)) if numbers else _column_as_text(column)
+            for column, numbers in zip(columns, self.number_columns_, strict=True)
+        ]
+
     def __sklearn_tags__(self) -> Any:
         return _tagged(super().__sklearn_tags__(), string=True)
 
@@ -232,6 +273,13 @@ class FillCategory(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             for values, fill in zip(_copies(frame), self.fill_values_, strict=True)
         ]
         return _stacked(columns, frame.index)
+
+    def transform_columns(self, columns: list[np.ndarray]) -> list[np.ndarray]:
+        """``transform`` on plain columns, for the serving fast path: the same values."""
+        return [
+            _put(column.copy(), pd.isna(column), fill, as_text=not _is_number(fill))
+            for column, fill in zip(columns, self.fill_values_, strict=True)
+        ]
 
     def __sklearn_tags__(self) -> Any:
         return _tagged(super().__sklearn_tags__(), string=True)
@@ -333,6 +381,18 @@ class RareLevels(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             columns.append(values)
         return _stacked(columns, frame.index)
 
+    def transform_columns(self, columns: list[np.ndarray]) -> list[np.ndarray]:
+        """``transform`` on plain columns, for the serving fast path: the same values."""
+        out = []
+        for column, levels, frequent in zip(
+            columns, self.levels_, self.frequent_levels_, strict=True
+        ):
+            values = column.copy()
+            if len(frequent) < len(levels):
+                values = _put(values, _rare(values, frequent), self.other, as_text=True)
+            out.append(values)
+        return out
+
     def __sklearn_tags__(self) -> Any:
         return _tagged(super().__sklearn_tags__(), string=True)
 
@@ -363,6 +423,10 @@ class MissingFlags(TransformerMixin, BaseEstimator):
                 out[:, index] = column.isna().to_numpy()
         return out
 
+    def transform_columns(self, columns: list[np.ndarray]) -> list[np.ndarray]:
+        """``transform`` on plain columns, for the serving fast path: the same values."""
+        return [_missing_flags(column) for column in columns]
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self)
         names = input_feature_names(self, input_features)
@@ -370,6 +434,12 @@ class MissingFlags(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         return _tagged(super().__sklearn_tags__(), string=True)
+
+
+def _missing_flags(column: np.ndarray) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return (~np.isfinite(_column_as_float(column))).astype(np.float64)
+    return pd.isna(column).astype(np.float64)
 
 
 class KNNImpute(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -418,6 +488,10 @@ class SignedLog(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         values = _floats(self, X, reset=False)
         return np.sign(values) * np.log1p(np.abs(values))
 
+    def transform_columns(self, columns: list[np.ndarray]) -> list[np.ndarray]:
+        """``transform`` on plain columns, for the serving fast path: the same values."""
+        return [np.sign(values) * np.log1p(np.abs(values)) for values in _float_columns(columns)]
+
     def __sklearn_tags__(self) -> Any:
         return _tagged(super().__sklearn_tags__())
 
@@ -464,6 +538,15 @@ class Bins(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         out[~np.isfinite(values)] = np.nan
         return out
 
+    def transform_columns(self, columns: list[np.ndarray]) -> list[np.ndarray]:
+        """``transform`` on plain columns, for the serving fast path: the same values."""
+        out = []
+        for values, edges in zip(_float_columns(columns), self.bin_edges_, strict=True):
+            binned = np.searchsorted(edges[1:-1], values, side="right").astype(np.float64)
+            binned[~np.isfinite(values)] = np.nan
+            out.append(binned)
+        return out
+
     def __sklearn_tags__(self) -> Any:
         return _tagged(super().__sklearn_tags__())
 
@@ -507,6 +590,12 @@ class PolynomialTerms(TransformerMixin, BaseEstimator):
                 out[:, index] = np.prod(values[:, term], axis=1)
         return out
 
+    def transform_columns(self, columns: list[np.ndarray]) -> list[np.ndarray]:
+        """``transform`` on plain columns, for the serving fast path: the same values."""
+        values = np.column_stack(_float_columns(columns))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return [np.prod(values[:, term], axis=1) for term in self.terms_]
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self)
         names = input_feature_names(self, input_features)
@@ -546,6 +635,28 @@ def epoch_days(moments: pd.Series) -> np.ndarray:
     return days
 
 
+def _date_part_of_array(moments: np.ndarray, part: str) -> np.ndarray:
+    """``_date_part`` of naive datetime64[ns] values by numpy's calendar arithmetic (whole
+    numbers, so exactly pandas' values); NaT gives NaN."""
+    ticks = moments.view(np.int64)
+    if part == "days_since":
+        days = ticks.astype(np.float64) * _NANOSECONDS_PER_UNIT["ns"] / _NANOSECONDS_PER_DAY
+    elif part == "year":
+        days = (moments.astype("datetime64[Y]").view(np.int64) + 1970).astype(np.float64)
+    elif part == "month":
+        days = (moments.astype("datetime64[M]").view(np.int64) % 12 + 1).astype(np.float64)
+    elif part == "day":
+        start = moments.astype("datetime64[M]").astype("datetime64[D]")
+        days = ((moments.astype("datetime64[D]") - start).view(np.int64) + 1).astype(np.float64)
+    elif part == "weekday":  # 1970-01-01 was a Thursday (3, counting from Monday = 0)
+        days = ((moments.astype("datetime64[D]").view(np.int64) + 3) % 7).astype(np.float64)
+    else:  # hour
+        since_midnight = moments - moments.astype("datetime64[D]")
+        days = since_midnight.astype("timedelta64[h]").view(np.int64).astype(np.float64)
+    days[np.isnat(moments)] = np.nan
+    return days
+
+
 def _date_part(moments: pd.Series, part: str) -> np.ndarray:
     if part == "days_since":
         return epoch_days(moments)  # the caller subtracts the reference learned in fit
@@ -581,6 +692,19 @@ class DateParts(TransformerMixin, BaseEstimator):
                 offset = reference if part == "days_since" else 0.0
                 blocks.append(_date_part(moments, part) - offset)
         return np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
+
+    def transform_columns(self, columns: list[np.ndarray]) -> list[np.ndarray]:
+        """``transform`` on plain columns, for the serving fast path: the same values."""
+        out = []
+        for column, reference in zip(columns, self.reference_days_, strict=True):
+            if column.dtype == np.dtype("datetime64[ns]"):
+                parts = [_date_part_of_array(column, part) for part in self.parts]
+            else:
+                moments = _as_datetime(pd.Series(column))
+                parts = [_date_part(moments, part) for part in self.parts]
+            for part, values in zip(self.parts, parts, strict=True):
+                out.append(values - (reference if part == "days_since" else 0.0))
+        return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self)

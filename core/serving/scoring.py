@@ -1,5 +1,6 @@
 """A served model version in memory, and scoring checked rows with it: ONNX Runtime when the
-version has a verified ONNX copy, else its scikit-learn pipeline."""
+version has a verified ONNX copy, else its pipeline compiled to NumPy when registration found
+that identical to the pipeline, else its scikit-learn pipeline."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,13 +16,18 @@ import pandas as pd
 from core.prep.transformers import epoch_days, level_text
 from core.serving.inputs import TEXT, InputColumn, input_columns, typed_column, typed_columns
 
-ENGINES = ("auto", "onnx", "sklearn")
+if TYPE_CHECKING:
+    from core.serving.numpy_engine import NumpyRunner
+
+ENGINES = ("auto", "onnx", "numpy", "sklearn")
 # Text columns with more distinct training levels than this are identifiers or free text, where
 # nearly every value is new; counting "unseen categories" there would only add noise.
 MAX_KNOWN_LEVELS = 1_000
 MAX_LISTED_LEVELS = 100  # levels /metadata lists per text input, for forms and docs
 NO_ONNX = "{label} has no ONNX copy ({reason}); use engine 'sklearn' or 'auto'."
 UNKNOWN_ENGINE = "engine must be one of {choices}, not {engine!r}."
+NO_NUMPY = "{label} is not served by the NumPy engine ({reason}); use engine 'sklearn' or 'auto'."
+NOT_CHECKED = "it was registered before the NumPy engine existed; register its run again"
 
 
 PARALLEL_ROWS = 2_000  # a batch this large is scored in two halves side by side
@@ -120,6 +126,7 @@ class ServedModel:
     onnx: OnnxRunner | None
     # a binary classifier's cut-off on the second class's probability (None: argmax)
     threshold: float | None = None
+    fast: NumpyRunner | None = None  # the compiled pipeline, when registration verified it
 
     @property
     def by_name(self) -> dict[str, InputColumn]:
@@ -127,7 +134,9 @@ class ServedModel:
 
     @property
     def engine(self) -> str:
-        return "onnx" if self.onnx is not None else "sklearn"
+        if self.onnx is not None:
+            return "onnx"
+        return "numpy" if self.fast is not None else "sklearn"
 
 
 @dataclass(frozen=True)
@@ -199,6 +208,7 @@ def load_served_model(home: Path, ref: str | int, *, engine: str = "auto") -> Se
     columns = input_columns(dataset.schema if dataset else [], names)
     classes = [plain(c) for c in getattr(pipeline, "classes_", [])]
     onnx = _onnx_runner(home, version, run.task, engine)
+    fast = None if onnx is not None else _numpy_runner(version, pipeline, run.task, engine)
     metadata = {
         "model": version.model_name,
         "version": version.version,
@@ -210,8 +220,9 @@ def load_served_model(home: Path, ref: str | int, *, engine: str = "auto") -> Se
         "classes": classes,
         "inputs": [column.to_dict() for column in columns],
         "metrics": run.metrics.get("holdout", {}),
-        "engine": "onnx" if onnx is not None else "sklearn",
+        "engine": "onnx" if onnx is not None else "numpy" if fast is not None else "sklearn",
         "onnx": version.onnx,
+        "fast_path": version.fast_path,
         "decision_threshold": version.decision_threshold,
     }
     levels = _known_levels(home, dataset, columns) if dataset else {}
@@ -229,11 +240,12 @@ def load_served_model(home: Path, ref: str | int, *, engine: str = "auto") -> Se
         levels,
         onnx,
         version.decision_threshold if run.task == "binary" else None,
+        fast,
     )
 
 
 def _onnx_runner(home: Path, version: Any, task: str, engine: str) -> OnnxRunner | None:
-    if engine == "sklearn":
+    if engine in ("sklearn", "numpy"):
         return None
     if not version.onnx_path:
         if engine == "onnx":
@@ -247,6 +259,22 @@ def _onnx_runner(home: Path, version: Any, task: str, engine: str) -> OnnxRunner
     # fight the request handling for the same cores
     session = onnx_session(model_file(home, version, kind="onnx").read_bytes(), threads=1)
     return OnnxRunner(session, onnx_inputs(session), task)
+
+
+def _numpy_runner(version: Any, pipeline: Any, task: str, engine: str) -> NumpyRunner | None:
+    """The compiled pipeline, only when registration found it answers as the pipeline does
+    (registration alone decides; loading never re-judges it)."""
+    if engine not in ("auto", "numpy"):
+        return None
+    checked = version.fast_path
+    if not checked.get("ok"):
+        if engine == "numpy":
+            reason = checked.get("reason") or NOT_CHECKED
+            raise ValueError(NO_NUMPY.format(label=version.label, reason=reason))
+        return None
+    from core.serving.numpy_engine import numpy_runner
+
+    return numpy_runner(pipeline, task)
 
 
 def _known_levels(home: Path, dataset: Any, columns: list[InputColumn]) -> dict[str, frozenset]:
@@ -297,6 +325,8 @@ def _model_output(model: ServedModel, values: dict[str, list[Any]]) -> np.ndarra
     that gives no probabilities."""
     if model.onnx is not None:
         return model.onnx.run(values, model.by_name)
+    if model.fast is not None:
+        return model.fast.run(values, model.by_name)
     frame = _frame(model, values)
     if model.task != "regression" and hasattr(model.pipeline, "predict_proba"):
         return np.asarray(model.pipeline.predict_proba(frame))
@@ -318,7 +348,11 @@ def _frame(model: ServedModel, values: dict[str, list[Any]]) -> pd.DataFrame:
 
 
 def _unseen(model: ServedModel, values: dict[str, list[Any]], rows: int) -> list[list[str]]:
-    found: list[list[str]] = [[] for _ in range(rows)]
+    """Each row's text inputs holding a level training never saw. Rows without one share a
+    single empty list (read-only, as every reader treats it): 10,000 new lists cost more than
+    the lookups."""
+    nothing: list[str] = []
+    found: list[list[str]] = [nothing] * rows
     for name, known in model.known_levels.items():
         column = values[name]
         distinct = set(column)
@@ -327,5 +361,5 @@ def _unseen(model: ServedModel, values: dict[str, list[Any]], rows: int) -> list
         if new:  # rare: only then look at each row
             for index, value in enumerate(column):
                 if value in new:
-                    found[index].append(name)
+                    found[index] = [*found[index], name]
     return found

@@ -530,6 +530,13 @@ def _job_queue(db: Database) -> None:
     db.execute("CREATE INDEX jobs_by_status ON jobs(status, id)")
 
 
+@migrations(name="0015_fast_path")
+def _fast_path(db: Database) -> None:
+    # the NumPy fast path's check at registration (ok, reason, rows compared); '{}' for
+    # versions registered before it, which are served by ONNX or the pipeline as before
+    db.execute("ALTER TABLE model_versions ADD COLUMN fast_path_json TEXT NOT NULL DEFAULT '{}'")
+
+
 @migrations(name="0016_users_sessions_tokens")
 def _users_sessions_tokens(db: Database) -> None:
     # accounts (argon2id password hashes only), personal access tokens and sign-in sessions

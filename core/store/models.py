@@ -37,6 +37,8 @@ class ModelVersion:
     # probable class, i.e. 0.5), and how it was chosen, in words
     decision_threshold: float | None = None
     threshold_basis: str = ""
+    # the NumPy fast path's check at registration: ok, and the reason when it is not served
+    fast_path: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -47,6 +49,8 @@ class ModelVersion:
         data["aliases"] = list(self.aliases)
         if self.decision_threshold is None:  # saved reviews of versions without one keep
             del data["decision_threshold"], data["threshold_basis"]  # their exact shape
+        if not self.fast_path:
+            del data["fast_path"]
         return data
 
     @classmethod
@@ -57,6 +61,7 @@ class ModelVersion:
         values = {key: values[key] for key in cls.__dataclass_fields__}
         values["aliases"] = tuple(values["aliases"] or ())
         values["onnx"] = dict(values["onnx"] or {})
+        values["fast_path"] = dict(values["fast_path"] or {})
         return cls(**values)
 
 
@@ -71,6 +76,7 @@ _VERSION_DEFAULTS: dict[str, Any] = {
     "created_at": "",
     "decision_threshold": None,
     "threshold_basis": "",
+    "fast_path": {},
 }
 
 
@@ -86,6 +92,7 @@ class NewModelVersion:
     onnx_sha256: str | None = None
     onnx: dict[str, Any] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    fast_path: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,13 +133,14 @@ class ReviewRecord:
 # a JOIN with a subquery: a version carries its model's name and its aliases
 _VERSION_COLUMNS = """v.id, v.model_id, m.name AS model_name, v.version, v.run_id, v.artifact_path,
     v.artifact_sha256, v.onnx_path, v.onnx_sha256, v.onnx_json, v.review_state, v.intended_use,
-    v.created_by, v.created_at, v.decision_threshold, v.threshold_basis,
+    v.created_by, v.created_at, v.decision_threshold, v.threshold_basis, v.fast_path_json,
     (SELECT json_group_array(a.alias) FROM model_aliases a WHERE a.version_id = v.id) AS aliases"""
 
 
 def _version(row: dict[str, Any]) -> ModelVersion:
     row = dict(row)
     row["onnx"] = json.loads(row.pop("onnx_json") or "{}")
+    row["fast_path"] = json.loads(row.pop("fast_path_json") or "{}")
     row["aliases"] = tuple(sorted(json.loads(row["aliases"] or "[]")))
     return ModelVersion(**row)
 
@@ -212,6 +220,7 @@ def _add_version(db: Database, model_id: int, new: NewModelVersion, created_by: 
             "onnx_path": new.onnx_path,
             "onnx_sha256": new.onnx_sha256,
             "onnx_json": json.dumps(new.onnx),
+            "fast_path_json": json.dumps(new.fast_path),
             "created_by": created_by,
             "created_at": _rows.now(),
         },

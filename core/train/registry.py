@@ -79,7 +79,8 @@ def register_run(
     """Register a finished run as the next version of ``name``; the model file is verified first.
 
     The ONNX copy (when the pipeline converts and matches) is written before the registry row,
-    so a failure part-way leaves nothing half-registered.
+    so a failure part-way leaves nothing half-registered. The NumPy fast path is checked
+    against the pipeline on the holdout here, once; the result is kept on the version.
     """
     actor = authorized_actor(home, Permission.REGISTER, actor)
     name = check_name(name)
@@ -89,7 +90,10 @@ def register_run(
     run = _finished_run(home, run_id)
     assert run.artifact_path and run.artifact_sha256
     pipeline = load_model(home, run.artifact_path, run.artifact_sha256, what=f"run {run_id}")
-    onnx_path, onnx_sha, onnx_info = _onnx_copy(home, run, pipeline) if onnx else (None, None, {})
+    holdout = _holdout_rows(home, run)
+    onnx_path, onnx_sha, onnx_info = (
+        _onnx_copy(home, run, pipeline, holdout) if onnx else (None, None, {})
+    )
     new = NewModelVersion(
         model_name=name,
         run_id=run_id,
@@ -99,6 +103,7 @@ def register_run(
         onnx_sha256=onnx_sha,
         onnx=onnx_info,
         aliases=aliases,
+        fast_path=_fast_path_check(home, run, pipeline, holdout),
     )
     with connect(home) as db:
         version = models.register(db, new, created_by=actor)
@@ -144,11 +149,10 @@ def _finished_run(home: Path, run_id: int) -> Run:
 
 
 def _onnx_copy(
-    home: Path, run: Run, pipeline: Any
+    home: Path, run: Run, pipeline: Any, holdout: Any
 ) -> tuple[str | None, str | None, dict[str, Any]]:
     from core.train.onnx import export_onnx
 
-    holdout = _holdout_rows(home, run)
     exported = export_onnx(pipeline, holdout, task=run.task)
     if not exported.ok or exported.data is None:
         return None, None, exported.to_dict()
@@ -158,8 +162,21 @@ def _onnx_copy(
     return relative, sha256_of(path), exported.to_dict()
 
 
+def _fast_path_check(home: Path, run: Run, pipeline: Any, holdout: Any) -> dict[str, Any]:
+    """Whether the pipeline compiled to NumPy answers exactly as the pipeline, on the holdout
+    typed as the service types a request (the run's dataset schema names the input kinds)."""
+    from core.data.datasets import get_version
+    from core.serving.inputs import input_columns
+    from core.serving.numpy_engine import check_fast_path
+
+    names = [str(name) for name in getattr(pipeline, "feature_names_in_", [])]
+    dataset = get_version(home, run.dataset_version_id) if run.dataset_version_id else None
+    columns = input_columns(dataset.schema if dataset else [], names)
+    return check_fast_path(pipeline, task=run.task, columns=columns, holdout=holdout).to_dict()
+
+
 def _holdout_rows(home: Path, run: Run) -> Any:
-    """The run's own holdout rows (raw feature columns), for the ONNX parity check."""
+    """The run's own holdout rows (raw feature columns), for the ONNX and NumPy checks."""
     from core.train.training import holdout_for_run
 
     return holdout_for_run(home, run)[0]

@@ -512,11 +512,13 @@ def test_predict_scores_a_file_and_refuses_bad_input(tmp_path: Path) -> None:
     engine = ("predict", "scorer", str(source), "--out", str(out), "--engine")
     code, output = run(home, *engine, "fast", "--json")
     assert code == 1
-    assert json.loads(output) == {"error": "engine must be one of auto, onnx, sklearn, not 'fast'."}
+    error = "engine must be one of auto, onnx, numpy, sklearn, not 'fast'."
+    assert json.loads(output) == {"error": error}
     code, output = run(home, *engine, "onnx")  # registered with --no-onnx: no silent fallback
     assert code == 1 and output.startswith("Error: scorer v1 has no ONNX copy (")
     assert "use engine 'sklearn' or 'auto'." in output and "Traceback" not in output
     assert run_json(home, *engine, "sklearn")["rows"] == 300
+    assert run_json(home, *engine, "numpy")["rows"] == 300  # verified when it was registered
     usage = CliRunner().invoke(cli, ["predict", "scorer", str(source), "--home", str(home)])
     assert usage.exit_code == 2 and "--out" in usage.output
 

@@ -1,12 +1,17 @@
 """Benchmark: our prediction service vs `mlflow models serve` on the same registered pipeline.
 
-One HistGradientBoosting run on the sample credit table is registered as credit@1 in a temp
-studio home. Ours serves it as a real process on a loopback port (1 and 2 workers, API key on,
-predictions logged); MLflow serves the same fitted pipeline, saved with mlflow.sklearn from a
-separate venv (.bench/mlflow-venv, built on first use with the project's scikit-learn, pandas,
+The sample model is registered as credit@1 in a temp studio home: the sample credit table
+cleaned by the sample recipe, whose feature spec makes a 65-step pipeline (target encoding
+included, so no ONNX copy) before a logistic regression, exactly as the sample project trains
+it. Registration checks the pipeline compiled to NumPy against the pipeline, and ours serves
+it with that NumPy engine, as a real process on a loopback port (1 and 2 workers, API key on,
+every prediction logged); MLflow serves the same fitted pipeline, saved with mlflow.sklearn from
+a separate venv (.bench/mlflow-venv, built on first use with the project's scikit-learn, pandas,
 numpy, scipy and skops versions), with its default worker count. wrk posts one holdout row per
-request with 8 connections. Targets: ours >= 10x MLflow's requests/s and >= 1,000 requests/s,
-p99 <= 20 ms, and a 10,000-row request answered in <= 300 ms (median of 5).
+request with 8 connections. Targets (issue 20): ours >= 20x MLflow's requests/s, p99 <= 20 ms,
+every prediction logged, and a 10,000-row request answered in <= 0.3x MLflow's time for it
+(median of 5). `--model hist_gradient_boosting` times the earlier fixture (no recipe, with an
+ONNX copy) instead.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -45,7 +51,8 @@ from core.train.tracking import get_run  # noqa: E402
 from core.train.training import TrainRequest, holdout_for_run, train  # noqa: E402
 
 TARGET = "default"
-MODEL = "hist_gradient_boosting"
+MODEL = "logistic_regression"  # the sample project's model
+RECIPE = ROOT / "sample_data" / "credit_recipe.json"
 REF = "credit@1"
 API_KEY = "bench-serving-key-0123456789"
 CONNECTIONS = 8
@@ -53,10 +60,10 @@ WRK_THREADS = 2
 WARMUP_S = 2
 BATCH_ROWS = 10_000
 BATCH_REPEATS = 5
-MIN_RPS = 1_000.0
-MIN_RATIO = 10.0
+MIN_RATIO = 20.0
 MAX_P99_MS = 20.0
-MAX_BATCH_MS = 300.0
+MAX_BATCH_RATIO = 0.3  # of MLflow's time for the same 10,000 rows
+MAX_BATCH_MS = 300.0  # judged instead when MLflow is skipped
 OURS_WORKERS = (1, 2)
 STARTUP_TIMEOUT_S = 120.0
 # credit@1 is never reviewed; serving an unapproved version needs a written reason
@@ -126,25 +133,40 @@ class Served:
     batch_ms: float
     predictions: list[Any]
     logged: bool | None = None
+    engine: str = "?"
+    warmup_requests: int = 0
 
 
 # -- the fixture -------------------------------------------------------------------------------
 
 
-def studio_fixture() -> Fixture:
-    """Import the sample credit table, train one model, register it as credit@1."""
+def studio_fixture(model: str) -> Fixture:
+    """Import the sample credit table, clean it with the sample recipe (its feature spec is the
+    pipeline's head), train one model, register it as credit@1. The earlier fixture, a
+    HistGradientBoosting on the raw table, is kept for comparison."""
+    from core.prep.prepare import prepare_dataset
+    from core.prep.recipe import load_recipe_file
+
     home = Path(tempfile.mkdtemp(prefix="bench-serving-")) / "studio"
     dataset = import_dataset(home, path=ROOT / "sample_data" / "credit.csv", name="credit")
+    version_id, recipe_id = dataset.version.id, None
+    if model == MODEL:
+        recipe = load_recipe_file(RECIPE)
+        prepared = prepare_dataset(home, version_id=version_id, recipe=recipe).version
+        version_id, recipe_id = prepared.id, prepared.recipe_id
     request = TrainRequest(
-        version_id=dataset.version.id,
+        version_id=version_id,
         target=TARGET,
-        models=(MODEL,),
+        recipe_id=recipe_id,
+        models=(model,),
         plan=ValidationPlan(folds=2),
     )
     run_id = train(home, request).best.id
     version = register_run(home, run_id, name="credit")
     onnx = "with an ONNX copy" if version.onnx_path else f"no ONNX copy: {version.onnx['reason']}"
-    print(f"registered {version.label} from run {run_id} ({onnx})", flush=True)
+    fast = version.fast_path
+    numpy = "NumPy engine verified" if fast.get("ok") else f"no NumPy engine: {fast.get('reason')}"
+    print(f"registered {version.label} from run {run_id} ({onnx}; {numpy})", flush=True)
     holdout, _ = holdout_for_run(home, get_run(home, run_id))
     return Fixture(home, json_records(holdout))
 
@@ -362,7 +384,7 @@ def measure(
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as scratch:
         body = Path(scratch) / "row.json"
         body.write_text(json.dumps({key: fixture.records[:1]}))
-        wrk_load(base + path, body, seconds=WARMUP_S, auth=auth)
+        warmup = wrk_load(base + path, body, seconds=WARMUP_S, auth=auth)
         load = wrk_load(base + path, body, seconds=seconds, auth=auth)
     rows = batch_rows(fixture.records, BATCH_ROWS)
     batch_ms, predictions = time_batch(base + path, {key: rows}, auth=auth)
@@ -372,7 +394,7 @@ def measure(
         f"({load.requests:,} requests{failed}); {BATCH_ROWS:,}-row request {batch_ms:.0f} ms",
         flush=True,
     )
-    return Served(name, load, batch_ms, predictions)
+    return Served(name, load, batch_ms, predictions, warmup_requests=warmup.requests)
 
 
 def probe_request_id(base: str, fixture: Fixture) -> str:
@@ -394,20 +416,34 @@ def was_logged(home: Path, request_id: str) -> bool:
         return request_id in deployments.logged_request_ids(db, [request_id])
 
 
+def logged_requests(home: Path) -> int:
+    """Answered requests in the prediction log (read-only; the servers have stopped)."""
+    from core.settings import database_path
+
+    with contextlib.closing(sqlite3.connect(database_path(home))) as db:
+        (count,) = db.execute("SELECT COUNT(*) FROM predictions WHERE status = 200").fetchone()
+    return int(count)
+
+
 def run_ours(fixture: Fixture, *, workers: int, via: str, seconds: int, logs: Path) -> Served:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = logs / f"ours-{workers}.log"
+    before = logged_requests(fixture.home)
     with start_ours(fixture.home, port=port, workers=workers, via=via, log=log) as process:
         wait_until_ready(base + "/health", process, log)
-        health = httpx.get(base + "/health", timeout=5).json()
-        print(f"  ours (workers {workers}) is up: engine {health.get('engine', '?')}", flush=True)
+        engine = str(httpx.get(base + "/health", timeout=5).json().get("engine", "?"))
+        print(f"  ours (workers {workers}) is up: engine {engine}", flush=True)
         request_id = probe_request_id(base, fixture)
         name = f"ours (workers {workers})"
         served = measure(name, base, "/predict", "records", fixture, auth=True, seconds=seconds)
-    logged = was_logged(fixture.home, request_id)
-    print(f"    probe request {request_id} {'is' if logged else 'is NOT'} in the prediction log")
-    return dataclasses.replace(served, logged=logged)
+    # every answered request is in the log: wrk's timed and warm-up requests (it counts only
+    # those it saw finish, so the log may hold a few more), the probe and the 6 batch posts
+    counted = served.load.requests + served.warmup_requests + 1 + BATCH_REPEATS + 1
+    logged = logged_requests(fixture.home) - before
+    complete = was_logged(fixture.home, request_id) and logged >= counted
+    print(f"    {logged:,} requests logged for {counted:,} wrk and this script saw answered")
+    return dataclasses.replace(served, logged=complete, engine=engine)
 
 
 def run_mlflow(fixture: Fixture, *, seconds: int, logs: Path) -> Served:
@@ -437,15 +473,27 @@ def verdict(ours: list[Served], mlflow: Served | None) -> int:
     ratio = load.rps / mlflow.load.rps if mlflow else float("nan")
     batch_ms = min(served.batch_ms for served in ours)
     agree = mlflow is None or all(served.predictions == mlflow.predictions for served in ours)
+    if mlflow:
+        batch_ratio = batch_ms / mlflow.batch_ms
+        batch = (
+            f"{BATCH_ROWS:,}-row request {batch_ratio:.2f}x MLflow's",
+            f"<= {MAX_BATCH_RATIO}x",
+            batch_ratio <= MAX_BATCH_RATIO,
+        )
+    else:
+        batch = (
+            f"{BATCH_ROWS:,}-row request {batch_ms:.0f} ms",
+            f"<= {MAX_BATCH_MS:.0f} ms",
+            batch_ms <= MAX_BATCH_MS,
+        )
     checks = [
-        (f"throughput {load.rps:,.0f} req/s", f">= {MIN_RPS:,.0f}", load.rps >= MIN_RPS),
         (f"ratio to MLflow {ratio:.1f}x", f">= {MIN_RATIO:.0f}x", ratio >= MIN_RATIO),
         (f"p99 {load.p99_ms:.1f} ms", f"<= {MAX_P99_MS:.0f} ms", load.p99_ms <= MAX_P99_MS),
-        (f"{BATCH_ROWS:,}-row request {batch_ms:.0f} ms", f"<= {MAX_BATCH_MS:.0f} ms",
-         batch_ms <= MAX_BATCH_MS),
+        batch,
         (f"failed requests {load.failures:,}", "0", load.failures == 0),
-        ("predictions logged", "yes", all(served.logged for served in ours)),
+        ("every prediction logged", "yes", all(served.logged for served in ours)),
         ("same predictions as MLflow", "yes", agree),
+        (f"engine {best.engine}", "numpy or onnx", best.engine in ("numpy", "onnx")),
     ]  # fmt: skip
     print(f"\ntargets (judged on {best.name}):")
     for figure, target, ok in checks:
@@ -454,10 +502,11 @@ def verdict(ours: list[Served], mlflow: Served | None) -> int:
     if mlflow:
         peer = f"mlflow {mlflow.load.rps:,.0f} req/s p99 {mlflow.load.p99_ms:.0f} ms"
         peer += f" (10k batch {mlflow.batch_ms:.0f} ms)"
+    batch_vs = f" = {batch_ms / mlflow.batch_ms:.2f}x MLflow's" if mlflow else ""
     print(
-        f"\nserving: ours {load.rps:,.0f} req/s p99 {load.p99_ms:.1f} ms "
+        f"\nserving ({best.engine} engine): ours {load.rps:,.0f} req/s p99 {load.p99_ms:.1f} ms "
         f"{best.name.removeprefix('ours ')} | {peer} | ratio {ratio:.1f}x | "
-        f"10k batch {batch_ms:.0f} ms",
+        f"10k batch {batch_ms:.0f} ms{batch_vs}",
         flush=True,
     )
     return 0 if all(ok for _, _, ok in checks) else 1
@@ -473,13 +522,19 @@ def main() -> int:
         help="start ours with `mlops-studio serve` or the app factory under uvicorn",
     )
     parser.add_argument("--skip-mlflow", action="store_true", help="time ours only")
+    parser.add_argument(
+        "--model",
+        choices=(MODEL, "hist_gradient_boosting"),
+        default=MODEL,
+        help="the sample model (recipe, NumPy engine) or the earlier raw-table fixture (ONNX)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp home and server logs")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
         return 2
     via = ("cli" if cli_serves() else "factory") if args.via == "auto" else args.via
-    fixture = studio_fixture()
+    fixture = studio_fixture(args.model)
     try:
         return compare(fixture, via=via, seconds=args.seconds, skip_mlflow=args.skip_mlflow)
     finally:
