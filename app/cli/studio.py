@@ -14,7 +14,7 @@ import click
 from app.cli.group import Column, StudioContext, cli, emit, emit_list, studio_command, table
 from core import settings
 from core.auth.access import check_exposure
-from core.auth.sso import secrets_files, sso_configured
+from core.auth.sso import check_sso_library, secrets_files, sso_configured
 
 APP_FILE = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 JOB_COLUMNS = (
@@ -34,6 +34,8 @@ JOB_COLUMNS = (
 def ui(ctx: StudioContext, *, as_json: bool, port: int, host: str, demo: bool) -> None:
     """Open the studio in the browser."""
     check_exposure(ctx.home, host, sso=sso_configured(ctx.home))
+    if sso_configured(ctx.home):
+        check_sso_library()
     if demo:
         from core.demo import seed_demo
 

@@ -17,7 +17,14 @@ from core.auth import Identity, local_user, set_current
 from core.auth.access import has_accounts
 from core.auth.accounts import SignInFailed
 from core.auth.sessions import session_identity, sign_in, sign_out
-from core.auth.sso import ROLES_SECTION, sso_configured, sso_identity, sso_settings
+from core.auth.sso import (
+    DEFAULT_PROVIDER,
+    ROLES_SECTION,
+    provider_label,
+    sso_identity,
+    sso_providers,
+    sso_settings,
+)
 from core.settings import studio_home
 
 SESSION_PARAM = "session"
@@ -27,6 +34,7 @@ NAME = "signin.name"
 PASSWORD = "signin.password"
 SUBMIT = "signin.submit"
 SSO_BUTTON = "signin.sso"
+SSO_SIGN_OUT = "signin.sso_sign_out"
 SIGN_OUT = "signin.sign_out"
 ENDED = "Your session has ended (it expired, or you signed out). Sign in again."
 
@@ -34,16 +42,16 @@ ENDED = "Your session has ended (it expired, or you signed out). Sign in again."
 def signed_in() -> Identity:
     """Who is using the studio now; draws the sign-in page and stops the run when no one is."""
     home = studio_home()
-    sso = sso_configured(home)
-    if not sso and not has_accounts(home):
+    providers = sso_providers(home)
+    if not providers and not has_accounts(home):
         return _remember(local_user(), None)
-    if sso and _sso_user() is not None:
-        return _remember(sso_identity(_sso_user() or {}, _mapping(home)), None)
+    if providers and (claims := _sso_user()) is not None:
+        return _remember(_provider_identity(claims, home), None)
     session_id = st.query_params.get(SESSION_PARAM) or st.session_state.get(SESSION_ID)
     identity = session_identity(home, session_id)
     if identity is None:
         _forget()
-        sign_in_page(ended=bool(session_id), sso=sso)
+        sign_in_page(ended=bool(session_id), providers=providers)
         st.stop()
     if st.query_params.get(SESSION_PARAM) != session_id:
         st.query_params[SESSION_PARAM] = str(session_id)  # page links drop it; reloads need it
@@ -85,12 +93,31 @@ def _mapping(home: Any) -> dict[str, Any]:
     return mapping
 
 
-def sign_in_page(*, ended: bool, sso: bool) -> None:
+def _provider_identity(claims: dict[str, Any], home: Any) -> Identity:
+    """The studio identity of the provider's user; a user the studio refuses (no mapped role,
+    or a mapping naming no role) sees why and may sign out of the provider, nothing else."""
+    try:
+        return sso_identity(claims, _mapping(home))
+    except ValueError as error:
+        _forget()
+        st.title("Sign in to MLOps Studio")
+        st.error(str(error))
+        if st.button("Sign out of single sign-on", key=SSO_SIGN_OUT):
+            st.logout()
+        st.stop()
+        raise  # st.stop() does not return; this keeps the type checker sure of it
+
+
+def sign_in_page(*, ended: bool, providers: list[str]) -> None:
     st.title("Sign in to MLOps Studio")
     if ended:
         st.info(ENDED)
-    if sso and st.button("Sign in with single sign-on", key=SSO_BUTTON, type="primary"):
-        st.login()
+    for name in providers:
+        label = f"Sign in with {provider_label(name)}"
+        if st.button(label, key=f"{SSO_BUTTON}.{name}", type="primary"):
+            st.login(None if name == DEFAULT_PROVIDER else name)
+    if providers and not has_accounts(studio_home()):
+        return  # single sign-on only: no password form that no account could pass
     with st.form("signin"):
         name = st.text_input("User name", key=NAME)
         password = st.text_input("Password", type="password", key=PASSWORD)

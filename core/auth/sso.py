@@ -42,13 +42,48 @@ def sso_settings(home: Path) -> dict[str, Any]:
     return merged
 
 
-def sso_configured(home: Path) -> bool:
-    """Whether an OIDC provider is set up for ``st.login`` (``[auth]`` with a metadata URL)."""
+PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+DEFAULT_PROVIDER = "default"
+
+
+def sso_providers(home: Path) -> list[str]:
+    """The identity providers ``st.login`` can use: "default" for one set up directly in
+    ``[auth]``, else each ``[auth.NAME]`` section with a client id, secret and metadata URL."""
     auth = sso_settings(home).get("auth", {})
-    has_provider = "server_metadata_url" in auth or any(
-        isinstance(value, dict) and "server_metadata_url" in value for value in auth.values()
-    )
-    return bool(has_provider and auth.get("redirect_uri") and auth.get("cookie_secret"))
+    if not (auth.get("redirect_uri") and auth.get("cookie_secret")):
+        return []
+    found = [DEFAULT_PROVIDER] if all(auth.get(key) for key in PROVIDER_KEYS) else []
+    for name, section in auth.items():
+        if isinstance(section, dict) and all(section.get(key) for key in PROVIDER_KEYS):
+            found.append(str(name))
+    return found
+
+
+def provider_label(name: str) -> str:
+    """What the sign-in button calls a provider: its section name, or "single sign-on"."""
+    return "single sign-on" if name == DEFAULT_PROVIDER else name[:1].upper() + name[1:]
+
+
+def sso_configured(home: Path) -> bool:
+    """Whether an OIDC provider is set up for ``st.login`` (a redirect, a cookie secret and a
+    provider with client id, secret and metadata URL, as Streamlit requires)."""
+    return bool(sso_providers(home))
+
+
+NEEDS_AUTHLIB = (
+    "Single sign-on is set up in secrets.toml, but Streamlit's sign-in needs the Authlib "
+    "package, which is not installed. Install it (`pip install 'Authlib>=1.3.2'`) and start "
+    "the studio again."
+)
+
+
+def check_sso_library() -> None:
+    """Refuse to start a studio whose single sign-on could not work (``st.login`` needs
+    Authlib): every person would see an error instead of the provider."""
+    try:
+        import authlib  # noqa: F401
+    except ImportError as error:
+        raise ValueError(NEEDS_AUTHLIB) from error
 
 
 def sso_role(claims: Mapping[str, Any], mapping: Mapping[str, Any]) -> str | None:
