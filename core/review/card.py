@@ -14,6 +14,7 @@ from typing import Any
 from core import words
 from core.data.datasets import get_version
 from core.review.card_people import people_rows
+from core.review.card_record import CardSection, record_sections
 from core.review.fairness import disparity_key
 from core.review.record import latest_record, load_record, verdict_of
 from core.review.review import VersionReview, cached_explanation
@@ -56,6 +57,8 @@ class ModelCard:
     verdict: str = ""
     # who trained, registered, reviewed, approved and deployed it, with their roles
     people: list[tuple[str, str, str]] = field(default_factory=list)
+    # the review record: software, human oversight, retraining, monitoring, security, regulation
+    record: list[CardSection] = field(default_factory=list)
 
     def to_markdown(self) -> str:
         return "\n".join(_markdown(self)) + "\n"
@@ -104,6 +107,7 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
         notes=list(review.notes) if review else [],
         verdict=verdict.sentence,
         people=people_rows(home, version),
+        record=record_sections(home, version, run, decisions),
     )
 
 
@@ -274,8 +278,17 @@ def _markdown(card: ModelCard) -> list[str]:
     )
     lines += ["## Who did what", ""]
     lines += _md_table(PEOPLE, card.people) if card.people else ["Nothing recorded yet.", ""]
+    for section in card.record:
+        lines += _md_section(section)
     lines += ["## Sign-off checklist", ""] + [f"- {_md(item)}" for item in CHECKLIST.values()]
     return lines
+
+
+def _md_section(section: CardSection) -> list[str]:
+    lines = [f"## {_md(section.title)}", ""] + ([_md(section.note), ""] if section.note else [])
+    return lines + (
+        _md_table(section.header, section.rows) if section.rows else [_md(section.empty), ""]
+    )
 
 
 def _md_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
@@ -336,11 +349,22 @@ def _html(card: ModelCard) -> str:
         else "<p>No decision recorded yet.</p>",
         "<h2>Who did what</h2>",
         _html_table(PEOPLE, card.people) if card.people else "<p>Nothing recorded yet.</p>",
+        *[_html_section(section) for section in card.record],
         "<h2>Sign-off checklist</h2>",
         _html_list(list(CHECKLIST.values())),
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _html_section(section: CardSection) -> str:
+    note = f"<p>{html.escape(section.note)}</p>" if section.note else ""
+    table = (
+        _html_table(section.header, section.rows)
+        if section.rows
+        else f"<p>{html.escape(section.empty)}</p>"
+    )
+    return f"<h2>{html.escape(section.title)}</h2>{note}{table}"
 
 
 def _html_table(
