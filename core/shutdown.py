@@ -36,10 +36,15 @@ def stop_studio(home: Path, *, deployments: bool = False, actor: str = "studio")
     ``deployments``, every running deployment gracefully (buffered predictions are written
     first). Other jobs are left to finish: they are listed, as are the deployments left."""
     from core import scheduler
+    from core.auth.access import authorize
+    from core.auth.roles import Permission
     from core.jobs.runner import list_recent_jobs
 
     if not home.exists():
         return Stopped(scheduler_pid=None, sample_traffic_job=None)
+    # stopping the scheduler ends monitoring, alerts and retraining for every service: the
+    # operator's permission to stop services, checked before anything stops
+    authorize(home, Permission.DEPLOY)
     scheduler_pid = scheduler.stop(home)
     traffic = _stop_sample_traffic(home, actor)
     running = _running_deployments(home)

@@ -105,7 +105,13 @@ def set_rule_enabled(home: Path, rule_id: int, enabled: bool) -> None:
 
 def evaluate(home: Path, deployment_id: int) -> list[Alert]:
     """Open an alert for each broken rule without one, clear those that recovered; returns the
-    alerts that changed."""
+    alerts that changed.
+
+    Opening and clearing an alert is the studio recording what it observed against rules an
+    operator set (that needs ``ALERTS``); it decides nothing, so whoever may read the studio may
+    cause it: the Monitor page re-evaluates when a viewer looks, and the scheduler acts as the
+    studio itself (``studio_itself()``). Only someone signed out of a team studio is refused."""
+    authorize(home, Permission.READ)
     changed: list[Alert] = []
     with connect(home) as db:
         open_by_rule = {

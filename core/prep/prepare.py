@@ -104,15 +104,20 @@ def find_recipe(home: Path, ref: str) -> Recipe:
 
 
 def find_stored_recipe(home: Path, ref: str, *, actor: str = "studio") -> StoredRecipe:
-    """A saved recipe from its id, ``NAME`` or ``NAME@N``; a JSON file is saved first."""
-    if ref.isdigit():
-        with connect(home) as db:
+    """A saved recipe from its id, ``NAME`` or ``NAME@N`` (reading it needs no permission); a
+    JSON file is saved first, a write that ``save_recipe`` checks (preparing datasets)."""
+    path = Path(ref)
+    if not ref.isdigit() and (path.suffix.lower() == ".json" or path.is_file()):
+        return save_recipe(home, load_recipe_file(path), actor=actor)
+    name, _, number = ref.rpartition("@") if "@" in ref else (ref, "", "")
+    with connect(home) as db:
+        if ref.isdigit():
             found = recipes.get(db, int(ref))
-        if found is None:
-            raise RecipeError(UNKNOWN_RECIPE.format(ref=ref))
-        return found
-    recipe = find_recipe(home, ref)
-    return save_recipe(home, recipe, actor=actor)
+        else:
+            found = recipes.by_name(db, name, int(number) if number.isdigit() else None)
+    if found is None:
+        raise RecipeError(UNKNOWN_RECIPE.format(ref=ref))
+    return found
 
 
 def check_features(recipe: Recipe, schema: list[ColumnSchema]) -> None:

@@ -272,6 +272,10 @@ def create_app(
         return _prediction_response(pending, answer)
 
     async def feedback(request: Request) -> Response:
+        # A write to the store (labels) that core.auth's roles do not check, on purpose: the
+        # API key is the service's identity. Its callers are client systems, not studio people;
+        # issuing, rotating and revoking a key is an operator's action (Permission.KEYS), so a
+        # key holder may score and send labels for this one deployment, and nothing else.
         if refusal := refused(request):
             return refusal
         assert service.model is not None
