@@ -4,6 +4,7 @@ import streamlit as st
 
 from app import components
 from app.navigation import all_pages, page_name
+from app.serve import warm_up_in_background
 
 # Meeting mode (?meeting=1): one page, full width, no sidebar or menu, for a projector.
 meeting = st.query_params.get("meeting") == "1"
@@ -17,4 +18,8 @@ st.set_page_config(
 navigation = st.navigation({"Life cycle": all_pages()}, position="hidden" if meeting else "sidebar")
 if not meeting:
     components.sidebar(page_name(navigation))
-navigation.run()
+try:
+    navigation.run()
+finally:
+    # the other pages' libraries load once this page is drawn, not before it (app/serve.py)
+    warm_up_in_background()
