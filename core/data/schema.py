@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any, Literal
 
 from core.data.booleans import WORD_PAIRS, labels_from_metadata
+
+# pyarrow is imported inside the inference functions: the store reads and writes schemas (and
+# every listing command with it) without needing pyarrow.
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Role = Literal["numeric", "categorical", "datetime", "text", "id", "boolean", "target"]
 ROLES: tuple[Role, ...] = ("numeric", "categorical", "datetime", "text", "id", "boolean", "target")
@@ -103,10 +105,14 @@ def infer_schema(table: pa.Table) -> list[ColumnSchema]:
 
 
 def _labels(field: pa.Field, column: pa.ChunkedArray) -> tuple[str, str] | None:
+    import pyarrow as pa
+
     return labels_from_metadata(field.metadata) if pa.types.is_boolean(column.type) else None
 
 
 def _role(name: str, column: pa.ChunkedArray) -> Role:
+    import pyarrow as pa
+
     kind = column.type
     if pa.types.is_boolean(kind):
         return "boolean"
@@ -128,6 +134,8 @@ def _tokens(name: str) -> list[str]:
 
 
 def _numeric_role(name: str, column: pa.ChunkedArray) -> Role:
+    import pyarrow as pa
+
     tokens = _tokens(name)
     present = len(column) - column.null_count
     if _named_like_flag(tokens) and present and _only_zero_one(column):
@@ -146,16 +154,23 @@ def _named_like_flag(tokens: list[str]) -> bool:
 
 
 def _only_zero_one(column: pa.ChunkedArray) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     values = pc.drop_null(column)
     allowed = pa.array([0, 1]).cast(column.type)
     return len(values) > 0 and bool(pc.all(pc.is_in(values, value_set=allowed)).as_py())
 
 
 def _mostly_distinct(column: pa.ChunkedArray, present: int) -> bool:
+    import pyarrow.compute as pc
+
     return pc.count_distinct(column).as_py() >= _ID_MIN_DISTINCT_SHARE * present
 
 
 def _string_role(name: str, column: pa.ChunkedArray) -> Role:
+    import pyarrow.compute as pc
+
     present = len(column) - column.null_count
     if present == 0:
         return "categorical"
@@ -173,11 +188,15 @@ def _string_role(name: str, column: pa.ChunkedArray) -> Role:
 
 
 def _boolean_words(column: pa.ChunkedArray) -> bool:
+    import pyarrow.compute as pc
+
     values = pc.unique(pc.utf8_lower(pc.utf8_trim_whitespace(column))).drop_null()
     return set(values.to_pylist()) <= _BOOLEAN_WORDS
 
 
 def _id_like_strings(name: str, column: pa.ChunkedArray, *, present: int, distinct: int) -> bool:
+    import pyarrow.compute as pc
+
     tokens = _tokens(name)
     if tokens and tokens[-1] in _ID_TOKENS:
         return distinct >= _ID_MIN_DISTINCT_SHARE * present
