@@ -473,3 +473,18 @@ def _decision_threshold(db: Database) -> None:
     # chosen on the holdout in Review, served with the version (NULL: the most probable class)
     db.execute("ALTER TABLE model_versions ADD COLUMN decision_threshold REAL")
     db.execute("ALTER TABLE model_versions ADD COLUMN threshold_basis TEXT NOT NULL DEFAULT ''")
+
+
+@migrations(name="0014_security")
+def _security(db: Database) -> None:
+    # serving hardening a security review can require, followed live by the running service:
+    # requests per second per API key (NULL: no limit) and the burst its bucket holds, the
+    # decimals probabilities are rounded to (NULL: full precision) and answers with labels only
+    db.execute("ALTER TABLE deployments ADD COLUMN rate_limit REAL")
+    db.execute("ALTER TABLE deployments ADD COLUMN rate_burst INTEGER")
+    db.execute("ALTER TABLE deployments ADD COLUMN round_decimals INTEGER")
+    db.execute("ALTER TABLE deployments ADD COLUMN labels_only INTEGER NOT NULL DEFAULT 0")
+    # each answered row's inputs outside the training ranges or unseen categories (JSON lists
+    # per row, NULL when none) and how many rows were flagged, for Monitor's chart
+    db.execute("ALTER TABLE predictions ADD COLUMN ood TEXT")
+    db.execute("ALTER TABLE predictions ADD COLUMN ood_rows INTEGER NOT NULL DEFAULT 0")
