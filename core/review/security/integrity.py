@@ -106,7 +106,9 @@ def _onnx(
     return [hashed, _parity(path.read_bytes(), data, holdout, task)]
 
 
-def _parity(onnx_bytes: bytes, model_bytes: bytes, holdout: pd.DataFrame, task: str) -> Any:
+def _parity(
+    onnx_bytes: bytes, model_bytes: bytes, holdout: pd.DataFrame, task: str
+) -> IntegrityCheck:
     from core.train.model_files import load_model_bytes
     from core.train.onnx import PARITY_TOLERANCE, onnx_predict
     from core.train.onnx.parity import _max_abs_difference, _sklearn_output
@@ -118,7 +120,8 @@ def _parity(onnx_bytes: bytes, model_bytes: bytes, holdout: pd.DataFrame, task: 
         expected = _sklearn_output(pipeline, rows, task=task)
         actual = onnx_predict(onnx_bytes, rows, task=task)
     except Exception as error:  # noqa: BLE001 - a copy that cannot run fails its check
-        return IntegrityCheck("onnx_parity", title, False, f"The ONNX copy could not run ({error}).")
+        detail = f"The ONNX copy could not run ({error})."
+        return IntegrityCheck("onnx_parity", title, False, detail)
     difference = _max_abs_difference(expected, actual)
     passed = difference <= PARITY_TOLERANCE
     detail = (

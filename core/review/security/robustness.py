@@ -123,7 +123,8 @@ def robustness(
     base = _decisions(pipeline, rows, task)
     tolerance = _tolerance(base, task)
     repeated = pd.concat([rows] * draws, ignore_index=True)
-    rates, smallest = [], [None] * len(rows)
+    rates: list[float] = []
+    smallest: list[float | None] = [None] * len(rows)
     for current in scales:
         moved = perturber.perturbed(repeated, current, rng)
         flips = _flipped(np.tile(base, draws), _decisions(pipeline, moved, task), tolerance)
@@ -147,7 +148,9 @@ def robustness(
 
 
 def _perturber(training: pd.DataFrame, rows: pd.DataFrame) -> _Perturber:
-    spreads, whole, near = {}, set(), {}
+    spreads: dict[str, float] = {}
+    whole: set[str] = set()
+    near: dict[str, dict[Any, Any]] = {}
     for name in rows.columns:
         if name not in training.columns:
             continue

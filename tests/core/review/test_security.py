@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -100,7 +98,9 @@ def test_the_security_gate_fails_when_the_advantage_exceeds_its_bar():
         return next(result for result in results if result.name == "security")
 
     leaking = security(membership_advantage=0.4, membership_chance=0.05)
-    assert leaking.passed is False and "0.400" in leaking.message and "regularise" in leaking.message
+    assert (
+        leaking.passed is False and "0.400" in leaking.message and "regularise" in leaking.message
+    )
     assert security(membership_advantage=0.05, membership_chance=0.05).passed is True
     # above the bar but within what chance gives on a small holdout: not a finding
     assert security(membership_advantage=0.2, membership_chance=0.25).passed is True
