@@ -1,11 +1,11 @@
 """The `mlops-studio` command line: a thin layer over core/, one module per life-cycle step,
 each command with --json output."""
 
-from app.cli import datasets, deploy, monitor, prepare, retrain, review, studio, train
+from app.cli import datasets, deploy, monitor, prepare, retrain, review, security, studio, train
 from app.cli.group import cli
 
 # Importing the step modules registers their commands on ``cli``.
-STEPS = (studio, datasets, prepare, train, review, deploy, monitor, retrain)
+STEPS = (studio, datasets, prepare, train, review, security, deploy, monitor, retrain)
 
 
 def main() -> None:
