@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import plotly.graph_objects as go
+import streamlit as st
 
 from app.charts.display import show
 from app.charts.figures import base_figure
@@ -17,7 +18,12 @@ from core.store.deployments import Deployment
 def ood_chart(deployment: Deployment, *, minutes: int) -> None:
     """The deployment's out-of-distribution share over the chosen range."""
     series = ood_series(home(), deployment.id, minutes=minutes)
-    if not series.rows:
+    if not any(series.flagged):  # a chart of zeros says less than one line
+        if series.rows:
+            st.caption(
+                "Out of distribution: no answered row in this range had an input outside "
+                "the training ranges or an unseen category."
+            )
         return
     show(ood_figure(series), key="monitor.ood")
 
