@@ -136,6 +136,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "review",
         "Show MODEL_VERSION's decision threshold on its holdout, or keep a new one with it.",
     ),
+    # security
+    "security": (
+        "security",
+        "Security review of MODEL_VERSION: membership inference, robustness, extraction exposure "
+        "and artefact integrity, run as the Security tab's job (so the tab and the card show it).",
+    ),
     # studio
     "cancel": ("studio", "Cancel a queued or running job."),
     "demo": ("studio", "Seed the sample project into the studio home (once; --reset rebuilds it)."),
