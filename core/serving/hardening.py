@@ -10,8 +10,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from core.store.deployments import ServingSettings
 
 MAX_DECIMALS = 6
@@ -140,6 +138,8 @@ def shaped(body: dict[str, Any], settings: ServingSettings) -> dict[str, Any]:
     if settings.labels_only:
         return {key: value for key, value in body.items() if key not in _PROBABILITY_KEYS}
     if settings.round_decimals is not None:
+        import numpy as np  # here, not at the top: the CLI's listings import this module
+
         shares = np.asarray(body["probabilities"], dtype=np.float64)
         return {**body, "probabilities": np.round(shares, settings.round_decimals)}
     return body
