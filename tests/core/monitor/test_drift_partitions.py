@@ -1,4 +1,4 @@
-"""Drift read in partitions and merged equals drift of the whole frames; summaries state their error."""
+"""Drift read in partitions and merged equals drift of whole frames; summaries state their error."""
 
 from __future__ import annotations
 
