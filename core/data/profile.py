@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -238,17 +239,19 @@ def _profile_column(table: pa.Table, *, index: int, role: Role) -> ColumnProfile
     stats: dict[str, Any] = {}
     if _is_numeric(column.type):
         ordered = _sorted_values(column)
-        values, counts = _runs(ordered)
+        distinct = _distinct_count(ordered)
         stats.update(_numeric_stats(ordered))
+        if _wants_top_values(role, distinct=distinct, count=count):
+            stats["top_values"] = _top_values(*_runs(ordered))  # few runs: cheap
     else:
         values, counts = _value_counts(column)
         if _is_temporal(column.type):
             stats.update(_temporal_range(column))
         if _is_text(column.type) and count:
             stats["numeric_text_pct"] = _numeric_text_pct(values, counts, count=count)
-    distinct = len(counts)
-    if role in LABEL_ROLES or distinct <= max(TOP_VALUES, count * FEW_DISTINCT_SHARE + 1):
-        stats["top_values"] = _top_values(values, counts)
+        distinct = len(counts)
+        if _wants_top_values(role, distinct=distinct, count=count):
+            stats["top_values"] = _top_values(values, counts)
     return ColumnProfile(
         name=table.field(index).name,
         dtype=str(column.type),
@@ -262,13 +265,27 @@ def _profile_column(table: pa.Table, *, index: int, role: Role) -> ColumnProfile
     )
 
 
+def _wants_top_values(role: Role, *, distinct: int, count: int) -> bool:
+    return role in LABEL_ROLES or distinct <= max(TOP_VALUES, count * FEW_DISTINCT_SHARE + 1)
+
+
+def _distinct_count(ordered: np.ndarray) -> int:
+    """Distinct values of a sorted array, without building them (a bool per value)."""
+    if not len(ordered):
+        return 0
+    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
+
+
 def _sorted_values(column: pa.ChunkedArray) -> np.ndarray:
     """Non-missing numbers in ascending order; integers stay exact, the rest become float64."""
     if not pa.types.is_integer(column.type) and not pa.types.is_float64(column.type):
         column = column.cast(pa.float64())
     present = column.drop_null()
     values = present.to_numpy() if present.num_chunks else np.empty(0, np.float64)
-    return np.sort(values)
+    if not values.flags.writeable:  # a view of Arrow's buffer; otherwise sort our copy in place
+        values = values.copy()
+    values.sort()
+    return values
 
 
 def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -349,6 +366,8 @@ def _value_counts_by_text(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray
 
 def _text_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
     """Each row's code by text form (-1 for missing) and the first value seen per code."""
+    import pandas as pd
+
     values = column.to_pylist()
     texts = pd.Series([None if value is None else repr(value) for value in values], dtype=object)
     codes = pd.factorize(texts)[0].astype(np.int64, copy=False)
@@ -484,3 +503,161 @@ def _plain(value: Any) -> JsonScalar:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
+
+
+BIG_TABLE_ROWS = 4_000_000  # a Parquet file with more rows is profiled one column at a time
+
+
+@dataclass(frozen=True)
+class ColumnPart:
+    """The map step's result for one column: its schema entry, profile and size in memory."""
+
+    schema: ColumnSchema
+    profile: ColumnProfile
+    nbytes: int
+
+
+def profile_file(
+    path: Path, *, target: str | None = None, mapper: Callable[..., Iterable[Any]] = map
+) -> dict[str, Any]:
+    """The profile of a file as ``mlops-studio profile FILE`` prints it, without the store.
+
+    A Parquet file is read directly (what an import would keep of it); one of more than
+    BIG_TABLE_ROWS rows is read and profiled one column at a time, so memory holds one
+    column (see :func:`profile_parquet_by_column`). Other files are read as imports read them.
+    """
+    import pyarrow.parquet as pq
+
+    from core.data.schema import infer_schema
+
+    label = str(path)
+    if _plain_parquet(path):
+        parquet = pq.ParquetFile(path)
+        if _import_names(parquet.schema_arrow.names):
+            _check_target(parquet.schema_arrow.names, target, label)
+            if parquet.metadata.num_rows > BIG_TABLE_ROWS:
+                found = profile_parquet_by_column(path, target=target, mapper=mapper)
+                return {"source": label, **found.to_dict()}
+            table = _as_imported(parquet.read())
+            profile = profile_table(table, schema=infer_schema(table), target=target)
+            return {"source": label, **profile.to_dict()}
+    from core.data.ingest import ImportLimits, read_table
+
+    table = read_table(path, limits=ImportLimits.from_env()).table
+    _check_target(table.column_names, target, label)
+    profile = profile_table(table, schema=infer_schema(table), target=target)
+    return {"source": label, **profile.to_dict()}
+
+
+def profile_parquet_by_column(
+    path: Path, *, target: str | None = None, mapper: Callable[..., Iterable[Any]] = map
+) -> DatasetProfile:
+    """profile_table of a Parquet file too big for memory, equal to it (counts exact).
+
+    Each column is a partition: :func:`profile_column_part` (a plain function of the column
+    and the target) guesses its role and profiles it; ``mapper`` runs it over the columns, one
+    read at a time. Duplicate rows are counted from per-column codes combined column by column
+    (none when a column differs in every row); the quality checks read the target column and
+    their seeded row sample from the file.
+    """
+    import pyarrow.parquet as pq
+
+    from core.data.quality import check_quality
+
+    started = time.perf_counter()
+    parquet = pq.ParquetFile(path)
+    rows = parquet.metadata.num_rows
+    names = parquet.schema_arrow.names
+    columns = (_read_column(path, name) for name in names)
+    parts = list(mapper(functools.partial(profile_column_part, target=target), columns))
+    profiles = tuple(part.profile for part in parts)
+    schema = [part.schema for part in parts]
+    duplicates = 0
+    if rows >= 2 and not any(column.distinct == rows for column in profiles):
+        codes = (_row_codes(_read_column(path, name)[1]) for name in names)
+        duplicates = rows - _distinct_keys(codes, rows=rows)
+    table = cast(pa.Table, _ColumnsOnDisk(path, names, rows))
+    findings = check_quality(
+        table, schema=schema, target=target, column_stats=profiles, duplicate_rows=duplicates
+    )
+    missing = sum(column.missing for column in profiles)
+    return DatasetProfile(
+        rows=rows,
+        column_count=len(names),
+        memory_bytes=sum(part.nbytes for part in parts),
+        duplicate_rows=duplicates,
+        missing_cells=missing,
+        missing_pct=_pct(missing, rows * len(names)),
+        role_counts=_role_counts(profiles),
+        columns=profiles,
+        quality=tuple(findings),
+        seconds=time.perf_counter() - started,
+        target=target,
+    )
+
+
+def profile_column_part(
+    named_column: tuple[str, pa.ChunkedArray], *, target: str | None = None
+) -> ColumnPart:
+    """The map step: one column's role (as infer_schema guesses it) and its profile."""
+    from core.data.schema import infer_schema
+
+    name, column = named_column
+    single = _as_imported(pa.Table.from_arrays([column], names=[name]))
+    guessed = infer_schema(single)[0]
+    role: Role = "target" if name == target else guessed.role
+    clean = missing_as_null(single)
+    profile = _profile_column(clean, index=0, role=role)
+    return ColumnPart(schema=guessed, profile=profile, nbytes=column.nbytes)
+
+
+class _ColumnsOnDisk:
+    """What the quality checks read of a table, read from the Parquet file when asked."""
+
+    def __init__(self, path: Path, names: Sequence[str], rows: int) -> None:
+        self.path, self.column_names, self.num_rows = path, list(names), rows
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        return _read_column(self.path, name)[1]
+
+    def select(self, indexes: Sequence[int]) -> _ColumnsOnDisk:
+        return _ColumnsOnDisk(self.path, [self.column_names[i] for i in indexes], self.num_rows)
+
+    def take(self, rows: pa.Array) -> pa.Table:
+        taken = [_read_column(self.path, name)[1].take(rows) for name in self.column_names]
+        return missing_as_null(pa.Table.from_arrays(taken, names=self.column_names))
+
+
+def _read_column(path: Path, name: str) -> tuple[str, pa.ChunkedArray]:
+    import pyarrow.parquet as pq
+
+    table = _as_imported(pq.ParquetFile(path).read(columns=[name]))
+    return name, table.column(0)
+
+
+def _as_imported(table: pa.Table) -> pa.Table:
+    """As an import keeps a Parquet table: a column of nulls only becomes text."""
+    if not any(pa.types.is_null(field.type) for field in table.schema):
+        return table
+    columns = [
+        column.cast(pa.string()) if pa.types.is_null(column.type) else column
+        for column in table.columns
+    ]
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _check_target(names: Sequence[str], target: str | None, label: str) -> None:
+    if target is not None and target not in names:
+        from core.data.datasets import UNKNOWN_COLUMN, DatasetError
+
+        raise DatasetError(UNKNOWN_COLUMN.format(column=target, label=label))
+
+
+def _plain_parquet(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PAR1"
+
+
+def _import_names(names: Sequence[str]) -> bool:
+    """Names an import keeps as they are: stripped, not blank, no two alike."""
+    return all(name == name.strip() and name for name in names) and len(set(names)) == len(names)
