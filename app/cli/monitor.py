@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -232,19 +234,15 @@ def drift(
     emit(payload, as_json, _drift_text)
 
 
+@dataclass(frozen=True)
 class _DriftSource:
     """A drift input: a Parquet file read in partitions, or a table already in memory."""
 
-    def __init__(
-        self, label: str, schema: Any, roles: dict[str, str] | None, path: Path | None, table: Any
-    ) -> None:
-        self.label, self.schema, self.roles, self.path, self.table = (
-            label,
-            schema,
-            roles,
-            path,
-            table,
-        )
+    label: str
+    schema: Any
+    roles: Mapping[str, str] | None
+    path: Path | None
+    table: Any
 
     def partitions(self, columns: list[str] | None) -> Any:
         from core.monitor.drift.partitions import parquet_partitions, table_partitions

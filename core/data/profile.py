@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.data.arrow_numbers import booleans, numbers
 from core.data.schema import ROLES, ColumnSchema, Role
 
 if TYPE_CHECKING:
@@ -196,9 +197,14 @@ def to_json_ready(value: Any) -> Any:
 
 def _clean_floats(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pc.any(pc.is_nan(column)).as_py():
-        column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        column = pc.if_else(pc.is_nan(column), _sum_of_none(column, min_count=1), column)
     # Adding +0.0 turns -0.0 into +0.0 and leaves every other value unchanged.
-    return pc.add(column, pa.scalar(0.0, column.type))
+    return pc.add(column, _sum_of_none(column, min_count=0))
+
+
+def _sum_of_none(column: pa.ChunkedArray, *, min_count: int) -> pa.Scalar:
+    """A null (min_count 1) or a zero (0) of the column's type; pa.scalar would import pandas."""
+    return pc.sum(column.slice(0, 0), min_count=min_count)
 
 
 def _role_from_type(column_type: pa.DataType) -> Role:
@@ -281,9 +287,9 @@ def _sorted_values(column: pa.ChunkedArray) -> np.ndarray:
     if not pa.types.is_integer(column.type) and not pa.types.is_float64(column.type):
         column = column.cast(pa.float64())
     present = column.drop_null()
-    values = present.to_numpy() if present.num_chunks else np.empty(0, np.float64)
-    if not values.flags.writeable:  # a view of Arrow's buffer; otherwise sort our copy in place
-        values = values.copy()
+    if not present.num_chunks:
+        return np.empty(0, np.float64)
+    values = numbers(present).copy()  # a view of Arrow's buffer: sort a copy in place
     values.sort()
     return values
 
@@ -352,7 +358,7 @@ def _value_counts(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     values = values.filter(present)
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
-    counts = counted.field("counts").filter(present).to_numpy(zero_copy_only=False)
+    counts = numbers(counted.field("counts").filter(present))
     return values, counts
 
 
@@ -382,8 +388,8 @@ def _temporal_range(column: pa.ChunkedArray) -> dict[str, Any]:
 
 
 def _numeric_text_pct(values: pa.Array, counts: np.ndarray, *, count: int) -> float:
-    numeric = pc.match_substring_regex(values, NUMBER_PATTERN).to_numpy(zero_copy_only=False)
-    return _pct(int(counts[numeric.astype(bool)].sum()), count)
+    numeric = booleans(pc.match_substring_regex(values, NUMBER_PATTERN))
+    return _pct(int(counts[numeric].sum()), count)
 
 
 def _top_values(
@@ -396,7 +402,7 @@ def _top_values(
         candidates = np.flatnonzero(counts >= threshold)
     order = candidates[np.argsort(-counts[candidates], kind="stable")][:TOP_VALUES]
     if isinstance(values, pa.Array):
-        picked = values.take(pa.array(order, pa.int64())).to_pylist()
+        picked = [values[int(index)].as_py() for index in order]  # at most ten
     else:
         picked = values[order].tolist()
     return tuple((_plain(value), int(counts[i])) for value, i in zip(picked, order, strict=True))
@@ -422,7 +428,7 @@ def _row_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
         codes, firsts = _text_codes(column)
         return np.where(codes < 0, len(firsts), codes), len(firsts) + 1
-    parts = [chunk.indices.to_numpy().astype(np.int64) for chunk in encoded.chunks]
+    parts = [numbers(chunk.indices).astype(np.int64) for chunk in encoded.chunks]
     return np.concatenate(parts), len(encoded.chunk(0).dictionary)
 
 
@@ -574,7 +580,7 @@ def profile_parquet_by_column(
     schema = [part.schema for part in parts]
     duplicates = 0
     if rows >= 2 and not any(column.distinct == rows for column in profiles):
-        codes = (_row_codes(_read_column(path, name)[1]) for name in names)
+        codes = (_row_codes(_clean_column(path, name)) for name in names)
         duplicates = rows - _distinct_keys(codes, rows=rows)
     table = cast(pa.Table, _ColumnsOnDisk(path, names, rows))
     findings = check_quality(
@@ -626,6 +632,17 @@ class _ColumnsOnDisk:
     def take(self, rows: pa.Array) -> pa.Table:
         taken = [_read_column(self.path, name)[1].take(rows) for name in self.column_names]
         return missing_as_null(pa.Table.from_arrays(taken, names=self.column_names))
+
+    def to_pandas(self, **options: Any) -> Any:  # a table no larger than the checks' sample
+        columns = [_read_column(self.path, name)[1] for name in self.column_names]
+        whole = missing_as_null(pa.Table.from_arrays(columns, names=self.column_names))
+        return whole.to_pandas(**options)
+
+
+def _clean_column(path: Path, name: str) -> pa.ChunkedArray:
+    """A column as profile_table compares its cells: NaN is missing and -0.0 is 0.0."""
+    column = _read_column(path, name)[1]
+    return missing_as_null(pa.Table.from_arrays([column], names=[name])).column(0)
 
 
 def _read_column(path: Path, name: str) -> tuple[str, pa.ChunkedArray]:

@@ -9,29 +9,20 @@ Columns of other types go through pandas and the frame functions.
 from __future__ import annotations
 
 import math
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.data.arrow_numbers import numbers as _numpy
+from core.data.arrow_numbers import valid
 from core.monitor.drift.values import CategoryCounts, ColumnValues, Kind, NumericValues
 
 MAX_POINTS = 1 << 20  # distinct numbers a merged summary keeps per column (16 MiB)
 BINCOUNT_SPAN = 4  # integers spanning at most this many times their count are counted, not sorted
 
-Column = pa.Array | pa.ChunkedArray
-_NUMPY_TYPES = {
-    pa.int8(): "int8",
-    pa.int16(): "int16",
-    pa.int32(): "int32",
-    pa.int64(): "int64",
-    pa.uint8(): "uint8",
-    pa.uint16(): "uint16",
-    pa.uint32(): "uint32",
-    pa.uint64(): "uint64",
-    pa.float32(): "float32",
-    pa.float64(): "float64",
-}
+Column: TypeAlias = pa.Array | pa.ChunkedArray
 
 
 def summarize(column: Column, kind: Kind) -> ColumnValues:
@@ -223,52 +214,29 @@ def _counted_integers(ints: np.ndarray) -> NumericValues | None:
 
 def _coerced_numbers(column: Column) -> NumericValues:
     """A text column compared as numbers: values that are not numbers count as missing."""
+    from dataclasses import replace
+
     import pandas as pd
 
     from core.monitor.drift.values import numeric_values
 
     series = _series(column)
-    numbers = pd.to_numeric(series, errors="coerce")
-    failed = int(numbers.isna().sum() - series.isna().sum())
-    summary = numeric_values(numbers)
-    return _with(summary, not_numbers=failed)
+    coerced = pd.to_numeric(series, errors="coerce")
+    failed = int(coerced.isna().sum() - series.isna().sum())
+    return replace(numeric_values(coerced), not_numbers=failed)
 
 
-def _with(summary: NumericValues, **changes: int) -> NumericValues:
-    from dataclasses import replace
-
-    return replace(summary, **changes)
-
-
-def _series(column: Column) -> object:
+def _series(column: Column) -> Any:
     return column.to_pandas()
 
 
-def _numpy(column: Column) -> np.ndarray:
-    """Numbers without gaps as a read-only NumPy view of Arrow's buffer.
-
-    pyarrow's own to_numpy imports pandas (half a second) even when it copies nothing.
-    """
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    dtype = np.dtype(_NUMPY_TYPES[column.type])
-    data = column.buffers()[1]
-    if data is None:
-        return np.empty(0, dtype)
-    return np.frombuffer(data, dtype, count=len(column), offset=column.offset * dtype.itemsize)
-
-
 def _floats(column: Column) -> np.ndarray:
-    """float64 values, missing ones NaN (read off the validity bitmap: pa.scalar imports pandas)."""
+    """float64 values, missing ones NaN."""
     if not pa.types.is_float64(column.type):
         column = pc.cast(column, pa.float64())
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
     values = _numpy(column)
     if column.null_count:
-        bits = np.frombuffer(column.buffers()[0], np.uint8)
-        valid = np.unpackbits(bits, bitorder="little")[column.offset : column.offset + len(column)]
-        values = np.where(valid.astype(bool), values, np.nan)
+        values = np.where(valid(column), values, np.nan)
     return values
 
 
