@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.data.arrow_numbers import booleans, numbers
+from core.data.arrow_numbers import booleans, numbers, valid
 from core.data.schema import ROLES, ColumnSchema, Role
 
 if TYPE_CHECKING:
@@ -580,8 +580,7 @@ def profile_parquet_by_column(
     schema = [part.schema for part in parts]
     duplicates = 0
     if rows >= 2 and not any(column.distinct == rows for column in profiles):
-        codes = (_row_codes(_clean_column(path, name)) for name in names)
-        duplicates = rows - _distinct_keys(codes, rows=rows)
+        duplicates = _streamed_duplicate_rows(path, names, rows=rows)
     table = cast(pa.Table, _ColumnsOnDisk(path, names, rows))
     findings = check_quality(
         table, schema=schema, target=target, column_stats=profiles, duplicate_rows=duplicates
@@ -637,6 +636,50 @@ class _ColumnsOnDisk:
         columns = [_read_column(self.path, name)[1] for name in self.column_names]
         whole = missing_as_null(pa.Table.from_arrays(columns, names=self.column_names))
         return whole.to_pandas(**options)
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio) for the row hash
+_MISSING = np.uint64(0x5BD1E9955BD1E995)
+
+
+def _streamed_duplicate_rows(path: Path, names: Sequence[str], *, rows: int) -> int:
+    """Exact duplicate rows, one column in memory at a time.
+
+    Each row gets a 64-bit hash built column by column; rows whose hash is unique cannot repeat
+    another row, so only rows sharing a hash are read back and compared exactly. Memory: the
+    hashes and their sort order (16 bytes a row) and one column.
+    """
+    hashes = np.zeros(rows, np.uint64)
+    with np.errstate(over="ignore"):
+        for name in names:
+            hashes *= _MIX
+            hashes += _cell_bits(_clean_column(path, name))
+    order = np.argsort(hashes, kind="stable")
+    hashes = hashes[order]
+    shared = np.zeros(rows, bool)
+    same = hashes[1:] == hashes[:-1]
+    shared[1:] |= same
+    shared[:-1] |= same
+    del hashes
+    candidates = np.sort(order[shared])
+    if candidates.size < 2:
+        return 0
+    taken = pa.array(candidates)
+    table = pa.Table.from_arrays(
+        [_clean_column(path, name).take(taken) for name in names], names=list(names)
+    )
+    return _duplicate_rows(table, columns=())
+
+
+def _cell_bits(column: pa.ChunkedArray) -> np.ndarray:
+    """64 bits per cell, equal whenever the cells are: numbers as the bits of their float64
+    (two large integers may share one; the exact comparison afterwards tells them apart),
+    other values as codes."""
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        return _row_codes(column)[0].astype(np.uint64)
+    flat = column.cast(pa.float64()).combine_chunks()
+    bits = numbers(flat).view(np.uint64)
+    return np.where(valid(flat), bits, _MISSING) if flat.null_count else bits
 
 
 def _clean_column(path: Path, name: str) -> pa.ChunkedArray:
