@@ -123,7 +123,7 @@ def profile(ctx: StudioContext, *, as_json: bool, dataset_or_path: str, target: 
     """Column statistics and quality checks of a dataset (NAME or NAME@VERSION) or a file."""
     path = Path(dataset_or_path)
     if path.is_file():  # a file needs no store: its modules are not even imported
-        from core.data.profile import profile_file
+        from core.data.profile_files import profile_file
 
         result = profile_file(path, target=target)
     else:

@@ -272,7 +272,8 @@ def set_column_roles(
 
 def profile_source(home: Path, source: str, *, target: str | None = None) -> dict[str, Any]:
     """The profile of a stored dataset (``NAME`` or ``NAME@N``) or, if it names one, a file."""
-    from core.data.profile import profile_file, profile_table
+    from core.data.profile import profile_table
+    from core.data.profile_files import profile_file
 
     path = Path(source)
     if path.is_file():

@@ -92,7 +92,8 @@ def run_command(*args: str, home: Path) -> tuple[dict[str, Any], dict[str, Any]]
 
 def sample_agreement(reference: Path, current: Path, folder: Path) -> tuple[list[str], Any]:
     """The first row group of each file: partitions merged against the in-memory frames."""
-    from core.data.profile import profile_parquet_by_column, profile_table
+    from core.data.profile import profile_table
+    from core.data.profile_files import profile_parquet_by_column
     from core.data.schema import infer_schema
     from core.monitor.drift import compute_drift
     from core.monitor.drift.partitions import drift_of_parquet

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from core.data.datasets import DatasetError
-from core.data.profile import profile_file, profile_parquet_by_column, profile_table
+from core.data.profile import profile_table
+from core.data.profile_files import profile_file, profile_parquet_by_column
 from core.data.schema import infer_schema
 
 
