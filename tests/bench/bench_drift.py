@@ -45,6 +45,19 @@ EVIDENTLY_METHODS: dict[str, tuple[str, str]] = {
     "Jensen-Shannon distance": ("jensenshannon", ">="),
     "PSI": ("psi", ">="),
 }
+# The command in a new process that reports its own peak RSS on stderr: RUSAGE_CHILDREN would
+# also count any child forked from this (large) process, which starts at the parent's size.
+COMMAND = """
+import json, resource, sys
+from app.cli import main
+sys.argv = ["mlops-studio", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps({"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}),
+      file=sys.stderr)
+"""
 EVIDENTLY_SCRIPT = """
 import time
 process_started = time.perf_counter()
@@ -119,8 +132,8 @@ def run_command(reference_path: Path, current_path: Path, home: Path) -> dict[st
     """`mlops-studio drift REFERENCE CURRENT --json` as a new process: its wall time and peak."""
     command = [
         sys.executable,
-        "-m",
-        "app.cli",
+        "-c",
+        COMMAND,
         "--home",
         str(home),
         "drift",
@@ -131,7 +144,7 @@ def run_command(reference_path: Path, current_path: Path, home: Path) -> dict[st
     started = time.perf_counter()
     done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mib = json.loads(done.stderr.strip().splitlines()[-1])["peak_mib"]
     payload = json.loads(done.stdout)
     columns = {
         c["column"]: {"kind": c["kind"], "method": c["method"], "score": c["score"]}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,19 @@ from core.data.schema import ColumnSchema, Role  # noqa: E402
 
 SPEEDUP_TARGET = 10.0  # whole command against ydata's whole process
 CORE_SPEEDUP_TARGET = 5.0  # profile_table against get_description, frames in memory
+# The command in a new process that reports its own peak RSS on stderr: RUSAGE_CHILDREN would
+# also count any child forked from this (large) process, which starts at the parent's size.
+COMMAND = """
+import json, resource, sys
+from app.cli import main
+sys.argv = ["mlops-studio", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps({"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}),
+      file=sys.stderr)
+"""
 YDATA_SCRIPT = """
 import time
 started = time.perf_counter()
@@ -155,11 +167,13 @@ def _same_mean(ours: float | None, theirs: float | None) -> bool:
 
 def run_command(path: Path, home: Path) -> tuple[float, float, dict]:
     """`mlops-studio profile FILE --json` as a new process: wall time, peak MiB, its payload."""
-    command = [sys.executable, "-m", "app.cli", "--home", str(home), "profile", str(path)]
+    command = [sys.executable, "-c", COMMAND, "--home", str(home), "profile", str(path)]
     started = time.perf_counter()
-    done = subprocess.run([*command, "--json"], check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [*command, "--json"], check=True, capture_output=True, text=True, cwd=ROOT
+    )
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = json.loads(done.stderr.strip().splitlines()[-1])["peak_mib"]
     return seconds, peak, json.loads(done.stdout)
 
 
