@@ -315,7 +315,10 @@ def _numeric_stats(ordered: np.ndarray) -> dict[str, Any]:
         fence = IQR_FENCE * (q3 - q1)
         mean = float(floats.sum()) / n
         # Two-pass sample deviation, as pandas computes it.
-        std = math.sqrt(float(np.square(floats - mean).sum()) / (n - 1)) if n > 1 else None
+        deviations = floats - mean  # squared in place: one copy of a big column, not two
+        np.square(deviations, out=deviations)
+        std = math.sqrt(float(deviations.sum()) / (n - 1)) if n > 1 else None
+        del deviations
     outliers = None
     if math.isfinite(fence):
         below = np.searchsorted(floats, q1 - fence, side="left")

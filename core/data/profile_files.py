@@ -168,7 +168,7 @@ def _streamed_duplicate_rows(path: Path, names: Sequence[str], *, rows: int) -> 
     with np.errstate(over="ignore"):
         for name in names:
             hashes *= _MIX
-            hashes += _cell_bits(_clean_column(path, name))
+            hashes += _cell_bits(_read_column(path, name)[1])
     order = np.argsort(hashes, kind="stable")
     hashes = hashes[order]
     shared = np.zeros(rows, bool)
@@ -189,12 +189,17 @@ def _streamed_duplicate_rows(path: Path, names: Sequence[str], *, rows: int) -> 
 def _cell_bits(column: pa.ChunkedArray) -> np.ndarray:
     """64 bits per cell, equal whenever the cells are: numbers as the bits of their float64
     (two large integers may share one; the exact comparison afterwards tells them apart),
-    other values as codes."""
+    other values as codes. NaN counts as missing and -0.0 as 0.0, as in profile_table."""
     if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
-        return _row_codes(column)[0].astype(np.uint64)
+        return _row_codes(missing_as_null(pa.table({"c": column})).column(0))[0].astype(np.uint64)
     flat = column.cast(pa.float64()).combine_chunks()
-    bits = numbers(flat).view(np.uint64)
-    return np.where(valid(flat), bits, _MISSING) if flat.null_count else bits
+    values = numbers(flat) + 0.0  # a copy in which -0.0 is 0.0
+    present = ~np.isnan(values)
+    if flat.null_count:
+        present &= valid(flat)
+    bits = values.view(np.uint64)
+    bits[~present] = _MISSING
+    return bits
 
 
 def _clean_column(path: Path, name: str) -> pa.ChunkedArray:
