@@ -289,17 +289,14 @@ def set_column_roles(
 
 def profile_source(home: Path, source: str, *, target: str | None = None) -> dict[str, Any]:
     """The profile of a stored dataset (``NAME`` or ``NAME@N``) or, if it names one, a file."""
-    from core.data.ingest import ImportLimits, read_table
     from core.data.profile import profile_table
-    from core.data.schema import infer_schema
+    from core.data.profile_files import profile_file
 
     path = Path(source)
     if path.is_file():
-        table = read_table(path, limits=ImportLimits.from_env()).table
-        schema, label = infer_schema(table), str(path)
-    else:
-        version = find_version(home, source)
-        table, schema, label = load_table(home, version), version.schema, version.label
+        return profile_file(path, target=target)
+    version = find_version(home, source)
+    table, schema, label = load_table(home, version), version.schema, version.label
     if target is not None and target not in table.column_names:
         raise DatasetError(UNKNOWN_COLUMN.format(column=target, label=label))
     profile = profile_table(table, schema=schema, target=target)
