@@ -473,3 +473,10 @@ def _decision_threshold(db: Database) -> None:
     # chosen on the holdout in Review, served with the version (NULL: the most probable class)
     db.execute("ALTER TABLE model_versions ADD COLUMN decision_threshold REAL")
     db.execute("ALTER TABLE model_versions ADD COLUMN threshold_basis TEXT NOT NULL DEFAULT ''")
+
+
+@migrations(name="0012_job_compute")
+def _job_compute(db: Database) -> None:
+    # where a job or run did its work: this machine or a Dask cluster, its workers, any notice
+    db.execute("ALTER TABLE jobs ADD COLUMN compute_json TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN compute_json TEXT")
