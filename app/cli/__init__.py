@@ -6,6 +6,7 @@ from app.cli.group import cli
 
 # Importing the step modules registers their commands on ``cli``.
 STEPS = (studio, datasets, prepare, train, review, deploy, monitor, retrain)
+from app.cli import cluster  # noqa: E402, F401  (registers `mlops-studio cluster`)
 
 
 def main() -> None:
