@@ -234,3 +234,31 @@ def log_traffic():
         _log_labelled(home, deployment_id, version_id, frame, start=start)
 
     return log
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A real Dask LocalCluster of two worker processes with one thread each, for the compute
+    tests; a task that kills its worker is retried once, then fails."""
+    import dask
+    from distributed import LocalCluster
+
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 1}),
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            host="127.0.0.1",
+        ) as cluster,
+    ):
+        yield cluster
+
+
+@pytest.fixture
+def cluster_settings(dask_cluster):
+    """Compute settings that point at ``dask_cluster``."""
+    from core.jobs.compute import ComputeSettings
+
+    return ComputeSettings(address=dask_cluster.scheduler_address, connect_timeout=10)

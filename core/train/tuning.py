@@ -226,21 +226,41 @@ class _Search:
         *,
         rows: np.ndarray | None = None,
         fold_count: int | None = None,
+        prune: bool = False,
     ) -> None:
-        """On a cluster, fit every candidate × fold at once; the trials then read the scores
-        in their usual order, so pruning and the result are what one process would give."""
+        """On a cluster, fit the candidates' folds at once; the trials then read the scores in
+        their usual order, so pruning and the result are what one process would give.
+
+        With the median rule on, the last fold is fitted only for the candidates that the rule
+        lets through (it never prunes at the last fold, so the earlier folds decide), which is
+        the fits one process makes."""
         if isinstance(self.backend, LocalBackend) or not candidates:
             return
         folds = self.folds_for(rows, fold_count)
+        if not prune or len(folds) < 3:
+            self._fit_folds(candidates, rows, folds, range(len(folds)))
+            return
+        self._fit_folds(candidates, rows, folds, range(len(folds) - 1))
+        survivors = self._not_pruned(candidates, rows, len(folds))
+        self._fit_folds(survivors, rows, folds, [len(folds) - 1])
+
+    def _fit_folds(
+        self,
+        candidates: list[dict[str, Any]],
+        rows: np.ndarray | None,
+        folds: Folds,
+        steps: Iterable[int],
+    ) -> None:
         keys, tasks = [], []
+        steps = list(steps)
         for params in candidates:
             try:
                 pipeline = self.make_pipeline(params)
             except FIT_ERRORS:
                 continue  # run_trial meets the same error and records the trial failed
-            for step, (fit, check) in enumerate(folds):
+            for step in steps:
                 keys.append((_candidate_key(params), _rows_key(rows), step))
-                tasks.append(FoldTask(pipeline, fit, check))
+                tasks.append(FoldTask(pipeline, *folds[step]))
         shared = {
             "X": self.X,
             "y": self.y,
@@ -248,6 +268,29 @@ class _Search:
             "higher_is_better": self.higher_is_better,
         }
         self.fitted.update(zip(keys, self.backend.map(fit_fold, tasks, shared=shared), strict=True))
+
+    def _not_pruned(
+        self, candidates: list[dict[str, Any]], rows: np.ndarray | None, fold_count: int
+    ) -> list[dict[str, Any]]:
+        """The candidates the median rule would let reach their last fold, judged in order
+        as run_trial judges them, from the folds fitted so far."""
+        finished = [t.fold_scores for t in self.trials if t.status == "done" and t.round == 0]
+        survivors = []
+        for params in candidates:
+            found = [
+                self.fitted.get((_candidate_key(params), _rows_key(rows), step))
+                for step in range(fold_count - 1)
+            ]
+            if any(f is None or f.error is not None or f.score is None for f in found):
+                continue  # a failed trial: neither finished nor fitted further
+            scores = tuple(float(f.score) for f in found if f is not None and f.score is not None)
+            if not any(
+                self.hopeless(step, float(np.mean(scores[: step + 1])), finished=finished)
+                for step in range(fold_count - 1)
+            ):
+                survivors.append(params)
+                finished.append(scores)
+        return survivors
 
     def run_in_order(
         self,
@@ -267,7 +310,7 @@ class _Search:
         while batch := list(itertools.islice(source, self.batch_size(budget))):
             if not self.may_start(budget, rows=size, folds=fold_count):
                 return scored, False
-            self.prefetch(batch, rows=rows, fold_count=fold_count)
+            self.prefetch(batch, rows=rows, fold_count=fold_count, prune=prune)
             for params in batch:
                 if not self.may_start(budget, rows=size, folds=fold_count):
                     return scored, False
@@ -282,12 +325,16 @@ class _Search:
                 )
         return scored, True
 
-    def hopeless(self, step: int, running: float) -> bool:
-        """The median rule: worse than the median of finished trials at the same fold."""
-        finished = [t for t in self.trials if t.status == "done" and t.round == 0]
+    def hopeless(
+        self, step: int, running: float, *, finished: list[tuple[float, ...]] | None = None
+    ) -> bool:
+        """The median rule: worse than the median of finished trials at the same fold
+        (``finished``: their fold scores; by default the finished first-round trials')."""
+        if finished is None:
+            finished = [t.fold_scores for t in self.trials if t.status == "done" and t.round == 0]
         if step < 1 or len(finished) < PRUNE_AFTER_TRIALS:
             return False
-        peers = [float(np.mean(t.fold_scores[: step + 1])) for t in finished]
+        peers = [float(np.mean(scores[: step + 1])) for scores in finished]
         return self.oriented(running) < self.oriented(float(np.median(peers)))
 
 

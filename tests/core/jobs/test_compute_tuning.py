@@ -57,6 +57,7 @@ def test_tuning_on_the_cluster_scores_as_one_process_does(cluster_settings, stra
         assert isinstance(backend, DaskBackend)
         there = _search(strategy, backend)
         placement = backend.placement()
+        fits = backend.tasks_run
     assert there.best_params == here.best_params
     assert there.best_score == here.best_score
     assert there.best_fold_scores == here.best_fold_scores
@@ -64,6 +65,10 @@ def test_tuning_on_the_cluster_scores_as_one_process_does(cluster_settings, stra
         (t.params, t.status, t.fold_scores) for t in here.trials
     ]
     assert len(placement.workers) == 2  # both workers fitted folds
+    # the cluster made the fits one process makes: a pruned trial's last fold is never fitted
+    assert fits == sum(len(t.fold_scores) for t in here.trials)
+    if strategy == "random":
+        assert "pruned" in {t.status for t in here.trials}
 
 
 @pytest.mark.slow
