@@ -240,19 +240,28 @@ def log_traffic():
 def dask_cluster():
     """A real Dask LocalCluster of two worker processes with one thread each, for the compute
     tests; a task that kills its worker is retried once, then fails."""
+    import sys
+    import types
+
     import dask
     from distributed import LocalCluster
 
-    with (
-        dask.config.set({"distributed.scheduler.allowed-failures": 1}),
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            host="127.0.0.1",
-        ) as cluster,
-    ):
+    # an AppTest run leaves its page script installed as __main__, which spawned worker
+    # processes would run first: they start from a bare __main__ instead
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            cluster = LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                host="127.0.0.1",
+            )
+    finally:
+        sys.modules["__main__"] = main
+    with cluster:
         yield cluster
 
 
