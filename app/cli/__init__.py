@@ -10,6 +10,8 @@ from app.cli.group import cli
 # command is its function in its step module plus one line here; tests/app/cli/test_startup.py
 # checks that the two agree.
 COMMANDS: dict[str, tuple[str, str]] = {
+    # cluster
+    "cluster": ("cluster", "Run tuning, batch scoring and explanations on a Dask cluster."),
     # datasets
     "datasets": ("datasets", "List datasets with their newest version."),
     "import": (

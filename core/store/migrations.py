@@ -530,6 +530,13 @@ def _job_queue(db: Database) -> None:
     db.execute("CREATE INDEX jobs_by_status ON jobs(status, id)")
 
 
+@migrations(name="0012_job_compute")
+def _job_compute(db: Database) -> None:
+    # where a job or run did its work: this machine or a Dask cluster, its workers, any notice
+    db.execute("ALTER TABLE jobs ADD COLUMN compute_json TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN compute_json TEXT")
+
+
 @migrations(name="0014_security")
 def _security(db: Database) -> None:
     # serving hardening a security review can require, followed live by the running service:
