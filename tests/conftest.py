@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def _wait_until(condition, *, timeout=30.0, every=0.1, ignoring=(), message=None):
     """Poll ``condition`` until it returns something truthy and return that; fail after
@@ -250,6 +252,10 @@ def dask_cluster():
     # processes would run first: they start from a bare __main__ instead
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
+    # tasks defined in test modules are sent by reference, so the workers must import them:
+    # spawned processes (a restarted worker too) start from this process's sys.path
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
     try:
         with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
             cluster = LocalCluster(

@@ -1,5 +1,5 @@
 """Batch scoring by partition on a real two-process Dask LocalCluster gives, row for row, what
-scoring here gives — with the scikit-learn engine and with the ONNX copy."""
+scoring here gives — with the scikit-learn engine, the NumPy engine and the ONNX copy."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.core.serving.test_batch import _loans
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
-    """loans v1 (logistic regression, scikit-learn engine) and boosted v1 (with ONNX)."""
+    """loans v1 (logistic regression, no ONNX copy) and boosted v1 (with ONNX)."""
     home = tmp_path_factory.mktemp("batch_cluster") / "studio"
     path = home.parent / "loans.csv"
     _loans(400, seed=5).to_csv(path, index=False)
@@ -37,11 +37,13 @@ def home(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("ref", "engine"), [("loans@1", "sklearn"), ("boosted@1", "onnx")])
+@pytest.mark.parametrize(
+    ("ref", "engine"), [("loans@1", "sklearn"), ("loans@1", "numpy"), ("boosted@1", "onnx")]
+)
 def test_partitions_scored_on_the_cluster_equal_scoring_here(
     home: Path, cluster_settings, ref: str, engine: str
 ) -> None:
-    model = load_served_model(home, ref)
+    model = load_served_model(home, ref, engine=engine)
     assert model.engine == engine
     frame = _loans(250, seed=9).drop(columns=["default"])
     here = batch._score(model, frame, progress=None, chunk_rows=40).frame
