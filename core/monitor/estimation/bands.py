@@ -50,15 +50,35 @@ def spread_of(values: Sequence[float], chunk_rows: int) -> Spread:
     return Spread(float(finite.mean()), std, chunk_rows)
 
 
+def chunk_spreads(
+    rows: int, chunk_rows: int, figures: Callable[[np.ndarray], dict[str, float]], *, seed: int = 0
+) -> dict[str, Spread]:
+    """Like ``chunk_spread`` for several figures computed together on each chunk."""
+    found: dict[str, list[float]] = {}
+    size = 1
+    for in_chunk in _sampled(rows, chunk_rows, seed):
+        for name, value in figures(in_chunk).items():
+            found.setdefault(name, []).append(value)
+        size = len(in_chunk)
+    return {name: _corrected(spread_of(values, size), rows) for name, values in found.items()}
+
+
+def _sampled(rows: int, chunk_rows: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    size = max(min(chunk_rows, rows // 2), 1)
+    return [rng.choice(rows, size, replace=False) for _ in range(SAMPLED_CHUNKS)]
+
+
+def _corrected(found: Spread, rows: int) -> Spread:
+    # chunks drawn from a finite reference vary less than windows from the whole population
+    correction = math.sqrt(max(1.0 - found.chunk_rows / rows, 0.25))
+    return Spread(found.mean, found.std / correction, found.chunk_rows)
+
+
 def chunk_spread(
     rows: int, chunk_rows: int, figure: Callable[[np.ndarray], float], *, seed: int = 0
 ) -> Spread:
     """``figure`` of SAMPLED_CHUNKS random reference chunks (given their row positions), as a
     Spread; chunks are at most half the rows so that they differ."""
-    rng = np.random.default_rng(seed)
-    size = max(min(chunk_rows, rows // 2), 1)
-    chunks = [rng.choice(rows, size, replace=False) for _ in range(SAMPLED_CHUNKS)]
-    found = spread_of([figure(chunk) for chunk in chunks], size)
-    # chunks drawn from a finite reference vary less than windows from the whole population
-    correction = math.sqrt(max(1.0 - size / rows, 0.25))
-    return Spread(found.mean, found.std / correction, size)
+    chunks = _sampled(rows, chunk_rows, seed)
+    return _corrected(spread_of([figure(chunk) for chunk in chunks], len(chunks[0])), rows)

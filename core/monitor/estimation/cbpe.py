@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from core.monitor.estimation.bands import Spread, chunk_spread
+from core.monitor.estimation.bands import Spread, chunk_spreads
 
 CLASSIFIER_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 CHUNK_ROWS = 500
@@ -121,16 +121,11 @@ def fit_cbpe(
     wanted = [1] if classes == 2 else list(range(classes))
     calibrators = tuple(_calibrator(scores[:, c], labels == c) for c in wanted)
     predicted = predicted_positions(scores, threshold)
-    spreads = {
-        name: chunk_spread(
-            len(labels),
-            chunk_rows,
-            lambda rows, name=name: realized_metrics(labels[rows], predicted[rows], scores[rows])[
-                name
-            ],
-        )
-        for name in CLASSIFIER_METRICS
-    }
+    spreads = chunk_spreads(
+        len(labels),
+        chunk_rows,
+        lambda rows: realized_metrics(labels[rows], predicted[rows], scores[rows]),
+    )
     reference = realized_metrics(labels, predicted, scores)
     return ClassifierReference(classes, threshold, calibrators, spreads, reference)
 
