@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,9 @@ FEATURES = ["a", "b", "c", "d", "e"]
 TARGET_RATIO = 10.0
 # how close our per-chunk figures must be to NannyML's
 TOLERANCE = {"accuracy": 0.02, "roc_auc": 0.02, "f1": 0.03, "mae": 0.05, "domain_auc": 0.05}
+# both sides on one thread: on a shared machine LightGBM's and scikit-learn's OpenMP threads
+# wait on busy cores far longer than they save (our DLE fit took 50x longer with them)
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 NANNYML_VENV = ROOT / ".bench" / "nannyml-venv"
 NANNYML_PINS = ["nannyml==0.13.1", "statsmodels"]
 NANNYML_SCRIPT = """
@@ -72,7 +76,9 @@ def nannyml_python() -> Path:
     return python
 
 
-def make_data(rows: int, seed: int = 0) -> dict[str, pd.DataFrame]:
+def make_data(
+    rows: int, reference_rows: int = REFERENCE_ROWS, seed: int = 0
+) -> dict[str, pd.DataFrame]:
     """A logistic and a linear model trained on their own rows; a holdout as reference; analysis
     rows whose inputs shift more in each chunk, with the a-b correlation flipped at the end."""
     from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -92,12 +98,12 @@ def make_data(rows: int, seed: int = 0) -> dict[str, pd.DataFrame]:
         value = 2 * x["a"] - x["c"] + rng.normal(0, 0.3 + np.abs(x["d"]), len(x))
         return label.to_numpy(), value.to_numpy()
 
-    zeros = np.zeros(REFERENCE_ROWS)
-    train = inputs(REFERENCE_ROWS, zeros, zeros.astype(bool))
+    zeros = np.zeros(reference_rows)
+    train = inputs(reference_rows, zeros, zeros.astype(bool))
     train_label, train_value = outcome(train)
     classifier = LogisticRegression().fit(train, train_label)
     regressor = LinearRegression().fit(train, train_value)
-    reference = inputs(REFERENCE_ROWS, zeros, zeros.astype(bool))
+    reference = inputs(reference_rows, zeros, zeros.astype(bool))
     position = np.arange(rows) / rows
     analysis = inputs(rows, np.floor(position * CHUNKS) / CHUNKS, position >= 0.8)
     frames = {}
@@ -144,9 +150,10 @@ def ours(frames: dict[str, pd.DataFrame], chunk: int) -> dict[str, list]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=ROWS)
+    parser.add_argument("--reference-rows", type=int, default=REFERENCE_ROWS)
     args = parser.parse_args()
     chunk = args.rows // CHUNKS
-    frames = make_data(args.rows)
+    frames = make_data(args.rows, args.reference_rows)
     with tempfile.TemporaryDirectory() as folder:
         paths = []
         for name in ("reference_c", "analysis_c", "reference_r", "analysis_r"):
@@ -155,11 +162,11 @@ def main() -> None:
             paths.append(str(path))
         theirs_run = subprocess.run(
             [str(nannyml_python()), "-c", NANNYML_SCRIPT, *paths, str(chunk), json.dumps(FEATURES)],
-            check=True, capture_output=True, text=True,
+            check=True, capture_output=True, text=True, env={**os.environ, **ONE_THREAD},
         )  # fmt: skip
     theirs = json.loads(theirs_run.stdout.strip().splitlines()[-1])
     mine = ours(frames, chunk)
-    print(f"{args.rows:,} analysis rows in {CHUNKS} chunks, {REFERENCE_ROWS:,} reference rows")
+    print(f"{args.rows:,} analysis rows in {CHUNKS} chunks, {args.reference_rows:,} reference rows")
     failures = []
     for metric, tolerance in TOLERANCE.items():
         gap = float(np.max(np.abs(np.subtract(mine[metric], theirs[metric]))))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 from core.monitor.estimation.bands import Spread, chunk_spread
 from core.monitor.estimation.cbpe import Estimate
@@ -39,8 +40,9 @@ class RegressionReference:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each row's expected absolute and squared error."""
         features = _features(self.encoder, inputs, predictions)
-        absolute = np.clip(self.absolute.predict(features), 0.0, None)
-        squared = np.clip(self.squared.predict(features), 0.0, None)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            absolute = np.clip(self.absolute.predict(features), 0.0, None)
+            squared = np.clip(self.squared.predict(features), 0.0, None)
         return absolute, squared
 
     def estimate(self, inputs: pd.DataFrame, predictions: np.ndarray) -> list[Estimate]:
@@ -74,8 +76,11 @@ def fit_dle(
     encoder = fit_encoder(inputs, roles=roles)
     features = _features(encoder, inputs, predictions)
     error = np.asarray(labels, dtype=float) - np.asarray(predictions, dtype=float)
-    absolute = _error_model(encoder, seed).fit(features, np.abs(error))
-    squared = _error_model(encoder, seed).fit(features, error**2)
+    # one thread: the monitor runs beside the service and the jobs, and OpenMP threads that
+    # wait for busy cores cost far more than they save on a holdout's few thousand rows
+    with threadpool_limits(limits=1, user_api="openmp"):
+        absolute = _error_model(encoder, seed).fit(features, np.abs(error))
+        squared = _error_model(encoder, seed).fit(features, error**2)
     spreads = {
         "mae": chunk_spread(len(error), chunk_rows, lambda rows: float(np.abs(error[rows]).mean())),
         "rmse": chunk_spread(

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from core.monitor.estimation.cbpe import ClassifierReference, Estimate, realized_metrics
 from core.monitor.estimation.dle import RegressionReference
@@ -43,6 +44,18 @@ def estimate_rows(
     log: list[tuple[Any, Any, Any]],
 ) -> list[dict[str, Any]]:
     """The window's estimate, joint-drift and quality metric rows from its logged requests."""
+    # one thread: this runs beside the service and the jobs on a machine with few cores
+    with threadpool_limits(limits=1):
+        return _estimate_rows(home, deployment_id, version_id, window, log)
+
+
+def _estimate_rows(
+    home: Path,
+    deployment_id: int,
+    version_id: int,
+    window: tuple[float, float],
+    log: list[tuple[Any, Any, Any]],
+) -> list[dict[str, Any]]:
     reference = monitor_reference(home, version_id)
     inputs = pd.DataFrame([row for answered, _, _ in log for row in answered])
     if inputs.empty:
