@@ -102,6 +102,8 @@ def _monitor_text(payload: dict[str, Any]) -> str:
     latest = (payload["before_labels"]["windows"] or [None])[-1]
     if latest is not None:
         for name, estimate in latest["estimated"].items():
+            if None in (estimate["value"], estimate["lower"], estimate["upper"]):
+                continue
             lines.append(
                 f"estimated {name} {estimate['value']:.3f} "
                 f"[{estimate['lower']:.3f}, {estimate['upper']:.3f}]"

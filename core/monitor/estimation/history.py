@@ -128,6 +128,13 @@ def _quality_row(base: dict[str, Any], test: QualityTest) -> dict[str, Any]:
     }
 
 
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """NaN as None, so the JSON is valid."""
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in data.items()
+    }
+
+
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
@@ -152,7 +159,9 @@ class EstimateWindow:
     def parted(self, metric: str) -> bool:
         """The realized value fell outside the estimate's band."""
         estimate, value = self.estimates.get(metric), self.realized.get(metric)
-        if estimate is None or value is None or not math.isfinite(value):
+        if estimate is None or value is None:
+            return False
+        if not all(math.isfinite(v) for v in (value, estimate.lower, estimate.upper)):
             return False
         return not estimate.lower <= value <= estimate.upper
 
@@ -165,7 +174,7 @@ class EstimateWindow:
             "start": self.start,
             "end": self.end,
             "rows": self.rows,
-            "estimated": {name: e.to_dict() for name, e in self.estimates.items()},
+            "estimated": {name: _plain(e.to_dict()) for name, e in self.estimates.items()},
             "labelled": self.labelled,
             "realized": {k: _finite(v) for k, v in self.realized.items()},
             "parted": [name for name in self.estimates if self.parted(name)],
@@ -268,12 +277,14 @@ def _window(rows: list[dict[str, Any]], realized: tuple[int, dict[str, float]]) 
 
 
 def _estimate(name: str, row: dict[str, Any], details: dict[str, Any]) -> Estimate:
-    value = row["value"] if row["value"] is not None else math.nan
+    def number(found: Any) -> float:
+        return math.nan if found is None else float(found)
+
     return Estimate(
         name,
-        value,
-        details["lower"],
-        details["upper"],
+        number(row["value"]),
+        number(details["lower"]),
+        number(details["upper"]),
         row["threshold"],
         lower_is_better=name in ("mae", "rmse"),
     )

@@ -92,3 +92,7 @@ def test_windows_carry_estimates_joint_drift_and_quality(deployment):
     }  # fmt: skip
     assert windows[1]["multivariate_drift"]["domain_classifier"]["drifted"]
     assert windows[1]["failed_quality_tests"] >= 1
+    text = CliRunner().invoke(cli, ["monitor", str(deployment_id), "--home", str(home)])
+    assert text.exit_code == 0, text.output
+    assert "estimated accuracy" in text.output and "domain_classifier" in text.output
+    assert "drifted: x" in text.output
