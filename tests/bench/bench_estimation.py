@@ -36,6 +36,7 @@ TOLERANCE = {"accuracy": 0.02, "roc_auc": 0.02, "f1": 0.03, "mae": 0.05, "domain
 # both sides on one thread: on a shared machine LightGBM's and scikit-learn's OpenMP threads
 # wait on busy cores far longer than they save (our DLE fit took 50x longer with them)
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+NO_USAGE_UPLOAD = {"NML_DISABLE_USAGE_LOGGING": "1"}  # NannyML reports usage online otherwise
 NANNYML_VENV = ROOT / ".bench" / "nannyml-venv"
 NANNYML_PINS = ["nannyml==0.13.1", "statsmodels"]
 NANNYML_SCRIPT = """
@@ -57,8 +58,8 @@ frame = dle.fit(ref_r).estimate(ana_r).filter(period="analysis").to_df()
 out["mae"] = frame[("mae", "value")].tolist()
 dc = nml.DomainClassifierCalculator(feature_column_names=features, chunk_size=chunk)
 frame = dc.fit(ref_c).calculate(ana_c).filter(period="analysis").to_df()
-out["domain_auc"] = frame[("domain_classifier_auc", "value")].tolist()
-out["domain_alert"] = frame[("domain_classifier_auc", "alert")].tolist()
+out["domain_auc"] = frame[("domain_classifier_auroc", "value")].tolist()
+out["domain_alert"] = frame[("domain_classifier_auroc", "alert")].tolist()
 rec = nml.DataReconstructionDriftCalculator(column_names=features, chunk_size=chunk)
 frame = rec.fit(ref_c).calculate(ana_c).filter(period="analysis").to_df()
 out["reconstruction_alert"] = frame[("reconstruction_error", "alert")].tolist()
@@ -162,8 +163,10 @@ def main() -> None:
             paths.append(str(path))
         theirs_run = subprocess.run(
             [str(nannyml_python()), "-c", NANNYML_SCRIPT, *paths, str(chunk), json.dumps(FEATURES)],
-            check=True, capture_output=True, text=True, env={**os.environ, **ONE_THREAD},
+            capture_output=True, text=True, env={**os.environ, **ONE_THREAD, **NO_USAGE_UPLOAD},
         )  # fmt: skip
+    if theirs_run.returncode != 0:
+        sys.exit(f"NannyML failed:\n{theirs_run.stderr[-3000:]}")
     theirs = json.loads(theirs_run.stdout.strip().splitlines()[-1])
     mine = ours(frames, chunk)
     print(f"{args.rows:,} analysis rows in {CHUNKS} chunks, {args.reference_rows:,} reference rows")
