@@ -43,15 +43,37 @@ def worker(ctx: StudioContext, *, as_json: bool, every: float) -> None:
 @click.option("--minutes", default=60, show_default=True, type=float, help="Time range.")
 @studio_command
 def monitor(ctx: StudioContext, *, as_json: bool, deployment_id: int, minutes: float) -> None:
-    """Traffic, latency, errors, predictions, labels and alerts of DEPLOYMENT_ID."""
+    """Traffic, latency, errors, predictions, labels, drift, estimated performance, quality tests
+    and alerts of DEPLOYMENT_ID."""
     from core.monitor import alerts
-    from core.monitor.dashboard import prediction_mix, summarise
+    from core.monitor.dashboard import drift_metrics, prediction_mix, summarise
+    from core.monitor.drift_windows import update_drift
+    from core.monitor.estimation.history import estimate_history
     from core.serving.deployments import get_deployment
+    from core.serving.scoring import load_served_model
 
     deployment = get_deployment(ctx.home, deployment_id)
-    summary = summarise(ctx.home, deployment_id, minutes=minutes)
+    served = load_served_model(ctx.home, deployment.model_version_id, engine="sklearn")
+    regression = served.task == "regression"
+    summary = summarise(ctx.home, deployment_id, minutes=minutes, regression=regression)
+    update_drift(ctx.home, deployment_id)
     alerts.evaluate(ctx.home, deployment_id)
     payload = summary.to_dict()
+    payload["drift"] = [
+        {
+            "start": window.start,
+            "end": window.end,
+            "rows": window.rows,
+            "drift_share": window.drift_share,
+            "dataset_drift": window.dataset_drift,
+            "drifted_features": [n for n, f in window.features.items() if f.drifted],
+        }
+        for window in drift_metrics(ctx.home, deployment_id, minutes=minutes).windows
+    ]
+    history = estimate_history(
+        ctx.home, deployment_id, minutes=minutes, classes=None if regression else served.classes
+    )
+    payload["before_labels"] = history.to_dict()
     payload["model_version"] = deployment.model_label
     payload["prediction_mix"] = prediction_mix(summary.windows)
     payload["open_alerts"] = [
@@ -76,6 +98,24 @@ def _monitor_text(payload: dict[str, Any]) -> str:
         f"p99 {ms(payload['p99_ms'])}",
         f"predictions: {mix or 'none yet'}",
     ]
+    for window in payload["drift"][-3:]:
+        drifted = ", ".join(window["drifted_features"]) or "none"
+        lines.append(f"drift share {window['drift_share'] or 0:.2f}; drifted: {drifted}")
+    latest = (payload["before_labels"]["windows"] or [None])[-1]
+    if latest is not None:
+        for name, estimate in latest["estimated"].items():
+            if None in (estimate["value"], estimate["lower"], estimate["upper"]):
+                continue
+            lines.append(
+                f"estimated {name} {estimate['value']:.3f} "
+                f"[{estimate['lower']:.3f}, {estimate['upper']:.3f}]"
+            )
+        for name, joint in latest["multivariate_drift"].items():
+            verdict = "DRIFT" if joint["drifted"] else "ok"
+            lines.append(
+                f"{name} {joint['value']:.3f} (threshold {joint['threshold']:.3f}) {verdict}"
+            )
+        lines.append(f"quality tests failed: {latest['failed_quality_tests']}")
     if payload["performance"] is not None:
         lines.append(
             f"{payload['performance_name']} on {payload['labelled']:,} labelled rows: "
