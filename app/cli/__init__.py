@@ -76,7 +76,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "monitor": (
         "monitor",
-        "Traffic, latency, errors, predictions, labels and alerts of DEPLOYMENT_ID.",
+        "Traffic, latency, errors, predictions, labels, drift, estimated performance, quality "
+        "tests and alerts of DEPLOYMENT_ID.",
     ),
     "simulate": (
         "monitor",
