@@ -67,7 +67,9 @@ def sidebar(current: str | None = None) -> None:
         open_alerts()
         running_work()
         st.caption("Studio home")
-        st.code(str(home()), language=None)
+        # text, not st.code: a code block makes the browser load a 1.5 MB syntax highlighter
+        # before it draws the first page's widgets
+        st.text(str(home()))
 
 
 def running_work() -> None:

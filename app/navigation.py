@@ -32,7 +32,9 @@ def page(name: str) -> StreamlitPage:
 
 
 def all_pages() -> list[StreamlitPage]:
-    return [page(name) for name in PAGES]
+    # Compute sits beside the life cycle (not a step of it, so not in PAGES or the tour)
+    compute = st.Page(PAGES_DIR / "compute.py", title="Compute", icon=":material/hub:")
+    return [*(page(name) for name in PAGES), compute]
 
 
 def page_name(current: StreamlitPage) -> str | None:

@@ -5,6 +5,7 @@ import streamlit as st
 from app import components
 from app.navigation import all_pages, page_name, studio_pages
 from app.people.signin import account_box, signed_in
+from app.serve import warm_up_in_background
 from core.auth import NotAllowed, Permission
 from core.auth.roles import allows
 
@@ -31,3 +32,6 @@ try:
     navigation.run()
 except NotAllowed as refused:  # any page's write that this person's role does not allow
     st.error(str(refused))
+finally:
+    # the other pages' libraries load once this page is drawn, not before it (app/serve.py)
+    warm_up_in_background()

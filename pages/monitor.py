@@ -6,6 +6,7 @@ import streamlit as st
 from app import state
 from app.components import fold, home, tab_panel
 from app.monitor import retrain_sections, sections
+from app.monitor.ood_chart import ood_chart
 from core.serving.deployments import list_deployments
 
 st.title("Monitor")
@@ -21,6 +22,7 @@ minutes, paused = sections.controls()
 shown_alerts = sections.open_alert_ids()
 sections.open_alerts(deployment)
 sections.live(deployment, minutes=minutes, paused=paused, shown_alerts=shown_alerts)
+ood_chart(deployment, minutes=minutes)
 
 retrain_sections.section(deployment, minutes=minutes)
 

@@ -5,6 +5,7 @@ import streamlit as st
 from app import cache, state
 from app.components import home
 from app.review import sections
+from app.review.security import security
 from app.review.threshold import decision_threshold
 from core.review.record import latest_record, verdict_of
 
@@ -28,7 +29,16 @@ if review is None:
 # every tab is drawn, so flipping between them in a meeting costs nothing; the key keeps the one
 # chosen when the page redraws (a review or explanation job ending no longer jumps to Gates)
 tabs = st.tabs(
-    ["Gates", "Errors", "Threshold", "Fairness", "Explanations", "Model card", "Sign-off"],
+    [
+        "Gates",
+        "Errors",
+        "Threshold",
+        "Fairness",
+        "Explanations",
+        "Security",
+        "Model card",
+        "Sign-off",
+    ],
     key=state.REVIEW_TAB,
     on_change="rerun",
 )
@@ -43,6 +53,8 @@ with tabs[3]:
 with tabs[4]:
     sections.explanations(version)
 with tabs[5]:
-    sections.model_card(version)
+    security(version, meeting=sections.in_meeting())
 with tabs[6]:
+    sections.model_card(version)
+with tabs[7]:
     sections.sign_off(version, verdict)

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def _wait_until(condition, *, timeout=30.0, every=0.1, ignoring=(), message=None):
     """Poll ``condition`` until it returns something truthy and return that; fail after
@@ -234,3 +236,44 @@ def log_traffic():
         _log_labelled(home, deployment_id, version_id, frame, start=start)
 
     return log
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A real Dask LocalCluster of two worker processes with one thread each, for the compute
+    tests; a task that kills its worker is retried once, then fails."""
+    import sys
+    import types
+
+    import dask
+    from distributed import LocalCluster
+
+    # an AppTest run leaves its page script installed as __main__, which spawned worker
+    # processes would run first: they start from a bare __main__ instead
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    # tasks defined in test modules are sent by reference, so the workers must import them:
+    # spawned processes (a restarted worker too) start from this process's sys.path
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
+    try:
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            cluster = LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                host="127.0.0.1",
+            )
+    finally:
+        sys.modules["__main__"] = main
+    with cluster:
+        yield cluster
+
+
+@pytest.fixture
+def cluster_settings(dask_cluster):
+    """Compute settings that point at ``dask_cluster``."""
+    from core.jobs.compute import ComputeSettings
+
+    return ComputeSettings(address=dask_cluster.scheduler_address, connect_timeout=10)

@@ -121,9 +121,15 @@ def _dataset_lines(items: list[dict[str, Any]]) -> list[str]:
 @studio_command
 def profile(ctx: StudioContext, *, as_json: bool, dataset_or_path: str, target: str | None) -> None:
     """Column statistics and quality checks of a dataset (NAME or NAME@VERSION) or a file."""
-    from core.data.datasets import profile_source
+    path = Path(dataset_or_path)
+    if path.is_file():  # a file needs no store: its modules are not even imported
+        from core.data.profile_files import profile_file
 
-    result = profile_source(ctx.home, dataset_or_path, target=target)
+        result = profile_file(path, target=target)
+    else:
+        from core.data.datasets import profile_source
+
+        result = profile_source(ctx.home, dataset_or_path, target=target)
     emit(result, as_json, _profile_text)
 
 

@@ -67,6 +67,17 @@ def _serve_text(payload: dict[str, Any]) -> str:
 @click.option("--port", default=None, type=int, help="Port (default: a free one).")
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
 @click.option("--reason", default=None, help="Override reason (an unapproved version).")
+@click.option(
+    "--rate-limit",
+    default=None,
+    metavar="N/s",
+    help="Requests per API key, per second ('20/s') or minute ('600/min'); 429 beyond it.",
+)
+@click.option("--burst", default=None, type=int, help="Requests a key may send at once.")
+@click.option(
+    "--round", "round_decimals", default=None, type=int, help="Round probabilities to N decimals."
+)
+@click.option("--labels-only", is_flag=True, help="Answer with labels only, no probabilities.")
 @studio_command
 def deploy(
     ctx: StudioContext,
@@ -77,10 +88,21 @@ def deploy(
     port: int | None,
     workers: int,
     reason: str | None,
+    rate_limit: str | None,
+    burst: int | None,
+    round_decimals: int | None,
+    labels_only: bool,
 ) -> None:
     """Deploy MODEL_VERSION as a supervised background service; prints its URL and API key."""
     from core.serving.deployments import deploy as start
+    from core.serving.hardening import checked_settings, parse_rate
 
+    settings = checked_settings(
+        rate_limit=parse_rate(rate_limit) if rate_limit is not None else None,
+        rate_burst=burst,
+        round_decimals=round_decimals,
+        labels_only=labels_only,
+    )
     found, api_key = start(
         ctx.home,
         model_version,
@@ -89,6 +111,7 @@ def deploy(
         workers=workers,
         actor="cli",
         override_reason=reason,
+        settings=settings,
     )
     payload = {**found.to_dict(), "api_key": api_key}
     emit(payload, as_json, _deployed_text)

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -114,7 +115,46 @@ def _identity(context: StudioContext, function: Callable[..., None]) -> Identity
     return cli_identity(context.home, os.environ.get(TOKEN_ENV))
 
 
-@click.group()
+class StepGroup(click.Group):
+    """A command group that knows its commands from a table (name: step module and one line of
+    help) and imports a step module only when one of its commands runs or shows its help, so
+    `--help` and each command start without importing what the other commands need."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.listed: dict[str, tuple[str, str]] = {}
+
+    def list_from(self, table: Mapping[str, tuple[str, str]]) -> None:
+        self.listed.update(table)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.listed))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.listed:
+            # the step module's @cli.command() decorators add its commands to this group
+            importlib.import_module(f"{__package__}.{self.listed[cmd_name][0]}")
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = [
+            n for n in self.list_commands(ctx) if not getattr(self.commands.get(n), "hidden", 0)
+        ]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, self._short_help(name, limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def _short_help(self, name: str, limit: int) -> str:
+        if name in self.commands:
+            return self.commands[name].get_short_help_str(limit)
+        # shortened exactly as the command's own docstring would be, without importing it
+        return click.Command(name, help=self.listed[name][1]).get_short_help_str(limit)
+
+
+@click.group(cls=StepGroup)
 @click.option("--home", default=None, help="Studio home (default $MLOPS_STUDIO_HOME or ./.studio).")
 @click.version_option(package_name="mlops-studio")
 @click.pass_context

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +43,37 @@ def worker(ctx: StudioContext, *, as_json: bool, every: float) -> None:
 @click.option("--minutes", default=60, show_default=True, type=float, help="Time range.")
 @studio_command
 def monitor(ctx: StudioContext, *, as_json: bool, deployment_id: int, minutes: float) -> None:
-    """Traffic, latency, errors, predictions, labels and alerts of DEPLOYMENT_ID."""
+    """Traffic, latency, errors, predictions, labels, drift, estimated performance, quality tests
+    and alerts of DEPLOYMENT_ID."""
     from core.monitor import alerts
-    from core.monitor.dashboard import prediction_mix, summarise
+    from core.monitor.dashboard import drift_metrics, prediction_mix, summarise
+    from core.monitor.drift_windows import update_drift
+    from core.monitor.estimation.history import estimate_history
     from core.serving.deployments import get_deployment
+    from core.serving.scoring import load_served_model
 
     deployment = get_deployment(ctx.home, deployment_id)
-    summary = summarise(ctx.home, deployment_id, minutes=minutes)
+    served = load_served_model(ctx.home, deployment.model_version_id, engine="sklearn")
+    regression = served.task == "regression"
+    summary = summarise(ctx.home, deployment_id, minutes=minutes, regression=regression)
+    update_drift(ctx.home, deployment_id)
     alerts.evaluate(ctx.home, deployment_id)
     payload = summary.to_dict()
+    payload["drift"] = [
+        {
+            "start": window.start,
+            "end": window.end,
+            "rows": window.rows,
+            "drift_share": window.drift_share,
+            "dataset_drift": window.dataset_drift,
+            "drifted_features": [n for n, f in window.features.items() if f.drifted],
+        }
+        for window in drift_metrics(ctx.home, deployment_id, minutes=minutes).windows
+    ]
+    history = estimate_history(
+        ctx.home, deployment_id, minutes=minutes, classes=None if regression else served.classes
+    )
+    payload["before_labels"] = history.to_dict()
     payload["model_version"] = deployment.model_label
     payload["prediction_mix"] = prediction_mix(summary.windows)
     payload["open_alerts"] = [
@@ -74,6 +98,24 @@ def _monitor_text(payload: dict[str, Any]) -> str:
         f"p99 {ms(payload['p99_ms'])}",
         f"predictions: {mix or 'none yet'}",
     ]
+    for window in payload["drift"][-3:]:
+        drifted = ", ".join(window["drifted_features"]) or "none"
+        lines.append(f"drift share {window['drift_share'] or 0:.2f}; drifted: {drifted}")
+    latest = (payload["before_labels"]["windows"] or [None])[-1]
+    if latest is not None:
+        for name, estimate in latest["estimated"].items():
+            if None in (estimate["value"], estimate["lower"], estimate["upper"]):
+                continue
+            lines.append(
+                f"estimated {name} {estimate['value']:.3f} "
+                f"[{estimate['lower']:.3f}, {estimate['upper']:.3f}]"
+            )
+        for name, joint in latest["multivariate_drift"].items():
+            verdict = "DRIFT" if joint["drifted"] else "ok"
+            lines.append(
+                f"{name} {joint['value']:.3f} (threshold {joint['threshold']:.3f}) {verdict}"
+            )
+        lines.append(f"quality tests failed: {latest['failed_quality_tests']}")
     if payload["performance"] is not None:
         lines.append(
             f"{payload['performance_name']} on {payload['labelled']:,} labelled rows: "
@@ -202,33 +244,63 @@ def drift(
     threshold: float | None,
 ) -> None:
     """Data drift of CURRENT against REFERENCE, each a dataset (NAME or NAME@N) or a file."""
-    from core.monitor.drift import compute_drift
+    # Parquet files and stored datasets are read in partitions of the needed columns only and
+    # never become pandas frames, so a table larger than memory compares in bounded memory.
+    from core.monitor.drift.partitions import drift_of_partitions, profile_partitions
 
-    reference_frame, roles, reference_label = _drift_source(ctx.home, reference)
-    current_frame, _, current_label = _drift_source(ctx.home, current)
-    report = compute_drift(
-        reference_frame,
-        current_frame,
-        columns=list(columns) or None,
-        roles=roles,
+    chosen = list(columns) or None
+    reference_source = _drift_source(ctx.home, reference)
+    current_source = _drift_source(ctx.home, current)
+    profile = profile_partitions(
+        reference_source.partitions(chosen),
+        reference_source.schema,
+        roles=reference_source.roles,
+        columns=chosen,
+    )
+    needed = [name for name in profile.columns if name in current_source.schema.names]
+    report = drift_of_partitions(
+        profile,
+        current_source.partitions(needed),
+        current_source.schema,
+        columns=chosen,
         method=method,
         threshold=threshold,
     )
-    payload = {"reference": reference_label, "current": current_label, **report.to_dict()}
+    payload = {
+        "reference": reference_source.label,
+        "current": current_source.label,
+        **report.to_dict(),
+    }
     emit(payload, as_json, _drift_text)
 
 
-def _drift_source(home: Path, source: str) -> tuple[Any, dict[str, str], str]:
-    """A file read as imports read it, else a stored dataset; with its column roles."""
-    from core.data.datasets import DatasetError, find_version, load_frame
-    from core.data.ingest import ImportLimits, read_table
-    from core.data.schema import infer_schema
+@dataclass(frozen=True)
+class _DriftSource:
+    """A drift input: a Parquet file read in partitions, or a table already in memory."""
 
+    label: str
+    schema: Any
+    roles: Mapping[str, str] | None
+    path: Path | None
+    table: Any
+
+    def partitions(self, columns: list[str] | None) -> Any:
+        from core.monitor.drift.partitions import parquet_partitions, table_partitions
+
+        if self.path is not None:
+            return parquet_partitions(self.path, columns=columns)
+        table = self.table if columns is None else self.table.select(columns)
+        return table_partitions(table)
+
+
+def _drift_source(home: Path, source: str) -> _DriftSource:
+    """A file (Parquet read as it is; others read as imports read them), else a stored dataset;
+    with its column roles (a file's are guessed from its values, as an import guesses them)."""
     path = Path(source)
     if path.is_file():
-        table = read_table(path, limits=ImportLimits.from_env()).table
-        schema, label, frame = infer_schema(table), str(path), table.to_pandas()
-        return frame, {column.name: column.role for column in schema}, label
+        return _file_source(path)
+    from core.data.datasets import DatasetError, find_version, version_path
+
     try:
         version = find_version(home, source)
     except DatasetError:
@@ -238,8 +310,40 @@ def _drift_source(home: Path, source: str) -> tuple[Any, dict[str, str], str]:
             f"There is no file at {source} and no dataset called {source!r}. Check the path, "
             "or run `mlops-studio datasets` to see the names."
         ) from None
-    frame = load_frame(home, version)
-    return frame, {column.name: column.role for column in version.schema}, version.label
+    import pyarrow.parquet as pq
+
+    stored = version_path(home, version)
+    roles = {column.name: column.role for column in version.schema}
+    return _DriftSource(version.label, pq.read_schema(stored), roles, stored, None)
+
+
+def _file_source(path: Path) -> _DriftSource:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if _plain_parquet(path):
+        try:
+            schema = pq.read_schema(path)
+        except (pa.ArrowException, OSError):
+            schema = None
+        if schema is not None and _import_names(schema.names):
+            return _DriftSource(str(path), schema, None, path, None)
+    from core.data.ingest import ImportLimits, read_table
+    from core.data.schema import infer_schema
+
+    table = read_table(path, limits=ImportLimits.from_env()).table
+    roles = {column.name: column.role for column in infer_schema(table)}
+    return _DriftSource(str(path), table.schema, roles, None, table)
+
+
+def _plain_parquet(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PAR1"
+
+
+def _import_names(names: list[str]) -> bool:
+    """Names an import keeps as they are: stripped, not blank, no two alike."""
+    return all(name == name.strip() and name for name in names) and len(set(names)) == len(names)
 
 
 def _drift_text(payload: dict[str, Any]) -> str:

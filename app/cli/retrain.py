@@ -59,6 +59,12 @@ def _retrain_text(payload: dict[str, Any]) -> str:
 @click.option("--new-labels", type=int, default=None, help="Fire after this many new labels.")
 @click.option("--every-hours", type=float, default=None, help="Fire on this schedule.")
 @click.option(
+    "--estimated-drop",
+    type=float,
+    default=None,
+    help="Fire when estimated performance (no labels needed) is this share below the holdout's.",
+)
+@click.option(
     "--promote",
     type=click.Choice(["review", "shadow", "auto"]),
     default="review",

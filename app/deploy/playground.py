@@ -210,6 +210,8 @@ def prediction(body: dict[str, Any]) -> None:
     left.caption(f"Served by {md(body['model_version'])}")
     if body.get("unseen_categories"):
         left.warning("A text value was never seen in training: the model treats it as unknown.")
+    elif any(body.get("out_of_distribution") or ()):
+        left.warning("A number is outside the range seen in training: trust this answer less.")
     if body.get("probabilities"):
         figure = probability_figure(body["classes"], body["probabilities"][0])
         show(figure, key="deploy.probabilities", where=right)

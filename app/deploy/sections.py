@@ -11,12 +11,13 @@ import streamlit as st
 
 from app import cache, state
 from app.components import home, job_progress, live_picker, uploaded_bytes, version_labels
+from app.deploy.hardening import hardening, new_settings
 from app.navigation import page
 from app.text import md
 from core import words
 from core.demo import sample_key
 from core.serving import deployments
-from core.store.deployments import Deployment
+from core.store.deployments import Deployment, ServingSettings
 from core.store.jobs import Job
 from core.store.models import ModelVersion
 
@@ -120,12 +121,19 @@ def new_deployment(versions: dict[int, ModelVersion], *, expanded: bool) -> None
         workers = right.number_input(
             "Worker processes", 1, MAX_WORKERS, 1, step=1, key=state.DEPLOY_WORKERS
         )
+        settings = new_settings()
         st.caption("The service listens on 127.0.0.1 and needs its API key for every request.")
-        if st.button("Deploy", type="primary", key=state.DEPLOY_BUTTON):
-            _deploy(version, port, int(workers), reason)
+        if st.button("Deploy", type="primary", key=state.DEPLOY_BUTTON, disabled=settings is None):
+            _deploy(version, port, int(workers), reason, settings)
 
 
-def _deploy(version: ModelVersion, port: Any, workers: int, reason: str | None) -> None:
+def _deploy(
+    version: ModelVersion,
+    port: Any,
+    workers: int,
+    reason: str | None,
+    settings: ServingSettings | None = None,
+) -> None:
     try:
         deployment, api_key = deployments.deploy(
             home(),
@@ -135,6 +143,7 @@ def _deploy(version: ModelVersion, port: Any, workers: int, reason: str | None) 
             actor="ui",
             override_reason=reason or None,
             wait=False,
+            settings=settings,
         )
     except ValueError as error:
         show_error(error)
@@ -324,6 +333,7 @@ def actions(deployment: Deployment, versions: dict[int, ModelVersion]) -> None:
         )
     switch(deployment, versions)
     keys(deployment)
+    hardening(deployment)
 
 
 def switch(deployment: Deployment, versions: dict[int, ModelVersion]) -> None:

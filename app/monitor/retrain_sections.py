@@ -29,12 +29,20 @@ from core.store.deployments import Deployment
 from core.store.retraining import RetrainRun
 from core.train.registry import list_model_versions
 
-TRIGGER_DEFAULTS = {"drift_share": 0.3, "metric_drop": 0.05, "new_labels": 500, "every_hours": 24.0}
+TRIGGER_DEFAULTS = {
+    "drift_share": 0.3,
+    "metric_drop": 0.05,
+    "new_labels": 500,
+    "every_hours": 24.0,
+    "estimated_drop": 0.05,
+}
 TRIGGER_HELP = {
     "drift_share": "Share of features drifted in a five-minute window (0–1).",
     "metric_drop": "Relative drop of live accuracy (or rise of MAE) against the holdout (0–1).",
     "new_labels": "Labelled rows received since the last retrain.",
     "every_hours": "Hours between retrains.",
+    "estimated_drop": "Relative drop of estimated accuracy (or rise of estimated MAE) against "
+    "the holdout, before any labels arrive (0–1).",
 }
 LABEL_FILE_HELP = (
     "A CSV, Parquet or JSON-lines file with `request_id` and `label` columns (and `row` for one "
@@ -244,7 +252,9 @@ def add_policy_form(deployment: Deployment) -> None:
         st.markdown("**Add a policy**")
         name = st.text_input("Name", value="Retrain on drift", key=state.RETRAIN_POLICY_NAME)
         chosen: dict[str, float | int | None] = {}
-        for trigger, column in zip(TRIGGER_DEFAULTS, st.columns(4), strict=True):
+        for trigger, column in zip(
+            TRIGGER_DEFAULTS, st.columns(len(TRIGGER_DEFAULTS)), strict=True
+        ):
             on = column.checkbox(
                 policies.TRIGGER_LABELS[trigger],
                 value=trigger == "drift_share",

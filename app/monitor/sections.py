@@ -11,7 +11,7 @@ import streamlit as st
 from app import cache, state
 from app.charts.display import show
 from app.components import home, metric_rows, tab_panel
-from app.monitor import charts
+from app.monitor import charts, estimate_sections
 from app.navigation import page
 from app.text import md
 from core import scheduler, words
@@ -49,6 +49,9 @@ METRIC_UNITS = {
     "unseen_rate": "share of rows, 0–1",
     "drift_share": "share of features drifted, 0–1",
     "performance": "accuracy, or mean absolute error for regression",
+    "estimated_performance": "estimated accuracy, or estimated MAE for regression",
+    "multivariate_drift": "domain classifier ROC AUC, 0.5–1",
+    "quality_failures": "failed quality tests in the newest window",
 }
 NO_LABELS = (
     "No labelled rows in this range yet, so no performance. True labels arrive through the "
@@ -213,6 +216,9 @@ def _live(deployment_id: int, minutes: int, paused: bool, shown_alerts: AlertsSh
     draws = {
         "Traffic": lambda: traffic(summary, regression=regression),
         "Drift": lambda: drift(deployment, drift_history(deployment_id, minutes), span=span),
+        "Before labels": lambda: estimate_sections.before_labels(
+            deployment, minutes=minutes, regression=regression, span=span
+        ),
         "Timeline": lambda: timeline(deployment, summary),
     }
     tab_panel(draws, key=state.MONITOR_LIVE_TAB)

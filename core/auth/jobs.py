@@ -18,6 +18,7 @@ JOB_PERMISSIONS: dict[str, Permission] = {
     "train": Permission.TRAIN,
     "review_model_version": Permission.REVIEW,
     "explain_model_version": Permission.EXPLAIN,
+    "security_review": Permission.REVIEW,
     "mitigate": Permission.TRAIN,
     "batch_score": Permission.DEPLOY,
     "retrain": Permission.POLICIES,

@@ -5,18 +5,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from core import artifacts
 from core.auth import Permission
 from core.auth.access import authorized_actor
-from core.data.ingest import ImportLimits, IngestReport, read_table
-from core.data.schema import ROLES, ColumnSchema, infer_schema
 from core.store import audit, connect, datasets, writing
 from core.store.datasets import DatasetSummary, DatasetVersion, NewDatasetVersion
+
+# pyarrow, ingest and schema inference are imported where a file is read or written: listing
+# datasets (the `datasets` command, the studio's pickers) needs none of them.
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from core.data.ingest import ImportLimits, IngestReport
+    from core.data.schema import ColumnSchema
 
 NAME_MAX = 100
 NAME_INVALID = (
@@ -81,6 +84,8 @@ def import_dataset(
     ``quotes`` ("detect", "always" or "never") says how CSV quote marks are read.
     """
     actor = authorized_actor(home, Permission.IMPORT, actor)
+    from core.data.ingest import ImportLimits, read_table
+
     name = clean_name(name)
     ingested = read_table(
         path,
@@ -119,6 +124,8 @@ def store_table(
     home: Path, *, name: str, table: pa.Table, lineage: Lineage, actor: str
 ) -> tuple[DatasetVersion, bool]:
     """Save a table as the next version of ``name``; identical content reuses a version."""
+    from core.data.schema import infer_schema
+
     table = table.replace_schema_metadata(None)
     relative = artifacts.new_artifact_path("datasets", ".parquet")
     written = artifacts.write_atomically(home, relative, lambda temp: _write_parquet(table, temp))
@@ -155,6 +162,8 @@ def _with_parent_labels(
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
     # Fixed writer options make the file, and so its hash, canonical for the same content.
     pq.write_table(table, path, compression="zstd", use_dictionary=True, write_statistics=True)
 
@@ -237,6 +246,8 @@ def version_path(home: Path, version: DatasetVersion) -> Path:
 
 
 def load_table(home: Path, version: DatasetVersion) -> pa.Table:
+    import pyarrow.parquet as pq
+
     return pq.read_table(version_path(home, version))
 
 
@@ -250,6 +261,8 @@ def set_column_roles(
 ) -> DatasetVersion:
     """Change the modelling role of some columns; the data and its hash stay as they are."""
     actor = authorized_actor(home, Permission.PREPARE, actor)
+    from core.data.schema import ROLES
+
     version = get_version(home, version_id)
     known = {column.name for column in version.schema}
     for column, role in roles.items():
@@ -277,14 +290,13 @@ def set_column_roles(
 def profile_source(home: Path, source: str, *, target: str | None = None) -> dict[str, Any]:
     """The profile of a stored dataset (``NAME`` or ``NAME@N``) or, if it names one, a file."""
     from core.data.profile import profile_table
+    from core.data.profile_files import profile_file
 
     path = Path(source)
     if path.is_file():
-        table = read_table(path, limits=ImportLimits.from_env()).table
-        schema, label = infer_schema(table), str(path)
-    else:
-        version = find_version(home, source)
-        table, schema, label = load_table(home, version), version.schema, version.label
+        return profile_file(path, target=target)
+    version = find_version(home, source)
+    table, schema, label = load_table(home, version), version.schema, version.label
     if target is not None and target not in table.column_names:
         raise DatasetError(UNKNOWN_COLUMN.format(column=target, label=label))
     profile = profile_table(table, schema=schema, target=target)

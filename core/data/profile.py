@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.data.arrow_numbers import booleans, numbers
 from core.data.schema import ROLES, ColumnSchema, Role
 
 if TYPE_CHECKING:
@@ -195,9 +195,14 @@ def to_json_ready(value: Any) -> Any:
 
 def _clean_floats(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pc.any(pc.is_nan(column)).as_py():
-        column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        column = pc.if_else(pc.is_nan(column), _sum_of_none(column, min_count=1), column)
     # Adding +0.0 turns -0.0 into +0.0 and leaves every other value unchanged.
-    return pc.add(column, pa.scalar(0.0, column.type))
+    return pc.add(column, _sum_of_none(column, min_count=0))
+
+
+def _sum_of_none(column: pa.ChunkedArray, *, min_count: int) -> pa.Scalar:
+    """A null (min_count 1) or a zero (0) of the column's type; pa.scalar would import pandas."""
+    return pc.sum(column.slice(0, 0), min_count=min_count)
 
 
 def _role_from_type(column_type: pa.DataType) -> Role:
@@ -238,17 +243,19 @@ def _profile_column(table: pa.Table, *, index: int, role: Role) -> ColumnProfile
     stats: dict[str, Any] = {}
     if _is_numeric(column.type):
         ordered = _sorted_values(column)
-        values, counts = _runs(ordered)
+        distinct = _distinct_count(ordered)
         stats.update(_numeric_stats(ordered))
+        if _wants_top_values(role, distinct=distinct, count=count):
+            stats["top_values"] = _top_values(*_runs(ordered))  # few runs: cheap
     else:
         values, counts = _value_counts(column)
         if _is_temporal(column.type):
             stats.update(_temporal_range(column))
         if _is_text(column.type) and count:
             stats["numeric_text_pct"] = _numeric_text_pct(values, counts, count=count)
-    distinct = len(counts)
-    if role in LABEL_ROLES or distinct <= max(TOP_VALUES, count * FEW_DISTINCT_SHARE + 1):
-        stats["top_values"] = _top_values(values, counts)
+        distinct = len(counts)
+        if _wants_top_values(role, distinct=distinct, count=count):
+            stats["top_values"] = _top_values(values, counts)
     return ColumnProfile(
         name=table.field(index).name,
         dtype=str(column.type),
@@ -262,13 +269,27 @@ def _profile_column(table: pa.Table, *, index: int, role: Role) -> ColumnProfile
     )
 
 
+def _wants_top_values(role: Role, *, distinct: int, count: int) -> bool:
+    return role in LABEL_ROLES or distinct <= max(TOP_VALUES, count * FEW_DISTINCT_SHARE + 1)
+
+
+def _distinct_count(ordered: np.ndarray) -> int:
+    """Distinct values of a sorted array, without building them (a bool per value)."""
+    if not len(ordered):
+        return 0
+    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
+
+
 def _sorted_values(column: pa.ChunkedArray) -> np.ndarray:
     """Non-missing numbers in ascending order; integers stay exact, the rest become float64."""
     if not pa.types.is_integer(column.type) and not pa.types.is_float64(column.type):
         column = column.cast(pa.float64())
     present = column.drop_null()
-    values = present.to_numpy() if present.num_chunks else np.empty(0, np.float64)
-    return np.sort(values)
+    if not present.num_chunks:
+        return np.empty(0, np.float64)
+    values = numbers(present).copy()  # a view of Arrow's buffer: sort a copy in place
+    values.sort()
+    return values
 
 
 def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -294,7 +315,10 @@ def _numeric_stats(ordered: np.ndarray) -> dict[str, Any]:
         fence = IQR_FENCE * (q3 - q1)
         mean = float(floats.sum()) / n
         # Two-pass sample deviation, as pandas computes it.
-        std = math.sqrt(float(np.square(floats - mean).sum()) / (n - 1)) if n > 1 else None
+        deviations = floats - mean  # squared in place: one copy of a big column, not two
+        np.square(deviations, out=deviations)
+        std = math.sqrt(float(deviations.sum()) / (n - 1)) if n > 1 else None
+        del deviations
     outliers = None
     if math.isfinite(fence):
         below = np.searchsorted(floats, q1 - fence, side="left")
@@ -335,7 +359,7 @@ def _value_counts(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     values = values.filter(present)
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
-    counts = counted.field("counts").filter(present).to_numpy(zero_copy_only=False)
+    counts = numbers(counted.field("counts").filter(present))
     return values, counts
 
 
@@ -349,6 +373,8 @@ def _value_counts_by_text(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray
 
 def _text_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
     """Each row's code by text form (-1 for missing) and the first value seen per code."""
+    import pandas as pd
+
     values = column.to_pylist()
     texts = pd.Series([None if value is None else repr(value) for value in values], dtype=object)
     codes = pd.factorize(texts)[0].astype(np.int64, copy=False)
@@ -363,8 +389,8 @@ def _temporal_range(column: pa.ChunkedArray) -> dict[str, Any]:
 
 
 def _numeric_text_pct(values: pa.Array, counts: np.ndarray, *, count: int) -> float:
-    numeric = pc.match_substring_regex(values, NUMBER_PATTERN).to_numpy(zero_copy_only=False)
-    return _pct(int(counts[numeric.astype(bool)].sum()), count)
+    numeric = booleans(pc.match_substring_regex(values, NUMBER_PATTERN))
+    return _pct(int(counts[numeric].sum()), count)
 
 
 def _top_values(
@@ -377,7 +403,7 @@ def _top_values(
         candidates = np.flatnonzero(counts >= threshold)
     order = candidates[np.argsort(-counts[candidates], kind="stable")][:TOP_VALUES]
     if isinstance(values, pa.Array):
-        picked = values.take(pa.array(order, pa.int64())).to_pylist()
+        picked = [values[int(index)].as_py() for index in order]  # at most ten
     else:
         picked = values[order].tolist()
     return tuple((_plain(value), int(counts[i])) for value, i in zip(picked, order, strict=True))
@@ -403,7 +429,7 @@ def _row_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
         codes, firsts = _text_codes(column)
         return np.where(codes < 0, len(firsts), codes), len(firsts) + 1
-    parts = [chunk.indices.to_numpy().astype(np.int64) for chunk in encoded.chunks]
+    parts = [numbers(chunk.indices).astype(np.int64) for chunk in encoded.chunks]
     return np.concatenate(parts), len(encoded.chunk(0).dictionary)
 
 

@@ -7,10 +7,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -23,6 +22,9 @@ from core.data.profile import (
     resolve_target,
 )
 from core.data.schema import ColumnSchema, Role
+
+if TYPE_CHECKING:  # pandas is imported by the checks that need it (a target's): ~0.5 s
+    import pandas as pd
 
 Severity = Literal["high", "medium", "low", "info"]
 StrengthMetric = Literal["roc_auc", "abs_corr", "cramers_v"]
@@ -238,6 +240,8 @@ def feature_target_strength(
     with a missing target are left out; more than ``sample_rows`` rows are scored on a seeded
     random sample of that size (each result's ``rows`` says how many were used).
     """
+    import pandas as pd
+
     if target not in frame.columns:
         raise ValueError(UNKNOWN_TARGET.format(target=target))
     if frame[target].isna().any():
@@ -425,6 +429,8 @@ def _sampled_strengths(inputs: QualityInputs) -> list[FeatureStrength]:
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:
     """The sample as pandas; a column pandas cannot hold (nanosecond times) goes as text."""
+    import pandas as pd
+
     options = {"date_as_object": False, "strings_to_categorical": True}
     try:
         return table.to_pandas(**options)
@@ -442,6 +448,8 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
 
 def _task(classes: pd.Series) -> Task | None:
     """The learning task implied by a target's distinct non-missing values."""
+    import pandas as pd
+
     if len(classes) < 2:
         return None
     if len(classes) == 2:
@@ -458,6 +466,8 @@ def _task(classes: pd.Series) -> Task | None:
 def _target_values(target: pd.Series, *, task: Task) -> np.ndarray:
     if task == "regression":
         return target.to_numpy(dtype=float)
+    import pandas as pd
+
     codes = pd.factorize(target)[0]
     return (codes == 1).astype(float) if task == "binary" else codes
 
@@ -481,6 +491,8 @@ def _strength(
 
 def _numeric_values(series: pd.Series, *, role: Role | None) -> np.ndarray | None:
     """Numbers to rank or correlate, or None when the feature is to be treated as categories."""
+    import pandas as pd
+
     if role in CATEGORY_ROLES or pd.api.types.is_bool_dtype(series):
         return None
     if pd.api.types.is_datetime64_any_dtype(series):
@@ -492,6 +504,8 @@ def _numeric_values(series: pd.Series, *, role: Role | None) -> np.ndarray | Non
 
 def _category_codes(series: pd.Series) -> np.ndarray:
     # Missing gets its own code: whether a value is missing can itself predict the target.
+    import pandas as pd
+
     try:
         codes = pd.factorize(series, use_na_sentinel=False)[0]
     except TypeError:  # unhashable cells such as lists

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any, Literal
 
 from core.data.booleans import WORD_PAIRS, labels_from_metadata
+
+# pyarrow is imported inside the inference functions: the store reads and writes schemas (and
+# every listing command with it) without needing pyarrow.
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Role = Literal["numeric", "categorical", "datetime", "text", "id", "boolean", "target"]
 ROLES: tuple[Role, ...] = ("numeric", "categorical", "datetime", "text", "id", "boolean", "target")
@@ -63,6 +66,7 @@ _TEXT_DISTINCT_RATIO = 0.5
 _TEXT_MIN_DISTINCT = 50
 _ID_MIN_ROWS = 50
 _ID_MIN_DISTINCT_SHARE = 0.95
+_ASCII_SPACE = re.compile(r"[\t\n\f\r ]")  # what \s means to Arrow's regex engine (RE2)
 
 
 def infer_schema(table: pa.Table) -> list[ColumnSchema]:
@@ -103,10 +107,14 @@ def infer_schema(table: pa.Table) -> list[ColumnSchema]:
 
 
 def _labels(field: pa.Field, column: pa.ChunkedArray) -> tuple[str, str] | None:
+    import pyarrow as pa
+
     return labels_from_metadata(field.metadata) if pa.types.is_boolean(column.type) else None
 
 
 def _role(name: str, column: pa.ChunkedArray) -> Role:
+    import pyarrow as pa
+
     kind = column.type
     if pa.types.is_boolean(kind):
         return "boolean"
@@ -127,14 +135,79 @@ def _tokens(name: str) -> list[str]:
     return [token.lower() for token in _NAME_TOKEN.findall(name)]
 
 
+def role_of_values(
+    name: str,
+    column_type: pa.DataType,
+    *,
+    present: int,
+    values: Sequence[Any],
+    counts: Sequence[int],
+    distinct: int | None = None,
+) -> Role:
+    """The role :func:`infer_schema` gives a column, from its distinct non-missing ``values``
+    (Python values) and their ``counts``, so a column read in parts gets the role it would get
+    read whole (Arrow's whitespace is ASCII; Python's lower and strip stand in for Arrow's).
+
+    ``present`` is the number of non-missing values; ``distinct`` the number of distinct ones
+    when ``values`` holds a summary of them rather than all of them.
+    """
+    import pyarrow as pa
+
+    if pa.types.is_string(column_type) or pa.types.is_large_string(column_type):
+        return _string_role_of(
+            name,
+            present=present,
+            distinct=len(values),
+            words=lambda: {str(value).strip().lower() for value in values},
+            spaced=lambda: any(_ASCII_SPACE.search(str(value)) for value in values),
+            length=lambda: sum(len(str(v)) * int(c) for v, c in zip(values, counts, strict=True)),
+        )
+    if pa.types.is_integer(column_type) or pa.types.is_floating(column_type):
+        found = len(values) if distinct is None else distinct
+        return _numeric_role_of(
+            name,
+            column_type,
+            present,
+            lambda: bool(len(values)) and set(values) <= {0, 1},
+            lambda: found,
+        )
+    return "categorical" if pa.types.is_dictionary(column_type) else "text"
+
+
 def _numeric_role(name: str, column: pa.ChunkedArray) -> Role:
-    tokens = _tokens(name)
+    import pyarrow.compute as pc
+
     present = len(column) - column.null_count
-    if _named_like_flag(tokens) and present and _only_zero_one(column):
+    return _numeric_role_of(
+        name,
+        column.type,
+        present,
+        lambda: _only_zero_one(column),
+        lambda: pc.count_distinct(column).as_py(),
+    )
+
+
+def _numeric_role_of(
+    name: str,
+    column_type: pa.DataType,
+    present: int,
+    only_zero_one: Callable[[], bool],
+    distinct: Callable[[], int],
+) -> Role:
+    """The costlier facts are callables, asked for only when the cheaper rules leave it open."""
+    import pyarrow as pa
+
+    tokens = _tokens(name)
+    if _named_like_flag(tokens) and present and only_zero_one():
         return "boolean"
-    if not pa.types.is_integer(column.type):
+    if not pa.types.is_integer(column_type):
         return "numeric"
-    if tokens and tokens[-1] in _ID_TOKENS and present and _mostly_distinct(column, present):
+    if (
+        tokens
+        and tokens[-1] in _ID_TOKENS
+        and present
+        and distinct() >= _ID_MIN_DISTINCT_SHARE * present
+    ):
         return "id"
     if tokens and tokens[-1] in _CODE_TOKENS:
         return "categorical"
@@ -145,42 +218,68 @@ def _named_like_flag(tokens: list[str]) -> bool:
     return bool(tokens) and (tokens[0] in _FLAG_PREFIXES or tokens[-1] == "flag")
 
 
-def _only_zero_one(column: pa.ChunkedArray) -> bool:
+def _only_zero_one(column: pa.ChunkedArray | pa.Array) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     values = pc.drop_null(column)
     allowed = pa.array([0, 1]).cast(column.type)
     return len(values) > 0 and bool(pc.all(pc.is_in(values, value_set=allowed)).as_py())
 
 
-def _mostly_distinct(column: pa.ChunkedArray, present: int) -> bool:
-    return pc.count_distinct(column).as_py() >= _ID_MIN_DISTINCT_SHARE * present
-
-
 def _string_role(name: str, column: pa.ChunkedArray) -> Role:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     present = len(column) - column.null_count
     if present == 0:
         return "categorical"
-    distinct = pc.count_distinct(column).as_py()
-    if distinct <= 2 and _boolean_words(column):
+    # Every rule reads the distinct values (with their counts for the mean length), so the
+    # column is hashed once and the string kernels run on the distinct values only.
+    counted = pc.value_counts(column)
+    values = counted.field("values")
+    valid = values.is_valid()
+    values, counts = values.filter(valid), counted.field("counts").filter(valid)
+    return _string_role_of(
+        name,
+        present=present,
+        distinct=len(values),
+        words=lambda: set(
+            pc.unique(pc.utf8_lower(pc.utf8_trim_whitespace(values))).drop_null().to_pylist()
+        ),
+        spaced=lambda: bool(pc.any(pc.match_substring_regex(values, r"\s")).as_py()),
+        length=lambda: pc.sum(pc.multiply(pc.utf8_length(values).cast(pa.int64()), counts)).as_py(),
+    )
+
+
+def _string_role_of(
+    name: str,
+    *,
+    present: int,
+    distinct: int,
+    words: Callable[[], set[str]],
+    spaced: Callable[[], bool],
+    length: Callable[[], int],
+) -> Role:
+    """The rules for text, from facts about its distinct values: the words they hold trimmed
+    and lower-cased, whether any holds whitespace, and the total length of all values."""
+    if present == 0:
+        return "categorical"
+    if distinct <= 2 and words() <= _BOOLEAN_WORDS:
         return "boolean"
-    if _id_like_strings(name, column, present=present, distinct=distinct):
+    if _id_like_strings(name, present=present, distinct=distinct, spaced=spaced):
         return "id"
-    mean_length = pc.mean(pc.utf8_length(column)).as_py() or 0.0
-    if mean_length > _TEXT_MEAN_LENGTH:
+    if length() / present > _TEXT_MEAN_LENGTH:
         return "text"
     if distinct >= _TEXT_MIN_DISTINCT and distinct > _TEXT_DISTINCT_RATIO * present:
         return "text"
     return "categorical"
 
 
-def _boolean_words(column: pa.ChunkedArray) -> bool:
-    values = pc.unique(pc.utf8_lower(pc.utf8_trim_whitespace(column))).drop_null()
-    return set(values.to_pylist()) <= _BOOLEAN_WORDS
-
-
-def _id_like_strings(name: str, column: pa.ChunkedArray, *, present: int, distinct: int) -> bool:
+def _id_like_strings(name: str, *, present: int, distinct: int, spaced: Callable[[], bool]) -> bool:
     tokens = _tokens(name)
     if tokens and tokens[-1] in _ID_TOKENS:
         return distinct >= _ID_MIN_DISTINCT_SHARE * present
     if present < _ID_MIN_ROWS or distinct != present:
         return False
-    return not pc.any(pc.match_substring_regex(column, r"\s")).as_py()
+    return not spaced()

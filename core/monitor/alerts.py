@@ -30,6 +30,9 @@ METRICS = (
     "unseen_rate",
     "drift_share",
     "performance",
+    "estimated_performance",
+    "multivariate_drift",
+    "quality_failures",
 )
 COMPARISONS = ("above", "below")
 SEVERITIES = ("info", "warning", "critical")
@@ -147,6 +150,8 @@ def metric_value(
         return summary.requests_per_minute
     if rule.metric == "drift_share":
         return latest_drift_share(home, deployment_id, summary.start, summary.end)
+    if rule.metric in BEFORE_LABELS:
+        return latest_before_labels(home, deployment_id, rule.metric, summary.start, summary.end)
     if rule.metric == "performance":
         return summary.performance if summary.labelled >= MIN_LABELLED else None
     if summary.requests < MIN_ROWS:
@@ -164,6 +169,37 @@ def latest_drift_share(home: Path, deployment_id: int, start: float, end: float)
         metrics = monitoring.metrics(db, deployment_id, start, end)
     shares = [m["value"] for m in metrics if m["feature"] == "" and m["metric"] == "drift_share"]
     return shares[-1] if shares else None
+
+
+# the metrics of monitoring before labels, read from the newest window that has them
+BEFORE_LABELS = ("estimated_performance", "multivariate_drift", "quality_failures")
+ESTIMATED_MAIN = ("estimated_accuracy", "estimated_mae")  # what "estimated performance" means
+
+
+def latest_before_labels(
+    home: Path, deployment_id: int, metric: str, start: float, end: float
+) -> float | None:
+    """Estimated accuracy (or MAE), the domain classifier's AUC, or the number of failed quality
+    tests in the newest window of ``start``..``end`` that has it."""
+    from core.monitor.estimation.history import SCOPE
+
+    with connect(home) as db:
+        rows = [
+            m for m in monitoring.metrics(db, deployment_id, start, end) if m["feature"] == SCOPE
+        ]
+    if not rows:
+        return None
+    if metric == "quality_failures":
+        tests = [m for m in rows if m["metric"].startswith("quality_")]
+        if not tests:
+            return None
+        newest = max(m["window_start"] for m in tests)
+        return float(sum(m["flagged"] for m in tests if m["window_start"] == newest))
+    wanted = (
+        ESTIMATED_MAIN if metric == "estimated_performance" else ("multivariate_domain_classifier",)
+    )
+    found = [m["value"] for m in rows if m["metric"] in wanted and m["value"] is not None]
+    return found[-1] if found else None
 
 
 def _breaks(value: float, rule: AlertRule) -> bool:

@@ -277,6 +277,7 @@ def drift_metrics(
 ) -> DriftHistory:
     """The drift windows of the last ``minutes`` (those ``update_drift`` has computed)."""
     from core.monitor.drift_windows import DATASET, DRIFT_WINDOW_SECONDS
+    from core.monitor.estimation.history import SCOPE
 
     end = end if end is not None else time.time()
     start = end - minutes * 60
@@ -285,7 +286,7 @@ def drift_metrics(
     by_window: dict[float, list[dict[str, Any]]] = {}
     # oldest first, so a window computed twice (two processes at once) keeps its newest rows
     for row in sorted(rows, key=lambda row: (row["window_start"], row["id"])):
-        if row["window_end"] > start:
+        if row["window_end"] > start and row["feature"] != SCOPE:
             by_window.setdefault(row["window_start"], []).append(row)
     windows = [_drift_window(found, DATASET) for found in by_window.values()]
     return DriftHistory(deployment_id, start, end, windows)

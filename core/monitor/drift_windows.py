@@ -3,6 +3,7 @@ the training rows of the version it serves, per feature, and stored as monitor m
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from functools import lru_cache
@@ -12,12 +13,14 @@ from typing import Any
 import orjson
 import pandas as pd
 
+from core.artifacts import ArtifactError
 from core.monitor.drift import (
     DriftReport,
     ReferenceProfile,
     compute_drift_against,
     profile_reference,
 )
+from core.monitor.estimation.history import estimate_rows
 from core.store import connect, deployments, monitoring
 from core.store.connection import writing
 
@@ -25,6 +28,7 @@ DRIFT_WINDOW_SECONDS = 300.0
 MIN_ROWS = 30  # fewer answered rows than this in a window say too little about drift
 MAX_ROWS = 20_000  # the newest rows of a busier window are a fair sample of it
 DATASET = ""  # the feature name of dataset-level metrics (drift share)
+log_warning = logging.getLogger("mlops_studio.monitor")
 
 
 def update_drift(home: Path, deployment_id: int, *, now: float | None = None) -> int:
@@ -57,14 +61,22 @@ def update_drift(home: Path, deployment_id: int, *, now: float | None = None) ->
 def _window(
     home: Path, deployment_id: int, version_id: int, start: float, end: float
 ) -> list[dict[str, Any]]:
-    """The window's metric rows, or none when it holds too few answered rows."""
+    """The window's metric rows (per-feature drift, then estimated performance, joint drift and
+    quality tests), or none when it holds too few answered rows."""
     with connect(home) as db:
-        inputs = monitoring.window_inputs(db, deployment_id, start, end, limit=MAX_ROWS)
+        log = monitoring.window_log(db, deployment_id, start, end, limit=MAX_ROWS)
+    inputs = [row for answered, _, _ in log for row in answered][:MAX_ROWS]
     if len(inputs) < MIN_ROWS:
         return []
     current = pd.DataFrame(inputs)
     report = compute_drift_against(reference_profile(home, version_id), current)
-    return metric_rows(deployment_id, start, end, report)
+    rows = metric_rows(deployment_id, start, end, report)
+    try:
+        rows += estimate_rows(home, deployment_id, version_id, (start, end), log)
+    except (ArtifactError, OSError, ValueError) as error:
+        # drift stands on its own: a version whose holdout cannot be rebuilt still gets it
+        log_warning.warning("no estimates for deployment %s: %s", deployment_id, error)
+    return rows
 
 
 def metric_rows(

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from core.auth import Permission
 from core.auth.access import authorized_actor
@@ -17,6 +14,10 @@ from core.prep.recipe import Recipe, RecipeError, StepAccount, apply_cleaning, l
 from core.store import audit, connect, recipes
 from core.store.datasets import DatasetVersion
 from core.store.recipes import StoredRecipe
+
+if TYPE_CHECKING:  # listing and finding recipes needs neither
+    import pandas as pd
+    import pyarrow as pa
 
 UNKNOWN_RECIPE = (
     "There is no recipe {ref!r}: give a recipe JSON file or a saved recipe as NAME or NAME@N "
@@ -130,6 +131,8 @@ def check_features(recipe: Recipe, schema: list[ColumnSchema]) -> None:
 
 
 def cleaned_table(frame: pd.DataFrame) -> pa.Table:
+    import pyarrow as pa
+
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowTypeError, pa.ArrowInvalid) as error:

@@ -6,9 +6,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # only named in annotations: reading and listing recipes needs no pandas
+    import pandas as pd
 
 RECIPE_FORMAT = "mlops-studio.recipe/1"
 NOT_JSON = "The recipe file is not valid JSON ({error}). Fix it or export the recipe again."

@@ -11,7 +11,7 @@ from typing import Any
 
 from core.auth import Permission
 from core.auth.access import authorized_actor
-from core.store import audit, connect, deployments, retraining
+from core.store import audit, connect, deployments, monitoring, retraining
 from core.store.retraining import RetrainPolicy
 
 PROMOTE_MODES = ("review", "shadow", "auto")
@@ -25,6 +25,7 @@ TRIGGER_LABELS = {
     "metric_drop": "Live metric drop above",
     "new_labels": "New labelled rows at least",
     "every_hours": "Every (hours)",
+    "estimated_drop": "Estimated metric drop above",
 }
 PERFORMANCE_WINDOW_MINUTES = 24 * 60
 MIN_LABELLED = 30  # fewer labelled rows than this say too little about live performance
@@ -36,6 +37,7 @@ NO_TRIGGER = (
 BAD_SHARE = "The drift share trigger must be above 0 and at most 1 (a share of features), not {v}."
 BAD_DROP = "The metric drop trigger must be above 0 and below 1, not {v}."
 BAD_LABELS = "The new-labels trigger must be a whole number of rows, at least 1, not {v}."
+BAD_ESTIMATED = "The estimated-drop trigger must be above 0 and below 1, not {v}."
 BAD_HOURS = "The schedule must be at least 0.01 hours (36 s) between retrains, not {v}."
 BAD_PROMOTE = "The action must be one of {choices}, not {v!r}."
 BAD_TRIALS = "Re-tuning needs 1 to 500 trials, not {v}."
@@ -57,6 +59,8 @@ class Triggers:
     metric_drop: float | None = None
     new_labels: int | None = None
     every_hours: float | None = None
+    # estimated performance (CBPE/DLE, no labels needed) worse than the holdout's by this share
+    estimated_drop: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Triggers:
@@ -91,6 +95,7 @@ def check_policy(triggers: Triggers, action: Action, cooldown_minutes: float, na
         (triggers.metric_drop, lambda v: 0 < v < 1, BAD_DROP),
         (triggers.new_labels, lambda v: isinstance(v, int) and v >= 1, BAD_LABELS),
         (triggers.every_hours, lambda v: v >= 0.01, BAD_HOURS),
+        (triggers.estimated_drop, lambda v: 0 < v < 1, BAD_ESTIMATED),
     )
     for value, fine, message in checks:
         if value is not None and (not isinstance(value, int | float) or not fine(value)):
@@ -201,6 +206,7 @@ def fired_triggers(
         _metric_drop(home, policy.deployment_id, triggers.metric_drop),
         _new_labels(home, policy.deployment_id, triggers.new_labels, since),
         _schedule(triggers.every_hours, since, now),
+        _estimated_drop(home, policy.deployment_id, triggers.estimated_drop, since, now),
     ]
     return [found for found in fired if found is not None]
 
@@ -299,4 +305,38 @@ def _schedule(every_hours: float | None, since: float, now: float) -> Fired | No
         hours,
         every_hours,
         f"{hours:.1f} h since the last retrain (schedule: every {every_hours:g} h).",
+    )
+
+
+def _estimated_drop(
+    home: Path, deployment_id: int, threshold: float | None, since: float, now: float
+) -> Fired | None:
+    """The newest window's estimated accuracy (or MAE) against the holdout's, before labels."""
+    if threshold is None:
+        return None
+    from core.monitor.alerts import ESTIMATED_MAIN
+    from core.monitor.estimation.history import SCOPE
+
+    with connect(home) as db:
+        rows = [
+            m
+            for m in monitoring.metrics(db, deployment_id, since, now)
+            if m["feature"] == SCOPE and m["metric"] in ESTIMATED_MAIN and m["value"] is not None
+        ]
+    if not rows or not rows[-1]["threshold"]:
+        return None
+    row = rows[-1]
+    estimate, expected = row["value"], row["threshold"]
+    regression = row["metric"] == "estimated_mae"
+    drop = (estimate - expected) if regression else (expected - estimate)
+    relative = drop / abs(expected)
+    if relative <= threshold:
+        return None
+    name = "mean absolute error" if regression else "accuracy"
+    return Fired(
+        "estimated_drop",
+        relative,
+        threshold,
+        f"Estimated {name} is {estimate:.4g} in the latest window against {expected:.4g} on the "
+        f"holdout, {relative:.1%} worse, before any labels (trigger: above {threshold:.0%}).",
     )

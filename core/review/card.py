@@ -26,6 +26,7 @@ from core.train.tracking import get_run
 
 NO_INTENDED_USE = "Not written yet: say who should use this model, for what, and for what not."
 TOP_FEATURES = 10
+SECURITY_NOT_RUN = "Not computed yet: run the security review in Review's Security tab."
 TOP_FEATURES_TITLE = "Top features (mean |SHAP|)"
 DETAIL = ("detail", "value")  # the header of the two-column tables: never an empty first row
 # what could format, link, open an HTML tag or entity, end a table cell or start a formula, anywhere
@@ -57,6 +58,7 @@ class ModelCard:
     verdict: str = ""
     # who trained, registered, reviewed, approved and deployed it, with their roles
     people: list[tuple[str, str, str]] = field(default_factory=list)
+    security: list[tuple[str, str, str]] = field(default_factory=list)  # check, verdict, detail
     # the review record: software, human oversight, retraining, monitoring, security, regulation
     record: list[CardSection] = field(default_factory=list)
 
@@ -107,6 +109,7 @@ def build_card(home: Path, ref: str | ModelVersion) -> ModelCard:
         notes=list(review.notes) if review else [],
         verdict=verdict.sentence,
         people=people_rows(home, version),
+        security=_security_rows(home, version),
         record=record_sections(home, version, run, decisions),
     )
 
@@ -208,6 +211,31 @@ def _top_features(home: Path, version: ModelVersion) -> list[tuple[str, str]]:
     return [(name, _num(value)) for name, value in cached[0].mean_abs()[:TOP_FEATURES]]
 
 
+def _security_rows(home: Path, version: ModelVersion) -> list[tuple[str, str, str]]:
+    """The security review's findings (the newest run), exposure as deployments are now."""
+    from core.review.security.report import cached_security
+
+    found = cached_security(home, version)
+    if found is None:
+        return []
+    verdict = {True: "pass", False: "FAIL", None: "not checked"}
+    membership = found.membership
+    rows = [("Membership inference", verdict[not membership.leaks], membership.sentence())]
+    if found.robustness is not None:
+        shaken = found.robustness
+        rows.append(("Robustness", "advice" if shaken.fragile else "pass", shaken.sentence()))
+    exposure = found.exposure
+    rows.append(
+        (
+            "Extraction exposure",
+            exposure.level,
+            " ".join([exposure.sentence(), *exposure.advice]),
+        )
+    )
+    rows += [(check.title, verdict[check.passed], check.detail) for check in found.integrity.checks]
+    return rows
+
+
 def _limitations(review: VersionReview | None, metrics: dict[str, Any]) -> list[str]:
     lines = []
     if review is not None:
@@ -262,6 +290,12 @@ def _markdown(card: ModelCard) -> list[str]:
     lines += ["## Fairness", ""]
     lines += (
         _md_table(("disparity", "value"), card.fairness) if card.fairness else ["Not measured.", ""]
+    )
+    lines += ["## Security", ""]
+    lines += (
+        _md_table(("check", "verdict", "detail"), card.security)
+        if card.security
+        else [SECURITY_NOT_RUN, ""]
     )
     lines += [f"## {_md(TOP_FEATURES_TITLE)}", ""]
     lines += (
@@ -337,6 +371,10 @@ def _html(card: ModelCard) -> str:
         _html_table(("disparity", "value"), card.fairness)
         if card.fairness
         else "<p>Not measured.</p>",
+        "<h2>Security</h2>",
+        _html_table(("check", "verdict", "detail"), card.security, verdict_column=1)
+        if card.security
+        else f"<p>{html.escape(SECURITY_NOT_RUN)}</p>",
         f"<h2>{html.escape(TOP_FEATURES_TITLE)}</h2>",
         _html_table(("feature", "mean |SHAP|"), card.top_features)
         if card.top_features

@@ -205,5 +205,7 @@ REGULATION = CardSection(
         ("Retraining policy", "2(f) pre-determined changes", "Governance: change control"),
         ("Monitoring plan", "9 post-market monitoring plan (Art. 72)", "Ongoing monitoring"),
         ("Security measures", "2(h) cybersecurity measures", "Implementation controls"),
+        ("Security", "2(g) robustness testing; 2(h) cybersecurity",
+         "Validation: robustness and limitations"),
     ],
 )  # fmt: skip

@@ -10,6 +10,7 @@ import numpy as np
 
 from core.data.quality import LEAKAGE_MIN_ROWS, LEAKAGE_MIN_STRENGTH
 from core.review.leakage import LeakSuspect
+from core.review.security.membership import DEFAULT_MAX_ADVANTAGE
 from core.review.segments import Segment
 from core.train.evaluate import HIGHER_IS_BETTER
 from core.words import metric as _label
@@ -44,6 +45,7 @@ class GateConfig:
     min_segment_rows: int = 50
     max_feature_strength: float | None = LEAKAGE_MIN_STRENGTH
     too_good_score: float | None = TOO_GOOD_SCORE
+    max_membership_advantage: float | None = DEFAULT_MAX_ADVANTAGE
 
     @classmethod
     def defaults(cls, task: str, *, segment_columns: tuple[str, ...] = ()) -> GateConfig:
@@ -87,6 +89,9 @@ class Evidence:
     segments: tuple[Segment, ...] = field(default=())
     holdout_rows: int = 0
     leak_suspects: tuple[LeakSuspect, ...] | None = None  # None: not looked for
+    # the membership-inference attack's advantage and what chance gives on as many rows
+    membership_advantage: float | None = None  # None: not measured
+    membership_chance: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -310,3 +315,29 @@ def _too_good(config: GateConfig, evidence: Evidence) -> bool:
         return False
     enough = evidence.holdout_rows >= LEAKAGE_MIN_ROWS
     return enough and evidence.holdout >= bar and evidence.baseline < bar
+
+
+@gate("security")
+def _security(config: GateConfig, evidence: Evidence) -> GateResult:
+    """Fails when a loss-threshold attack tells training rows from holdout rows better than
+    the bar allows, and better than chance on this many rows."""
+    title = "Security: membership inference"
+    bar = config.max_membership_advantage
+    if bar is None:
+        return _off("security", title)
+    advantage = evidence.membership_advantage
+    if advantage is None:
+        return _off("security", title, "the attack was not run")
+    passed = advantage <= max(bar, evidence.membership_chance)
+    message = (
+        f"An attacker comparing the model's loss tells training rows from holdout rows with an "
+        f"advantage of {advantage:.3f} (true- minus false-positive rate at the best threshold; "
+        f"allowed {bar:.3f}, chance alone reaches {evidence.membership_chance:.3f})."
+        + (
+            ""
+            if passed
+            else " The model remembers its training rows: regularise it (shallower trees, more "
+            "neighbours, stronger penalty) or train on more rows, then review again."
+        )
+    )
+    return GateResult("security", title, passed, advantage, bar, message)

@@ -35,6 +35,7 @@ MAX_TRAIN_ROWS = 20_000
 MAX_SEGMENTS = 60
 JOB_KIND = "review_model_version"
 CHAMPION_UNUSABLE = "The champion {label} could not score this holdout ({error})."
+MEMBERSHIP_UNCHECKED = "The membership-inference attack could not run ({error})."
 LEAKAGE_UNCHECKED = "The training rows could not be checked for target leakage ({error})."
 
 
@@ -142,6 +143,7 @@ def review_version(
         segments=tuple(segments),
         holdout_rows=len(data.X_holdout),
         leak_suspects=_leak_suspects(data, config, notes),
+        **_membership(pipeline, data, config, notes),
     )
     gates = check_gates(config, evidence)
     report(0.8, "Measuring fairness across groups")
@@ -211,6 +213,32 @@ def _leak_suspects(
     except (ValueError, TypeError, pa.ArrowException) as error:
         notes.append(LEAKAGE_UNCHECKED.format(error=error))
         return None
+
+
+def _membership(
+    pipeline: Any, data: TrainingData, config: GateConfig, notes: list[str]
+) -> dict[str, Any]:
+    """The security gate's evidence: the membership-inference attack (the Security tab has
+    the whole security review)."""
+    if config.max_membership_advantage is None:
+        return {}
+    from core.review.security import membership_inference
+
+    try:
+        found = membership_inference(
+            pipeline,
+            X_train=data.X_train,
+            y_train=data.y_train,
+            X_holdout=data.X_holdout,
+            y_holdout=data.y_holdout,
+            task=data.task,
+            bar=config.max_membership_advantage,
+            seed=data.seed,
+        )
+    except (ValueError, TypeError) as error:
+        notes.append(MEMBERSHIP_UNCHECKED.format(error=error))
+        return {}
+    return {"membership_advantage": found.advantage, "membership_chance": found.chance}
 
 
 def _train_score(pipeline: Any, data: TrainingData, metric: str) -> float:

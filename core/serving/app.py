@@ -22,13 +22,16 @@ from fastapi.responses import JSONResponse, Response
 from core.serving import mlflow_protocol as mlflow
 from core.serving.bodies import BODY_SECONDS, BodyError, parse_json, read_body
 from core.serving.feedback import labels as checked_labels
+from core.serving.hardening import RateLimiter, limiter_for, retry_after, shaped, too_many
 from core.serving.inputs import PayloadError, check_rows
 from core.serving.keys import key_matches
+from core.serving.ood import TrainingRanges, training_ranges
 from core.serving.openapi import document, serve_docs_offline
 from core.serving.prediction_log import PredictionLog
 from core.serving.scoring import Scores, ServedModel, load_served_model, score
 from core.serving.shadow import ShadowRequest, ShadowScorer
 from core.store import connection, deployments
+from core.store.deployments import ServingSettings
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # 10,000 rows of a few dozen columns, spaced JSON included
 MAX_ROWS = 10_000
@@ -63,6 +66,7 @@ class _Answer:
     model: ServedModel
     scores: Scores
     logged: Any
+    ood: list[list[str]] = field(default_factory=list)  # each row's out-of-distribution inputs
 
 
 @dataclass
@@ -82,10 +86,27 @@ class _Service:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     answering: set[asyncio.Future[Any]] = field(default_factory=set)
     shadow: ShadowScorer | None = None
+    settings: ServingSettings = field(default_factory=ServingSettings)
+    limiter: RateLimiter | None = None
+    ranges: dict[int, TrainingRanges] = field(default_factory=dict)  # by model version id
 
-    def log_row(self, pending: _Pending, scores: Scores, latency_ms: float) -> tuple:
-        """The request's log row (deployments.PREDICTION_COLUMNS order): its rows as JSON arrays."""
+    def follow(self, settings: ServingSettings) -> None:
+        """Take the deployment's hardening; a limiter whose rate is unchanged keeps its buckets."""
+        self.settings = settings
+        self.limiter = limiter_for(settings, self.limiter)
+
+    def ood(self, pending: _Pending, scores: Scores) -> list[list[str]]:
+        ranges = self.ranges.get(pending.model.version_id)
+        if ranges is None:
+            return scores.unseen
+        return ranges.flags(pending.values, scores.unseen, len(pending.rows))
+
+    def log_row(
+        self, pending: _Pending, scores: Scores, latency_ms: float, ood: list[list[str]]
+    ) -> tuple:
+        """The request's log row (deployments.LOGGED_COLUMNS order): its rows as JSON arrays."""
         probabilities = scores.probabilities
+        flagged = sum(1 for names in ood if names)
         return (
             self.deployment_id,
             pending.model.version_id,
@@ -99,6 +120,8 @@ class _Service:
             None if probabilities is None else _json(probabilities),
             orjson.dumps(scores.unseen).decode() if any(scores.unseen) else None,
             None,
+            orjson.dumps(ood).decode() if flagged else None,
+            flagged,
         )
 
     def error_row(self, request_id: str, status: int, detail: Any, started: float) -> tuple:
@@ -106,7 +129,7 @@ class _Service:
         latency = (time.perf_counter() - started) * 1000
         error = detail if isinstance(detail, str) else orjson.dumps(detail).decode()
         row = (self.deployment_id, version, request_id, time.time(), latency, status, 0)
-        return (*row, None, None, None, None, error)
+        return (*row, None, None, None, None, error, None, 0)
 
 
 def _service_version() -> str:
@@ -134,10 +157,13 @@ def create_app(
     max_rows: int = MAX_ROWS,
     watch_seconds: float = WATCH_SECONDS,
     body_seconds: float = BODY_SECONDS,
+    settings: ServingSettings | None = None,
 ) -> FastAPI:
-    """The service for a deployment (its version and key followed live from the store), or for
-    version ``ref`` with a fixed key hash (None: no key, for tests in process)."""
+    """The service for a deployment (its version, key and hardening followed live from the
+    store), or for version ``ref`` with a fixed key hash (None: no key, for tests in process)
+    and fixed ``settings``."""
     service = _Service(home, deployment_id, key_hash=api_key_hash)
+    service.follow(settings or ServingSettings())
     service.require_key = deployment_id is not None or api_key_hash is not None
 
     @asynccontextmanager
@@ -164,16 +190,17 @@ def create_app(
         return JSONResponse({"detail": INTERNAL}, status_code=500)
 
     def refused(request: Request, *, as_mlflow: bool = False) -> JSONResponse | None:
-        """401 unless the request carries the deployment's key (checked in each endpoint:
-        an HTTP middleware would cost a task per request)."""
+        """401 unless the request carries the deployment's key, 429 when that key has used its
+        rate (checked in each endpoint: an HTTP middleware would cost a task per request)."""
+        key = _presented_key(request)
         if not service.require_key:
-            return None
+            return _rate_limited(service, key, as_mlflow=as_mlflow)
         if service.key_hash is None:
             message = REVOKED
-        elif not _authorised(request, service.key_hash):
+        elif not key_matches(key, service.key_hash):
             message = NO_KEY
         else:
-            return None
+            return _rate_limited(service, key, as_mlflow=as_mlflow)
         body = mlflow.error_body(401, message) if as_mlflow else {"detail": message}
         return JSONResponse(body, status_code=401)
 
@@ -237,7 +264,7 @@ def create_app(
         if isinstance(answer, PayloadError):
             _log_error(service, 422, answer.to_detail(), started)
             return JSONResponse({"detail": answer.to_detail()}, status_code=422)
-        return _prediction_response(pending, answer)
+        return _prediction_response(pending, answer, service.settings)
 
     async def invocations(request: Request) -> Response:
         started = time.perf_counter()
@@ -269,7 +296,7 @@ def create_app(
         if isinstance(answer, PayloadError):
             _log_error(service, 400, answer.to_detail(), started)
             return JSONResponse(mlflow.error_body(400, answer.to_message()), status_code=400)
-        return _prediction_response(pending, answer)
+        return _prediction_response(pending, answer, service.settings)
 
     async def feedback(request: Request) -> Response:
         # A write to the store (labels) that core.auth's roles do not check, on purpose: the
@@ -323,6 +350,7 @@ async def _start(
         ref = watched[0]
     assert ref is not None
     service.model = await run_in_threadpool(load_served_model, service.home, ref, engine=engine)
+    await _load_ranges(service, service.model)
     document(app, service.model)
     service.log = PredictionLog(service.home)
     service.shadow = ShadowScorer(service.home, service.deployment_id)
@@ -350,9 +378,11 @@ def _watch(service: _Service) -> tuple[int, str | None, str, int | None]:
     assert service.deployment_id is not None
     with connection.connect(service.home) as db:
         watched = deployments.watch(db, service.deployment_id)
-    if watched is None:
+        settings = deployments.serving_settings(db, service.deployment_id)
+    if watched is None or settings is None:
         raise RuntimeError(NO_DEPLOYMENT.format(id=service.deployment_id, home=service.home))
     service.key_hash = watched[1]
+    service.follow(settings)
     return watched
 
 
@@ -367,6 +397,7 @@ async def _follow_store(service: _Service, engine: str, every: float) -> None:
                 new = await run_in_threadpool(
                     load_served_model, service.home, version_id, engine=engine
                 )
+                await _load_ranges(service, new)
                 service.model = new
                 log.info("now serving %s with %s", new.label, new.engine)
             await _follow_shadow(service, shadow_id, engine)
@@ -455,12 +486,13 @@ def _score_batch(
                 continue
             latency = (time.perf_counter() - pending.started) * 1000
             try:
-                log_rows.append(service.log_row(pending, scores, latency))
+                ood = service.ood(pending, scores)
+                log_rows.append(service.log_row(pending, scores, latency, ood))
             except (TypeError, ValueError) as error:  # a value the log cannot hold
                 log.warning("could not log request %s: %s", pending.request_id, error)
                 answers.append(PayloadError(NOT_SCORED.format(error=type(error).__name__)))
                 continue
-            answers.append(_Answer(pending.model, scores, None))
+            answers.append(_Answer(pending.model, scores, None, ood))
     if log_rows:
         logged = service.log.append(log_rows)
         for answer in answers:
@@ -522,7 +554,7 @@ def _log_error(service: _Service, status: int, detail: Any, started: float) -> N
         service.log.append([service.error_row(os.urandom(16).hex(), status, detail, started)])
 
 
-def _prediction_response(pending: _Pending, answer: _Answer) -> Response:
+def _prediction_response(pending: _Pending, answer: _Answer, settings: ServingSettings) -> Response:
     scores = answer.scores
     body: dict[str, Any] = {
         "predictions": scores.predictions,
@@ -535,8 +567,10 @@ def _prediction_response(pending: _Pending, answer: _Answer) -> Response:
     unseen = sum(len(columns) for columns in scores.unseen)
     if unseen:
         body["unseen_categories"] = unseen
+    body["out_of_distribution"] = [bool(names) for names in answer.ood]
     if pending.notes:
         body["warnings"] = pending.notes
+    body = shaped(body, settings)
     return Response(
         orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
     )
@@ -545,11 +579,41 @@ def _prediction_response(pending: _Pending, answer: _Answer) -> Response:
 # -- requests ----------------------------------------------------------------------------------
 
 
-def _authorised(request: Request, expected_hash: str) -> bool:
+def _presented_key(request: Request) -> str:
     header = request.headers.get("authorization", "")
     key = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    key = key or request.headers.get("x-api-key", "")
-    return key_matches(key, expected_hash)
+    return key or request.headers.get("x-api-key", "")
+
+
+def _rate_limited(service: _Service, key: str, *, as_mlflow: bool) -> JSONResponse | None:
+    """429 with Retry-After when ``key`` has used its bucket; None when it may go on."""
+    limiter = service.limiter
+    if limiter is None:
+        return None
+    wait = limiter.wait(key)
+    if wait <= 0:
+        return None
+    message = too_many(service.settings, wait)
+    # MLflow answers 429 with REQUEST_LIMIT_EXCEEDED
+    body = {"error_code": "REQUEST_LIMIT_EXCEEDED", "message": message} if as_mlflow else None
+    return JSONResponse(
+        body or {"detail": message}, status_code=429, headers={"Retry-After": retry_after(wait)}
+    )
+
+
+async def _load_ranges(service: _Service, model: ServedModel) -> None:
+    """The version's training ranges, read once per version; without them only unseen
+    categories are flagged (a version whose data cannot be read still serves)."""
+    if model.version_id in service.ranges:
+        return
+    try:
+        found = await run_in_threadpool(
+            training_ranges, service.home, model.version_id, model.columns
+        )
+    except Exception:  # the answers matter more than the flag
+        log.exception("could not read the training ranges of %s", model.label)
+        found = TrainingRanges({})
+    service.ranges[model.version_id] = found
 
 
 async def _json_body(request: Request, most: int, seconds: float) -> tuple[Any, bool]:

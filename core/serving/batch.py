@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,13 @@ from core.data import ingest
 from core.data.booleans import truth
 from core.data.export import write_csv, write_parquet
 from core.data.ingest import messages as ingest_messages
+from core.jobs.compute import (
+    ComputeBackend,
+    LocalBackend,
+    compute_backend,
+    job_compute,
+    with_notice,
+)
 from core.prep.transformers import level_text
 from core.serving.inputs import BOOLEAN, DATETIME, NUMBER, InputColumn, parse_dates
 from core.serving.scoring import ServedModel, load_served_model, score
@@ -111,7 +118,11 @@ def score_file(
     model = _load(home, ref, engine)
     report(0.0, f"Reading {source.name}")
     frame, warnings = read_frame(source)
-    scored = _score(model, frame, progress=_scaled(report, 0.05, 0.9))
+    with compute_backend() as backend:
+        shipped = _portable(home, model, backend)
+        scored = _score(model, frame, progress=_scaled(report, 0.05, 0.9), backend=shipped)
+        notice = backend.placement().notice
+    warnings = (*warnings, notice) if notice else warnings
     report(0.9, f"Writing {out.name}")
     try:
         write(scored.frame, out)
@@ -245,9 +256,23 @@ def _score(
     *,
     progress: Progress | None,
     chunk_rows: int = CHUNK_ROWS,
+    backend: _Shipped | None = None,
 ) -> _Scored:
     inputs = model_inputs(model, frame)
     report = progress or _ignore
+    if backend is not None:
+        parts = _score_partitions(backend, inputs, chunk_rows, report)
+    else:
+        parts = _score_here(model, inputs, chunk_rows, report)
+    outputs = pd.concat(parts)
+    outputs.index = frame.index
+    kept = frame.drop(columns=[name for name in outputs.columns if name in frame.columns])
+    return _Scored(pd.concat([kept, outputs], axis=1), _notes(model, frame, inputs))
+
+
+def _score_here(
+    model: ServedModel, inputs: pd.DataFrame, chunk_rows: int, report: Progress
+) -> list[pd.DataFrame]:
     parts = []
     total = len(inputs)
     # One OpenMP/BLAS thread: on a machine shared with the app and the service, spinning
@@ -257,10 +282,81 @@ def _score(
             parts.append(_predict(model, inputs.iloc[start : start + chunk_rows]))
             done = min(start + chunk_rows, total)
             report(done / total, f"Scored {done:,} of {total:,} rows")
-    outputs = pd.concat(parts)
-    outputs.index = frame.index
-    kept = frame.drop(columns=[name for name in outputs.columns if name in frame.columns])
-    return _Scored(pd.concat([kept, outputs], axis=1), _notes(model, frame, inputs))
+    return parts
+
+
+# -- scoring on a Dask cluster ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PortableModel:
+    """A served model as a worker can receive it: the ONNX copy as bytes, not a session."""
+
+    model: ServedModel
+    onnx_bytes: bytes | None
+
+
+@dataclass(frozen=True)
+class _Shipped:
+    backend: ComputeBackend
+    model: _PortableModel
+
+
+def _portable(home: Path, model: ServedModel, backend: ComputeBackend) -> _Shipped | None:
+    """The model ready to send to ``backend``'s workers (None: score here, as today)."""
+    if isinstance(backend, LocalBackend):
+        return None
+    onnx_bytes = None
+    if model.onnx is not None:
+        from core.train.registry import model_file, model_version_by_id
+
+        version = model_version_by_id(home, model.version_id)
+        onnx_bytes = model_file(home, version, kind="onnx").read_bytes()
+    bare = replace(model, onnx=None)
+    return _Shipped(backend, _PortableModel(bare, onnx_bytes))
+
+
+# a worker builds each version's ONNX session once, not once per partition
+_ON_WORKER: dict[tuple[int, int], ServedModel] = {}
+
+
+def _received(portable: _PortableModel) -> ServedModel:
+    """On a worker: the served model again, with the same engine the studio chose."""
+    if portable.onnx_bytes is None:
+        return portable.model
+    key = (portable.model.version_id, len(portable.onnx_bytes))
+    if key not in _ON_WORKER:
+        from core.serving.scoring import OnnxRunner
+        from core.train.onnx import onnx_inputs, onnx_session
+
+        session = onnx_session(portable.onnx_bytes, threads=1)
+        runner = OnnxRunner(session, onnx_inputs(session), portable.model.task)
+        _ON_WORKER[key] = replace(portable.model, onnx=runner)
+    return _ON_WORKER[key]
+
+
+def _predict_partition(rows: pd.DataFrame, *, model: _PortableModel) -> pd.DataFrame:
+    """One partition's predictions on a compute worker (it never opens the store)."""
+    with threadpool_limits(limits=1):
+        return _predict(_received(model), rows)
+
+
+def _score_partitions(
+    shipped: _Shipped, inputs: pd.DataFrame, chunk_rows: int, report: Progress
+) -> list[pd.DataFrame]:
+    """The partitions of ``chunk_rows`` rows scored on the cluster, in order: the same chunks
+    as here, so every row gets the same answer."""
+    total = len(inputs)
+    partitions = [inputs.iloc[start : start + chunk_rows] for start in range(0, total, chunk_rows)]
+
+    def done(count: int, of: int) -> None:
+        rows = min(count * chunk_rows, total)
+        report(count / of, f"Scored {rows:,} of {total:,} rows on the cluster")
+
+    parts: list[pd.DataFrame] = shipped.backend.map(
+        _predict_partition, partitions, shared={"model": shipped.model}, on_done=done
+    )
+    return parts
 
 
 def _predict(model: ServedModel, rows: pd.DataFrame) -> pd.DataFrame:
@@ -437,7 +533,12 @@ def batch_score_job(home: Path, params: dict[str, Any], progress: Progress) -> d
         model = _load(home, str(params["model_version"]), "auto")  # as its deployment serves
         progress(0.02, f"Reading {file_name}")
         frame, warnings = read_frame(upload, file_name=file_name)
-        scored = _score(model, frame, progress=_scaled(progress, 0.05, 0.9))
+        with job_compute(home, getattr(progress, "job_id", None)) as backend:
+            report = with_notice(progress, backend.placement())
+            shipped = _portable(home, model, backend)
+            scored = _score(model, frame, progress=_scaled(report, 0.05, 0.9), backend=shipped)
+            notice = backend.placement().notice
+        warnings = (*warnings, notice) if notice else warnings
     finally:
         upload.unlink(missing_ok=True)
     progress(0.9, "Writing the scored rows")

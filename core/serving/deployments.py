@@ -20,6 +20,7 @@ from core.auth import Permission
 from core.auth.access import authorized_actor
 from core.auth.duties import check_may_promote
 from core.processes import process_running, spawn_detached
+from core.serving.hardening import checked_settings
 from core.serving.keys import key_hash, new_api_key
 from core.serving.supervisor import (
     APP_FACTORY,
@@ -29,7 +30,7 @@ from core.serving.supervisor import (
     server_env,
 )
 from core.store import audit, connect, deployments, models
-from core.store.deployments import Deployment
+from core.store.deployments import Deployment, ServingSettings
 
 LOOPBACK = "127.0.0.1"
 READY_TIMEOUT_S = 90.0
@@ -86,21 +87,53 @@ def deploy(
     actor: str = "studio",
     override_reason: str | None = None,
     wait: bool = True,
+    settings: ServingSettings | None = None,
 ) -> tuple[Deployment, str]:
-    """Start a supervised service for model version ``ref``; returns it and its API key (the
-    only time the key is shown: the store keeps its hash)."""
+    """Start a supervised service for model version ``ref`` (with ``settings``' rate limit and
+    answer shape); returns it and its API key (the only time the key is shown: the store keeps
+    its hash)."""
     actor = authorized_actor(home, Permission.DEPLOY, actor)
     version = find_model_version(home, ref)
     reason = _approved_or_reason(version, override_reason)
     check_may_promote(home, version)
     check_files(home, version)  # before any row or process: a bad file is refused at once
     api_key = new_api_key()
-    fields = {"log_path": new_artifact_path(LOG_FOLDER, ".log")}
+    fields = {"log_path": new_artifact_path(LOG_FOLDER, ".log"), **_setting_fields(settings)}
     deployment = _new_deployment(home, version, host, port, workers, api_key, actor, fields)
     with connect(home) as db:
         _audit(db, actor, "deployment.create", deployment, version=version.label, reason=reason)
     _spawn_supervisor(home, deployment)
     return (wait_until_ready(home, deployment.id) if wait else deployment), api_key
+
+
+def set_hardening(
+    home: Path, deployment_id: int, settings: ServingSettings, *, actor: str = "studio"
+) -> Deployment:
+    """Change a deployment's rate limit and answer shape; its service follows within a second,
+    without a restart."""
+    actor = authorized_actor(home, Permission.DEPLOY, actor)
+    deployment = get_deployment(home, deployment_id)
+    with connect(home) as db:
+        deployments.update(db, deployment_id, **_setting_fields(settings))
+        _audit(db, actor, "deployment.hardening", deployment, **settings.to_dict())
+    return get_deployment(home, deployment_id)
+
+
+def hardening_of(deployment: Deployment) -> ServingSettings:
+    """The rate limit and answer shape a deployment's service follows."""
+    return ServingSettings(
+        deployment.rate_limit,
+        deployment.rate_burst,
+        deployment.round_decimals,
+        deployment.labels_only,
+    )
+
+
+def _setting_fields(settings: ServingSettings | None) -> dict[str, Any]:
+    if settings is None:
+        return {}
+    checked = checked_settings(**settings.to_dict())
+    return {**checked.to_dict(), "labels_only": int(checked.labels_only)}
 
 
 def check_files(home: Path, version: models.ModelVersion) -> None:

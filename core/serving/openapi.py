@@ -166,6 +166,16 @@ def _label(model: ServedModel) -> dict[str, Any]:
     return label
 
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Whole seconds until the API key may send again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+_TOO_MANY = {
+    "description": "Too many requests for this API key (the deployment's rate limit)",
+    "headers": _RETRY_AFTER,
+}
 _RESPONSES = {
     "200": {
         "description": "Answered",
@@ -177,6 +187,7 @@ _RESPONSES = {
     "413": {"description": "Body too large"},
     "415": {"description": "Not JSON"},
     "422": {"description": "Input that does not fit the model, with the field path"},
+    "429": _TOO_MANY,
 }
 _MLFLOW_ERROR = {
     "application/json": {
@@ -187,7 +198,7 @@ _MLFLOW_ERROR = {
         }
     }
 }
-_KEY_RESPONSES = {"401": {"description": "Missing, wrong or revoked API key"}}
+_KEY_RESPONSES = {"401": {"description": "Missing, wrong or revoked API key"}, "429": _TOO_MANY}
 _TEXT_RESPONSES = {
     "200": {"description": "Ready", "content": {"text/plain": {"schema": {"type": "string"}}}},
     "503": {"description": "Still loading the model"},
@@ -199,4 +210,5 @@ _MLFLOW_RESPONSES = {
     "408": {"description": "The body arrived too slowly", "content": _MLFLOW_ERROR},
     "413": {"description": "Body too large", "content": _MLFLOW_ERROR},
     "415": {"description": "Not JSON or CSV, or not UTF-8", "content": _MLFLOW_ERROR},
+    "429": {**_TOO_MANY, "content": _MLFLOW_ERROR},
 }

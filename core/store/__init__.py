@@ -1,5 +1,7 @@
 """The studio's one SQLite store: connection, numbered migrations and one module per entity."""
 
+# first, so that sqlite_utils is imported without pandas (see _sqlite_utils)
+from core.store import _sqlite_utils  # noqa: F401, I001
 from core.store._rows import now
 from core.store.connection import connect, writing
 

@@ -43,6 +43,10 @@ class Deployment:
     started_at: str | None
     stopped_at: str | None
     shadow_version_id: int | None = None
+    rate_limit: float | None = None  # requests per second per API key; None: no limit
+    rate_burst: int | None = None  # requests a key may send at once (None: one second's worth)
+    round_decimals: int | None = None  # probabilities rounded to this many decimals
+    labels_only: bool = False  # answers carry the predicted labels, no probabilities
 
     @property
     def url(self) -> str:
@@ -69,6 +73,7 @@ _DEPLOYMENT_QUERY = """SELECT d.*, m.name || ' v' || v.version AS model_label
 def _deployment(row: dict[str, Any]) -> Deployment:
     row = dict(row)
     row["foreground"] = bool(row["foreground"])
+    row["labels_only"] = bool(row.get("labels_only"))
     return Deployment(**row)
 
 
@@ -125,18 +130,54 @@ PREDICTION_COLUMNS = (
     "unseen",
     "error",
 )
+# what the service logs after those: each row's out-of-distribution inputs and how many rows
+LOGGED_COLUMNS = (*PREDICTION_COLUMNS, "ood", "ood_rows")
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """The hardening a running service follows from its deployment row."""
+
+    rate_limit: float | None = None
+    rate_burst: int | None = None
+    round_decimals: int | None = None
+    labels_only: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def serving_settings(db: Database, deployment_id: int) -> ServingSettings | None:
+    """The deployment's rate limit and answer shape (None: no such deployment)."""
+    row = _rows.first(
+        db.table("deployments").rows_where(
+            "id = ?",
+            [deployment_id],
+            select="rate_limit, rate_burst, round_decimals, labels_only",
+        )
+    )
+    if row is None:
+        return None
+    return ServingSettings(
+        row["rate_limit"], row["rate_burst"], row["round_decimals"], bool(row["labels_only"])
+    )
 
 
 def log_predictions(db: Database, requests: list[tuple[Any, ...]]) -> None:
-    """Append prediction log rows, one per request (tuples in PREDICTION_COLUMNS order), in one
-    transaction. A request's rows travel as JSON arrays: one write per request, not per row."""
-    names = ", ".join(PREDICTION_COLUMNS)
+    """Append prediction log rows, one per request (tuples in PREDICTION_COLUMNS order, or
+    LOGGED_COLUMNS with the out-of-distribution flags), in one transaction. A request's rows
+    travel as JSON arrays: one write per request, not per row."""
+    full = [request for request in requests if len(request) == len(LOGGED_COLUMNS)]
+    short = [request for request in requests if len(request) != len(LOGGED_COLUMNS)]
     # executemany of prepared tuples: the serving hot path, measured
     with writing(db):
-        db.conn.executemany(
-            f"INSERT INTO predictions ({names}) VALUES ({_rows.marks(PREDICTION_COLUMNS)})",
-            requests,
-        )
+        for columns, rows in ((LOGGED_COLUMNS, full), (PREDICTION_COLUMNS, short)):
+            if rows:
+                db.conn.executemany(
+                    f"INSERT INTO predictions ({', '.join(columns)}) "
+                    f"VALUES ({_rows.marks(columns)})",
+                    rows,
+                )
 
 
 def record_labels(
@@ -186,7 +227,7 @@ def predictions(db: Database, deployment_id: int, *, limit: int = 1000) -> list[
     # raw tuples: a request's rows are unpacked from its JSON arrays below
     requests = db.execute(
         """SELECT request_id, created_at, latency_ms, status, rows, inputs, predictions,
-                  probabilities, unseen, error, model_version_id
+                  probabilities, unseen, error, model_version_id, ood
            FROM predictions WHERE deployment_id = ? ORDER BY id DESC LIMIT ?""",
         [deployment_id, limit],
     ).fetchall()
@@ -213,7 +254,7 @@ def _labels_of(db: Database, request_ids: list[str]) -> dict[tuple[str, int], st
 
 def _request_rows(request: tuple[Any, ...], labels: dict[tuple[str, int], str]) -> list[dict]:
     request_id, created_at, latency, status, size, inputs, predicted_json, *rest = request
-    probabilities, unseen, error, version_id = rest
+    probabilities, unseen, error, version_id, ood = rest
     common = {
         "request_id": request_id,
         "created_at": created_at,
@@ -227,6 +268,7 @@ def _request_rows(request: tuple[Any, ...], labels: dict[tuple[str, int], str]) 
     predicted = json.loads(predicted_json)
     shares = json.loads(probabilities) if probabilities else [None] * size
     unseen_rows = json.loads(unseen) if unseen else [[]] * size
+    ood_rows = json.loads(ood) if ood else [[]] * size
     return [
         {
             **common,
@@ -235,6 +277,7 @@ def _request_rows(request: tuple[Any, ...], labels: dict[tuple[str, int], str]) 
             "prediction": predicted[index],
             "probabilities": shares[index],
             "unseen": unseen_rows[index],
+            "out_of_distribution": ood_rows[index],
             "label": json.loads(labels[(request_id, index)])
             if (request_id, index) in labels
             else None,
@@ -251,3 +294,15 @@ def logged_request_ids(db: Database, request_ids: list[str]) -> set[str]:
         sql = f"SELECT request_id FROM predictions WHERE request_id IN ({_rows.marks(chunk)})"
         found.update(row[0] for row in db.execute(sql, chunk))
     return found
+
+
+def ood_counts(
+    db: Database, deployment_id: int, *, since: float, bucket_seconds: float
+) -> list[tuple[float, int, int]]:
+    """(bucket start, rows answered, rows flagged out of distribution) per time bucket of a
+    deployment's answered requests since ``since`` (epoch seconds), oldest first."""
+    sql = """SELECT CAST(created_at / ? AS INTEGER) * ? AS bucket, SUM(rows), SUM(ood_rows)
+             FROM predictions WHERE deployment_id = ? AND created_at >= ? AND status = 200
+             GROUP BY bucket ORDER BY bucket"""
+    found = db.execute(sql, [bucket_seconds, bucket_seconds, deployment_id, since]).fetchall()
+    return [(float(bucket), int(rows or 0), int(flagged or 0)) for bucket, rows, flagged in found]

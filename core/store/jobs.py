@@ -272,3 +272,22 @@ def find(
 
 def active(db: Database) -> list[Job]:
     return _jobs(db, {}, _ACTIVE, order_by="id")
+
+
+def set_compute(db: Database, job_id: int, placement: dict[str, Any]) -> None:
+    """Record where a job does its work (see core.jobs.compute.Placement)."""
+    _rows.update(
+        db, "jobs", job_id, {"compute_json": json.dumps(placement)}, known={"compute_json"}
+    )
+
+
+def compute_of(db: Database, job_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Where each of these jobs did its work, for those that recorded it."""
+    if not job_ids:
+        return {}
+    rows = db.table("jobs").rows_where(
+        f"id IN ({_rows.marks(job_ids)}) AND compute_json IS NOT NULL",
+        list(job_ids),
+        select="id, compute_json",
+    )
+    return {row["id"]: _rows.loads(row["compute_json"], {}) for row in rows}

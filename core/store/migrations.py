@@ -530,6 +530,28 @@ def _job_queue(db: Database) -> None:
     db.execute("CREATE INDEX jobs_by_status ON jobs(status, id)")
 
 
+@migrations(name="0012_job_compute")
+def _job_compute(db: Database) -> None:
+    # where a job or run did its work: this machine or a Dask cluster, its workers, any notice
+    db.execute("ALTER TABLE jobs ADD COLUMN compute_json TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN compute_json TEXT")
+
+
+@migrations(name="0014_security")
+def _security(db: Database) -> None:
+    # serving hardening a security review can require, followed live by the running service:
+    # requests per second per API key (NULL: no limit) and the burst its bucket holds, the
+    # decimals probabilities are rounded to (NULL: full precision) and answers with labels only
+    db.execute("ALTER TABLE deployments ADD COLUMN rate_limit REAL")
+    db.execute("ALTER TABLE deployments ADD COLUMN rate_burst INTEGER")
+    db.execute("ALTER TABLE deployments ADD COLUMN round_decimals INTEGER")
+    db.execute("ALTER TABLE deployments ADD COLUMN labels_only INTEGER NOT NULL DEFAULT 0")
+    # each answered row's inputs outside the training ranges or unseen categories (JSON lists
+    # per row, NULL when none) and how many rows were flagged, for Monitor's chart
+    db.execute("ALTER TABLE predictions ADD COLUMN ood TEXT")
+    db.execute("ALTER TABLE predictions ADD COLUMN ood_rows INTEGER NOT NULL DEFAULT 0")
+
+
 @migrations(name="0015_fast_path")
 def _fast_path(db: Database) -> None:
     # the NumPy fast path's check at registration (ok, reason, rows compared); '{}' for

@@ -223,3 +223,54 @@ def alerts(
 def get_alert(db: Database, alert_id: int) -> Alert | None:
     row = _rows.first(db.table("alerts").rows_where("id = ?", [alert_id]))
     return Alert(**row) if row else None
+
+
+def window_log(
+    db: Database, deployment_id: int, start: float, end: float, *, limit: int
+) -> list[tuple[Any, Any, Any]]:
+    """(inputs, predictions, probabilities), parsed, of requests answered in [start, end), newest
+    first, until ``limit`` rows are in."""
+    found: list[tuple[Any, Any, Any]] = []
+    rows = 0
+    cursor = db.execute(
+        """SELECT inputs, predictions, probabilities FROM predictions WHERE deployment_id = ?
+           AND created_at >= ? AND created_at < ? AND status = 200 ORDER BY id DESC""",
+        [deployment_id, start, end],
+    )
+    for inputs, predictions, probabilities in cursor:
+        answered = json.loads(inputs)
+        shares = None if probabilities is None else json.loads(probabilities)
+        found.append((answered, json.loads(predictions), shares))
+        rows += len(answered)
+        if rows >= limit:
+            break
+    return found
+
+
+def labelled_log(
+    db: Database, deployment_id: int, start: float, end: float
+) -> list[tuple[float, Any, Any, Any]]:
+    """(logged at, prediction, probabilities or None, label) of every labelled row of requests
+    logged in [start, end)."""
+    found = db.execute(
+        """SELECT p.created_at, p.request_id, p.predictions, p.probabilities, l.row, l.label
+           FROM prediction_labels l JOIN predictions p ON p.request_id = l.request_id
+           WHERE p.deployment_id = ? AND p.created_at >= ? AND p.created_at < ?
+           AND p.status = 200 ORDER BY p.request_id""",
+        [deployment_id, start, end],
+    ).fetchall()
+    parsed: dict[str, tuple[Any, Any]] = {}
+    rows = []
+    for created_at, request_id, predictions, probabilities, row, label in found:
+        if request_id not in parsed:
+            parsed = {
+                request_id: (
+                    json.loads(predictions),
+                    None if probabilities is None else json.loads(probabilities),
+                )
+            }
+        answers, shares = parsed[request_id]
+        rows.append(
+            (created_at, answers[row], None if shares is None else shares[row], json.loads(label))
+        )
+    return rows

@@ -313,3 +313,16 @@ def _summary(row: tuple[Any, ...]) -> RunSummary:
 def _tags(text: str | None) -> list[str]:
     # most runs have no tags; skipping the JSON parser for them halves the listing's cost
     return json.loads(text) if text and text != "[]" else []
+
+
+def set_compute(db: Database, run_id: int, placement: dict[str, Any]) -> None:
+    """Record where a run's fits ran (see core.jobs.compute.Placement)."""
+    _rows.update(
+        db, "runs", run_id, {"compute_json": json.dumps(placement)}, known={"compute_json"}
+    )
+
+
+def compute_of(db: Database, run_id: int) -> dict[str, Any] | None:
+    """Where a run's fits ran, when it recorded it."""
+    row = _rows.first(db.table("runs").rows_where("id = ?", [run_id], select="compute_json"))
+    return _rows.loads(row["compute_json"], None) if row else None

@@ -12,7 +12,6 @@ from core.auth.access import authorized_actor
 from core.store import audit, connect, models, runs
 from core.store.models import ModelVersion, NewModelVersion
 from core.store.runs import Run
-from core.train.model_files import load_model
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -89,6 +88,9 @@ def register_run(
         _check_override(override_reason, NEW_NOT_APPROVED)
     run = _finished_run(home, run_id)
     assert run.artifact_path and run.artifact_sha256
+    # imported here: loading a model imports scikit-learn, which listing models does not need
+    from core.train.model_files import load_model
+
     pipeline = load_model(home, run.artifact_path, run.artifact_sha256, what=f"run {run_id}")
     holdout = _holdout_rows(home, run)
     onnx_path, onnx_sha, onnx_info = (
@@ -273,6 +275,8 @@ def model_version_by_id(home: Path, version_id: int) -> ModelVersion:
 
 def load_model_version(home: Path, ref: str | ModelVersion) -> Any:
     """The fitted pipeline of a model version, after its SHA-256 and types are verified."""
+    from core.train.model_files import load_model
+
     version = ref if isinstance(ref, ModelVersion) else find_model_version(home, ref)
     return load_model(home, version.artifact_path, version.artifact_sha256, what=version.label)
 

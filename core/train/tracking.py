@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import words
 from core.artifacts import resolve
@@ -14,7 +14,9 @@ from core.auth.access import authorized_actor
 from core.store import audit, connect
 from core.store import runs as runs_store
 from core.store.runs import Run
-from core.train.evaluate.evaluation import Evaluation
+
+if TYPE_CHECKING:  # evaluation imports scikit-learn; listing runs needs none of it
+    from core.train.evaluate.evaluation import Evaluation
 
 UNKNOWN_RUN = "There is no run {run_id}. `mlops-studio runs` lists them."
 REGISTERED_RUNS = (
@@ -85,6 +87,8 @@ def run_detail(home: Path, run_id: int) -> RunDetail:
             raise RunError(UNKNOWN_RUN.format(run_id=run_id))
         details = runs_store.details(db, run_id)
         trials = runs_store.find(db, kind="trial", parent_id=run_id, include_archived=True)
+    from core.train.evaluate.evaluation import Evaluation
+
     stored = details.pop("evaluation")
     evaluation = Evaluation.from_dict(stored) if stored else None
     return RunDetail(run=run, evaluation=evaluation, trials=list(reversed(trials)), **details)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer
 
+from core.jobs.compute import ComputeBackend, LocalBackend
 from core.train.catalog import Choice, FloatRange, IntRange, Space, grid_of, sample_params
 from core.train.evaluate import HIGHER_IS_BETTER, cv_scorer
 
@@ -33,6 +35,7 @@ BAD_BUDGET = (
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 PipelineMaker = Callable[[dict[str, Any]], Any]
+FIT_ERRORS = (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError)
 
 
 class TuningError(ValueError):
@@ -98,7 +101,10 @@ class _Search:
     task: str
     on_trial: Callable[[Trial, Trial | None], None]
     deadline: float | None
+    backend: ComputeBackend = field(default_factory=LocalBackend)
     trials: list[Trial] = field(default_factory=list)
+    # (candidate, rows, fold) -> a fold already fitted on the cluster, read by run_trial
+    fitted: dict[tuple[str, int, int], FoldFit] = field(default_factory=dict)
 
     @functools.cached_property
     def scorer(self) -> Any:
@@ -164,19 +170,24 @@ class _Search:
         """Cross-validate one candidate fold by fold, stopping early when it looks hopeless."""
         started = time.monotonic()
         scores: list[float] = []
-        folds = self.folds if rows is None else _restrict(self.folds, rows)
-        folds = folds[:fold_count] if fold_count else folds
+        folds = self.folds_for(rows, fold_count)
         status, error = "done", None
+        remote_seconds = 0.0
         try:
             pipeline = self.make_pipeline(params)
             for step, (fit, check) in enumerate(folds):
-                scores.append(self.fold_score(pipeline, fit, check))
+                fitted = self.fitted.pop((_candidate_key(params), _rows_key(rows), step), None)
+                if fitted is None:
+                    scores.append(self.fold_score(pipeline, fit, check))
+                else:
+                    remote_seconds += fitted.seconds
+                    scores.append(fitted.score_or_raise())
                 running = float(np.mean(scores))
                 hopeless = report(step, running) if report else self.hopeless(step, running)
                 if prune and step < len(folds) - 1 and hopeless:
                     status = "pruned"
                     break
-        except (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError) as problem:
+        except FIT_ERRORS as problem:
             status, error = "failed", str(problem) or type(problem).__name__
         done = status == "done" and len(scores) == len(folds)
         trial = Trial(
@@ -186,7 +197,7 @@ class _Search:
             std=float(np.std(scores)) if done else None,
             fold_scores=tuple(scores),
             status=status,
-            seconds=time.monotonic() - started,
+            seconds=time.monotonic() - started + remote_seconds,
             rows=len(self.X) if rows is None else len(rows),
             round=round_number,
             error=error,
@@ -194,22 +205,205 @@ class _Search:
         return self.record(trial)
 
     def fold_score(self, pipeline: Any, fit: np.ndarray, check: np.ndarray) -> float:
-        model = clone(pipeline)
-        with warnings.catch_warnings():
-            # a search explores weak settings on purpose; their convergence noise is expected
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(self.X.iloc[fit], self.y.iloc[fit])
-            value = float(self.scorer(model, self.X.iloc[check], self.y.iloc[check]))
-        # sklearn scorers negate losses; store every score in the metric's own units
-        return value if self.higher_is_better else -value
+        return fold_score(pipeline, self.X, self.y, fit, check, self.scorer, self.higher_is_better)
 
-    def hopeless(self, step: int, running: float) -> bool:
-        """The median rule: worse than the median of finished trials at the same fold."""
-        finished = [t for t in self.trials if t.status == "done" and t.round == 0]
+    def folds_for(self, rows: np.ndarray | None, fold_count: int | None) -> Folds:
+        folds = self.folds if rows is None else _restrict(self.folds, rows)
+        return folds[:fold_count] if fold_count else folds
+
+    def batch_size(self, budget: Budget) -> int:
+        """Candidates per batch: one here (today's order of work); on a cluster, every one the
+        trial budget allows at once, or, under a deadline, as many as it has worker threads."""
+        if isinstance(self.backend, LocalBackend):
+            return 1
+        if self.deadline is not None:
+            return self.backend.slots
+        return max(1, budget.trials - len(self.trials)) if budget.trials else 1_000_000
+
+    def prefetch(
+        self,
+        candidates: list[dict[str, Any]],
+        *,
+        rows: np.ndarray | None = None,
+        fold_count: int | None = None,
+        prune: bool = False,
+    ) -> None:
+        """On a cluster, fit the candidates' folds at once; the trials then read the scores in
+        their usual order, so pruning and the result are what one process would give.
+
+        With the median rule on, the last fold is fitted only for the candidates that the rule
+        lets through (it never prunes at the last fold, so the earlier folds decide), which is
+        the fits one process makes."""
+        if isinstance(self.backend, LocalBackend) or not candidates:
+            return
+        folds = self.folds_for(rows, fold_count)
+        if not prune or len(folds) < 3:
+            self._fit_folds(candidates, rows, folds, range(len(folds)))
+            return
+        self._fit_folds(candidates, rows, folds, range(len(folds) - 1))
+        survivors = self._not_pruned(candidates, rows, len(folds))
+        self._fit_folds(survivors, rows, folds, [len(folds) - 1])
+
+    def _fit_folds(
+        self,
+        candidates: list[dict[str, Any]],
+        rows: np.ndarray | None,
+        folds: Folds,
+        steps: Iterable[int],
+    ) -> None:
+        keys, tasks = [], []
+        steps = list(steps)
+        for params in candidates:
+            try:
+                pipeline = self.make_pipeline(params)
+            except FIT_ERRORS:
+                continue  # run_trial meets the same error and records the trial failed
+            for step in steps:
+                keys.append((_candidate_key(params), _rows_key(rows), step))
+                tasks.append(FoldTask(pipeline, *folds[step]))
+        shared = {
+            "X": self.X,
+            "y": self.y,
+            "scorer": self.scorer,
+            "higher_is_better": self.higher_is_better,
+        }
+        self.fitted.update(zip(keys, self.backend.map(fit_fold, tasks, shared=shared), strict=True))
+
+    def _not_pruned(
+        self, candidates: list[dict[str, Any]], rows: np.ndarray | None, fold_count: int
+    ) -> list[dict[str, Any]]:
+        """The candidates the median rule would let reach their last fold, judged in order
+        as run_trial judges them, from the folds fitted so far."""
+        finished = [t.fold_scores for t in self.trials if t.status == "done" and t.round == 0]
+        survivors = []
+        for params in candidates:
+            found = [
+                self.fitted.get((_candidate_key(params), _rows_key(rows), step))
+                for step in range(fold_count - 1)
+            ]
+            if any(f is None or f.error is not None or f.score is None for f in found):
+                continue  # a failed trial: neither finished nor fitted further
+            scores = tuple(float(f.score) for f in found if f is not None and f.score is not None)
+            if not any(
+                self.hopeless(step, float(np.mean(scores[: step + 1])), finished=finished)
+                for step in range(fold_count - 1)
+            ):
+                survivors.append(params)
+                finished.append(scores)
+        return survivors
+
+    def run_in_order(
+        self,
+        candidates: Iterable[dict[str, Any]],
+        budget: Budget,
+        *,
+        rows: np.ndarray | None = None,
+        round_number: int = 0,
+        fold_count: int | None = None,
+        prune: bool = True,
+    ) -> tuple[list[Trial], bool]:
+        """Each candidate as a trial while the budget allows (fitted a batch at a time on a
+        cluster); the trials and whether every candidate ran."""
+        source: Iterator[dict[str, Any]] = iter(candidates)
+        scored: list[Trial] = []
+        size = len(self.X) if rows is None else len(rows)
+        while batch := list(itertools.islice(source, self.batch_size(budget))):
+            if not self.may_start(budget, rows=size, folds=fold_count):
+                return scored, False
+            self.prefetch(batch, rows=rows, fold_count=fold_count, prune=prune)
+            for params in batch:
+                if not self.may_start(budget, rows=size, folds=fold_count):
+                    return scored, False
+                scored.append(
+                    self.run_trial(
+                        params,
+                        rows=rows,
+                        round_number=round_number,
+                        fold_count=fold_count,
+                        prune=prune,
+                    )
+                )
+        return scored, True
+
+    def hopeless(
+        self, step: int, running: float, *, finished: list[tuple[float, ...]] | None = None
+    ) -> bool:
+        """The median rule: worse than the median of finished trials at the same fold
+        (``finished``: their fold scores; by default the finished first-round trials')."""
+        if finished is None:
+            finished = [t.fold_scores for t in self.trials if t.status == "done" and t.round == 0]
         if step < 1 or len(finished) < PRUNE_AFTER_TRIALS:
             return False
-        peers = [float(np.mean(t.fold_scores[: step + 1])) for t in finished]
+        peers = [float(np.mean(scores[: step + 1])) for scores in finished]
         return self.oriented(running) < self.oriented(float(np.median(peers)))
+
+
+@dataclass(frozen=True)
+class FoldTask:
+    """One fold fit to run elsewhere: the unfitted pipeline and the fold's row positions."""
+
+    pipeline: Any
+    fit: np.ndarray
+    check: np.ndarray
+
+
+@dataclass(frozen=True)
+class FoldFit:
+    """A fold fitted elsewhere: its score (metric's units) or the error, and the seconds."""
+
+    score: float | None
+    seconds: float
+    error: str | None = None
+
+    def score_or_raise(self) -> float:
+        if self.error is not None or self.score is None:
+            raise ValueError(self.error or "the fit gave no score")
+        return self.score
+
+
+def fold_score(
+    pipeline: Any,
+    X: pd.DataFrame,
+    y: pd.Series,
+    fit: np.ndarray,
+    check: np.ndarray,
+    scorer: Any,
+    higher_is_better: bool,
+) -> float:
+    """Fit a fresh copy of ``pipeline`` on the ``fit`` rows and score it on ``check``."""
+    model = clone(pipeline)
+    with warnings.catch_warnings():
+        # a search explores weak settings on purpose; their convergence noise is expected
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X.iloc[fit], y.iloc[fit])
+        value = float(scorer(model, X.iloc[check], y.iloc[check]))
+    # sklearn scorers negate losses; store every score in the metric's own units
+    return value if higher_is_better else -value
+
+
+def fit_fold(
+    task: FoldTask, *, X: pd.DataFrame, y: pd.Series, scorer: Any, higher_is_better: bool
+) -> FoldFit:
+    """One fold fit on a compute worker: data in, score out (it never opens the store)."""
+    from threadpoolctl import threadpool_limits
+
+    started = time.monotonic()
+    # one BLAS/OpenMP thread per task: the worker runs one task per thread it has
+    with threadpool_limits(limits=1):
+        try:
+            score = fold_score(task.pipeline, X, y, task.fit, task.check, scorer, higher_is_better)
+        except FIT_ERRORS as problem:
+            message = str(problem) or type(problem).__name__
+            return FoldFit(None, time.monotonic() - started, message)
+    return FoldFit(score, time.monotonic() - started)
+
+
+def _candidate_key(params: dict[str, Any]) -> str:
+    return repr(sorted(params.items()))
+
+
+def _rows_key(rows: np.ndarray | None) -> int:
+    return -1 if rows is None else len(rows)
 
 
 def _restrict(folds: Folds, rows: np.ndarray) -> Folds:
@@ -233,8 +427,13 @@ def tune(
     defaults: dict[str, Any] | None = None,
     on_trial: Callable[[Trial, Trial | None], None] | None = None,
     model_title: str = "the model",
+    backend: ComputeBackend | None = None,
 ) -> SearchResult:
-    """Search ``space`` with ``strategy`` over fixed ``folds``; every trial reaches ``on_trial``."""
+    """Search ``space`` with ``strategy`` over fixed ``folds``; every trial reaches ``on_trial``.
+
+    ``backend`` (default: this process) runs the fold fits; on a cluster they run in batches
+    and the result is the one this process would give (Optuna's asks go in batches of the
+    cluster's worker threads, so a TPE search sees its results a batch later)."""
     if strategy not in STRATEGIES:
         choices = ", ".join(STRATEGIES)
         raise TuningError(UNKNOWN_STRATEGY.format(choices=choices, strategy=strategy))
@@ -242,7 +441,15 @@ def tune(
     started = time.monotonic()
     deadline = started + budget.seconds if budget.seconds else None
     search = _Search(
-        make_pipeline, X, y, folds, metric, task, on_trial or (lambda t, b: None), deadline
+        make_pipeline,
+        X,
+        y,
+        folds,
+        metric,
+        task,
+        on_trial or (lambda t, b: None),
+        deadline,
+        backend or LocalBackend(),
     )
     if strategy == "none" or not space:
         search.run_trial(dict(defaults or {}), prune=False)
@@ -270,24 +477,24 @@ def _result(search: _Search, strategy: str, started: float, model_title: str) ->
 
 
 def _grid(search: _Search, space: Space, budget: Budget, seed: int) -> None:
-    for params in grid_of(space):
-        if not search.may_start(budget):
-            return
-        search.run_trial(params)
+    search.run_in_order(grid_of(space), budget)
 
 
 def _random(search: _Search, space: Space, budget: Budget, seed: int) -> None:
+    search.run_in_order(_random_candidates(space, budget, seed), budget)
+
+
+def _random_candidates(space: Space, budget: Budget, seed: int) -> Iterator[dict[str, Any]]:
+    """Distinct random candidates, in the order the seed gives them."""
     rng = np.random.default_rng(seed)
     seen: set[str] = set()
     limit = budget.trials or 10_000
-    attempts = 0
-    while search.may_start(budget) and attempts < limit * 20:
-        attempts += 1
+    for _ in range(limit * 20):
         params = sample_params(space, rng)
         if repr(sorted(params.items())) in seen:
             continue
         seen.add(repr(sorted(params.items())))
-        search.run_trial(params)
+        yield params
 
 
 def halving_schedule(n_candidates: int, n_rows: int) -> list[tuple[int, int]]:
@@ -331,15 +538,14 @@ def _halving(search: _Search, space: Space, budget: Budget, seed: int) -> None:
         subset = None if rows >= len(search.X) else np.sort(order[:rows])
         # early rounds on small samples only screen (one fold); the last two decide on all folds
         screening = 1 if number < len(schedule) - 2 else None
-        scored: list[Trial] = []
-        planned = len(candidates)
-        for params in candidates:
-            if not search.may_start(budget, rows=rows, folds=screening):
-                break
-            trial = search.run_trial(
-                params, rows=subset, round_number=number, prune=False, fold_count=screening
-            )
-            scored.append(trial)
+        scored, whole = search.run_in_order(
+            candidates,
+            budget,
+            rows=subset,
+            round_number=number,
+            fold_count=screening,
+            prune=False,
+        )
         keep = max(1, math.ceil(len(candidates) / HALVING_FACTOR))
         ranked = sorted(
             (t for t in scored if t.status == "done"),
@@ -347,7 +553,7 @@ def _halving(search: _Search, space: Space, budget: Budget, seed: int) -> None:
             reverse=True,
         )
         candidates = [t.params for t in ranked[:keep]]
-        if not candidates or len(scored) < planned:  # the budget ran out within the round
+        if not candidates or not whole:  # the budget ran out within the round
             return
 
 
@@ -365,15 +571,30 @@ def _bayes(search: _Search, space: Space, budget: Budget, seed: int) -> None:
     )
     distributions = {name: _optuna_distribution(dim) for name, dim in space.items()}
     while search.may_start(budget):
-        asked = study.ask(distributions)
-        params = {name: _from_optuna(space[name], asked.params[name]) for name in space}
+        # one ask at a time here; on a cluster, as many as it runs at once
+        count = 1 if isinstance(search.backend, LocalBackend) else search.backend.slots
+        if budget.trials:
+            count = max(1, min(count, budget.trials - len(search.trials)))
+        asks = [study.ask(distributions) for _ in range(count)]
+        batch = [{name: _from_optuna(space[name], a.params[name]) for name in space} for a in asks]
+        search.prefetch(batch)
+        for asked, params in zip(asks, batch, strict=True):
+            if asked is not asks[0] and not search.may_start(budget):
+                study.tell(asked, state=_failed_state())
+                continue
 
-        def report(step: int, running: float, asked: Any = asked) -> bool:
-            asked.report(running, step)
-            return bool(asked.should_prune())
+            def report(step: int, running: float, asked: Any = asked) -> bool:
+                asked.report(running, step)
+                return bool(asked.should_prune())
 
-        trial = search.run_trial(params, report=report)
-        _tell(study, asked, trial)
+            trial = search.run_trial(params, report=report)
+            _tell(study, asked, trial)
+
+
+def _failed_state() -> Any:
+    from optuna.trial import TrialState
+
+    return TrialState.FAIL
 
 
 def _tell(study: Any, asked: Any, trial: Trial) -> None:

@@ -130,8 +130,8 @@ def test_sign_off_is_enforced_and_recorded(studio: Path) -> None:
     # failing gates and no intended use: the page names them before the click, and asks why
     warning = at.warning[0].value.replace("\\", "")
     assert warning.startswith(
-        "loans v1 fails the gates Overfitting (train vs holdout gap) and Calibration error, and "
-        "has no intended use written"
+        "loans v1 fails the gates Overfitting (train vs holdout gap), Calibration error and "
+        "Security: membership inference, and has no intended use written"
     )
     at.button(key=state.REVIEW_SUBMIT).click().run()
     no_errors(at)
@@ -148,18 +148,19 @@ def test_sign_off_is_enforced_and_recorded(studio: Path) -> None:
     assert decision.evidence["failing"] == [
         "Overfitting (train vs holdout gap)",
         "Calibration error",
+        "Security: membership inference",  # the overfitted boosting remembers its rows too
     ]
     history = next(d.value for d in at.dataframe if "reviewer" in d.value.columns)
     assert list(history["reason to approve anyway"]) == ["Internal pilot, use agreed"]
     # the picker was sent its new label: a browser shows the label it was last sent
     picker = at.selectbox(key=state.REVIEW_VERSION)
-    assert picker.options == ["loans v1 — approved, 2 gates fail"]
+    assert picker.options == ["loans v1 — approved, 3 gates fail"]
     assert picker.proto.set_value and picker.proto.raw_value == picker.options[0]
     at.button(key=state.REVIEW_PROMOTE).click().run()
     no_errors(at)
     assert find_model_version(studio, "loans@1").aliases == ("champion",)
     picker = at.selectbox(key=state.REVIEW_VERSION)
-    assert picker.proto.raw_value == "loans v1 [champion] — approved, 2 gates fail"
+    assert picker.proto.raw_value == "loans v1 [champion] — approved, 3 gates fail"
 
 
 def test_meeting_mode_hides_the_editing_controls(studio: Path) -> None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from core.monitor.drift import messages
 from core.monitor.drift.messages import DriftError
-from core.monitor.drift.methods import DRIFT_METHODS, SMALL_REFERENCE, DriftMethod, default_method
+from core.monitor.drift.methods import (
+    DRIFT_METHODS,
+    SMALL_REFERENCE,
+    WASSERSTEIN_MIN_STD,
+    DriftMethod,
+    default_method,
+)
 from core.monitor.drift.report import ColumnDrift, DriftReport
 from core.monitor.drift.values import (
     FEW_VALUES,
@@ -19,9 +23,13 @@ from core.monitor.drift.values import (
     ColumnPair,
     ColumnValues,
     Kind,
+    NumericValues,
     category_counts,
     numeric_values,
 )
+
+if TYPE_CHECKING:  # pandas is imported where a frame is read: a Parquet drift needs none
+    import pandas as pd
 
 DEFAULT_SHARE_THRESHOLD = 0.5
 SKIPPED_ROLES = {"id": "an identifier", "text": "a free-text"}
@@ -194,6 +202,8 @@ def _reference_column(
 
 def column_kind(name: str, series: pd.Series, role: str | None = None) -> tuple[Kind | None, str]:
     """``numeric`` or ``categorical``, or None and why the column is not compared."""
+    import pandas as pd
+
     dtype = series.dtype
     if role in SKIPPED_ROLES:
         return None, messages.SKIPPED_ROLE.format(column=name, role=SKIPPED_ROLES[role])
@@ -212,6 +222,8 @@ def column_kind(name: str, series: pd.Series, role: str | None = None) -> tuple[
 
 
 def _current_values(reference: ColumnValues, series: pd.Series) -> tuple[ColumnValues, list[str]]:
+    import pandas as pd
+
     if isinstance(reference, CategoryCounts):
         return category_counts(series), []
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series):
@@ -229,6 +241,20 @@ def _column_drift(
     threshold: float | None,
 ) -> ColumnDrift:
     current, notes = _current_values(reference, series)
+    return compare_column(name, reference, current, len(series), chosen, threshold, notes)
+
+
+def compare_column(
+    name: str,
+    reference: ColumnValues,
+    current: ColumnValues,
+    rows: int,
+    chosen: str | None,
+    threshold: float | None,
+    notes: list[str] | None = None,
+) -> ColumnDrift:
+    """One column's drift from its two summaries; ``rows`` counts the current rows."""
+    notes = list(notes or [])
     pair = ColumnPair(reference, current)
     spec = DRIFT_METHODS[chosen or default_method(pair)]
     limit = spec.threshold if threshold is None else float(threshold)
@@ -239,6 +265,7 @@ def _column_drift(
     if new_rate:
         notes.append(messages.NEW_CATEGORIES.format(rate=new_rate))
     reference_missing = reference.missing / (reference.missing + reference.total)
+    notes += _summary_notes(pair, spec.name)
     if current.total == 0:
         statistic, p_value, drifted = None, None, True
         notes.append(messages.ALL_MISSING.format(rate=reference_missing))
@@ -256,10 +283,32 @@ def _column_drift(
         threshold=limit,
         drifted=bool(drifted),
         reference_missing=reference_missing,
-        current_missing=current.missing / len(series),
+        current_missing=current.missing / rows,
         new_category_rate=new_rate,
         note=" ".join(notes) or None,
     )
+
+
+def _summary_notes(pair: ColumnPair, method: str) -> list[str]:
+    """Text read as numbers, and how far a summary of more numbers than it keeps may be off."""
+    notes = []
+    current = pair.current
+    if isinstance(current, NumericValues) and current.not_numbers:
+        notes.append(messages.NOT_NUMBERS.format(count=current.not_numbers))
+    reference = pair.reference
+    if not (isinstance(reference, NumericValues) and isinstance(current, NumericValues)):
+        return notes
+    if reference.exact and current.exact:
+        return notes
+    cdf = reference.misplaced / reference.total + current.misplaced / max(current.total, 1)
+    shift = reference.shifted / reference.total + current.shifted / max(current.total, 1)
+    if method == "wasserstein":
+        what, error = "the distance", shift / max(reference.std, WASSERSTEIN_MIN_STD)
+    else:
+        what = "the K-S statistic" if method == "ks" else "each share of values below a point"
+        error = cdf
+    notes.append(messages.SUMMARISED.format(what=what, error=error))
+    return notes
 
 
 def _sample_notes(pair: ColumnPair, spec: DriftMethod, by_default: bool) -> list[str]:

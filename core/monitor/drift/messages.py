@@ -41,6 +41,10 @@ ALL_MISSING = (
 )
 NOT_NUMBERS = "{count:,} current values are not numbers; they count as missing."
 NEW_CATEGORIES = "{rate:.1%} of current values are categories the reference never had."
+SUMMARISED = (
+    "Computed from a summary of the numbers (more distinct values than it keeps): {what} is "
+    "within {error:.1e} of its exact value."
+)
 INFINITE_CHI_SQUARE = "The reference never had some current categories: chi-square is infinite."
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
+from core.jobs.compute import job_compute, with_notice
 from core.review.explain import (
     ExplainError,
     Explanation,
@@ -78,14 +79,17 @@ def explain_model_version(home: Path, params: dict[str, Any], progress: Any) -> 
     data = run_data(home, get_run(home, version.run_id))
     pipeline = load_model(home, version.artifact_path, version.artifact_sha256, what=version.label)
     progress(0.1, "Computing SHAP values")
-    explanation = explain(
-        pipeline,
-        data.X_holdout,
-        task=data.task,
-        background=data.X_train,
-        max_rows=EXPLAINED_ROWS,
-        seed=data.seed,
-    )
+    with job_compute(home, getattr(progress, "job_id", None)) as backend:
+        progress = with_notice(progress, backend.placement())
+        explanation = explain(
+            pipeline,
+            data.X_holdout,
+            task=data.task,
+            background=data.X_train,
+            max_rows=EXPLAINED_ROWS,
+            seed=data.seed,
+            backend=backend,
+        )
     progress(0.5, "Permutation importance")
     importances = permutation_importances(
         pipeline, data.X_holdout, data.y_holdout, task=data.task, seed=data.seed

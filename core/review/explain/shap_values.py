@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,14 @@ from core.review.explain.tree import (
     _tree_explanation,
 )
 
+if TYPE_CHECKING:
+    from core.jobs.compute import ComputeBackend
+
 EXPLAINERS = ("tree", "linear", "permutation")
+# rows per task on a Dask cluster; the exact explainers give each row the same values in any
+# chunk (the sampled one draws its coalitions for all rows at once, so it stays in one piece)
+CHUNK_ROWS = 200
+CHUNKED = ("tree", "linear")
 MAX_ROWS = 1000
 # |base + sum(values) - output| allowed, relative to max(1, |output|). The sampled explainer adds
 # up exactly by construction (its contributions telescope), so only its attribution is approximate.
@@ -53,6 +61,7 @@ def explain(
     seed: int = 0,
     n_jobs: int = 2,
     target_class: Any = None,
+    backend: ComputeBackend | None = None,
 ) -> Explanation:
     """SHAP values of up to ``max_rows`` sampled rows, summed back to the raw columns.
 
@@ -66,6 +75,8 @@ def explain(
 
     Classifiers are explained for ``target_class``: by default the positive class (classes_[1])
     of a binary model, and the class predicted most often among the rows of a multiclass one.
+
+    On a Dask cluster (``backend``), the exact explainers run by chunks of rows on its workers.
     """
     _check_task(task)
     model = _final_estimator(pipeline)
@@ -81,7 +92,11 @@ def explain(
     class_index = _class_index(pipeline, rows, task=task, target_class=target_class)
     reference = background if background is not None else rows
     inputs = _Inputs(pipeline, rows, reference, mapping, class_index, task, n_jobs, seed)
-    explained = _EXPLAINERS[kind](inputs)
+    if _spread(backend, kind, len(rows)):
+        assert backend is not None
+        explained = _explained_in_chunks(kind, inputs, backend)
+    else:
+        explained = _EXPLAINERS[kind](inputs)
     raw_space = kind == "permutation"
     values = explained.encoded_values if raw_space else explained.encoded_values @ mapping.weights
     result = Explanation(
@@ -100,6 +115,42 @@ def explain(
     )
     _check_additivity(result)
     return result
+
+
+def _spread(backend: ComputeBackend | None, kind: str, rows: int) -> bool:
+    from core.jobs.compute import LocalBackend
+
+    return (
+        backend is not None
+        and not isinstance(backend, LocalBackend)
+        and kind in CHUNKED
+        and (rows > CHUNK_ROWS)
+    )
+
+
+def _explain_chunk(rows: pd.DataFrame, *, kind: str, inputs: _Inputs) -> _Explained:
+    """One chunk of rows explained on a compute worker (it never opens the store)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _EXPLAINERS[kind](replace(inputs, rows=rows, n_jobs=1))
+
+
+def _explained_in_chunks(kind: str, inputs: _Inputs, backend: ComputeBackend) -> _Explained:
+    rows = inputs.rows
+    chunks = [rows.iloc[start : start + CHUNK_ROWS] for start in range(0, len(rows), CHUNK_ROWS)]
+    parts: list[_Explained] = backend.map(
+        _explain_chunk, chunks, shared={"kind": kind, "inputs": replace(inputs, rows=rows.iloc[:0])}
+    )
+    first = parts[0]
+    return _Explained(
+        output=first.output,
+        base_value=first.base_value,
+        encoded_features=first.encoded_features,
+        encoded_values=np.vstack([part.encoded_values for part in parts]),
+        outputs=np.concatenate([part.outputs for part in parts]),
+        notes=list(dict.fromkeys(note for part in parts for note in part.notes)),
+    )
 
 
 def _check_additivity(result: Explanation) -> None:

@@ -13,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from core import settings, store
 from core.auth.access import acting_name
+from core.jobs.compute import ComputeBackend, LocalBackend, job_compute, with_notice
 from core.store import audit, connect
 from core.store import runs as runs_store
 from core.store.runs import NewRun, Run
@@ -46,8 +47,9 @@ def train(
     """Train, tune and evaluate each chosen model (plus the baseline); every run is tracked."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=settings.train_threads()):
-        return _train(home, request, actor=actor, job_id=job_id, progress=progress)
+    with threadpool_limits(limits=settings.train_threads()), job_compute(home, job_id) as backend:
+        report = with_notice(progress, backend.placement()) if progress else None
+        return _train(home, request, actor=actor, job_id=job_id, progress=report, backend=backend)
 
 
 def _train(
@@ -57,6 +59,7 @@ def _train(
     actor: str,
     job_id: int | None,
     progress: Progress | None,
+    backend: ComputeBackend,
 ) -> TrainOutcome:
     report = progress or (lambda fraction, message: None)
     data = training_data(home, request, report)
@@ -68,7 +71,15 @@ def _train(
     for index, name in enumerate(names):
         span = (0.05 + 0.93 * index / len(names), 0.05 + 0.93 * (index + 1) / len(names))
         run = train_model(
-            home, data, request, name, actor=actor, job_id=job_id, report=report, span=span
+            home,
+            data,
+            request,
+            name,
+            actor=actor,
+            job_id=job_id,
+            report=report,
+            span=span,
+            backend=backend,
         )
         if run.status == "done":
             runs.append(run)
@@ -106,8 +117,14 @@ def train_model(
     job_id: int | None,
     report: Progress,
     span: tuple[float, float],
+    backend: ComputeBackend | None = None,
 ) -> Run:
-    """One model: tune over the CV folds, refit on all training rows, evaluate on the holdout."""
+    """One model: tune over the CV folds, refit on all training rows, evaluate on the holdout.
+
+    The trials' fold fits run on ``backend`` (default: this process); the final refit and the
+    holdout evaluation run here, where the run's files are written."""
+    backend = backend or LocalBackend()
+    first_task = backend.tasks_run
     spec = catalog.model_spec(name, task=data.task)
     metric = PRIMARY_METRIC[data.task]
     started = time.monotonic()
@@ -132,6 +149,7 @@ def train_model(
             defaults=request.params,
             on_trial=watcher,
             model_title=spec.title,
+            backend=backend,
         )
         report(span[1] - 0.02 * (span[1] - span[0]), f"{spec.title}: fitting on all training rows")
         _finish_run(home, run_id, data, spec, search, started=started)
@@ -141,6 +159,7 @@ def train_model(
                 db, run_id, status="failed", error=str(error), finished_at=store.now()
             )
     with connect(home) as db:
+        runs_store.set_compute(db, run_id, backend.placement(since=first_task).to_dict())
         run = runs_store.get(db, run_id)
     assert run is not None
     return run

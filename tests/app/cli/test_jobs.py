@@ -34,8 +34,8 @@ def test_jobs_shows_each_waiting_jobs_place_in_the_queue(
         lines = listed.stdout.splitlines()
         assert len(lines) == 3 and lines[0].split()[0] == str(running.id)
         assert lines[1].split()[:2] == [str(first.id), "Training"]
-        assert lines[1].split()[2:] == "queued 0% Waiting — 1st in the queue".split()
-        assert lines[2].split()[2:] == "queued 0% Waiting — 2nd in the queue".split()
+        assert " ".join(lines[1].split()[2:]) == "queued 0% Waiting — 1st in the queue"
+        assert " ".join(lines[2].split()[2:]) == "queued 0% Waiting — 2nd in the queue"
 
         shown = json.loads(invoke(home, "jobs", "--json").stdout)["jobs"]
         assert [(j["id"], j["status"], j["queue_place"], j["state"]) for j in shown[1:]] == [

@@ -26,6 +26,9 @@ def test_policy_retrain_promote_from_the_command_line(served, log_traffic):
     assert code == 1 and "at least one trigger" in output and "Traceback" not in output
     added = _json(home, "policy", str(deployment_id), "--name", "labels", "--new-labels", "50")
     assert added["triggers"]["new_labels"] == 50 and added["action"]["promote"] == "review"
+    estimated = ["--name", "estimated", "--estimated-drop", "0.05", "--promote", "shadow"]
+    added = _json(home, "policy", str(deployment_id), *estimated)
+    assert added["triggers"]["estimated_drop"] == 0.05 and added["triggers"]["new_labels"] is None
     log_traffic(home, deployment_id, champion_id, 200, seed=12, concept="region")
     planned = _json(home, "retrain", str(deployment_id), "--dry-run")
     assert planned["status"] == "dry run" and planned["triggers"][0]["trigger"] == "new_labels"

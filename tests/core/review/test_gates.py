@@ -28,6 +28,8 @@ def test_a_good_model_passes_every_gate():
             Segment("sex", "female", 400, 0.80, None, None),
             Segment("sex", "male", 380, 0.84, None, None),
         ),
+        membership_advantage=0.04,
+        membership_chance=0.06,
     )
     results = check_gates(config, evidence)
     assert all(result.passed for result in results)

@@ -122,7 +122,12 @@ SAVED = {
 # today's shape: the leakage gate's two settings joined the config
 TODAY = {
     **SAVED,
-    "config": {**SAVED["config"], "max_feature_strength": 0.95, "too_good_score": 0.999},
+    "config": {
+        **SAVED["config"],
+        "max_feature_strength": 0.95,
+        "too_good_score": 0.999,
+        "max_membership_advantage": 0.15,  # the security gate (issue 21)
+    },
 }
 
 

@@ -1,0 +1,243 @@
+"""Profiles of files, without the store: Parquet read directly, a big one a column at a time."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pyarrow as pa
+
+from core.data.arrow_numbers import numbers, valid
+from core.data.profile import (
+    ColumnProfile,
+    DatasetProfile,
+    _duplicate_rows,
+    _pct,
+    _profile_column,
+    _role_counts,
+    _row_codes,
+    missing_as_null,
+    profile_table,
+)
+from core.data.schema import ColumnSchema, Role
+
+BIG_TABLE_ROWS = 4_000_000  # a Parquet file with more rows is profiled one column at a time
+
+
+@dataclass(frozen=True)
+class ColumnPart:
+    """The map step's result for one column: its schema entry, profile and size in memory."""
+
+    schema: ColumnSchema
+    profile: ColumnProfile
+    nbytes: int
+
+
+def profile_file(
+    path: Path, *, target: str | None = None, mapper: Callable[..., Iterable[Any]] = map
+) -> dict[str, Any]:
+    """The profile of a file as ``mlops-studio profile FILE`` prints it, without the store.
+
+    A Parquet file is read directly (what an import would keep of it); one of more than
+    BIG_TABLE_ROWS rows is read and profiled one column at a time, so memory holds one
+    column (see :func:`profile_parquet_by_column`). Other files are read as imports read them.
+    """
+    import pyarrow.parquet as pq
+
+    from core.data.schema import infer_schema
+
+    label = str(path)
+    if _plain_parquet(path):
+        parquet = pq.ParquetFile(path)
+        if _import_names(parquet.schema_arrow.names):
+            _check_target(parquet.schema_arrow.names, target, label)
+            if parquet.metadata.num_rows > BIG_TABLE_ROWS:
+                found = profile_parquet_by_column(path, target=target, mapper=mapper)
+                return {"source": label, **found.to_dict()}
+            table = _as_imported(parquet.read())
+            profile = profile_table(table, schema=infer_schema(table), target=target)
+            return {"source": label, **profile.to_dict()}
+    from core.data.ingest import ImportLimits, read_table
+
+    table = read_table(path, limits=ImportLimits.from_env()).table
+    _check_target(table.column_names, target, label)
+    profile = profile_table(table, schema=infer_schema(table), target=target)
+    return {"source": label, **profile.to_dict()}
+
+
+def profile_parquet_by_column(
+    path: Path, *, target: str | None = None, mapper: Callable[..., Iterable[Any]] = map
+) -> DatasetProfile:
+    """profile_table of a Parquet file too big for memory, equal to it (counts exact).
+
+    Each column is a partition: :func:`profile_column_part` (a plain function of the column
+    and the target) guesses its role and profiles it; ``mapper`` runs it over the columns, one
+    read at a time. Duplicate rows are counted from per-column codes combined column by column
+    (none when a column differs in every row); the quality checks read the target column and
+    their seeded row sample from the file.
+    """
+    import pyarrow.parquet as pq
+
+    from core.data.quality import check_quality
+
+    started = time.perf_counter()
+    parquet = pq.ParquetFile(path)
+    rows = parquet.metadata.num_rows
+    names = parquet.schema_arrow.names
+    columns = (_read_column(path, name) for name in names)
+    parts = list(mapper(functools.partial(profile_column_part, target=target), columns))
+    profiles = tuple(part.profile for part in parts)
+    schema = [part.schema for part in parts]
+    duplicates = 0
+    if rows >= 2 and not any(column.distinct == rows for column in profiles):
+        duplicates = _streamed_duplicate_rows(path, names, rows=rows)
+    table = cast(pa.Table, _ColumnsOnDisk(path, names, rows))
+    findings = check_quality(
+        table, schema=schema, target=target, column_stats=profiles, duplicate_rows=duplicates
+    )
+    missing = sum(column.missing for column in profiles)
+    return DatasetProfile(
+        rows=rows,
+        column_count=len(names),
+        memory_bytes=sum(part.nbytes for part in parts),
+        duplicate_rows=duplicates,
+        missing_cells=missing,
+        missing_pct=_pct(missing, rows * len(names)),
+        role_counts=_role_counts(profiles),
+        columns=profiles,
+        quality=tuple(findings),
+        seconds=time.perf_counter() - started,
+        target=target,
+    )
+
+
+def profile_column_part(
+    named_column: tuple[str, pa.ChunkedArray], *, target: str | None = None
+) -> ColumnPart:
+    """The map step: one column's role (as infer_schema guesses it) and its profile."""
+    from core.data.schema import infer_schema
+
+    name, column = named_column
+    single = _as_imported(pa.Table.from_arrays([column], names=[name]))
+    guessed = infer_schema(single)[0]
+    role: Role = "target" if name == target else guessed.role
+    clean = missing_as_null(single)
+    profile = _profile_column(clean, index=0, role=role)
+    return ColumnPart(schema=guessed, profile=profile, nbytes=column.nbytes)
+
+
+class _ColumnsOnDisk:
+    """What the quality checks read of a table, read from the Parquet file when asked."""
+
+    def __init__(self, path: Path, names: Sequence[str], rows: int) -> None:
+        self.path, self.column_names, self.num_rows = path, list(names), rows
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        return _read_column(self.path, name)[1]
+
+    def select(self, indexes: Sequence[int]) -> _ColumnsOnDisk:
+        return _ColumnsOnDisk(self.path, [self.column_names[i] for i in indexes], self.num_rows)
+
+    def take(self, rows: pa.Array) -> pa.Table:
+        taken = [_read_column(self.path, name)[1].take(rows) for name in self.column_names]
+        return missing_as_null(pa.Table.from_arrays(taken, names=self.column_names))
+
+    def to_pandas(self, **options: Any) -> Any:  # a table no larger than the checks' sample
+        columns = [_read_column(self.path, name)[1] for name in self.column_names]
+        whole = missing_as_null(pa.Table.from_arrays(columns, names=self.column_names))
+        return whole.to_pandas(**options)
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio) for the row hash
+_MISSING = np.uint64(0x5BD1E9955BD1E995)
+
+
+def _streamed_duplicate_rows(path: Path, names: Sequence[str], *, rows: int) -> int:
+    """Exact duplicate rows, one column in memory at a time.
+
+    Each row gets a 64-bit hash built column by column; rows whose hash is unique cannot repeat
+    another row, so only rows sharing a hash are read back and compared exactly. Memory: the
+    hashes and their sort order (16 bytes a row) and one column.
+    """
+    hashes = np.zeros(rows, np.uint64)
+    with np.errstate(over="ignore"):
+        for name in names:
+            hashes *= _MIX
+            hashes += _cell_bits(_read_column(path, name)[1])
+    order = np.argsort(hashes, kind="stable")
+    hashes = hashes[order]
+    shared = np.zeros(rows, bool)
+    same = hashes[1:] == hashes[:-1]
+    shared[1:] |= same
+    shared[:-1] |= same
+    del hashes
+    candidates = np.sort(order[shared])
+    if candidates.size < 2:
+        return 0
+    taken = pa.array(candidates)
+    table = pa.Table.from_arrays(
+        [_clean_column(path, name).take(taken) for name in names], names=list(names)
+    )
+    return _duplicate_rows(table, columns=())
+
+
+def _cell_bits(column: pa.ChunkedArray) -> np.ndarray:
+    """64 bits per cell, equal whenever the cells are: numbers as the bits of their float64
+    (two large integers may share one; the exact comparison afterwards tells them apart),
+    other values as codes. NaN counts as missing and -0.0 as 0.0, as in profile_table."""
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        return _row_codes(missing_as_null(pa.table({"c": column})).column(0))[0].astype(np.uint64)
+    flat = column.cast(pa.float64()).combine_chunks()
+    values = numbers(flat) + 0.0  # a copy in which -0.0 is 0.0
+    present = ~np.isnan(values)
+    if flat.null_count:
+        present &= valid(flat)
+    bits = values.view(np.uint64)
+    bits[~present] = _MISSING
+    return bits
+
+
+def _clean_column(path: Path, name: str) -> pa.ChunkedArray:
+    """A column as profile_table compares its cells: NaN is missing and -0.0 is 0.0."""
+    column = _read_column(path, name)[1]
+    return missing_as_null(pa.Table.from_arrays([column], names=[name])).column(0)
+
+
+def _read_column(path: Path, name: str) -> tuple[str, pa.ChunkedArray]:
+    import pyarrow.parquet as pq
+
+    table = _as_imported(pq.ParquetFile(path).read(columns=[name]))
+    return name, table.column(0)
+
+
+def _as_imported(table: pa.Table) -> pa.Table:
+    """As an import keeps a Parquet table: a column of nulls only becomes text."""
+    if not any(pa.types.is_null(field.type) for field in table.schema):
+        return table
+    columns = [
+        column.cast(pa.string()) if pa.types.is_null(column.type) else column
+        for column in table.columns
+    ]
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _check_target(names: Sequence[str], target: str | None, label: str) -> None:
+    if target is not None and target not in names:
+        from core.data.datasets import UNKNOWN_COLUMN, DatasetError
+
+        raise DatasetError(UNKNOWN_COLUMN.format(column=target, label=label))
+
+
+def _plain_parquet(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PAR1"
+
+
+def _import_names(names: Sequence[str]) -> bool:
+    """Names an import keeps as they are: stripped, not blank, no two alike."""
+    return all(name == name.strip() and name for name in names) and len(set(names)) == len(names)

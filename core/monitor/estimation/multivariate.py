@@ -1,0 +1,187 @@
+"""Drift across features jointly, which per-feature tests miss (e.g. two features whose
+correlation flips while each keeps its own distribution):
+
+- a domain classifier: how well a model tells the window's rows from reference rows
+  (cross-validated ROC AUC; 0.5 = cannot tell), with the features it leans on;
+- a PCA reconstruction error: PCA fitted on the reference keeps its main directions; rows that
+  break the reference's correlations are reconstructed worse.
+
+Each threshold is learned from reference chunks compared with the rest of the reference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from core.monitor.estimation.bands import Spread, spread_of
+from core.monitor.estimation.encoding import FrameEncoder
+
+# At most this many window rows (and as many reference rows) train the domain classifier: its
+# AUC is then known to about +-0.01, and a window of a million rows costs what 5,000 cost.
+DOMAIN_ROWS = 5_000
+DOMAIN_FOLDS = 3
+DOMAIN_TREES = 40
+DOMAIN_CHUNKS = 5
+PCA_VARIANCE = 0.65  # share of the reference's variance the kept components explain (NannyML's)
+PCA_ROWS = 100_000
+PCA_CHUNK_ROWS = 1_000
+MIN_ROWS = 50
+TOP_FEATURES = 5
+
+
+@dataclass(frozen=True)
+class JointDrift:
+    """One window's joint-drift figure against its learned threshold, and what drives it."""
+
+    method: str  # "domain_classifier" or "reconstruction_error"
+    value: float
+    threshold: float
+    drifted: bool
+    features: dict[str, float]  # the features that drive it, largest share first
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+# -- domain classifier -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DomainReference:
+    """Reference rows (as codes) to compare windows with, and the AUC spread between chunks of
+    the reference itself."""
+
+    encoder: FrameEncoder
+    rows: np.ndarray
+    spread: Spread
+
+    def check(self, window: pd.DataFrame, *, seed: int = 0) -> JointDrift:
+        auc, importances = domain_auc(self.rows, self.encoder.codes(window), seed=seed)
+        threshold = max(self.spread.upper(min(len(window), DOMAIN_ROWS)), 0.5)
+        ranked = _ranked(self.encoder.columns, importances)
+        return JointDrift("domain_classifier", auc, threshold, auc > threshold, ranked)
+
+
+def fit_domain(encoder: FrameEncoder, reference: pd.DataFrame, *, seed: int = 0) -> DomainReference:
+    """Keep a sample of the reference and learn the no-drift AUC from its own chunks."""
+    codes = encoder.codes(reference)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(codes))
+    size = max(min(DOMAIN_ROWS, len(codes) // (DOMAIN_CHUNKS + 1)), MIN_ROWS // 2)
+    kept = codes[order[: max(DOMAIN_ROWS, size * DOMAIN_CHUNKS)]]
+    aucs = []
+    for chunk in range(DOMAIN_CHUNKS):
+        inside = order[size * (chunk + 1) : size * (chunk + 2)]
+        others = np.setdiff1d(order, inside)
+        if len(inside) < 2 or len(others) < 2:
+            continue
+        auc, _ = domain_auc(codes[others], codes[inside], seed=seed + chunk)
+        aucs.append(auc)
+    return DomainReference(encoder, kept, spread_of(aucs, size))
+
+
+def domain_auc(
+    reference: np.ndarray, window: np.ndarray, *, seed: int = 0
+) -> tuple[float, np.ndarray]:
+    """Cross-validated ROC AUC of telling ``window`` rows from ``reference`` rows (balanced
+    samples of at most DOMAIN_ROWS each), and the classifier's feature importances."""
+    rng = np.random.default_rng(seed)
+    size = min(len(window), len(reference), DOMAIN_ROWS)
+    left = reference[rng.choice(len(reference), size, replace=False)]
+    right = window[rng.choice(len(window), size, replace=False)]
+    features = _filled(np.vstack([left, right]), reference)
+    labels = np.r_[np.zeros(size), np.ones(size)]
+    scores = np.zeros(len(labels))
+    importances = np.zeros(features.shape[1])
+    folds = StratifiedKFold(DOMAIN_FOLDS, shuffle=True, random_state=seed)
+    for train, test in folds.split(features, labels):
+        model = RandomForestClassifier(
+            n_estimators=DOMAIN_TREES, min_samples_leaf=5, n_jobs=1, random_state=seed
+        ).fit(features[train], labels[train])
+        scores[test] = model.predict_proba(features[test])[:, 1]
+        importances += model.feature_importances_ / DOMAIN_FOLDS
+    return float(roc_auc_score(labels, scores)), importances
+
+
+def _filled(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Missing values as a value below every reference value, so trees can split them off."""
+    with np.errstate(all="ignore"):
+        low = np.nanmin(reference, axis=0) if len(reference) else np.zeros(values.shape[1])
+    low = np.where(np.isfinite(low), low, 0.0) - 1.0
+    return np.where(np.isnan(values), low, values)
+
+
+# -- PCA reconstruction ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReconstructionReference:
+    """The reference's centring, scaling and kept PCA components (plain arrays), each feature's
+    mean squared residual on the reference, and the error's spread over reference chunks."""
+
+    encoder: FrameEncoder
+    mean: np.ndarray
+    scale: np.ndarray
+    components: np.ndarray  # (kept, features)
+    residual: np.ndarray  # mean squared residual per feature on the reference
+    spread: Spread
+
+    def errors(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's reconstruction error and each feature's squared residuals."""
+        values = self.encoder.frequency(frame)
+        values = np.where(np.isnan(values), self.mean, values)
+        return _errors((values - self.mean) / self.scale, self.components)
+
+    def check(self, window: pd.DataFrame) -> JointDrift:
+        errors, squared = self.errors(window)
+        value = float(errors.mean())
+        threshold = self.spread.upper(len(window))
+        excess = np.clip(squared.mean(axis=0) - self.residual, 0.0, None)
+        ranked = _ranked(self.encoder.columns, excess)
+        return JointDrift("reconstruction_error", value, threshold, value > threshold, ranked)
+
+
+def fit_reconstruction(
+    encoder: FrameEncoder, reference: pd.DataFrame, *, seed: int = 0
+) -> ReconstructionReference:
+    values = encoder.frequency(reference)
+    rng = np.random.default_rng(seed)
+    if len(values) > PCA_ROWS:
+        values = values[rng.choice(len(values), PCA_ROWS, replace=False)]
+    mean = np.nanmean(values, axis=0) if len(values) else np.zeros(values.shape[1])
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    values = np.where(np.isnan(values), mean, values)
+    scale = values.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    scaled = (values - mean) / scale
+    _, singular, vt = np.linalg.svd(scaled - scaled.mean(axis=0), full_matrices=False)
+    share = np.cumsum(singular**2) / max(float((singular**2).sum()), 1e-12)
+    kept = int(np.searchsorted(share, PCA_VARIANCE) + 1)
+    components = vt[:kept]
+    errors, squared = _errors(scaled, components)
+    size = max(min(PCA_CHUNK_ROWS, len(errors) // 10), 1)
+    order = rng.permutation(len(errors))
+    chunks = [errors[order[i : i + size]].mean() for i in range(0, len(order) - size + 1, size)]
+    return ReconstructionReference(
+        encoder, mean, scale, components, squared.mean(axis=0), spread_of(chunks, size)
+    )
+
+
+def _errors(scaled: np.ndarray, components: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    residual = scaled - (scaled @ components.T) @ components
+    squared = residual**2
+    return np.sqrt(squared.sum(axis=1)), squared
+
+
+def _ranked(columns: tuple[str, ...], weights: np.ndarray) -> dict[str, float]:
+    total = float(weights.sum())
+    if total <= 0:
+        return {}
+    order = np.argsort(-weights)[:TOP_FEATURES]
+    return {columns[i]: float(weights[i] / total) for i in order if weights[i] > 0}

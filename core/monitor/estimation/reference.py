@@ -1,0 +1,103 @@
+"""What monitoring before labels learns about a served version, once per process: CBPE or DLE
+from its holdout, and the joint-drift and quality references from its training rows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.monitor.estimation.cbpe import ClassifierReference, fit_cbpe
+from core.monitor.estimation.dle import RegressionReference, fit_dle
+from core.monitor.estimation.encoding import fit_encoder
+from core.monitor.estimation.multivariate import (
+    DomainReference,
+    ReconstructionReference,
+    fit_domain,
+    fit_reconstruction,
+)
+from core.monitor.estimation.quality import QualityReference, fit_quality
+
+MIN_HOLDOUT = 20  # fewer holdout rows cannot calibrate anything
+
+
+@dataclass(frozen=True)
+class MonitorReference:
+    """A served version's references; ``performance`` is None when it cannot be estimated
+    (a classifier without probabilities, or too small a holdout)."""
+
+    task: str
+    classes: tuple[Any, ...]
+    performance: ClassifierReference | RegressionReference | None
+    domain: DomainReference
+    reconstruction: ReconstructionReference
+    quality: QualityReference
+
+    def class_positions(self, predictions: list[Any]) -> np.ndarray:
+        """Logged predictions as positions among the classes (-1 for none of them)."""
+        index = {json.dumps(value): i for i, value in enumerate(self.classes)}
+        return np.array([index.get(json.dumps(value), -1) for value in predictions], dtype=int)
+
+
+def build_reference(
+    *,
+    task: str,
+    classes: tuple[Any, ...],
+    X_train: pd.DataFrame,
+    X_holdout: pd.DataFrame,
+    y_holdout: pd.Series,
+    model: Any,
+    threshold: float | None,
+    roles: dict[str, str] | None = None,
+) -> MonitorReference:
+    """Fit every reference from a fitted pipeline, its training rows and its holdout."""
+    encoder = fit_encoder(X_train, roles=roles)
+    performance: ClassifierReference | RegressionReference | None = None
+    if len(y_holdout) >= MIN_HOLDOUT:
+        if task == "regression":
+            predictions = np.asarray(model.predict(X_holdout), dtype=float)
+            performance = fit_dle(X_holdout, predictions, y_holdout.to_numpy(), roles=roles)
+        elif hasattr(model, "predict_proba"):
+            scores = np.asarray(model.predict_proba(X_holdout), dtype=float)
+            index = {json.dumps(_plain(c)): i for i, c in enumerate(classes)}
+            labels = np.array([index.get(json.dumps(_plain(v)), -1) for v in y_holdout])
+            performance = fit_cbpe(scores, labels, threshold=threshold)
+    return MonitorReference(
+        task,
+        classes,
+        performance,
+        fit_domain(encoder, X_train),
+        fit_reconstruction(encoder, X_train),
+        fit_quality(X_train, encoder=encoder),
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@lru_cache(maxsize=4)
+def monitor_reference(home: Path, version_id: int) -> MonitorReference:
+    """The served version's references, learned once per process (its data never changes)."""
+    from core.serving.scoring import load_served_model
+    from core.train.registry import model_version_by_id
+    from core.train.tracking import get_run
+    from core.train.training import run_data
+
+    served = load_served_model(home, version_id, engine="sklearn")
+    data = run_data(home, get_run(home, model_version_by_id(home, version_id).run_id))
+    return build_reference(
+        task=served.task,
+        classes=tuple(served.classes),
+        X_train=data.X_train,
+        X_holdout=data.X_holdout,
+        y_holdout=data.y_holdout,
+        model=served.pipeline,
+        threshold=served.threshold,
+        roles={column.name: column.role for column in data.schema},
+    )

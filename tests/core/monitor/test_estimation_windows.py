@@ -1,0 +1,98 @@
+"""Monitoring before labels through the store: logged windows get estimates, joint drift and
+quality tests beside per-feature drift; they read back with realized performance once labels
+come, feed alert rules and the retraining trigger, and `monitor --json` carries them all."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import numpy as np
+import pandas as pd
+from click.testing import CliRunner
+
+from app.cli import cli
+from core.monitor import alerts
+from core.monitor.drift_windows import DRIFT_WINDOW_SECONDS, update_drift
+from core.monitor.estimation.history import estimate_history
+from core.monitor.estimation.reference import monitor_reference
+from core.retrain.policies import Triggers, add_policy, fired_triggers
+from core.store import connect, deployments
+from core.store.monitoring import AlertRule
+
+
+def _log(home, deployment_id, version_id, start, xs, model):
+    scores = model.pipeline.predict_proba(pd.DataFrame({"x": xs}))
+    rows = [
+        (deployment_id, version_id, f"e{start}-{i}", start + i * 0.5, 2.0, 200, 1,
+         json.dumps([{"x": float(x)}]), json.dumps([int(p[1] >= 0.5)]),
+         json.dumps([p.tolist()]), None, None)
+        for i, (x, p) in enumerate(zip(xs, scores, strict=True))
+    ]  # fmt: skip
+    with connect(home) as db:
+        deployments.log_predictions(db, rows)
+        labels = [(row[2], 0, json.dumps(int(x > 0))) for row, x in zip(rows, xs, strict=True)]
+        deployments.record_labels(db, deployment_id, labels[::2], time.time())
+
+
+def test_windows_carry_estimates_joint_drift_and_quality(deployment):
+    from core.serving.scoring import load_served_model
+
+    home, deployment_id, version_id = deployment
+    model = load_served_model(home, version_id, engine="sklearn")
+    rng = np.random.default_rng(4)
+    first = math.floor((time.time() - 1800) / DRIFT_WINDOW_SECONDS) * DRIFT_WINDOW_SECONDS
+    _log(home, deployment_id, version_id, first, rng.normal(size=200), model)
+    shifted = rng.normal(4, 1, 200)
+    _log(home, deployment_id, version_id, first + DRIFT_WINDOW_SECONDS, shifted, model)
+    assert update_drift(home, deployment_id, now=first + 2 * DRIFT_WINDOW_SECONDS + 1) == 2
+    assert monitor_reference(home, version_id).performance is not None
+
+    history = estimate_history(home, deployment_id, minutes=60, classes=model.classes)
+    assert len(history.windows) == 2
+    calm, moved = history.windows
+    assert set(calm.estimates) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    estimate = calm.estimates["accuracy"]
+    assert 0 <= estimate.lower <= estimate.value <= estimate.upper <= 1
+    assert calm.labelled == 100 and 0 <= calm.realized["accuracy"] <= 1
+    assert set(calm.joint) == {"domain_classifier", "reconstruction_error"}
+    assert moved.joint["domain_classifier"].drifted
+    assert not calm.joint["domain_classifier"].drifted
+    assert ("x", "value range") in {(t.column, t.test) for t in moved.failed_tests}
+    assert not calm.failed_tests
+    data = history.to_dict()
+    assert "no concept drift" in data["assumption"]
+
+    rule = AlertRule(0, deployment_id, "quality_failures", "above", 0.5, 60, "warning", True, "")
+    summary = alerts.summarise(home, deployment_id, minutes=60, refresh=False)
+    assert alerts.metric_value(home, deployment_id, rule, summary) >= 1
+    rule = AlertRule(0, deployment_id, "multivariate_drift", "above", 0.7, 60, "warning", True, "")
+    assert alerts.metric_value(home, deployment_id, rule, summary) > 0.7
+    rule = AlertRule(
+        0, deployment_id, "estimated_performance", "below", 0.5, 60, "warning", True, ""
+    )
+    assert 0 <= alerts.metric_value(home, deployment_id, rule, summary) <= 1
+
+    policy = add_policy(
+        home, deployment_id, name="estimated", triggers=Triggers(estimated_drop=0.01)
+    )
+    fired = fired_triggers(home, policy, now=time.time(), ignore_cooldown=True)
+    assert all(f.trigger == "estimated_drop" for f in fired)
+
+    result = CliRunner().invoke(
+        cli, ["monitor", str(deployment_id), "--minutes", "60", "--json", "--home", str(home)]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert [w["drifted_features"] for w in payload["drift"]] == [[], ["x"]]
+    windows = payload["before_labels"]["windows"]
+    assert set(windows[0]) >= {
+        "estimated", "realized", "parted", "multivariate_drift", "quality_tests",
+    }  # fmt: skip
+    assert windows[1]["multivariate_drift"]["domain_classifier"]["drifted"]
+    assert windows[1]["failed_quality_tests"] >= 1
+    text = CliRunner().invoke(cli, ["monitor", str(deployment_id), "--home", str(home)])
+    assert text.exit_code == 0, text.output
+    assert "estimated accuracy" in text.output and "domain_classifier" in text.output
+    assert "drifted: x" in text.output
