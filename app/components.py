@@ -344,6 +344,32 @@ def fold(label: str, draw: Callable[[], None], *, key: str) -> None:
             draw()
 
 
+# A tab's first run draws the page's title and controls, and leaves its charts and grids to the
+# run that follows at once: their JavaScript (plotly.js alone is 4.7 MB) would otherwise be
+# fetched and parsed together with the controls' and hold the first widget back for seconds on
+# a loaded machine (tests/bench/bench_first_open.py).
+PAINTED = "page.painted"
+WAITING = "page.waiting"
+
+
+def after_first_paint(draw: Callable[[], None]) -> None:
+    """Draw ``draw`` now, or on a tab's first run keep its place and draw it in the next run."""
+    if st.session_state.get(PAINTED):
+        draw()
+        return
+    st.session_state[WAITING] = True
+    st.empty()
+
+
+def draw_what_waited() -> None:
+    """At the end of a tab's first run: run again at once to draw what waited for the paint."""
+    if st.session_state.get(PAINTED):
+        return
+    st.session_state[PAINTED] = True
+    if st.session_state.pop(WAITING, False):
+        st.rerun()
+
+
 METRICS_PER_ROW = 4  # at 1400 px with the sidebar open, a fifth cut values short ("12.3 m…")
 
 
