@@ -31,6 +31,7 @@ SIDEBAR_JOBS = 5
 # show work started elsewhere (a retrain the scheduler began) and the sample traffic's minutes.
 WORK_REFRESH_SECONDS = 3.0
 IDLE_REFRESH_SECONDS = 30.0
+WORK_READ = "sidebar.work_read"
 
 
 NO_FILE = "Choose a file first: drag it onto the box above or click Browse files."
@@ -75,8 +76,11 @@ def sidebar(current: str | None = None) -> None:
 def running_work() -> None:
     """The jobs running and waiting in the queue, and the sample traffic, kept live while the
     page stays open."""
-    jobs, _ = _work_now()
+    jobs, traffic = _work_now()
     pace = _refresh_seconds(jobs)
+    # the fragment's first draw, inside this run, uses what was just read rather than reading
+    # the store again; its own reruns read afresh
+    st.session_state[WORK_READ] = (jobs, traffic)
     st.fragment(_running_work, run_every=pace)(pace)
 
 
@@ -93,7 +97,7 @@ def _refresh_seconds(jobs: list[Job]) -> float:
 
 
 def _running_work(pace: float) -> None:
-    jobs, traffic = _work_now()
+    jobs, traffic = st.session_state.pop(WORK_READ, None) or _work_now()
     if _refresh_seconds(jobs) != pace:
         # the last job ended or one began elsewhere: the page may show its outcome too, and
         # the sidebar takes the pace that fits
@@ -170,9 +174,11 @@ def dataset_picker(*, follow: bool = True) -> DatasetVersion | None:
         st.session_state.pop(f"{state.VERSION_PICKER}.{requested['dataset_id']}", None)
         st.session_state[state.DATASET_VERSION_ID] = requested["id"]
     remembered = st.session_state.get(state.DATASET_VERSION_ID)
-    chosen_dataset = next(
-        (s.id for s in summaries if remembered in _version_ids(s.id)), summaries[0].id
-    )
+    chosen_dataset = summaries[0].id
+    if remembered is not None:  # a fresh tab remembers nothing: no need to read every version
+        chosen_dataset = next(
+            (s.id for s in summaries if remembered in _version_ids(s.id)), chosen_dataset
+        )
     columns = st.columns([3, 1])
     dataset_id = columns[0].selectbox(
         "Dataset",
@@ -342,6 +348,45 @@ def fold(label: str, draw: Callable[[], None], *, key: str) -> None:
     if area.open:
         with area:
             draw()
+
+
+# A tab's first run draws the page's title and controls, and leaves its charts and grids to a
+# run the browser asks for once it has drawn them: their JavaScript (plotly.js alone is 4.7 MB)
+# would otherwise be fetched and parsed together with the controls' and hold the first widget
+# back for seconds on a loaded machine (tests/bench/bench_first_open.py).
+PAINTED = "page.painted"
+WAITING = "page.waiting"
+FOLLOW = "page.follow"
+FOLLOW_SECONDS = 0.1  # the browser's timer: it fires once the first paint's work is done
+
+
+def after_first_paint(draw: Callable[[], None]) -> None:
+    """Draw ``draw`` now, or on a tab's first run keep its place and draw it in the next run."""
+    if st.session_state.get(PAINTED):
+        draw()
+        return
+    st.session_state[WAITING] = True
+    st.empty()
+
+
+def draw_what_waited() -> None:
+    """At the end of a tab's first run: have the browser, once it has drawn this run, ask for
+    the run that draws what waited."""
+    if st.session_state.get(PAINTED):
+        return
+    st.session_state[PAINTED] = True
+    if st.session_state.pop(WAITING, False):
+        st.session_state[FOLLOW] = "drawn"
+        st.fragment(_follow, run_every=FOLLOW_SECONDS)()
+
+
+def _follow() -> None:
+    """Inside the first run: nothing to draw. On the browser's first tick: the whole page."""
+    step = st.session_state.pop(FOLLOW, None)
+    if step == "drawn":
+        st.session_state[FOLLOW] = "due"
+    elif step == "due":
+        st.rerun(scope="app")  # this full run registers no timer, so the browser's stops
 
 
 METRICS_PER_ROW = 4  # at 1400 px with the sidebar open, a fifth cut values short ("12.3 m…")

@@ -30,6 +30,7 @@ if not meeting:
         account_box(identity)
 try:
     navigation.run()
+    components.draw_what_waited()  # a tab's first run: its charts and grids follow at once
 except NotAllowed as refused:  # any page's write that this person's role does not allow
     st.error(str(refused))
 finally:

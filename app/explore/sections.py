@@ -11,7 +11,7 @@ import streamlit as st
 from app import cache, state
 from app.cache import VersionKey
 from app.charts.display import show
-from app.components import home, job_progress, metric_rows
+from app.components import after_first_paint, home, job_progress, metric_rows
 from app.explore import charts, target_charts
 from app.text import md
 from core import words
@@ -48,9 +48,13 @@ def overview(
         + ", ".join(f"{role} {count}" for role, count in profile.role_counts.items() if count)
     )
     if target is not None:
-        _target_balance(key, version, profile, target)
-    st.dataframe(_column_table(profile), hide_index=True, width="stretch", placeholder="-")
+        after_first_paint(lambda: _target_balance(key, version, profile, target))
+    after_first_paint(lambda: _column_grid(profile))
     _role_editor(version)
+
+
+def _column_grid(profile: Any) -> None:
+    st.dataframe(_column_table(profile), hide_index=True, width="stretch", placeholder="-")
 
 
 def _target_balance(key: VersionKey, version: DatasetVersion, profile: Any, target: str) -> None:

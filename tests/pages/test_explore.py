@@ -5,9 +5,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
 from streamlit.testing.v1 import AppTest
 
 from app import state
+from app.components import FOLLOW_SECONDS
 from core.data.datasets import import_dataset, list_datasets
 from core.jobs import wait_for_job
 from core.jobs.runner import list_recent_jobs
@@ -226,3 +229,40 @@ def test_profile_report_builds_as_a_job_and_is_kept(credit_home: Path) -> None:
     fresh = app()
     fresh.radio(key=state.EXPLORE_SECTION).set_value("Profile report").run()
     assert fresh.get("download_button"), "the report is kept per dataset version"
+
+
+def test_a_fresh_tab_gets_its_controls_before_the_charts_and_grid(credit_home: Path) -> None:
+    """The first run of a tab sends the title and controls but no plotly chart or data grid
+    (their JavaScript would hold the first widget back) and asks the browser for a rerun once
+    it has drawn them; that run and every later one draw the whole overview."""
+    runs: list[list[str]] = []
+    timers: list[float] = []
+
+    def record(message: ForwardMsg) -> None:
+        if message.HasField("navigation"):  # each run of the entrypoint begins with it
+            runs.append([])
+        elif message.HasField("auto_rerun"):
+            timers.append(message.auto_rerun.interval)
+        elif message.HasField("delta") and message.delta.HasField("new_element") and runs:
+            runs[-1].append(message.delta.new_element.WhichOneof("type") or "")
+
+    ForwardMsgQueue.on_before_enqueue_msg(record)
+    try:
+        at = AppTest.from_file(ENTRYPOINT, default_timeout=60)
+        at.session_state[f"{state.EXPLORE_TARGET}.1"] = "target"
+        at.run()
+        first_draw = len(at.get("plotly_chart")), len(at.dataframe)
+        at.run()  # what the browser asks for (AppTest does not keep a fragment's timer)
+        drawn = len(at.get("plotly_chart")), len(at.dataframe)
+        at.run()
+    finally:
+        ForwardMsgQueue.on_before_enqueue_msg(None)
+    no_errors(at)
+    heavy = {"plotly_chart", "dataframe"}
+    assert len(runs) == 3, runs
+    first, second, later = runs
+    assert "selectbox" in first and heavy.isdisjoint(first), first
+    assert heavy <= set(second) and heavy <= set(later), (second, later)
+    assert first_draw == (0, 0) and drawn == (1, 1)
+    # the browser's tick that asks for the second run, set by the first run only
+    assert [t for t in timers if t == pytest.approx(FOLLOW_SECONDS)] == [timers[1]]
