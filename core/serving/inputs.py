@@ -172,15 +172,17 @@ def check_rows(
         index = next(i for i, row in enumerate(rows) if not isinstance(row, dict))
         raise PayloadError(NOT_A_ROW, (key, index))
     known = {column.name: column for column in columns}
-    unknown = set(chain.from_iterable(rows)).difference(known)
+    found = _transposed(rows)
+    # rows that all hold the same keys (``found``) hold no other key
+    unknown = set(found or chain.from_iterable(rows)).difference(known)
     if unknown and notes is not None:
         rows = [{k: v for k, v in row.items() if k in known} for row in rows]
         notes.append(IGNORED_COLUMNS.format(names=listed(sorted(unknown))))
+        found = {name: found[name] for name in found if name in known}
     elif unknown:
         index, name = next((i, n) for i, row in enumerate(rows) for n in row if n in unknown)
         names = ", ".join(known)
         raise PayloadError(UNKNOWN_COLUMN.format(columns=names), (key, index, str(name)))
-    found = _transposed(rows)
     values = {}
     for column in columns:
         if column.name in found:
