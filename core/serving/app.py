@@ -287,7 +287,7 @@ def create_app(
             raw = await read_body(request, max_body_bytes, body_seconds)
             if kind == mlflow.CSV:
                 rows = mlflow.csv_rows(raw, model.columns, max_rows=max_rows)
-                key, strict = "csv", True
+                key, strict = "csv", False  # a cell may read as Infinity ("1e999")
             else:
                 body, strict = parse_json(raw)
                 key, rows, notes = mlflow.json_rows(body, model.columns, max_rows=max_rows)
