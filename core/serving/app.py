@@ -38,9 +38,7 @@ MAX_BODY_BYTES = 16 * 1024 * 1024  # 10,000 rows of a few dozen columns, spaced 
 MAX_ROWS = 10_000
 MAX_BATCH_ROWS = 4_096
 WATCH_SECONDS = 0.5
-# While serving, the collector's youngest generation waits for 50,000 new objects rather than
-# 700: a 10,000-row body parses into ~10,000 dicts, and the default ran a dozen collections
-# (~10 ms of a large request) over objects that all live until the request is answered.
+# new objects between collections while serving (default 700: a dozen, ~10 ms, per big body)
 SERVING_GC_THRESHOLD = 50_000
 HOME_ENV = "MLOPS_STUDIO_HOME"
 DEPLOYMENT_ENV = "MLOPS_STUDIO_DEPLOYMENT"
@@ -266,7 +264,7 @@ def create_app(
             detail = error.to_detail()
             _log_error(service, 422, detail, started)
             return JSONResponse({"detail": detail}, status_code=422)
-        sent = _sent_rows(raw, body, key, rows, strict=strict)
+        sent = payload_text(raw, body, key, rows) if strict else None
         pending = _Pending(model, values, rows, started, sent=sent)
         answer = await queued(pending)
         if isinstance(answer, PayloadError):
@@ -281,7 +279,6 @@ def create_app(
         model = service.model
         assert model is not None
         notes: list[str] = []
-        body: Any = None
         try:
             kind = mlflow.media_type(request.headers.get("content-type", ""))
             raw = await read_body(request, max_body_bytes, body_seconds)
@@ -300,7 +297,7 @@ def create_app(
         except PayloadError as error:
             _log_error(service, 400, error.to_detail(), started)
             return JSONResponse(mlflow.error_body(400, error.to_message()), status_code=400)
-        sent = None if notes or kind == mlflow.CSV else _sent_rows(raw, body, key, rows, strict)
+        sent = None if notes or not strict else payload_text(raw, body, key, rows)
         pending = _Pending(model, values, rows, started, notes or None, sent)
         answer = await queued(pending)
         if isinstance(answer, PayloadError):
@@ -633,14 +630,6 @@ async def _json_body(request: Request, most: int, seconds: float) -> tuple[bytes
         raise BodyError(415, NOT_JSON)
     raw = await read_body(request, most, seconds)
     return (raw, *parse_json(raw))
-
-
-def _sent_rows(raw: bytes, body: Any, key: str, rows: list[Any], strict: bool) -> str | None:
-    """The rows' JSON as sent, for the log, when they are the body's own list of records
-    (unchanged by reading: strict JSON, nothing dropped); None: the log encodes them."""
-    if not strict or not isinstance(body, dict) or body.get(key) is not rows:
-        return None
-    return payload_text(raw, body, key)
 
 
 def _body_refusal(error: BodyError) -> Response:

@@ -116,11 +116,11 @@ def _plain_text(value: Any) -> Any:
     return value
 
 
-def payload_text(raw: bytes, body: Any, key: str) -> str | None:
-    """The text of ``body[key]`` exactly as the client sent it, when the body is strict JSON
-    holding only that key with a list under it; None otherwise. The prediction log keeps it as
-    it came rather than encoding 10,000 parsed rows again (any spacing is still the same JSON)."""
-    if not (isinstance(body, dict) and len(body) == 1 and isinstance(body.get(key), list)):
+def payload_text(raw: bytes, body: Any, key: str, rows: list[Any]) -> str | None:
+    """The text of ``body[key]`` exactly as the client sent it, when the strict JSON body
+    ``raw`` holds only that key and under it the list ``rows`` itself; None otherwise. The
+    prediction log keeps it as it came rather than encoding 10,000 parsed rows again."""
+    if not (isinstance(body, dict) and len(body) == 1 and body.get(key) is rows):
         return None
     head = _ONE_KEY_HEAD.match(raw)
     # only the last few bytes can close the list and the body

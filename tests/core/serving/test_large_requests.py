@@ -27,7 +27,8 @@ SPACED = (
 
 
 def _payload(raw: bytes, key: str) -> str | None:
-    return payload_text(raw, orjson.loads(raw), key)
+    body = orjson.loads(raw)
+    return payload_text(raw, body, key, body.get(key))
 
 
 @pytest.mark.parametrize(
