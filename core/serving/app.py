@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -20,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from core.serving import mlflow_protocol as mlflow
-from core.serving.bodies import BODY_SECONDS, BodyError, parse_json, read_body
+from core.serving.bodies import BODY_SECONDS, BodyError, parse_json, payload_text, read_body
 from core.serving.feedback import labels as checked_labels
 from core.serving.hardening import RateLimiter, limiter_for, retry_after, shaped, too_many
 from core.serving.inputs import PayloadError, check_rows
@@ -37,6 +38,8 @@ MAX_BODY_BYTES = 16 * 1024 * 1024  # 10,000 rows of a few dozen columns, spaced 
 MAX_ROWS = 10_000
 MAX_BATCH_ROWS = 4_096
 WATCH_SECONDS = 0.5
+# new objects between collections while serving (default 700: a dozen, ~10 ms, per big body)
+SERVING_GC_THRESHOLD = 50_000
 HOME_ENV = "MLOPS_STUDIO_HOME"
 DEPLOYMENT_ENV = "MLOPS_STUDIO_DEPLOYMENT"
 NOT_JSON = "Send JSON (Content-Type: application/json)."
@@ -58,6 +61,7 @@ class _Pending:
     rows: list[Any]
     started: float
     notes: list[str] | None = None  # what MLflow's reading changed, said in the answer
+    sent: str | None = None  # the rows' JSON as the client sent it (None: encode ``rows``)
     request_id: str = field(default_factory=lambda: os.urandom(16).hex())
 
 
@@ -89,6 +93,7 @@ class _Service:
     settings: ServingSettings = field(default_factory=ServingSettings)
     limiter: RateLimiter | None = None
     ranges: dict[int, TrainingRanges] = field(default_factory=dict)  # by model version id
+    gc_threshold: tuple[int, ...] = ()  # the collector's thresholds before serving began
 
     def follow(self, settings: ServingSettings) -> None:
         """Take the deployment's hardening; a limiter whose rate is unchanged keeps its buckets."""
@@ -115,7 +120,7 @@ class _Service:
             latency_ms,
             200,
             len(pending.rows),
-            orjson.dumps(pending.rows).decode(),
+            pending.sent if pending.sent is not None else orjson.dumps(pending.rows).decode(),
             orjson.dumps(scores.predictions).decode(),
             None if probabilities is None else _json(probabilities),
             orjson.dumps(scores.unseen).decode() if any(scores.unseen) else None,
@@ -250,7 +255,7 @@ def create_app(
         model = service.model
         assert model is not None
         try:
-            body, strict = await _json_body(request, max_body_bytes, body_seconds)
+            raw, body, strict = await _json_body(request, max_body_bytes, body_seconds)
             key, rows, _ = mlflow.json_rows(body, model.columns, max_rows=max_rows, strict=True)
             values = check_rows(rows, model.columns, key=key, max_rows=max_rows, finite=strict)
         except BodyError as error:
@@ -259,7 +264,8 @@ def create_app(
             detail = error.to_detail()
             _log_error(service, 422, detail, started)
             return JSONResponse({"detail": detail}, status_code=422)
-        pending = _Pending(model, values, rows, started)
+        sent = payload_text(raw, body, key, rows) if strict else None
+        pending = _Pending(model, values, rows, started, sent=sent)
         answer = await queued(pending)
         if isinstance(answer, PayloadError):
             _log_error(service, 422, answer.to_detail(), started)
@@ -278,7 +284,7 @@ def create_app(
             raw = await read_body(request, max_body_bytes, body_seconds)
             if kind == mlflow.CSV:
                 rows = mlflow.csv_rows(raw, model.columns, max_rows=max_rows)
-                key, strict = "csv", True
+                key, strict = "csv", False  # a cell may read as Infinity ("1e999")
             else:
                 body, strict = parse_json(raw)
                 key, rows, notes = mlflow.json_rows(body, model.columns, max_rows=max_rows)
@@ -291,7 +297,8 @@ def create_app(
         except PayloadError as error:
             _log_error(service, 400, error.to_detail(), started)
             return JSONResponse(mlflow.error_body(400, error.to_message()), status_code=400)
-        pending = _Pending(model, values, rows, started, notes or None)
+        sent = None if notes or not strict else payload_text(raw, body, key, rows)
+        pending = _Pending(model, values, rows, started, notes or None, sent)
         answer = await queued(pending)
         if isinstance(answer, PayloadError):
             _log_error(service, 400, answer.to_detail(), started)
@@ -307,7 +314,7 @@ def create_app(
             return refusal
         assert service.model is not None
         try:
-            body, _ = await _json_body(request, max_body_bytes, body_seconds)
+            _, body, _ = await _json_body(request, max_body_bytes, body_seconds)
             labels = checked_labels(body, service.model, max_rows)
         except BodyError as error:
             return _body_refusal(error)
@@ -360,10 +367,14 @@ async def _start(
     service.tasks.append(asyncio.create_task(_batch_forever(service)))
     if service.deployment_id is not None:
         service.tasks.append(asyncio.create_task(_follow_store(service, engine, watch_seconds)))
+    service.gc_threshold = gc.get_threshold()
+    gc.set_threshold(SERVING_GC_THRESHOLD, *service.gc_threshold[1:])
     log.info("serving %s with %s", service.model.label, service.model.engine)
 
 
 async def _stop(service: _Service) -> None:
+    if service.gc_threshold:
+        gc.set_threshold(*service.gc_threshold)
     for task in service.tasks:
         task.cancel()
     await asyncio.gather(*service.tasks, return_exceptions=True)
@@ -504,9 +515,9 @@ def _score_batch(
 
 def _scored(group: list[_Pending]) -> list[Scores | PayloadError]:
     model = group[0].model
-    values = {
-        name: [v for pending in group for v in pending.values[name]] for name in group[0].values
-    }
+    values = group[0].values  # one request (a large one, usually) needs no copy
+    if len(group) > 1:
+        values = {name: [v for p in group for v in p.values[name]] for name in values}
     try:
         scores = score(model, values)
     except Exception as error:
@@ -616,11 +627,13 @@ async def _load_ranges(service: _Service, model: ServedModel) -> None:
     service.ranges[model.version_id] = found
 
 
-async def _json_body(request: Request, most: int, seconds: float) -> tuple[Any, bool]:
+async def _json_body(request: Request, most: int, seconds: float) -> tuple[bytes, Any, bool]:
+    """(the raw body, the parsed body, whether it was strict JSON)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json":
         raise BodyError(415, NOT_JSON)
-    return parse_json(await read_body(request, most, seconds))
+    raw = await read_body(request, most, seconds)
+    return (raw, *parse_json(raw))
 
 
 def _body_refusal(error: BodyError) -> Response:

@@ -22,6 +22,9 @@ TOO_DEEP = "The body nests deeper than {most} levels; a prediction request is at
 BAD_TEXT = "The body holds text that is not valid Unicode (a lone surrogate such as \\udc80)."
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BIGGEST_INT = 2**64 - 1
+# the whole body is one key holding a list: {"dataframe_records": [...]} with any spacing
+_ONE_KEY_HEAD = re.compile(rb'\A\s*\{\s*"([a-z_]+)"\s*:\s*\[')
+_ONE_KEY_TAIL = re.compile(rb"\]\s*\}\s*\Z")
 
 
 class BodyError(Exception):
@@ -111,3 +114,17 @@ def _plain_text(value: Any) -> Any:
         except OverflowError:
             return value  # refused as not finite where a number is expected
     return value
+
+
+def payload_text(raw: bytes, body: Any, key: str, rows: list[Any]) -> str | None:
+    """The text of ``body[key]`` exactly as the client sent it, when the strict JSON body
+    ``raw`` holds only that key and under it the list ``rows`` itself; None otherwise. The
+    prediction log keeps it as it came rather than encoding 10,000 parsed rows again."""
+    if not (isinstance(body, dict) and len(body) == 1 and body.get(key) is rows):
+        return None
+    head = _ONE_KEY_HEAD.match(raw)
+    # only the last few bytes can close the list and the body
+    tail = _ONE_KEY_TAIL.search(raw, max(head.end() - 1, len(raw) - 1024)) if head else None
+    if head is None or tail is None or head.group(1) != key.encode():
+        return None  # the key written with escapes, or a shape the pattern does not know
+    return raw[head.end() - 1 : tail.start() + 1].decode()

@@ -161,7 +161,8 @@ def check_rows(
     """Each input column's values across ``rows``, every one checked; PayloadError locates the
     first bad field, then names every input a row omits (``complete``; null is the way to send
     a missing value). Checks run per column over whole lists, so 10,000 rows stay cheap.
-    ``finite``: the parser already refused NaN and Infinity, so numbers need no second look.
+    ``finite``: orjson parsed the body, so it refused NaN and Infinity and every integer fits
+    64 bits: numbers need no second look.
     ``notes``: MLflow's coercions instead of refusals (unknown columns dropped, numbers sent as
     text read as numbers, NaN read as missing), each said once in ``notes``."""
     if not rows:
@@ -172,15 +173,17 @@ def check_rows(
         index = next(i for i, row in enumerate(rows) if not isinstance(row, dict))
         raise PayloadError(NOT_A_ROW, (key, index))
     known = {column.name: column for column in columns}
-    unknown = set(chain.from_iterable(rows)).difference(known)
+    found = _transposed(rows)
+    # rows that all hold the same keys (``found``) hold no other key
+    unknown = set(found or chain.from_iterable(rows)).difference(known)
     if unknown and notes is not None:
         rows = [{k: v for k, v in row.items() if k in known} for row in rows]
         notes.append(IGNORED_COLUMNS.format(names=listed(sorted(unknown))))
+        found = {name: found[name] for name in found if name in known}
     elif unknown:
         index, name = next((i, n) for i, row in enumerate(rows) for n in row if n in unknown)
         names = ", ".join(known)
         raise PayloadError(UNKNOWN_COLUMN.format(columns=names), (key, index, str(name)))
-    found = _transposed(rows)
     values = {}
     for column in columns:
         if column.name in found:
@@ -248,7 +251,7 @@ def _checked_column(
         return _booleans(values, column, key)
     suspect = not types <= _ALLOWED_TYPES[column.kind]
     suspect = suspect or (float in types and not finite and _has_non_finite(values))
-    if column.kind == NUMBER and int in types:
+    if column.kind == NUMBER and int in types and not finite:  # orjson's integers fit 64 bits
         integers = [v for v in values if type(v) is int]
         suspect = suspect or max(map(abs, integers)) > _LARGEST_FLOAT
     if suspect and notes is not None:

@@ -55,6 +55,7 @@ HOSTILE = [
     ("/invocations", b'{"dataframe_records": [{}]}', JSON),
     ("/predict", b'{"records": [' + b'{"income": 1, "region": "a"},' * 3000 + b"{}]}", JSON),
     ("/invocations", b"\x00\xff" * 100, CSV),
+    ("/invocations", b"income,region\n1e999,north\n", CSV),
     ("/predict", b"{" * 50, JSON),
 ]
 
