@@ -28,6 +28,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from whole_command import COMMAND  # noqa: E402  (tests/bench, beside this script)
+
 ROWS = 1_000_000
 DROP = ["applicant_id", "application_date"]
 TARGET_RATIO = 30.0  # whole command against whole process
@@ -47,22 +49,6 @@ EVIDENTLY_METHODS: dict[str, tuple[str, str]] = {
 }
 # The command in a new process that reports its own peak RSS on stderr (VmHWM): ru_maxrss,
 # of the child or RUSAGE_CHILDREN, starts from this large process's size at the fork.
-COMMAND = """
-import json, resource, sys
-def peak_mib():
-    # VmHWM is this process's own high-water mark; ru_maxrss keeps the parent's across exec
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-from app.cli import main
-sys.argv = ["mlops-studio", *sys.argv[1:]]
-try:
-    main()
-except SystemExit:
-    pass
-print(json.dumps({"peak_mib": peak_mib()}), file=sys.stderr)
-"""
 EVIDENTLY_SCRIPT = """
 import time
 process_started = time.perf_counter()

@@ -26,6 +26,8 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from whole_command import COMMAND  # noqa: E402  (tests/bench, beside this script)
+
 from core.data.profile import DatasetProfile, profile_table  # noqa: E402
 from core.data.schema import ColumnSchema, Role  # noqa: E402
 
@@ -33,22 +35,6 @@ SPEEDUP_TARGET = 10.0  # whole command against ydata's whole process
 CORE_SPEEDUP_TARGET = 5.0  # profile_table against get_description, frames in memory
 # The command in a new process that reports its own peak RSS on stderr (VmHWM): ru_maxrss,
 # of the child or RUSAGE_CHILDREN, starts from this large process's size at the fork.
-COMMAND = """
-import json, resource, sys
-def peak_mib():
-    # VmHWM is this process's own high-water mark; ru_maxrss keeps the parent's across exec
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-from app.cli import main
-sys.argv = ["mlops-studio", *sys.argv[1:]]
-try:
-    main()
-except SystemExit:
-    pass
-print(json.dumps({"peak_mib": peak_mib()}), file=sys.stderr)
-"""
 YDATA_SCRIPT = """
 import time
 started = time.perf_counter()
