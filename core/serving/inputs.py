@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -356,3 +357,14 @@ def parse_dates(values: pd.Series) -> pd.Series:
 def _text(value: Any) -> str:
     # 3.0 and 3 name the same category level, as the training data's text did
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def plain_iso_dates(values: list[Any]) -> np.ndarray | None:
+    """ISO dates and date-times without a zone, parsed by numpy exactly as pandas parses
+    them; None when any value is in another form (numpy warns about zones, refuses the rest)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return np.array(values, dtype="datetime64[ns]")
+        except (ValueError, UserWarning, OverflowError):
+            return None

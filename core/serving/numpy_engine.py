@@ -11,7 +11,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.serving.inputs import BOOLEAN, DATETIME, NUMBER, TEXT, InputColumn, typed_column
+from core.serving.inputs import (
+    BOOLEAN,
+    DATETIME,
+    NUMBER,
+    TEXT,
+    InputColumn,
+    plain_iso_dates,
+    typed_column,
+)
 from core.train.fast_path import FastPlan, NotCompiled, compile_pipeline
 
 CHECK_ROWS = 2_000  # holdout rows compared at registration (the whole holdout when fewer)
@@ -52,7 +60,7 @@ def _array(values: list[Any], column: InputColumn) -> np.ndarray:
     if column.kind == NUMBER and types <= {int, float, _NONE}:
         return np.array(values, dtype=np.float64)
     if column.kind == DATETIME and types <= {str, _NONE}:
-        moments = _iso_moments(values)
+        moments = plain_iso_dates(values)
         if moments is not None:
             return moments
     elif column.kind == BOOLEAN or (column.kind == TEXT and types <= {str, _NONE}):
@@ -60,17 +68,6 @@ def _array(values: list[Any], column: InputColumn) -> np.ndarray:
         out[:] = values
         return out
     return typed_column(values, column).to_numpy()
-
-
-def _iso_moments(values: list[Any]) -> np.ndarray | None:
-    """ISO dates and date-times without a zone, parsed by numpy exactly as pandas parses
-    them; None when any value is in another form (numpy warns about zones, refuses the rest)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            return np.array(values, dtype="datetime64[ns]")
-        except (ValueError, UserWarning, OverflowError):
-            return None
 
 
 # -- the check at registration -----------------------------------------------------------------

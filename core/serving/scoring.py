@@ -4,7 +4,6 @@ that identical to the pipeline, else its scikit-learn pipeline."""
 
 from __future__ import annotations
 
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,14 @@ import numpy as np
 import pandas as pd
 
 from core.prep.transformers import epoch_days, level_text
-from core.serving.inputs import TEXT, InputColumn, input_columns, typed_column, typed_columns
+from core.serving.inputs import (
+    TEXT,
+    InputColumn,
+    input_columns,
+    plain_iso_dates,
+    typed_column,
+    typed_columns,
+)
 
 if TYPE_CHECKING:
     from core.serving.numpy_engine import NumpyRunner
@@ -94,21 +100,10 @@ def _feed(values: list[Any], kind: str, column: InputColumn) -> np.ndarray:
         ]
         return np.array(texts, dtype=object).reshape(-1, 1)
     if kind == "date" and types <= {str, _NONE}:
-        moments = _plain_iso_dates(values)
+        moments = plain_iso_dates(values)
         if moments is not None:
             return epoch_days(pd.Series(moments)).reshape(-1, 1)
     return onnx_input_values(typed_column(values, column), kind)
-
-
-def _plain_iso_dates(values: list[str | None]) -> np.ndarray | None:
-    """ISO dates and date-times without a zone, parsed by numpy exactly as pandas parses
-    them; None when any value is in another form (numpy warns about zones, refuses the rest)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            return np.array(values, dtype="datetime64[ns]")
-        except (ValueError, UserWarning, OverflowError):
-            return None
 
 
 @dataclass(frozen=True)
