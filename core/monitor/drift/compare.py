@@ -59,7 +59,7 @@ def profile_reference(
     """
     if len(frame) == 0:
         raise DriftError(messages.EMPTY_REFERENCE)
-    names = _chosen(frame, columns)
+    names = messages.chosen_columns(list(frame.columns), columns)
     kept: dict[str, ColumnValues] = {}
     skipped: dict[str, str] = {}
     for name in names:
@@ -123,7 +123,7 @@ def compute_drift_against(
     if len(current) == 0:
         raise DriftError(messages.EMPTY_CURRENT)
     _check_options(method, methods, threshold, thresholds, share_threshold)
-    names = _chosen_from(profile, columns)
+    names = messages.chosen_columns(profile.order, columns)
     results: list[ColumnDrift] = []
     missing: list[str] = []
     notes: list[str] = []
@@ -163,26 +163,6 @@ def _report(
         missing_columns=tuple(missing),
         notes=tuple(notes),
     )
-
-
-def _chosen(frame: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
-    if columns is None:
-        return list(frame.columns)
-    for name in columns:
-        if name not in frame.columns:
-            known = ", ".join(str(column) for column in frame.columns)
-            raise DriftError(messages.UNKNOWN_COLUMN.format(column=name, columns=known))
-    return list(dict.fromkeys(columns))
-
-
-def _chosen_from(profile: ReferenceProfile, columns: Sequence[str] | None) -> list[str]:
-    if columns is None:
-        return list(profile.order)
-    for name in columns:
-        if name not in profile.order:
-            known = ", ".join(profile.order)
-            raise DriftError(messages.UNKNOWN_COLUMN.format(column=name, columns=known))
-    return list(dict.fromkeys(columns))
 
 
 def _reference_column(

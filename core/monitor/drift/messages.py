@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 EMPTY_CURRENT = (
     "The current data has no rows, so there is nothing to compare with the reference. Pass a "
     "window that holds at least one row."
@@ -50,3 +52,15 @@ INFINITE_CHI_SQUARE = "The reference never had some current categories: chi-squa
 
 class DriftError(ValueError):
     """The message is a complete user-facing sentence: what was wrong and what to do."""
+
+
+def chosen_columns(known: Sequence[str], columns: Sequence[str] | None) -> list[str]:
+    """The columns asked for (each once, in the order asked), or every known one; an unknown
+    name is refused with the known ones listed."""
+    if columns is None:
+        return list(known)
+    for name in columns:
+        if name not in known:
+            listed = ", ".join(str(column) for column in known)
+            raise DriftError(UNKNOWN_COLUMN.format(column=name, columns=listed))
+    return list(dict.fromkeys(columns))

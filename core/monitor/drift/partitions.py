@@ -30,7 +30,6 @@ from core.monitor.drift.compare import (
     SKIPPED_ROLES,
     ReferenceProfile,
     _check_options,
-    _chosen_from,
     _method_for,
     _method_notes,
     _report,
@@ -133,7 +132,7 @@ def profile_partitions(
     Without ``roles`` each column's role is guessed from its merged summary, as the dataset
     schema guesses it from the whole column (identifiers and free text are then skipped).
     """
-    names = _chosen(schema, columns)
+    names = messages.chosen_columns(schema.names, columns)
     kinds, skipped = _reference_kinds(schema, names, roles)
     found = summarize_partitions(partitions, SummaryPlan(kinds, max_points), mapper=mapper)
     if found.rows == 0:
@@ -171,7 +170,7 @@ def drift_of_partitions(
 ) -> DriftReport:
     """As compute_drift_against, with the current data given in partitions."""
     _check_options(method, methods, threshold, thresholds, share_threshold)
-    names = _chosen_from(profile, columns)
+    names = messages.chosen_columns(profile.order, columns)
     present = set(schema.names)
     kinds = {
         name: profile.columns[name].kind
@@ -220,7 +219,7 @@ def drift_of_parquet(
     """
     _check_options(method, None, threshold, None, share_threshold)
     reference_schema = pq.read_schema(reference)
-    chosen = _chosen(reference_schema, columns)
+    chosen = messages.chosen_columns(reference_schema.names, columns)
     profile = profile_partitions(
         parquet_partitions(reference, columns=chosen, rows=rows),
         reference_schema,
@@ -242,16 +241,6 @@ def drift_of_parquet(
         mapper=mapper,
         max_points=max_points,
     )
-
-
-def _chosen(schema: pa.Schema, columns: Sequence[str] | None) -> list[str]:
-    if columns is None:
-        return list(schema.names)
-    for name in columns:
-        if name not in schema.names:
-            known = ", ".join(schema.names)
-            raise DriftError(messages.UNKNOWN_COLUMN.format(column=name, columns=known))
-    return list(dict.fromkeys(columns))
 
 
 def _reference_kinds(
