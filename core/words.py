@@ -67,6 +67,9 @@ METRICS: dict[str, str] = {
     "unseen_rate": "Unseen-category rate",
     "drift_share": "Drift share",
     "performance": "Live performance",
+    "estimated_performance": "Estimated performance",
+    "multivariate_drift": "Joint drift (domain classifier)",
+    "quality_failures": "Failed quality tests",
 }
 # metrics named after a person keep the capital inside a sentence: "the Brier score"
 _NAMED_AFTER_PEOPLE = {"brier", "cramers_v"}
