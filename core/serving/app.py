@@ -164,9 +164,8 @@ def create_app(
     body_seconds: float = BODY_SECONDS,
     settings: ServingSettings | None = None,
 ) -> FastAPI:
-    """The service for a deployment (its version, key and hardening followed live from the
-    store), or for version ``ref`` with a fixed key hash (None: no key, for tests in process)
-    and fixed ``settings``."""
+    """The service for a deployment (version, key and hardening followed live from the store),
+    or for version ``ref`` with a fixed key hash (None: no key, for tests) and ``settings``."""
     service = _Service(home, deployment_id, key_hash=api_key_hash)
     service.follow(settings or ServingSettings())
     service.require_key = deployment_id is not None or api_key_hash is not None
@@ -195,8 +194,7 @@ def create_app(
         return JSONResponse({"detail": INTERNAL}, status_code=500)
 
     def refused(request: Request, *, as_mlflow: bool = False) -> JSONResponse | None:
-        """401 unless the request carries the deployment's key, 429 when that key has used its
-        rate (checked in each endpoint: an HTTP middleware would cost a task per request)."""
+        """401 without the deployment's key, 429 once it used its rate (here, not middleware)."""
         key = _presented_key(request)
         if not service.require_key:
             return _rate_limited(service, key, as_mlflow=as_mlflow)
@@ -306,10 +304,8 @@ def create_app(
         return _prediction_response(pending, answer, service.settings)
 
     async def feedback(request: Request) -> Response:
-        # A write to the store (labels) that core.auth's roles do not check, on purpose: the
-        # API key is the service's identity. Its callers are client systems, not studio people;
-        # issuing, rotating and revoking a key is an operator's action (Permission.KEYS), so a
-        # key holder may score and send labels for this one deployment, and nothing else.
+        # labels written without core.auth's roles, on purpose: the API key (issued, rotated and
+        # revoked by an operator) is this client system's identity, for this deployment only
         if refusal := refused(request):
             return refusal
         assert service.model is not None

@@ -38,6 +38,7 @@ UNKNOWN_PARAMETER = (
 NOT_A_DICT = "The input must be a JSON object with exactly one of the keys {keys}."
 ONE_FORMAT = "The input must hold exactly one of the keys {keys}; it holds {found}."
 PARAMS_IGNORED = "This model takes no params; 'params' was ignored."
+PARAMS_NOT_OBJECT = "'params' must be an object of names and values (as MLflow reads it)."
 OTHER_KEYS = "Ignored top-level keys MLflow does not read: {names}."
 SPLIT_SHAPE = (
     "dataframe_split must be an object with 'data' (a list of rows) and optionally 'columns' "
@@ -102,6 +103,8 @@ def json_rows(
     other = next((name for name in body if name != key), None)
     if strict and other is not None:
         raise PayloadError(UNKNOWN_KEY.format(key=key), (str(other),))
+    if not isinstance(body.get("params", {}), dict):
+        raise PayloadError(PARAMS_NOT_OBJECT, ("params",))
     notes = [PARAMS_IGNORED] if "params" in body else []
     others = set(body) - {key, "params"}
     if others:

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from core.data.booleans import is_yes_no
 from core.serving.feedback import MAX_ROW
 from core.serving.inputs import BOOLEAN_PATTERN, record_model
+from core.serving.mlflow_protocol import FORMATS, OURS
 from core.serving.scoring import ServedModel
 
 DOCS_ASSETS = "/docs-assets/"
@@ -91,13 +92,16 @@ def document(app: FastAPI, model: ServedModel) -> None:
 
 
 def _one_key(key: str, form: dict[str, Any], *, params: bool = False) -> dict[str, Any]:
-    properties = {key: form, **({"params": {"type": "object"}} if params else {})}
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [key],
-        "additionalProperties": False,
-    }
+    """/predict's body holds its payload alone; /invocations (``params``), like MLflow's, also
+    takes ``params`` and ignores other keys (noting them), but never a second payload key."""
+    if not params:
+        return {"type": "object", "properties": {key: form}, "required": [key]} | _CLOSED
+    others = {other: False for other in (*FORMATS, OURS) if other != key}
+    properties = {key: form, "params": {"type": "object"}, **others}
+    return {"type": "object", "properties": properties, "required": [key]}
+
+
+_CLOSED = {"additionalProperties": False}
 
 
 def _payload_forms(values: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:

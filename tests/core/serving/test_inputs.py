@@ -122,6 +122,16 @@ def test_bad_fields_are_refused_with_their_path(columns, body, path, message):
     json.dumps(detail)
 
 
+def test_invocations_params_that_are_not_an_object_are_refused(columns):
+    # MLflow reads params as names and values; any other shape is refused, not ignored
+    for params in ([1], "fast", 3):
+        with pytest.raises(PayloadError) as caught:
+            json_rows({"dataframe_records": [ROW], "params": params}, columns)
+        assert caught.value.path == ("params",) and "must be an object" in caught.value.message
+    _, _, notes = json_rows({"dataframe_records": [ROW], "params": {"p": 1}}, columns)
+    assert notes == ["This model takes no params; 'params' was ignored."]
+
+
 def test_batch_cap(columns):
     with pytest.raises(PayloadError, match="at most 5 rows"):
         rows_to_frame([{"age": 1}] * 6, columns, max_rows=5)
