@@ -23,7 +23,7 @@ from core.data.ingest.messages import (
     QUOTES_NOT_ENCLOSING,
     IngestError,
 )
-from core.data.ingest.sources import _open_binary, _Source
+from core.data.ingest.sources import ForwardStream, _open_binary, _Source
 
 # detect: quote marks enclose values, but one that would swallow the rows below it is read as
 # a plain character; always: every quote mark encloses (pyarrow's reading); never: none does.
@@ -463,7 +463,7 @@ def _text_lines(source: _Source, encoding: str, *, errors: str) -> Iterator[IO[s
         yield text
 
 
-class RepairedText:
+class RepairedText(ForwardStream):
     """The file as UTF-8 with the repaired lines swapped in: what pyarrow reads after repair.
 
     Decoding is strict, so text that is not in the plan's encoding fails here as it would in
@@ -475,7 +475,6 @@ class RepairedText:
         self._repairs = repairs
         self._number = 0
         self._buffer = b""
-        self.closed = False
 
     def read(self, size: int = -1) -> bytes:
         parts = [self._buffer]
@@ -499,15 +498,6 @@ class RepairedText:
         for line, text in self._repairs.items():
             if first <= line <= self._number:
                 batch[line - first] = text
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        self.closed = True
 
 
 @contextmanager

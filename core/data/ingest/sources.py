@@ -73,21 +73,10 @@ class _Source:
     limits: ImportLimits
 
 
-class _CappedStream:
-    """A read-only stream that stops once more than ``limit`` unpacked bytes have been read."""
+class ForwardStream:
+    """A stream read once, start to end (what pyarrow's input stream wraps); closing marks it."""
 
-    def __init__(self, raw: Any, limit: int) -> None:
-        self._raw = raw
-        self._limit = limit
-        self._seen = 0
-        self.closed = False
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size) if size >= 0 else self._raw.read()
-        self._seen += len(data)
-        if self._seen > self._limit:
-            raise IngestError(UNPACKED_TOO_LARGE.format(cap=_format_bytes(self._limit)))
-        return bytes(data)
+    closed = False
 
     def readable(self) -> bool:
         return True
@@ -97,6 +86,22 @@ class _CappedStream:
 
     def close(self) -> None:
         self.closed = True
+
+
+class _CappedStream(ForwardStream):
+    """A read-only stream that stops once more than ``limit`` unpacked bytes have been read."""
+
+    def __init__(self, raw: Any, limit: int) -> None:
+        self._raw = raw
+        self._limit = limit
+        self._seen = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size) if size >= 0 else self._raw.read()
+        self._seen += len(data)
+        if self._seen > self._limit:
+            raise IngestError(UNPACKED_TOO_LARGE.format(cap=_format_bytes(self._limit)))
+        return bytes(data)
 
 
 @contextmanager
