@@ -68,16 +68,21 @@ def test_upload_a_csv_imports_and_selects_it(studio_home: Path, small_frame: pd.
 EUROPEAN = "Artikel;Menge;Preis\nÄpfel;1.500;3,50\nBirnen;800;2,25\n".encode("cp1252")
 
 
-def _upload_european(studio_home: Path, decimal: str) -> AppTest:
+def _upload(studio_home: Path, name: str, data: bytes, option: str, choice: str) -> AppTest:
+    """Upload ``data`` as ``name`` with the import option ``option`` set to ``choice``."""
     at = app()
-    at.file_uploader(key=state.UPLOAD).set_value(("preise.csv", EUROPEAN, "text/csv"))
-    at.selectbox(key=state.UPLOAD_DECIMAL).set_value(decimal)
+    at.file_uploader(key=state.UPLOAD).set_value((name, data, "text/csv"))
+    at.selectbox(key=option).set_value(choice)
     at.button(key=state.UPLOAD_BUTTON).click().run()
     finish_jobs(studio_home)
     at.run()
     at.run()
     no_errors(at)
     return at
+
+
+def _upload_european(studio_home: Path, decimal: str) -> AppTest:
+    return _upload(studio_home, "preise.csv", EUROPEAN, state.UPLOAD_DECIMAL, decimal)
 
 
 def test_a_european_export_imports_its_numbers_and_says_what_was_assumed(
@@ -101,16 +106,8 @@ def test_a_chosen_decimal_point_keeps_decimal_commas_as_text(studio_home: Path) 
 def _upload_notes(studio_home: Path, quotes: str) -> AppTest:
     lines = ["id,amount,note"] + [f"{i},{i * 3},note {i}" for i in range(3_000)]
     lines[1_001] = '12,"broken,3'  # line 1,002: the rest of the file would be one value
-    at = app()
     data = ("\n".join(lines) + "\n").encode()
-    at.file_uploader(key=state.UPLOAD).set_value(("notes.csv", data, "text/csv"))
-    at.selectbox(key=state.UPLOAD_QUOTES).set_value(quotes)
-    at.button(key=state.UPLOAD_BUTTON).click().run()
-    finish_jobs(studio_home)
-    at.run()
-    at.run()
-    no_errors(at)
-    return at
+    return _upload(studio_home, "notes.csv", data, state.UPLOAD_QUOTES, quotes)
 
 
 def test_a_stray_quote_keeps_every_row_and_the_page_says_which_line(studio_home: Path) -> None:
