@@ -182,6 +182,25 @@ def add_step(db: Database, run_id: int, step: dict[str, Any]) -> None:
         )
 
 
+def take_over(
+    db: Database, run_id: int, job_id: int | None, *, status: str, step: dict[str, Any]
+) -> bool:
+    """Give a retraining whose job ``job_id`` stopped the status ``status`` (pending to start
+    again, failed to give up), with ``step`` appended; False when it has moved on meanwhile
+    (it ended, or another job took it over)."""
+    with writing(db):
+        # one conditional update: a retraining that ended between the caller's look at its job
+        # and now is never started again
+        cursor = db.execute(
+            f"""UPDATE retrain_runs
+                   SET status = ?, steps_json = json_insert(steps_json, '$[#]', json(?))
+                 WHERE id = ? AND job_id IS ?
+                   AND status IN ({_rows.marks(ACTIVE_RETRAIN_STATUSES)})""",
+            [status, _rows.dumps(step), run_id, job_id, *ACTIVE_RETRAIN_STATUSES],
+        )
+        return cursor.rowcount == 1
+
+
 def labelled_rows(
     db: Database, deployment_id: int, *, limit: int
 ) -> list[tuple[float, dict[str, Any], Any]]:

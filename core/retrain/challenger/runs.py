@@ -118,18 +118,30 @@ def resume_retrains(home: Path, *, most_attempts: int = 3) -> list[int]:
             continue
         if job is None and _age_seconds(retrain.created_at) < JOBLESS_GRACE_S:
             continue  # its starter is submitting the job right now
+        # its job may have finished it since the list was read: only a retraining still
+        # waiting on the stopped job is taken over
         if int(retrain.details.get("attempts", 0)) >= most_attempts:
             why = job.error if job is not None and job.error else "its job kept stopping"
-            _fail(home, retrain.id, f"Gave up after {most_attempts} attempts: {why}")
+            _give_up(home, retrain, f"Gave up after {most_attempts} attempts: {why}")
             continue
+        resumed_step = _step("resumed", "Its job had stopped; started it again.")
         with connect(home) as db:
-            retraining.update_run(db, retrain.id, status="pending")
-            retraining.add_step(
-                db, retrain.id, _step("resumed", "Its job had stopped; started it again.")
+            taken = retraining.take_over(
+                db, retrain.id, retrain.job_id, status="pending", step=resumed_step
             )
+        if not taken:
+            continue
         submit(home, retrain.id, actor="scheduler")
         resumed.append(retrain.id)
     return resumed
+
+
+def _give_up(home: Path, retrain: RetrainRun, error: str) -> None:
+    step = _step("failed", f"{error} The champion keeps serving.")
+    with connect(home) as db:
+        if not retraining.take_over(db, retrain.id, retrain.job_id, status="failed", step=step):
+            return
+    _finish(home, retrain.id, status="failed", error=error, decision="Kept the champion (failed).")
 
 
 def _age_seconds(timestamp: str) -> float:

@@ -9,8 +9,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from core import scheduler
-from core.retrain.challenger import get_retrain, retrains_of, start_retrain
+from core.jobs.runner import wait_for_job
+from core.retrain.challenger import get_retrain, resume_retrains, retrains_of, start_retrain
 from core.retrain.policies import Triggers, add_policy
 from core.store import connect, retraining
 from core.store import jobs as jobs_store
@@ -64,6 +67,30 @@ def test_scheduler_fires_a_policy_and_a_restart_resumes_the_retrain(
     assert done.status == "done", done.error
     assert [step["step"] for step in done.steps].count("resumed") == 1
     assert done.details["attempts"] == 2 and done.challenger_score is not None
+
+
+@pytest.mark.parametrize("most_attempts", [3, 1], ids=["start-again", "give-up"])
+def test_a_retrain_its_job_finishes_while_the_scheduler_looks_is_left_alone(
+    served, log_traffic, monkeypatch, most_attempts
+):
+    # the scheduler read the retrain as running, then its job finished it and ended: seeing
+    # the ended job must neither start the retrain again nor mark it failed
+    home, deployment_id, champion_id = served
+    log_traffic(home, deployment_id, champion_id, 300, seed=11, concept="region")
+    retrain = start_retrain(home, deployment_id, actor="ana")
+    as_read = get_retrain(home, retrain.id)
+    assert as_read.active
+    assert wait_for_job(home, retrain.job_id, timeout=300).status == "done"
+    finished = get_retrain(home, retrain.id)
+    assert finished.status == "done"
+
+    monkeypatch.setattr(retraining, "runs", lambda *args, **kwargs: [as_read])
+    assert resume_retrains(home, most_attempts=most_attempts) == []
+
+    now = get_retrain(home, retrain.id)
+    assert (now.status, now.job_id, now.steps) == ("done", finished.job_id, finished.steps)
+    with connect(home) as db:
+        assert len(jobs_store.active(db)) == 0
 
 
 def _finished_any(home, deployment_id):
