@@ -139,7 +139,9 @@ def labels(ctx: StudioContext, *, as_json: bool, deployment_id: int, path: Path)
     deployment = get_deployment(ctx.home, deployment_id)
     model = load_served_model(ctx.home, deployment.model_version_id, engine="sklearn")
     classes = None if model.task == "regression" else model.classes
-    report = apply_labels(ctx.home, deployment_id, read_label_file(path), classes=classes)
+    report = apply_labels(
+        ctx.home, deployment_id, read_label_file(path), classes=classes, actor="cli"
+    )
     emit(report.to_dict(), as_json, _labels_text)
 
 
