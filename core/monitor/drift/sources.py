@@ -91,14 +91,12 @@ def _summarizer(source: DriftSource, backend: ComputeBackend | None, rows: int) 
         if source.path is not None:
             return summarize_parquet_on(backend, source.path, plan, columns=needed, rows=rows)
         assert source.table is not None
-        table = source.table if needed is None else source.table.select(needed)
-        return summarize_table_on(backend, table, plan, rows=rows)
+        return summarize_table_on(backend, source.table.select(needed), plan, rows=rows)
 
     return summarized
 
 
-def _read_columns(plan: SummaryPlan, schema: pa.Schema) -> list[str] | None:
-    """The columns the plan summarises (all when it summarises none: the rows still count)."""
+def _read_columns(plan: SummaryPlan, schema: pa.Schema) -> list[str]:
+    """The columns the plan summarises (none at all still gives the rows' count)."""
     present = set(schema.names)
-    wanted = [name for name in plan.kinds if name in present]
-    return wanted or None
+    return [name for name in plan.kinds if name in present]

@@ -215,3 +215,13 @@ def test_an_unreachable_scheduler_compares_here_and_says_so(
     ]
     text = CliRunner().invoke(cli, ["drift", *files, "--home", str(tmp_path / "h")]).output
     assert "Summarised on this machine. The Dask cluster at" in text
+
+
+def test_only_skipped_columns_read_no_column_yet_count_the_rows(tmp_path: Path) -> None:
+    reference, current, _ = _parquet_pair(tmp_path, rows=1600)
+    roles = {"income": "id"}
+    marked = dataclasses.replace(reference, roles=roles)
+    found = drift_of_sources(marked, current, columns=["income"], rows=500)
+    assert (found.rows_reference, found.rows_current) == (1600, 1600)
+    assert list(found.columns) == []
+    assert any("income" in note for note in found.notes)
