@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import cloudpickle
 import pytest
@@ -34,7 +35,7 @@ def _faults_making_arrays(item: int, *, count: int) -> tuple[int, str | None]:
 
 FAULTS_HERE = f"""
 import sys
-sys.path.insert(0, {str(os.getcwd())!r})
+sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r})
 from tests.core.jobs.test_compute_allocator import _faults_making_arrays
 print(_faults_making_arrays(0, count={ARRAYS})[0])
 """
