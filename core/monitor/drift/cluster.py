@@ -35,8 +35,10 @@ if TYPE_CHECKING:  # a worker imports this module without the job machinery
     from core.jobs.compute import ComputeBackend
 
 # Tasks per worker slot: two, so a slot that finishes early takes another share while a slow
-# one finishes its first, and this process holds at most two summaries per slot.
+# one finishes its first. This process holds every task's summary at once (each up to
+# max_points numbers per column), so a big cluster still gets at most MAX_TASKS shares.
 TASKS_PER_SLOT = 2
+MAX_TASKS = 16
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def summarize_parquet_on(
     rows: int = PARTITION_ROWS,
 ) -> PartialSummary:
     """A Parquet file summarised by the backend's workers, reading it themselves if they can."""
-    tasks = TASKS_PER_SLOT * backend.slots
+    tasks = min(TASKS_PER_SLOT * backend.slots, MAX_TASKS)
     shares = parquet_shares(path.resolve(), columns=columns, tasks=tasks, rows=rows)
     return summarize_shares_on(backend, shares, plan)
 
@@ -131,7 +133,7 @@ def summarize_table_on(
 ) -> PartialSummary:
     """A table held here, sent to the backend's workers in shares of whole partitions."""
     batches = table.to_batches(max_chunksize=rows)
-    tasks = min(len(batches), TASKS_PER_SLOT * backend.slots)
+    tasks = min(len(batches), TASKS_PER_SLOT * backend.slots, MAX_TASKS)
     runs = np.array_split(np.arange(len(batches)), tasks) if tasks else []
     shares = [[batches[int(i)] for i in run] for run in runs]
     return _merged(backend.map(summarize_share, shares, shared={"plan": plan}), plan)
