@@ -224,3 +224,18 @@ def test_a_large_request_answers_as_the_pipeline_and_as_rows_sent_alone(studio, 
         assert answer["probabilities"] == [fast["probabilities"][index]]
         assert answer["out_of_distribution"] == [flagged[index]]
         assert answer["predictions"] == [fast["predictions"][index]]
+
+
+def test_scoring_leaves_the_shared_column_arrays_as_they_were_built(studio):
+    """The out-of-distribution flags read the arrays the engine built: no step may write
+    into its input columns."""
+    home, ref = studio
+    model = load_served_model(home, ref)
+    records = applications(304, seed=5)  # whole blocks of 8: scored without padded copies
+    rows = records.astype(object).where(records.notna(), None).to_dict("records")
+    values = check_rows(rows, model.columns, max_rows=304)
+    score(model, values)
+    assert set(values.arrays) == {column.name for column in model.columns}
+    for column in model.columns:
+        fresh = _array(values[column.name], column)
+        assert pd.Series(values.arrays[column.name]).equals(pd.Series(fresh)), column.name
