@@ -72,7 +72,8 @@ def _import_parquet(source: _Source, target: Path) -> ImportedFile:
     (a row group at a time), so a Parquet file bigger than memory imports too."""
     with _local_copy(source) as path:
         try:
-            parquet = pq.ParquetFile(path)
+            # Pre-buffering would keep every row group it read in memory until the end.
+            parquet = pq.ParquetFile(path, pre_buffer=False)
             _check_columns(len(parquet.schema_arrow), source.limits)
             metadata = parquet.metadata
             size = sum(
@@ -105,7 +106,7 @@ def _stream_parquet(source: _Source, parquet: pq.ParquetFile, target: Path) -> I
     warnings = ([_renamed_warning(renames)] if renames else []) + streamed.notes
     shape = (streamed.rows, streamed.columns)
     report = _plain_report("parquet", source, shape, renames, warnings)
-    return ImportedFile(report=report, schema=streamed.schema)
+    return ImportedFile(report=report, schema=streamed.schema, streamed=True)
 
 
 def _parquet_batches(parquet: pq.ParquetFile, names: list[str]) -> Iterator[pa.RecordBatch]:

@@ -152,7 +152,7 @@ def _import_csv(
     _check_rows(parsed.rows, ragged.count)
     warnings = _csv_warnings(plan, ragged) + parsed.notes
     report = _csv_report(source, plan, ragged, shape=(parsed.rows, parsed.columns), notes=warnings)
-    return ImportedFile(report=report, schema=parsed.schema)
+    return ImportedFile(report=report, schema=parsed.schema, streamed=True)
 
 
 def _csv_result(

@@ -60,6 +60,7 @@ class ImportedFile:
 
     report: IngestReport
     schema: list[ColumnSchema]
+    streamed: bool = False  # written batch by batch, never held whole
 
 
 def written_whole(result: IngestResult, target: Path) -> ImportedFile:
