@@ -68,25 +68,23 @@ def _parquet_result(source: _Source, table: pa.Table) -> IngestResult:
 
 
 def _import_parquet(source: _Source, target: Path) -> ImportedFile:
-    """The file written to ``target``: read whole when small, else copied batch by batch
-    (a row group at a time), so a Parquet file bigger than memory imports too."""
+    """The file written to ``target``: read whole when small (as read_table reads it), else
+    copied batch by batch, a row group at a time, so a Parquet file bigger than memory
+    imports too."""
     with _local_copy(source) as path:
         try:
             # Pre-buffering would keep every row group it read in memory until the end.
             parquet = pq.ParquetFile(path, pre_buffer=False)
-            _check_columns(len(parquet.schema_arrow), source.limits)
-            metadata = parquet.metadata
-            size = sum(
-                metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)
-            )
-            small = size < source.limits.stream_after_bytes
-            table = parquet.read() if small else None
         except (pa.ArrowException, OSError):
             raise IngestError(CORRUPT_PARQUET) from None
         with parquet:
-            if table is not None:
-                return written_whole(_parquet_result(source, table), target)
-            return _stream_parquet(source, parquet, target)
+            _check_columns(len(parquet.schema_arrow), source.limits)
+            metadata = parquet.metadata
+            groups = range(metadata.num_row_groups)
+            size = sum(metadata.row_group(index).total_byte_size for index in groups)
+            if size >= source.limits.stream_after_bytes:
+                return _stream_parquet(source, parquet, target)
+    return written_whole(_read_parquet(source), target)
 
 
 def _stream_parquet(source: _Source, parquet: pq.ParquetFile, target: Path) -> ImportedFile:

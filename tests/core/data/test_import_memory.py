@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from core.data.ingest.messages import UNDECODABLE
 from tests.bench.whole_command import COMMAND
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -48,18 +50,22 @@ def whole_in_pandas_mib(big_csv: Path) -> float:
     return float(sample.memory_usage(deep=True).sum()) * ROWS / SAMPLE_ROWS / 2**20
 
 
-def _import(path: Path, home: Path) -> tuple[dict, float]:
-    """`mlops-studio import PATH --json` in a fresh process: its output and its peak MiB."""
+def _studio(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`mlops-studio ARGS --json` in a fresh process that prints its peak MiB on stderr."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MLOPS_STUDIO_MAX_IMPORT_MB": "8192"}
-    command = [sys.executable, "-c", COMMAND, "import", str(path), "--name", "orders"]
-    completed = subprocess.run(
-        [*command, "--home", str(home), "--json"],
+    return subprocess.run(
+        [sys.executable, "-c", COMMAND, *args, "--home", str(home), "--json"],
         capture_output=True,
         text=True,
         env=env,
         cwd=ROOT,
         check=False,
     )
+
+
+def _import(path: Path, home: Path) -> tuple[dict, float]:
+    """`mlops-studio import PATH --json` in a fresh process: its output and its peak MiB."""
+    completed = _studio(home, "import", str(path), "--name", "orders")
     assert completed.returncode == 0, completed.stderr[-2000:]
     peak = json.loads(completed.stderr.strip().splitlines()[-1])["peak_mib"]
     return json.loads(completed.stdout.strip().splitlines()[-1]), float(peak)
@@ -94,3 +100,24 @@ def test_a_big_parquet_file_imports_in_bounded_memory(
     assert _roles(payload)["category_0"] == "categorical"
     # The old import read the whole table: 676 MiB here.
     assert peak < whole_in_pandas_mib / 4, (peak, whole_in_pandas_mib)
+
+
+def test_a_bad_byte_in_the_last_row_of_a_big_csv_is_one_clear_line_and_saves_nothing(
+    big_csv: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "orders.csv"
+    with big_csv.open("rb") as source, bad.open("wb") as target:
+        shutil.copyfileobj(source, target)
+        target.write(
+            b"1,2,3,4,5,6,7,8,9,10,11,12,Krak\xf3w,b,c,d,e,2021-01-01,2021-01-04,01/03/2023,no\n"
+        )
+    home = tmp_path / "home"
+    completed = _studio(home, "import", str(bad), "--name", "orders", "--encoding", "utf-8")
+    # (the measuring wrapper swallows the exit code; the error object is what the CLI printed)
+    assert "Traceback" not in completed.stdout + completed.stderr
+    error = json.loads(completed.stdout.strip().splitlines()[-1])["error"]
+    assert error == UNDECODABLE.format(encoding="UTF-8")
+    listed = _studio(home, "datasets")
+    assert json.loads(listed.stdout.strip().splitlines()[-1])["datasets"] == []
+    folder = home / "artifacts" / "datasets"
+    assert not folder.exists() or not any(folder.iterdir())

@@ -236,3 +236,17 @@ def test_a_late_byte_outside_utf8_rereads_the_whole_file_in_the_fallback(tmp_pat
     _assert_same_as_whole(path, tmp_path)
     written = pq.read_table(tmp_path / "streamed.parquet").column("city")
     assert written[-1].as_py() == "Tórshavn" and written[0].as_py() == "Oslo"
+
+
+def test_a_small_parquet_file_imports_exactly_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "credit.parquet"
+    pq.write_table(read_table(SAMPLES[0]).table, path, row_group_size=5_000)
+    before, _ = store_table(
+        tmp_path / "before",
+        name="credit",
+        table=read_table(path).table,
+        lineage=Lineage(source_file_name=path.name),
+        actor="studio",
+    )
+    now = import_dataset(tmp_path / "now", path=path, name="credit").version
+    assert (now.content_hash, now.schema) == (before.content_hash, before.schema)
