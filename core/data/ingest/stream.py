@@ -156,15 +156,22 @@ def stream_batches(
     held: list[pa.RecordBatch] = []
     size = 0
     stream: _Stream | None = None
-    for batch in batches:
+    try:
+        for batch in batches:
+            if stream is not None:
+                stream.add(pa.Table.from_batches([batch]))
+                continue
+            held.append(batch)
+            size += batch.nbytes
+            if size >= budget:
+                stream = _Stream(pa.Table.from_batches(held, schema), target, refinement, shape)
+                held = []
+    except BaseException:
+        # A writer left open would write its footer whenever it is collected, over the file
+        # the next pass writes to the same path.
         if stream is not None:
-            stream.add(pa.Table.from_batches([batch]))
-            continue
-        held.append(batch)
-        size += batch.nbytes
-        if size >= budget:
-            stream = _Stream(pa.Table.from_batches(held, schema), target, refinement, shape)
-            held = []
+            stream.close()
+        raise
     if stream is None:
         return pa.Table.from_batches(held, schema)
     return stream.finish()
@@ -207,6 +214,9 @@ class _Stream:
             columns.append(converted)
         if not self._pins:
             self._keep(pa.table(columns, schema=self._sink.schema))
+
+    def close(self) -> None:
+        self._sink.close()
 
     def finish(self) -> StreamedTable:
         for name, conversion in self._conversions.items():
