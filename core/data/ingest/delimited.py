@@ -334,7 +334,7 @@ def _parse_csv(
         try:
             table = _stream_csv(source, plan, ragged, target)
         except Revoked as revoked:
-            plan = replace(plan, pins={**plan.pins, **revoked.pins})
+            plan = _pinned(plan, revoked)
             continue
         except pa.ArrowInvalid as exc:
             if "straddling" in str(exc) and _should_check_quotes(plan):
@@ -350,6 +350,16 @@ def _parse_csv(
             if plan.repairs:
                 continue
         return table, ragged, plan
+
+
+def _pinned(plan: _CsvPlan, revoked: Revoked) -> _CsvPlan:
+    """The plan with the columns a streamed pass pinned; a pin only ever widens a column, so
+    one that changes nothing would loop, and is refused instead (it never should happen)."""
+    pins = {**plan.pins, **revoked.pins}
+    if pins == plan.pins:
+        reason = f"columns {', '.join(revoked.pins)} change type further down the file"
+        raise IngestError(UNREADABLE_FILE.format(format="CSV", reason=reason))
+    return replace(plan, pins=pins)
 
 
 def _may_swallow_rows(

@@ -271,10 +271,16 @@ def _conversions(
             conversion = _Booleans(source)
         elif text and pa.types.is_timestamp(kind):
             conversion = _Dates(name, source, refinement.pins.get(name))
-        elif name in refinement.late_columns and source.null_count == len(source):
+        elif _unseen(name, source, refinement):
             conversion = _Unseen(name, refinement)
         conversions[name] = conversion
     return conversions
+
+
+def _unseen(name: str, source: pa.ChunkedArray, refinement: Refinement) -> bool:
+    """A column empty in the sampled head and in all the first batches, not pinned yet."""
+    empty = source.null_count == len(source)
+    return empty and name in refinement.late_columns and name not in refinement.pins
 
 
 class _Cast:
