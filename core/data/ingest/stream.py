@@ -242,8 +242,9 @@ class _Stream:
     def _notes(self) -> list[str]:
         notes = []
         for name, conversion in self._conversions.items():
-            note = conversion.note() if isinstance(conversion, _Dates) else None
-            note = note or self._column_notes.get(name)
+            # Date notes count the whole column; the others were decided on the first batches.
+            dates = isinstance(conversion, _Dates)
+            note = conversion.note() if dates else self._column_notes.get(name)
             if note:
                 notes.append(note)
         return notes

@@ -66,6 +66,12 @@ def _month_first_dates_show_late(columns: dict[str, list[object]]) -> None:
     _last(columns, "joined", *[f"{1 + i % 12:02d}/{13 + i % 15}/2021" for i in range(count)])
 
 
+def _day_first_dates_show_late(columns: dict[str, list[object]]) -> None:
+    # Ambiguous in the first batches (a note says so), day-first beyond doubt by the end.
+    columns["joined"] = [f"{1 + i % 12:02d}/{1 + i % 12:02d}/2021" for i in range(ROWS)]
+    _last(columns, "joined", *[f"{13 + i % 15}/{1 + i % 12:02d}/2021" for i in range(ROWS // 2)])
+
+
 def _decimal_in_whole_numbers(columns: dict[str, list[object]]) -> None:
     _last(columns, "age", "41.5")
 
@@ -98,6 +104,7 @@ CHANGES: dict[str, Callable[[dict[str, list[object]]], None]] = {
     "as generated": lambda columns: None,
     "a word in a yes/no column": _word_in_yes_no,
     "month-first dates only late": _month_first_dates_show_late,
+    "day-first dates only late": _day_first_dates_show_late,
     "a decimal in whole numbers": _decimal_in_whole_numbers,
     "text in whole numbers": _text_in_whole_numbers,
     "numbers in a column empty at first": _numbers_in_an_empty_column,
