@@ -23,7 +23,14 @@ from fastapi.responses import JSONResponse, Response
 from core.serving import mlflow_protocol as mlflow
 from core.serving.bodies import BODY_SECONDS, BodyError, parse_json, read_body
 from core.serving.feedback import labels as checked_labels
-from core.serving.hardening import RateLimiter, limiter_for, retry_after, shaped, too_many
+from core.serving.hardening import (
+    RateLimiter,
+    limiter_for,
+    rate_file,
+    retry_after,
+    shaped,
+    too_many,
+)
 from core.serving.inputs import PayloadError
 from core.serving.keys import key_matches
 from core.serving.ood import TrainingRanges, training_ranges
@@ -99,7 +106,10 @@ class _Service:
     def follow(self, settings: ServingSettings) -> None:
         """Take the deployment's hardening; a limiter whose rate is unchanged keeps its buckets."""
         self.settings = settings
-        self.limiter = limiter_for(settings, self.limiter)
+        # a service of no deployment (a model served ad hoc) has one process: no file needed
+        deployment_id = self.deployment_id
+        path = None if deployment_id is None else rate_file(self.home, deployment_id)
+        self.limiter = limiter_for(settings, self.limiter, path=path)
 
     def ood(self, pending: _Pending, scores: Scores) -> list[list[str]]:
         ranges = self.ranges.get(pending.model.version_id)

@@ -1,20 +1,27 @@
 """Serving hardening a security review can require: per-key rate limits (a token bucket per API
-key, in this process), probabilities rounded or left out of answers."""
+key, shared by the service's worker processes), probabilities rounded or left out of answers."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import math
+import mmap
+import os
 import re
+import struct
 import threading
 import time
-from dataclasses import dataclass, field
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from core.store.deployments import ServingSettings
 
 MAX_DECIMALS = 6
 MAX_RATE = 100_000.0
-MAX_KEYS = 10_000  # buckets kept at once; the oldest are forgotten beyond this
 RATE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute))?\s*$")
 BAD_RATE = (
     "A rate limit reads like '20/s' or '600/min' (requests per second or per minute, more "
@@ -74,42 +81,84 @@ def burst_of(settings: ServingSettings) -> float:
     return max(1.0, float(settings.rate_limit or 1.0))
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
+BUCKET = struct.Struct("<Qdd")  # a key's 64-bit hash, its tokens, when they were counted
+SLOTS = 4096  # buckets kept at once; beyond this a key takes the slot of the longest idle
+PROBES = 8  # slots a key may sit in: its hash's own and the next seven
 
 
-@dataclass
+def rate_file(home: Path, deployment_id: int) -> Path:
+    """Where the worker processes of a deployment's service keep their shared buckets."""
+    return home / "run" / f"deployment-{deployment_id}.rate-buckets"
+
+
 class RateLimiter:
     """A token bucket per API key: each request takes a token; tokens come back at ``rate`` per
-    second up to ``burst``. In-process: each worker process keeps its own buckets, so a service
-    with N workers lets a key through at up to N times the rate."""
+    second up to ``burst``. The buckets live in a small file every worker process of the
+    service maps (``path``), locked for each update, so N workers let a key through at the
+    rate, not N times it; without a path they live in this process's memory alone."""
 
-    rate: float
-    burst: float
-    clock: Any = time.monotonic
-    _buckets: dict[str, _Bucket] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(
+        self, rate: float, burst: float, *, path: Path | None = None, clock: Any = time.monotonic
+    ) -> None:
+        self.rate, self.burst, self.path, self.clock = rate, burst, path, clock
+        self._lock = threading.Lock()  # a file lock does not keep this process's threads apart
+        self._fd = None if path is None else _bucket_file(path)
+        self._buckets = mmap.mmap(-1 if self._fd is None else self._fd, SLOTS * BUCKET.size)
+        if self._fd is not None:
+            weakref.finalize(self, os.close, self._fd)
 
     def wait(self, key: str) -> float:
         """0 when ``key`` may go now (its token taken); else the seconds until it may."""
+        # CLOCK_MONOTONIC is one clock for every process of the machine, so the workers agree
         now = self.clock()
-        with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                if len(self._buckets) >= MAX_KEYS:
-                    self._buckets.pop(next(iter(self._buckets)))
-                bucket = self._buckets[key] = _Bucket(self.burst, now)
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
-            bucket.at = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
-                return 0.0
-            return (1.0 - bucket.tokens) / self.rate
+        keyed = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest()) or 1
+        with self._lock, self._locked():
+            offset, found = self._slot(keyed)
+            tokens, at = (found[1], found[2]) if found[0] == keyed else (self.burst, now)
+            tokens = min(self.burst, tokens + max(0.0, now - at) * self.rate)
+            if tokens >= 1.0:
+                tokens, wait = tokens - 1.0, 0.0
+            else:
+                wait = (1.0 - tokens) / self.rate
+            BUCKET.pack_into(self._buckets, offset, keyed, tokens, now)
+        return wait
+
+    def _slot(self, keyed: int) -> tuple[int, tuple[int, float, float]]:
+        """The key's bucket: where it is, else an empty slot, else the longest idle one."""
+        probed = []
+        for probe in range(PROBES):
+            offset = ((keyed + probe) % SLOTS) * BUCKET.size
+            found = BUCKET.unpack_from(self._buckets, offset)
+            if found[0] in (keyed, 0):
+                return offset, found
+            probed.append((found[2], offset, found))
+        _, offset, found = min(probed)
+        return offset, found
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._fd is None:
+            yield
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-def limiter_for(settings: ServingSettings, current: RateLimiter | None) -> RateLimiter | None:
+def _bucket_file(path: Path) -> int:
+    """The shared buckets' file, opened (made, all slots empty, by the first process)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    if os.fstat(fd).st_size < SLOTS * BUCKET.size:
+        os.ftruncate(fd, SLOTS * BUCKET.size)  # zeros: every slot empty
+    return fd
+
+
+def limiter_for(
+    settings: ServingSettings, current: RateLimiter | None, *, path: Path | None = None
+) -> RateLimiter | None:
     """The limiter for these settings: the current one while rate and burst are unchanged (so
     its buckets carry on), a new one when they change, None without a limit."""
     if settings.rate_limit is None:
@@ -117,7 +166,7 @@ def limiter_for(settings: ServingSettings, current: RateLimiter | None) -> RateL
     burst = burst_of(settings)
     if current is not None and (current.rate, current.burst) == (settings.rate_limit, burst):
         return current
-    return RateLimiter(settings.rate_limit, burst)
+    return RateLimiter(settings.rate_limit, burst, path=path)
 
 
 def retry_after(seconds: float) -> str:

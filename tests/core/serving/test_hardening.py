@@ -3,6 +3,9 @@ recovery), rounded or labels-only answers, and out-of-distribution flags answere
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from core.train.registry import find_model_version
 KEY = "mls_hardening-test-key"
 ROWS = [{"income": 30.0, "region": "north"}, {"income": 70.0, "region": "south"}]
 HEADERS = {"Authorization": f"Bearer {KEY}"}
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +146,52 @@ def test_the_token_bucket_refills_at_its_rate():
     assert limiter.wait("other") == 0.0  # each key has its own bucket
     now[0] = 0.5
     assert limiter.wait("k") == 0.0 and limiter.wait("k") > 0
+
+
+TAKE_TOKENS = """
+import sys
+from pathlib import Path
+from core.serving.hardening import RateLimiter
+limiter = RateLimiter(rate=0.001, burst=10.0, path=Path(sys.argv[1]))
+print(sum(limiter.wait("key") == 0.0 for _ in range(2000)))
+"""
+
+
+def test_processes_sharing_a_bucket_file_share_the_burst(tmp_path):
+    # three processes take from one key's bucket at once: 10 tokens in all, not 10 each
+    path = tmp_path / "buckets"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", TAKE_TOKENS, str(path)], stdout=subprocess.PIPE, env=env
+        )
+        for _ in range(3)
+    ]
+    passed = [int(process.communicate(timeout=60)[0]) for process in processes]
+    assert sum(passed) == 10, passed
+
+
+def test_a_service_with_two_workers_limits_a_key_at_its_rate_not_twice_it(home):
+    settings = ServingSettings(rate_limit=1.0, rate_burst=5)
+    reason = "Rate-limit test of an unreviewed version."
+    deployment, api_key = deploying.deploy(
+        home, "loans@1", workers=2, settings=settings, override_reason=reason
+    )
+    try:
+        started = time.monotonic()
+        codes = [  # a new connection each time, so both workers take requests
+            httpx.post(
+                f"{deployment.url}/predict",
+                json={"records": ROWS},
+                headers={"X-API-Key": api_key},
+                timeout=30,
+            ).status_code
+            for _ in range(30)
+        ]
+        elapsed = time.monotonic() - started
+    finally:
+        deploying.undeploy(home, deployment.id)
+    assert set(codes) == {200, 429}
+    # the burst of 5, plus what one token a second refilled meanwhile (per-process buckets
+    # let 10 through at once)
+    assert codes.count(200) <= 5 + int(elapsed) + 1, (codes, elapsed)
