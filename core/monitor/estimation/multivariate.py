@@ -2,7 +2,8 @@
 correlation flips while each keeps its own distribution):
 
 - a domain classifier: how well a model tells the window's rows from reference rows
-  (cross-validated ROC AUC; 0.5 = cannot tell), with the features it leans on;
+  (cross-validated ROC AUC of gradient-boosted trees, as NannyML's; 0.5 = cannot tell), with
+  the features it leans on;
 - a PCA reconstruction error: PCA fitted on the reference keeps its main directions; rows that
   break the reference's correlations are reconstructed worse, and rows crowded onto those
   directions (spread collapsing) better, so the error is checked against a band on both sides.
@@ -20,23 +21,28 @@ and at most 250 levels per column keep their frequency (rarer ones count as unse
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from core.monitor.estimation.bands import Spread, spread_of
+from core.monitor.estimation.bands import SIGMAS, Spread, spread_of
 from core.monitor.estimation.encoding import FrameEncoder
 
 # At most this many window rows (and as many reference rows) train the domain classifier: its
 # AUC is then known to about +-0.01, and a window of a million rows costs what 5,000 cost.
 DOMAIN_ROWS = 5_000
 DOMAIN_FOLDS = 3
-DOMAIN_TREES = 40
+# gradient-boosted trees with LightGBM's defaults (100 rounds, 31 leaves, 20 rows a leaf), as
+# NannyML's domain classifier; on binned features they fit ~4x faster than the random forest
+# this replaced, which was 90% of a window's monitoring time
+DOMAIN_ROUNDS = 100
+IMPORTANCE_ROWS = 1_000  # held-out rows each feature is shuffled in to measure what drives it
 DOMAIN_CHUNKS = 5
 PCA_VARIANCE = 0.65  # share of the reference's variance the kept components explain (NannyML's)
 PCA_ROWS = 100_000
@@ -74,7 +80,10 @@ class DomainReference:
 
     def check(self, window: pd.DataFrame, *, seed: int = 0) -> JointDrift:
         auc, importances = domain_auc(self.rows, self.encoder.codes(window), seed=seed)
-        threshold = max(self.spread.upper(min(len(window), DOMAIN_ROWS)), 0.5)
+        rows = min(len(window), DOMAIN_ROWS)
+        # a few reference chunks can understate the spread: never below chance's own
+        half_width = max(self.spread.half_width(rows), SIGMAS * _chance_auc_std(rows))
+        threshold = max(self.spread.mean + half_width, 0.5)
         ranked = _ranked(self.encoder.columns, importances)
         return JointDrift("domain_classifier", auc, threshold, auc > threshold, ranked)
 
@@ -101,7 +110,8 @@ def domain_auc(
     reference: np.ndarray, window: np.ndarray, *, seed: int = 0
 ) -> tuple[float, np.ndarray]:
     """Cross-validated ROC AUC of telling ``window`` rows from ``reference`` rows (balanced
-    samples of at most DOMAIN_ROWS each), and the classifier's feature importances."""
+    samples of at most DOMAIN_ROWS each), and how much each feature drives it (the held-out
+    AUC lost when that feature is shuffled)."""
     rng = np.random.default_rng(seed)
     size = min(len(window), len(reference), DOMAIN_ROWS)
     left = reference[rng.choice(len(reference), size, replace=False)]
@@ -112,12 +122,40 @@ def domain_auc(
     importances = np.zeros(features.shape[1])
     folds = StratifiedKFold(DOMAIN_FOLDS, shuffle=True, random_state=seed)
     for train, test in folds.split(features, labels):
-        model = RandomForestClassifier(
-            n_estimators=DOMAIN_TREES, min_samples_leaf=5, n_jobs=1, random_state=seed
+        model = HistGradientBoostingClassifier(
+            max_iter=DOMAIN_ROUNDS, early_stopping=False, random_state=seed
         ).fit(features[train], labels[train])
         scores[test] = model.predict_proba(features[test])[:, 1]
-        importances += model.feature_importances_ / DOMAIN_FOLDS
+        importances += _shuffled_loss(model, features[test], labels[test], rng) / DOMAIN_FOLDS
     return float(roc_auc_score(labels, scores)), importances
+
+
+def _chance_auc_std(rows: int) -> float:
+    """The standard deviation of the ROC AUC of a scorer that cannot tell two samples of
+    ``rows`` rows each apart (Mann-Whitney's U under the null)."""
+    rows = max(rows, 1)
+    return math.sqrt((2 * rows + 1) / (12 * rows * rows))
+
+
+def _shuffled_loss(
+    model: HistGradientBoostingClassifier,
+    features: np.ndarray,
+    labels: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Per feature, the held-out AUC lost when its column is shuffled (0 when none is lost)."""
+    if len(features) > IMPORTANCE_ROWS:
+        kept = rng.choice(len(features), IMPORTANCE_ROWS, replace=False)
+        features, labels = features[kept], labels[kept]
+    if len(np.unique(labels)) < 2:
+        return np.zeros(features.shape[1])
+    base = roc_auc_score(labels, model.predict_proba(features)[:, 1])
+    lost = np.zeros(features.shape[1])
+    for column in range(features.shape[1]):
+        shuffled = features.copy()
+        shuffled[:, column] = rng.permutation(shuffled[:, column])
+        lost[column] = base - roc_auc_score(labels, model.predict_proba(shuffled)[:, 1])
+    return np.clip(lost, 0.0, None)
 
 
 def _filled(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
