@@ -70,8 +70,9 @@ TOLERANCE = {
 # can fall either side of a value
 VERDICTS = {"domain_alert": 0.8, "reconstruction_alert": 0.95}
 # NannyML's domain classifier cross-validates LightGBM on every reference row plus the window's,
-# per window: on this shared 2-core machine that is about a minute a window at 100k reference
-# rows, so past DOMAIN_SAMPLE windows it runs on DOMAIN_SAMPLE windows spread over the shifts and
+# per window: on this shared 2-core machine that took about a minute a window at 50k reference
+# rows, so past DOMAIN_SAMPLE windows (--domain-windows) it runs on that many windows spread
+# over the shifts and
 # its time is scaled to every window (fit once + per-window time x windows; each window costs
 # the same, so the scaling is linear). Said so in the output.
 DOMAIN_SAMPLE = 5
@@ -87,6 +88,7 @@ import json, sys, time, warnings
 import pandas as pd
 warnings.simplefilter("ignore")
 import nannyml as nml
+from nannyml.drift.multivariate.domain_classifier.calculator import DEFAULT_LGBM_HYPERPARAMS
 ref_c, ana_c, ref_r, ana_r = (pd.read_parquet(p) for p in sys.argv[1:5])
 chunk, features, metrics = int(sys.argv[5]), json.loads(sys.argv[6]), json.loads(sys.argv[7])
 out, seconds, started = {}, {}, time.perf_counter()
@@ -103,7 +105,10 @@ out["mae"] = frame[("mae", "value")].tolist()
 seconds["dle"] = time.perf_counter() - started - sum(seconds.values())
 # the domain classifier on the sampled windows only: its cost is the same for every window
 picked = json.loads(sys.argv[8])
-dc = nml.DomainClassifierCalculator(feature_column_names=features, chunk_size=chunk)
+# its defaults but one LightGBM thread (n_jobs=-1 ignores OMP_NUM_THREADS), as every other part
+hyperparameters = {**DEFAULT_LGBM_HYPERPARAMS, "n_jobs": 1}
+dc = nml.DomainClassifierCalculator(feature_column_names=features, chunk_size=chunk,
+                                    hyperparameters=hyperparameters)
 dc.fit(ref_c)
 seconds["domain classifier fit"] = time.perf_counter() - started - sum(seconds.values())
 sampled = pd.concat([ana_c.iloc[w * chunk:(w + 1) * chunk] for w in picked], ignore_index=True)
@@ -299,11 +304,11 @@ def run_json(command: list[str], what: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def picked_windows(windows: int) -> list[int]:
-    """The windows NannyML's domain classifier runs on: all, or DOMAIN_SAMPLE spread evenly."""
-    if windows <= DOMAIN_SAMPLE:
+def picked_windows(windows: int, sample: int) -> list[int]:
+    """The windows NannyML's domain classifier runs on: all, or ``sample`` spread evenly."""
+    if windows <= sample:
         return list(range(windows))
-    return sorted({round(i * (windows - 1) / (DOMAIN_SAMPLE - 1)) for i in range(DOMAIN_SAMPLE)})
+    return sorted({round(i * (windows - 1) / (sample - 1)) for i in range(sample)})
 
 
 def compare(mine: dict, theirs: dict, windows: int, picked: list[int]) -> list[str]:
@@ -353,11 +358,12 @@ def main() -> None:
     parser.add_argument("--window-rows", type=int, default=WINDOW_ROWS)
     parser.add_argument("--train-rows", type=int, default=TRAIN_ROWS)
     parser.add_argument("--holdout-rows", type=int, default=HOLDOUT_ROWS)
+    parser.add_argument("--domain-windows", type=int, default=DOMAIN_SAMPLE)
     args = parser.parse_args()
     if args.window_rows > MAX_ROWS or args.rows % args.window_rows:
         sys.exit(f"--window-rows must divide --rows and be at most {MAX_ROWS:,}.")
     windows = args.rows // args.window_rows
-    picked = picked_windows(windows)
+    picked = picked_windows(windows, args.domain_windows)
     known, analysis = make_data(args.rows, args.train_rows + args.holdout_rows)
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder) / "studio"

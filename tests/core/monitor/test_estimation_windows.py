@@ -142,3 +142,19 @@ def test_estimated_drop_fires_when_the_estimate_falls_and_not_before(informed):
     assert [f.trigger for f in fired] == ["estimated_drop"]
     assert fired[0].value == pytest.approx(drop) and fired[0].threshold == 0.1
     assert fired_triggers(home, strict, now=now, ignore_cooldown=True) == []
+
+
+def test_window_log_reads_rows_json_wrote_with_nan(deployment):
+    from core.store import monitoring
+
+    home, deployment_id, version_id = deployment
+    row = (deployment_id, version_id, "nan-1", 1000.0, 1.0, 200, 2,
+           json.dumps([{"x": 1.5}, {"x": -2.25}]), json.dumps([float("nan"), 0.5]),
+           None, None, None)  # fmt: skip
+    with connect(home) as db:
+        deployments.log_predictions(db, [row])
+        [(inputs, predictions, shares)] = monitoring.window_log(
+            db, deployment_id, 999.0, 1001.0, limit=10
+        )
+    assert inputs == [{"x": 1.5}, {"x": -2.25}] and shares is None
+    assert math.isnan(predictions[0]) and predictions[1] == 0.5
