@@ -72,9 +72,8 @@ VERDICTS = {"domain_alert": 0.8, "reconstruction_alert": 0.95}
 # NannyML's domain classifier cross-validates LightGBM on every reference row plus the window's,
 # per window: on this shared 2-core machine that took about a minute a window at 50k reference
 # rows, so past DOMAIN_SAMPLE windows (--domain-windows) it runs on that many windows spread
-# over the shifts and
-# its time is scaled to every window (fit once + per-window time x windows; each window costs
-# the same, so the scaling is linear). Said so in the output.
+# over the shifts and its time is scaled to every window (fit once + per-window time x windows;
+# each window costs the same, so the scaling is linear). Said so in the output.
 DOMAIN_SAMPLE = 5
 # both sides on one thread: on a shared machine LightGBM's and scikit-learn's OpenMP threads
 # wait on busy cores far longer than they save (our DLE fit took 50x longer with them)
