@@ -79,13 +79,16 @@ class DomainReference:
     spread: Spread
 
     def check(self, window: pd.DataFrame, *, seed: int = 0) -> JointDrift:
-        auc, importances = domain_auc(self.rows, self.encoder.codes(window), seed=seed)
+        """The window's AUC against the threshold, and (when it drifted: on a calm window they
+        would be noise, and they cost a fifth of the check) the features that drive it."""
+        auc, held_out = _cross_validated(self.rows, self.encoder.codes(window), seed=seed)
         rows = min(len(window), DOMAIN_ROWS)
         # a few reference chunks can understate the spread: never below chance's own
         half_width = max(self.spread.half_width(rows), SIGMAS * _chance_auc_std(rows))
         threshold = max(self.spread.mean + half_width, 0.5)
-        ranked = _ranked(self.encoder.columns, importances)
-        return JointDrift("domain_classifier", auc, threshold, auc > threshold, ranked)
+        drifted = auc > threshold
+        ranked = _ranked(self.encoder.columns, _drivers(held_out, seed)) if drifted else {}
+        return JointDrift("domain_classifier", auc, threshold, drifted, ranked)
 
 
 def fit_domain(encoder: FrameEncoder, reference: pd.DataFrame, *, seed: int = 0) -> DomainReference:
@@ -101,9 +104,12 @@ def fit_domain(encoder: FrameEncoder, reference: pd.DataFrame, *, seed: int = 0)
         others = np.setdiff1d(order, inside)
         if len(inside) < 2 or len(others) < 2:
             continue
-        auc, _ = domain_auc(codes[others], codes[inside], seed=seed + chunk)
+        auc, _ = _cross_validated(codes[others], codes[inside], seed=seed + chunk)
         aucs.append(auc)
     return DomainReference(encoder, kept, spread_of(aucs, size))
+
+
+HeldOut = list[tuple[HistGradientBoostingClassifier, np.ndarray, np.ndarray]]
 
 
 def domain_auc(
@@ -112,6 +118,14 @@ def domain_auc(
     """Cross-validated ROC AUC of telling ``window`` rows from ``reference`` rows (balanced
     samples of at most DOMAIN_ROWS each), and how much each feature drives it (the held-out
     AUC lost when that feature is shuffled)."""
+    auc, held_out = _cross_validated(reference, window, seed=seed)
+    return auc, _drivers(held_out, seed)
+
+
+def _cross_validated(
+    reference: np.ndarray, window: np.ndarray, *, seed: int = 0
+) -> tuple[float, HeldOut]:
+    """The cross-validated AUC, and each fold's model with its held-out rows and labels."""
     rng = np.random.default_rng(seed)
     size = min(len(window), len(reference), DOMAIN_ROWS)
     left = reference[rng.choice(len(reference), size, replace=False)]
@@ -119,15 +133,20 @@ def domain_auc(
     features = _filled(np.vstack([left, right]), reference)
     labels = np.r_[np.zeros(size), np.ones(size)]
     scores = np.zeros(len(labels))
-    importances = np.zeros(features.shape[1])
+    held_out: HeldOut = []
     folds = StratifiedKFold(DOMAIN_FOLDS, shuffle=True, random_state=seed)
     for train, test in folds.split(features, labels):
         model = HistGradientBoostingClassifier(
             max_iter=DOMAIN_ROUNDS, early_stopping=False, random_state=seed
         ).fit(features[train], labels[train])
         scores[test] = model.predict_proba(features[test])[:, 1]
-        importances += _shuffled_loss(model, features[test], labels[test], rng) / DOMAIN_FOLDS
-    return float(roc_auc_score(labels, scores)), importances
+        held_out.append((model, features[test], labels[test]))
+    return float(roc_auc_score(labels, scores)), held_out
+
+
+def _drivers(held_out: HeldOut, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.mean([_shuffled_loss(m, rows, labels, rng) for m, rows, labels in held_out], axis=0)
 
 
 def _chance_auc_std(rows: int) -> float:
