@@ -74,7 +74,7 @@ VERDICTS = {"domain_alert": 0.8, "reconstruction_alert": 0.95}
 # rows, so past DOMAIN_SAMPLE windows (--domain-windows) it runs on that many windows spread
 # over the shifts and its time is scaled to every window (fit once + per-window time x windows;
 # each window costs the same, so the scaling is linear). Said so in the output.
-DOMAIN_SAMPLE = 5
+DOMAIN_SAMPLE = 10
 # both sides on one thread: on a shared machine LightGBM's and scikit-learn's OpenMP threads
 # wait on busy cores far longer than they save (our DLE fit took 50x longer with them)
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
