@@ -113,9 +113,10 @@ def _monitor_text(payload: dict[str, Any]) -> str:
             )
         for name, joint in latest["multivariate_drift"].items():
             verdict = "DRIFT" if joint["drifted"] else "ok"
-            lines.append(
-                f"{name} {joint['value']:.3f} (threshold {joint['threshold']:.3f}) {verdict}"
-            )
+            band = f"threshold {joint['threshold']:.3f}"
+            if joint.get("lower") is not None:
+                band = f"band {joint['lower']:.3f} to {joint['threshold']:.3f}"
+            lines.append(f"{name} {joint['value']:.3f} ({band}) {verdict}")
         lines.append(f"quality tests failed: {latest['failed_quality_tests']}")
     if payload["performance"] is not None:
         lines.append(

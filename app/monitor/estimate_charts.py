@@ -89,4 +89,12 @@ def joint_figure(history: EstimateHistory, method: str, span: tuple[float, float
         line={"shape": "hv", "dash": "dash", "color": DRIFTED},
         name="threshold (from reference chunks)",
     )
+    if any(j.lower is not None for j in found):
+        figure.add_scatter(
+            x=times([w.start for w in windows]),
+            y=numbers([j.lower for j in found]),
+            mode="lines",
+            line={"shape": "hv", "dash": "dot", "color": DRIFTED},
+            name="lower threshold (from reference chunks)",
+        )
     return figure

@@ -114,7 +114,9 @@ def joint_frame(window: EstimateWindow) -> pd.DataFrame:
             {
                 "measure": words.metric(method),
                 "value": round(found.value, 4),
-                "threshold": round(found.threshold, 4),
+                "threshold": f"above {found.threshold:.4f}"
+                if found.lower is None
+                else f"outside {found.lower:.4f} to {found.threshold:.4f}",
                 "verdict": "drifted" if found.drifted else "ok",
                 "driven by": drivers or "-",
             }

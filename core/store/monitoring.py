@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlite_utils import Database
 
 from core.store import _rows
@@ -238,13 +239,22 @@ def window_log(
         [deployment_id, start, end],
     )
     for inputs, predictions, probabilities in cursor:
-        answered = json.loads(inputs)
-        shares = None if probabilities is None else json.loads(probabilities)
-        found.append((answered, json.loads(predictions), shares))
+        answered = _parsed(inputs)
+        shares = None if probabilities is None else _parsed(probabilities)
+        found.append((answered, _parsed(predictions), shares))
         rows += len(answered)
         if rows >= limit:
             break
     return found
+
+
+def _parsed(text: str) -> Any:
+    """JSON read with orjson (a window's log is read whole, and orjson parses it ~3x faster),
+    falling back to json for what orjson refuses (NaN, which json.dumps writes)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def labelled_log(

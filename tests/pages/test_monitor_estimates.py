@@ -73,6 +73,11 @@ def test_before_labels_tab_draws_estimates_joint_drift_and_quality(
     assert any("labelled window(s)" in caption.value for caption in at.caption)
     joint = next(t.value for t in at.dataframe if "driven by" in t.value.columns)
     assert "drifted" in set(joint["verdict"]) and "x" in joint["driven by"].iloc[0]
+    # the reconstruction error drifts both ways: its chart and row show the band's lower edge
+    lower = "lower threshold (from reference chunks)"
+    assert lower in [t.get("name") for t in json.loads(charts[2].proto.spec)["data"]]
+    assert lower not in [t.get("name") for t in json.loads(charts[1].proto.spec)["data"]]
+    assert list(joint["threshold"].str.split().str[0]) == ["above", "outside"]
     quality = next(t.value for t in at.dataframe if "test" in t.value.columns)
     assert {"missing share", "value range", "new categories"} <= set(quality["test"])
     assert quality.iloc[0]["result"] == "FAIL" and quality.iloc[0]["column"] == "x"

@@ -43,8 +43,9 @@ class FrameEncoder:
         return out
 
     def frequency(self, frame: pd.DataFrame) -> np.ndarray:
-        """Like ``codes`` with each category replaced by its reference frequency (0 when unseen),
-        so distances between rows mean something."""
+        """Like ``codes`` with each category replaced by its reference frequency, so distances
+        between rows mean something: an unseen category is 0, a missing one counts as the most
+        frequent reference level (as NannyML's count encoding after most-frequent imputing)."""
         out = self.codes(frame)
         for offset, name in enumerate(self.categorical):
             index = len(self.numeric) + offset
@@ -53,6 +54,8 @@ class FrameEncoder:
             known = ~np.isnan(codes)
             column = np.zeros(len(codes))
             column[known] = table[codes[known].astype(int)]
+            if name in frame.columns and len(table) > 1:
+                column[frame[name].isna().to_numpy()] = table[0]  # levels: most frequent first
             out[:, index] = column
         return out
 
@@ -75,13 +78,23 @@ def fit_encoder(reference: pd.DataFrame, *, roles: Mapping[str, str] | None = No
         role = (roles or {}).get(str(name))
         is_number = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         if role in CATEGORICAL_ROLES or (role is None and not is_number) or not is_number:
-            counts = pd.Series(texts(values)).value_counts(normalize=True).head(MAX_LEVELS)
+            counts = pd.Series(texts(values)).value_counts().head(MAX_LEVELS)
             categorical.append(str(name))
             levels[str(name)] = tuple(str(level) for level in counts.index)
-            frequencies[str(name)] = tuple(float(share) for share in counts.to_numpy())
+            frequencies[str(name)] = _shares(
+                counts.to_numpy(), int(values.isna().sum()), len(values)
+            )
         else:
             numeric.append(str(name))
     return FrameEncoder(tuple(numeric), tuple(categorical), levels, frequencies)
+
+
+def _shares(counts: np.ndarray, missing: int, rows: int) -> tuple[float, ...]:
+    """Each level's share of the rows, missing rows counted as the most frequent level."""
+    shares = counts.astype(float)
+    if len(shares):
+        shares[0] += missing
+    return tuple(float(share) for share in shares / max(rows, 1))
 
 
 def numbers(values: pd.Series) -> np.ndarray:

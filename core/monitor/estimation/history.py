@@ -112,7 +112,7 @@ def _joint_row(base: dict[str, Any], found: JointDrift) -> dict[str, Any]:
         "value": found.value,
         "threshold": found.threshold,
         "flagged": int(found.drifted),
-        "details_json": orjson.dumps({"features": found.features}).decode(),
+        "details_json": orjson.dumps({"features": found.features, "lower": found.lower}).decode(),
     }
 
 
@@ -255,7 +255,12 @@ def _window(rows: list[dict[str, Any]], realized: tuple[int, dict[str, float]]) 
         elif metric.startswith(JOINT):
             method = metric.removeprefix(JOINT)
             joint[method] = JointDrift(
-                method, row["value"], row["threshold"], bool(row["flagged"]), details["features"]
+                method,
+                row["value"],
+                row["threshold"],
+                bool(row["flagged"]),
+                details["features"],
+                details.get("lower"),
             )
         else:
             test = metric.removeprefix(QUALITY).replace("_", " ")

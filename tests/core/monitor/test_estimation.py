@@ -116,3 +116,61 @@ def test_quality_tests_catch_each_fault_and_pass_reference_like_rows():
     window.loc[:10, "score"] = "n/a"
     assert ("score", "type") in _failed(reference, window)
     assert _failed(reference, frame(800).drop(columns="city")) == {("city", "column present")}
+
+
+def _mixed(rng, rows, *, spread=1.0, cities=("Oslo", "Lima", "Pune")):
+    frame = _correlated(rng, rows, 0.8) * spread
+    frame["city"] = rng.choice(cities, rows, p=[0.6, 0.3, 0.1])
+    frame.loc[rng.random(rows) < 0.05, "c"] = np.nan
+    frame.loc[rng.random(rows) < 0.05, "city"] = np.nan
+    return frame
+
+
+def _library_errors(reference: pd.DataFrame, window: pd.DataFrame) -> np.ndarray:
+    """NannyML's DataReconstructionDriftCalculator's per-row error, rebuilt from scikit-learn
+    the way it does it: impute (mean, most frequent), count-encode normalised, scale, PCA."""
+    from sklearn.decomposition import PCA
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import StandardScaler
+
+    numeric = ["a", "b", "c"]
+    mean = SimpleImputer(strategy="mean").fit(reference[numeric])
+    mode = SimpleImputer(strategy="most_frequent").fit(reference[["city"]].astype(object))
+
+    def encoded(frame, shares):
+        out = pd.DataFrame(mean.transform(frame[numeric]), columns=numeric)
+        city = mode.transform(frame[["city"]].astype(object))[:, 0]
+        out["city"] = pd.Series(city).map(shares).fillna(0.0).to_numpy(dtype=float)
+        return out.to_numpy()
+
+    shares = pd.Series(mode.transform(reference[["city"]].astype(object))[:, 0])
+    shares = shares.value_counts(normalize=True).to_dict()
+    scaler = StandardScaler().fit(encoded(reference, shares))
+    pca = PCA(n_components=0.65, svd_solver="full").fit(
+        scaler.transform(encoded(reference, shares))
+    )
+    scaled = scaler.transform(encoded(window, shares))
+    return np.linalg.norm(scaled - pca.inverse_transform(pca.transform(scaled)), axis=1)
+
+
+def test_reconstruction_error_is_nannymls_quantity_with_missing_and_unseen_values():
+    rng = np.random.default_rng(5)
+    reference = _mixed(rng, 4000)
+    window = _mixed(
+        rng, 600, cities=("Oslo", "Lima", "Atlantis")
+    )  # a category the reference never saw
+    pca = fit_reconstruction(fit_encoder(reference), reference)
+    ours, _ = pca.errors(window)
+    assert pca.kept == 2
+    np.testing.assert_allclose(ours, _library_errors(reference, window), atol=1e-9)
+
+
+def test_reconstruction_error_falls_below_its_band_when_the_spread_collapses():
+    rng = np.random.default_rng(6)
+    reference = _mixed(rng, 6000)
+    pca = fit_reconstruction(fit_encoder(reference), reference)
+    crowded = pca.check(_mixed(rng, 1500, spread=0.5))  # rows crowd onto the main directions
+    assert crowded.drifted and crowded.lower is not None and crowded.value < crowded.lower
+    calm = pca.check(_mixed(rng, 1500))
+    assert not calm.drifted and calm.lower is not None
+    assert calm.lower <= calm.value <= calm.threshold
