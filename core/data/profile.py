@@ -101,16 +101,23 @@ class DatasetProfile:
 
 
 def profile_table(
-    table: pa.Table, *, schema: list[ColumnSchema], target: str | None = None
+    table: pa.Table, *, schema: list[ColumnSchema] | None, target: str | None = None
 ) -> DatasetProfile:
-    """Profile every column, count duplicate rows and run the quality checks."""
+    """Profile every column, count duplicate rows and run the quality checks.
+
+    ``schema`` None: each column gets the role :func:`~core.data.schema.infer_schema` would
+    guess, from the counts its profile takes anyway (a file's profile counts nothing twice).
+    """
     # Imported here because the quality checks build on this module's column profiles.
     from core.data.quality import check_quality
 
     started = time.perf_counter()
-    target = resolve_target(table, schema=schema, target=target)
+    target = resolve_target(table, schema=schema or [], target=target)
     clean = missing_as_null(table)
-    columns = _scan_columns(clean, roles=column_roles(clean, schema=schema, target=target))
+    roles = None if schema is None else column_roles(clean, schema=schema, target=target)
+    parts = _scan_columns(table, clean, roles=roles, target=target)
+    columns = tuple(part.profile for part in parts)
+    schema = schema if schema is not None else [part.schema for part in parts]
     duplicates = _duplicate_rows(clean, columns=columns)
     findings = check_quality(
         clean, schema=schema, target=target, column_stats=columns, duplicate_rows=duplicates
@@ -138,7 +145,8 @@ def profile_columns(
     """Column statistics only, without duplicate rows or quality checks."""
     target = resolve_target(table, schema=schema, target=target)
     clean = missing_as_null(table)
-    return _scan_columns(clean, roles=column_roles(clean, schema=schema, target=target))
+    roles = column_roles(clean, schema=schema, target=target)
+    return tuple(part.profile for part in _scan_columns(table, clean, roles=roles, target=target))
 
 
 def count_duplicate_rows(table: pa.Table) -> int:
@@ -222,42 +230,111 @@ def _role_counts(columns: Sequence[ColumnProfile]) -> dict[str, int]:
     return counts
 
 
-def _scan_columns(table: pa.Table, *, roles: Sequence[Role]) -> tuple[ColumnProfile, ...]:
+@dataclass(frozen=True)
+class ColumnPart:
+    """One column's schema entry (its role as given, or as infer_schema would guess it) and
+    its profile, whose role is the target's where the column is the target."""
+
+    schema: ColumnSchema
+    profile: ColumnProfile
+
+
+def profile_column(
+    field: pa.Field,
+    raw: pa.ChunkedArray,
+    *,
+    clean: pa.ChunkedArray | None = None,
+    role: Role | None = None,
+    target: str | None = None,
+) -> ColumnPart:
+    """One column's profile; with no ``role``, the role is guessed from the profile's own
+    counts. ``clean`` is the column as :func:`missing_as_null` makes it (made here if not given).
+    """
+    if clean is None:
+        clean = missing_as_null(pa.Table.from_arrays([raw], schema=pa.schema([field]))).column(0)
+    facts = _column_facts(clean)
+    if role is None:
+        from core.data.schema import column_schema
+
+        schema = column_schema(field, raw, distinct=facts.distinct, counted=facts.counted)
+    else:
+        schema = ColumnSchema(name=field.name, dtype=str(raw.type), role=role)
+    shown: Role = "target" if field.name == target else schema.role
+    return ColumnPart(schema=schema, profile=_profile_of(field.name, clean, facts, role=shown))
+
+
+def _scan_columns(
+    table: pa.Table,
+    clean: pa.Table,
+    *,
+    roles: Sequence[Role] | None,
+    target: str | None,
+) -> tuple[ColumnPart, ...]:
     """Profile columns in parallel threads; Arrow kernels and NumPy sorts release the GIL."""
     indexes = list(range(table.num_columns))
     workers = min(8, os.cpu_count() or 1)
     size = max(1, math.ceil(len(indexes) / (workers * 4)))
     batches = [indexes[start : start + size] for start in range(0, len(indexes), size)]
 
-    def scan_batch(batch: list[int]) -> list[ColumnProfile]:
-        return [_profile_column(table, index=index, role=roles[index]) for index in batch]
+    def scan(index: int) -> ColumnPart:
+        return profile_column(
+            table.field(index),
+            table.column(index),
+            clean=clean.column(index),
+            role=None if roles is None else roles[index],
+            target=target,
+        )
+
+    def scan_batch(batch: list[int]) -> list[ColumnPart]:
+        return [scan(index) for index in batch]
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return tuple(profile for profiles in pool.map(scan_batch, batches) for profile in profiles)
+        return tuple(part for parts in pool.map(scan_batch, batches) for part in parts)
 
 
-def _profile_column(table: pa.Table, *, index: int, role: Role) -> ColumnProfile:
-    column = table.column(index)
-    rows = len(column)
-    count = rows - column.null_count
-    stats: dict[str, Any] = {}
+@dataclass(frozen=True)
+class _Facts:
+    """What one pass over a column finds: numbers sorted, or distinct values with counts."""
+
+    distinct: int
+    ordered: np.ndarray | None = None
+    values: pa.Array | None = None
+    counts: pa.Array | None = None
+
+    @property
+    def counted(self) -> tuple[pa.Array, pa.Array] | None:
+        return None if self.values is None or self.counts is None else (self.values, self.counts)
+
+
+def _column_facts(column: pa.ChunkedArray) -> _Facts:
     if _is_numeric(column.type):
         ordered = _sorted_values(column)
-        distinct = _distinct_count(ordered)
+        return _Facts(distinct=_distinct_count(ordered), ordered=ordered)
+    values, counts = _value_counts(column)
+    return _Facts(distinct=len(counts), values=values, counts=counts)
+
+
+def _profile_of(name: str, column: pa.ChunkedArray, facts: _Facts, *, role: Role) -> ColumnProfile:
+    rows = len(column)
+    count = rows - column.null_count
+    distinct = facts.distinct
+    stats: dict[str, Any] = {}
+    if facts.ordered is not None:
+        ordered = facts.ordered
         stats.update(_numeric_stats(ordered))
         if _wants_top_values(role, distinct=distinct, count=count):
-            stats["top_values"] = _top_values(*_runs(ordered))  # few runs: cheap
+            stats["top_values"] = _numeric_top_values(ordered, distinct=distinct)
     else:
-        values, counts = _value_counts(column)
+        assert facts.values is not None and facts.counts is not None
+        values, counts = facts.values, numbers(facts.counts)
         if _is_temporal(column.type):
             stats.update(_temporal_range(column))
         if _is_text(column.type) and count:
             stats["numeric_text_pct"] = _numeric_text_pct(values, counts, count=count)
-        distinct = len(counts)
         if _wants_top_values(role, distinct=distinct, count=count):
             stats["top_values"] = _top_values(values, counts)
     return ColumnProfile(
-        name=table.field(index).name,
+        name=name,
         dtype=str(column.type),
         role=role,
         count=count,
@@ -348,7 +425,7 @@ def _quantile(ordered: np.ndarray, share: float) -> float:
     return float(ordered[low] + (ordered[high] - ordered[low]) * fraction)
 
 
-def _value_counts(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+def _value_counts(column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
     """Distinct non-missing values (first seen first) and their counts, by hashing."""
     try:
         counted = pc.value_counts(column)
@@ -359,16 +436,15 @@ def _value_counts(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     values = values.filter(present)
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
-    counts = numbers(counted.field("counts").filter(present))
-    return values, counts
+    return values, counted.field("counts").filter(present)
 
 
-def _value_counts_by_text(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+def _value_counts_by_text(column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
     """Fallback for nested types Arrow cannot hash: values are equal when their text is."""
     codes, firsts = _text_codes(column)
     known = codes >= 0
     counts = np.bincount(codes[known], minlength=len(firsts))
-    return pa.array(firsts, column.type), counts
+    return pa.array(firsts, column.type), pa.array(counts, pa.int64())
 
 
 def _text_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
@@ -391,6 +467,14 @@ def _temporal_range(column: pa.ChunkedArray) -> dict[str, Any]:
 def _numeric_text_pct(values: pa.Array, counts: np.ndarray, *, count: int) -> float:
     numeric = booleans(pc.match_substring_regex(values, NUMBER_PATTERN))
     return _pct(int(counts[numeric].sum()), count)
+
+
+def _numeric_top_values(
+    ordered: np.ndarray, *, distinct: int
+) -> tuple[tuple[JsonScalar, int], ...]:
+    if distinct == len(ordered):  # every value once (an id): the smallest come first
+        return tuple((_plain(value), 1) for value in ordered[:TOP_VALUES].tolist())
+    return _top_values(*_runs(ordered))
 
 
 def _top_values(

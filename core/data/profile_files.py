@@ -18,13 +18,13 @@ from core.data.profile import (
     DatasetProfile,
     _duplicate_rows,
     _pct,
-    _profile_column,
     _role_counts,
     _row_codes,
     missing_as_null,
+    profile_column,
     profile_table,
 )
-from core.data.schema import ColumnSchema, Role
+from core.data.schema import ColumnSchema
 
 BIG_TABLE_ROWS = 4_000_000  # a Parquet file with more rows is profiled one column at a time
 
@@ -49,8 +49,6 @@ def profile_file(
     """
     import pyarrow.parquet as pq
 
-    from core.data.schema import infer_schema
-
     label = str(path)
     if _plain_parquet(path):
         parquet = pq.ParquetFile(path)
@@ -59,14 +57,14 @@ def profile_file(
             if parquet.metadata.num_rows > BIG_TABLE_ROWS:
                 found = profile_parquet_by_column(path, target=target, mapper=mapper)
                 return {"source": label, **found.to_dict()}
-            table = _as_imported(parquet.read())
-            profile = profile_table(table, schema=infer_schema(table), target=target)
+            table = _as_imported(_read_parquet(path, parquet.schema_arrow))
+            profile = profile_table(table, schema=None, target=target)
             return {"source": label, **profile.to_dict()}
     from core.data.ingest import ImportLimits, read_table
 
     table = read_table(path, limits=ImportLimits.from_env()).table
     _check_target(table.column_names, target, label)
-    profile = profile_table(table, schema=infer_schema(table), target=target)
+    profile = profile_table(table, schema=None, target=target)
     return {"source": label, **profile.to_dict()}
 
 
@@ -120,15 +118,10 @@ def profile_column_part(
     named_column: tuple[str, pa.ChunkedArray], *, target: str | None = None
 ) -> ColumnPart:
     """The map step: one column's role (as infer_schema guesses it) and its profile."""
-    from core.data.schema import infer_schema
-
     name, column = named_column
     single = _as_imported(pa.Table.from_arrays([column], names=[name]))
-    guessed = infer_schema(single)[0]
-    role: Role = "target" if name == target else guessed.role
-    clean = missing_as_null(single)
-    profile = _profile_column(clean, index=0, role=role)
-    return ColumnPart(schema=guessed, profile=profile, nbytes=column.nbytes)
+    part = profile_column(single.field(0), single.column(0), target=target)
+    return ColumnPart(schema=part.schema, profile=part.profile, nbytes=column.nbytes)
 
 
 class _ColumnsOnDisk:
@@ -213,6 +206,40 @@ def _read_column(path: Path, name: str) -> tuple[str, pa.ChunkedArray]:
 
     table = _as_imported(pq.ParquetFile(path).read(columns=[name]))
     return name, table.column(0)
+
+
+def _read_parquet(path: Path, schema: pa.Schema) -> pa.Table:
+    """The whole file; text read as dictionary codes and then decoded, which takes a third
+    less time than Arrow's own decoding of text pages (same table)."""
+    import pyarrow.parquet as pq
+
+    text = [field.name for field in schema if pa.types.is_string(field.type)]
+    table = pq.ParquetFile(path, read_dictionary=text).read()
+    return pa.Table.from_arrays(
+        [
+            _decoded(column, field.type) if field.name in text else column
+            for field, column in zip(schema, table.columns, strict=True)
+        ],
+        schema=schema,
+    )
+
+
+def _decoded(column: pa.ChunkedArray, text_type: pa.DataType) -> pa.ChunkedArray:
+    """Dictionary codes as text in one chunk, as a plain read gives it (so are its buffers:
+    no all-valid bitmap, which the cast adds)."""
+    decoded = column.cast(text_type)
+    try:
+        chunks = [decoded.combine_chunks()]
+    except (pa.ArrowInvalid, pa.ArrowCapacityError):  # over 2 GiB of text: chunks it stays
+        chunks = decoded.chunks
+    return pa.chunked_array([_without_full_bitmap(chunk) for chunk in chunks], text_type)
+
+
+def _without_full_bitmap(chunk: pa.Array) -> pa.Array:
+    if chunk.null_count or chunk.buffers()[0] is None:
+        return chunk
+    buffers = [None, *chunk.buffers()[1:]]
+    return pa.Array.from_buffers(chunk.type, len(chunk), buffers, offset=chunk.offset)
 
 
 def _as_imported(table: pa.Table) -> pa.Table:

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from core.data import profile_files
 from core.data.datasets import DatasetError
 from core.data.profile import profile_table
 from core.data.profile_files import profile_file, profile_parquet_by_column
@@ -80,3 +81,54 @@ def test_a_file_profile_needs_no_store_and_names_a_missing_target(tmp_path: Path
     assert roles["customer_id"] == "id" and roles["note"] == "categorical"
     with pytest.raises(DatasetError, match="Column 'nope' is not in"):
         profile_file(path, target="nope")
+
+
+def _every_role(rows: int, seed: int = 3) -> pd.DataFrame:
+    """A column for each rule of infer_schema, some of them near a rule's edge."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i} and more words to make a long free text value" for i in range(rows)]
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(rows),
+            "order_key": rng.integers(0, rows // 2, rows),  # named like an id, half distinct
+            "is_member": rng.integers(0, 2, rows),
+            "has_card": rng.choice([0.0, 1.0, np.nan], rows),  # NaN: not a 0/1 flag
+            "zip_code": rng.integers(1000, 1100, rows),
+            "answer": rng.choice(["Yes", "no ", None], rows),
+            "token": [f"t{i:06d}" for i in rng.permutation(rows)],
+            "note": rng.choice(words, rows),
+            "plan": rng.choice(["basic", "pro", None], rows),
+            "spend": rng.normal(0, 1, rows),
+            "empty": [None] * rows,
+        }
+    )
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_roles_guessed_from_the_profiles_counts_are_infer_schemas(
+    tmp_path: Path, big: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Roles come from the counts the profile takes anyway (nothing is counted twice); they and
+    # every statistic must equal infer_schema followed by the profile, on either path.
+    if big:
+        monkeypatch.setattr(profile_files, "BIG_TABLE_ROWS", 100)
+    path = _written(tmp_path, _every_role(1200))
+    table = profile_files._as_imported(pq.ParquetFile(path).read())  # empty column: text
+    schema = infer_schema(table)
+    whole = profile_table(table, schema=schema).to_dict()
+    found = profile_file(path)
+    assert [column["role"] for column in found["columns"]] == [c.role for c in schema]
+    assert {c.role for c in schema} >= {"id", "boolean", "categorical", "text", "numeric"}
+    for result in (found, whole):
+        result.pop("seconds"), result.pop("source", None)
+        if big:
+            result.pop("memory_bytes")
+    assert found == whole
+
+
+def test_text_read_as_codes_is_the_same_table(tmp_path: Path) -> None:
+    frame = _every_role(900)
+    path = _written(tmp_path, frame)
+    read = profile_files._read_parquet(path, pq.ParquetFile(path).schema_arrow)
+    whole = pq.ParquetFile(path).read()
+    assert read.equals(whole) and read.nbytes == whole.nbytes
