@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.data.arrow_numbers import numbers, valid
 from core.data.profile import (
+    BLOCK_ROWS,
     ColumnProfile,
     DatasetProfile,
     _duplicate_rows,
@@ -121,6 +123,8 @@ def profile_column_part(
     name, column = named_column
     single = _as_imported(pa.Table.from_arrays([column], names=[name]))
     part = profile_column(single.field(0), single.column(0), target=target)
+    del single
+    _release_unused()
     return ColumnPart(schema=part.schema, profile=part.profile, nbytes=column.nbytes)
 
 
@@ -148,51 +152,129 @@ class _ColumnsOnDisk:
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio) for the row hash
 _MISSING = np.uint64(0x5BD1E9955BD1E995)
+_FMIX = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))  # MurmurHash3's fmix64
+_SHIFT = np.uint64(33)
+CANDIDATE_ROWS = 2_000_000  # rows sharing a hash are compared exactly, at most this many at once
 
 
 def _streamed_duplicate_rows(path: Path, names: Sequence[str], *, rows: int) -> int:
-    """Exact duplicate rows, one column in memory at a time.
+    """Exact duplicate rows in bounded memory: one column, or a bounded group of rows, at a time.
 
-    Each row gets a 64-bit hash built column by column; rows whose hash is unique cannot repeat
-    another row, so only rows sharing a hash are read back and compared exactly. Memory: the
-    hashes and their sort order (16 bytes a row) and one column.
+    Each row gets a 64-bit hash, built one column at a time (8 bytes a row: 160 MB at 20M
+    rows, and as much again to sort them). A row whose hash no other row has repeats no row.
+    Two different rows share a 64-bit hash by chance with probability about rows² / 2⁶⁵
+    (1e-5 at 20M rows), but the count never relies on that: the rows that share a hash are read
+    back and compared exactly, at most CANDIDATE_ROWS at a time, grouped by hash so that equal
+    rows always meet in the same group.
     """
+    hashes = _row_hashes(path, names, rows=rows)
+    shared, sizes = _shared_hashes(hashes)
+    duplicates = 0
+    for group in _hash_groups(shared, sizes, limit=CANDIDATE_ROWS):
+        duplicates += _duplicates_among(path, names, _rows_with(hashes, group))
+    return duplicates
+
+
+def _row_hashes(path: Path, names: Sequence[str], *, rows: int) -> np.ndarray:
     hashes = np.zeros(rows, np.uint64)
     with np.errstate(over="ignore"):
         for name in names:
-            hashes *= _MIX
-            hashes += _cell_bits(_read_column(path, name)[1])
-    order = np.argsort(hashes, kind="stable")
-    hashes = hashes[order]
-    shared = np.zeros(rows, bool)
-    same = hashes[1:] == hashes[:-1]
-    shared[1:] |= same
-    shared[:-1] |= same
-    del hashes
-    candidates = np.sort(order[shared])
-    if candidates.size < 2:
-        return 0
-    taken = pa.array(candidates)
-    table = pa.Table.from_arrays(
-        [_clean_column(path, name).take(taken) for name in names], names=list(names)
-    )
-    return _duplicate_rows(table, columns=())
+            start = 0
+            for bits in _cell_bits(_read_column(path, name)[1]):
+                block = hashes[start : start + len(bits)]
+                block *= _MIX
+                block += _mixed(bits)
+                start += len(bits)
+            _release_unused()
+    return hashes
 
 
-def _cell_bits(column: pa.ChunkedArray) -> np.ndarray:
-    """64 bits per cell, equal whenever the cells are: numbers as the bits of their float64
-    (two large integers may share one; the exact comparison afterwards tells them apart),
-    other values as codes. NaN counts as missing and -0.0 as 0.0, as in profile_table."""
-    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
-        return _row_codes(missing_as_null(pa.table({"c": column})).column(0))[0].astype(np.uint64)
-    flat = column.cast(pa.float64()).combine_chunks()
-    values = numbers(flat) + 0.0  # a copy in which -0.0 is 0.0
-    present = ~np.isnan(values)
-    if flat.null_count:
-        present &= valid(flat)
-    bits = values.view(np.uint64)
-    bits[~present] = _MISSING
+def _mixed(bits: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser, in place: every input bit reaches every output bit, so
+    cells that differ only in a few bits (small codes, close numbers) rarely collide."""
+    for factor in _FMIX:
+        bits ^= bits >> _SHIFT
+        bits *= factor
+    bits ^= bits >> _SHIFT
     return bits
+
+
+def _shared_hashes(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hash values two or more rows hold (ascending), and how many rows hold each."""
+    ordered = np.sort(hashes)
+    repeats = np.flatnonzero(ordered[1:] == ordered[:-1])  # as many as there are repeats
+    shared, pairs = np.unique(ordered[repeats], return_counts=True)
+    return shared, pairs + 1
+
+
+def _hash_groups(shared: np.ndarray, sizes: np.ndarray, *, limit: int) -> Iterable[np.ndarray]:
+    """Consecutive runs of ``shared`` holding at most ``limit`` rows (one hash: any number)."""
+    totals = np.cumsum(sizes)
+    start = 0
+    while start < len(shared):
+        before = int(totals[start - 1]) if start else 0
+        end = max(start + 1, int(np.searchsorted(totals, before + limit, side="right")))
+        yield shared[start:end]
+        start = end
+
+
+def _rows_with(hashes: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Positions of the rows whose hash is in ``group`` (sorted), found block by block."""
+    found = []
+    for start in range(0, len(hashes), BLOCK_ROWS):
+        block = hashes[start : start + BLOCK_ROWS]
+        places = np.minimum(np.searchsorted(group, block), len(group) - 1)
+        found.append(np.flatnonzero(group[places] == block) + start)
+    return np.concatenate(found)
+
+
+def _duplicates_among(path: Path, names: Sequence[str], positions: np.ndarray) -> int:
+    """Duplicate rows among the rows at ``positions``, compared exactly, value by value."""
+    if len(positions) < 2:
+        return 0
+    taken = pa.array(positions)
+    columns = []
+    for name in names:
+        columns.append(_clean_column(path, name).take(taken))
+        _release_unused()
+    return _duplicate_rows(pa.Table.from_arrays(columns, names=list(names)), columns=())
+
+
+def _cell_bits(column: pa.ChunkedArray) -> Iterator[np.ndarray]:
+    """64 bits per cell, chunk by chunk, equal whenever the cells are: numbers as the bits of
+    their float64 (two large integers may share one; the exact comparison afterwards tells them
+    apart), other values as codes. NaN counts as missing and -0.0 as 0.0, as in profile_table."""
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        for codes in _chunk_codes(missing_as_null(pa.table({"c": column})).column(0)):
+            yield codes.astype(np.uint64)
+        return
+    for chunk in column.chunks:
+        flat = chunk.cast(pa.float64())
+        values = numbers(flat) + 0.0  # a copy in which -0.0 is 0.0
+        present = ~np.isnan(values)
+        if flat.null_count:
+            present &= valid(flat)
+        bits = values.view(np.uint64)
+        bits[~present] = _MISSING
+        yield bits
+
+
+def _chunk_codes(column: pa.ChunkedArray) -> Iterator[np.ndarray]:
+    """Each chunk's codes of one dictionary shared by all chunks (missing is one more value)."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    try:
+        encoded = pc.dictionary_encode(column, null_encoding="encode")
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        yield _row_codes(column)[0]  # nested values, coded by their text: rare and whole
+        return
+    for chunk in encoded.chunks:
+        yield numbers(chunk.indices)
+
+
+def _release_unused() -> None:
+    """Hand memory Arrow has freed back to the system, so the next column finds it there."""
+    pa.default_memory_pool().release_unused()
 
 
 def _clean_column(path: Path, name: str) -> pa.ChunkedArray:

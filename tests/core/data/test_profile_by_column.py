@@ -12,7 +12,7 @@ import pytest
 
 from core.data import profile_files
 from core.data.datasets import DatasetError
-from core.data.profile import profile_table
+from core.data.profile import count_duplicate_rows, profile_table
 from core.data.profile_files import profile_file, profile_parquet_by_column
 from core.data.schema import infer_schema
 
@@ -132,3 +132,27 @@ def test_text_read_as_codes_is_the_same_table(tmp_path: Path) -> None:
     read = profile_files._read_parquet(path, pq.ParquetFile(path).schema_arrow)
     whole = pq.ParquetFile(path).read()
     assert read.equals(whole) and read.nbytes == whole.nbytes
+
+
+@pytest.mark.parametrize("limit", [1, 40, 10_000])
+def test_duplicates_are_compared_exactly_in_groups_of_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    # The rows sharing a hash are read back at most `limit` at a time; the count stays exact.
+    monkeypatch.setattr(profile_files, "CANDIDATE_ROWS", limit)
+    frame = _frame(2000, distinct_key=False)
+    path = _written(tmp_path, frame)
+    found = profile_files._streamed_duplicate_rows(path, list(frame.columns), rows=len(frame))
+    assert found == count_duplicate_rows(pq.ParquetFile(path).read()) == 25
+
+
+def test_rows_that_share_a_hash_by_chance_are_not_counted_as_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hash that sends every cell to 0 makes every row share one hash: only the exact
+    # comparison stands between that and 1,999 duplicates.
+    monkeypatch.setattr(profile_files, "_mixed", lambda bits: bits * np.uint64(0))
+    frame = _frame(2000, distinct_key=False)
+    path = _written(tmp_path, frame)
+    found = profile_files._streamed_duplicate_rows(path, list(frame.columns), rows=len(frame))
+    assert found == frame.duplicated().sum() == count_duplicate_rows(pq.ParquetFile(path).read())
