@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import functools
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -26,9 +26,14 @@ from core.data.profile import (
     profile_column,
     profile_table,
 )
-from core.data.schema import ColumnSchema
+from core.data.schema import ColumnSchema, Role
+
+if TYPE_CHECKING:
+    from core.jobs.compute import ComputeBackend, Placement
 
 BIG_TABLE_ROWS = 4_000_000  # a Parquet file with more rows is profiled one column at a time
+BIG_TABLE_ROWS_VARIABLE = "MLOPS_STUDIO_BIG_TABLE_ROWS"  # set: that many rows instead
+BAD_BIG_TABLE_ROWS = "{name} must be a whole number of rows above 0, not {value!r}."
 
 
 @dataclass(frozen=True)
@@ -41,13 +46,13 @@ class ColumnPart:
 
 
 def profile_file(
-    path: Path, *, target: str | None = None, mapper: Callable[..., Iterable[Any]] = map
+    path: Path, *, target: str | None = None, backend: ComputeBackend | None = None
 ) -> dict[str, Any]:
     """The profile of a file as ``mlops-studio profile FILE`` prints it, without the store.
 
     A Parquet file is read directly (what an import would keep of it); one of more than
-    BIG_TABLE_ROWS rows is read and profiled one column at a time, so memory holds one
-    column (see :func:`profile_parquet_by_column`). Other files are read as imports read them.
+    :func:`big_table_rows` rows is profiled one column at a time (:func:`profile_big_parquet`), and
+    its result says where that ran (``compute``). Other files are read as imports read them.
     """
     import pyarrow.parquet as pq
 
@@ -56,9 +61,9 @@ def profile_file(
         parquet = pq.ParquetFile(path)
         if _import_names(parquet.schema_arrow.names):
             _check_target(parquet.schema_arrow.names, target, label)
-            if parquet.metadata.num_rows > BIG_TABLE_ROWS:
-                found = profile_parquet_by_column(path, target=target, mapper=mapper)
-                return {"source": label, **found.to_dict()}
+            if parquet.metadata.num_rows > big_table_rows():
+                found, placement = profile_big_parquet(path, target=target, backend=backend)
+                return {"source": label, **found.to_dict(), "compute": placement.to_dict()}
             table = _as_imported(_read_parquet(path, parquet.schema_arrow))
             profile = profile_table(table, schema=None, target=target)
             return {"source": label, **profile.to_dict()}
@@ -70,35 +75,93 @@ def profile_file(
     return {"source": label, **profile.to_dict()}
 
 
+def big_table_rows() -> int:
+    """Rows above which a table is profiled one column at a time (on a cluster if configured)."""
+    raw = os.environ.get(BIG_TABLE_ROWS_VARIABLE, "").strip()
+    if not raw:
+        return BIG_TABLE_ROWS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(BAD_BIG_TABLE_ROWS.format(name=BIG_TABLE_ROWS_VARIABLE, value=raw))
+    return int(raw)
+
+
+def profile_big_parquet(
+    path: Path,
+    *,
+    target: str | None = None,
+    schema: Sequence[ColumnSchema] | None = None,
+    backend: ComputeBackend | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> tuple[DatasetProfile, Placement]:
+    """:func:`profile_parquet_by_column` on ``backend`` (by default the one the environment
+    names: the Dask cluster when one is configured, else this process), and where it ran."""
+    if backend is not None:
+        since = backend.tasks_run
+        found = profile_parquet_by_column(
+            path, target=target, schema=schema, backend=backend, progress=progress
+        )
+        return found, backend.placement(since)
+    from core.jobs.compute import compute_backend
+
+    with compute_backend() as opened:
+        found = profile_parquet_by_column(
+            path, target=target, schema=schema, backend=opened, progress=progress
+        )
+        return found, opened.placement()
+
+
 def profile_parquet_by_column(
-    path: Path, *, target: str | None = None, mapper: Callable[..., Iterable[Any]] = map
+    path: Path,
+    *,
+    target: str | None = None,
+    schema: Sequence[ColumnSchema] | None = None,
+    backend: ComputeBackend | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> DatasetProfile:
     """profile_table of a Parquet file too big for memory, equal to it (counts exact).
 
-    Each column is a partition: :func:`profile_column_part` (a plain function of the column
-    and the target) guesses its role and profiles it; ``mapper`` runs it over the columns, one
-    read at a time. Duplicate rows are counted from per-column codes combined column by column
-    (none when a column differs in every row); the quality checks read the target column and
-    their seeded row sample from the file.
+    Each column is a task: :func:`profile_parquet_column` reads that one column from the file
+    and profiles it (its role from ``schema``, else guessed as infer_schema guesses it);
+    ``backend.map`` runs the tasks, here one after another or on a Dask cluster's workers, which
+    read the file themselves and send back only the column's profile (they never open the
+    store). Duplicate rows are counted here, in bounded memory (none when a column differs in
+    every row); the quality checks read the target column and their seeded sample from the file.
     """
     import pyarrow.parquet as pq
 
     from core.data.quality import check_quality
+    from core.jobs.compute import LocalBackend
 
     started = time.perf_counter()
     parquet = pq.ParquetFile(path)
     rows = parquet.metadata.num_rows
     names = parquet.schema_arrow.names
-    columns = (_read_column(path, name) for name in names)
-    parts = list(mapper(functools.partial(profile_column_part, target=target), columns))
+    roles = {column.name: column.role for column in schema or ()}
+    if target is None:
+        target = next((name for name, role in roles.items() if role == "target"), None)
+    target = target if target in names else None
+    report = progress or (lambda fraction, message: None)
+
+    def done(finished: int, total: int) -> None:
+        report(0.8 * finished / total, f"Profiled {finished} of {total} columns")
+
+    # Only plain text is shared: Dask would scatter a dict or tuple item by item.
+    parts: list[ColumnPart] = (backend or LocalBackend()).map(
+        profile_parquet_column,
+        [ColumnTask(name, roles.get(name), target) for name in names],
+        shared={"path": str(path)},
+        on_done=done,
+    )
     profiles = tuple(part.profile for part in parts)
-    schema = [part.schema for part in parts]
+    used = list(schema) if schema else [part.schema for part in parts]
     duplicates = 0
     if rows >= 2 and not any(column.distinct == rows for column in profiles):
+        report(0.8, "Counting duplicate rows")
         duplicates = _streamed_duplicate_rows(path, names, rows=rows)
+    report(0.95, "Running the quality checks")
     table = cast(pa.Table, _ColumnsOnDisk(path, names, rows))
     findings = check_quality(
-        table, schema=schema, target=target, column_stats=profiles, duplicate_rows=duplicates
+        table, schema=used, target=target, column_stats=profiles, duplicate_rows=duplicates
     )
     missing = sum(column.missing for column in profiles)
     return DatasetProfile(
@@ -116,16 +179,25 @@ def profile_parquet_by_column(
     )
 
 
-def profile_column_part(
-    named_column: tuple[str, pa.ChunkedArray], *, target: str | None = None
-) -> ColumnPart:
-    """The map step: one column's role (as infer_schema guesses it) and its profile."""
-    name, column = named_column
-    single = _as_imported(pa.Table.from_arrays([column], names=[name]))
-    part = profile_column(single.field(0), single.column(0), target=target)
-    del single
+@dataclass(frozen=True)
+class ColumnTask:
+    """One column to profile: its name, its role if known (else guessed) and the target."""
+
+    name: str
+    role: Role | None = None
+    target: str | None = None
+
+
+def profile_parquet_column(task: ColumnTask, *, path: str) -> ColumnPart:
+    """One task: read column ``task.name`` of the Parquet file at ``path`` and profile it.
+    Runs anywhere the file can be read; it needs nothing else (no store)."""
+    column = _read_column(Path(path), task.name)[1]
+    single = _as_imported(pa.Table.from_arrays([column], names=[task.name]))
+    part = profile_column(single.field(0), single.column(0), role=task.role, target=task.target)
+    nbytes = column.nbytes
+    del single, column
     _release_unused()
-    return ColumnPart(schema=part.schema, profile=part.profile, nbytes=column.nbytes)
+    return ColumnPart(schema=part.schema, profile=part.profile, nbytes=nbytes)
 
 
 class _ColumnsOnDisk:
@@ -180,7 +252,7 @@ def _row_hashes(path: Path, names: Sequence[str], *, rows: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         for name in names:
             start = 0
-            for bits in _cell_bits(_read_column(path, name)[1]):
+            for bits in _cell_bits(_read_as_codes(path, name)):
                 block = hashes[start : start + len(bits)]
                 block *= _MIX
                 block += _mixed(bits)
@@ -259,10 +331,28 @@ def _cell_bits(column: pa.ChunkedArray) -> Iterator[np.ndarray]:
         yield bits
 
 
+def _read_as_codes(path: Path, name: str) -> pa.ChunkedArray:
+    """A column for hashing: text as codes into one dictionary for all its chunks, which at
+    20M rows is 80 MB where the text itself takes 170-300 MB."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path, read_dictionary=[name])
+    table = _as_imported(parquet.read(columns=[name]))
+    if pa.types.is_dictionary(table.schema.field(0).type):
+        table = table.unify_dictionaries()  # one dictionary of distinct values, for all chunks
+    return table.column(0)
+
+
 def _chunk_codes(column: pa.ChunkedArray) -> Iterator[np.ndarray]:
     """Each chunk's codes of one dictionary shared by all chunks (missing is one more value)."""
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
+    if pa.types.is_dictionary(column.type) and column.num_chunks:
+        levels = len(column.chunk(0).dictionary)  # shared by every chunk (see _read_as_codes)
+        for chunk in column.chunks:
+            codes = numbers(chunk.indices).astype(np.int64)
+            if chunk.null_count:
+                codes[~valid(chunk)] = levels
+            yield codes
+        return
     try:
         encoded = pc.dictionary_encode(column, null_encoding="encode")
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):

@@ -13,8 +13,9 @@ import pytest
 from core.data import profile_files
 from core.data.datasets import DatasetError
 from core.data.profile import count_duplicate_rows, profile_table
-from core.data.profile_files import profile_file, profile_parquet_by_column
+from core.data.profile_files import profile_big_parquet, profile_file, profile_parquet_by_column
 from core.data.schema import infer_schema
+from core.jobs.compute import LocalBackend, Placement
 
 
 def _frame(rows: int, *, distinct_key: bool, seed: int = 0) -> pd.DataFrame:
@@ -60,17 +61,19 @@ def test_by_column_equals_the_whole_table(
     assert parts == whole
 
 
-def test_the_column_map_is_a_parameter(tmp_path: Path) -> None:
+def test_each_column_is_a_task_of_the_backend_that_reads_the_file_itself(tmp_path: Path) -> None:
     path = _written(tmp_path, _frame(500, distinct_key=True))
-    seen: list[str] = []
+    seen: list[tuple[str, str]] = []
 
-    def recording_map(function, columns):
-        for name, column in columns:
-            seen.append(name)
-            yield function((name, column))
+    class Recording(LocalBackend):
+        def map(self, fn, items, *, shared=None, on_done=None):  # type: ignore[no-untyped-def]
+            seen.extend((item.name, shared["path"]) for item in items)
+            return super().map(fn, items, shared=shared, on_done=on_done)
 
-    found = profile_parquet_by_column(path, mapper=recording_map)
-    assert seen == [column.name for column in found.columns] and len(seen) == 8
+    found, placement = profile_big_parquet(path, backend=Recording())
+    assert [name for name, _ in seen] == [column.name for column in found.columns]
+    assert len(seen) == 8 and {file for _, file in seen} == {str(path)}
+    assert placement == Placement("local")
 
 
 def test_a_file_profile_needs_no_store_and_names_a_missing_target(tmp_path: Path) -> None:
@@ -81,6 +84,9 @@ def test_a_file_profile_needs_no_store_and_names_a_missing_target(tmp_path: Path
     assert roles["customer_id"] == "id" and roles["note"] == "categorical"
     with pytest.raises(DatasetError, match="Column 'nope' is not in"):
         profile_file(path, target="nope")
+
+
+_NOWHERE = {"address": None, "workers": [], "notice": None}
 
 
 def _every_role(rows: int, seed: int = 3) -> pd.DataFrame:
@@ -123,6 +129,7 @@ def test_roles_guessed_from_the_profiles_counts_are_infer_schemas(
         result.pop("seconds"), result.pop("source", None)
         if big:
             result.pop("memory_bytes")
+    assert found.pop("compute", None) == ({"where": "local"} | _NOWHERE if big else None)
     assert found == whole
 
 
