@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -19,9 +19,9 @@ from core.data.profile import (
     ColumnProfile,
     DatasetProfile,
     _duplicate_rows,
+    _is_text,
     _pct,
     _role_counts,
-    _row_codes,
     missing_as_null,
     profile_column,
     profile_table,
@@ -230,35 +230,97 @@ CANDIDATE_ROWS = 2_000_000  # rows sharing a hash are compared exactly, at most 
 
 
 def _streamed_duplicate_rows(path: Path, names: Sequence[str], *, rows: int) -> int:
-    """Exact duplicate rows in bounded memory: one column, or a bounded group of rows, at a time.
+    """Exact duplicate rows in bounded memory: one row group of one column at a time.
 
-    Each row gets a 64-bit hash, built one column at a time (8 bytes a row: 160 MB at 20M
-    rows, and as much again to sort them). A row whose hash no other row has repeats no row.
-    Two different rows share a 64-bit hash by chance with probability about rows² / 2⁶⁵
-    (1e-5 at 20M rows), but the count never relies on that: the rows that share a hash are read
-    back and compared exactly, at most CANDIDATE_ROWS at a time, grouped by hash so that equal
-    rows always meet in the same group.
+    Each row gets a 64-bit hash of its cells, built one row group of one column at a time (8
+    bytes a row: 160 MB at 20M rows, and as much again to sort them). A row whose hash no other
+    row has repeats no row. Two different rows share a 64-bit hash by chance with probability
+    about rows² / 2⁶⁵ (1e-5 at 20M rows), but the count never relies on that: the rows that share
+    a hash are read back and compared exactly, at most CANDIDATE_ROWS at a time, grouped by hash
+    so that equal rows always meet in the same group.
     """
     hashes = _row_hashes(path, names, rows=rows)
     shared, sizes = _shared_hashes(hashes)
-    duplicates = 0
-    for group in _hash_groups(shared, sizes, limit=CANDIDATE_ROWS):
-        duplicates += _duplicates_among(path, names, _rows_with(hashes, group))
-    return duplicates
+    groups = [_rows_with(hashes, group) for group in _hash_groups(shared, sizes, CANDIDATE_ROWS)]
+    del hashes, shared, sizes
+    return sum(_duplicates_among(path, names, positions) for positions in groups)
 
 
 def _row_hashes(path: Path, names: Sequence[str], *, rows: int) -> np.ndarray:
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
     hashes = np.zeros(rows, np.uint64)
     with np.errstate(over="ignore"):
         for name in names:
             start = 0
-            for bits in _cell_bits(_read_as_codes(path, name)):
-                block = hashes[start : start + len(bits)]
-                block *= _MIX
-                block += _mixed(bits)
-                start += len(bits)
+            for group in range(parquet.num_row_groups):
+                piece = _as_imported(parquet.read_row_group(group, columns=[name])).column(0)
+                for chunk in piece.chunks:
+                    block = hashes[start : start + len(chunk)]
+                    block *= _MIX
+                    block += _cell_hashes(chunk)
+                    start += len(chunk)
             _release_unused()
     return hashes
+
+
+def _cell_hashes(chunk: pa.Array) -> np.ndarray:
+    """A 64-bit hash of every cell, equal whenever the cells are (in any row group or process):
+    numbers by the bits of their float64 (two large integers may share them; the exact
+    comparison afterwards tells them apart), text by its UTF-8 bytes, other values by their
+    text. NaN counts as missing and -0.0 as 0.0, as in profile_table."""
+    if pa.types.is_integer(chunk.type) or pa.types.is_floating(chunk.type):
+        flat = chunk.cast(pa.float64(), safe=False)  # past 2**53 integers may round: see above
+        values = numbers(flat) + 0.0  # a copy in which -0.0 is 0.0
+        present = ~np.isnan(values)
+    else:
+        if pa.types.is_dictionary(chunk.type):
+            chunk = chunk.cast(chunk.type.value_type)
+        flat = chunk if _is_text(chunk.type) else _as_text(chunk)
+        encoded = pc.dictionary_encode(flat, null_encoding="encode")  # each value hashed once
+        values = _text_hashes(encoded.dictionary)[numbers(encoded.indices)]
+        present = np.ones(len(chunk), bool)
+    if chunk.null_count:
+        present &= valid(chunk)
+    bits = _mixed(values.view(np.uint64))
+    bits[~present] = _MISSING
+    return bits
+
+
+def _as_text(chunk: pa.Array) -> pa.Array:
+    """Booleans, dates and times as text (exact); nested values by their Python text form."""
+    try:
+        return chunk.cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        texts = [None if value is None else repr(value) for value in chunk.to_pylist()]
+        return pa.array(texts, pa.string())
+
+
+def _text_hashes(values: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each string's UTF-8 bytes: each byte mixed with its place in the
+    string, summed per string, mixed with the length. Runs over a few thousand strings at a
+    time, so its arrays stay small whatever the column holds."""
+    values = values.cast(pa.large_string())
+    found = np.zeros(len(values), np.uint64)
+    step = 65_536
+    with np.errstate(over="ignore"):
+        for start in range(0, len(values), step):
+            found[start : start + step] = _string_hashes(values.slice(start, step))
+    return found
+
+
+def _string_hashes(values: pa.Array) -> np.ndarray:
+    offsets = np.frombuffer(values.buffers()[1], np.int64)[values.offset :][: len(values) + 1]
+    data = np.frombuffer(values.buffers()[2] or b"", np.uint8)[offsets[0] : offsets[-1]]
+    starts, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
+    places = np.arange(len(data), dtype=np.uint64) - np.repeat(starts, lengths).astype(np.uint64)
+    terms = _mixed(data.astype(np.uint64) | (places << np.uint64(8)))
+    sums = np.zeros(len(values), np.uint64)
+    filled = lengths > 0
+    if filled.any():
+        sums[filled] = np.add.reduceat(terms, starts[filled])
+    return _mixed(sums ^ (lengths.astype(np.uint64) * _MIX))
 
 
 def _mixed(bits: np.ndarray) -> np.ndarray:
@@ -279,7 +341,7 @@ def _shared_hashes(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return shared, pairs + 1
 
 
-def _hash_groups(shared: np.ndarray, sizes: np.ndarray, *, limit: int) -> Iterable[np.ndarray]:
+def _hash_groups(shared: np.ndarray, sizes: np.ndarray, limit: int) -> Iterable[np.ndarray]:
     """Consecutive runs of ``shared`` holding at most ``limit`` rows (one hash: any number)."""
     totals = np.cumsum(sizes)
     start = 0
@@ -301,76 +363,33 @@ def _rows_with(hashes: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 
 def _duplicates_among(path: Path, names: Sequence[str], positions: np.ndarray) -> int:
-    """Duplicate rows among the rows at ``positions``, compared exactly, value by value."""
-    if len(positions) < 2:
-        return 0
-    taken = pa.array(positions)
-    columns = []
-    for name in names:
-        columns.append(_clean_column(path, name).take(taken))
-        _release_unused()
-    return _duplicate_rows(pa.Table.from_arrays(columns, names=list(names)), columns=())
-
-
-def _cell_bits(column: pa.ChunkedArray) -> Iterator[np.ndarray]:
-    """64 bits per cell, chunk by chunk, equal whenever the cells are: numbers as the bits of
-    their float64 (two large integers may share one; the exact comparison afterwards tells them
-    apart), other values as codes. NaN counts as missing and -0.0 as 0.0, as in profile_table."""
-    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
-        for codes in _chunk_codes(missing_as_null(pa.table({"c": column})).column(0)):
-            yield codes.astype(np.uint64)
-        return
-    for chunk in column.chunks:
-        flat = chunk.cast(pa.float64())
-        values = numbers(flat) + 0.0  # a copy in which -0.0 is 0.0
-        present = ~np.isnan(values)
-        if flat.null_count:
-            present &= valid(flat)
-        bits = values.view(np.uint64)
-        bits[~present] = _MISSING
-        yield bits
-
-
-def _read_as_codes(path: Path, name: str) -> pa.ChunkedArray:
-    """A column for hashing: text as codes into one dictionary for all its chunks, which at
-    20M rows is 80 MB where the text itself takes 170-300 MB."""
+    """Duplicate rows among the rows at ``positions``, compared exactly, value by value; each
+    column is read a row group at a time and only those rows kept."""
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path, read_dictionary=[name])
-    table = _as_imported(parquet.read(columns=[name]))
-    if pa.types.is_dictionary(table.schema.field(0).type):
-        table = table.unify_dictionaries()  # one dictionary of distinct values, for all chunks
-    return table.column(0)
-
-
-def _chunk_codes(column: pa.ChunkedArray) -> Iterator[np.ndarray]:
-    """Each chunk's codes of one dictionary shared by all chunks (missing is one more value)."""
-    if pa.types.is_dictionary(column.type) and column.num_chunks:
-        levels = len(column.chunk(0).dictionary)  # shared by every chunk (see _read_as_codes)
-        for chunk in column.chunks:
-            codes = numbers(chunk.indices).astype(np.int64)
-            if chunk.null_count:
-                codes[~valid(chunk)] = levels
-            yield codes
-        return
-    try:
-        encoded = pc.dictionary_encode(column, null_encoding="encode")
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
-        yield _row_codes(column)[0]  # nested values, coded by their text: rare and whole
-        return
-    for chunk in encoded.chunks:
-        yield numbers(chunk.indices)
+    if len(positions) < 2:
+        return 0
+    parquet = pq.ParquetFile(path)
+    bounds = np.cumsum(
+        [0, *(parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups))]
+    )
+    columns = []
+    for name in names:
+        pieces = []
+        for group in range(parquet.num_row_groups):
+            low, high = np.searchsorted(positions, bounds[group : group + 2])
+            if high > low:
+                piece = _as_imported(parquet.read_row_group(group, columns=[name])).column(0)
+                pieces.append(piece.take(pa.array(positions[low:high] - bounds[group])))
+        columns.append(pa.chunked_array([c for piece in pieces for c in piece.chunks]))
+        _release_unused()
+    table = missing_as_null(pa.Table.from_arrays(columns, names=list(names)))
+    return _duplicate_rows(table, columns=())
 
 
 def _release_unused() -> None:
     """Hand memory Arrow has freed back to the system, so the next column finds it there."""
     pa.default_memory_pool().release_unused()
-
-
-def _clean_column(path: Path, name: str) -> pa.ChunkedArray:
-    """A column as profile_table compares its cells: NaN is missing and -0.0 is 0.0."""
-    column = _read_column(path, name)[1]
-    return missing_as_null(pa.Table.from_arrays([column], names=[name])).column(0)
 
 
 def _read_column(path: Path, name: str) -> tuple[str, pa.ChunkedArray]:
