@@ -114,11 +114,14 @@ def profile_table(
 
     started = time.perf_counter()
     target = resolve_target(table, schema=schema or [], target=target)
-    clean = missing_as_null(table)
-    roles = None if schema is None else column_roles(clean, schema=schema, target=target)
-    parts = _scan_columns(table, clean, roles=roles, target=target)
+    roles = None if schema is None else column_roles(table, schema=schema, target=target)
+    parts = _scan_columns(table, roles=roles, target=target)
     columns = tuple(part.profile for part in parts)
     schema = schema if schema is not None else [part.schema for part in parts]
+    # Cells are compared (NaN as missing, -0.0 as 0.0) only for duplicates, which a column with
+    # a different value in every row rules out, and for a target's checks.
+    unique = any(column.distinct == table.num_rows for column in columns)
+    clean = table if unique and target is None else missing_as_null(table)
     duplicates = _duplicate_rows(clean, columns=columns)
     findings = check_quality(
         clean, schema=schema, target=target, column_stats=columns, duplicate_rows=duplicates
@@ -145,9 +148,8 @@ def profile_columns(
 ) -> tuple[ColumnProfile, ...]:
     """Column statistics only, without duplicate rows or quality checks."""
     target = resolve_target(table, schema=schema, target=target)
-    clean = missing_as_null(table)
-    roles = column_roles(clean, schema=schema, target=target)
-    return tuple(part.profile for part in _scan_columns(table, clean, roles=roles, target=target))
+    roles = column_roles(table, schema=schema, target=target)
+    return tuple(part.profile for part in _scan_columns(table, roles=roles, target=target))
 
 
 def count_duplicate_rows(table: pa.Table) -> int:
@@ -241,36 +243,23 @@ class ColumnPart:
 
 
 def profile_column(
-    field: pa.Field,
-    raw: pa.ChunkedArray,
-    *,
-    clean: pa.ChunkedArray | None = None,
-    role: Role | None = None,
-    target: str | None = None,
+    field: pa.Field, column: pa.ChunkedArray, *, role: Role | None = None, target: str | None = None
 ) -> ColumnPart:
-    """One column's profile; with no ``role``, the role is guessed from the profile's own
-    counts. ``clean`` is the column as :func:`missing_as_null` makes it (made here if not given).
-    """
-    if clean is None and not _is_numeric(raw.type):
-        clean = raw  # missing_as_null changes floats only; their sort drops NaN itself
-    facts = _column_facts(raw if clean is None else clean)
+    """One column's profile, NaN counted as missing and -0.0 as 0.0 (as :func:`missing_as_null`
+    makes them); with no ``role``, the role is guessed from the profile's own counts."""
+    facts = _column_facts(column)
     if role is None:
         from core.data.schema import column_schema
 
-        schema = column_schema(field, raw, distinct=facts.distinct, counted=facts.counted)
+        schema = column_schema(field, column, distinct=facts.distinct, counted=facts.counted)
     else:
-        schema = ColumnSchema(name=field.name, dtype=str(raw.type), role=role)
+        schema = ColumnSchema(name=field.name, dtype=str(column.type), role=role)
     shown: Role = "target" if field.name == target else schema.role
-    profile = _profile_of(field.name, raw if clean is None else clean, facts, role=shown)
-    return ColumnPart(schema=schema, profile=profile)
+    return ColumnPart(schema=schema, profile=_profile_of(field.name, column, facts, role=shown))
 
 
 def _scan_columns(
-    table: pa.Table,
-    clean: pa.Table,
-    *,
-    roles: Sequence[Role] | None,
-    target: str | None,
+    table: pa.Table, *, roles: Sequence[Role] | None, target: str | None
 ) -> tuple[ColumnPart, ...]:
     """Profile columns in parallel threads; Arrow kernels and NumPy sorts release the GIL."""
     indexes = list(range(table.num_columns))
@@ -279,13 +268,8 @@ def _scan_columns(
     batches = [indexes[start : start + size] for start in range(0, len(indexes), size)]
 
     def scan(index: int) -> ColumnPart:
-        return profile_column(
-            table.field(index),
-            table.column(index),
-            clean=clean.column(index),
-            role=None if roles is None else roles[index],
-            target=target,
-        )
+        role = None if roles is None else roles[index]
+        return profile_column(table.field(index), table.column(index), role=role, target=target)
 
     def scan_batch(batch: list[int]) -> list[ColumnPart]:
         return [scan(index) for index in batch]
