@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 BIG_TABLE_ROWS = 4_000_000  # a Parquet file with more rows is profiled one column at a time
 BIG_TABLE_ROWS_VARIABLE = "MLOPS_STUDIO_BIG_TABLE_ROWS"  # set: that many rows instead
-BAD_BIG_TABLE_ROWS = "{name} must be a whole number of rows above 0, not {value!r}."
+BAD_BIG_TABLE_ROWS = "{name} must be a whole number of rows above 0, not '{value}'."
 
 
 @dataclass(frozen=True)

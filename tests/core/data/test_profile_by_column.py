@@ -192,3 +192,12 @@ def test_every_kind_of_cell_hashes_alike_in_every_row_group(tmp_path: Path) -> N
     assert (
         found == count_duplicate_rows(pq.ParquetFile(path).read()) == rows - 3 * 3 * 3 * 2
     )  # -0.0 is 0.0
+
+
+@pytest.mark.parametrize("value", ["lots", "0", "-5"])
+def test_a_bad_big_table_size_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(profile_files.BIG_TABLE_ROWS_VARIABLE, value)
+    with pytest.raises(ValueError, match=f"MLOPS_STUDIO_BIG_TABLE_ROWS must be .* not '{value}'"):
+        profile_file(_written(tmp_path, _frame(100, distinct_key=True)))
