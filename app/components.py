@@ -11,8 +11,10 @@ import streamlit as st
 
 from app import state
 from app.navigation import page
+from app.people.permits import guarded
 from app.text import md
 from core import settings
+from core.auth.jobs import job_permission
 from core.data.datasets import dataset_versions, list_datasets
 from core.demo import TRAFFIC_KIND, live_traffic_left
 from core.jobs import cancel_job, refresh_job
@@ -326,7 +328,9 @@ def _live_progress(job_id: int) -> None:
         job.progress, text=label if job.status == "queued" else f"{label} ({job.progress:.0%})"
     )
     if st.button(
-        "Cancel", key=state.JOB_CANCEL.format(job_id=job_id), disabled=job.cancel_requested
+        "Cancel",
+        key=state.JOB_CANCEL.format(job_id=job_id),
+        **guarded(job_permission(job.kind), disabled=job.cancel_requested),
     ):
         cancel_job(home(), job_id, actor="ui")
         st.rerun(scope="app")

@@ -5,7 +5,9 @@ import streamlit as st
 from app import state
 from app.components import dataset_picker, suggest_target
 from app.navigation import page
+from app.people.permits import guarded
 from app.train import sections
+from core.auth import Permission
 from core.train.training import TrainRequest
 
 st.title("Train")
@@ -48,7 +50,12 @@ request = TrainRequest(
     notes=notes.strip(),
 )
 ready = sections.check(version, request)
-if st.button("Train", type="primary", key=state.TRAIN_START, disabled=not ready):
+if st.button(
+    "Train",
+    type="primary",
+    key=state.TRAIN_START,
+    **guarded(Permission.TRAIN, disabled=not ready),
+):
     sections.start(request)
 
 if (job_id := sections.training_job(version)) is not None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from app.cli.group import API_KEY_ENV, Column, StudioContext, cli, emit, studio_command, table
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without loading drift
+    from core.monitor.drift.sources import DriftSource
 
 DRIFT_COLUMNS = (
     Column("column", 24, cut=True),
@@ -139,7 +140,9 @@ def labels(ctx: StudioContext, *, as_json: bool, deployment_id: int, path: Path)
     deployment = get_deployment(ctx.home, deployment_id)
     model = load_served_model(ctx.home, deployment.model_version_id, engine="sklearn")
     classes = None if model.task == "regression" else model.classes
-    report = apply_labels(ctx.home, deployment_id, read_label_file(path), classes=classes)
+    report = apply_labels(
+        ctx.home, deployment_id, read_label_file(path), classes=classes, actor="cli"
+    )
     emit(report.to_dict(), as_json, _labels_text)
 
 
@@ -243,57 +246,36 @@ def drift(
     method: str | None,
     threshold: float | None,
 ) -> None:
-    """Data drift of CURRENT against REFERENCE, each a dataset (NAME or NAME@N) or a file."""
+    """Data drift of CURRENT against REFERENCE, each a dataset (NAME or NAME@N) or a file.
+
+    With a Dask cluster set (DASK_SCHEDULER_ADDRESS), its workers summarise the partitions."""
     # Parquet files and stored datasets are read in partitions of the needed columns only and
     # never become pandas frames, so a table larger than memory compares in bounded memory.
-    from core.monitor.drift.partitions import drift_of_partitions, profile_partitions
+    from core.jobs.compute import compute_backend
+    from core.monitor.drift.sources import drift_of_sources
 
-    chosen = list(columns) or None
     reference_source = _drift_source(ctx.home, reference)
     current_source = _drift_source(ctx.home, current)
-    profile = profile_partitions(
-        reference_source.partitions(chosen),
-        reference_source.schema,
-        roles=reference_source.roles,
-        columns=chosen,
-    )
-    needed = [name for name in profile.columns if name in current_source.schema.names]
-    report = drift_of_partitions(
-        profile,
-        current_source.partitions(needed),
-        current_source.schema,
-        columns=chosen,
-        method=method,
-        threshold=threshold,
-    )
+    with compute_backend() as backend:
+        report = drift_of_sources(
+            reference_source,
+            current_source,
+            backend=backend,
+            columns=list(columns) or None,
+            method=method,
+            threshold=threshold,
+        )
+        placement = backend.placement()
     payload = {
         "reference": reference_source.label,
         "current": current_source.label,
         **report.to_dict(),
+        "compute": placement.to_dict(),
     }
     emit(payload, as_json, _drift_text)
 
 
-@dataclass(frozen=True)
-class _DriftSource:
-    """A drift input: a Parquet file read in partitions, or a table already in memory."""
-
-    label: str
-    schema: Any
-    roles: Mapping[str, str] | None
-    path: Path | None
-    table: Any
-
-    def partitions(self, columns: list[str] | None) -> Any:
-        from core.monitor.drift.partitions import parquet_partitions, table_partitions
-
-        if self.path is not None:
-            return parquet_partitions(self.path, columns=columns)
-        table = self.table if columns is None else self.table.select(columns)
-        return table_partitions(table)
-
-
-def _drift_source(home: Path, source: str) -> _DriftSource:
+def _drift_source(home: Path, source: str) -> DriftSource:
     """A file (Parquet read as it is; others read as imports read them), else a stored dataset;
     with its column roles (a file's are guessed from its values, as an import guesses them)."""
     path = Path(source)
@@ -312,14 +294,18 @@ def _drift_source(home: Path, source: str) -> _DriftSource:
         ) from None
     import pyarrow.parquet as pq
 
+    from core.monitor.drift.sources import DriftSource
+
     stored = version_path(home, version)
     roles = {column.name: column.role for column in version.schema}
-    return _DriftSource(version.label, pq.read_schema(stored), roles, stored, None)
+    return DriftSource(version.label, pq.read_schema(stored), roles, path=stored)
 
 
-def _file_source(path: Path) -> _DriftSource:
+def _file_source(path: Path) -> DriftSource:
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from core.monitor.drift.sources import DriftSource
 
     if _plain_parquet(path):
         try:
@@ -327,13 +313,13 @@ def _file_source(path: Path) -> _DriftSource:
         except (pa.ArrowException, OSError):
             schema = None
         if schema is not None and _import_names(schema.names):
-            return _DriftSource(str(path), schema, None, path, None)
+            return DriftSource(str(path), schema, None, path=path)
     from core.data.ingest import ImportLimits, read_table
     from core.data.schema import infer_schema
 
     table = read_table(path, limits=ImportLimits.from_env()).table
     roles = {column.name: column.role for column in infer_schema(table)}
-    return _DriftSource(str(path), table.schema, roles, None, table)
+    return DriftSource(str(path), table.schema, roles, table=table)
 
 
 def _plain_parquet(path: Path) -> bool:
@@ -374,6 +360,7 @@ def _drift_text(payload: dict[str, Any]) -> str:
     ]
     lines += [f"Note: {note}" for note in payload["notes"]]
     lines += [f"  {c['column']}: {c['note']}" for c in columns if c["note"]]
+    lines.append(_where_text(payload["compute"]))
     verdict = "DATASET DRIFT" if payload["dataset_drift"] else "no dataset drift"
     lines.append(
         f"Drift share {payload['drifted_columns']}/{payload['compared_columns']} = "
@@ -381,3 +368,12 @@ def _drift_text(payload: dict[str, Any]) -> str:
         f"{verdict}"
     )
     return "\n".join(lines)
+
+
+def _where_text(compute: dict[str, Any]) -> str:
+    from core.jobs.compute import Placement
+
+    placement = Placement.from_dict(compute) or Placement()
+    where = placement.describe()
+    text = f"Summarised {where[0].lower()}{where[1:]}."
+    return f"{text} {placement.notice}" if placement.notice else text

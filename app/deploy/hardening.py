@@ -9,7 +9,9 @@ import streamlit as st
 
 from app import state
 from app.components import home
+from app.people.permits import guarded
 from app.text import md
+from core.auth import Permission
 from core.serving import deployments
 from core.serving.hardening import (
     MAX_DECIMALS,
@@ -105,7 +107,9 @@ def hardening(deployment: Deployment) -> None:
             "training ranges or unseen categories); Monitor charts their share."
         )
         if st.button(
-            "Save the hardening", key=state.DEPLOY_HARDENING_SAVE, disabled=chosen is None
+            "Save the hardening",
+            key=state.DEPLOY_HARDENING_SAVE,
+            **guarded(Permission.DEPLOY, disabled=chosen is None),
         ):
             _save(deployment, chosen)
 

@@ -13,8 +13,10 @@ from app import cache, state
 from app.components import home, job_progress, live_picker, uploaded_bytes, version_labels
 from app.deploy.hardening import hardening, new_settings
 from app.navigation import page
+from app.people.permits import guarded
 from app.text import md
 from core import words
+from core.auth import Permission
 from core.demo import sample_key
 from core.serving import deployments
 from core.store.deployments import Deployment, ServingSettings
@@ -123,7 +125,12 @@ def new_deployment(versions: dict[int, ModelVersion], *, expanded: bool) -> None
         )
         settings = new_settings()
         st.caption("The service listens on 127.0.0.1 and needs its API key for every request.")
-        if st.button("Deploy", type="primary", key=state.DEPLOY_BUTTON, disabled=settings is None):
+        if st.button(
+            "Deploy",
+            type="primary",
+            key=state.DEPLOY_BUTTON,
+            **guarded(Permission.DEPLOY, disabled=settings is None),
+        ):
             _deploy(version, port, int(workers), reason, settings)
 
 
@@ -308,13 +315,19 @@ def actions(deployment: Deployment, versions: dict[int, ModelVersion]) -> None:
     """Stop, restart, roll back, switch version, rotate or revoke the key."""
     previous = versions.get(deployment.previous_version_id or -1)
     stop, restart, roll_back = st.columns(3)
-    if stop.button("Stop", key=state.DEPLOY_STOP, disabled=not deployment.active):
+    if stop.button(
+        "Stop", key=state.DEPLOY_STOP, **guarded(Permission.DEPLOY, disabled=not deployment.active)
+    ):
         _act(
             lambda: deployments.undeploy(home(), deployment.id, actor="ui"),
             busy="Stopping (buffered predictions are written first)…",
             done=f"Stopped deployment {deployment.id}.",
         )
-    if restart.button("Restart" if deployment.active else "Start again", key=state.DEPLOY_RESTART):
+    if restart.button(
+        "Restart" if deployment.active else "Start again",
+        key=state.DEPLOY_RESTART,
+        **guarded(Permission.DEPLOY),
+    ):
         _act(
             lambda: deployments.restart(home(), deployment.id, actor="ui"),
             busy=f"Starting {deployment.model_label}…",
@@ -323,8 +336,11 @@ def actions(deployment: Deployment, versions: dict[int, ModelVersion]) -> None:
     if roll_back.button(
         f"Roll back to {previous.label}" if previous else "Roll back",
         key=state.DEPLOY_ROLLBACK,
-        disabled=previous is None,
-        help=None if previous else "It has served only this version: nothing to roll back to.",
+        **guarded(
+            Permission.ROLL_BACK,
+            disabled=previous is None,
+            help=None if previous else "It has served only this version: nothing to roll back to.",
+        ),
     ):
         _act(
             lambda: deployments.roll_back(home(), deployment.id, actor="ui"),
@@ -346,7 +362,11 @@ def switch(deployment: Deployment, versions: dict[int, ModelVersion]) -> None:
         chosen = live_picker("Version", labels, key=state.DEPLOY_SWITCH_VERSION)
         version = versions[chosen]
         reason = override_reason(version, key=state.DEPLOY_SWITCH_REASON)
-        if st.button(f"Switch to {version.label}", key=state.DEPLOY_SWITCH):
+        if st.button(
+            f"Switch to {version.label}",
+            key=state.DEPLOY_SWITCH,
+            **guarded(Permission.SWITCH),
+        ):
             ref = version_ref(version)
             _act(
                 lambda: deployments.switch_version(
@@ -366,7 +386,7 @@ def keys(deployment: Deployment) -> None:
         if sample := sample_key(home(), deployment):
             st.caption("The sample project's key, kept for the sample deployment alone:")
             st.code(sample, language=None)
-        if st.button("Rotate the key", key=state.DEPLOY_ROTATE):
+        if st.button("Rotate the key", key=state.DEPLOY_ROTATE, **guarded(Permission.KEYS)):
             try:
                 api_key = deployments.rotate_key(home(), deployment.id, actor="ui")
             except ValueError as error:
@@ -380,7 +400,11 @@ def keys(deployment: Deployment) -> None:
             key=state.DEPLOY_REVOKE_CONFIRM,
         )
         revoked = deployment.key_revoked_at is not None
-        if st.button("Revoke the key", key=state.DEPLOY_REVOKE, disabled=revoked or not confirmed):
+        if st.button(
+            "Revoke the key",
+            key=state.DEPLOY_REVOKE,
+            **guarded(Permission.KEYS, disabled=revoked or not confirmed),
+        ):
             forget_key(deployment.id)
             _act(
                 lambda: deployments.revoke_key(home(), deployment.id, actor="ui"),
@@ -418,7 +442,12 @@ def batch_scoring(deployment: Deployment, version: ModelVersion) -> None:
         type=BATCH_TYPES,
         key=state.DEPLOY_BATCH_FILE,
     )
-    if st.button("Score the file", type="primary", key=state.DEPLOY_BATCH_BUTTON):
+    if st.button(
+        "Score the file",
+        type="primary",
+        key=state.DEPLOY_BATCH_BUTTON,
+        **guarded(Permission.DEPLOY),
+    ):
         _submit_batch(deployment, version, uploaded)
     if job_id := st.session_state.get(state.DEPLOY_BATCH_JOBS, {}).get(deployment.id):
         job_progress(job_id, on_done=scored_file)

@@ -8,8 +8,10 @@ import streamlit as st
 from app import state
 from app.components import home
 from app.experiments.sections import alias_input, offer_file, show_error
+from app.people.permits import guarded
 from app.text import md
 from core import words
+from core.auth import Permission
 from core.store.models import ModelVersion
 
 REGISTRY_CONFIG = {"registered": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")}
@@ -83,7 +85,11 @@ def _alias_form(version: ModelVersion) -> None:
             "champion. To override, write why (it is recorded in the audit log)."
         )
         reason = st.text_input("Override reason", key=state.EXPERIMENTS_ALIAS_REASON)
-    if not button_cell.button("Set alias", key=state.EXPERIMENTS_ALIAS_SET, disabled=not alias):
+    if not button_cell.button(
+        "Set alias",
+        key=state.EXPERIMENTS_ALIAS_SET,
+        **guarded(Permission.REGISTER, disabled=not alias),
+    ):
         return
     from core.train.registry import set_alias
 

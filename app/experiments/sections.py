@@ -11,8 +11,10 @@ import streamlit as st
 from app import cache, state
 from app.charts.display import show
 from app.components import home
+from app.people.permits import guarded
 from app.text import md
 from core import words
+from core.auth import Permission
 from core.store.models import ModelVersion
 from core.store.runs import Run, RunSummary
 from core.train import tracking
@@ -390,7 +392,10 @@ def register_form(run: Run) -> None:
         choices=REGISTER_ALIAS_CHOICES,
     )
     if not button_cell.button(
-        "Register", key=state.EXPERIMENTS_REGISTER, type="primary", disabled=not name.strip()
+        "Register",
+        key=state.EXPERIMENTS_REGISTER,
+        type="primary",
+        **guarded(Permission.REGISTER, disabled=not name.strip()),
     ):
         return
     from core.train.registry import register_run
@@ -463,7 +468,9 @@ def manage(run: Run) -> None:
     st.markdown("**Manage**")
     archive_cell, confirm_cell, delete_cell = st.columns([1, 3, 1], vertical_alignment="bottom")
     if archive_cell.button(
-        "Unarchive" if run.archived else "Archive", key=state.EXPERIMENTS_ARCHIVE
+        "Unarchive" if run.archived else "Archive",
+        key=state.EXPERIMENTS_ARCHIVE,
+        **guarded(Permission.TRAIN),
     ):
         try:
             tracking.archive_runs(home(), [run.id], archived=not run.archived, actor="ui")
@@ -480,8 +487,11 @@ def manage(run: Run) -> None:
     if delete_cell.button(
         "Delete",
         key=state.EXPERIMENTS_DELETE,
-        disabled=not confirm or running,
-        help="A run still training can be deleted once its job ends." if running else None,
+        **guarded(
+            Permission.TRAIN,
+            disabled=not confirm or running,
+            help="A run still training can be deleted once its job ends." if running else None,
+        ),
     ):
         try:
             tracking.delete_runs(home(), [run.id], actor="ui")

@@ -11,7 +11,9 @@ import streamlit as st
 
 from app import state
 from app.components import home, job_progress, select_version, uploaded_bytes
+from app.people.permits import guarded
 from app.text import md
+from core.auth import Permission
 from core.data.imports import save_upload
 from core.jobs import submit_job
 from core.store.jobs import Job
@@ -71,7 +73,9 @@ def import_panel(*, expanded: bool) -> None:
             "never closes on its row is read as an ordinary character. Always: every quote "
             "mark encloses a value. Never: for files that use quote marks as inch marks.",
         )
-        if st.button("Import", type="primary", key=state.UPLOAD_BUTTON):
+        if st.button(
+            "Import", type="primary", key=state.UPLOAD_BUTTON, **guarded(Permission.IMPORT)
+        ):
             options = _ReadOptions(
                 DELIMITERS[delimiter], ENCODINGS[encoding], DECIMALS[decimal], QUOTES[quotes]
             )
@@ -80,7 +84,9 @@ def import_panel(*, expanded: bool) -> None:
             job_progress(job_id, on_done=_show_imported)
         st.divider()
         st.caption("No file at hand? The sample credit-risk and house-price tables are built in.")
-        if st.button("Add the sample datasets", key=state.SAMPLES_BUTTON):
+        if st.button(
+            "Add the sample datasets", key=state.SAMPLES_BUTTON, **guarded(Permission.IMPORT)
+        ):
             job = submit_job(
                 home(),
                 kind="import_samples",

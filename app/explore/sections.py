@@ -13,8 +13,10 @@ from app.cache import VersionKey
 from app.charts.display import show
 from app.components import after_first_paint, home, job_progress, metric_rows
 from app.explore import charts, target_charts
+from app.people.permits import guarded
 from app.text import md
 from core import words
+from core.auth import Permission
 from core.data import report
 from core.data.datasets import DatasetError, get_version, set_column_roles
 from core.data.explore import DatetimeCounts, NumericSummary
@@ -99,7 +101,7 @@ def _role_editor(version: DatasetVersion) -> None:
         column = left.selectbox("Column", names, key=state.ROLE_COLUMN)
         current = next(c.role for c in version.schema if c.name == column)
         role = middle.selectbox("Role", ROLES, index=ROLES.index(current), key=state.ROLE_VALUE)
-        if right.button("Save role", key=state.ROLE_SAVE):
+        if right.button("Save role", key=state.ROLE_SAVE, **guarded(Permission.PREPARE)):
             try:
                 set_column_roles(home(), version_id=version.id, roles={column: role}, actor="ui")
             except DatasetError as error:

@@ -17,8 +17,10 @@ from app.components import fold, home, job_progress, live_picker, tab_panel, ver
 from app.monitor import retrain_charts as charts
 from app.monitor.sections import served_task
 from app.navigation import page
+from app.people.permits import guarded
 from app.text import md
 from core import words
+from core.auth import Permission
 from core.monitor.labels import apply_labels, read_label_file
 from core.monitor.shadow import compare_shadow
 from core.retrain import challenger as retraining
@@ -88,10 +90,16 @@ def retrains_tab(deployment: Deployment) -> None:
         "fresh holdout: the served version's holdout plus the newest labelled rows."
     )
     now, dry = st.columns(2)
-    if now.button("Retrain now", key=state.RETRAIN_NOW, type="primary"):
+    if now.button(
+        "Retrain now", key=state.RETRAIN_NOW, type="primary", **guarded(Permission.POLICIES)
+    ):
         started = retraining.start_retrain(home(), deployment.id, actor="ui")
         _answer(deployment, f"Retrain {started.id} is under way.")
-    if dry.button("Dry run", key=state.RETRAIN_DRY_RUN, help="What a retrain would do; no change."):
+    if dry.button(
+        "Dry run",
+        key=state.RETRAIN_DRY_RUN,
+        **guarded(Permission.POLICIES, help="What a retrain would do; no change."),
+    ):
         planned = retraining.dry_run(home(), deployment.id, actor="ui")
         _answer(deployment, f"Dry run (nothing trained or changed): {planned.decision}")
     # the answer to either button shows right here, under them, not at the top of the page
@@ -178,10 +186,15 @@ def decide(deployment: Deployment, retrain: RetrainRun) -> None:
         f"Promote {version.label} to champion",
         key=state.RETRAIN_PROMOTE.format(retrain_id=retrain.id),
         type="primary",
+        **guarded(Permission.SWITCH),
     ):
         retraining.promote(home(), retrain.id, actor="ui", override_reason=reason or None)
         _flash(f"{version.label} is champion; deployment {deployment.id} now serves it.")
-    if keep.button("Keep the champion", key=state.RETRAIN_KEEP.format(retrain_id=retrain.id)):
+    if keep.button(
+        "Keep the champion",
+        key=state.RETRAIN_KEEP.format(retrain_id=retrain.id),
+        **guarded(Permission.SWITCH),
+    ):
         retraining.keep_champion(home(), retrain.id, actor="ui")
         _flash(f"Kept {deployment.model_label}; {version.label} stays registered.")
 
@@ -284,7 +297,9 @@ def add_policy_form(deployment: Deployment) -> None:
         rest = cooldown.number_input(
             "Cool-down (minutes)", value=60.0, format="%g", key=state.RETRAIN_POLICY_COOLDOWN
         )
-        submitted = st.form_submit_button("Add the policy", key=state.RETRAIN_POLICY_ADD)
+        submitted = st.form_submit_button(
+            "Add the policy", key=state.RETRAIN_POLICY_ADD, **guarded(Permission.POLICIES)
+        )
     if not submitted:
         return
     added = policies.add_policy(
@@ -331,7 +346,7 @@ def shadow_tab(deployment: Deployment, *, minutes: int) -> None:
     end = time.time()
     figure = charts.shadow_figure(comparison, (end - minutes * 60, end))
     show(figure, key="retrain.shadow")
-    if st.button(f"Stop the shadow ({label})", key=state.SHADOW_STOP):
+    if st.button(f"Stop the shadow ({label})", key=state.SHADOW_STOP, **guarded(Permission.SHADOW)):
         deployments.stop_shadow(home(), deployment.id, actor="ui")
         _flash(f"{label} no longer scores the traffic.")
 
@@ -345,7 +360,7 @@ def start_shadow(deployment: Deployment) -> None:
     by_id = {version.id: version for version in reversed(others)}
     labels = version_labels(by_id.values())
     chosen = live_picker("Version to shadow", labels, key=state.SHADOW_VERSION)
-    if st.button("Start the shadow", key=state.SHADOW_START):
+    if st.button("Start the shadow", key=state.SHADOW_START, **guarded(Permission.SHADOW)):
         deployments.start_shadow(home(), deployment.id, int(chosen), actor="ui")
         _flash(f"{by_id[int(chosen)].label} now scores the traffic in shadow.")
 
@@ -358,7 +373,9 @@ def labels_tab(deployment: Deployment) -> None:
     upload = st.file_uploader(
         "Label file", type=["csv", "tsv", "parquet", "jsonl"], key=state.LABELS_FILE
     )
-    if upload is None or not st.button("Apply the labels", key=state.LABELS_APPLY):
+    if upload is None or not st.button(
+        "Apply the labels", key=state.LABELS_APPLY, **guarded(Permission.LABELS)
+    ):
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / Path(upload.name).name
@@ -366,7 +383,7 @@ def labels_tab(deployment: Deployment) -> None:
         frame = read_label_file(path)
     model = load_served_model(home(), deployment.model_version_id, engine="sklearn")
     classes = None if model.task == "regression" else model.classes
-    report = apply_labels(home(), deployment.id, frame, classes=classes)
+    report = apply_labels(home(), deployment.id, frame, classes=classes, actor="ui")
     message = f"Applied {report.applied:,} labels"
     if report.duplicates:
         message += f" ({report.duplicates:,} duplicate lines: the last one won)"

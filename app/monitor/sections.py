@@ -13,9 +13,11 @@ from app.charts.display import show
 from app.components import home, metric_rows, tab_panel
 from app.monitor import charts, estimate_sections
 from app.navigation import page
+from app.people.permits import guarded
 from app.text import md
 from core import scheduler, words
 from core.artifacts import ArtifactError
+from core.auth import Permission
 from core.monitor import alerts
 from core.monitor.dashboard import (
     DriftHistory,
@@ -181,7 +183,7 @@ def _open_alert(alert: Alert) -> None:
         if button.button(
             "Acknowledged" if acknowledged else "Acknowledge",
             key=state.MONITOR_ACKNOWLEDGE.format(alert_id=alert.id),
-            disabled=acknowledged,
+            **guarded(Permission.ALERTS, disabled=acknowledged),
         ):
             alerts.acknowledge(home(), alert.id, actor="ui")
             st.session_state[state.MONITOR_FLASH] = f"Acknowledged: {alert.message}"
@@ -464,7 +466,9 @@ def add_rule_form(deployment: Deployment) -> None:
         level = severity.selectbox(
             "Severity", alerts.SEVERITIES, index=1, key=state.MONITOR_RULE_SEVERITY
         )
-        submitted = st.form_submit_button("Add the rule", key=state.MONITOR_RULE_ADD)
+        submitted = st.form_submit_button(
+            "Add the rule", key=state.MONITOR_RULE_ADD, **guarded(Permission.ALERTS)
+        )
     if not submitted:
         return
     spec = alerts.RuleSpec(str(chosen), str(above), float(limit), int(minutes), str(level))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.people.permits import why_not
 from app.people.signin import SESSION_ID, SESSION_PARAM
 from core.auth import ROLES, Identity, Permission, accounts, duties, tokens
 from core.auth.roles import allows
@@ -79,6 +80,9 @@ def people() -> None:
         hide_index=True,
         width="stretch",
     )
+    if (reason := why_not(Permission.USERS)) is not None:
+        st.caption(reason)
+        return
     names = [account.name for account in found]
     add, change, remove = st.tabs(["Add someone", "Change a role", "Remove someone"])
     with add:

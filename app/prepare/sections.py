@@ -12,7 +12,9 @@ from app import cache, state
 from app.cache import VersionKey
 from app.components import follow_prepared, home, job_progress, select_version
 from app.navigation import page
+from app.people.permits import guarded
 from app.text import md
+from core.auth import Permission
 from core.jobs import submit_job
 from core.prep.recipe import CleaningResult, Recipe, RecipeError
 from core.store.datasets import DatasetVersion
@@ -151,7 +153,7 @@ def save_and_apply(version: DatasetVersion, recipe: Recipe) -> None:
     named = Recipe(
         name.strip() or "recipe", recipe.target, recipe.cleaning, recipe.features, recipe.notes
     )
-    if middle.button("Save recipe", key=state.RECIPE_SAVE):
+    if middle.button("Save recipe", key=state.RECIPE_SAVE, **guarded(Permission.PREPARE)):
         from core.prep.prepare import save_recipe
 
         stored = save_recipe(home(), named, source_version_id=version.id, actor="ui")
@@ -165,7 +167,10 @@ def save_and_apply(version: DatasetVersion, recipe: Recipe) -> None:
         key="prepare.export",
     )
     if st.button(
-        f"Apply to {version.label} → new dataset version", type="primary", key=state.RECIPE_APPLY
+        f"Apply to {version.label} → new dataset version",
+        type="primary",
+        key=state.RECIPE_APPLY,
+        **guarded(Permission.PREPARE),
     ):
         job = submit_job(
             home(),

@@ -12,8 +12,10 @@ from app import cache, state
 from app.charts.display import show
 from app.components import home, job_progress, live_picker, version_labels
 from app.navigation import page
+from app.people.permits import guarded
 from app.text import md
 from core import words
+from core.auth import Permission
 from core.review.gates import GateConfig
 from core.review.record import Verdict
 from core.review.review import VersionReview, with_default_segments
@@ -183,10 +185,14 @@ def run_review(version: ModelVersion, config: GateConfig, sensitive: list[str]) 
     from core.review.review import submit_explanation, submit_review
 
     left, right = st.columns(2)
-    if left.button("Run the review", type="primary", key=state.REVIEW_RUN):
+    if left.button(
+        "Run the review", type="primary", key=state.REVIEW_RUN, **guarded(Permission.REVIEW)
+    ):
         job = submit_review(home(), version, config=config, sensitive=sensitive, actor="ui")
         st.session_state[state.REVIEW_JOB] = job.id
-    if right.button("Compute explanations (SHAP)", key=state.REVIEW_EXPLAIN):
+    if right.button(
+        "Compute explanations (SHAP)", key=state.REVIEW_EXPLAIN, **guarded(Permission.EXPLAIN)
+    ):
         job = submit_explanation(home(), version, actor="ui")
         st.session_state[state.EXPLAIN_JOB] = job.id
     for key in (state.REVIEW_JOB, state.EXPLAIN_JOB):
@@ -288,7 +294,11 @@ def mitigation(version: ModelVersion, review: VersionReview) -> None:
         format_func=CONSTRAINTS.__getitem__,
         key=state.REVIEW_MITIGATION_CONSTRAINT,
     )
-    if right.button("Mitigate", key=state.REVIEW_MITIGATE, disabled=review.task != "binary"):
+    if right.button(
+        "Mitigate",
+        key=state.REVIEW_MITIGATE,
+        **guarded(Permission.TRAIN, disabled=review.task != "binary"),
+    ):
         job = submit_job(
             home(),
             kind="mitigate",
@@ -428,7 +438,7 @@ def model_card(version: ModelVersion) -> None:
             value=version.intended_use,
             key=f"{state.REVIEW_INTENDED_USE}.{version.id}",
         )
-        if st.button("Save intended use", key=state.REVIEW_SAVE_USE):
+        if st.button("Save intended use", key=state.REVIEW_SAVE_USE, **guarded(Permission.REVIEW)):
             try:
                 set_intended_use(home(), version, text, actor="ui")
             except ValueError as error:
@@ -483,7 +493,12 @@ def sign_off(version: ModelVersion, verdict: Verdict) -> None:
     )
     comment = st.text_area("Comment", key=state.REVIEW_COMMENT)
     reason = approval_reason(version, verdict) if decision == "approve" else None
-    if st.button("Record the decision", type="primary", key=state.REVIEW_SUBMIT):
+    if st.button(
+        "Record the decision",
+        type="primary",
+        key=state.REVIEW_SUBMIT,
+        **guarded(Permission.SIGN_OFF),
+    ):
         try:
             record_decision(
                 home(),
@@ -553,7 +568,7 @@ def promote(version: ModelVersion) -> None:
             "recorded)."
         )
         reason = st.text_input("Override reason", key=state.REVIEW_OVERRIDE)
-    if st.button("Make champion", key=state.REVIEW_PROMOTE):
+    if st.button("Make champion", key=state.REVIEW_PROMOTE, **guarded(Permission.REGISTER)):
         try:
             set_alias(
                 home(),

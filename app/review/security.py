@@ -9,7 +9,9 @@ import streamlit as st
 from app import state
 from app.charts.display import show
 from app.components import home, job_progress
+from app.people.permits import guarded
 from app.text import md
+from core.auth import Permission
 from core.review.security.report import SecurityReport, cached_security, submit_security
 from core.store.models import ModelVersion
 
@@ -22,7 +24,11 @@ NOT_RUN = (
 
 def security(version: ModelVersion, *, meeting: bool) -> None:
     if not meeting:
-        if st.button("Run the security review", key=state.REVIEW_SECURITY_RUN):
+        if st.button(
+            "Run the security review",
+            key=state.REVIEW_SECURITY_RUN,
+            **guarded(Permission.REVIEW),
+        ):
             job = submit_security(home(), version, actor="ui")
             st.session_state[state.REVIEW_SECURITY_JOB] = job.id
         if job_id := st.session_state.get(state.REVIEW_SECURITY_JOB):

@@ -8,8 +8,10 @@ import streamlit as st
 from app import cache, state
 from app.charts.display import show
 from app.components import home
+from app.people.permits import guarded
 from app.review.charts import threshold_figure
 from app.text import md
+from core.auth import Permission
 from core.review.threshold import ThresholdCurve, ThresholdPoint, describe, set_threshold
 from core.store.models import ModelVersion
 
@@ -120,10 +122,13 @@ def _save(version: ModelVersion, candidate: ThresholdPoint) -> None:
         f"Keep {candidate.threshold:.3f} with {version.label}",
         type="primary",
         key=state.REVIEW_THRESHOLD_SAVE,
+        **guarded(Permission.REVIEW),
     ):
         _keep(version, candidate.threshold, how.split(" (")[0].lower() + " on the holdout")
     if version.decision_threshold is not None and right.button(
-        "Back to the most probable class", key=state.REVIEW_THRESHOLD_CLEAR
+        "Back to the most probable class",
+        key=state.REVIEW_THRESHOLD_CLEAR,
+        **guarded(Permission.REVIEW),
     ):
         _keep(version, None, "")
 

@@ -11,8 +11,10 @@ import streamlit as st
 from app import cache, state
 from app.components import home, job_progress
 from app.navigation import page
+from app.people.permits import guarded
 from app.text import md
 from core import words
+from core.auth import Permission
 from core.jobs.runner import current_job
 from core.store.datasets import DatasetVersion
 from core.store.jobs import Job
@@ -289,7 +291,11 @@ def register_best(run_id: int, job_id: int) -> None:
         placeholder="e.g. credit-risk",
         key=state.TRAIN_REGISTER_NAME,
     )
-    if right.button("Register", key=state.TRAIN_REGISTER, disabled=not name.strip()):
+    if right.button(
+        "Register",
+        key=state.TRAIN_REGISTER,
+        **guarded(Permission.REGISTER, disabled=not name.strip()),
+    ):
         try:
             version = register_run(home(), run_id, name=name, actor="ui")
         except (ValueError, RuntimeError) as error:

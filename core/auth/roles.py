@@ -28,6 +28,7 @@ class Permission(StrEnum):
     POLICIES = "change retraining policies"
     ALERTS = "acknowledge and set alerts"
     SHADOW = "start and stop shadow models"
+    LABELS = "send true labels"
     USERS = "add and remove users"
     ROLES = "change users' roles"
     SETTINGS = "change studio settings"
@@ -42,13 +43,14 @@ ADMIN = "admin"
 
 # viewer: read everything and download cards; every other role adds its own actions to that
 VIEWER_PERMISSIONS: frozenset[Permission] = frozenset({Permission.READ, Permission.DOWNLOAD_CARD})
-# data scientist: import, prepare, train, register, explain
+# data scientist: import, prepare, train, register, explain, send true labels
 DATA_SCIENTIST_PERMISSIONS: frozenset[Permission] = VIEWER_PERMISSIONS | {
     Permission.IMPORT,
     Permission.PREPARE,
     Permission.TRAIN,
     Permission.REGISTER,
     Permission.EXPLAIN,
+    Permission.LABELS,
 }
 # reviewer: run reviews, sign off (and read the audit trail a review meeting checks)
 REVIEWER_PERMISSIONS: frozenset[Permission] = VIEWER_PERMISSIONS | {
@@ -56,8 +58,9 @@ REVIEWER_PERMISSIONS: frozenset[Permission] = VIEWER_PERMISSIONS | {
     Permission.SIGN_OFF,
     Permission.AUDIT,
 }
-# operator: deploy, switch, roll back, keys, policies, alerts, shadow
+# operator: deploy, switch, roll back, keys, policies, alerts, shadow, send true labels
 OPERATOR_PERMISSIONS: frozenset[Permission] = VIEWER_PERMISSIONS | {
+    Permission.LABELS,
     Permission.DEPLOY,
     Permission.SWITCH,
     Permission.ROLL_BACK,

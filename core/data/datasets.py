@@ -87,26 +87,46 @@ def import_dataset(
     ``quotes`` ("detect", "always" or "never") says how CSV quote marks are read.
     """
     actor = authorized_actor(home, Permission.IMPORT, actor)
-    from core.data.ingest import ImportLimits, read_table
+    from core.data.ingest import ImportedFile, ImportLimits, import_file
 
     name = clean_name(name)
-    ingested = read_table(
-        path,
-        file_name=file_name or path.name,
-        delimiter=delimiter,
-        encoding=encoding,
-        decimal=decimal,
-        quotes=quotes,
-        limits=limits or ImportLimits.from_env(),
+    imported: list[ImportedFile] = []
+
+    def write(temp: Path) -> None:
+        # The upload streams straight into the version's Parquet (a temp file renamed into
+        # place only once the whole file read cleanly), so a file bigger than memory imports.
+        imported.append(
+            import_file(
+                path,
+                target=temp,
+                file_name=file_name or path.name,
+                delimiter=delimiter,
+                encoding=encoding,
+                decimal=decimal,
+                quotes=quotes,
+                limits=limits or ImportLimits.from_env(),
+            )
+        )
+
+    relative = artifacts.new_artifact_path("datasets", ".parquet")
+    written = artifacts.write_atomically(home, relative, write)
+    report, schema = imported[0].report, imported[0].schema
+    new = NewDatasetVersion(
+        content_hash=artifacts.sha256_of(written),
+        artifact_path=relative,
+        source_file_name=file_name or path.name,
+        row_count=report.rows,
+        column_count=report.columns,
+        size_bytes=written.stat().st_size,
+        schema=schema,
+        ingest=report.to_dict(),
     )
-    version, reused = store_table(
-        home,
-        name=name,
-        table=ingested.table,
-        lineage=Lineage(source_file_name=file_name or path.name, ingest=ingested.report.to_dict()),
-        actor=actor,
+    version, reused = _record_version(
+        home, name=name, new=new, action="dataset.import", actor=actor
     )
-    return ImportOutcome(version=version, reused=reused, report=ingested.report)
+    if reused:
+        written.unlink(missing_ok=True)
+    return ImportOutcome(version=version, reused=reused, report=report)
 
 
 @dataclass(frozen=True)
@@ -165,10 +185,9 @@ def _with_parent_labels(
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
-    import pyarrow.parquet as pq
+    from core.data.ingest.stream import write_whole
 
-    # Fixed writer options make the file, and so its hash, canonical for the same content.
-    pq.write_table(table, path, compression="zstd", use_dictionary=True, write_statistics=True)
+    write_whole(table, path)
 
 
 def _record_version(

@@ -12,8 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.data.booleans import class_of
-from core.store import connect, deployments
+from core.store import audit, connect, deployments
 
 REQUEST_COLUMN = "request_id"
 ROW_COLUMN = "row"
@@ -42,10 +44,16 @@ class LabelReport:
 
 
 def apply_labels(
-    home: Path, deployment_id: int, frame: pd.DataFrame, *, classes: list[Any] | None
+    home: Path,
+    deployment_id: int,
+    frame: pd.DataFrame,
+    *,
+    classes: list[Any] | None,
+    actor: str = "studio",
 ) -> LabelReport:
     """Store the labels in ``frame``; ``classes`` (None for regression) decides valid labels.
     A later line for the same request row wins (and is counted as a duplicate)."""
+    actor = authorized_actor(home, Permission.LABELS, actor)
     _check_columns(frame)
     rows = _rows(frame)
     keyed: dict[tuple[str, int | None], Any] = {}
@@ -66,6 +74,11 @@ def apply_labels(
             - {rid if row is None else f"{rid}[{row}]" for rid, row, _ in known}
         )
         refused = deployments.record_labels(db, deployment_id, known, time.time()) if known else []
+        if known:
+            audit.record(
+                db, actor=actor, action="labels.apply", entity_type="deployment",
+                entity_id=deployment_id, details={"labels": len(known)},
+            )  # fmt: skip
     assert not refused  # every known id was checked above
     return LabelReport(
         len(known), tuple(unknown), duplicates, len(wrong), tuple(wrong[:MAX_EXAMPLES])

@@ -21,13 +21,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from core.serving import mlflow_protocol as mlflow
-from core.serving.bodies import BODY_SECONDS, BodyError, parse_json, payload_text, read_body
+from core.serving.bodies import BODY_SECONDS, BodyError, parse_json, read_body
 from core.serving.feedback import labels as checked_labels
 from core.serving.hardening import RateLimiter, limiter_for, retry_after, shaped, too_many
-from core.serving.inputs import PayloadError, check_rows
+from core.serving.inputs import PayloadError
 from core.serving.keys import key_matches
 from core.serving.ood import TrainingRanges, training_ranges
 from core.serving.openapi import document, serve_docs_offline
+from core.serving.payloads import csv_payload, invocations_payload, predict_payload
 from core.serving.prediction_log import PredictionLog
 from core.serving.scoring import Scores, ServedModel, load_served_model, score
 from core.serving.shadow import ShadowRequest, ShadowScorer
@@ -253,17 +254,15 @@ def create_app(
         model = service.model
         assert model is not None
         try:
-            raw, body, strict = await _json_body(request, max_body_bytes, body_seconds)
-            key, rows, _ = mlflow.json_rows(body, model.columns, max_rows=max_rows, strict=True)
-            values = check_rows(rows, model.columns, key=key, max_rows=max_rows, finite=strict)
+            raw = await _json_raw(request, max_body_bytes, body_seconds)
+            read = predict_payload(raw, model.columns, max_rows=max_rows)
         except BodyError as error:
             return _body_refusal(error)
         except PayloadError as error:
             detail = error.to_detail()
             _log_error(service, 422, detail, started)
             return JSONResponse({"detail": detail}, status_code=422)
-        sent = payload_text(raw, body, key, rows) if strict else None
-        pending = _Pending(model, values, rows, started, sent=sent)
+        pending = _Pending(model, read.values, read.rows, started, sent=read.sent)
         answer = await queued(pending)
         if isinstance(answer, PayloadError):
             _log_error(service, 422, answer.to_detail(), started)
@@ -276,27 +275,19 @@ def create_app(
             return refusal
         model = service.model
         assert model is not None
-        notes: list[str] = []
         try:
             kind = mlflow.media_type(request.headers.get("content-type", ""))
             raw = await read_body(request, max_body_bytes, body_seconds)
-            if kind == mlflow.CSV:
-                rows = mlflow.csv_rows(raw, model.columns, max_rows=max_rows)
-                key, strict = "csv", False  # a cell may read as Infinity ("1e999")
-            else:
-                body, strict = parse_json(raw)
-                key, rows, notes = mlflow.json_rows(body, model.columns, max_rows=max_rows)
-            values = check_rows(
-                rows, model.columns, key=key, max_rows=max_rows, finite=strict, notes=notes
-            )
+            reader = csv_payload if kind == mlflow.CSV else invocations_payload
+            read = reader(raw, model.columns, max_rows=max_rows)
         except (mlflow.ProtocolError, BodyError) as error:
             status = 400 if getattr(error, "json_invalid", False) else error.status
             return _refusal(mlflow.error_body(status, error.message), status)
         except PayloadError as error:
             _log_error(service, 400, error.to_detail(), started)
             return JSONResponse(mlflow.error_body(400, error.to_message()), status_code=400)
-        sent = None if notes or not strict else payload_text(raw, body, key, rows)
-        pending = _Pending(model, values, rows, started, notes or None, sent)
+        notes = list(read.notes) or None
+        pending = _Pending(model, read.values, read.rows, started, notes, read.sent)
         answer = await queued(pending)
         if isinstance(answer, PayloadError):
             _log_error(service, 400, answer.to_detail(), started)
@@ -310,7 +301,7 @@ def create_app(
             return refusal
         assert service.model is not None
         try:
-            _, body, _ = await _json_body(request, max_body_bytes, body_seconds)
+            body, _ = parse_json(await _json_raw(request, max_body_bytes, body_seconds))
             labels = checked_labels(body, service.model, max_rows)
         except BodyError as error:
             return _body_refusal(error)
@@ -623,13 +614,12 @@ async def _load_ranges(service: _Service, model: ServedModel) -> None:
     service.ranges[model.version_id] = found
 
 
-async def _json_body(request: Request, most: int, seconds: float) -> tuple[bytes, Any, bool]:
-    """(the raw body, the parsed body, whether it was strict JSON)."""
+async def _json_raw(request: Request, most: int, seconds: float) -> bytes:
+    """The raw body of a request that says it is JSON (BodyError 415 otherwise)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json":
         raise BodyError(415, NOT_JSON)
-    raw = await read_body(request, most, seconds)
-    return (raw, *parse_json(raw))
+    return await read_body(request, most, seconds)
 
 
 def _body_refusal(error: BodyError) -> Response:

@@ -122,6 +122,14 @@ def payload_text(raw: bytes, body: Any, key: str, rows: list[Any]) -> str | None
     prediction log keeps it as it came rather than encoding 10,000 parsed rows again."""
     if not (isinstance(body, dict) and len(body) == 1 and body.get(key) is rows):
         return None
+    return records_text(raw, key)
+
+
+def records_text(raw: bytes, key: str) -> str | None:
+    """The text of the list under ``key`` in ``raw``, a strict JSON body holding only that key
+    (as its reader found); None when the key is written with escapes or the shape differs."""
+    if raw.count(b'"%s"' % key.encode()) != 1:  # the key twice: readers keep the last list
+        return None
     head = _ONE_KEY_HEAD.match(raw)
     # only the last few bytes can close the list and the body
     tail = _ONE_KEY_TAIL.search(raw, max(head.end() - 1, len(raw) - 1024)) if head else None

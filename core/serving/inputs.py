@@ -141,6 +141,20 @@ BOOLEAN_PATTERN = r"^\s*(?:" + "|".join(map(_any_case, TRUE_WORDS + FALSE_WORDS)
 _BooleanWord = Annotated[str, StringConstraints(pattern=BOOLEAN_PATTERN)]
 
 
+class CheckedValues(dict[str, list[Any]]):
+    """What ``check_rows`` answers: each input's checked values by name (a plain dict to every
+    reader), with the value types checking found in each column it left as sent (``types``)
+    and a cache of the arrays built from them (``arrays``), so the NumPy engine and the
+    out-of-distribution flags convert a 10,000-row column once, without a second type pass."""
+
+    def __init__(
+        self, values: dict[str, list[Any]], types: dict[str, frozenset[type]] | None = None
+    ) -> None:
+        super().__init__(values)
+        self.types: dict[str, frozenset[type]] = types or {}
+        self.arrays: dict[str, np.ndarray] = {}
+
+
 def rows_to_frame(
     rows: list[Any], columns: list[InputColumn], *, key: str = "records", max_rows: int = 10_000
 ) -> pd.DataFrame:
@@ -158,7 +172,7 @@ def check_rows(
     finite: bool = False,
     complete: bool = True,
     notes: list[str] | None = None,
-) -> dict[str, list[Any]]:
+) -> CheckedValues:
     """Each input column's values across ``rows``, every one checked; PayloadError locates the
     first bad field, then names every input a row omits (``complete``; null is the way to send
     a missing value). Checks run per column over whole lists, so 10,000 rows stay cheap.
@@ -186,15 +200,19 @@ def check_rows(
         names = ", ".join(known)
         raise PayloadError(UNKNOWN_COLUMN.format(columns=names), (key, index, str(name)))
     values = {}
+    types = {}
     for column in columns:
         if column.name in found:
             gathered = list(found[column.name])
         else:
             gathered = [row.get(column.name) for row in rows]
-        values[column.name] = _checked_column(gathered, column, key, finite=finite, notes=notes)
+        checked, seen = _checked_column(gathered, column, key, finite=finite, notes=notes)
+        values[column.name] = checked
+        if seen is not None:
+            types[column.name] = seen
     if complete:
         _require_every_input(rows, columns, key)
-    return values
+    return CheckedValues(values, types)
 
 
 def _require_every_input(rows: list[dict[str, Any]], columns: list[InputColumn], key: str) -> None:
@@ -246,10 +264,11 @@ def _checked_column(
     *,
     finite: bool = False,
     notes: list[str] | None = None,
-) -> list[Any]:
-    types = set(map(type, values))
+) -> tuple[list[Any], frozenset[type] | None]:
+    """The column's checked values, and their types when checking left them as sent."""
+    types = frozenset(map(type, values))
     if column.kind == BOOLEAN and not types <= _ALLOWED_TYPES[BOOLEAN]:
-        return _booleans(values, column, key)
+        return _booleans(values, column, key), None
     suspect = not types <= _ALLOWED_TYPES[column.kind]
     suspect = suspect or (float in types and not finite and _has_non_finite(values))
     if column.kind == NUMBER and int in types and not finite:  # orjson's integers fit 64 bits
@@ -257,10 +276,11 @@ def _checked_column(
         suspect = suspect or max(map(abs, integers)) > _LARGEST_FLOAT
     if suspect and notes is not None:
         values = _coerced(values, column, notes)
+        types = frozenset(map(type, values))
     if suspect:
         for index, value in enumerate(values):  # slow path: find and name the first bad value
             _checked(value, column, (key, index, column.name))
-    return values
+    return values, types
 
 
 def _booleans(values: list[Any], column: InputColumn, key: str) -> list[Any]:

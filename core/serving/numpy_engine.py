@@ -16,6 +16,7 @@ from core.serving.inputs import (
     DATETIME,
     NUMBER,
     TEXT,
+    CheckedValues,
     InputColumn,
     plain_iso_dates,
     typed_column,
@@ -45,7 +46,7 @@ class NumpyRunner:
 
     def run(self, values: dict[str, list[Any]], columns: dict[str, InputColumn]) -> np.ndarray:
         """Probabilities (rows, classes), or predictions (rows,), as the pipeline gives them."""
-        return self.plan.output([_array(values[name], columns[name]) for name in self.plan.inputs])
+        return self.plan.output([column_array(values, columns[name]) for name in self.plan.inputs])
 
 
 def numpy_runner(pipeline: Any, task: str) -> NumpyRunner:
@@ -53,10 +54,25 @@ def numpy_runner(pipeline: Any, task: str) -> NumpyRunner:
     return NumpyRunner(compile_pipeline(pipeline, task=task))
 
 
-def _array(values: list[Any], column: InputColumn) -> np.ndarray:
+def column_array(values: dict[str, list[Any]], column: InputColumn) -> np.ndarray:
+    """``column``'s array from checked ``values``, built once per request when they are
+    ``CheckedValues`` (the steps never write into their input columns, so it can be shared)."""
+    if not isinstance(values, CheckedValues):
+        return _array(values[column.name], column)
+    array = values.arrays.get(column.name)
+    if array is None:
+        types = values.types.get(column.name)
+        array = values.arrays[column.name] = _array(values[column.name], column, types)
+    return array
+
+
+def _array(
+    values: list[Any], column: InputColumn, types: frozenset[type] | None = None
+) -> np.ndarray:
     """One input column as the array its typed Series holds (``typed_column``), built from
-    plain values without a Series when they are plain numbers, text, yes/no or ISO dates."""
-    types = set(map(type, values))
+    plain values without a Series when they are plain numbers, text, yes/no or ISO dates
+    (``types``: the values' types, when checking already found them)."""
+    types = frozenset(map(type, values)) if types is None else types
     if column.kind == NUMBER and types <= {int, float, _NONE}:
         return np.array(values, dtype=np.float64)
     if column.kind == DATETIME and types <= {str, _NONE}:

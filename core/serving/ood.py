@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from core.serving.inputs import NUMBER, InputColumn
+from core.serving.inputs import NUMBER, CheckedValues, InputColumn
 from core.store import connect, deployments
 
 DEFAULT_BUCKETS = 60
@@ -28,17 +28,32 @@ class TrainingRanges:
     ) -> list[list[str]]:
         """Each row's inputs out of distribution: outside their range, or an unseen category
         (``unseen``, as scoring found them)."""
-        found = [list(names) for names in unseen] if unseen else [[] for _ in range(rows)]
+        found: list[list[str]] | None = None  # copied from ``unseen`` when a row is flagged
+        arrays = values.arrays if isinstance(values, CheckedValues) else {}
         for name, (low, high) in self.ranges.items():
             column = values.get(name)
             if column is None:
                 continue
-            numbers = np.array([np.nan if v is None else v for v in column], dtype=np.float64)
+            # the NumPy engine's array of the column when it scored it (numbers checked, so
+            # float64 with NaN for null either way); None reads as NaN, outside no range
+            numbers = arrays.get(name)
+            if numbers is None or numbers.dtype != np.float64 or len(numbers) != len(column):
+                numbers = np.array(column, dtype=np.float64)
             with np.errstate(invalid="ignore"):
                 outside = np.flatnonzero((numbers < low) | (numbers > high))
+            if not len(outside):
+                continue
+            found = _own_lists(unseen, rows) if found is None else found
             for index in outside.tolist():  # rare: only then look at each row
                 found[index].append(name)
+        if found is None:  # nothing outside a range: scoring's lists, read-only as every reader
+            return unseen if len(unseen) == rows else [[] for _ in range(rows)]
         return found
+
+
+def _own_lists(unseen: list[list[str]], rows: int) -> list[list[str]]:
+    """A list per row to add names to (scoring shares one empty list between its rows)."""
+    return [list(names) for names in unseen] if len(unseen) == rows else [[] for _ in range(rows)]
 
 
 def training_ranges(home: Path, version_id: int, columns: list[InputColumn]) -> TrainingRanges:

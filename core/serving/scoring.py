@@ -15,6 +15,7 @@ import pandas as pd
 from core.prep.transformers import epoch_days, level_text
 from core.serving.inputs import (
     TEXT,
+    CheckedValues,
     InputColumn,
     input_columns,
     plain_iso_dates,
@@ -333,7 +334,9 @@ def _padded(values: dict[str, list[Any]], rows: int) -> dict[str, list[Any]]:
     extra = -rows % ROW_BLOCK
     if not extra:
         return values
-    return {name: column + column[-1:] * extra for name, column in values.items()}
+    padded = {name: column + column[-1:] * extra for name, column in values.items()}
+    # the last row repeated adds no type: what checking found still holds
+    return CheckedValues(padded, values.types) if isinstance(values, CheckedValues) else padded
 
 
 def _frame(model: ServedModel, values: dict[str, list[Any]]) -> pd.DataFrame:

@@ -7,13 +7,21 @@ partitions, summaries merged) and ``mlops-studio profile`` of the reference (one
 time). Agreement: on a 1M-row sample of the same files (their first row group), the partition
 path (several partitions merged) must give the in-memory path's counts exactly and its
 statistics within the stated summary error, and the 20M run the sample's verdicts.
+
+With ``--cluster`` the same drift command also runs against a 2-worker local Dask cluster
+(`mlops-studio cluster start --workers 2`, its own process: the scheduler and the workers'
+nannies), whose workers read their shares of row groups from the files; it must give the local
+run's verdicts, and every process — the command, the scheduler's and each worker — stays under
+the same 1 GiB.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -86,11 +94,49 @@ def _chunk(base: pd.DataFrame, rows: int, rng: np.random.Generator, *, drifted: 
     return frame
 
 
-def run_command(*args: str, home: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def run_command(
+    *args: str, home: Path, env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """One `mlops-studio` command in a new process: its JSON, and its own time and peak RSS."""
     command = [sys.executable, "-c", WORKER, "--home", str(home), *args, "--json"]
-    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT, env=env)
     return json.loads(done.stdout), json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def _own_peak_mib() -> float:
+    """On a Dask worker: its process's high-water mark of resident memory."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cluster_drift(
+    reference: Path, current: Path, home: Path
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, float], dict[str, Any]]:
+    """The drift command against a 2-worker cluster started by `mlops-studio cluster start`:
+    its JSON and run, each worker's peak, and the cluster process's (scheduler and nannies)."""
+    from distributed import Client
+
+    start = [
+        *(sys.executable, "-c", WORKER, "--home", str(home), "cluster", "start"),
+        *("--workers", "2", "--port", "0", "--dashboard-port", "0", "--json"),
+    ]
+    cluster = subprocess.Popen(
+        start, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert cluster.stdout is not None
+        address = json.loads(cluster.stdout.readline())["address"]
+        env = {**os.environ, "DASK_SCHEDULER_ADDRESS": address}
+        drift, run = run_command("drift", str(reference), str(current), home=home, env=env)
+        with Client(address, set_as_default=False) as client:
+            workers = client.run(_own_peak_mib)
+    finally:
+        cluster.send_signal(signal.SIGTERM)
+        _, errors = cluster.communicate(timeout=120)
+    scheduler = json.loads(errors.strip().splitlines()[-1])
+    return drift, run, workers, scheduler
 
 
 def sample_agreement(reference: Path, current: Path, folder: Path) -> tuple[list[str], Any]:
@@ -137,9 +183,35 @@ def _same_column(mine: Any, exact: Any) -> bool:
     return bool(abs(mine.statistic - exact.statistic) <= 1e-9 * max(1.0, abs(exact.statistic)))
 
 
+def _report_cluster(
+    spread: tuple[dict[str, Any], dict[str, Any], dict[str, float], dict[str, Any]],
+    local: dict[str, Any],
+    problems: list[str],
+) -> float:
+    """Print the cluster run; note any verdict that differs from the local run; its peak."""
+    drift, run, workers, scheduler = spread
+    where = drift["compute"]
+    verdicts = {c["column"]: c["drifted"] for c in drift["columns"]}
+    if verdicts != {c["column"]: c["drifted"] for c in local["columns"]}:
+        problems.append(f"the cluster's verdicts {verdicts} differ from the local run's")
+    if where["where"] != "cluster":
+        problems.append(f"the cluster run ran {where['where']}: {where['notice']}")
+    peaks = ", ".join(f"{peak:.0f}" for peak in workers.values())
+    print(
+        f"drift on a 2-worker Dask cluster ({len(where['workers'])} workers used): "
+        f"{run['seconds']:.1f} s; peak MiB: command {run['peak_mib']:.0f}, workers {peaks}, "
+        f"scheduler process (with the nannies) {scheduler['peak_mib']:.0f}; "
+        f"{drift['drifted_columns']} of {drift['compared_columns']} columns drift"
+    )
+    return max([run["peak_mib"], scheduler["peak_mib"], *workers.values()])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=ROWS)
+    parser.add_argument(
+        "--cluster", action="store_true", help="Also run the drift on a 2-worker Dask cluster."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -155,6 +227,7 @@ def main() -> int:
         drift, drift_run = run_command("drift", str(reference), str(current), home=home)
         profile, profile_run = run_command("profile", str(reference), home=home)
         problems, sample = sample_agreement(reference, current, folder)
+        spread = cluster_drift(reference, current, home) if args.cluster else None
     verdicts = {c["column"]: c["drifted"] for c in drift["columns"]}
     sample_verdicts = {c.column: c.drifted for c in sample.columns}
     summarised = [c["column"] for c in drift["columns"] if c["note"] and "within" in c["note"]]
@@ -174,6 +247,8 @@ def main() -> int:
         f"{profile_run['peak_mib']:.0f} MiB peak; {profile['duplicate_rows']:,} duplicate rows, "
         f"{profile['missing_cells']:,} missing cells"
     )
+    if spread is not None:
+        peak = max(peak, _report_cluster(spread, drift, problems))
     print(
         f"1M-row sample, partitions merged vs in memory: "
         f"{'counts, statistics and verdicts agree' if not problems else 'DIFFER'}; "

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 TARGET = 3.0
@@ -51,10 +52,18 @@ timings = {{"read": time.perf_counter() - started}}
 def make_csv(path: Path, rows: int) -> int:
     """A seeded ~20-column CSV: floats, integers, categories, ISO and day-first dates, flags."""
     import numpy as np
-    import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    rng = np.random.default_rng(42)
+    table = orders_table(rows, np.random.default_rng(42))
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    return table.num_columns
+
+
+def orders_table(rows: int, rng: Any) -> Any:
+    """The benchmark's 21 columns for ``rows`` rows, drawn from ``rng`` (a NumPy Generator)."""
+    import numpy as np
+    import pyarrow as pa
+
     columns: dict[str, pa.Array] = {}
     for i in range(8):
         columns[f"measure_{i}"] = pa.array(rng.normal(100, 30, rows).round(3))
@@ -70,8 +79,7 @@ def make_csv(path: Path, rows: int) -> int:
     day = np.char.zfill(rng.integers(1, 29, rows).astype(str), 2)
     columns["invoice_date"] = pa.array(np.char.add(day, "/03/2023"))
     columns["returned"] = pa.array(np.where(rng.random(rows) < 0.1, "yes", "no"))
-    pacsv.write_csv(pa.table(columns), path, pacsv.WriteOptions(quoting_style="needed"))
-    return len(columns)
+    return pa.table(columns)
 
 
 def measure(case: str, csv: Path, parquet: Path) -> dict[str, object]:

@@ -150,10 +150,20 @@ def main() -> int:
         )
     print(f"wall ratio uncapped/pool: {uncapped.wall / pool.wall:.2f}× "
           f"(mean time to a result {uncapped.mean_result / pool.mean_result:.2f}×)")  # fmt: skip
-    print(f"worst pool fit / alone: {worst_pool:.2f} (target ≤ {FIT_SLOWDOWN:.2f})")
-    ok = pool.wall < uncapped.wall and worst_pool <= FIT_SLOWDOWN
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    sooner = pool.wall < uncapped.wall
+    steady = worst_pool <= FIT_SLOWDOWN
+    print(
+        f"all {args.jobs} done: pool {pool.wall:.1f} s vs uncapped {uncapped.wall:.1f} s "
+        f"(target: the pool sooner) -> {'PASS' if sooner else 'MISS'}"
+    )
+    print(
+        f"worst pool fit / alone: {worst_pool:.2f} (target ≤ {FIT_SLOWDOWN:.2f}) -> "
+        f"{'PASS' if steady else 'MISS'}"
+    )
+    if (os.cpu_count() or 0) != 2:
+        print(f"(the targets are stated for 2 cores; this machine has {os.cpu_count()})")
+    print("PASS" if sooner and steady else "MISS")
+    return 0 if sooner and steady else 1
 
 
 if __name__ == "__main__":

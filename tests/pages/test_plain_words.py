@@ -378,3 +378,70 @@ def test_the_scan_reads_a_table_as_it_is_drawn() -> None:
     fixed = frame.assign(prediction=["yes", "no"], params=["C = 1", "C = 1"])
     table = SimpleNamespace(value=fixed, proto=SimpleNamespace(placeholder="-", columns="{}"))
     assert list(_table_findings("test", table)) == []
+
+
+PASSWORD = "correct horse battery"
+
+
+# -- what a viewer may press ---------------------------------------------------------------------
+
+# buttons that write nothing to the studio: they sign out, edit the tab's draft recipe, fetch a
+# model file or ask the service (as any client with the key may), so every role may press them
+NOT_WRITING = {
+    "signin.sign_out",
+    *(state.STEP_ADD, state.FEATURES_DEFAULTS, state.FEATURE_SAVE),
+    *(state.EXPERIMENTS_RUN_FILE, state.EXPERIMENTS_FILE_SKOPS, state.EXPERIMENTS_FILE_ONNX),
+    state.DEPLOY_PREDICT,
+}
+VIEWER_VIEWS = [
+    "explore overview",
+    "explore columns",
+    "prepare",
+    "train",
+    "experiments one run",
+    "review",
+    "deploy",
+    "monitor rules",
+    "monitor retrains",
+    "monitor policies",
+]
+
+
+@pytest.fixture(scope="module")
+def team_studio(full_studio: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the full studio that has a team: the admin ada and the viewer vic."""
+    import shutil
+
+    from core.auth import Identity, acting_as
+    from core.auth.accounts import add_user
+
+    home = tmp_path_factory.mktemp("team") / "studio"
+    shutil.copytree(full_studio, home)
+    add_user(home, "ada", role="admin", password=PASSWORD)
+    with acting_as(Identity("ada", "admin", "session")):
+        add_user(home, "vic", role="viewer", password=PASSWORD)
+    return home
+
+
+@pytest.mark.parametrize("view", VIEWER_VIEWS)
+def test_a_viewer_sees_every_write_action_greyed_out_with_the_role_it_needs(
+    team_studio: Path, monkeypatch: pytest.MonkeyPatch, view: str
+) -> None:
+    from app.people import signin
+    from core.auth.sessions import sign_in
+
+    monkeypatch.setenv("MLOPS_STUDIO_HOME", str(team_studio))
+    page, settings = VIEWS[view]
+    at = AppTest.from_file(ENTRYPOINT, default_timeout=120)
+    for key, value in _settings(team_studio, settings).items():
+        at.session_state[key] = value
+    at.query_params[signin.SESSION_PARAM] = sign_in(team_studio, "vic", PASSWORD)
+    at.run()
+    at.switch_page(f"../pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    buttons = list(at.button)
+    pressable = sorted(f"{b.key}: {b.label}" for b in buttons if not b.proto.disabled)
+    writing = [b for b in pressable if b.split(": ")[0] not in NOT_WRITING]
+    assert writing == [], f"{view}: a viewer may press {writing}"
+    greyed = [b for b in buttons if b.proto.disabled and "you are signed in as viewer" in b.help]
+    assert greyed, f"{view}: no action says which role it needs"

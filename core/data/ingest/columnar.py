@@ -1,4 +1,4 @@
-"""Reading self-describing files whole with pyarrow: Parquet and JSON lines."""
+"""Reading self-describing files with pyarrow: Parquet (whole, or streamed) and JSON lines."""
 
 from __future__ import annotations
 
@@ -33,10 +33,18 @@ from core.data.ingest.report import (
     fix_column_names,
 )
 from core.data.ingest.sources import _HEAD_BYTES, _open_binary, _open_stream, _Source
+from core.data.ingest.stream import (
+    ImportedFile,
+    Refinement,
+    StreamedTable,
+    stream_batches,
+    written_whole,
+)
 
 _JSON_CONFLICT = re.compile(r"Column\((/[^)]*)\) changed from")
 _JSON_BLOCK_BYTES = 16 << 20
 _MAX_JSON_BLOCK_BYTES = 1 << 30
+_PARQUET_BATCH_ROWS = 64 * 1024
 
 
 def _read_parquet(source: _Source) -> IngestResult:
@@ -47,12 +55,70 @@ def _read_parquet(source: _Source) -> IngestResult:
                 table = parquet.read()
         except (pa.ArrowException, OSError):
             raise IngestError(CORRUPT_PARQUET) from None
+    return _parquet_result(source, table)
+
+
+def _parquet_result(source: _Source, table: pa.Table) -> IngestResult:
     _check_rows(table.num_rows, 0)
     names, renames = fix_column_names(table.column_names)
     table, notes = _refine_columns(table.rename_columns(names), text=False)
     warnings = ([_renamed_warning(renames)] if renames else []) + notes
-    report = _plain_report("parquet", source, table, renames, warnings)
+    report = _plain_report("parquet", source, table.shape, renames, warnings)
     return IngestResult(table=table, report=report)
+
+
+def _import_parquet(source: _Source, target: Path) -> ImportedFile:
+    """The file written to ``target``: read whole when small (as read_table reads it), else
+    copied batch by batch, a row group at a time, so a Parquet file bigger than memory
+    imports too."""
+    with _local_copy(source) as path:
+        try:
+            # Pre-buffering would keep every row group it read in memory until the end.
+            parquet = pq.ParquetFile(path, pre_buffer=False)
+        except (pa.ArrowException, OSError):
+            raise IngestError(CORRUPT_PARQUET) from None
+        with parquet:
+            _check_columns(len(parquet.schema_arrow), source.limits)
+            metadata = parquet.metadata
+            groups = range(metadata.num_row_groups)
+            size = sum(metadata.row_group(index).total_byte_size for index in groups)
+            if size >= source.limits.stream_after_bytes:
+                return _stream_parquet(source, parquet, target)
+    return written_whole(_read_parquet(source), target)
+
+
+def _stream_parquet(source: _Source, parquet: pq.ParquetFile, target: Path) -> ImportedFile:
+    names, renames = fix_column_names(parquet.schema_arrow.names)
+    schema = pa.schema(
+        [field.with_name(name) for field, name in zip(parquet.schema_arrow, names, strict=True)]
+    )
+    streamed = stream_batches(
+        _parquet_batches(parquet, names),
+        schema,
+        target=target,
+        refinement=Refinement(text=False),
+        budget=0,
+    )
+    assert isinstance(streamed, StreamedTable)
+    _check_rows(streamed.rows, 0)
+    warnings = ([_renamed_warning(renames)] if renames else []) + streamed.notes
+    shape = (streamed.rows, streamed.columns)
+    report = _plain_report("parquet", source, shape, renames, warnings)
+    return ImportedFile(report=report, schema=streamed.schema, streamed=True)
+
+
+def _parquet_batches(parquet: pq.ParquetFile, names: list[str]) -> Iterator[pa.RecordBatch]:
+    """Each row group's batches under the fixed names; damage found on the way is reported
+    as a damaged file."""
+    batches = parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError):
+            raise IngestError(CORRUPT_PARQUET) from None
+        yield batch.rename_columns(names)
 
 
 @contextmanager
@@ -78,7 +144,7 @@ def _read_jsonl(source: _Source) -> IngestResult:
     names, renames = fix_column_names(table.column_names)
     table, notes = _refine_columns(table.rename_columns(names))
     warnings = ([_renamed_warning(renames)] if renames else []) + notes
-    report = _plain_report("jsonl", source, table, renames, warnings, encoding="utf-8")
+    report = _plain_report("jsonl", source, table.shape, renames, warnings, encoding="utf-8")
     return IngestResult(table=table, report=report)
 
 
@@ -130,7 +196,7 @@ def _first_bad_json_line(source: _Source) -> str | None:
 def _plain_report(
     kind: str,
     source: _Source,
-    table: pa.Table,
+    shape: tuple[int, int],
     renames: Sequence[tuple[str, str]],
     warnings: Sequence[str],
     *,
@@ -141,8 +207,8 @@ def _plain_report(
         compression=source.compression,
         encoding=encoding,
         delimiter=None,
-        rows=table.num_rows,
-        columns=table.num_columns,
+        rows=shape[0],
+        columns=shape[1],
         skipped_rows=0,
         skipped_row_lines=(),
         renamed_columns=tuple(renames),

@@ -6,6 +6,7 @@ import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -30,6 +31,7 @@ from core.data.ingest.quotes import (
     RowShape,
     check_header,
     check_quotes,
+    ends_inside_quotes,
     find_runaway_quotes,
     may_swallow_rows,
     repaired_stream,
@@ -54,6 +56,14 @@ from core.data.ingest.sniffing import (
     encoding_name,
 )
 from core.data.ingest.sources import _HEAD_BYTES, ImportLimits, _open_stream, _Source
+from core.data.ingest.stream import (
+    ImportedFile,
+    Refinement,
+    Revoked,
+    StreamedTable,
+    stream_batches,
+    written_whole,
+)
 
 _MAX_BLOCK_BYTES = 1 << 30
 _MAX_REPORTED_LINES = 20
@@ -94,6 +104,7 @@ class _CsvPlan:
     quotes: str = "detect"
     repairs: tuple[QuoteRepair, ...] = ()
     quotes_checked: bool = False
+    pins: dict[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def shape(self) -> RowShape:
@@ -126,23 +137,56 @@ class _RaggedRows:
 def _read_csv(source: _Source, *, head: bytes, at_eof: bool, options: _TextOptions) -> IngestResult:
     plan = _plan_csv(head, at_eof=at_eof, options=options, limits=source.limits)
     table, ragged, plan = _parse_csv(source, plan)
+    assert isinstance(table, pa.Table)
+    return _csv_result(source, table, ragged, plan)
+
+
+def _import_csv(
+    source: _Source, *, head: bytes, at_eof: bool, options: _TextOptions, target: Path
+) -> ImportedFile:
+    """The file written to ``target`` as Parquet, streamed when it is too big to hold."""
+    plan = _plan_csv(head, at_eof=at_eof, options=options, limits=source.limits)
+    parsed, ragged, plan = _parse_csv(source, plan, target=target)
+    if isinstance(parsed, pa.Table):
+        return written_whole(_csv_result(source, parsed, ragged, plan), target)
+    _check_rows(parsed.rows, ragged.count)
+    warnings = _csv_warnings(plan, ragged) + parsed.notes
+    report = _csv_report(source, plan, ragged, shape=(parsed.rows, parsed.columns), notes=warnings)
+    return ImportedFile(report=report, schema=parsed.schema, streamed=True)
+
+
+def _csv_result(
+    source: _Source, table: pa.Table, ragged: _RaggedRows, plan: _CsvPlan
+) -> IngestResult:
     _check_rows(table.num_rows, ragged.count)
-    table, notes = _refine_columns(table, late_columns=plan.late_columns, numbers=plan.numbers)
+    table, notes = _refine_columns(
+        table, late_columns=plan.late_columns, numbers=plan.numbers, pins=plan.pins
+    )
     warnings = _csv_warnings(plan, ragged) + notes
-    report = IngestReport(
+    shape = (table.num_rows, table.num_columns)
+    return IngestResult(table=table, report=_csv_report(source, plan, ragged, shape, warnings))
+
+
+def _csv_report(
+    source: _Source,
+    plan: _CsvPlan,
+    ragged: _RaggedRows,
+    shape: tuple[int, int],
+    notes: Sequence[str],
+) -> IngestReport:
+    return IngestReport(
         format="csv",
         compression=source.compression,
         encoding=_REPORTED_ENCODINGS.get(plan.encoding, plan.encoding),
         delimiter=plan.delimiter,
-        rows=table.num_rows,
-        columns=table.num_columns,
+        rows=shape[0],
+        columns=shape[1],
         skipped_rows=ragged.count,
         skipped_row_lines=tuple(ragged.lines),
         renamed_columns=plan.renames,
-        warnings=tuple(warnings),
+        warnings=tuple(notes),
         literal_quote_lines=tuple(repair.line for repair in plan.repairs),
     )
-    return IngestResult(table=table, report=report)
 
 
 def _plan_csv(
@@ -274,17 +318,24 @@ def _parse_options(delimiter: str, ragged: _RaggedRows, *, quotes: str) -> pacsv
     )
 
 
-def _parse_csv(source: _Source, plan: _CsvPlan) -> tuple[pa.Table, _RaggedRows, _CsvPlan]:
+def _parse_csv(
+    source: _Source, plan: _CsvPlan, *, target: Path | None = None
+) -> tuple[pa.Table | StreamedTable, _RaggedRows, _CsvPlan]:
     """Stream the file with fixed types; when a later row breaks a type, widen it and restart.
 
     A quote mark that never closes makes the rest of the file one value, too long for a parse
     block or hidden in one row; either way the file is checked for such quotes, and read
-    again with them as plain characters.
+    again with them as plain characters. With a ``target``, a file too big to hold is written
+    there batch by batch (see ``stream``); a batch that contradicts a refinement the first
+    ones chose pins that column and the file is read again.
     """
     while True:
         ragged = _RaggedRows()
         try:
-            table = _stream_csv(source, plan, ragged)
+            table = _stream_csv(source, plan, ragged, target)
+        except Revoked as revoked:
+            plan = _pinned(plan, revoked)
+            continue
         except pa.ArrowInvalid as exc:
             if "straddling" in str(exc) and _should_check_quotes(plan):
                 plan = _check_quotes(source, plan)
@@ -301,10 +352,26 @@ def _parse_csv(source: _Source, plan: _CsvPlan) -> tuple[pa.Table, _RaggedRows, 
         return table, ragged, plan
 
 
+def _pinned(plan: _CsvPlan, revoked: Revoked) -> _CsvPlan:
+    """The plan with the columns a streamed pass pinned; a pin only ever widens a column, so
+    one that changes nothing would loop, and is refused instead (it never should happen)."""
+    pins = {**plan.pins, **revoked.pins}
+    if pins == plan.pins:
+        reason = f"columns {', '.join(revoked.pins)} change type further down the file"
+        raise IngestError(UNREADABLE_FILE.format(format="CSV", reason=reason))
+    return replace(plan, pins=pins)
+
+
 def _may_swallow_rows(
-    source: _Source, plan: _CsvPlan, table: pa.Table, ragged: _RaggedRows
+    source: _Source, plan: _CsvPlan, table: pa.Table | StreamedTable, ragged: _RaggedRows
 ) -> bool:
     spans_lines = ragged.line_breaks > 0
+    if isinstance(table, StreamedTable):
+        return (
+            spans_lines
+            or table.swallows
+            or ends_inside_quotes(source, plan.encoding, plan.delimiter, table.last_row)
+        )
     return may_swallow_rows(
         table,
         source=source,
@@ -325,7 +392,9 @@ def _check_quotes(source: _Source, plan: _CsvPlan) -> _CsvPlan:
     return replace(plan, repairs=repairs, quotes_checked=True)
 
 
-def _stream_csv(source: _Source, plan: _CsvPlan, ragged: _RaggedRows) -> pa.Table:
+def _stream_csv(
+    source: _Source, plan: _CsvPlan, ragged: _RaggedRows, target: Path | None
+) -> pa.Table | StreamedTable:
     read_options = pacsv.ReadOptions(
         column_names=list(plan.names),
         skip_rows=plan.skip_rows,
@@ -348,7 +417,19 @@ def _stream_csv(source: _Source, plan: _CsvPlan, ragged: _RaggedRows) -> pa.Tabl
             parse_options=parse_options,
             convert_options=convert_options,
         )
-        return reader.read_all()
+        if target is None:
+            return reader.read_all()
+        refinement = Refinement(
+            late_columns=plan.late_columns, numbers=plan.numbers, pins=plan.pins
+        )
+        return stream_batches(
+            reader,
+            reader.schema,
+            target=target,
+            refinement=refinement,
+            budget=source.limits.stream_after_bytes,
+            shape=plan.shape if _should_check_quotes(plan) else None,
+        )
 
 
 def _replan_after_error(plan: _CsvPlan, exc: pa.ArrowInvalid) -> _CsvPlan:

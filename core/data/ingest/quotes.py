@@ -146,6 +146,13 @@ def may_swallow_rows(
     """
     if skipped_span_lines:
         return True
+    swallows, last_row = swallowed_rows_in(table, shape=shape)
+    return swallows or _ends_inside_quotes(source, encoding, shape.delimiter, last_row)
+
+
+def swallowed_rows_in(table: pa.Table, *, shape: RowShape) -> tuple[bool, list[str]]:
+    """Whether a multi-line value in this part of the file holds lines that look like rows;
+    and the multi-line values of its last row (which may run to the end of the file)."""
     last_row: list[str] = []
     for index, field in enumerate(table.schema):
         column = table.column(index)
@@ -154,10 +161,17 @@ def may_swallow_rows(
         spanning = pc.match_substring_regex(column, r"\r|\n").fill_null(False)
         values = column.filter(spanning).to_pylist()
         if any(shape.value_swallows_rows(value, column=index) for value in values):
-            return True
+            return True, []
         if spanning[table.num_rows - 1].as_py():
             last_row.append(values[-1])
-    return _ends_inside_quotes(source, encoding, shape.delimiter, last_row)
+    return False, last_row
+
+
+def ends_inside_quotes(
+    source: _Source, encoding: str, delimiter: str, last_row: Sequence[str]
+) -> bool:
+    """Whether the file may end inside a quoted value (see ``_ends_inside_quotes``)."""
+    return _ends_inside_quotes(source, encoding, delimiter, last_row)
 
 
 def _ends_inside_quotes(

@@ -1,11 +1,11 @@
-"""The import entry point: read_table picks the reader for an upload's format."""
+"""The import entry points: read_table and import_file pick the reader for an upload's format."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from core.data.ingest.columnar import _read_jsonl, _read_parquet
-from core.data.ingest.delimited import _read_csv, _TextOptions
+from core.data.ingest.columnar import _import_parquet, _read_jsonl, _read_parquet
+from core.data.ingest.delimited import _import_csv, _read_csv, _TextOptions
 from core.data.ingest.report import IngestResult
 from core.data.ingest.sources import (
     _GZIP_MAGIC,
@@ -19,6 +19,7 @@ from core.data.ingest.sources import (
     _Source,
     _starts_with,
 )
+from core.data.ingest.stream import ImportedFile, written_whole
 
 
 def read_table(
@@ -54,14 +55,7 @@ def read_table(
     become timestamps, clearly yes/no or true/false text becomes bool, and all-null columns
     become strings. Numbers with currency signs stay text.
     """
-    path = Path(path)
-    _check_size(path, limits)
-    compression = "gzip" if _starts_with(path, _GZIP_MAGIC) else None
-    with _open_stream(path, compression, limits) as stream:
-        head, at_eof = _read_head(stream)
-    name = _inner_name(file_name or path.name)
-    source = _Source(path=path, compression=compression, limits=limits)
-    kind = _detect_format(head, name)
+    source, kind, name, (head, at_eof) = _opened(Path(path), file_name, limits)
     if kind == "parquet":
         return _read_parquet(source)
     if kind == "jsonl":
@@ -74,3 +68,50 @@ def read_table(
         quotes=quotes,
     )
     return _read_csv(source, head=head, at_eof=at_eof, options=options)
+
+
+def import_file(
+    path: Path,
+    *,
+    target: Path,
+    file_name: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    decimal: str | None = None,
+    quotes: str | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
+) -> ImportedFile:
+    """Read a file as :func:`read_table` does and write it to ``target`` as Parquet.
+
+    A CSV or Parquet file whose parsed rows outgrow ``limits.stream_after_bytes`` is never
+    held whole: it is written batch by batch, and its row count and column schema are added
+    up on the way (see ``core.data.ingest.stream``). Smaller files, and JSON lines, are read
+    whole and give exactly what :func:`read_table` gives.
+    """
+    source, kind, name, (head, at_eof) = _opened(Path(path), file_name, limits)
+    if kind == "parquet":
+        return _import_parquet(source, target)
+    if kind == "jsonl":
+        return written_whole(_read_jsonl(source), target)
+    options = _TextOptions(
+        delimiter=delimiter,
+        encoding=encoding,
+        tsv=name.endswith(".tsv"),
+        decimal=decimal,
+        quotes=quotes,
+    )
+    return _import_csv(source, head=head, at_eof=at_eof, options=options, target=target)
+
+
+def _opened(
+    path: Path, file_name: str | None, limits: ImportLimits
+) -> tuple[_Source, str, str, tuple[bytes, bool]]:
+    """The upload as a source, its format, its inner name and its head (and whether that is
+    all of it)."""
+    _check_size(path, limits)
+    compression = "gzip" if _starts_with(path, _GZIP_MAGIC) else None
+    with _open_stream(path, compression, limits) as stream:
+        head, at_eof = _read_head(stream)
+    name = _inner_name(file_name or path.name)
+    source = _Source(path=path, compression=compression, limits=limits)
+    return source, _detect_format(head, name), name, (head, at_eof)

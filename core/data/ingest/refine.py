@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -44,6 +45,10 @@ _FORMAT_NAMES = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%H": "HH", "
 _FORMAT_NAMES |= {"%S": "SS", "%b": "Mon", "%B": "Month"}
 _DATE_SHARE = 0.95
 _TIMESTAMP = pa.timestamp("us")
+PIN_TEXT = "text"
+PIN_FLOAT = "float"
+PIN_INT = "int"
+PIN_DATE = "date:"
 
 
 def _refine_columns(
@@ -52,32 +57,78 @@ def _refine_columns(
     late_columns: frozenset[str] = frozenset(),
     numbers: NumberPlan | None = None,
     text: bool = True,
+    pins: Mapping[str, str] | None = None,
 ) -> tuple[pa.Table, list[str]]:
     """Give null columns a usable type; with ``text``, also turn clear dates/booleans into types.
 
     ``numbers`` names the text columns that hold numbers written with separators; they become
     numbers when every value is one. ``late_columns`` were empty in the sampled head (or
     turned to text further down), so their values were never seen: they get a second chance
-    to become numbers here, plain or written as the file writes the others.
+    to become numbers here, plain or written as the file writes the others. ``pins`` holds
+    what a streamed import learned further down the file: a column pinned "text" stays as
+    written, one pinned "float" that reads as whole numbers becomes floats.
     """
+    refined, number_notes, column_notes = _refine_table(
+        table, late_columns=late_columns, numbers=numbers, text=text, pins=pins or {}
+    )
+    return refined, number_notes + list(column_notes.values())
+
+
+def _refine_table(
+    table: pa.Table,
+    *,
+    late_columns: frozenset[str],
+    numbers: NumberPlan | None,
+    text: bool,
+    pins: Mapping[str, str],
+) -> tuple[pa.Table, list[str], dict[str, str]]:
+    """The refined table, the numbers warnings, and each column's own note, by column."""
     names = table.column_names
     columns = list(table.columns)
     fields = list(table.schema)
-    notes: list[str] = []
+    notes: dict[str, str] = {}
     converted: dict[str, tuple[str, pa.ChunkedArray]] = {}
     for index, name in enumerate(names):
         column = columns[index]
+        pin = pins.get(name)
+        if pin == PIN_TEXT or (pin and pin.startswith(PIN_DATE)):
+            columns[index] = _pinned(column, pin)
+            fields[index] = fields[index].with_type(columns[index].type)
+            continue
         if text and (name in late_columns or (numbers and name in numbers.columns)):
             column, mark = _numbers_of(name, column, late=name in late_columns, numbers=numbers)
             if mark is not None:
                 converted[name] = (mark, columns[index])
+        if pin in (PIN_INT, PIN_FLOAT):
+            column = _pinned_numbers(column, pin)
         columns[index], note = _refine_column(name, column, text=text)
         fields[index] = _field(fields[index], columns[index], column)
         if note:
-            notes.append(note)
+            notes[name] = note
+    number_notes = []
     if converted and not (numbers and numbers.explicit):
-        notes = numbers_warnings(converted) + notes
-    return pa.table(columns, schema=pa.schema(fields)), notes
+        number_notes = numbers_warnings(converted)
+    return pa.table(columns, schema=pa.schema(fields)), number_notes, notes
+
+
+def _pinned(column: pa.ChunkedArray, pin: str) -> pa.ChunkedArray:
+    """A column kept as text, or read as dates in the format a streamed import found best."""
+    if pa.types.is_null(column.type):
+        return column.cast(pa.string())
+    if pin.startswith(PIN_DATE) and pa.types.is_string(column.type):
+        dates, _ = _date_share(column, pin[len(PIN_DATE) :])
+        return dates
+    return column
+
+
+def _pinned_numbers(column: pa.ChunkedArray, pin: str) -> pa.ChunkedArray:
+    """Whole numbers pinned to floats, and a column with no values in the first part of a
+    streamed file that held numbers further down, as those numbers."""
+    if pa.types.is_integer(column.type) and pin == PIN_FLOAT:
+        return column.cast(pa.float64())
+    if column.null_count == len(column) and not pa.types.is_floating(column.type):
+        return column.cast(pa.float64() if pin == PIN_FLOAT else pa.int64())
+    return column
 
 
 def _numbers_of(
@@ -161,6 +212,21 @@ def _as_booleans(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
 
 def _as_dates(name: str, column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, str | None] | None:
     """Dates when >= 95% of non-null values parse with one format; day-first wins a tie."""
+    choice = date_choice(column)
+    if choice is None:
+        return None
+    best, parsed = choice
+    dates, share = parsed[best]
+    if share < _DATE_SHARE:
+        return None
+    return dates, _date_note(name, column, dates, best, parsed)
+
+
+def date_choice(
+    column: pa.ChunkedArray,
+) -> tuple[str, dict[str, tuple[pa.ChunkedArray, float]]] | None:
+    """The format most values parse with, of those >= 95% of the first values parse with, and
+    the parse with each such format; None when the column does not look like dates."""
     sample = _head_values(column, 200)
     if not sample or sum(bool(_DATE_LIKE.match(str(v).strip())) for v in sample) * 2 < len(sample):
         return None
@@ -169,11 +235,7 @@ def _as_dates(name: str, column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, str 
     if not candidates:
         return None
     parsed = {fmt: _date_share(column, fmt) for fmt in candidates}
-    best = max(candidates, key=lambda fmt: parsed[fmt][1])
-    dates, share = parsed[best]
-    if share < _DATE_SHARE:
-        return None
-    return dates, _date_note(name, column, dates, best, parsed)
+    return max(candidates, key=lambda fmt: parsed[fmt][1]), parsed
 
 
 def _date_share(column: pa.ChunkedArray, fmt: str) -> tuple[pa.ChunkedArray, float]:

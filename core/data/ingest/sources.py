@@ -54,6 +54,9 @@ class ImportLimits:
 
     max_bytes: int = 1024 * 1024 * 1024
     max_columns: int = 20_000
+    # An import holding more than this many bytes of parsed rows writes them out batch by
+    # batch instead of holding the whole table (see ingest.stream).
+    stream_after_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def from_env(cls) -> ImportLimits:

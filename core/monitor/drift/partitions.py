@@ -42,6 +42,9 @@ from core.monitor.drift.values import CategoryCounts, ColumnValues, Kind, Numeri
 PARTITION_ROWS = 1 << 20  # rows per partition read from a file: ~200 MB of 21 columns at most
 
 Mapper = Callable[..., Iterable[Any]]
+# How a table's columns get summarised: given the plan, the merged summary of all its rows
+# (here from partitions one after another; core.monitor.drift.cluster on a cluster's workers)
+Summarizer = Callable[["SummaryPlan"], "PartialSummary"]
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,14 @@ def summarize_partitions(
 
 
 def parquet_partitions(
-    path: Path, *, columns: Sequence[str] | None = None, rows: int = PARTITION_ROWS
+    path: Path,
+    *,
+    columns: Sequence[str] | None = None,
+    rows: int = PARTITION_ROWS,
+    row_groups: Sequence[int] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """A Parquet file in batches of ``rows``, only ``columns``; text read as dictionaries."""
+    """A Parquet file (or its ``row_groups``) in batches of ``rows``, only ``columns``; text
+    read as dictionaries."""
     schema = pq.read_schema(path)
     wanted = list(schema.names if columns is None else columns)
     text = [
@@ -107,7 +115,7 @@ def parquet_partitions(
         or pa.types.is_large_string(schema.field(name).type)
     ]
     parquet = pq.ParquetFile(path, read_dictionary=text)
-    for group in range(parquet.num_row_groups):
+    for group in range(parquet.num_row_groups) if row_groups is None else row_groups:
         if parquet.metadata.row_group(group).num_rows <= rows:
             yield from parquet.read_row_group(group, columns=wanted).to_batches()
         else:
@@ -132,9 +140,27 @@ def profile_partitions(
     Without ``roles`` each column's role is guessed from its merged summary, as the dataset
     schema guesses it from the whole column (identifiers and free text are then skipped).
     """
+
+    def summarized(plan: SummaryPlan) -> PartialSummary:
+        return summarize_partitions(partitions, plan, mapper=mapper)
+
+    return profile_summarized(
+        summarized, schema, roles=roles, columns=columns, max_points=max_points
+    )
+
+
+def profile_summarized(
+    summarized: Summarizer,
+    schema: pa.Schema,
+    *,
+    roles: Mapping[str, str] | None = None,
+    columns: Sequence[str] | None = None,
+    max_points: int = MAX_POINTS,
+) -> ReferenceProfile:
+    """As profile_partitions, with the table's summary made by ``summarized(plan)``."""
     names = messages.chosen_columns(schema.names, columns)
     kinds, skipped = _reference_kinds(schema, names, roles)
-    found = summarize_partitions(partitions, SummaryPlan(kinds, max_points), mapper=mapper)
+    found = summarized(SummaryPlan(kinds, max_points))
     if found.rows == 0:
         raise DriftError(messages.EMPTY_REFERENCE)
     kept: dict[str, ColumnValues] = {}
@@ -169,6 +195,38 @@ def drift_of_partitions(
     max_points: int = MAX_POINTS,
 ) -> DriftReport:
     """As compute_drift_against, with the current data given in partitions."""
+
+    def summarized(plan: SummaryPlan) -> PartialSummary:
+        return summarize_partitions(partitions, plan, mapper=mapper)
+
+    return drift_summarized(
+        profile,
+        summarized,
+        schema,
+        columns=columns,
+        method=method,
+        methods=methods,
+        threshold=threshold,
+        thresholds=thresholds,
+        share_threshold=share_threshold,
+        max_points=max_points,
+    )
+
+
+def drift_summarized(
+    profile: ReferenceProfile,
+    summarized: Summarizer,
+    schema: pa.Schema,
+    *,
+    columns: Sequence[str] | None = None,
+    method: str | None = None,
+    methods: Mapping[str, str] | None = None,
+    threshold: float | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    share_threshold: float = DEFAULT_SHARE_THRESHOLD,
+    max_points: int = MAX_POINTS,
+) -> DriftReport:
+    """As drift_of_partitions, with the current table's summary made by ``summarized(plan)``."""
     _check_options(method, methods, threshold, thresholds, share_threshold)
     names = messages.chosen_columns(profile.order, columns)
     present = set(schema.names)
@@ -177,7 +235,7 @@ def drift_of_partitions(
         for name in names
         if name in profile.columns and name in present
     }
-    found = summarize_partitions(partitions, SummaryPlan(kinds, max_points), mapper=mapper)
+    found = summarized(SummaryPlan(kinds, max_points))
     if found.rows == 0:
         raise DriftError(messages.EMPTY_CURRENT)
     results: list[ColumnDrift] = []

@@ -7,6 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from core import store, words
+from core.auth import Permission
+from core.auth.access import authorized_actor
 from core.retrain.challenger.runs import (
     MAX_LABELLED_ROWS,
     MIN_LABELLED_ROWS,
@@ -29,6 +31,7 @@ def dry_run(home: Path, deployment_id: int, *, actor: str = "studio") -> Retrain
     what would happen to the challenger — recorded, with nothing trained or changed."""
     from core.retrain.policies import fired_triggers, policies_of
 
+    actor = authorized_actor(home, Permission.POLICIES, actor)
     with connect(home) as db:
         deployment = deployments.get(db, deployment_id)
         if deployment is None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
@@ -31,7 +32,7 @@ from core.train.evaluate import (
 from core.train.model_files import save_model
 from core.train.training.data import TrainingData, training_data
 from core.train.training.request import Progress, TrainOutcome, TrainRequest
-from core.train.tuning import Budget, SearchResult, Trial, TuningError, tune
+from core.train.tuning import Budget, FoldTask, SearchResult, Trial, TuningError, tune
 
 NO_MODELS_LEFT = "Every model failed to train. The first error was: {error}"
 
@@ -152,7 +153,7 @@ def train_model(
             backend=backend,
         )
         report(span[1] - 0.02 * (span[1] - span[0]), f"{spec.title}: fitting on all training rows")
-        _finish_run(home, run_id, data, spec, search, started=started)
+        _finish_run(home, run_id, data, spec, search, started=started, backend=backend)
     except (TuningError, ValueError) as error:
         with connect(home) as db:
             runs_store.update(
@@ -291,31 +292,56 @@ def _expected_trials(request: TrainRequest, spec: catalog.ModelSpec, task: str) 
 
 
 def cross_validated_metrics(
-    pipeline: Any, data: TrainingData
+    pipeline: Any, data: TrainingData, *, backend: ComputeBackend | None = None
 ) -> dict[str, dict[str, float | None]]:
-    """Every metric's mean and std over the CV folds, for the chosen parameters."""
-    per_fold: list[dict[str, float]] = []
-    for fit, check in data.folds:
-        model = clone(pipeline)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(data.X_train.iloc[fit], data.y_train.iloc[fit])
-        rows = data.X_train.iloc[check]
-        predicted, probabilities = predictions(model, rows, task=data.task)
-        ranks = None
-        if probabilities is None and data.task != "regression":
-            ranks = decision_scores(model, rows)
-        per_fold.append(
-            compute_metrics(
-                data.y_train.iloc[check],
-                predicted=predicted,
-                probabilities=probabilities,
-                classes=list(getattr(model, "classes_", [])),
-                task=data.task,
-                scores=ranks,
-            )
-        )
+    """Every metric's mean and std over the CV folds, for the chosen parameters.
+
+    On a cluster the folds are fitted by its workers at once (the same fits, so the same
+    numbers): done here, they were the tail that kept a tuned run on one core after its search.
+    """
+    tasks = [FoldTask(pipeline, fit, check) for fit, check in data.folds]
+    if backend is None or not backend.placement().on_cluster:
+        per_fold = [
+            fold_metrics(task, X=data.X_train, y=data.y_train, task_kind=data.task)
+            for task in tasks
+        ]
+    else:
+        shared = {"X": data.X_train, "y": data.y_train, "task_kind": data.task}
+        per_fold = backend.map(_fold_metrics_on_worker, tasks, shared=shared)
     return {name: _mean_std([fold[name] for fold in per_fold]) for name in per_fold[0]}
+
+
+def fold_metrics(
+    task: FoldTask, *, X: pd.DataFrame, y: pd.Series, task_kind: str
+) -> dict[str, float]:
+    """Fit a fresh copy of the task's pipeline on its fit rows; every metric on its check rows."""
+    model = clone(task.pipeline)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X.iloc[task.fit], y.iloc[task.fit])
+    rows = X.iloc[task.check]
+    predicted, probabilities = predictions(model, rows, task=task_kind)
+    ranks = None
+    if probabilities is None and task_kind != "regression":
+        ranks = decision_scores(model, rows)
+    return compute_metrics(
+        y.iloc[task.check],
+        predicted=predicted,
+        probabilities=probabilities,
+        classes=list(getattr(model, "classes_", [])),
+        task=task_kind,
+        scores=ranks,
+    )
+
+
+def _fold_metrics_on_worker(
+    task: FoldTask, *, X: pd.DataFrame, y: pd.Series, task_kind: str
+) -> dict[str, float]:
+    """One fold's metrics on a compute worker (one BLAS/OpenMP thread; it never opens the store)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return fold_metrics(task, X=X, y=y, task_kind=task_kind)
 
 
 def _mean_std(values: list[float]) -> dict[str, float | None]:
@@ -333,10 +359,11 @@ def _finish_run(
     search: SearchResult,
     *,
     started: float,
+    backend: ComputeBackend | None = None,
 ) -> None:
     estimator = spec.estimator(data.task, seed=data.seed, params=search.best_params)
     pipeline = data.pipeline(estimator)
-    cv = cross_validated_metrics(pipeline, data)
+    cv = cross_validated_metrics(pipeline, data, backend=backend)
     fit_started = time.monotonic()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

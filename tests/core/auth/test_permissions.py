@@ -5,6 +5,7 @@ given here, never on permission)."""
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from core.auth import ROLES, NotAllowed, Permission
@@ -12,9 +13,10 @@ from core.auth.duties import set_separation_of_duties
 from core.data.datasets import import_dataset, set_column_roles
 from core.jobs.runner import submit_job
 from core.monitor import alerts
+from core.monitor.labels import apply_labels
 from core.prep.prepare import prepare_dataset
 from core.prep.recipe import Recipe
-from core.retrain.challenger import start_retrain
+from core.retrain.challenger import dry_run, start_retrain
 from core.retrain.challenger.decision import keep_champion, promote
 from core.retrain.policies import set_policy_enabled
 from core.review.review import submit_explanation, submit_review
@@ -78,6 +80,11 @@ ACTIONS: dict[str, tuple[Permission, Callable[[Path], object]]] = {
     "stop a shadow": (Permission.SHADOW, lambda h: deployments.stop_shadow(h, 999)),
     "change a policy": (Permission.POLICIES, lambda h: set_policy_enabled(h, 999, False)),
     "retrain now": (Permission.POLICIES, lambda h: start_retrain(h, 999)),
+    "send true labels": (
+        Permission.LABELS,
+        lambda h: apply_labels(h, 999, pd.DataFrame({"x": [1]}), classes=None),
+    ),
+    "dry run a retrain": (Permission.POLICIES, lambda h: dry_run(h, 999)),
     "acknowledge an alert": (Permission.ALERTS, lambda h: alerts.acknowledge(h, 999)),
     "switch an alert rule off": (
         Permission.ALERTS,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 from sklearn.preprocessing import QuantileTransformer
@@ -24,6 +25,8 @@ from core.serving.inputs import (
 )
 from core.serving.keys import key_hash
 from core.serving.numpy_engine import _array, check_fast_path
+from core.serving.ood import training_ranges
+from core.serving.payloads import read_records
 from core.serving.scoring import load_served_model, score
 
 KEY = "numpy-engine-key-0123456789"
@@ -177,3 +180,62 @@ def test_inputs_reach_the_plan_as_the_pipelines_typed_columns(kind, values):
     found = _array(values, column)
     assert found.dtype == expected.dtype
     assert pd.Series(found).equals(pd.Series(expected))
+
+
+def test_a_large_request_answers_as_the_pipeline_and_as_rows_sent_alone(studio, live_server):
+    """10,000 rows through the typed decoder and the NumPy engine (arrays built once, shared
+    with the out-of-distribution flags) answer exactly as the pandas pipeline scores them, as
+    the general path's orientation reads them, and as each row sent alone."""
+    home, ref = studio
+    records = applications(10_000, seed=12)
+    records.loc[::7, "region"] = "atlantis"  # unseen levels
+    records.loc[::11, "rate"] = 1e6  # outside the training range
+    records["member"] = records["member"].map({"yes": True, "no": False})  # as JSON sends them
+    rows = records.astype(object).where(records.notna(), None).to_dict("records")
+    raw = orjson.dumps({"records": rows})
+    pipeline = load_served_model(home, ref, engine="sklearn")
+    assert read_records(raw, pipeline.columns, "records", max_rows=10_000) is not None
+    expected = score(pipeline, check_rows(rows, pipeline.columns, max_rows=10_000))
+    split = {
+        "dataframe_split": {
+            "columns": list(records.columns),
+            "data": [list(r.values()) for r in rows],
+        }
+    }
+    app = create_app(home, ref, api_key_hash=key_hash(KEY))
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    with live_server(app) as url, httpx.Client(base_url=url, headers=headers, timeout=120) as http:
+        fast = http.post("/predict", content=raw).json()
+        mlflow_fast = http.post("/invocations", json={"dataframe_records": rows}).json()
+        general = http.post("/invocations", json=split).json()
+        alone = [http.post("/predict", json={"records": [rows[i]]}).json() for i in (0, 7, 11)]
+    assert fast["predictions"] == expected.predictions
+    assert fast["probabilities"] == expected.probabilities.tolist()  # to the last digit
+    # the flags as the rows' plain lists give them (no array shared with the engine)
+    ranges = training_ranges(home, pipeline.version_id, pipeline.columns)
+    plain = dict(check_rows(rows, pipeline.columns, max_rows=10_000))
+    flagged = [bool(names) for names in ranges.flags(plain, expected.unseen, 10_000)]
+    assert fast["out_of_distribution"] == flagged and flagged[7] and flagged[11]
+    for other in (mlflow_fast, general):
+        assert {k: v for k, v in other.items() if k != "request_id"} == {
+            k: v for k, v in fast.items() if k != "request_id"
+        }
+    for index, answer in zip((0, 7, 11), alone, strict=True):
+        assert answer["probabilities"] == [fast["probabilities"][index]]
+        assert answer["out_of_distribution"] == [flagged[index]]
+        assert answer["predictions"] == [fast["predictions"][index]]
+
+
+def test_scoring_leaves_the_shared_column_arrays_as_they_were_built(studio):
+    """The out-of-distribution flags read the arrays the engine built: no step may write
+    into its input columns."""
+    home, ref = studio
+    model = load_served_model(home, ref)
+    records = applications(304, seed=5)  # whole blocks of 8: scored without padded copies
+    rows = records.astype(object).where(records.notna(), None).to_dict("records")
+    values = check_rows(rows, model.columns, max_rows=304)
+    score(model, values)
+    assert set(values.arrays) == {column.name for column in model.columns}
+    for column in model.columns:
+        fresh = _array(values[column.name], column)
+        assert pd.Series(values.arrays[column.name]).equals(pd.Series(fresh)), column.name

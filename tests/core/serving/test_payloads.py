@@ -1,0 +1,137 @@
+"""Reading payloads: the typed decoder takes only clean records bodies and then reads exactly
+what the general path reads (the same checked values, the same text for the log); every other
+body goes the general way, so its answer or refusal is the general path's own."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+
+from core.serving import mlflow_protocol as mlflow
+from core.serving.bodies import BodyError, parse_json, payload_text
+from core.serving.inputs import (
+    BOOLEAN,
+    DATETIME,
+    NUMBER,
+    TEXT,
+    CheckedValues,
+    InputColumn,
+    PayloadError,
+    check_rows,
+)
+from core.serving.payloads import invocations_payload, predict_payload, read_records
+
+COLUMNS = [
+    InputColumn("income", NUMBER, "float64"),
+    InputColumn("region", TEXT, "string"),
+    InputColumn("member", BOOLEAN, "bool"),
+    InputColumn("opened", DATETIME, "timestamp"),
+    InputColumn("loan amount", NUMBER, "int64"),  # not a Python name
+]
+ROW = {"income": 1.5, "region": "north", "member": True, "opened": "2024-01-02", "loan amount": 7}
+
+
+def _general(raw: bytes, key: str) -> tuple[dict, str | None]:
+    body, strict = parse_json(raw)
+    found, rows, _ = mlflow.json_rows(body, COLUMNS, max_rows=100, strict=key == mlflow.OURS)
+    values = check_rows(rows, COLUMNS, key=found, max_rows=100, finite=strict)
+    return dict(values), payload_text(raw, body, found, rows) if strict else None
+
+
+def _body(rows: list, key: str = "records") -> bytes:
+    return orjson.dumps({key: rows})
+
+
+CLEAN = [
+    [ROW],
+    [ROW, {**ROW, "income": None, "region": None, "member": None, "opened": None}],
+    [{**ROW, "income": 3, "region": 3, "loan amount": 2**62}],  # whole numbers, text as number
+    [{**ROW, "region": 2.5}, {**ROW, "region": False}, {**ROW, "income": -0.0}],
+    [{**ROW, "region": "sm\u00f8rrebr\u00f8d \U0001f600", "opened": "2024-02-29T10:00:00+02:00"}],
+    [dict(reversed(ROW.items()))],  # any key order
+]
+
+
+@pytest.mark.parametrize("rows", CLEAN)
+@pytest.mark.parametrize("key", ["records", "dataframe_records"])
+def test_a_clean_records_body_reads_as_the_general_path_reads_it(rows, key):
+    raw = _body(rows, key)
+    fast = read_records(raw, COLUMNS, key, max_rows=100)
+    assert fast is not None and isinstance(fast.values, CheckedValues)
+    values, sent = _general(raw, key)
+    assert dict(fast.values) == values and fast.sent == sent
+    for name, column in values.items():  # the same types, value by value (True is not 1)
+        assert list(map(type, fast.values[name])) == list(map(type, column))
+        assert set(map(type, column)) <= fast.values.types[name]
+    assert len(fast.rows) == len(rows)
+
+
+def test_spacing_and_escapes_in_values_read_alike():
+    raw = b' {\n "records" : [ {"income": 1E2, "region": "nor\\u0074h", "member": false,\n'
+    raw += b' "opened": null, "loan amount": 5} ] }\n'
+    fast = read_records(raw, COLUMNS, "records", max_rows=100)
+    assert fast is not None
+    assert (dict(fast.values), fast.sent) == _general(raw, "records")
+
+
+OTHERS = [
+    _body([]),  # no rows
+    _body([{k: v for k, v in ROW.items() if k != "region"}]),  # a missing input
+    _body([{**ROW, "color": "red"}]),  # an unknown column
+    _body([{**ROW, "member": "yes"}]),  # a yes/no word: read by the general path
+    _body([{**ROW, "member": 1}]),
+    _body([{**ROW, "income": "12"}]),  # a number as text
+    _body([{**ROW, "income": [1]}]),
+    _body([{**ROW, "loan amount": 2**64 - 1}]),  # 64 bits unsigned: orjson's integer
+    b'{"records": [{"income": 1e999, "region": "a", "member": true, "opened": null,'
+    b' "loan amount": 1}]}',  # not finite
+    b'{"records": [{"income": NaN, "region": "a", "member": true, "opened": null,'
+    b' "loan amount": 1}]}',
+    b'{"records": [{"income": 1, "region": "\\ud800", "member": true, "opened": null,'
+    b' "loan amount": 1}]}',  # a lone surrogate
+    b'{"records": [{"income": 1, "region": "\xff", "member": true, "opened": null,'
+    b' "loan amount": 1}]}',  # not UTF-8
+    orjson.dumps({"records": [ROW], "params": {}}),  # another key
+    b'{"\\u0072ecords": ' + orjson.dumps([ROW]) + b"}",  # the key written with escapes
+    b'{"records": ' + orjson.dumps([ROW]) + b', "records": ' + orjson.dumps([ROW, ROW]) + b"}",
+    b'{"records": ' + orjson.dumps([ROW]) + b"} trailing",
+    b"[" * 100 + b"]" * 100,
+    _body([ROW] * 101),  # more rows than allowed
+]
+
+
+@pytest.mark.parametrize("raw", OTHERS)
+def test_every_other_body_goes_the_general_way(raw):
+    assert read_records(raw, COLUMNS, "records", max_rows=100) is None
+
+
+@pytest.mark.parametrize("raw", OTHERS)
+def test_bodies_the_decoder_leaves_get_the_general_paths_answer(raw):
+    try:
+        general: object = _general(raw, "records")
+    except (BodyError, PayloadError) as error:
+        general = (type(error), str(error))
+    try:
+        read = predict_payload(raw, COLUMNS, max_rows=100)
+        found: object = (dict(read.values), read.sent)
+    except (BodyError, PayloadError) as error:
+        found = (type(error), str(error))
+    assert found == general
+
+
+def test_a_key_given_twice_logs_the_rows_that_were_scored():
+    raw = b'{"records": ' + orjson.dumps([ROW]) + b', "records": ' + orjson.dumps([ROW, ROW]) + b"}"
+    read = predict_payload(raw, COLUMNS, max_rows=100)
+    assert len(read.rows) == 2 and read.sent is None  # the log encodes the rows read
+    mlflow_read = invocations_payload(raw.replace(b"records", b"dataframe_records"), COLUMNS,
+                                      max_rows=100)  # fmt: skip
+    assert len(mlflow_read.rows) == 2 and mlflow_read.sent is None
+
+
+def test_invocations_keeps_mlflows_notes_on_the_general_path():
+    raw = json.dumps({"dataframe_records": [{**ROW, "color": "red"}], "params": {}}).encode()
+    read = invocations_payload(raw, COLUMNS, max_rows=100)
+    assert read.sent is None and any("Ignored columns" in note for note in read.notes)
+    assert any("params" in note for note in read.notes)
