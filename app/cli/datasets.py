@@ -138,6 +138,7 @@ def _profile_text(payload: dict[str, Any]) -> str:
         f"{payload['source']}: {payload['rows']:,} rows x {payload['column_count']} columns, "
         f"{payload['duplicate_rows']:,} duplicate rows, "
         f"{payload['missing_pct']:.1f}% cells missing",
+        *_where_it_ran(payload.get("compute")),
         "",
     ]
     lines += table(
@@ -152,6 +153,17 @@ def _profile_text(payload: dict[str, Any]) -> str:
         f"  [{finding['severity']}] {finding['message']}" for finding in payload["quality"]
     ] or ["  no issues found"]
     return "\n".join(lines)
+
+
+def _where_it_ran(compute: dict[str, Any] | None) -> list[str]:
+    """A big table's profile says where its columns were profiled (and any fallback notice)."""
+    from core.jobs.compute import Placement
+
+    placement = Placement.from_dict(compute)
+    if placement is None:
+        return []
+    where = placement.describe()
+    return [f"Columns profiled {where[0].lower()}{where[1:]}", *filter(None, [placement.notice])]
 
 
 def _column_summary(column: dict[str, Any]) -> str:

@@ -17,8 +17,7 @@ from typing import Any, Literal
 import click
 
 from core import settings
-from core.auth import Identity, NotAllowed, acting_as
-from core.auth.tokens import TOKEN_ENV, cli_identity
+from core.auth import Identity, NotAllowed, acting_as, local_user
 
 API_KEY_ENV = "MLOPS_STUDIO_API_KEY"
 SIGN_IN_ELSEWHERE = frozenset({"ui"})
@@ -112,6 +111,10 @@ def _identity(context: StudioContext, function: Callable[..., None]) -> Identity
     owner (the UI command starts the browser app, where people sign in themselves)."""
     if function.__name__ in SIGN_IN_ELSEWHERE:
         return None
+    if not settings.database_path(context.home).exists():
+        return local_user()  # no store, so no accounts: the store's modules are not imported
+    from core.auth.tokens import TOKEN_ENV, cli_identity
+
     return cli_identity(context.home, os.environ.get(TOKEN_ENV))
 
 

@@ -16,10 +16,13 @@ from core.store.datasets import DatasetSummary, DatasetVersion, NewDatasetVersio
 # pyarrow, ingest and schema inference are imported where a file is read or written: listing
 # datasets (the `datasets` command, the studio's pickers) needs none of them.
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pyarrow as pa
 
     from core.data.ingest import ImportLimits, IngestReport
     from core.data.schema import ColumnSchema
+    from core.jobs.compute import ComputeBackend
 
 NAME_MAX = 100
 NAME_INVALID = (
@@ -306,17 +309,38 @@ def set_column_roles(
     return get_version(home, version_id)
 
 
-def profile_source(home: Path, source: str, *, target: str | None = None) -> dict[str, Any]:
-    """The profile of a stored dataset (``NAME`` or ``NAME@N``) or, if it names one, a file."""
+def profile_source(
+    home: Path,
+    source: str,
+    *,
+    target: str | None = None,
+    backend: ComputeBackend | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> dict[str, Any]:
+    """The profile of a stored dataset (``NAME`` or ``NAME@N``) or, if it names one, a file.
+
+    A version of more than ``big_table_rows()`` rows is profiled one column at a time, on
+    ``backend`` (by default the Dask cluster when one is configured); its result says where
+    (``compute``).
+    """
     from core.data.profile import profile_table
-    from core.data.profile_files import profile_file
+    from core.data.profile_files import big_table_rows, profile_big_parquet, profile_file
 
     path = Path(source)
     if path.is_file():
-        return profile_file(path, target=target)
+        return profile_file(path, target=target, backend=backend)
     version = find_version(home, source)
-    table, schema, label = load_table(home, version), version.schema, version.label
-    if target is not None and target not in table.column_names:
+    schema, label = version.schema, version.label
+    if target is not None and target not in [column.name for column in schema]:
         raise DatasetError(UNKNOWN_COLUMN.format(column=target, label=label))
-    profile = profile_table(table, schema=schema, target=target)
+    if version.row_count > big_table_rows():
+        found, placement = profile_big_parquet(
+            version_path(home, version),
+            target=target,
+            schema=schema,
+            backend=backend,
+            progress=progress,
+        )
+        return {"source": label, **found.to_dict(), "compute": placement.to_dict()}
+    profile = profile_table(load_table(home, version), schema=schema, target=target)
     return {"source": label, **profile.to_dict()}

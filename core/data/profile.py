@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.data.arrow_numbers import booleans, numbers
+from core.data.arrow_numbers import booleans, numbers, valid
 from core.data.schema import ROLES, ColumnSchema, Role
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ NUMBER_PATTERN = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 LABEL_ROLES: frozenset[str] = frozenset({"categorical", "boolean", "text", "id", "target"})
 # Above this many int64 key combinations the duplicate-row key is re-numbered to stay exact.
 KEY_LIMIT = 2**62
+BLOCK_ROWS = 2**20  # sums over a big column run block by block (no whole-column temporaries)
 
 UNKNOWN_TARGET = (
     "The target column '{target}' is not in the table; pick one of its columns: {columns}."
@@ -101,16 +102,26 @@ class DatasetProfile:
 
 
 def profile_table(
-    table: pa.Table, *, schema: list[ColumnSchema], target: str | None = None
+    table: pa.Table, *, schema: list[ColumnSchema] | None, target: str | None = None
 ) -> DatasetProfile:
-    """Profile every column, count duplicate rows and run the quality checks."""
+    """Profile every column, count duplicate rows and run the quality checks.
+
+    ``schema`` None: each column gets the role :func:`~core.data.schema.infer_schema` would
+    guess, from the counts its profile takes anyway (a file's profile counts nothing twice).
+    """
     # Imported here because the quality checks build on this module's column profiles.
     from core.data.quality import check_quality
 
     started = time.perf_counter()
-    target = resolve_target(table, schema=schema, target=target)
-    clean = missing_as_null(table)
-    columns = _scan_columns(clean, roles=column_roles(clean, schema=schema, target=target))
+    target = resolve_target(table, schema=schema or [], target=target)
+    roles = None if schema is None else column_roles(table, schema=schema, target=target)
+    parts = _scan_columns(table, roles=roles, target=target)
+    columns = tuple(part.profile for part in parts)
+    schema = schema if schema is not None else [part.schema for part in parts]
+    # Cells are compared (NaN as missing, -0.0 as 0.0) only for duplicates, which a column with
+    # a different value in every row rules out, and for a target's checks.
+    unique = any(column.distinct == table.num_rows for column in columns)
+    clean = table if unique and target is None else missing_as_null(table)
     duplicates = _duplicate_rows(clean, columns=columns)
     findings = check_quality(
         clean, schema=schema, target=target, column_stats=columns, duplicate_rows=duplicates
@@ -137,8 +148,8 @@ def profile_columns(
 ) -> tuple[ColumnProfile, ...]:
     """Column statistics only, without duplicate rows or quality checks."""
     target = resolve_target(table, schema=schema, target=target)
-    clean = missing_as_null(table)
-    return _scan_columns(clean, roles=column_roles(clean, schema=schema, target=target))
+    roles = column_roles(table, schema=schema, target=target)
+    return tuple(part.profile for part in _scan_columns(table, roles=roles, target=target))
 
 
 def count_duplicate_rows(table: pa.Table) -> int:
@@ -222,42 +233,95 @@ def _role_counts(columns: Sequence[ColumnProfile]) -> dict[str, int]:
     return counts
 
 
-def _scan_columns(table: pa.Table, *, roles: Sequence[Role]) -> tuple[ColumnProfile, ...]:
+@dataclass(frozen=True)
+class ColumnPart:
+    """One column's schema entry (its role as given, or as infer_schema would guess it) and
+    its profile, whose role is the target's where the column is the target."""
+
+    schema: ColumnSchema
+    profile: ColumnProfile
+
+
+def profile_column(
+    field: pa.Field, column: pa.ChunkedArray, *, role: Role | None = None, target: str | None = None
+) -> ColumnPart:
+    """One column's profile, NaN counted as missing and -0.0 as 0.0 (as :func:`missing_as_null`
+    makes them); with no ``role``, the role is guessed from the profile's own counts."""
+    facts = _column_facts(column)
+    if role is None:
+        from core.data.schema import column_schema
+
+        schema = column_schema(field, column, distinct=facts.distinct, counted=facts.counted)
+    else:
+        schema = ColumnSchema(name=field.name, dtype=str(column.type), role=role)
+    shown: Role = "target" if field.name == target else schema.role
+    return ColumnPart(schema=schema, profile=_profile_of(field.name, column, facts, role=shown))
+
+
+def _scan_columns(
+    table: pa.Table, *, roles: Sequence[Role] | None, target: str | None
+) -> tuple[ColumnPart, ...]:
     """Profile columns in parallel threads; Arrow kernels and NumPy sorts release the GIL."""
     indexes = list(range(table.num_columns))
     workers = min(8, os.cpu_count() or 1)
     size = max(1, math.ceil(len(indexes) / (workers * 4)))
     batches = [indexes[start : start + size] for start in range(0, len(indexes), size)]
 
-    def scan_batch(batch: list[int]) -> list[ColumnProfile]:
-        return [_profile_column(table, index=index, role=roles[index]) for index in batch]
+    def scan(index: int) -> ColumnPart:
+        role = None if roles is None else roles[index]
+        return profile_column(table.field(index), table.column(index), role=role, target=target)
+
+    def scan_batch(batch: list[int]) -> list[ColumnPart]:
+        return [scan(index) for index in batch]
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return tuple(profile for profiles in pool.map(scan_batch, batches) for profile in profiles)
+        return tuple(part for parts in pool.map(scan_batch, batches) for part in parts)
 
 
-def _profile_column(table: pa.Table, *, index: int, role: Role) -> ColumnProfile:
-    column = table.column(index)
-    rows = len(column)
-    count = rows - column.null_count
-    stats: dict[str, Any] = {}
+@dataclass(frozen=True)
+class _Facts:
+    """What one pass over a column finds: numbers sorted, or distinct values with counts."""
+
+    distinct: int
+    ordered: np.ndarray | None = None
+    values: pa.Array | None = None
+    counts: pa.Array | None = None
+
+    @property
+    def counted(self) -> tuple[pa.Array, pa.Array] | None:
+        return None if self.values is None or self.counts is None else (self.values, self.counts)
+
+
+def _column_facts(column: pa.ChunkedArray) -> _Facts:
     if _is_numeric(column.type):
         ordered = _sorted_values(column)
-        distinct = _distinct_count(ordered)
+        return _Facts(distinct=_distinct_count(ordered), ordered=ordered)
+    values, counts = _value_counts(column)
+    return _Facts(distinct=len(counts), values=values, counts=counts)
+
+
+def _profile_of(name: str, column: pa.ChunkedArray, facts: _Facts, *, role: Role) -> ColumnProfile:
+    rows = len(column)
+    # numbers: NaN is missing too, and the column may still hold it (see _sorted_values)
+    count = rows - column.null_count if facts.ordered is None else len(facts.ordered)
+    distinct = facts.distinct
+    stats: dict[str, Any] = {}
+    if facts.ordered is not None:
+        ordered = facts.ordered
         stats.update(_numeric_stats(ordered))
         if _wants_top_values(role, distinct=distinct, count=count):
-            stats["top_values"] = _top_values(*_runs(ordered))  # few runs: cheap
+            stats["top_values"] = _numeric_top_values(ordered, distinct=distinct)
     else:
-        values, counts = _value_counts(column)
+        assert facts.values is not None and facts.counts is not None
+        values, counts = facts.values, numbers(facts.counts)
         if _is_temporal(column.type):
             stats.update(_temporal_range(column))
         if _is_text(column.type) and count:
             stats["numeric_text_pct"] = _numeric_text_pct(values, counts, count=count)
-        distinct = len(counts)
         if _wants_top_values(role, distinct=distinct, count=count):
             stats["top_values"] = _top_values(values, counts)
     return ColumnProfile(
-        name=table.field(index).name,
+        name=name,
         dtype=str(column.type),
         role=role,
         count=count,
@@ -281,13 +345,31 @@ def _distinct_count(ordered: np.ndarray) -> int:
 
 
 def _sorted_values(column: pa.ChunkedArray) -> np.ndarray:
-    """Non-missing numbers in ascending order; integers stay exact, the rest become float64."""
+    """Non-missing numbers in ascending order; integers stay exact, the rest become float64.
+
+    NaN counts as missing and -0.0 becomes 0.0, as :func:`missing_as_null` makes them. The
+    values are copied once, chunk by chunk, into the array that is then sorted in place:
+    at 20M rows each extra copy of a column is 160 MB.
+    """
     if not pa.types.is_integer(column.type) and not pa.types.is_float64(column.type):
         column = column.cast(pa.float64())
-    present = column.drop_null()
-    if not present.num_chunks:
-        return np.empty(0, np.float64)
-    values = numbers(present).copy()  # a view of Arrow's buffer: sort a copy in place
+    floating = pa.types.is_floating(column.type)
+    dtype = numbers(column.chunk(0)).dtype if column.num_chunks else np.dtype(np.float64)
+    values = np.empty(len(column) - column.null_count, dtype)
+    filled = 0
+    for chunk in column.chunks:
+        found = numbers(chunk)
+        keep = valid(chunk) if chunk.null_count else None
+        if floating:
+            nan = np.isnan(found)
+            if nan.any():
+                keep = ~nan if keep is None else keep & ~nan
+        part = found if keep is None else found[keep]
+        values[filled : filled + len(part)] = part
+        filled += len(part)
+    values = values[:filled]
+    if floating:
+        values += 0.0  # -0.0 + 0.0 is 0.0; every other value stays as it is
     values.sort()
     return values
 
@@ -304,26 +386,27 @@ def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _numeric_stats(ordered: np.ndarray) -> dict[str, Any]:
-    """Numeric statistics read off the sorted values: quartiles and counts are lookups."""
+    """Numeric statistics read off the sorted values: quartiles and counts are lookups.
+
+    Sums run over blocks of BLOCK_ROWS values and integers are never copied whole as floats,
+    so a 20M-row column needs no second 160 MB array here.
+    """
     n = len(ordered)
     if n == 0:
         return {"zeros": 0, "outliers": 0}
-    floats = ordered.astype(np.float64, copy=False)
     # Infinite values make some of these NaN, which the profile reports as None.
     with np.errstate(invalid="ignore", over="ignore"):
-        q1, median, q3 = (_quantile(floats, share) for share in (0.25, 0.5, 0.75))
+        q1, median, q3 = (_quantile(ordered, share) for share in (0.25, 0.5, 0.75))
         fence = IQR_FENCE * (q3 - q1)
-        mean = float(floats.sum()) / n
+        mean = sum(float(block.sum(dtype=np.float64)) for block in _blocks(ordered)) / n
         # Two-pass sample deviation, as pandas computes it.
-        deviations = floats - mean  # squared in place: one copy of a big column, not two
-        np.square(deviations, out=deviations)
-        std = math.sqrt(float(deviations.sum()) / (n - 1)) if n > 1 else None
-        del deviations
+        squares = sum(float(np.square(block - mean).sum()) for block in _blocks(ordered))
+        std = math.sqrt(squares / (n - 1)) if n > 1 else None
     outliers = None
     if math.isfinite(fence):
-        below = np.searchsorted(floats, q1 - fence, side="left")
-        outliers = int(below + n - np.searchsorted(floats, q3 + fence, side="right"))
-    zeros = np.searchsorted(floats, 0.0, side="right") - np.searchsorted(floats, 0.0, side="left")
+        below = _count_below(ordered, q1 - fence)
+        outliers = int(below + n - _count_below(ordered, q3 + fence, inclusive=True))
+    zeros = np.searchsorted(ordered, 0, side="right") - np.searchsorted(ordered, 0, side="left")
     return {
         "mean": _finite(mean),
         "std": _finite(std),
@@ -337,18 +420,38 @@ def _numeric_stats(ordered: np.ndarray) -> dict[str, Any]:
     }
 
 
+def _blocks(values: np.ndarray) -> Iterable[np.ndarray]:
+    for start in range(0, len(values), BLOCK_ROWS):
+        yield values[start : start + BLOCK_ROWS]
+
+
+def _count_below(ordered: np.ndarray, bound: float, *, inclusive: bool = False) -> int:
+    """Values below ``bound`` (or at it); integers are compared with the whole numbers around
+    it, since searchsorted with a float would copy a whole integer column as floats."""
+    if ordered.dtype.kind in "iu":
+        whole = math.floor(bound) if inclusive else math.ceil(bound)
+        info = np.iinfo(ordered.dtype)
+        if whole < info.min:
+            return 0
+        if whole > info.max:
+            return len(ordered)
+        return int(np.searchsorted(ordered, whole, side="right" if inclusive else "left"))
+    return int(np.searchsorted(ordered, bound, side="right" if inclusive else "left"))
+
+
 def _quantile(ordered: np.ndarray, share: float) -> float:
     """Linear interpolation between closest ranks, as pandas and NumPy do by default."""
     position = (len(ordered) - 1) * share
     low = math.floor(position)
     high = min(low + 1, len(ordered) - 1)
     fraction = position - low
+    below, above = float(ordered[low]), float(ordered[high])
     if fraction == 0:
-        return float(ordered[low])
-    return float(ordered[low] + (ordered[high] - ordered[low]) * fraction)
+        return below
+    return below + (above - below) * fraction
 
 
-def _value_counts(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+def _value_counts(column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
     """Distinct non-missing values (first seen first) and their counts, by hashing."""
     try:
         counted = pc.value_counts(column)
@@ -359,16 +462,15 @@ def _value_counts(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     values = values.filter(present)
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
-    counts = numbers(counted.field("counts").filter(present))
-    return values, counts
+    return values, counted.field("counts").filter(present)
 
 
-def _value_counts_by_text(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+def _value_counts_by_text(column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
     """Fallback for nested types Arrow cannot hash: values are equal when their text is."""
     codes, firsts = _text_codes(column)
     known = codes >= 0
     counts = np.bincount(codes[known], minlength=len(firsts))
-    return pa.array(firsts, column.type), counts
+    return pa.array(firsts, column.type), pa.array(counts, pa.int64())
 
 
 def _text_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
@@ -391,6 +493,14 @@ def _temporal_range(column: pa.ChunkedArray) -> dict[str, Any]:
 def _numeric_text_pct(values: pa.Array, counts: np.ndarray, *, count: int) -> float:
     numeric = booleans(pc.match_substring_regex(values, NUMBER_PATTERN))
     return _pct(int(counts[numeric].sum()), count)
+
+
+def _numeric_top_values(
+    ordered: np.ndarray, *, distinct: int
+) -> tuple[tuple[JsonScalar, int], ...]:
+    if distinct == len(ordered):  # every value once (an id): the smallest come first
+        return tuple((_plain(value), 1) for value in ordered[:TOP_VALUES].tolist())
+    return _top_values(*_runs(ordered))
 
 
 def _top_values(

@@ -96,14 +96,28 @@ def infer_schema(table: pa.Table) -> list[ColumnSchema]:
     ones only when a cheaper test leaves the role open.
     """
     return [
-        ColumnSchema(
-            name=field.name,
-            dtype=str(column.type),
-            role=_role(field.name, column),
-            labels=_labels(field, column),
-        )
+        column_schema(field, column)
         for field, column in zip(table.schema, table.columns, strict=True)
     ]
+
+
+def column_schema(
+    field: pa.Field,
+    column: pa.ChunkedArray,
+    *,
+    distinct: int | None = None,
+    counted: tuple[pa.Array, Any] | None = None,
+) -> ColumnSchema:
+    """One column's entry of :func:`infer_schema`. A caller that has already counted the column
+    (the profile does) passes what it found, so nothing is counted twice: ``distinct``, the
+    number of distinct non-missing values of an integer column, or ``counted``, a text
+    column's distinct non-missing values and how often each occurs."""
+    return ColumnSchema(
+        name=field.name,
+        dtype=str(column.type),
+        role=_role(field.name, column, distinct=distinct, counted=counted),
+        labels=_labels(field, column),
+    )
 
 
 def _labels(field: pa.Field, column: pa.ChunkedArray) -> tuple[str, str] | None:
@@ -112,7 +126,13 @@ def _labels(field: pa.Field, column: pa.ChunkedArray) -> tuple[str, str] | None:
     return labels_from_metadata(field.metadata) if pa.types.is_boolean(column.type) else None
 
 
-def _role(name: str, column: pa.ChunkedArray) -> Role:
+def _role(
+    name: str,
+    column: pa.ChunkedArray,
+    *,
+    distinct: int | None = None,
+    counted: tuple[pa.Array, Any] | None = None,
+) -> Role:
     import pyarrow as pa
 
     kind = column.type
@@ -121,11 +141,11 @@ def _role(name: str, column: pa.ChunkedArray) -> Role:
     if pa.types.is_temporal(kind) and not pa.types.is_duration(kind):
         return "datetime"
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        return _numeric_role(name, column)
+        return _numeric_role(name, column, distinct)
     if pa.types.is_duration(kind):
         return "numeric"
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return _string_role(name, column)
+        return _string_role(name, column, counted)
     if pa.types.is_dictionary(kind) or pa.types.is_null(kind):
         return "categorical"
     return "text"
@@ -174,7 +194,7 @@ def role_of_values(
     return "categorical" if pa.types.is_dictionary(column_type) else "text"
 
 
-def _numeric_role(name: str, column: pa.ChunkedArray) -> Role:
+def _numeric_role(name: str, column: pa.ChunkedArray, distinct: int | None = None) -> Role:
     import pyarrow.compute as pc
 
     present = len(column) - column.null_count
@@ -183,7 +203,7 @@ def _numeric_role(name: str, column: pa.ChunkedArray) -> Role:
         column.type,
         present,
         lambda: _only_zero_one(column),
-        lambda: pc.count_distinct(column).as_py(),
+        lambda: pc.count_distinct(column).as_py() if distinct is None else distinct,
     )
 
 
@@ -227,7 +247,9 @@ def _only_zero_one(column: pa.ChunkedArray | pa.Array) -> bool:
     return len(values) > 0 and bool(pc.all(pc.is_in(values, value_set=allowed)).as_py())
 
 
-def _string_role(name: str, column: pa.ChunkedArray) -> Role:
+def _string_role(
+    name: str, column: pa.ChunkedArray, counted: tuple[pa.Array, Any] | None = None
+) -> Role:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -236,10 +258,7 @@ def _string_role(name: str, column: pa.ChunkedArray) -> Role:
         return "categorical"
     # Every rule reads the distinct values (with their counts for the mean length), so the
     # column is hashed once and the string kernels run on the distinct values only.
-    counted = pc.value_counts(column)
-    values = counted.field("values")
-    valid = values.is_valid()
-    values, counts = values.filter(valid), counted.field("counts").filter(valid)
+    values, counts = counted or _present_value_counts(column)
     return _string_role_of(
         name,
         present=present,
@@ -250,6 +269,15 @@ def _string_role(name: str, column: pa.ChunkedArray) -> Role:
         spaced=lambda: bool(pc.any(pc.match_substring_regex(values, r"\s")).as_py()),
         length=lambda: pc.sum(pc.multiply(pc.utf8_length(values).cast(pa.int64()), counts)).as_py(),
     )
+
+
+def _present_value_counts(column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    import pyarrow.compute as pc
+
+    counted = pc.value_counts(column)
+    values = counted.field("values")
+    valid = values.is_valid()
+    return values.filter(valid), counted.field("counts").filter(valid)
 
 
 def _string_role_of(

@@ -11,6 +11,7 @@ from typing import Any
 # A job function takes (home, params, progress) and returns a JSON-ready result dict.
 JOB_KINDS: dict[str, str] = {
     "profile_report": "core.data.report:build_profile_report",
+    "profile_dataset": "core.data.profile_job:profile_dataset_job",
     "import_upload": "core.data.imports:import_upload_job",
     "import_samples": "core.data.imports:import_samples_job",
     "prepare_dataset": "core.prep.prepare:prepare_job",
@@ -32,6 +33,7 @@ SLOTLESS_KINDS = frozenset({"sample_traffic"})
 # What each kind of job is called where people read it (the sidebar, `mlops-studio jobs`).
 JOB_TITLES: dict[str, str] = {
     "profile_report": "Profiling a dataset",
+    "profile_dataset": "Profiling a dataset's columns",
     "import_upload": "Importing a file",
     "import_samples": "Importing the sample datasets",
     "prepare_dataset": "Preparing a dataset",
