@@ -12,6 +12,7 @@ from core.store import connect, users
 # default
 JOB_PERMISSIONS: dict[str, Permission] = {
     "profile_report": Permission.READ,
+    "profile_dataset": Permission.READ,
     "import_upload": Permission.IMPORT,
     "import_samples": Permission.IMPORT,
     "prepare_dataset": Permission.PREPARE,
