@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.data.arrow_numbers import numbers, valid
+from core.data.file_stamp import FileStamp
 from core.data.profile import (
     BLOCK_ROWS,
     ColumnProfile,
@@ -145,13 +146,9 @@ def profile_parquet_by_column(
     def done(finished: int, total: int) -> None:
         report(0.8 * finished / total, f"Profiled {finished} of {total} columns")
 
-    # Only plain text is shared: Dask would scatter a dict or tuple item by item.
-    parts: list[ColumnPart] = (backend or LocalBackend()).map(
-        profile_parquet_column,
-        [ColumnTask(name, roles.get(name), target) for name in names],
-        shared={"path": str(path)},
-        on_done=done,
-    )
+    stamp = FileStamp.of(path)
+    tasks = [ColumnTask(name, roles.get(name), target, stamp) for name in names]
+    parts = _column_parts(backend or LocalBackend(), path, tasks, done)
     profiles = tuple(part.profile for part in parts)
     used = list(schema) if schema else [part.schema for part in parts]
     duplicates = 0
@@ -179,19 +176,52 @@ def profile_parquet_by_column(
     )
 
 
+def _column_parts(
+    backend: ComputeBackend,
+    path: Path,
+    tasks: list[ColumnTask],
+    done: Callable[[int, int], None],
+) -> list[ColumnPart]:
+    """Each column's profile from the backend's workers; the columns no worker could read (the
+    file is not on its machine) are read here and sent, as many at once as there are slots."""
+    # Only plain text is shared: Dask would scatter a dict or tuple item by item.
+    shared = {"path": str(path)}
+    found = backend.map(profile_parquet_column, tasks, shared=shared, on_done=done)
+    unseen = [index for index, part in enumerate(found) if part is None]
+    for first in range(0, len(unseen), max(1, backend.slots)):
+        wave = unseen[first : first + max(1, backend.slots)]
+        sent = [replace(tasks[i], column=_read_column(path, tasks[i].name)[1]) for i in wave]
+        parts = backend.map(profile_parquet_column, sent, shared=shared)
+        for index, task, part in zip(wave, sent, parts, strict=True):
+            # its size as read here: a column's buffers may change shape on the way over
+            assert task.column is not None
+            found[index] = replace(part, nbytes=task.column.nbytes)
+    return found
+
+
 @dataclass(frozen=True)
 class ColumnTask:
-    """One column to profile: its name, its role if known (else guessed) and the target."""
+    """One column to profile: its name, its role if known (else guessed) and the target; the
+    file the host read (a worker reads it only if it sees that same file), or the column itself
+    when the host sends it."""
 
     name: str
     role: Role | None = None
     target: str | None = None
+    stamp: FileStamp | None = None
+    column: pa.ChunkedArray | None = None
 
 
-def profile_parquet_column(task: ColumnTask, *, path: str) -> ColumnPart:
-    """One task: read column ``task.name`` of the Parquet file at ``path`` and profile it.
-    Runs anywhere the file can be read; it needs nothing else (no store)."""
-    column = _read_column(Path(path), task.name)[1]
+def profile_parquet_column(task: ColumnTask, *, path: str) -> ColumnPart | None:
+    """One task: read column ``task.name`` of the Parquet file at ``path`` and profile it (or
+    the column sent with the task). Runs anywhere the file can be read; it needs nothing else
+    (no store). None when this worker does not see the file the host read."""
+    if task.column is not None:
+        column = task.column
+    elif task.stamp is not None and not task.stamp.seen_here():
+        return None
+    else:
+        column = _read_column(Path(path), task.name)[1]
     single = _as_imported(pa.Table.from_arrays([column], names=[task.name]))
     part = profile_column(single.field(0), single.column(0), role=task.role, target=task.target)
     nbytes = column.nbytes

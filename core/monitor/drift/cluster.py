@@ -12,7 +12,6 @@ A task never opens the studio's store; it needs only this module and the file.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.data.file_stamp import FileStamp
 from core.monitor.drift.partitions import (
     PARTITION_ROWS,
     PartialSummary,
@@ -72,11 +72,7 @@ def summarize_share(share: Share, *, plan: SummaryPlan) -> PartialSummary | None
 
 
 def _same_file(share: ParquetShare) -> bool:
-    try:
-        found = os.stat(share.path)
-    except OSError:
-        return False
-    return (found.st_size, found.st_mtime_ns) == (share.size, share.modified_ns)
+    return FileStamp(share.path, share.size, share.modified_ns).seen_here()
 
 
 def parquet_shares(

@@ -102,3 +102,26 @@ def test_a_profile_job_of_a_big_version_runs_on_workers_that_cannot_reach_the_st
     assert here.pop("compute") == Placement("local").to_dict()
     result.pop("seconds"), here.pop("seconds")
     assert result == here
+
+
+def test_columns_the_workers_cannot_read_are_sent_to_them(
+    tmp_path: Path, cluster_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as workers on another machine find it: no such file there (here, another file's stamp)
+    path = tmp_path / "accounts.parquet"
+    pq.write_table(pa.Table.from_pandas(_table(), preserve_index=False), path, row_group_size=500)
+    here = profile_parquet_by_column(path, target="default")
+    real = profile_files.FileStamp.of
+
+    def elsewhere(where):
+        stamp = real(where)
+        return profile_files.FileStamp(stamp.path, stamp.size + 1, stamp.modified_ns)
+
+    monkeypatch.setattr(profile_files.FileStamp, "of", staticmethod(elsewhere))
+    with compute_backend(cluster_settings) as backend:
+        found, placement = profile_big_parquet(path, target="default", backend=backend)
+        tasks = backend.tasks_run
+    assert _profile_without_time(found) == _profile_without_time(here)
+    columns = len(_table().columns)
+    assert tasks == 2 * columns  # each column refused by a worker, then sent to one
+    assert placement.on_cluster and len(placement.workers) == 2
