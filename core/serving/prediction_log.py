@@ -53,8 +53,7 @@ class PredictionLog:
         with connection.connect(self._home) as db:
             # Several worker processes share the store: rather than SQLite's busy handler,
             # whose sleeps grow to tens of milliseconds, retry the write lock every 0.2 ms.
-            db.execute("PRAGMA busy_timeout = 0")
-            db.execute("PRAGMA wal_autocheckpoint = 0")
+            connection.write_without_waiting(db)
             while True:
                 batch, stopping = self._next_batch()
                 if batch:
@@ -68,7 +67,7 @@ class PredictionLog:
             return
         self._unchecked_bytes = 0
         try:  # PASSIVE: copies what no reader still needs, never waits for one
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            connection.checkpoint(db)
         except sqlite3.OperationalError:  # the store is busy: the next checkpoint catches up
             log.warning("could not checkpoint the prediction log", exc_info=True)
 

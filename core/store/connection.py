@@ -68,3 +68,17 @@ def writing(db: Database) -> Iterator[Database]:
         db.rollback()
         raise
     db.execute("COMMIT")
+
+
+def write_without_waiting(db: Database) -> None:
+    """Make this connection a busy writer's: a locked store fails at once (the caller retries
+    on its own, faster clock) and nothing is checkpointed inside its commits (it calls
+    :func:`checkpoint` when it has answered whoever waited)."""
+    db.execute("PRAGMA busy_timeout = 0")
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+
+
+def checkpoint(db: Database) -> None:
+    """Copy the write-ahead log into the store as far as no reader still needs it; never waits
+    for a reader (PASSIVE). Raises sqlite3.OperationalError when the store is busy."""
+    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
