@@ -82,19 +82,18 @@ def joint_figure(history: EstimateHistory, method: str, span: tuple[float, float
         name="value",
         hovertemplate="%{x|%H:%M}: %{y:.4g} (driven by %{customdata})<extra></extra>",
     )
-    figure.add_scatter(
-        x=times([w.start for w in windows]),
-        y=numbers([j.threshold for j in found]),
-        mode="lines",
-        line={"shape": "hv", "dash": "dash", "color": DRIFTED},
-        name="threshold (from reference chunks)",
-    )
+    starts = times([w.start for w in windows])
+    edges: list[tuple[str, list[float | None], str]] = [
+        ("threshold", [j.threshold for j in found], "dash")
+    ]
     if any(j.lower is not None for j in found):
+        edges.append(("lower threshold", [j.lower for j in found], "dot"))
+    for name, values, dash in edges:
         figure.add_scatter(
-            x=times([w.start for w in windows]),
-            y=numbers([j.lower for j in found]),
+            x=starts,
+            y=numbers(values),
             mode="lines",
-            line={"shape": "hv", "dash": "dot", "color": DRIFTED},
-            name="lower threshold (from reference chunks)",
+            line={"shape": "hv", "dash": dash, "color": DRIFTED},
+            name=f"{name} (from reference chunks)",
         )
     return figure

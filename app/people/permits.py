@@ -19,11 +19,6 @@ def _identity() -> Identity:
     return found if isinstance(found, Identity) else acting_identity(studio_home())
 
 
-def may(permission: Permission) -> bool:
-    """Whether this tab's person may do ``permission``."""
-    return allows(_identity().role, permission)
-
-
 def why_not(permission: Permission) -> str | None:
     """The tooltip of an action this person may not take (None when they may)."""
     identity = _identity()

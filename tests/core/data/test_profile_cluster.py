@@ -16,6 +16,7 @@ from core.data.profile_files import profile_big_parquet, profile_parquet_by_colu
 from core.jobs import submit_job, wait_for_job
 from core.jobs.compute import DaskBackend, Placement, compute_backend
 from core.store import connect, jobs
+from tests.core.jobs.test_compute_tuning import _forbid_the_store, _refused_opens
 
 
 def _table(rows: int = 3000, seed: int = 5) -> pd.DataFrame:
@@ -53,23 +54,6 @@ def test_a_big_table_profiled_on_the_cluster_equals_one_process(
     assert found.duplicate_rows > 0  # few values per column: the exact count ran too
     assert placement.on_cluster and placement.address == cluster_settings.address
     assert len(placement.workers) == 2  # both workers profiled columns
-
-
-def _forbid_the_store() -> None:
-    """On a worker: opening any SQLite database fails loudly and is counted."""
-    import sqlite3 as worker_sqlite
-
-    def refuse(*args, **kwargs):
-        worker_sqlite.refused = getattr(worker_sqlite, "refused", 0) + 1  # type: ignore[attr-defined]
-        raise PermissionError("this worker has no access to the store")
-
-    worker_sqlite.connect = refuse  # type: ignore[assignment]
-
-
-def _refused_opens() -> int:
-    import sqlite3 as worker_sqlite
-
-    return int(getattr(worker_sqlite, "refused", 0))
 
 
 def test_a_profile_job_of_a_big_version_runs_on_workers_that_cannot_reach_the_store(
