@@ -9,11 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.prep.transformers import (
-    _as_datetime,
-    epoch_days,
-    level_text,
-)
+from core.prep.transformers import epoch_days, level_text
+from core.prep.transformers.inputs import _as_datetime
 
 TASKS = ("binary", "multiclass", "regression")
 # The ONNX model has one input per raw column the pipeline reads, named like the column and

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 
 import numpy as np
 import pandas as pd
@@ -12,31 +14,20 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from core.prep import transformers
-from core.prep.transformers import (
-    DATE_PARTS,
-    RARE_LEVEL,
+from core.prep.transformers.catalog import (
+    SINGLE_MODULE,
     SKOPS_TRUSTED_TYPES,
     STUDIO_TRANSFORMERS,
-    Bins,
-    CorrelationFilter,
-    DateParts,
-    FeatureColumns,
-    FillCategory,
-    KNNImpute,
-    MissingFlags,
-    MutualInfoSelector,
-    PolynomialTerms,
-    RareLevels,
-    SignedLog,
-    TargetEncoding,
-    ToFloat,
-    ToLevels,
-    VarianceFilter,
-    level_text,
-    onehot_column_name,
-    target_kind,
-    unique_names,
+    STUDIO_TYPES,
 )
+from core.prep.transformers.columns import FeatureColumns, onehot_column_name, unique_names
+from core.prep.transformers.dates import DATE_PARTS, DateParts
+from core.prep.transformers.inputs import level_text
+from core.prep.transformers.levels import RARE_LEVEL, FillCategory, RareLevels, ToLevels
+from core.prep.transformers.missing import KNNImpute, MissingFlags
+from core.prep.transformers.numeric import Bins, PolynomialTerms, SignedLog, ToFloat
+from core.prep.transformers.selection import CorrelationFilter, MutualInfoSelector, VarianceFilter
+from core.prep.transformers.target import TargetEncoding, target_kind
 from core.train.model_files import TRUSTED_TYPES
 from core.train.onnx.studio_steps import (
     STUDIO_CONVERSIONS,
@@ -93,9 +84,17 @@ def test_every_studio_transformer_is_checked(transformer):
     )
 
 
-@pytest.mark.parametrize("transformer", STUDIO_TRANSFORMERS, ids=lambda t: t.__name__)
-def test_every_studio_transformer_can_be_loaded_from_a_model_file(transformer):
-    assert f"core.prep.transformers.{transformer.__name__}" in TRUSTED_TYPES
+@pytest.mark.parametrize("member", STUDIO_TYPES, ids=lambda t: t.__name__)
+def test_every_studio_type_can_be_loaded_from_a_model_file_old_or_new(member):
+    # today's files name it by its family module; files saved before the split by the package
+    now = f"{member.__module__}.{member.__name__}"
+    before = f"core.prep.transformers.{member.__name__}"
+    assert now.startswith("core.prep.transformers.") and now != before
+    assert {now, before} <= set(TRUSTED_TYPES)
+    # skops imports the module a file names and reads the name from it: both give this type
+    for name in (now, before):
+        module, _, attribute = name.rpartition(".")
+        assert getattr(importlib.import_module(module), attribute) is member, name
 
 
 @pytest.mark.parametrize("transformer", STUDIO_TRANSFORMERS, ids=lambda t: t.__name__)
@@ -116,15 +115,19 @@ def test_every_studio_transformer_has_an_onnx_converter_or_a_reason_for_none(tra
 
 def test_the_onnx_table_and_the_allowlist_hold_nothing_but_studio_transformers():
     assert set(STUDIO_CONVERSIONS) == set(STUDIO_TRANSFORMERS)
-    listed = {f"core.prep.transformers.{member.__name__}" for member in STUDIO_TRANSFORMERS}
-    assert set(SKOPS_TRUSTED_TYPES) == listed | {"core.prep.transformers.onehot_column_name"}
+    assert set(STUDIO_TYPES) == {*STUDIO_TRANSFORMERS, onehot_column_name}
+    now = {f"{member.__module__}.{member.__name__}" for member in STUDIO_TYPES}
+    before = {f"{SINGLE_MODULE}.{member.__name__}" for member in STUDIO_TYPES}
+    assert set(SKOPS_TRUSTED_TYPES) == now | before
+    assert len(SKOPS_TRUSTED_TYPES) == 2 * len(STUDIO_TYPES)
 
 
-def test_every_estimator_the_module_defines_is_listed():
+def test_every_estimator_the_package_defines_is_listed():
     defined = {
         member
-        for _, member in inspect.getmembers(transformers, inspect.isclass)
-        if issubclass(member, BaseEstimator) and member.__module__.startswith(transformers.__name__)
+        for family in pkgutil.iter_modules(transformers.__path__, f"{transformers.__name__}.")
+        for _, member in inspect.getmembers(importlib.import_module(family.name), inspect.isclass)
+        if issubclass(member, BaseEstimator) and member.__module__ == family.name
     }
     assert defined == set(STUDIO_TRANSFORMERS), "list the new transformer in STUDIO_TRANSFORMERS"
 
