@@ -40,6 +40,11 @@ class MonitorReference:
 
     def class_positions(self, predictions: list[Any]) -> np.ndarray:
         """Logged predictions as positions among the classes (-1 for none of them)."""
+        kinds = set(map(type, predictions))
+        if len(kinds) == 1 and kinds <= {int, str} and {type(c) for c in self.classes} == kinds:
+            # all of one plain type, as the classes: looked up at once
+            values = np.asarray(predictions, dtype=object if str in kinds else None)
+            return pd.Index(list(self.classes)).get_indexer(values).astype(int)
         index = {_key(value): i for i, value in enumerate(self.classes)}
         found = (index.get(_key(value), -1) for value in predictions)
         return np.fromiter(found, dtype=int, count=len(predictions))
