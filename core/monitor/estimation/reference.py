@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from core.monitor.estimation.multivariate import (
     fit_reconstruction,
 )
 from core.monitor.estimation.quality import QualityReference, fit_quality
+
+if TYPE_CHECKING:
+    from core.train.training.data import TrainingData
 
 MIN_HOLDOUT = 20  # fewer holdout rows cannot calibrate anything
 
@@ -98,8 +101,8 @@ def _plain(value: Any) -> Any:
 
 
 @lru_cache(maxsize=1)  # one version's rows: a deployment's windows are computed together
-def version_data(home: Path, version_id: int) -> Any:
-    """The rows a served version was trained and evaluated on (a TrainingData), read once for
+def version_data(home: Path, version_id: int) -> TrainingData:
+    """The rows a served version was trained and evaluated on, read once for
     both per-feature drift and these references."""
     from core.train.registry import model_version_by_id
     from core.train.tracking import get_run
