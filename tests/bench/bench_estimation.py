@@ -58,8 +58,8 @@ TOLERANCE = {
     # DLE: our error model is scikit-learn's histogram boosting, NannyML's LightGBM; both are
     # fitted on the holdout, so they differ by two models' fitting noise (MAE here is about 1)
     "mae": 0.03,
-    # domain classifier: we train on at most 5,000 rows a side (AUC known to about +-0.01),
-    # NannyML on every reference and window row with LightGBM; a random forest is not LightGBM
+    # domain classifier: we train small early-stopped boosted trees on at most 5,000 rows a
+    # side (AUC known to about +-0.01), NannyML LightGBM on every reference and window row
     "domain_auc": 0.03,
     # PCA: the same quantity; our reference is the training rows, NannyML's the holdout, so the
     # scaling and components differ by the sampling of 200k against 100k rows

@@ -42,11 +42,15 @@ def estimate_rows(
     version_id: int,
     window: tuple[float, float],
     log: list[tuple[Any, Any, Any]],
+    inputs: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
-    """The window's estimate, joint-drift and quality metric rows from its logged requests."""
+    """The window's estimate, joint-drift and quality metric rows from its logged requests
+    (``inputs``: the log's input rows as a frame, when the caller has built it already)."""
+    if inputs is None:
+        inputs = pd.DataFrame([row for answered, _, _ in log for row in answered])
     # one thread: this runs beside the service and the jobs on a machine with few cores
     with threadpool_limits(limits=1):
-        return _estimate_rows(home, deployment_id, version_id, window, log)
+        return _estimate_rows(home, deployment_id, version_id, window, log, inputs)
 
 
 def _estimate_rows(
@@ -55,9 +59,9 @@ def _estimate_rows(
     version_id: int,
     window: tuple[float, float],
     log: list[tuple[Any, Any, Any]],
+    inputs: pd.DataFrame,
 ) -> list[dict[str, Any]]:
     reference = monitor_reference(home, version_id)
-    inputs = pd.DataFrame([row for answered, _, _ in log for row in answered])
     if inputs.empty:
         return []
     base = {"deployment_id": deployment_id, "window_start": window[0], "window_end": window[1]}

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from core.monitor.estimation.multivariate import (
     fit_reconstruction,
 )
 from core.monitor.estimation.quality import QualityReference, fit_quality
+
+if TYPE_CHECKING:
+    from core.train.training.data import TrainingData
 
 MIN_HOLDOUT = 20  # fewer holdout rows cannot calibrate anything
 
@@ -40,8 +43,24 @@ class MonitorReference:
 
     def class_positions(self, predictions: list[Any]) -> np.ndarray:
         """Logged predictions as positions among the classes (-1 for none of them)."""
-        index = {json.dumps(value): i for i, value in enumerate(self.classes)}
-        return np.array([index.get(json.dumps(value), -1) for value in predictions], dtype=int)
+        kinds = set(map(type, predictions))
+        if len(kinds) == 1 and kinds <= {int, str} and {type(c) for c in self.classes} == kinds:
+            # all of one plain type, as the classes: looked up at once
+            values = np.asarray(predictions, dtype=object if str in kinds else None)
+            return pd.Index(list(self.classes)).get_indexer(values).astype(int)
+        index = {_key(value): i for i, value in enumerate(self.classes)}
+        found = (index.get(_key(value), -1) for value in predictions)
+        return np.fromiter(found, dtype=int, count=len(predictions))
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _key(value: Any) -> Any:
+    """A value as JSON tells it apart (1, 1.0 and true differ), without writing JSON for the
+    plain scalars a log holds: json.dumps per logged row was a tenth of a window's time."""
+    kind = type(value)
+    return (kind, value) if kind in _SCALARS else json.dumps(value)
 
 
 def build_reference(
@@ -64,8 +83,8 @@ def build_reference(
             performance = fit_dle(X_holdout, predictions, y_holdout.to_numpy(), roles=roles)
         elif hasattr(model, "predict_proba"):
             scores = np.asarray(model.predict_proba(X_holdout), dtype=float)
-            index = {json.dumps(_plain(c)): i for i, c in enumerate(classes)}
-            labels = np.array([index.get(json.dumps(_plain(v)), -1) for v in y_holdout])
+            index = {_key(_plain(c)): i for i, c in enumerate(classes)}
+            labels = np.array([index.get(_key(_plain(v)), -1) for v in y_holdout], dtype=int)
             performance = fit_cbpe(scores, labels, threshold=threshold)
     return MonitorReference(
         task,
@@ -81,16 +100,24 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-@lru_cache(maxsize=4)
-def monitor_reference(home: Path, version_id: int) -> MonitorReference:
-    """The served version's references, learned once per process (its data never changes)."""
-    from core.serving.scoring import load_served_model
+@lru_cache(maxsize=1)  # one version's rows: a deployment's windows are computed together
+def version_data(home: Path, version_id: int) -> TrainingData:
+    """The rows a served version was trained and evaluated on, read once for
+    both per-feature drift and these references."""
     from core.train.registry import model_version_by_id
     from core.train.tracking import get_run
     from core.train.training import run_data
 
+    return run_data(home, get_run(home, model_version_by_id(home, version_id).run_id))
+
+
+@lru_cache(maxsize=4)
+def monitor_reference(home: Path, version_id: int) -> MonitorReference:
+    """The served version's references, learned once per process (its data never changes)."""
+    from core.serving.scoring import load_served_model
+
     served = load_served_model(home, version_id, engine="sklearn")
-    data = run_data(home, get_run(home, model_version_by_id(home, version_id).run_id))
+    data = version_data(home, version_id)
     return build_reference(
         task=served.task,
         classes=tuple(served.classes),
