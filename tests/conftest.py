@@ -11,31 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests import waiting
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _wait_until(condition, *, timeout=30.0, every=0.1, ignoring=(), message=None):
-    """Poll ``condition`` until it returns something truthy and return that; fail after
-    ``timeout`` seconds with ``message`` (a text, or a callable that explains what was seen).
-    Exceptions of the ``ignoring`` types count as "not yet" (a server still starting)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = condition()
-        except ignoring:
-            found = None
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            detail = message() if callable(message) else message
-            raise AssertionError(detail or f"not met within {timeout:g} s: {condition}")
-        time.sleep(every)
 
 
 @pytest.fixture(scope="session")
 def wait_until():
-    """The one bounded polling helper (see ``_wait_until``)."""
-    return _wait_until
+    """The one bounded polling helper (see tests/waiting.py)."""
+    return waiting.wait_until
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
+from tests.waiting import wait_until
+
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "docs" / "images"
@@ -109,14 +111,19 @@ def _answers(url: str) -> bool:
 
 
 def _wait_until_answering(process: subprocess.Popen, studio: Studio) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def answering() -> bool:
         if process.poll() is not None:
             pytest.fail(f"The studio exited with {process.returncode}:\n{studio.log_tail()}")
-        if _answers(studio.url):
-            return
-        time.sleep(0.25)
-    pytest.fail(f"The studio did not answer within {START_TIMEOUT_S:.0f} s:\n{studio.log_tail()}")
+        return _answers(studio.url)
+
+    wait_until(
+        answering,
+        timeout=START_TIMEOUT_S,
+        every=0.25,
+        message=lambda: (
+            f"The studio did not answer within {START_TIMEOUT_S:.0f} s:\n{studio.log_tail()}"
+        ),
+    )
 
 
 @pytest.fixture
@@ -181,15 +188,17 @@ def _terminate(pid: int, *, group: bool) -> None:
         kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         try:
             kill(pid, 0)
         except ProcessLookupError:
-            return
-        if not group and _is_zombie(pid):
-            return
-        time.sleep(0.1)
+            return True
+        return not group and _is_zombie(pid)
+
+    with suppress(AssertionError):
+        wait_until(gone, timeout=STOP_TIMEOUT_S)
+        return
     with suppress(ProcessLookupError):
         kill(pid, signal.SIGKILL)
 
