@@ -70,13 +70,33 @@ def _import_frame(home: Path, frame: pd.DataFrame, *, name: str) -> int:
     return import_dataset(home, path=path, name=name).version.id
 
 
-def _train(home: Path, version_id: int, *, target: str, models: tuple[str, ...], folds: int):
-    """Train ``models`` on one dataset version with ``folds``-fold validation: the outcome."""
+@pytest.fixture(scope="session")
+def import_frame():
+    """import_frame(home, frame, name=...): ``frame`` imported as dataset ``name`` (through
+    <home>/../<name>.csv); the new version's id."""
+    return _import_frame
+
+
+def _train(
+    home: Path,
+    version_id: int,
+    *,
+    target: str,
+    models: tuple[str, ...],
+    folds: int,
+    params: dict | None = None,
+):
+    """Train ``models`` on one dataset version with ``folds``-fold validation (and ``params``
+    over the defaults): the outcome."""
     from core.train.plan import ValidationPlan
     from core.train.training import TrainRequest, train
 
     request = TrainRequest(
-        version_id=version_id, target=target, models=models, plan=ValidationPlan(folds=folds)
+        version_id=version_id,
+        target=target,
+        models=models,
+        plan=ValidationPlan(folds=folds),
+        params=params,
     )
     return train(home, request)
 
@@ -84,7 +104,8 @@ def _train(home: Path, version_id: int, *, target: str, models: tuple[str, ...],
 @pytest.fixture(scope="session")
 def train_frame():
     """Import a frame and train on it: train_frame(home, frame, name=..., target=...,
-    models=..., folds=...) is the TrainOutcome on dataset ``name`` (from <home>/../<name>.csv)."""
+    models=..., folds=..., params=...) is the TrainOutcome on dataset ``name`` (from
+    <home>/../<name>.csv)."""
 
     def run(
         home: Path,
@@ -94,9 +115,10 @@ def train_frame():
         target: str,
         models: tuple[str, ...] = ("logistic_regression",),
         folds: int = 2,
+        params: dict | None = None,
     ):
         version_id = _import_frame(home, frame, name=name)
-        return _train(home, version_id, target=target, models=models, folds=folds)
+        return _train(home, version_id, target=target, models=models, folds=folds, params=params)
 
     return run
 

@@ -17,26 +17,15 @@ from core import store
 from core.monitor import alerts
 from core.store import connect, deployments
 from core.train.registry import register_run
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
-MINUTES = 20  # of logged traffic before the tests start: four whole drift windows
-ERRORS_FROM = 16  # the last minutes refuse a quarter of the requests
+from tests.pages.apptest import ENTRYPOINT, no_errors, open_page, table_with
 
 
 def monitor_page() -> AppTest:
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=90)
-    at.run()
-    at.switch_page("../pages/monitor.py").run()
-    return at
+    return open_page("monitor")
 
 
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    return next(table.value for table in at.dataframe if column in table.value.columns)
+MINUTES = 20  # of logged traffic before the tests start: four whole drift windows
+ERRORS_FROM = 16  # the last minutes refuse a quarter of the requests
 
 
 def _request(

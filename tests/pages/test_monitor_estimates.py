@@ -11,16 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app import state
 from core import store
 from core.serving.scoring import load_served_model
 from core.store import connect, deployments
 from core.train.registry import register_run
+from tests.pages.apptest import open_page
 
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
 MINUTES = 20
 
 
@@ -57,9 +55,7 @@ def test_before_labels_tab_draws_estimates_joint_drift_and_quality(
     estimated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MLOPS_STUDIO_HOME", str(estimated))
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=180)
-    at.run()
-    at.switch_page("../pages/monitor.py").run()
+    at = open_page("monitor", timeout=180)
     at.session_state[state.MONITOR_LIVE_TAB] = "Before labels"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
