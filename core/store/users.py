@@ -63,7 +63,7 @@ class Session:
 
 
 def _user(row: dict[str, Any]) -> User:
-    return User(**{name: row[name] for name in User.__dataclass_fields__})
+    return _rows.record(User, row)
 
 
 def has_users(db: Database) -> bool:
@@ -151,7 +151,7 @@ _TOKEN_SELECT = (
 
 
 def _token(row: dict[str, Any]) -> AccessToken:
-    return AccessToken(**{name: row[name] for name in AccessToken.__dataclass_fields__})
+    return _rows.record(AccessToken, row)
 
 
 def add_token(
@@ -214,7 +214,7 @@ def session_by_hash(db: Database, session_hash: str) -> Session | None:
     row = _rows.first(db.query("SELECT * FROM sessions WHERE session_hash = ?", [session_hash]))
     if row is None:
         return None
-    return Session(**{name: row[name] for name in Session.__dataclass_fields__})
+    return _rows.record(Session, row)
 
 
 def end_session(db: Database, session_id: int) -> None:
