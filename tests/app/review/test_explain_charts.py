@@ -14,6 +14,7 @@ import pytest
 from app.review import explain_charts as charts
 from core.review.explain import Explanation
 from core.review.explain.inspection import PartialDependence
+from tests.app import figure_text
 
 EVIL = "<img src=x onerror=alert(2)>"
 EVIL_LEVEL = "<script>alert('level')</script>"
@@ -90,16 +91,6 @@ def _figures(explanation: Explanation, pdp: PartialDependence) -> dict[str, go.F
     }
 
 
-def _strings(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in _strings(item)]
-    if isinstance(value, list):
-        return [text for item in value for text in _strings(item)]
-    return []
-
-
 def test_every_figure_builds_and_serialises(
     explanation: Explanation, pdp: PartialDependence
 ) -> None:
@@ -111,7 +102,7 @@ def test_every_figure_builds_and_serialises(
 
 def test_user_text_appears_only_escaped(explanation: Explanation, pdp: PartialDependence) -> None:
     for name, figure in _figures(explanation, pdp).items():
-        strings = _strings(json.loads(figure.to_json()))
+        strings = list(figure_text.strings(json.loads(figure.to_json())))
         for text in strings:
             for tag in ("<img", "<script", "<i>", "<yes>", "<auc>"):
                 assert tag not in text, f"{name}: raw {tag!r} in {text!r}"
