@@ -176,6 +176,24 @@ def add_deployment():
     return _add_deployment
 
 
+@pytest.fixture(scope="session")
+def deploy_frame():
+    """deploy_frame(home, frame, name=..., target=...): a logistic regression trained on
+    ``frame``, registered as ``name`` and given a running deployment row with no process
+    behind it; (the model version, the deployment id)."""
+    from core import store
+    from core.train.registry import register_run
+
+    def deploy(home: Path, frame: pd.DataFrame, *, name: str, target: str):
+        version_id = _import_frame(home, frame, name=name)
+        outcome = _train(home, version_id, target=target, models=("logistic_regression",), folds=2)
+        version = register_run(home, outcome.best.id, name=name, onnx=False)
+        running = _add_deployment(home, version.id, status="running", started_at=store.now())
+        return version, running
+
+    return deploy
+
+
 @pytest.fixture
 def served(tmp_path, loans_studio):
     """(home, deployment id, champion version id): loans v1 is champion of a stopped

@@ -3,13 +3,13 @@ real two-process Dask LocalCluster, its workers and a job that ran there."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs.compute import Placement
+from core.serving.deployments import free_port
 from core.store import connect, jobs
 from tests.pages.apptest import no_errors, open_page, table_with
 
@@ -38,9 +38,7 @@ def test_without_a_cluster_it_says_work_runs_here_and_how_to_start_one(
 def test_an_unreachable_scheduler_is_shown_as_such(
     studio_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
     monkeypatch.setenv("MLOPS_STUDIO_DASK_CONNECT_TIMEOUT", "2")
     at = compute_page()

@@ -13,25 +13,21 @@ import pandas as pd
 import pytest
 
 from app import state
-from core import store
 from core.serving.scoring import load_served_model
 from core.store import connect, deployments
-from core.train.registry import register_run
 from tests.pages.apptest import open_page
 
 MINUTES = 20
 
 
 @pytest.fixture(scope="module")
-def estimated(tmp_path_factory: pytest.TempPathFactory, train_frame, add_deployment) -> Path:
+def estimated(tmp_path_factory: pytest.TempPathFactory, deploy_frame) -> Path:
     """20 minutes of logged traffic with class probabilities, shifted halfway, half labelled."""
     home = tmp_path_factory.mktemp("monitor_estimates") / "studio"
     rng = np.random.default_rng(6)
     frame = pd.DataFrame({"x": rng.normal(size=300), "region": rng.choice(["north", "south"], 300)})
     frame["y"] = (frame["x"] + rng.normal(scale=0.5, size=300) > 0).astype(int)
-    outcome = train_frame(home, frame, name="est", target="y")
-    version = register_run(home, outcome.best.id, name="est", onnx=False)
-    deployment_id = add_deployment(home, version.id, status="running", started_at=store.now())
+    version, deployment_id = deploy_frame(home, frame, name="est", target="y")
     model = load_served_model(home, version.id, engine="sklearn")
     count = MINUTES * 30
     start = time.time() - MINUTES * 60
