@@ -39,12 +39,6 @@ def small_home(studio_home: Path, small_frame: pd.DataFrame, import_frame) -> Pa
     return studio_home
 
 
-def test_empty_studio_points_to_explore(studio_home: Path) -> None:
-    at = prepare_page()
-    no_errors(at)
-    assert any("No datasets yet" in info.value for info in at.info)
-
-
 def test_a_step_shows_its_effect_at_once(small_home: Path) -> None:
     at = prepare_page()
     add_step(at, "Drop duplicate rows")

@@ -37,12 +37,6 @@ def loans_home(studio_home: Path, import_frame) -> Path:
     return studio_home
 
 
-def test_empty_studio_points_to_explore(studio_home: Path) -> None:
-    at = train_page()
-    no_errors(at)
-    assert any("No datasets yet" in info.value for info in at.info)
-
-
 def test_form_detects_the_task_and_suggests_the_target(loans_home: Path) -> None:
     at = train_page()
     no_errors(at)
