@@ -108,11 +108,6 @@ def set_role(db: Database, user_id: int, role: str) -> None:
         db.execute("UPDATE users SET role = ? WHERE id = ?", [role, user_id])
 
 
-def set_password_hash(db: Database, user_id: int, password_hash: str) -> None:
-    with writing(db):
-        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
-
-
 def remove_user(db: Database, user_id: int) -> None:
     """Delete the account with its tokens and sessions (the audit trail keeps its name)."""
     with writing(db):
