@@ -1,4 +1,4 @@
-"""sqlite-utils comes in without pandas or NumPy (core/store/_sqlite_utils.py), in a fresh process."""
+"""sqlite-utils comes in without pandas or NumPy (core/store/_sqlite_utils.py): a fresh process."""
 
 import subprocess
 import sys
@@ -16,4 +16,3 @@ def test_importing_the_store_loads_neither_pandas_nor_numpy() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
     )
     assert found.stdout.strip() == "[]", found.stderr
-
