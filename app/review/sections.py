@@ -334,10 +334,9 @@ def trade_off(version: ModelVersion, review: VersionReview, constraint: str) -> 
         return
     if len(candidates) < 2:
         return
-    rows = [candidate.to_dict() for candidate in candidates]
     disparity = CONSTRAINT_DISPARITY[constraint]
     figure = trade_off_figure(
-        rows,
+        candidates,
         metric_label=words.metric(metric),
         disparity_label=words.metric(disparity),
     )
