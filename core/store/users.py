@@ -104,8 +104,7 @@ def count_with_role(db: Database, role: str) -> int:
 
 
 def set_role(db: Database, user_id: int, role: str) -> None:
-    with writing(db):
-        db.execute("UPDATE users SET role = ? WHERE id = ?", [role, user_id])
+    _rows.update(db, "users", user_id, {"role": role}, known={"role"})
 
 
 def remove_user(db: Database, user_id: int) -> None:
@@ -131,10 +130,8 @@ def record_failed_sign_in(db: Database, user_id: int, *, limit: int, locked_unti
 
 
 def clear_failed_sign_ins(db: Database, user_id: int) -> None:
-    with writing(db):
-        db.execute(
-            "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = ?", [user_id]
-        )
+    fields = {"failed_sign_ins": 0, "locked_until": None}
+    _rows.update(db, "users", user_id, fields, known=fields)
 
 
 # -- personal access tokens ----------------------------------------------------------------------
@@ -186,10 +183,8 @@ def revoke_token(db: Database, token_id: int) -> None:
 
 
 def token_used(db: Database, token_id: int) -> None:
-    with writing(db):
-        db.execute(
-            "UPDATE access_tokens SET last_used_at = ? WHERE id = ?", [_rows.now(), token_id]
-        )
+    fields = {"last_used_at": _rows.now()}
+    _rows.update(db, "access_tokens", token_id, fields, known=fields)
 
 
 # -- sessions ------------------------------------------------------------------------------------
