@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from streamlit.testing.v1 import AppTest
@@ -11,10 +12,18 @@ ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
 
 
-def open_page(name: str, *, timeout: float = 90, query: dict[str, str] | None = None) -> AppTest:
-    """The studio opened as a browser opens it (with ``query`` in the address), then on
-    pages/``name``.py."""
+def open_page(
+    name: str,
+    *,
+    timeout: float = 90,
+    query: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> AppTest:
+    """The studio opened as a browser opens it (with ``query`` in the address and ``settings``
+    in the session before the first run draws any picker), then on pages/``name``.py."""
     at = AppTest.from_file(ENTRYPOINT, default_timeout=timeout)
+    for key, value in (settings or {}).items():
+        at.session_state[key] = value
     for key, value in (query or {}).items():
         at.query_params[key] = value
     at.run()
@@ -34,13 +43,3 @@ def table_with(at: AppTest, column: str) -> pd.DataFrame:
 def texts(at: AppTest, kind: str) -> str:
     """The text of every ``kind`` element, with Markdown escapes removed."""
     return " ".join(element.value for element in at.get(kind)).replace("\\", "")
-
-
-def imported(home: Path, frame: pd.DataFrame, folder: Path, name: str) -> Path:
-    """``home`` with ``frame`` imported as the dataset ``name`` (through a CSV in ``folder``)."""
-    from core.data.datasets import import_dataset
-
-    path = folder / f"{name}.csv"
-    frame.to_csv(path, index=False)
-    import_dataset(home, path=path, name=name)
-    return home
