@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -23,8 +23,12 @@ from core.jobs.pool import job_state, slots_problem
 from core.jobs.runner import list_recent_jobs
 from core.monitor import alerts
 from core.store.datasets import DatasetVersion
+from core.store.deployments import Deployment
 from core.store.jobs import Job
 from core.store.models import ModelVersion
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 JOB_REFRESH_SECONDS = 1.0
 SIDEBAR_ALERTS = 3
@@ -403,3 +407,35 @@ def metric_rows(figures: list[tuple[str, str]]) -> None:
         row = figures[start : start + METRICS_PER_ROW]
         for cell, (name, value) in zip(st.columns(METRICS_PER_ROW), row, strict=False):
             cell.metric(name, value)
+
+
+def records_table(
+    rows: pd.DataFrame | list[dict[str, Any]], *, key: str | None = None, **options: Any
+) -> None:
+    """A read-only table the studio's way: no index, full width, "-" where a value is missing
+    (``options`` as st.dataframe takes them)."""
+    import pandas as pd  # not at import: the entrypoint's first paint needs no data library
+
+    shown = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    st.dataframe(shown, hide_index=True, width="stretch", placeholder="-", key=key, **options)
+
+
+def deployment_picker(
+    found: list[Deployment], *, key: str, follow: str | None = None
+) -> Deployment:
+    """Pick one of ``found``, newest first. Until one is picked under ``key``: the one picked
+    under ``follow`` (another page's choice), else the newest running, else the newest."""
+    by_id = {deployment.id: deployment for deployment in reversed(found)}
+    if st.session_state.get(key) not in by_id:
+        active = [number for number, deployment in by_id.items() if deployment.active]
+        picked = st.session_state.get(follow) if follow else None
+        st.session_state[key] = picked if picked in by_id else (active or list(by_id))[0]
+    chosen = st.selectbox(
+        "Deployment",
+        list(by_id),
+        # the widget keeps its choice as label text: a label that changed with the status or the
+        # version would lose the choice
+        format_func=lambda number: f"#{number} at {by_id[number].url}",
+        key=key,
+    )
+    return by_id[chosen]

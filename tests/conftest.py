@@ -11,31 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests import waiting
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _wait_until(condition, *, timeout=30.0, every=0.1, ignoring=(), message=None):
-    """Poll ``condition`` until it returns something truthy and return that; fail after
-    ``timeout`` seconds with ``message`` (a text, or a callable that explains what was seen).
-    Exceptions of the ``ignoring`` types count as "not yet" (a server still starting)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = condition()
-        except ignoring:
-            found = None
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            detail = message() if callable(message) else message
-            raise AssertionError(detail or f"not met within {timeout:g} s: {condition}")
-        time.sleep(every)
 
 
 @pytest.fixture(scope="session")
 def wait_until():
-    """The one bounded polling helper (see ``_wait_until``)."""
-    return _wait_until
+    """The one bounded polling helper (see tests/waiting.py)."""
+    return waiting.wait_until
 
 
 @pytest.fixture
@@ -86,13 +70,33 @@ def _import_frame(home: Path, frame: pd.DataFrame, *, name: str) -> int:
     return import_dataset(home, path=path, name=name).version.id
 
 
-def _train(home: Path, version_id: int, *, target: str, models: tuple[str, ...], folds: int):
-    """Train ``models`` on one dataset version with ``folds``-fold validation: the outcome."""
+@pytest.fixture(scope="session")
+def import_frame():
+    """import_frame(home, frame, name=...): ``frame`` imported as dataset ``name`` (through
+    <home>/../<name>.csv); the new version's id."""
+    return _import_frame
+
+
+def _train(
+    home: Path,
+    version_id: int,
+    *,
+    target: str,
+    models: tuple[str, ...],
+    folds: int,
+    params: dict | None = None,
+):
+    """Train ``models`` on one dataset version with ``folds``-fold validation (and ``params``
+    over the defaults): the outcome."""
     from core.train.plan import ValidationPlan
     from core.train.training import TrainRequest, train
 
     request = TrainRequest(
-        version_id=version_id, target=target, models=models, plan=ValidationPlan(folds=folds)
+        version_id=version_id,
+        target=target,
+        models=models,
+        plan=ValidationPlan(folds=folds),
+        params=params,
     )
     return train(home, request)
 
@@ -100,7 +104,8 @@ def _train(home: Path, version_id: int, *, target: str, models: tuple[str, ...],
 @pytest.fixture(scope="session")
 def train_frame():
     """Import a frame and train on it: train_frame(home, frame, name=..., target=...,
-    models=..., folds=...) is the TrainOutcome on dataset ``name`` (from <home>/../<name>.csv)."""
+    models=..., folds=..., params=...) is the TrainOutcome on dataset ``name`` (from
+    <home>/../<name>.csv)."""
 
     def run(
         home: Path,
@@ -110,9 +115,10 @@ def train_frame():
         target: str,
         models: tuple[str, ...] = ("logistic_regression",),
         folds: int = 2,
+        params: dict | None = None,
     ):
         version_id = _import_frame(home, frame, name=name)
-        return _train(home, version_id, target=target, models=models, folds=folds)
+        return _train(home, version_id, target=target, models=models, folds=folds, params=params)
 
     return run
 
@@ -168,6 +174,24 @@ def add_deployment():
     """Insert a deployment row that no server answers for: add_deployment(home, model
     version id, status=..., ...) is its id."""
     return _add_deployment
+
+
+@pytest.fixture(scope="session")
+def deploy_frame():
+    """deploy_frame(home, frame, name=..., target=...): a logistic regression trained on
+    ``frame``, registered as ``name`` and given a running deployment row with no process
+    behind it; (the model version, the deployment id)."""
+    from core import store
+    from core.train.registry import register_run
+
+    def deploy(home: Path, frame: pd.DataFrame, *, name: str, target: str):
+        version_id = _import_frame(home, frame, name=name)
+        outcome = _train(home, version_id, target=target, models=("logistic_regression",), folds=2)
+        version = register_run(home, outcome.best.id, name=name, onnx=False)
+        running = _add_deployment(home, version.id, status="running", started_at=store.now())
+        return version, running
+
+    return deploy
 
 
 @pytest.fixture

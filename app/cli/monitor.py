@@ -357,7 +357,8 @@ def _drift_text(payload: dict[str, Any]) -> str:
         ],
     )
     lines += [
-        f"{name[:24]:<24} missing from the current data" for name in payload["missing_columns"]
+        f"{DRIFT_COLUMNS[0].pad(name)} missing from the current data"
+        for name in payload["missing_columns"]
     ]
     lines += [f"Note: {note}" for note in payload["notes"]]
     lines += [f"  {c['column']}: {c['note']}" for c in columns if c["note"]]

@@ -9,8 +9,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import cache, state
-from app.components import home, job_progress, live_picker, uploaded_bytes, version_labels
+from app import cache, components, state
+from app.components import (
+    home,
+    job_progress,
+    live_picker,
+    records_table,
+    uploaded_bytes,
+    version_labels,
+)
 from app.deploy.hardening import hardening, new_settings
 from app.navigation import page
 from app.people.permits import guarded
@@ -242,13 +249,7 @@ def startup_stage(deployment: Deployment, answer: dict[str, Any] | None) -> tupl
 @st.fragment(run_every=LIVE_REFRESH_SECONDS)
 def deployments_table() -> None:
     found = deployments.list_deployments(home())
-    st.dataframe(
-        listing_frame(found),
-        hide_index=True,
-        width="stretch",
-        key=state.DEPLOY_TABLE,
-        placeholder="-",
-    )
+    records_table(listing_frame(found), key=state.DEPLOY_TABLE)
 
 
 def listing_frame(found: list[Deployment]) -> pd.DataFrame:
@@ -269,19 +270,7 @@ def listing_frame(found: list[Deployment]) -> pd.DataFrame:
 
 
 def deployment_picker(found: list[Deployment]) -> Deployment:
-    by_id = {deployment.id: deployment for deployment in reversed(found)}
-    if st.session_state.get(state.DEPLOY_PICKED) not in by_id:
-        active = [key for key, deployment in by_id.items() if deployment.active]
-        st.session_state[state.DEPLOY_PICKED] = (active or list(by_id))[0]
-    chosen = st.selectbox(
-        "Deployment",
-        list(by_id),
-        # the widget keeps its choice as label text: a label that changed with the status or the
-        # version would lose the choice
-        format_func=lambda key: f"#{key} at {by_id[key].url}",
-        key=state.DEPLOY_PICKED,
-    )
-    return by_id[chosen]
+    return components.deployment_picker(found, key=state.DEPLOY_PICKED)
 
 
 @st.fragment(run_every=LIVE_REFRESH_SECONDS)
@@ -486,13 +475,7 @@ def scored_file(job: Job) -> None:
     )
     for note in result.get("notes", []):
         st.info(md(note))
-    st.dataframe(
-        as_text(frame.head(PREVIEW_ROWS)),
-        hide_index=True,
-        width="stretch",
-        key="deploy.scored",
-        placeholder="-",
-    )
+    records_table(as_text(frame.head(PREVIEW_ROWS)), key="deploy.scored")
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(result["file_name"]).stem)
     left, right = st.columns(2)
     left.download_button(
@@ -528,9 +511,7 @@ def service_log(deployment_id: int) -> None:
         st.caption("No predictions logged yet.")
         return
     frame = predictions_frame(rows)
-    st.dataframe(
-        frame, hide_index=True, width="stretch", key=state.DEPLOY_PREDICTIONS, placeholder="-"
-    )
+    records_table(frame, key=state.DEPLOY_PREDICTIONS)
 
 
 def predictions_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from app.components import home
+from app.components import home, records_table
 from app.experiments.sections import alias_input, offer_file, show_error
 from app.people.permits import guarded
 from app.text import md
@@ -25,13 +25,7 @@ def section() -> None:
     if not versions:
         st.info("No registered models yet. Pick a finished run on the Runs tab and register it.")
         return
-    st.dataframe(
-        registry_frame(versions),
-        hide_index=True,
-        width="stretch",
-        column_config=REGISTRY_CONFIG,
-        placeholder="-",
-    )
+    records_table(registry_frame(versions), column_config=REGISTRY_CONFIG)
     by_id = {version.id: version for version in versions}
     chosen = st.selectbox(
         "Model version",

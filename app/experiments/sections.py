@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import cache, state
 from app.charts.display import show
-from app.components import home
+from app.components import home, records_table
 from app.people.permits import guarded
 from app.text import md
 from core import words
@@ -135,13 +135,7 @@ def runs_table(shown: pd.DataFrame, total: int) -> None:
     archived = int(shown["archived"].sum())
     note = f", {archived:,} archived" if archived else ""
     st.caption(f"{len(shown):,} of {total:,} runs{note}. Click a column header to sort.")
-    st.dataframe(
-        shown[SHOWN_COLUMNS],
-        hide_index=True,
-        column_config=TABLE_CONFIG,
-        width="stretch",
-        placeholder="-",
-    )
+    records_table(shown[SHOWN_COLUMNS], column_config=TABLE_CONFIG)
 
 
 def pick_runs(listing: pd.DataFrame, shown: pd.DataFrame) -> list[int]:
@@ -202,24 +196,12 @@ def run_detail(run_id: int) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Metrics** (cross-validation mean ± std, and the holdout)")
-        st.dataframe(
-            metrics_frame(run),
-            hide_index=True,
-            width="stretch",
-            column_config=METRICS_CONFIG,
-            placeholder="-",
-        )
+        records_table(metrics_frame(run), column_config=METRICS_CONFIG)
         st.markdown("**Parameters**")
         _params(run)
     with right:
         st.markdown("**Provenance**")
-        st.dataframe(
-            provenance_frame(run),
-            hide_index=True,
-            width="stretch",
-            height="content",
-            placeholder="-",
-        )
+        records_table(provenance_frame(run), height="content")
     _timings(run)
     evaluation_plots(run, detail.evaluation)
     search_charts(run, detail)
@@ -264,7 +246,7 @@ def _params(run: Run) -> None:
         {"parameter": words.param(name), "value": words.value(value)}
         for name, value in sorted(run.params.items())
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder="-")
+    records_table(rows)
 
 
 def provenance_frame(run: Run) -> pd.DataFrame:

@@ -8,12 +8,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from app import cache, state
 from app.charts.display import show
-from app.components import fold, home, job_progress, live_picker, tab_panel, version_labels
+from app.components import (
+    fold,
+    home,
+    job_progress,
+    live_picker,
+    records_table,
+    tab_panel,
+    version_labels,
+)
 from app.monitor import retrain_charts as charts
 from app.monitor.sections import served_task
 from app.navigation import page
@@ -212,13 +219,7 @@ def retrain_table(found: list[RetrainRun]) -> None:
         }
         for retrain in found
     ]
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        width="stretch",
-        key=state.RETRAIN_TABLE,
-        placeholder="-",
-    )
+    records_table(rows, key=state.RETRAIN_TABLE)
 
 
 def _triggers(retrain: RetrainRun) -> str:

@@ -8,9 +8,9 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app import cache, state
+from app import cache, components, state
 from app.charts.display import show
-from app.components import home, metric_rows, tab_panel
+from app.components import home, metric_rows, records_table, tab_panel
 from app.monitor import charts, estimate_sections
 from app.navigation import page
 from app.people.permits import guarded
@@ -104,22 +104,10 @@ def flash() -> None:
 
 
 def deployment_picker(found: list[Deployment]) -> Deployment:
-    by_id = {deployment.id: deployment for deployment in reversed(found)}
-    if st.session_state.get(state.MONITOR_DEPLOYMENT) not in by_id:
-        # follow the Deploy page's choice, else the newest running service
-        active = [key for key, deployment in by_id.items() if deployment.active]
-        picked = st.session_state.get(state.DEPLOY_PICKED)
-        st.session_state[state.MONITOR_DEPLOYMENT] = (
-            picked if picked in by_id else (active or list(by_id))[0]
-        )
-    chosen = st.selectbox(
-        "Deployment",
-        list(by_id),
-        # a label that changed with the status or the version would lose the choice
-        format_func=lambda key: f"#{key} at {by_id[key].url}",
-        key=state.MONITOR_DEPLOYMENT,
+    # follow the Deploy page's choice, else the newest running service
+    return components.deployment_picker(
+        found, key=state.MONITOR_DEPLOYMENT, follow=state.DEPLOY_PICKED
     )
-    return by_id[chosen]
 
 
 def header(deployment: Deployment) -> None:
@@ -305,14 +293,7 @@ def drift(deployment: Deployment, history: DriftHistory, *, span: tuple[float, f
     latest = history.windows[-1]
     newest = f"{clock(latest.start, '%Y-%m-%d %H:%M')}–{clock(latest.end, '%H:%M')} UTC"
     st.markdown(f"**Features ranked by drift** in the newest window ({newest})")
-    st.dataframe(
-        drift_frame(ranks),
-        hide_index=True,
-        width="stretch",
-        key=state.MONITOR_DRIFT_TABLE,
-        column_config=DRIFT_COLUMNS,
-        placeholder="-",
-    )
+    records_table(drift_frame(ranks), key=state.MONITOR_DRIFT_TABLE, column_config=DRIFT_COLUMNS)
     if note:
         st.caption(note)
 
@@ -409,13 +390,7 @@ def alert_log(deployment: Deployment) -> None:
         }
         for alert in found
     ]
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        width="stretch",
-        key=state.MONITOR_ALERT_LOG,
-        placeholder="-",
-    )
+    records_table(rows, key=state.MONITOR_ALERT_LOG)
 
 
 def rules(deployment: Deployment) -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from app.components import column_choice
+from app.components import column_choice, records_table
 from app.text import md
 from core import words
 from core.data.schema import ColumnSchema
@@ -87,11 +87,8 @@ def feature_editor(recipe: Recipe, schema: list[ColumnSchema]) -> Recipe | None:
     spec = recipe.features
     assert spec is not None, "with_defaults() gives every recipe shown here a feature spec"
     lines = [line.partition(": ") for line in describe_feature_spec(spec)]
-    st.dataframe(
-        pd.DataFrame({"column": [c for c, _, _ in lines], "transforms": [t for _, _, t in lines]}),
-        hide_index=True,
-        width="stretch",
-        placeholder="-",
+    records_table(
+        pd.DataFrame({"column": [c for c, _, _ in lines], "transforms": [t for _, _, t in lines]})
     )
     return _column_options(recipe, schema)
 

@@ -33,13 +33,10 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def _points(source: Explanation | ExplanationPoints | Mapping[str, Any]) -> ExplanationPoints:
-    """The rows to draw, from an Explanation, its points or the dict ``to_dict`` gives."""
-    if isinstance(source, ExplanationPoints):
-        return source
-    if isinstance(source, Mapping):
-        return ExplanationPoints.from_dict(source)
-    return source.points()
+def _points(source: Explanation | ExplanationPoints) -> ExplanationPoints:
+    """The rows to draw, from an Explanation or its points (a stored one is read back with
+    ExplanationPoints.from_dict where it is loaded, not here)."""
+    return source if isinstance(source, ExplanationPoints) else source.points()
 
 
 def _category_axis(labels: Sequence[Any]) -> dict[str, Any]:
@@ -57,16 +54,15 @@ def _subtitle(output: Any) -> str:
 # -- global importance -----------------------------------------------------------------------
 
 
-def _importance_pairs(source: Any) -> list[tuple[str, float]]:
-    if isinstance(source, Mapping):
-        source = source.get("importance") or []
-    elif isinstance(source, Explanation):
-        source = source.mean_abs()
-    pairs = [(str(item[0]), _number(item[1])) for item in source]
+def _importance_pairs(source: Explanation | Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    found = source.mean_abs() if isinstance(source, Explanation) else source
+    pairs = [(str(name), _number(value)) for name, value in found]
     return sorted(pairs, key=lambda pair: -pair[1] if math.isfinite(pair[1]) else math.inf)
 
 
-def importance_bar_figure(source: Any, *, top: int = TOP) -> go.Figure:
+def importance_bar_figure(
+    source: Explanation | Sequence[tuple[str, float]], *, top: int = TOP
+) -> go.Figure:
     """Mean |SHAP| per raw column, largest at the top; takes ``mean_abs()`` or an explanation."""
     title = "Global importance (mean |SHAP|)"
     pairs = _importance_pairs(source)[:top]
@@ -131,7 +127,7 @@ def _scaled(cells: list[Any]) -> np.ndarray:
 
 
 def beeswarm_figure(
-    source: Explanation | ExplanationPoints | Mapping[str, Any], *, top: int = TOP, seed: int = 0
+    source: Explanation | ExplanationPoints, *, top: int = TOP, seed: int = 0
 ) -> go.Figure:
     """Every row's SHAP value per column (top columns by mean |SHAP|), coloured by the
     column's value from low (blue) to high (red); text and missing values are grey."""
@@ -218,9 +214,7 @@ def _cell(cell: Any) -> str:
 # -- dependence ------------------------------------------------------------------------------
 
 
-def dependence_figure(
-    source: Explanation | ExplanationPoints | Mapping[str, Any], feature: str
-) -> go.Figure:
+def dependence_figure(source: Explanation | ExplanationPoints, feature: str) -> go.Figure:
     """One column's SHAP value against its value, one point per explained row."""
     points = _points(source)
     title = f"How {plain(feature)} moves the output"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -17,6 +18,9 @@ from core.review.fairness import (
     FairnessReport,
     GroupMetrics,
 )
+
+if TYPE_CHECKING:  # the trade-off draws candidates; mitigation itself loads only when run
+    from core.review.mitigation.measuring import Candidate
 
 LABEL_LIMIT = 28
 SMALL_COLOR = "#c3c7cc"
@@ -312,11 +316,11 @@ def _disparity_bars(
 
 
 def trade_off_figure(
-    candidates: list[dict], *, metric_label: str, disparity_label: str
+    candidates: Sequence[Candidate], *, metric_label: str, disparity_label: str
 ) -> go.Figure:
     """Performance against disparity, one labelled point per candidate; the original stands out."""
     title = "Performance vs disparity"
-    drawn = [c for c in candidates if _finite(c.get("performance")) and _finite(c.get("disparity"))]
+    drawn = [c for c in candidates if _finite(c.performance) and _finite(c.disparity)]
     if not drawn:
         return empty_figure(title)
     left_out = len(candidates) - len(drawn)
@@ -324,8 +328,8 @@ def trade_off_figure(
     if left_out:
         subtitle += f" · {left_out} without a value not shown"
     figure = base_figure(title, x=plain(disparity_label), y=plain(metric_label), subtitle=subtitle)
-    originals = [c for c in drawn if _is_original(c)]
-    others = [c for c in drawn if not _is_original(c)]
+    originals = [c for c in drawn if c.original]
+    others = [c for c in drawn if not c.original]
     if others:
         figure.add_trace(_points(others, metric_label, disparity_label, original=False))
     if originals:
@@ -334,29 +338,22 @@ def trade_off_figure(
     return figure
 
 
-def _is_original(candidate: dict) -> bool:
-    """``original`` when given (Candidate.to_dict), else no mitigation method (its __dict__)."""
-    if "original" in candidate:
-        return bool(candidate["original"])
-    return candidate.get("method") is None
-
-
 def _points(
-    candidates: list[dict], metric_label: str, disparity_label: str, *, original: bool
+    candidates: Sequence[Candidate], metric_label: str, disparity_label: str, *, original: bool
 ) -> go.Scatter:
     details = [
         [
-            plain(c.get("name", "")),
-            plain(words.mitigation(c["method"]) if c.get("method") else "original"),
-            plain(words.mitigation(c["constraint"]) if c.get("constraint") else "—"),
+            plain(c.name),
+            plain(words.mitigation(c.method) if c.method else "original"),
+            plain(words.mitigation(c.constraint) if c.constraint else "—"),
         ]
         for c in candidates
     ]
     return go.Scatter(
-        x=[c["disparity"] for c in candidates],
-        y=[c["performance"] for c in candidates],
+        x=[c.disparity for c in candidates],
+        y=[c.performance for c in candidates],
         mode="markers+text",
-        text=[short(c.get("name", ""), LABEL_LIMIT) for c in candidates],
+        text=[short(c.name, LABEL_LIMIT) for c in candidates],
         textposition="top center",
         name="original" if original else "mitigated",
         marker={
@@ -367,7 +364,7 @@ def _points(
             "symbol": (
                 "circle"
                 if original
-                else [METHOD_SYMBOLS.get(str(c.get("method")), "circle") for c in candidates]
+                else [METHOD_SYMBOLS.get(str(c.method), "circle") for c in candidates]
             ),
             "line": {"color": ACCENT, "width": 3} if original else {"color": "#333", "width": 1},
         },

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
 
 from app import cache, state
 from app.charts.display import show
-from app.components import home, job_progress, live_picker, version_labels
+from app.components import home, job_progress, live_picker, records_table, version_labels
 from app.navigation import page
 from app.people.permits import guarded
 from app.text import md
@@ -107,44 +107,7 @@ def review_settings(
             ],
             key=f"{state.REVIEW_SEGMENTS}.{version.id}",
         )
-        left, middle, right = st.columns(3)
-        minimum = left.number_input(
-            f"Minimum holdout {metric}",
-            value=float(base.min_metric or 0.0),
-            step=0.01,
-            key=f"{state.REVIEW_MIN_METRIC}.{version.id}",
-        )
-        gap = middle.number_input(
-            "Maximum train-vs-holdout gap",
-            value=float(base.max_overfit_gap or 0.0),
-            step=0.01,
-            key=f"{state.REVIEW_MAX_GAP}.{version.id}",
-        )
-        lift = right.number_input(
-            "Must beat the baseline by",
-            value=float(base.min_lift_over_baseline or 0.0),
-            step=0.01,
-            key=f"{state.REVIEW_MIN_LIFT}.{version.id}",
-        )
-        left, middle, right = st.columns(3)
-        tolerance = left.number_input(
-            "Tolerated loss vs champion",
-            value=float(base.champion_tolerance or 0.0),
-            step=0.005,
-            key=f"{state.REVIEW_TOLERANCE}.{version.id}",
-        )
-        calibration = middle.number_input(
-            "Maximum calibration error",
-            value=float(base.max_calibration_error or 0.0),
-            step=0.01,
-            key=f"{state.REVIEW_MAX_CALIBRATION}.{version.id}",
-        )
-        segment_bar = right.number_input(
-            f"Minimum {metric} on every segment",
-            value=float(base.min_segment_metric or 0.0),
-            step=0.01,
-            key=f"{state.REVIEW_MIN_SEGMENT}.{version.id}",
-        )
+        bars = _bars(base, metric, version.id)
         left, right = st.columns(2)
         strength = left.number_input(
             "Leakage: one column alone predicting the target at (0 switches off)",
@@ -165,20 +128,42 @@ def review_settings(
             format="%.3f",
             key=f"{state.REVIEW_TOO_GOOD}.{version.id}",
         )
+    calibration = bars.pop("max_calibration_error")
     # replace(): a setting the form does not show keeps the base's value, never a stale default
     config = replace(
         base,
-        min_metric=minimum,
-        max_overfit_gap=gap,
-        min_lift_over_baseline=lift,
-        champion_tolerance=tolerance,
+        **bars,
         max_calibration_error=calibration if base.max_calibration_error is not None else None,
         segment_columns=tuple(segments),
-        min_segment_metric=segment_bar,
         max_feature_strength=strength or None,
         too_good_score=too_good or None,
     )
     return config, list(sensitive)
+
+
+# the numeric bars, three to a row: (the GateConfig field it sets, label, step, widget key)
+BARS = (
+    ("min_metric", "Minimum holdout {metric}", 0.01, state.REVIEW_MIN_METRIC),
+    ("max_overfit_gap", "Maximum train-vs-holdout gap", 0.01, state.REVIEW_MAX_GAP),
+    ("min_lift_over_baseline", "Must beat the baseline by", 0.01, state.REVIEW_MIN_LIFT),
+    ("champion_tolerance", "Tolerated loss vs champion", 0.005, state.REVIEW_TOLERANCE),
+    ("max_calibration_error", "Maximum calibration error", 0.01, state.REVIEW_MAX_CALIBRATION),
+    ("min_segment_metric", "Minimum {metric} on every segment", 0.01, state.REVIEW_MIN_SEGMENT),
+)
+
+
+def _bars(base: GateConfig, metric: str, version_id: int) -> dict[str, Any]:
+    """The numeric bars as edited, by the GateConfig field each sets (None shown as 0)."""
+    edited: dict[str, Any] = {}
+    for row in (BARS[:3], BARS[3:]):
+        for column, (name, label, step, key) in zip(st.columns(3), row, strict=True):
+            edited[name] = column.number_input(
+                label.format(metric=metric),
+                value=float(getattr(base, name) or 0.0),
+                step=step,
+                key=f"{key}.{version_id}",
+            )
+    return edited
 
 
 def run_review(version: ModelVersion, config: GateConfig, sensitive: list[str]) -> None:
@@ -236,9 +221,7 @@ def errors(review: VersionReview) -> None:
         f"({review.holdout_rows:,} rows), weakest first; gap is against the whole holdout."
     )
     show(segment_gap_figure(review.segments[:15]), key="review.segments_chart")
-    st.dataframe(
-        frame, hide_index=True, width="stretch", placeholder="-", key=state.REVIEW_SEGMENT_TABLE
-    )
+    records_table(frame, key=state.REVIEW_SEGMENT_TABLE)
 
 
 def segments_frame(review: VersionReview, metric: str) -> pd.DataFrame:
@@ -351,10 +334,9 @@ def trade_off(version: ModelVersion, review: VersionReview, constraint: str) -> 
         return
     if len(candidates) < 2:
         return
-    rows = [candidate.to_dict() for candidate in candidates]
     disparity = CONSTRAINT_DISPARITY[constraint]
     figure = trade_off_figure(
-        rows,
+        candidates,
         metric_label=words.metric(metric),
         disparity_label=words.metric(disparity),
     )
@@ -545,13 +527,7 @@ def decision_history(version: ModelVersion) -> None:
         for review in reviews(home(), version)
     ]
     if rows:
-        st.dataframe(
-            pd.DataFrame(rows),
-            hide_index=True,
-            width="stretch",
-            key=state.REVIEW_HISTORY,
-            placeholder="-",
-        )
+        records_table(rows, key=state.REVIEW_HISTORY)
 
 
 def promote(version: ModelVersion) -> None:

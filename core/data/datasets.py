@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from core import artifacts
 from core.auth import Permission
 from core.auth.access import authorized_actor
-from core.store import audit, connect, datasets, writing
+from core.store import audit, connect, datasets, required, writing
 from core.store.datasets import DatasetSummary, DatasetVersion, NewDatasetVersion
 
 # pyarrow, ingest and schema inference are imported where a file is read or written: listing
@@ -231,9 +231,7 @@ def dataset_versions(home: Path, dataset_id: int) -> list[DatasetVersion]:
 def get_version(home: Path, version_id: int) -> DatasetVersion:
     with connect(home) as db:
         version = datasets.get_version(db, version_id)
-    if version is None:
-        raise DatasetError(UNKNOWN_DATASET.format(ref=f"version id {version_id}"))
-    return version
+    return required(version, DatasetError(UNKNOWN_DATASET.format(ref=f"version id {version_id}")))
 
 
 def find_version(home: Path, ref: str) -> DatasetVersion:

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.data.arrow_numbers import booleans, numbers, valid
+from core.data.duplicate_rows import duplicate_rows, text_codes
 from core.data.schema import ROLES, ColumnSchema, Role
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ FEW_DISTINCT_SHARE = 0.01
 IQR_FENCE = 1.5
 NUMBER_PATTERN = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 LABEL_ROLES: frozenset[str] = frozenset({"categorical", "boolean", "text", "id", "target"})
-# Above this many int64 key combinations the duplicate-row key is re-numbered to stay exact.
-KEY_LIMIT = 2**62
 BLOCK_ROWS = 2**20  # sums over a big column run block by block (no whole-column temporaries)
 
 UNKNOWN_TARGET = (
@@ -122,7 +121,7 @@ def profile_table(
     # a different value in every row rules out, and for a target's checks.
     unique = any(column.distinct == table.num_rows for column in columns)
     clean = table if unique and target is None else missing_as_null(table)
-    duplicates = _duplicate_rows(clean, columns=columns)
+    duplicates = duplicate_rows(clean, distinct=[column.distinct for column in columns])
     findings = check_quality(
         clean, schema=schema, target=target, column_stats=columns, duplicate_rows=duplicates
     )
@@ -154,7 +153,7 @@ def profile_columns(
 
 def count_duplicate_rows(table: pa.Table) -> int:
     """Rows that repeat an earlier row exactly (missing cells compare equal to each other)."""
-    return _duplicate_rows(missing_as_null(table), columns=())
+    return duplicate_rows(missing_as_null(table))
 
 
 def resolve_target(
@@ -467,22 +466,10 @@ def _value_counts(column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
 
 def _value_counts_by_text(column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
     """Fallback for nested types Arrow cannot hash: values are equal when their text is."""
-    codes, firsts = _text_codes(column)
+    codes, firsts = text_codes(column)
     known = codes >= 0
     counts = np.bincount(codes[known], minlength=len(firsts))
     return pa.array(firsts, column.type), pa.array(counts, pa.int64())
-
-
-def _text_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
-    """Each row's code by text form (-1 for missing) and the first value seen per code."""
-    import pandas as pd
-
-    values = column.to_pylist()
-    texts = pd.Series([None if value is None else repr(value) for value in values], dtype=object)
-    codes = pd.factorize(texts)[0].astype(np.int64, copy=False)
-    found, first_rows = np.unique(codes, return_index=True)
-    firsts = [values[row] for code, row in zip(found, first_rows, strict=True) if code >= 0]
-    return codes, firsts
 
 
 def _temporal_range(column: pa.ChunkedArray) -> dict[str, Any]:
@@ -517,48 +504,6 @@ def _top_values(
     else:
         picked = values[order].tolist()
     return tuple((_plain(value), int(counts[i])) for value, i in zip(picked, order, strict=True))
-
-
-def _duplicate_rows(table: pa.Table, *, columns: Sequence[ColumnProfile]) -> int:
-    """Exact count of rows equal to an earlier row, from per-column codes combined per row."""
-    rows = table.num_rows
-    if rows < 2 or table.num_columns == 0:
-        return 0
-    if any(column.distinct == rows for column in columns):
-        return 0  # a column with a different value in every row rules duplicates out
-    codes = (_row_codes(table.column(index)) for index in range(table.num_columns))
-    return rows - _distinct_keys(codes, rows=rows)
-
-
-def _row_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
-    """One integer per row, equal exactly when the values are (missing is one more value)."""
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    try:
-        encoded = pc.dictionary_encode(column, null_encoding="encode")
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
-        codes, firsts = _text_codes(column)
-        return np.where(codes < 0, len(firsts), codes), len(firsts) + 1
-    parts = [numbers(chunk.indices).astype(np.int64) for chunk in encoded.chunks]
-    return np.concatenate(parts), len(encoded.chunk(0).dictionary)
-
-
-def _distinct_keys(codes: Iterable[tuple[np.ndarray, int]], *, rows: int) -> int:
-    key = np.zeros(rows, np.int64)
-    size = 1
-    for column_codes, levels in codes:
-        if size * levels >= KEY_LIMIT:
-            key, size = _renumber(key)
-            if size == rows:
-                return rows  # every row already differs
-        key = key * levels + column_codes
-        size *= levels
-    return _renumber(key)[1]
-
-
-def _renumber(key: np.ndarray) -> tuple[np.ndarray, int]:
-    uniques, dense = np.unique(key, return_inverse=True)
-    return dense.astype(np.int64, copy=False), len(uniques)
 
 
 def _is_numeric(column_type: pa.DataType) -> bool:

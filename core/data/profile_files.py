@@ -14,12 +14,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.data.arrow_numbers import numbers, valid
+from core.data.duplicate_rows import duplicate_rows
 from core.data.file_stamp import FileStamp
 from core.data.profile import (
     BLOCK_ROWS,
     ColumnProfile,
     DatasetProfile,
-    _duplicate_rows,
     _is_text,
     _pct,
     _role_counts,
@@ -414,7 +414,7 @@ def _duplicates_among(path: Path, names: Sequence[str], positions: np.ndarray) -
         columns.append(pa.chunked_array([c for piece in pieces for c in piece.chunks]))
         _release_unused()
     table = missing_as_null(pa.Table.from_arrays(columns, names=list(names)))
-    return _duplicate_rows(table, columns=())
+    return duplicate_rows(table)
 
 
 def _release_unused() -> None:

@@ -11,7 +11,7 @@ from core.auth.access import authorized_actor
 from core.data.datasets import Lineage, get_version, load_frame, store_table
 from core.data.schema import ColumnSchema, infer_schema, schema_to_json
 from core.prep.recipe import Recipe, RecipeError, StepAccount, apply_cleaning, load_recipe_file
-from core.store import audit, connect, recipes
+from core.store import audit, connect, recipes, required
 from core.store.datasets import DatasetVersion
 from core.store.recipes import StoredRecipe
 
@@ -86,9 +86,8 @@ def list_recipes(home: Path) -> list[StoredRecipe]:
 def stored_recipe(home: Path, recipe_id: int) -> Recipe:
     with connect(home) as db:
         found = recipes.get(db, recipe_id)
-    if found is None:
-        raise RecipeError(UNKNOWN_RECIPE.format(ref=f"id {recipe_id}"))
-    return Recipe.loads(found.recipe_json)
+    unknown = RecipeError(UNKNOWN_RECIPE.format(ref=f"id {recipe_id}"))
+    return Recipe.loads(required(found, unknown).recipe_json)
 
 
 def find_recipe(home: Path, ref: str) -> Recipe:
@@ -99,9 +98,7 @@ def find_recipe(home: Path, ref: str) -> Recipe:
     name, _, number = ref.rpartition("@") if "@" in ref else (ref, "", "")
     with connect(home) as db:
         found = recipes.by_name(db, name, int(number) if number.isdigit() else None)
-    if found is None:
-        raise RecipeError(UNKNOWN_RECIPE.format(ref=ref))
-    return Recipe.loads(found.recipe_json)
+    return Recipe.loads(required(found, RecipeError(UNKNOWN_RECIPE.format(ref=ref))).recipe_json)
 
 
 def find_stored_recipe(home: Path, ref: str, *, actor: str = "studio") -> StoredRecipe:
@@ -116,9 +113,7 @@ def find_stored_recipe(home: Path, ref: str, *, actor: str = "studio") -> Stored
             found = recipes.get(db, int(ref))
         else:
             found = recipes.by_name(db, name, int(number) if number.isdigit() else None)
-    if found is None:
-        raise RecipeError(UNKNOWN_RECIPE.format(ref=ref))
-    return found
+    return required(found, RecipeError(UNKNOWN_RECIPE.format(ref=ref)))
 
 
 def check_features(recipe: Recipe, schema: list[ColumnSchema]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from core.auth import Permission
 from core.auth.access import authorized_actor
-from core.store import audit, connect, deployments, monitoring, retraining
+from core.store import audit, connect, deployments, monitoring, required, retraining
 from core.store.retraining import RetrainPolicy
 
 PROMOTE_MODES = ("review", "shadow", "auto")
@@ -150,9 +150,7 @@ def add_policy(
 def get_policy(home: Path, policy_id: int) -> RetrainPolicy:
     with connect(home) as db:
         policy = retraining.get_policy(db, policy_id)
-    if policy is None:
-        raise PolicyError(UNKNOWN_POLICY.format(id=policy_id))
-    return policy
+    return required(policy, PolicyError(UNKNOWN_POLICY.format(id=policy_id)))
 
 
 def policies_of(home: Path, deployment_id: int) -> list[RetrainPolicy]:

@@ -222,19 +222,10 @@ def _membership(
     the whole security review)."""
     if config.max_membership_advantage is None:
         return {}
-    from core.review.security import membership_inference
+    from core.review.security.membership import membership_on_split
 
     try:
-        found = membership_inference(
-            pipeline,
-            X_train=data.X_train,
-            y_train=data.y_train,
-            X_holdout=data.X_holdout,
-            y_holdout=data.y_holdout,
-            task=data.task,
-            bar=config.max_membership_advantage,
-            seed=data.seed,
-        )
+        found = membership_on_split(pipeline, data, bar=config.max_membership_advantage)
     except (ValueError, TypeError) as error:
         notes.append(MEMBERSHIP_UNCHECKED.format(error=error))
         return {}

@@ -5,4 +5,16 @@ from core.store import _sqlite_utils  # noqa: F401, I001
 from core.store._rows import now
 from core.store.connection import connect, writing
 
-__all__ = ["connect", "now", "writing"]
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def required(found: T | None, error: Exception) -> T:
+    """``found``, or ``error`` raised when the store had none (an id or name not there)."""
+    if found is None:
+        raise error
+    return found
+
+
+__all__ = ["connect", "now", "required", "writing"]

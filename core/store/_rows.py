@@ -6,12 +6,14 @@ import contextlib
 import json
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
 from core.store.connection import writing
+
+T = TypeVar("T")
 
 
 def now() -> str:
@@ -96,3 +98,28 @@ def first(rows: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
 def fields_of(cls: Any, *, without: Collection[str] = ("id",)) -> frozenset[str]:
     """The dataclass's field names, less ``without``: the fields a row of it can update."""
     return frozenset(name for name in cls.__dataclass_fields__ if name not in without)
+
+
+def record(
+    cls: type[T],
+    row: Mapping[str, Any],
+    *,
+    decoded: Mapping[str, str] | None = None,
+    flags: Collection[str] = (),
+    **given: Any,
+) -> T:
+    """A row as the dataclass ``cls``: each field from its column; a field named in ``decoded``
+    from the JSON column ``<field>_json`` (that JSON text when NULL); a field in ``flags`` from
+    0/1 as a boolean; ``given`` fields as they are."""
+    decoded = decoded or {}
+    values = dict(given)
+    for name in cls.__dataclass_fields__:  # type: ignore[attr-defined]
+        if name in values:
+            continue
+        if name in decoded:
+            values[name] = json.loads(row[f"{name}_json"] or decoded[name])
+        elif name in flags:
+            values[name] = bool(row.get(name))
+        elif name in row:
+            values[name] = row[name]
+    return cls(**values)

@@ -145,16 +145,7 @@ def _set_head(db: Database, event_id: int, digest: str) -> None:
 
 
 def _event(row: dict[str, Any]) -> AuditEvent:
-    return AuditEvent(
-        id=row["id"],
-        at=row["at"],
-        actor=row["actor"],
-        action=row["action"],
-        entity_type=row["entity_type"],
-        entity_id=row["entity_id"],
-        details=_rows.loads(row["details_json"], {}),
-        role=row["role"] or "",
-    )
+    return _rows.record(AuditEvent, row, decoded={"details": "{}"}, role=row["role"] or "")
 
 
 def events(

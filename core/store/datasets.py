@@ -100,23 +100,8 @@ _VERSION_SELECT = """
 
 
 def _version(row: dict[str, Any]) -> DatasetVersion:
-    return DatasetVersion(
-        id=row["id"],
-        dataset_id=row["dataset_id"],
-        dataset_name=row["dataset_name"],
-        version=row["version"],
-        content_hash=row["content_hash"],
-        artifact_path=row["artifact_path"],
-        source_file_name=row["source_file_name"],
-        row_count=row["row_count"],
-        column_count=row["column_count"],
-        size_bytes=row["size_bytes"],
-        schema=schema_from_json(json.loads(row["schema_json"])),
-        ingest=_rows.loads(row["ingest_json"], {}),
-        parent_version_id=row["parent_version_id"],
-        recipe_id=row["recipe_id"],
-        created_at=row["created_at"],
-    )
+    schema = schema_from_json(json.loads(row["schema_json"]))
+    return _rows.record(DatasetVersion, row, decoded={"ingest": "{}"}, schema=schema)
 
 
 def _versions(db: Database, where: str | None, params: list[Any]) -> list[DatasetVersion]:

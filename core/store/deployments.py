@@ -71,10 +71,7 @@ _DEPLOYMENT_QUERY = """SELECT d.*, m.name || ' v' || v.version AS model_label
 
 
 def _deployment(row: dict[str, Any]) -> Deployment:
-    row = dict(row)
-    row["foreground"] = bool(row["foreground"])
-    row["labels_only"] = bool(row.get("labels_only"))
-    return Deployment(**row)
+    return _rows.record(Deployment, row, flags=("foreground", "labels_only"))
 
 
 def insert(db: Database, **fields: Any) -> Deployment:

@@ -59,27 +59,11 @@ class Job:
 
 
 def _job(row: dict[str, Any]) -> Job:
-    return Job(
-        id=row["id"],
-        kind=row["kind"],
-        subject=row["subject"],
-        params=_rows.loads(row["params_json"], {}),
-        dedupe_key=row["dedupe_key"],
-        status=row["status"],
-        progress=row["progress"],
-        message=row["message"],
-        cancel_requested=bool(row["cancel_requested"]),
-        pid=row["pid"],
-        error=row["error"],
-        result=_rows.loads(row["result_json"], None),
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        pid_start_ticks=row["pid_start_ticks"],
-        needs_slot=bool(row["needs_slot"]),
-        claimed_at=row["claimed_at"],
-        queue_place=row["queue_place"],
+    return _rows.record(
+        Job,
+        row,
+        decoded={"params": "{}", "result": "null"},
+        flags=("cancel_requested", "needs_slot"),
     )
 
 

@@ -138,11 +138,9 @@ _VERSION_COLUMNS = """v.id, v.model_id, m.name AS model_name, v.version, v.run_i
 
 
 def _version(row: dict[str, Any]) -> ModelVersion:
-    row = dict(row)
-    row["onnx"] = json.loads(row.pop("onnx_json") or "{}")
-    row["fast_path"] = json.loads(row.pop("fast_path_json") or "{}")
-    row["aliases"] = tuple(sorted(json.loads(row["aliases"] or "[]")))
-    return ModelVersion(**row)
+    aliases = tuple(sorted(json.loads(row["aliases"] or "[]")))
+    decoded = {"onnx": "{}", "fast_path": "{}"}
+    return _rows.record(ModelVersion, row, decoded=decoded, aliases=aliases)
 
 
 def _versions(db: Database, where: str | None, params: list[Any]) -> list[ModelVersion]:
@@ -254,10 +252,7 @@ def remove_alias(db: Database, *, model_id: int, alias: str) -> None:
 
 
 def _review(row: dict[str, Any]) -> Review:
-    row = dict(row)
-    row["checklist"] = json.loads(row.pop("checklist_json") or "{}")
-    row["evidence"] = json.loads(row.pop("evidence_json") or "{}")
-    return Review(**row)
+    return _rows.record(Review, row, decoded={"checklist": "{}", "evidence": "{}"})
 
 
 def add_review(
@@ -313,10 +308,8 @@ def _set_version(db: Database, version_id: int, **fields: Any) -> None:
 
 
 def _review_record(row: dict[str, Any]) -> ReviewRecord:
-    row = dict(row)
-    row["passed"] = bool(row["passed"])
-    row["failing"] = tuple(json.loads(row.pop("failing_json") or "[]"))
-    return ReviewRecord(**row)
+    failing = tuple(json.loads(row["failing_json"] or "[]"))
+    return _rows.record(ReviewRecord, row, flags=("passed",), failing=failing)
 
 
 def add_review_record(

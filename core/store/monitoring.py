@@ -98,18 +98,25 @@ def labelled_window_starts(
     return [float(row[0]) for row in rows], float(newest)
 
 
-def labelled_pairs(
-    db: Database, deployment_id: int, start: float, end: float
-) -> list[tuple[Any, Any]]:
-    """(prediction, label) of the labelled rows of requests logged in [start, end)."""
-    # a JOIN of labels and the log
-    found = db.execute(
-        """SELECT p.request_id, p.predictions, l.row, l.label
+def _labelled(
+    db: Database, columns: str, deployment_id: int, start: float, end: float
+) -> list[tuple[Any, ...]]:
+    """``columns`` of the labelled rows of answered requests logged in [start, end), request by
+    request: a JOIN of the labels and the log (``l`` and ``p``)."""
+    return db.execute(
+        f"""SELECT {columns}
            FROM prediction_labels l JOIN predictions p ON p.request_id = l.request_id
            WHERE p.deployment_id = ? AND p.created_at >= ? AND p.created_at < ?
            AND p.status = 200 ORDER BY p.request_id""",
         [deployment_id, start, end],
     ).fetchall()
+
+
+def labelled_pairs(
+    db: Database, deployment_id: int, start: float, end: float
+) -> list[tuple[Any, Any]]:
+    """(prediction, label) of the labelled rows of requests logged in [start, end)."""
+    found = _labelled(db, "p.request_id, p.predictions, l.row, l.label", deployment_id, start, end)
     parsed: dict[str, list[Any]] = {}
     pairs = []
     for request_id, predictions, row, label in found:
@@ -262,13 +269,8 @@ def labelled_log(
 ) -> list[tuple[float, Any, Any, Any]]:
     """(logged at, prediction, probabilities or None, label) of every labelled row of requests
     logged in [start, end)."""
-    found = db.execute(
-        """SELECT p.created_at, p.request_id, p.predictions, p.probabilities, l.row, l.label
-           FROM prediction_labels l JOIN predictions p ON p.request_id = l.request_id
-           WHERE p.deployment_id = ? AND p.created_at >= ? AND p.created_at < ?
-           AND p.status = 200 ORDER BY p.request_id""",
-        [deployment_id, start, end],
-    ).fetchall()
+    columns = "p.created_at, p.request_id, p.predictions, p.probabilities, l.row, l.label"
+    found = _labelled(db, columns, deployment_id, start, end)
     parsed: dict[str, tuple[Any, Any]] = {}
     rows = []
     for created_at, request_id, predictions, probabilities, row, label in found:

@@ -74,18 +74,8 @@ _RUN_FIELDS = _rows.fields_of(RetrainRun, without=("id", "steps"))
 
 
 def _policy(row: dict[str, Any]) -> RetrainPolicy:
-    return RetrainPolicy(
-        id=row["id"],
-        deployment_id=row["deployment_id"],
-        name=row["name"],
-        enabled=bool(row["enabled"]),
-        triggers=_rows.loads(row["triggers_json"], {}),
-        action=_rows.loads(row["action_json"], {}),
-        cooldown_minutes=row["cooldown_minutes"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        last_fired_at=row["last_fired_at"],
-    )
+    decoded = {"triggers": "{}", "action": "{}"}
+    return _rows.record(RetrainPolicy, row, decoded=decoded, flags=("enabled",))
 
 
 def add_policy(
@@ -134,11 +124,8 @@ def update_policy(db: Database, policy_id: int, **fields: Any) -> None:
 
 
 def _run(row: dict[str, Any]) -> RetrainRun:
-    row = dict(row)
-    row["dry_run"] = bool(row["dry_run"])
-    for name, default in (("triggers", []), ("details", {}), ("steps", [])):
-        row[name] = _rows.loads(row.pop(f"{name}_json"), default)
-    return RetrainRun(**row)
+    decoded = {"triggers": "[]", "details": "{}", "steps": "[]"}
+    return _rows.record(RetrainRun, row, decoded=decoded, flags=("dry_run",))
 
 
 def add_run(db: Database, **fields: Any) -> int:

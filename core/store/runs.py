@@ -82,11 +82,7 @@ _UPDATABLE = (
 
 
 def _run(row: dict[str, Any]) -> Run:
-    row = dict(row)
-    for name, default in _RUN_JSON.items():
-        row[name] = json.loads(row.pop(f"{name}_json") or default)
-    row["archived"] = bool(row["archived"])
-    return Run(**row)
+    return _rows.record(Run, row, decoded=_RUN_JSON, flags=("archived",))
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class Session:
 
 
 def _user(row: dict[str, Any]) -> User:
-    return User(**{name: row[name] for name in User.__dataclass_fields__})
+    return _rows.record(User, row)
 
 
 def has_users(db: Database) -> bool:
@@ -104,13 +104,7 @@ def count_with_role(db: Database, role: str) -> int:
 
 
 def set_role(db: Database, user_id: int, role: str) -> None:
-    with writing(db):
-        db.execute("UPDATE users SET role = ? WHERE id = ?", [role, user_id])
-
-
-def set_password_hash(db: Database, user_id: int, password_hash: str) -> None:
-    with writing(db):
-        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
+    _rows.update(db, "users", user_id, {"role": role}, known={"role"})
 
 
 def remove_user(db: Database, user_id: int) -> None:
@@ -136,10 +130,8 @@ def record_failed_sign_in(db: Database, user_id: int, *, limit: int, locked_unti
 
 
 def clear_failed_sign_ins(db: Database, user_id: int) -> None:
-    with writing(db):
-        db.execute(
-            "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = ?", [user_id]
-        )
+    fields = {"failed_sign_ins": 0, "locked_until": None}
+    _rows.update(db, "users", user_id, fields, known=fields)
 
 
 # -- personal access tokens ----------------------------------------------------------------------
@@ -151,7 +143,7 @@ _TOKEN_SELECT = (
 
 
 def _token(row: dict[str, Any]) -> AccessToken:
-    return AccessToken(**{name: row[name] for name in AccessToken.__dataclass_fields__})
+    return _rows.record(AccessToken, row)
 
 
 def add_token(
@@ -191,10 +183,8 @@ def revoke_token(db: Database, token_id: int) -> None:
 
 
 def token_used(db: Database, token_id: int) -> None:
-    with writing(db):
-        db.execute(
-            "UPDATE access_tokens SET last_used_at = ? WHERE id = ?", [_rows.now(), token_id]
-        )
+    fields = {"last_used_at": _rows.now()}
+    _rows.update(db, "access_tokens", token_id, fields, known=fields)
 
 
 # -- sessions ------------------------------------------------------------------------------------
@@ -214,7 +204,7 @@ def session_by_hash(db: Database, session_hash: str) -> Session | None:
     row = _rows.first(db.query("SELECT * FROM sessions WHERE session_hash = ?", [session_hash]))
     if row is None:
         return None
-    return Session(**{name: row[name] for name in Session.__dataclass_fields__})
+    return _rows.record(Session, row)
 
 
 def end_session(db: Database, session_id: int) -> None:

@@ -39,6 +39,7 @@ from sklearn.preprocessing import (
 )
 
 from core.prep.transformers import KNNImpute, TargetEncoding
+from core.review.explain import sklearn_internals
 
 Columns = list[np.ndarray]
 Step = Callable[[Columns], Columns]
@@ -347,7 +348,7 @@ def _levels(categories: np.ndarray) -> _Levels:
 
 
 def _all_levels(step: Any, path: str) -> list[_Levels]:
-    if getattr(step, "_infrequent_enabled", False):
+    if sklearn_internals.groups_infrequent(step):
         raise _refuse(step, path, "groups infrequent levels itself")
     levels = [_levels(np.asarray(categories)) for categories in step.categories_]
     for found, categories in zip(levels, step.categories_, strict=True):

@@ -9,7 +9,7 @@ from typing import Any
 from core.artifacts import new_artifact_path, sha256_of, verified_path, write_atomically
 from core.auth import Permission
 from core.auth.access import authorized_actor
-from core.store import audit, connect, models, runs
+from core.store import audit, connect, models, required, runs
 from core.store.models import ModelVersion, NewModelVersion
 from core.store.runs import Run
 
@@ -259,18 +259,15 @@ def find_model_version(home: Path, ref: str) -> ModelVersion:
         else:
             found = models.version_by_alias(db, name, which)
         known = ", ".join(models.names(db)) or "none registered yet"
-    if found is None:
-        raise RegistryError(UNKNOWN_MODEL.format(ref=ref, known=known))
-    return found
+    return required(found, RegistryError(UNKNOWN_MODEL.format(ref=ref, known=known)))
 
 
 def model_version_by_id(home: Path, version_id: int) -> ModelVersion:
     """The version with this id (what deployments and reviews keep)."""
     with connect(home) as db:
         found = models.get_version(db, version_id)
-    if found is None:
-        raise RegistryError(UNKNOWN_MODEL.format(ref=f"version id {version_id}", known="-"))
-    return found
+    unknown = UNKNOWN_MODEL.format(ref=f"version id {version_id}", known="-")
+    return required(found, RegistryError(unknown))
 
 
 def load_model_version(home: Path, ref: str | ModelVersion) -> Any:

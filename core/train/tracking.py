@@ -11,7 +11,7 @@ from core import words
 from core.artifacts import resolve
 from core.auth import Permission
 from core.auth.access import authorized_actor
-from core.store import audit, connect
+from core.store import audit, connect, required
 from core.store import runs as runs_store
 from core.store.runs import Run
 
@@ -75,9 +75,7 @@ def list_runs(
 def get_run(home: Path, run_id: int) -> Run:
     with connect(home) as db:
         run = runs_store.get(db, run_id)
-    if run is None:
-        raise RunError(UNKNOWN_RUN.format(run_id=run_id))
-    return run
+    return required(run, RunError(UNKNOWN_RUN.format(run_id=run_id)))
 
 
 def run_detail(home: Path, run_id: int) -> RunDetail:

@@ -6,20 +6,18 @@ import functools
 import itertools
 import math
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer
 
 from core.jobs.compute import ComputeBackend, LocalBackend
 from core.train.catalog import Choice, FloatRange, IntRange, Space, grid_of, sample_params
 from core.train.evaluate import HIGHER_IS_BETTER, cv_scorer
+from core.train.fold_fits import FIT_ERRORS, FoldFit, FoldTask, fit_fold, fold_score
 
 STRATEGIES = ("none", "grid", "random", "halving", "bayes")
 SMART_STRATEGY = "halving"
@@ -35,7 +33,6 @@ BAD_BUDGET = (
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 PipelineMaker = Callable[[dict[str, Any]], Any]
-FIT_ERRORS = (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError)
 
 
 class TuningError(ValueError):
@@ -336,66 +333,6 @@ class _Search:
             return False
         peers = [float(np.mean(scores[: step + 1])) for scores in finished]
         return self.oriented(running) < self.oriented(float(np.median(peers)))
-
-
-@dataclass(frozen=True)
-class FoldTask:
-    """One fold fit to run elsewhere: the unfitted pipeline and the fold's row positions."""
-
-    pipeline: Any
-    fit: np.ndarray
-    check: np.ndarray
-
-
-@dataclass(frozen=True)
-class FoldFit:
-    """A fold fitted elsewhere: its score (metric's units) or the error, and the seconds."""
-
-    score: float | None
-    seconds: float
-    error: str | None = None
-
-    def score_or_raise(self) -> float:
-        if self.error is not None or self.score is None:
-            raise ValueError(self.error or "the fit gave no score")
-        return self.score
-
-
-def fold_score(
-    pipeline: Any,
-    X: pd.DataFrame,
-    y: pd.Series,
-    fit: np.ndarray,
-    check: np.ndarray,
-    scorer: Any,
-    higher_is_better: bool,
-) -> float:
-    """Fit a fresh copy of ``pipeline`` on the ``fit`` rows and score it on ``check``."""
-    model = clone(pipeline)
-    with warnings.catch_warnings():
-        # a search explores weak settings on purpose; their convergence noise is expected
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X.iloc[fit], y.iloc[fit])
-        value = float(scorer(model, X.iloc[check], y.iloc[check]))
-    # sklearn scorers negate losses; store every score in the metric's own units
-    return value if higher_is_better else -value
-
-
-def fit_fold(
-    task: FoldTask, *, X: pd.DataFrame, y: pd.Series, scorer: Any, higher_is_better: bool
-) -> FoldFit:
-    """One fold fit on a compute worker: data in, score out (it never opens the store)."""
-    from threadpoolctl import threadpool_limits
-
-    started = time.monotonic()
-    # one BLAS/OpenMP thread per task: the worker runs one task per thread it has
-    with threadpool_limits(limits=1):
-        try:
-            score = fold_score(task.pipeline, X, y, task.fit, task.check, scorer, higher_is_better)
-        except FIT_ERRORS as problem:
-            message = str(problem) or type(problem).__name__
-            return FoldFit(None, time.monotonic() - started, message)
-    return FoldFit(score, time.monotonic() - started)
 
 
 def _candidate_key(params: dict[str, Any]) -> str:

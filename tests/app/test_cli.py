@@ -12,22 +12,10 @@ from click.testing import CliRunner
 
 from app.cli import COMMANDS, cli
 from core.jobs.runner import wait_for_job
+from tests.studio_cli import run, run_json
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDIT = ROOT / "sample_data" / "credit.csv"
-
-
-def run(home: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, [*args, "--home", str(home)], catch_exceptions=False)
-    return result.exit_code, result.output
-
-
-def run_json(home: Path, *args: str) -> dict:
-    code, output = run(home, *args, "--json")
-    assert code == 0, output
-    lines = output.strip().splitlines()
-    assert len(lines) == 1, output
-    return json.loads(lines[0])
 
 
 def test_import_then_datasets_then_reimport_reuses(tmp_path: Path) -> None:

@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from page_bench import cold_page  # noqa: E402  (tests/bench, beside this script)
 
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
 RUNS = 5_000
 REPEATS = 3
 FIRST_RUN_TARGET_S = 1.0
@@ -98,14 +97,7 @@ def _results(rng: np.random.Generator) -> dict:
 
 def page_first_run() -> tuple[float, float]:
     """(first script run of Experiments with cold caches, then a cached rerun), in seconds."""
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=120)
-    at.run()
-    at.switch_page("../pages/experiments.py")
+    at = cold_page("experiments")
     started = time.perf_counter()
     at.run()
     first = time.perf_counter() - started

@@ -35,7 +35,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+from page_bench import cold_page, credit_model  # noqa: E402  (tests/bench, beside this script)
+
 ROWS = 1_000_000
 BATCH = 50_000
 HOURS = 24
@@ -49,20 +50,9 @@ DROP = ["applicant_id", "application_date"]
 def served_deployment(home: Path) -> tuple[int, int]:
     """(deployment id, model version id) of a logistic regression on the credit sample."""
     from core import store
-    from core.data.datasets import import_dataset
     from core.store import connect, deployments
-    from core.train.plan import ValidationPlan
-    from core.train.registry import register_run
-    from core.train.training import TrainRequest, train
 
-    version = import_dataset(home, path=ROOT / "sample_data" / "credit.csv", name="credit").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="default",
-        models=("logistic_regression",),
-        plan=ValidationPlan(folds=2),
-    )
-    registered = register_run(home, train(home, request).best.id, name="credit-risk", onnx=False)
+    registered = credit_model(home, model="logistic_regression", folds=2)
     with connect(home) as db:
         deployment = deployments.insert(
             db,
@@ -136,16 +126,9 @@ def timed(step: Callable[[], object]) -> float:
 
 def page_runs(minutes: int) -> tuple[float, float]:
     """(first render, refresh) of the Monitor page in a fresh session with cold caches."""
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
     from app import state
 
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=120)
-    at.run()
-    at.switch_page("../pages/monitor.py")
+    at = cold_page("monitor")
     at.session_state[state.MONITOR_RANGE] = minutes
     first = timed(at.run)
     refresh = timed(at.run)

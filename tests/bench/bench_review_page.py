@@ -16,29 +16,17 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+from page_bench import cold_page, credit_model  # noqa: E402  (tests/bench, beside this script)
+
 REPEATS = 3
 FIRST_RUN_TARGET_S = 2.0
 
 
 def reviewed_version(home: Path) -> None:
-    from core.data.datasets import import_dataset
     from core.jobs import wait_for_job
     from core.review.review import submit_explanation, submit_review
-    from core.train.plan import ValidationPlan
-    from core.train.registry import register_run
-    from core.train.training import TrainRequest, train
 
-    version = import_dataset(home, path=ROOT / "sample_data" / "credit.csv", name="credit").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="default",
-        models=("hist_gradient_boosting",),
-        plan=ValidationPlan(folds=3),
-    )
-    outcome = train(home, request)
-    registered = register_run(home, outcome.best.id, name="credit-risk", onnx=False)
+    registered = credit_model(home, model="hist_gradient_boosting", folds=3)
     jobs = [submit_review(home, registered), submit_explanation(home, registered)]
     for job in jobs:
         ended = wait_for_job(home, job.id, timeout=900)
@@ -46,14 +34,7 @@ def reviewed_version(home: Path) -> None:
 
 
 def page_first_run() -> float:
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=120)
-    at.run()
-    at.switch_page("../pages/review.py")
+    at = cold_page("review")
     started = time.perf_counter()
     at.run()
     elapsed = time.perf_counter() - started

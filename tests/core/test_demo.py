@@ -5,7 +5,6 @@ sample deployment's key stays reachable, and the live traffic runs on as a job o
 from __future__ import annotations
 
 import stat
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -35,6 +34,7 @@ from core.serving.deployments import (
 from core.serving.keys import key_hash
 from core.store import connect, jobs
 from core.train.registry import find_model_version
+from tests.waiting import wait_until
 
 
 def test_the_sample_key_opens_the_sample_deployment_only_while_it_works(
@@ -97,10 +97,13 @@ def test_the_sample_project_comes_alive_once(tmp_path):
         assert any(a.metric == "drift_share" for a in open_alerts(home))
         # the sample's key is kept for its playground; the traffic sends with it
         assert sample_key(home, deployment) is not None
-        deadline = time.monotonic() + 60
-        while "Sent" not in (traffic := refresh_job(home, traffic.id)).message:
-            assert traffic.active and time.monotonic() < deadline, (traffic.status, traffic.error)
-            time.sleep(0.5)
+
+        def sending() -> bool:
+            now = refresh_job(home, traffic.id)
+            assert now.active, (now.status, now.error)
+            return "Sent" in now.message
+
+        wait_until(sending, timeout=60, every=0.5)
         # a key rotated from under it ends the traffic, which would otherwise be refused
         rotate_key(home, deployment.id)
         stopped = wait_for_job(home, traffic.id, timeout=60)

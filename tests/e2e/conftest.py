@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from core.serving.deployments import free_port
+from tests.waiting import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,12 +95,6 @@ def studio_env() -> dict[str, str]:
     return env | loopback | {"STREAMLIT_SERVER_HEADLESS": "true", "PYTHONUNBUFFERED": "1"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _answers(url: str) -> bool:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
     try:
@@ -109,14 +105,19 @@ def _answers(url: str) -> bool:
 
 
 def _wait_until_answering(process: subprocess.Popen, studio: Studio) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def answering() -> bool:
         if process.poll() is not None:
             pytest.fail(f"The studio exited with {process.returncode}:\n{studio.log_tail()}")
-        if _answers(studio.url):
-            return
-        time.sleep(0.25)
-    pytest.fail(f"The studio did not answer within {START_TIMEOUT_S:.0f} s:\n{studio.log_tail()}")
+        return _answers(studio.url)
+
+    wait_until(
+        answering,
+        timeout=START_TIMEOUT_S,
+        every=0.25,
+        message=lambda: (
+            f"The studio did not answer within {START_TIMEOUT_S:.0f} s:\n{studio.log_tail()}"
+        ),
+    )
 
 
 @pytest.fixture
@@ -181,15 +182,17 @@ def _terminate(pid: int, *, group: bool) -> None:
         kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         try:
             kill(pid, 0)
         except ProcessLookupError:
-            return
-        if not group and _is_zombie(pid):
-            return
-        time.sleep(0.1)
+            return True
+        return not group and _is_zombie(pid)
+
+    with suppress(AssertionError):
+        wait_until(gone, timeout=STOP_TIMEOUT_S)
+        return
     with suppress(ProcessLookupError):
         kill(pid, signal.SIGKILL)
 

@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
+from tests.waiting import wait_until
+
 from .conftest import RENDER_BUDGET_S, StudioPage, number_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.sample_project]
@@ -30,14 +32,19 @@ def wait_until_alive(home: Path) -> float:
     from core.retrain.challenger import awaiting_decision, retrains_of
     from core.serving.deployments import list_deployments
 
-    started = time.monotonic()
-    while time.monotonic() - started < ALIVE_TIMEOUT_S:
+    def alive() -> bool:
         running = [d for d in _quietly(list_deployments, home) or [] if d.active]
         retrains = retrains_of(home, running[0].id) if running else []
-        if any(awaiting_decision(retrain) for retrain in retrains):
-            return time.monotonic() - started
-        time.sleep(2)
-    pytest.fail(f"The sample project did not come alive within {ALIVE_TIMEOUT_S:.0f} s")
+        return any(awaiting_decision(retrain) for retrain in retrains)
+
+    started = time.monotonic()
+    wait_until(
+        alive,
+        timeout=ALIVE_TIMEOUT_S,
+        every=2,
+        message=f"The sample project did not come alive within {ALIVE_TIMEOUT_S:.0f} s",
+    )
+    return time.monotonic() - started
 
 
 def _quietly(read, home):

@@ -3,34 +3,25 @@ real two-process Dask LocalCluster, its workers and a job that ran there."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs.compute import Placement
+from core.serving.deployments import free_port
 from core.store import connect, jobs
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+from tests.pages.apptest import no_errors, open_page, table_with
 
 
 def compute_page() -> AppTest:
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=90)
-    at.run()
-    at.switch_page("../pages/compute.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("compute")
+    no_errors(at)
     return at
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in at.metric}
-
-
-def _table(at: AppTest, column: str):
-    """The shown table that has this column (read-only tables carry no key in AppTest)."""
-    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
 
 
 def test_without_a_cluster_it_says_work_runs_here_and_how_to_start_one(
@@ -47,9 +38,7 @@ def test_without_a_cluster_it_says_work_runs_here_and_how_to_start_one(
 def test_an_unreachable_scheduler_is_shown_as_such(
     studio_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
     monkeypatch.setenv("MLOPS_STUDIO_DASK_CONNECT_TIMEOUT", "2")
     at = compute_page()
@@ -74,9 +63,9 @@ def test_a_real_cluster_shows_its_workers_dashboard_and_jobs(
     metrics = _metrics(at)
     assert metrics["Reachable"] == "Yes" and metrics["Workers"] == "2" and metrics["Cores"] == "2"
     assert at.get("link_button")[0].proto.url == dask_cluster.dashboard_link
-    workers = _table(at, "Running tasks")
+    workers = table_with(at, "Running tasks")
     assert len(workers) == 2 and set(workers["Cores"]) == {1}
     assert set(workers["Running tasks"]) == {0}
-    listed = _table(at, "Where")
+    listed = table_with(at, "Where")
     assert listed["Job"].tolist() == ["Training"]
     assert listed["Where"].tolist() == [f"On the Dask cluster at {address}, 2 workers"]

@@ -3,7 +3,6 @@ the playground, snippets, batch scoring and stop."""
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -11,26 +10,14 @@ from app import state
 from core.jobs import wait_for_job
 from core.serving import deployments
 from core.store.deployments import Deployment
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
-REASON = "exercised by the page tests"
+from tests.pages.apptest import no_errors, open_page, table_with
 
 
 def deploy_page() -> AppTest:
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=90)
-    at.run()
-    at.switch_page("../pages/deploy.py").run()
-    return at
+    return open_page("deploy")
 
 
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    """The shown table that has this column (read-only tables carry no key in AppTest)."""
-    return next(table.value for table in at.dataframe if column in table.value.columns)
+REASON = "exercised by the page tests"
 
 
 def field(deployment: Deployment, name: str) -> str:
@@ -56,12 +43,6 @@ def live(deploy_home: Path) -> tuple[Deployment, str]:
 def studio(deploy_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MLOPS_STUDIO_HOME", str(deploy_home))
     return deploy_home
-
-
-def test_no_versions_points_to_experiments(studio_home: Path) -> None:
-    at = deploy_page()
-    no_errors(at)
-    assert any("No registered model versions" in info.value for info in at.info)
 
 
 def test_an_unapproved_version_is_refused_without_a_reason(studio: Path) -> None:

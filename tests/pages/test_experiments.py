@@ -17,21 +17,13 @@ from core.store.runs import NewRun
 from core.train import registry, tracking
 from core.train.environment import environment
 from core.train.evaluate import Evaluation, compute_metrics, plot_data
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+from tests.pages.apptest import no_errors, open_page
 
 
 def experiments_page() -> AppTest:
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=60)
-    at.run()
-    at.switch_page("../pages/experiments.py").run()
+    at = open_page("experiments", timeout=60)
     no_errors(at)
     return at
-
-
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def table_runs(at: AppTest) -> list[int]:

@@ -14,9 +14,8 @@ from app.components import FOLLOW_SECONDS
 from core.data.datasets import import_dataset, list_datasets
 from core.jobs import wait_for_job
 from core.jobs.runner import list_recent_jobs
+from tests.pages.apptest import ENTRYPOINT, no_errors
 
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
 HOSTILE = "<script>alert(1)</script>"
 
 
@@ -25,20 +24,14 @@ def app() -> AppTest:
     return at.run()
 
 
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
 def finish_jobs(home: Path) -> None:
     for job in list_recent_jobs(home):
         wait_for_job(home, job.id, timeout=120)
 
 
 @pytest.fixture
-def credit_home(studio_home: Path, small_frame: pd.DataFrame, tmp_path: Path) -> Path:
-    path = tmp_path / "small.csv"
-    small_frame.to_csv(path, index=False)
-    import_dataset(studio_home, path=path, name="small")
+def credit_home(studio_home: Path, small_frame: pd.DataFrame, import_frame) -> Path:
+    import_frame(studio_home, small_frame, name="small")
     return studio_home
 
 

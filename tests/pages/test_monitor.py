@@ -13,30 +13,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import state
-from core import store
 from core.monitor import alerts
 from core.store import connect, deployments
-from core.train.registry import register_run
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
-MINUTES = 20  # of logged traffic before the tests start: four whole drift windows
-ERRORS_FROM = 16  # the last minutes refuse a quarter of the requests
+from tests.pages.apptest import ENTRYPOINT, no_errors, open_page, table_with
 
 
 def monitor_page() -> AppTest:
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=90)
-    at.run()
-    at.switch_page("../pages/monitor.py").run()
-    return at
+    return open_page("monitor")
 
 
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    return next(table.value for table in at.dataframe if column in table.value.columns)
+MINUTES = 20  # of logged traffic before the tests start: four whole drift windows
+ERRORS_FROM = 16  # the last minutes refuse a quarter of the requests
 
 
 def _request(
@@ -55,18 +42,14 @@ def _request(
 
 
 @pytest.fixture(scope="module")
-def monitored(
-    tmp_path_factory: pytest.TempPathFactory, train_frame, add_deployment
-) -> tuple[Path, int]:
+def monitored(tmp_path_factory: pytest.TempPathFactory, deploy_frame) -> tuple[Path, int]:
     """A registered model, a running deployment row and 20 minutes of logged traffic whose
     inputs shift halfway, with a quarter of the rows labelled."""
     home = tmp_path_factory.mktemp("monitor_page") / "studio"
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"x": rng.normal(size=200), "region": rng.choice(["north", "south"], 200)})
     frame["y"] = (frame["x"] + rng.normal(scale=0.5, size=200) > 0).astype(int)
-    outcome = train_frame(home, frame, name="tiny", target="y")
-    model_version = register_run(home, outcome.best.id, name="tiny", onnx=False)
-    deployment_id = add_deployment(home, model_version.id, status="running", started_at=store.now())
+    model_version, deployment_id = deploy_frame(home, frame, name="tiny", target="y")
     count = MINUTES * 30
     start = time.time() - MINUTES * 60  # at fixture time: collection may be minutes earlier
     xs = np.concatenate([rng.normal(size=count // 2), rng.normal(3, 1, count - count // 2)])

@@ -11,29 +11,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app import state
-from core import store
 from core.serving.scoring import load_served_model
 from core.store import connect, deployments
-from core.train.registry import register_run
+from tests.pages.apptest import open_page
 
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
 MINUTES = 20
 
 
 @pytest.fixture(scope="module")
-def estimated(tmp_path_factory: pytest.TempPathFactory, train_frame, add_deployment) -> Path:
+def estimated(tmp_path_factory: pytest.TempPathFactory, deploy_frame) -> Path:
     """20 minutes of logged traffic with class probabilities, shifted halfway, half labelled."""
     home = tmp_path_factory.mktemp("monitor_estimates") / "studio"
     rng = np.random.default_rng(6)
     frame = pd.DataFrame({"x": rng.normal(size=300), "region": rng.choice(["north", "south"], 300)})
     frame["y"] = (frame["x"] + rng.normal(scale=0.5, size=300) > 0).astype(int)
-    outcome = train_frame(home, frame, name="est", target="y")
-    version = register_run(home, outcome.best.id, name="est", onnx=False)
-    deployment_id = add_deployment(home, version.id, status="running", started_at=store.now())
+    version, deployment_id = deploy_frame(home, frame, name="est", target="y")
     model = load_served_model(home, version.id, engine="sklearn")
     count = MINUTES * 30
     start = time.time() - MINUTES * 60
@@ -57,9 +51,7 @@ def test_before_labels_tab_draws_estimates_joint_drift_and_quality(
     estimated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MLOPS_STUDIO_HOME", str(estimated))
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=180)
-    at.run()
-    at.switch_page("../pages/monitor.py").run()
+    at = open_page("monitor", timeout=180)
     at.session_state[state.MONITOR_LIVE_TAB] = "Before labels"
     at.run()
     assert not at.exception, [e.value for e in at.exception]

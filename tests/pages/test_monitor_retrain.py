@@ -3,8 +3,6 @@ retrain to its decision, promotion with and without approval, shadow mode and a 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -17,25 +15,11 @@ from core.serving.deployments import get_deployment
 from core.store import connect, deployments
 from core.store import runs as runs_store
 from core.train.registry import find_model_version
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+from tests.pages.apptest import no_errors, open_page, texts
 
 
 def monitor_page() -> AppTest:
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=120)
-    at.run()
-    at.switch_page("../pages/monitor.py").run()
-    return at
-
-
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def texts(at: AppTest, kind: str) -> str:
-    """The text of every ``kind`` element, with Markdown escapes removed."""
-    return " ".join(element.value for element in at.get(kind)).replace("\\", "")
+    return open_page("monitor", timeout=120)
 
 
 @pytest.fixture
@@ -86,10 +70,7 @@ def test_dry_run_policy_retrain_and_promotion(studio):
     found = verdict(home, challenger)
     assert found.reviewed and found.source == f"retrain {retrain.id}"
     assert f"loans v2: {found.sentence}" in texts(at, "caption")
-    review = AppTest.from_file(ENTRYPOINT, default_timeout=120)
-    review.query_params["version"] = str(challenger.id)
-    review.run()
-    review.switch_page("../pages/review.py").run()
+    review = open_page("review", timeout=120, query={"version": str(challenger.id)})
     assert not review.exception, [e.value for e in review.exception]
     assert review.metric[0].label == "Gates" and review.metric[0].value == found.summary
     assert found.sentence in texts(review, "caption")

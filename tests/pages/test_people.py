@@ -16,9 +16,8 @@ from core.auth import Identity, acting_as
 from core.auth.accounts import WRONG_SIGN_IN, add_user
 from core.auth.sessions import sign_in
 from core.store import audit, connect
+from tests.pages.apptest import ENTRYPOINT, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
 PASSWORD = "correct horse battery"
 
 

@@ -22,9 +22,8 @@ from core.review.fairness.metrics import DEFAULT_METRICS
 from core.train.catalog import CATALOG
 from core.train.evaluate import TASK_METRICS
 from core.words import METRICS, OPTIONS
+from tests.pages.apptest import no_errors, open_page
 
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
 ROWS = 500
 # internal names that have words of their own: a model key, metric key or option key with an
 # underscore is never a word a person would use
@@ -269,13 +268,9 @@ def findings(at: AppTest, page: str) -> list[str]:
     return sorted(set(found))
 
 
-def open_page(name: str, settings: dict[str, Any] | None = None) -> AppTest:
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=120)
-    for key, value in (settings or {}).items():  # before the first run draws any picker
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(f"../pages/{name}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+def page_with(name: str, settings: dict[str, Any] | None = None, **more: Any) -> AppTest:
+    at = open_page(name, timeout=120, settings=settings, **more)
+    no_errors(at)
     return at
 
 
@@ -338,7 +333,7 @@ def _settings(home: Path, settings: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("view", list(VIEWS))
 def test_a_page_shows_only_the_users_words(studio: Path, view: str) -> None:
     page, settings = VIEWS[view]
-    at = open_page(page, _settings(studio, settings))
+    at = page_with(page, _settings(studio, settings))
     assert findings(at, view) == []
 
 
@@ -432,13 +427,8 @@ def test_a_viewer_sees_every_write_action_greyed_out_with_the_role_it_needs(
 
     monkeypatch.setenv("MLOPS_STUDIO_HOME", str(team_studio))
     page, settings = VIEWS[view]
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=120)
-    for key, value in _settings(team_studio, settings).items():
-        at.session_state[key] = value
-    at.query_params[signin.SESSION_PARAM] = sign_in(team_studio, "vic", PASSWORD)
-    at.run()
-    at.switch_page(f"../pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+    session = sign_in(team_studio, "vic", PASSWORD)
+    at = page_with(page, _settings(team_studio, settings), query={signin.SESSION_PARAM: session})
     buttons = list(at.button)
     pressable = sorted(f"{b.key}: {b.label}" for b in buttons if not b.proto.disabled)
     writing = [b for b in pressable if b.split(": ")[0] not in NOT_WRITING]

@@ -11,20 +11,11 @@ from core.data.datasets import dataset_versions, import_dataset, list_datasets
 from core.jobs import wait_for_job
 from core.jobs.runner import list_recent_jobs
 from core.prep.prepare import list_recipes
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+from tests.pages.apptest import ROOT, no_errors, open_page
 
 
 def prepare_page() -> AppTest:
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=60)
-    at.run()
-    at.switch_page("../pages/prepare.py").run()
-    return at
-
-
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+    return open_page("prepare", timeout=60)
 
 
 def working(at: AppTest) -> dict:
@@ -42,18 +33,10 @@ def add_step(at: AppTest, label: str, **params: object) -> AppTest:
 
 
 @pytest.fixture
-def small_home(studio_home: Path, small_frame: pd.DataFrame, tmp_path: Path) -> Path:
+def small_home(studio_home: Path, small_frame: pd.DataFrame, import_frame) -> Path:
     frame = pd.concat([small_frame, small_frame.head(5)], ignore_index=True)
-    path = tmp_path / "small.csv"
-    frame.to_csv(path, index=False)
-    import_dataset(studio_home, path=path, name="small")
+    import_frame(studio_home, frame, name="small")
     return studio_home
-
-
-def test_empty_studio_points_to_explore(studio_home: Path) -> None:
-    at = prepare_page()
-    no_errors(at)
-    assert any("No datasets yet" in info.value for info in at.info)
 
 
 def test_a_step_shows_its_effect_at_once(small_home: Path) -> None:

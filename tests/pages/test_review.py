@@ -8,33 +8,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import state
-from core.data.datasets import import_dataset
 from core.jobs import wait_for_job
 from core.review.review import submit_explanation, submit_review
 from core.review.signoff import CHECKLIST, reviews
-from core.train.plan import ValidationPlan
 from core.train.registry import find_model_version, register_run
-from core.train.training import TrainRequest, train
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+from tests.pages.apptest import no_errors, open_page
 
 
 def review_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=90)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page("../pages/review.py").run()
-    return at
-
-
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+    return open_page("review", query=query)
 
 
 @pytest.fixture(scope="module")
-def reviewed_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def reviewed_home(tmp_path_factory: pytest.TempPathFactory, train_frame) -> Path:
     home = tmp_path_factory.mktemp("review") / "studio"
     rng = np.random.default_rng(11)
     n = 1500
@@ -48,16 +34,9 @@ def reviewed_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     risk = -0.1 * (frame["income"] - 50) + 0.2 * (frame["debt"] - 10) + (frame["sex"] == "male")
     frame["default"] = (risk + rng.normal(size=n) > 0.5).astype(int)
-    path = home.parent / "loans.csv"
-    frame.to_csv(path, index=False)
-    version = import_dataset(home, path=path, name="loans").version
-    request = TrainRequest(
-        version_id=version.id,
-        target="default",
-        models=("hist_gradient_boosting",),
-        plan=ValidationPlan(folds=3),
+    outcome = train_frame(
+        home, frame, name="loans", target="default", models=("hist_gradient_boosting",), folds=3
     )
-    outcome = train(home, request)
     registered = register_run(home, outcome.best.id, name="loans", onnx=False)
     for job in (submit_review(home, registered), submit_explanation(home, registered)):
         assert wait_for_job(home, job.id, timeout=240).status == "done", job
@@ -68,12 +47,6 @@ def reviewed_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def studio(reviewed_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MLOPS_STUDIO_HOME", str(reviewed_home))
     return reviewed_home
-
-
-def test_no_versions_points_to_experiments(studio_home: Path) -> None:
-    at = review_page()
-    no_errors(at)
-    assert any("No registered model versions" in info.value for info in at.info)
 
 
 def test_gates_errors_fairness_and_explanations_render(studio: Path) -> None:

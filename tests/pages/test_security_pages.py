@@ -3,8 +3,6 @@ section, Monitor's out-of-distribution chart, and the Deploy page's hardening se
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import numpy as np
 import pandas as pd
@@ -12,30 +10,18 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import state
-from core.data.datasets import import_dataset
 from core.jobs import wait_for_job
 from core.review.card import build_card
 from core.review.review import submit_review
 from core.review.security.report import cached_security, submit_security
 from core.serving import deployments as deploying
 from core.store import connect, deployments
-from core.train.plan import ValidationPlan
 from core.train.registry import find_model_version, register_run
-from core.train.training import TrainRequest, train
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+from tests.pages.apptest import no_errors, open_page
 
 
 def page(name: str) -> AppTest:
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=120)
-    at.run()
-    at.switch_page(f"../pages/{name}.py").run()
-    return at
-
-
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+    return open_page(name, timeout=120)
 
 
 def chart_specs(at: AppTest) -> list[str]:
@@ -43,7 +29,7 @@ def chart_specs(at: AppTest) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def secured(tmp_path_factory: pytest.TempPathFactory):
+def secured(tmp_path_factory: pytest.TempPathFactory, train_frame):
     """A deep tree on noisy labels (it remembers its rows), registered, reviewed, with its
     security review; deployed as a real service giving full probabilities with no rate limit,
     which answered 40 requests of 2 rows, 10 rows of them far outside the training range."""
@@ -52,18 +38,14 @@ def secured(tmp_path_factory: pytest.TempPathFactory):
     n = 800
     frame = pd.DataFrame({"x": rng.normal(size=n), "kind": rng.choice(["a", "b"], n)})
     frame["y"] = ((frame["x"] > 0) ^ (rng.random(n) < 0.3)).astype(int)
-    path = home.parent / "noisy.csv"
-    home.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
-    dataset = import_dataset(home, path=path, name="noisy").version
-    request = TrainRequest(
-        version_id=dataset.id,
+    outcome = train_frame(
+        home,
+        frame,
+        name="noisy",
         target="y",
         models=("decision_tree",),
-        plan=ValidationPlan(folds=2),
         params={"max_depth": 20, "min_samples_leaf": 1},  # grown to purity: it remembers rows
     )
-    outcome = train(home, request)
     version = register_run(home, outcome.best.id, name="noisy", onnx=False)
     for job in (submit_security(home, version), submit_review(home, version)):
         assert wait_for_job(home, job.id, timeout=240).status == "done"

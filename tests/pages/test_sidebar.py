@@ -19,9 +19,7 @@ from core.jobs import cancel_job, submit_job, wait_for_job
 from core.jobs.pool import SLOTS_ENV
 from core.processes import start_ticks
 from core.store import connect, jobs
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+from tests.pages.apptest import ENTRYPOINT
 
 
 @pytest.fixture

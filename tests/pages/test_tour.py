@@ -8,9 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import state
 from app.tour import STEPS
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+from tests.pages.apptest import ENTRYPOINT
 
 
 def test_the_tour_walks_the_pages_in_order(studio_home: Path) -> None:

@@ -8,28 +8,18 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import state
-from core.data.datasets import import_dataset
 from core.jobs import wait_for_job
 from core.jobs.runner import current_job
 from core.train import registry, tracking
-
-ROOT = Path(__file__).resolve().parents[2]
-ENTRYPOINT = str(ROOT / "app" / "streamlit_app.py")
+from tests.pages.apptest import no_errors, open_page
 
 
 def train_page() -> AppTest:
-    at = AppTest.from_file(ENTRYPOINT, default_timeout=90)
-    at.run()
-    at.switch_page("../pages/train.py").run()
-    return at
-
-
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+    return open_page("train")
 
 
 @pytest.fixture
-def loans_home(studio_home: Path, tmp_path: Path) -> Path:
+def loans_home(studio_home: Path, import_frame) -> Path:
     rng = np.random.default_rng(1)
     n = 300
     income = rng.normal(50, 10, n)
@@ -43,16 +33,8 @@ def loans_home(studio_home: Path, tmp_path: Path) -> Path:
         }
     )
     frame.loc[:4, "spend"] = np.nan
-    path = tmp_path / "loans.csv"
-    frame.to_csv(path, index=False)
-    import_dataset(studio_home, path=path, name="loans")
+    import_frame(studio_home, frame, name="loans")
     return studio_home
-
-
-def test_empty_studio_points_to_explore(studio_home: Path) -> None:
-    at = train_page()
-    no_errors(at)
-    assert any("No datasets yet" in info.value for info in at.info)
 
 
 def test_form_detects_the_task_and_suggests_the_target(loans_home: Path) -> None:

@@ -11,7 +11,7 @@ from core import store
 from core.auth import Permission
 from core.auth.access import authorized_actor
 from core.retrain.policies import Fired
-from core.store import audit, connect, deployments, retraining
+from core.store import audit, connect, deployments, required, retraining
 from core.store.connection import writing
 from core.store.models import ModelVersion
 from core.store.retraining import RetrainRun
@@ -151,9 +151,7 @@ def _age_seconds(timestamp: str) -> float:
 def get_retrain(home: Path, run_id: int) -> RetrainRun:
     with connect(home) as db:
         found = retraining.get_run(db, run_id)
-    if found is None:
-        raise RetrainError(NO_RETRAIN.format(id=run_id))
-    return found
+    return required(found, RetrainError(NO_RETRAIN.format(id=run_id)))
 
 
 def retrains_of(home: Path, deployment_id: int, *, limit: int = 50) -> list[RetrainRun]:

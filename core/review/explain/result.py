@@ -97,8 +97,8 @@ class Explanation:
             ),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the values, the rows and the global importance."""
+    def _about(self) -> dict[str, Any]:
+        """What was explained and how, as JSON: the head of both stored forms."""
         return {
             "task": self.task,
             "explainer": self.explainer,
@@ -106,6 +106,12 @@ class Explanation:
             "base_value": self.base_value,
             "target_class": json_value(self.target_class),
             "features": list(self.features),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the values, the rows and the global importance."""
+        return {
+            **self._about(),
             "values": self.values.tolist(),
             "data": [[json_value(value) for value in row] for row in self.data.itertuples(False)],
             "outputs": self.outputs.tolist(),
@@ -121,12 +127,7 @@ class Explanation:
             self.encoded_values, columns=[f"e{i}" for i in range(len(self.encoded_features))]
         )
         meta = {
-            "task": self.task,
-            "explainer": self.explainer,
-            "output": self.output,
-            "base_value": self.base_value,
-            "target_class": json_value(self.target_class),
-            "features": list(self.features),
+            **self._about(),
             "encoded_features": list(self.encoded_features),
             "notes": list(self.notes),
         }

@@ -89,6 +89,12 @@ def boosted_baseline(model: Any) -> np.ndarray:
     return np.asarray(model._baseline_prediction, dtype=np.float64).ravel()
 
 
+def groups_infrequent(encoder: Any) -> bool:
+    """Whether a fitted OneHotEncoder/OrdinalEncoder folds rare levels into one
+    (``encoder._infrequent_enabled``; False for any other step)."""
+    return bool(getattr(encoder, "_infrequent_enabled", False))
+
+
 def input_feature_names(estimator: Any, input_features: Any) -> np.ndarray:
     """The input names ``get_feature_names_out`` starts from, checked against
     ``feature_names_in_`` the way scikit-learn's own transformers check them."""

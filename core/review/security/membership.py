@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from core.train.training import TrainingData
 
 DEFAULT_MAX_ADVANTAGE = 0.15
 MAX_ROWS = 2_000  # rows of each side: enough to see a leak, cheap to score
@@ -106,6 +109,22 @@ def membership_inference(
         bar=bar,
         curve_fpr=tuple(float(v) for v in [*fpr[::step], 1.0]),
         curve_tpr=tuple(float(v) for v in [*tpr[::step], 1.0]),
+    )
+
+
+def membership_on_split(
+    pipeline: Any, data: TrainingData, *, bar: float | None
+) -> MembershipInference:
+    """The attack on the run's own split: its training rows against its holdout rows."""
+    return membership_inference(
+        pipeline,
+        X_train=data.X_train,
+        y_train=data.y_train,
+        X_holdout=data.X_holdout,
+        y_holdout=data.y_holdout,
+        task=data.task,
+        bar=bar,
+        seed=data.seed,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.review.security.exposure import ExtractionExposure, exposure_of
 from core.review.security.integrity import ArtefactIntegrity, artefact_integrity
-from core.review.security.membership import MembershipInference, membership_inference
+from core.review.security.membership import MembershipInference, membership_on_split
 from core.review.security.robustness import Robustness, robustness
 from core.store import connect, models
 from core.store.models import ModelVersion
@@ -85,15 +85,8 @@ def security_review(
     integrity = artefact_integrity(home, version, holdout=data.X_holdout, task=data.task)
     pipeline = load_model(home, version.artifact_path, version.artifact_sha256, what=version.label)
     report(0.3, "Attacking membership: training rows against holdout rows")
-    membership = membership_inference(
-        pipeline,
-        X_train=data.X_train,
-        y_train=data.y_train,
-        X_holdout=data.X_holdout,
-        y_holdout=data.y_holdout,
-        task=data.task,
-        bar=DEFAULT_MAX_ADVANTAGE if bar is None else bar,
-        seed=data.seed,
+    membership = membership_on_split(
+        pipeline, data, bar=DEFAULT_MAX_ADVANTAGE if bar is None else bar
     )
     report(0.5, "Perturbing holdout rows")
     notes: list[str] = []

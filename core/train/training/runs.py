@@ -29,10 +29,11 @@ from core.train.evaluate import (
     measure_cost,
     predictions,
 )
+from core.train.fold_fits import FoldTask
 from core.train.model_files import save_model
 from core.train.training.data import TrainingData, training_data
 from core.train.training.request import Progress, TrainOutcome, TrainRequest
-from core.train.tuning import Budget, FoldTask, SearchResult, Trial, TuningError, tune
+from core.train.tuning import Budget, SearchResult, Trial, TuningError, tune
 
 NO_MODELS_LEFT = "Every model failed to train. The first error was: {error}"
 

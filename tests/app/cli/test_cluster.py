@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,14 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import cli
+from core.serving.deployments import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _status(env: dict[str, str]) -> dict:
@@ -48,7 +42,7 @@ def test_status_without_a_cluster_says_how_to_start_one(monkeypatch) -> None:
 
 
 def test_status_of_an_unreachable_scheduler_is_one_clear_line(monkeypatch) -> None:
-    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", f"tcp://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", f"tcp://127.0.0.1:{free_port()}")
     monkeypatch.setenv("MLOPS_STUDIO_DASK_CONNECT_TIMEOUT", "2")
     result = CliRunner().invoke(cli, ["cluster", "status"])
     assert result.exit_code == 0
@@ -58,7 +52,7 @@ def test_status_of_an_unreachable_scheduler_is_one_clear_line(monkeypatch) -> No
 
 @pytest.mark.slow
 def test_start_runs_a_cluster_that_status_sees_and_ctrl_c_stops() -> None:
-    port, dashboard = _free_port(), _free_port()
+    port, dashboard = free_port(), free_port()
     args = [sys.executable, "-m", "app.cli", "cluster", "start", "--workers", "2"]
     args += ["--port", str(port), "--dashboard-port", str(dashboard), "--json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -7,16 +7,10 @@ import json
 from pathlib import Path
 
 import httpx
-from click.testing import CliRunner
 
-from app.cli import cli
+from tests.studio_cli import run
 
 ROWS = [{"income": 30.0, "region": "north"}, {"income": 70.0, "region": "south"}]
-
-
-def run(home: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, [*args, "--home", str(home)], catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 def test_deploy_takes_a_rate_limit_and_labels_only(tmp_path: Path, loans_studio) -> None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from app.cli import cli
+from tests.studio_cli import run, run_json
 
 REASON = "parity of batch scoring with the service"
 # binary: gradient boosting, whose ONNX copy and pipeline differ in the last digits;
@@ -22,17 +20,6 @@ MODELS = {
     "amount": ("regression", "hist_gradient_boosting"),
 }
 ALONE = 40  # rows also sent one per request, as the playground sends them
-
-
-def run(home: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, [*args, "--home", str(home)], catch_exceptions=False)
-    return result.exit_code, result.output
-
-
-def run_json(home: Path, *args: str) -> dict:
-    code, output = run(home, *args, "--json")
-    assert code == 0, output
-    return json.loads(output)
 
 
 def _inputs(rows: int, seed: int) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from app.charts import theme
 from app.explore import charts, target_charts
 from core.data import explore
 from core.data.schema import ColumnSchema
+from tests.app import figure_text
 
 EVIL = "<img src=x onerror=alert(2)>"
 EVIL_LEVEL = "<script>alert('level')</script>"
@@ -92,18 +93,6 @@ def _figures(frame: pd.DataFrame) -> Iterator[tuple[str, go.Figure]]:
     yield "strength", target_charts.feature_strength_figure(strengths)
 
 
-def _strings(node: object) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield key
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
-
-
 def test_plain_escapes_markup_only() -> None:
     assert theme.plain(EVIL) == "&lt;img src=x onerror=alert(2)&gt;"
     assert theme.plain('a & b\'s "c"') == 'a &amp; b\'s "c"'
@@ -122,7 +111,7 @@ def test_user_text_appears_only_escaped(evil_frame: pd.DataFrame) -> None:
     for name, figure in _figures(evil_frame):
         raw = figure.to_json()
         assert "<img" not in raw and "<script" not in raw, name
-        strings = list(_strings(json.loads(raw)))
+        strings = list(figure_text.strings(json.loads(raw)))
         for text in strings:
             for tag in ("<img", "<script", "<b>", "<i>", "<u>", "<target>", "<yes>", "<k1>"):
                 assert tag not in text, f"{name}: raw {tag!r} in {text!r}"

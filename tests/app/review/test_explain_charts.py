@@ -12,8 +12,9 @@ import plotly.graph_objects as go
 import pytest
 
 from app.review import explain_charts as charts
-from core.review.explain import Explanation
+from core.review.explain import Explanation, ExplanationPoints
 from core.review.explain.inspection import PartialDependence
+from tests.app import figure_text
 
 EVIL = "<img src=x onerror=alert(2)>"
 EVIL_LEVEL = "<script>alert('level')</script>"
@@ -68,7 +69,9 @@ def _figures(explanation: Explanation, pdp: PartialDependence) -> dict[str, go.F
         "importance": charts.importance_bar_figure(explanation.mean_abs()),
         "importance_from_explanation": charts.importance_bar_figure(explanation),
         "beeswarm": charts.beeswarm_figure(explanation),
-        "beeswarm_from_dict": charts.beeswarm_figure(explanation.to_dict()),
+        "beeswarm_from_dict": charts.beeswarm_figure(
+            ExplanationPoints.from_dict(explanation.to_dict())
+        ),
         "dependence_number": charts.dependence_figure(explanation, EVIL),
         "dependence_level": charts.dependence_figure(explanation, TEMPLATED),
         "dependence_date": charts.dependence_figure(explanation, "when"),
@@ -90,16 +93,6 @@ def _figures(explanation: Explanation, pdp: PartialDependence) -> dict[str, go.F
     }
 
 
-def _strings(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in _strings(item)]
-    if isinstance(value, list):
-        return [text for item in value for text in _strings(item)]
-    return []
-
-
 def test_every_figure_builds_and_serialises(
     explanation: Explanation, pdp: PartialDependence
 ) -> None:
@@ -111,7 +104,7 @@ def test_every_figure_builds_and_serialises(
 
 def test_user_text_appears_only_escaped(explanation: Explanation, pdp: PartialDependence) -> None:
     for name, figure in _figures(explanation, pdp).items():
-        strings = _strings(json.loads(figure.to_json()))
+        strings = list(figure_text.strings(json.loads(figure.to_json())))
         for text in strings:
             for tag in ("<img", "<script", "<i>", "<yes>", "<auc>"):
                 assert tag not in text, f"{name}: raw {tag!r} in {text!r}"
@@ -164,8 +157,10 @@ def test_pdp_draws_the_average_over_faint_ice_lines(pdp: PartialDependence) -> N
     "build",
     [
         lambda: charts.importance_bar_figure([]),
-        lambda: charts.beeswarm_figure({"features": [], "values": []}),
-        lambda: charts.dependence_figure({"features": ["a"], "values": [[1.0]]}, "b"),
+        lambda: charts.beeswarm_figure(ExplanationPoints.from_dict({"features": [], "values": []})),
+        lambda: charts.dependence_figure(
+            ExplanationPoints.from_dict({"features": ["a"], "values": [[1.0]]}), "b"
+        ),
         lambda: charts.waterfall_figure({}, 0.0, 0.0),
         lambda: charts.permutation_figure([]),
         lambda: charts.pdp_figure(PartialDependence(EVIL, "numeric", "", None, (), (), (), 0)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from functools import cache
 
@@ -13,6 +14,7 @@ import pytest
 from app.charts import figures
 from app.review import fairness_charts as charts
 from core.review.fairness import FairnessReport, fairness_report
+from core.review.mitigation.measuring import Candidate
 
 EVIL = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -203,23 +205,18 @@ def test_disparity_figure_for_regression_shows_only_gaps() -> None:
 
 def test_trade_off_highlights_the_original_and_labels_every_point() -> None:
     candidates = [
-        {"name": "#3 logistic_regression", "performance": 0.83, "disparity": 0.1, "original": True},
-        {
-            "name": f"#5 {EVIL}",
-            "performance": 0.7,
-            "disparity": 0.01,
-            "method": "threshold_optimizer",
-            "constraint": "demographic_parity",
-            "original": False,
-        },
-        # a Candidate's __dict__ has no "original": no method means the original
-        {
-            "name": "#6 eg",
-            "performance": 0.71,
-            "disparity": 0.03,
-            "method": "exponentiated_gradient",
-        },
-        {"name": "#7 broken", "performance": None, "disparity": 0.02, "method": "x"},
+        Candidate("#3 logistic_regression", 3, performance=0.83, disparity=0.1, metrics={}),
+        Candidate(
+            f"#5 {EVIL}",
+            5,
+            performance=0.7,
+            disparity=0.01,
+            metrics={},
+            method="threshold_optimizer",
+            constraint="demographic_parity",
+        ),
+        Candidate("#6 eg", 6, 0.71, 0.03, {}, method="exponentiated_gradient"),
+        Candidate("#7 broken", 7, performance=math.nan, disparity=0.02, metrics={}, method="x"),
     ]
     figure = charts.trade_off_figure(
         candidates, metric_label="ROC <AUC>", disparity_label="Demographic parity difference"

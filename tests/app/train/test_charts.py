@@ -13,6 +13,7 @@ import pytest
 from app.charts import figures, theme
 from app.train import charts, search_charts
 from core.train.evaluate import ConfusionMatrix, PlotData, RocPlot, plot_data
+from tests.app import figure_text
 
 EVIL = "<img src=x onerror=alert(1)>"
 EVIL_CLASS = "<b>yes</b>"
@@ -121,18 +122,6 @@ def _build_figures() -> Iterator[tuple[str, go.Figure]]:
     )
 
 
-def _strings(node: object) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield key
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
-
-
 def _layout(figure: go.Figure) -> dict:
     return json.loads(figure.to_json())["layout"]
 
@@ -203,7 +192,7 @@ def test_empty_input_gives_a_nothing_to_show_figure(
 
 def test_user_text_appears_only_escaped() -> None:
     for name, data in _figure_data():
-        strings = list(_strings(data))
+        strings = list(figure_text.strings(data))
         for text in strings:
             for tag in RAW_TAGS:
                 assert tag not in text, f"{name}: raw {tag!r} in {text!r}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -24,6 +23,7 @@ from core.jobs.compute import (
     Placement,
     compute_backend,
 )
+from core.serving.deployments import free_port
 
 # the tasks below are defined here, and workers cannot import a test module by name
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -36,12 +36,6 @@ def _pid_after(item: int, *, seconds: float) -> tuple[int, int]:
 
 def _take_worker_down(item: int) -> int:
     os._exit(1)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_no_address_means_this_process_as_today() -> None:
@@ -95,7 +89,7 @@ def test_a_bad_timeout_is_refused_by_name() -> None:
 
 
 def test_an_unreachable_scheduler_runs_here_with_a_notice_and_never_hangs() -> None:
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     started = time.monotonic()
     with compute_backend(ComputeSettings(address=address, connect_timeout=2)) as backend:
         assert isinstance(backend, LocalBackend)

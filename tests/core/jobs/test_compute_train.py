@@ -11,21 +11,13 @@ from sklearn.linear_model import LogisticRegression
 
 from core.jobs.compute import LocalBackend, compute_backend
 from core.store import connect, runs
-from core.train.plan import ValidationPlan
 from core.train.training import TrainRequest, cross_validated_metrics, train
 from core.train.training.data import training_data
-from tests.core.jobs.test_compute_tuning import _import_table
+from tests.core.jobs.test_compute_tuning import _grid_request, _import_table
 
 
 def _request(version_id: int) -> TrainRequest:
-    return TrainRequest(
-        version_id=version_id,
-        target="y",
-        models=("logistic_regression",),
-        plan=ValidationPlan(folds=3),
-        strategy="grid",
-        trials=6,
-    )
+    return _grid_request(version_id, trials=6)
 
 
 @pytest.mark.slow

@@ -3,7 +3,6 @@ sent there records where it ran, and its workers never open the store."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from core.jobs import submit_job, wait_for_job
 from core.jobs.compute import ComputeSettings, DaskBackend, Placement, compute_backend, with_notice
+from core.serving.deployments import free_port
 from core.store import connect, jobs, runs
 from core.train.catalog import CATALOG
 from core.train.plan import ValidationPlan
@@ -108,15 +108,20 @@ def _import_table(home: Path) -> int:
     return import_dataset(home, path=path, name="points").version.id
 
 
-def _submit_training(home: Path, version_id: int):
-    request = TrainRequest(
+def _grid_request(version_id: int, *, trials: int) -> TrainRequest:
+    """A grid search of logistic regression on the points table, 3-fold."""
+    return TrainRequest(
         version_id=version_id,
         target="y",
         models=("logistic_regression",),
         plan=ValidationPlan(folds=3),
         strategy="grid",
-        trials=8,
+        trials=trials,
     )
+
+
+def _submit_training(home: Path, version_id: int):
+    request = _grid_request(version_id, trials=8)
     return submit_job(home, kind="train", params={"request": request.to_json()})
 
 
@@ -146,9 +151,7 @@ def test_a_training_job_runs_its_trials_on_workers_that_cannot_reach_the_store(
 def test_an_unreachable_scheduler_runs_the_job_here_and_says_so(
     studio_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     version_id = _import_table(studio_home)
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
     monkeypatch.setenv("MLOPS_STUDIO_DASK_CONNECT_TIMEOUT", "2")

@@ -8,7 +8,6 @@ import dataclasses
 import json
 import math
 import re
-import socket
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,6 +27,7 @@ from core.monitor.drift.cluster import (
 )
 from core.monitor.drift.partitions import SummaryPlan, summarize_partitions
 from core.monitor.drift.sources import DriftSource, drift_of_sources
+from core.serving.deployments import free_port
 from tests.core.jobs.test_compute_tuning import _forbid_the_store, _refused_opens
 from tests.core.monitor.test_drift_partitions import _assert_same, _frames
 
@@ -200,9 +200,7 @@ def test_an_unreachable_scheduler_compares_here_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reference, current, _ = _parquet_pair(tmp_path, rows=1200)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     files = (str(reference.path), str(current.path))
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
     monkeypatch.setenv("MLOPS_STUDIO_DASK_CONNECT_TIMEOUT", "2")

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
-
-from app.cli import cli
-
-
-def _run(home, *args):
-    result = CliRunner().invoke(cli, [*args, "--home", str(home)], catch_exceptions=False)
-    return result.exit_code, result.output
+from tests.studio_cli import run
 
 
 def _json(home, *args):
-    code, output = _run(home, *args, "--json")
+    code, output = run(home, *args, "--json")
     assert code == 0, output
     return json.loads(output.strip().splitlines()[-1])
 
 
 def test_policy_retrain_promote_from_the_command_line(served, log_traffic):
     home, deployment_id, champion_id = served
-    code, output = _run(home, "policy", str(deployment_id), "--name", "nothing")
+    code, output = run(home, "policy", str(deployment_id), "--name", "nothing")
     assert code == 1 and "at least one trigger" in output and "Traceback" not in output
     added = _json(home, "policy", str(deployment_id), "--name", "labels", "--new-labels", "50")
     assert added["triggers"]["new_labels"] == 50 and added["action"]["promote"] == "review"
@@ -34,15 +27,15 @@ def test_policy_retrain_promote_from_the_command_line(served, log_traffic):
     assert planned["status"] == "dry run" and planned["triggers"][0]["trigger"] == "new_labels"
     done = _json(home, "retrain", str(deployment_id), "--wait")
     assert done["status"] == "done" and done["challenger_version_id"] is not None
-    code, output = _run(home, "policies", str(deployment_id))
+    code, output = run(home, "policies", str(deployment_id))
     assert (
         "policy 1 'labels' (on): new labelled rows at least 50 -> register as challenger for a "
         "person to review" in output
     )
     assert "dry run" in output and "done" in output
-    code, output = _run(home, "promote", str(done["id"]))
+    code, output = run(home, "promote", str(done["id"]))
     assert code == 1 and "override" in output  # not approved: a reason is needed
     promoted = _json(home, "promote", str(done["id"]), "--reason", "labels show the new rule")
     assert promoted["decision"].startswith("Promoted loans v2")
-    code, output = _run(home, "shadow", str(deployment_id))
+    code, output = run(home, "shadow", str(deployment_id))
     assert code == 1 and "--stop" in output

@@ -19,7 +19,7 @@ from sklearn.ensemble import (
     HistGradientBoostingRegressor,
     RandomForestClassifier,
 )
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from core.review.explain import sklearn_internals
@@ -167,11 +167,20 @@ def test_input_feature_names_checks_names_as_sklearn_does() -> None:
     )
 
 
+def test_groups_infrequent_reads_whether_an_encoder_folds_rare_levels() -> None:
+    levels = pd.DataFrame({"c": ["a"] * 5 + ["b"] * 5 + ["rare"]})
+    folding = OneHotEncoder(min_frequency=2, handle_unknown="infrequent_if_exist").fit(levels)
+    assert sklearn_internals.groups_infrequent(folding) is True, _changed("_infrequent_enabled")
+    assert sklearn_internals.groups_infrequent(OneHotEncoder().fit(levels)) is False
+    assert sklearn_internals.groups_infrequent(StandardScaler()) is False
+
+
 def test_no_other_core_module_reads_sklearn_private_state() -> None:
     """The fence holds only if nothing else reads these names."""
     root = Path(__file__).resolve().parents[3] / "core"
     fenced = re.compile(
         r"\._predictors\b|\._baseline_prediction\b|\.tree_\b|_check_feature_names_in"
+        r"|_infrequent_enabled"
     )
     offenders = [
         f"{path.relative_to(root.parent)}: {found.group(0)}"
