@@ -43,10 +43,20 @@ def update_drift(home: Path, deployment_id: int, *, now: float | None = None) ->
     start = (
         state["last_drift_end"] or math.floor(first / DRIFT_WINDOW_SECONDS) * DRIFT_WINDOW_SECONDS
     )
+    try:
+        return _update_windows(home, deployment_id, deployment.model_version_id, state, start, now)
+    finally:
+        _forget_training_rows()
+
+
+def _update_windows(
+    home: Path, deployment_id: int, version_id: int, state: dict[str, Any], start: float, now: float
+) -> int:
+    """Each whole window from start to now, stored with its metrics; how many got metrics."""
     computed = 0
     while start + DRIFT_WINDOW_SECONDS <= now:
         end = start + DRIFT_WINDOW_SECONDS
-        rows = _window(home, deployment_id, deployment.model_version_id, start, end)
+        rows = _window(home, deployment_id, version_id, start, end)
         with connect(home) as db, writing(db):
             if monitoring.state(db, deployment_id)["last_drift_end"] != state["last_drift_end"]:
                 return computed  # another process is computing these windows
@@ -56,6 +66,14 @@ def update_drift(home: Path, deployment_id: int, *, now: float | None = None) ->
         computed += bool(rows)
         start = end
     return computed
+
+
+def _forget_training_rows() -> None:
+    """Let go of the served version's training rows once its references are learned: a
+    long-running scheduler should not keep a whole training table for the next pass."""
+    from core.monitor.estimation.reference import version_data
+
+    version_data.cache_clear()
 
 
 def _window(
