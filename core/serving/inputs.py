@@ -143,15 +143,21 @@ _BooleanWord = Annotated[str, StringConstraints(pattern=BOOLEAN_PATTERN)]
 
 class CheckedValues(dict[str, list[Any]]):
     """What ``check_rows`` answers: each input's checked values by name (a plain dict to every
-    reader), with the value types checking found in each column it left as sent (``types``)
-    and a cache of the arrays built from them (``arrays``), so the NumPy engine and the
-    out-of-distribution flags convert a 10,000-row column once, without a second type pass."""
+    reader), with the value types checking found in each column it left as sent (``types``),
+    the distinct values of the text columns where reading found them (``distinct``, as
+    ``set(column)`` gives them) and a cache of the arrays built from them (``arrays``), so the
+    NumPy engine, the unseen-category count and the out-of-distribution flags convert a
+    10,000-row column once, without a second type pass."""
 
     def __init__(
-        self, values: dict[str, list[Any]], types: dict[str, frozenset[type]] | None = None
+        self,
+        values: dict[str, list[Any]],
+        types: dict[str, frozenset[type]] | None = None,
+        distinct: dict[str, set[Any]] | None = None,
     ) -> None:
         super().__init__(values)
         self.types: dict[str, frozenset[type]] = types or {}
+        self.distinct: dict[str, set[Any]] = distinct or {}
         self.arrays: dict[str, np.ndarray] = {}
 
 

@@ -80,9 +80,8 @@ def _array(
         if moments is not None:
             return moments
     elif column.kind == BOOLEAN or (column.kind == TEXT and types <= {str, _NONE}):
-        out = np.empty(len(values), dtype=object)
-        out[:] = values
-        return out
+        # fromiter takes each value as it is (slice assignment first looks for sequences)
+        return np.fromiter(values, dtype=object, count=len(values))
     return typed_column(values, column).to_numpy()
 
 

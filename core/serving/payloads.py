@@ -14,16 +14,16 @@ general path's own, and the tests compare both on the same bodies.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import attrgetter
+from itertools import chain
 from typing import Annotated, Any
 
 import msgspec
+from msgspec.structs import astuple
 
 from core.serving import mlflow_protocol as mlflow
-from core.serving.bodies import parse_json, payload_text, records_text
+from core.serving.bodies import list_span, parse_json, payload_text
 from core.serving.inputs import BOOLEAN, DATETIME, NUMBER, CheckedValues, InputColumn, check_rows
 
 # orjson reads integers up to 64 bits as integers and larger ones as floats; msgspec's bounds
@@ -37,6 +37,7 @@ _TYPES: dict[str, Any] = {
 }
 _TEXT_TYPE = str | _WHOLE | float | bool | None
 _NONE = type(None)
+_TEXT_OR_NULL = frozenset({str, _NONE})
 _ALLOWED: dict[str, frozenset[type]] = {
     NUMBER: frozenset({int, float, _NONE}),
     BOOLEAN: frozenset({bool, _NONE}),
@@ -88,8 +89,7 @@ def csv_payload(raw: bytes, columns: list[InputColumn], *, max_rows: int) -> Pay
 
 @dataclass(frozen=True)
 class _Decoder:
-    decoder: msgspec.json.Decoder
-    fields: Callable[[Any], tuple[Any, ...]]
+    decoder: msgspec.json.Decoder  # of the rows' list: ``[row, ...]``
     names: tuple[str, ...]
     types: dict[str, frozenset[type]]  # a column's possible types, where the kind fixes them
 
@@ -101,44 +101,51 @@ def read_records(
     path reads it then and says what is wrong)."""
     if not columns:  # a pipeline that does not record its inputs reads the rows as they are
         return None
-    reader = _decoder(tuple(columns), key)
-    try:
-        rows = getattr(reader.decoder.decode(raw), key)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+    span = list_span(raw, key)
+    if span is None:  # another shape, or the key written with escapes: the general path
+        return None
+    reader = _decoder(tuple(columns))
+    text = memoryview(raw)[span[0] : span[1]]
+    try:  # only a span holding exactly one list of rows decodes (a key given twice does not)
+        rows = reader.decoder.decode(text)
+        sent = str(text, "utf-8")  # what the log keeps: the list as the client sent it
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError):
         return None
     if not rows or len(rows) > max_rows:
         return None
-    sent = records_text(raw, key)
-    if sent is None:  # the key written with escapes, say: the log must keep what was sent
-        return None
     names = reader.names
-    # every row gives a tuple of all the fields: no length to check
-    lists = [list(column) for column in zip(*map(reader.fields, rows), strict=False)]
-    values = dict(zip(names, lists, strict=True))
-    # the decoder allowed only these types per kind; text may hold numbers, so it is looked at
-    types = {name: reader.types.get(name) or frozenset(map(type, values[name])) for name in names}
-    return Payload(CheckedValues(values, types), rows, sent)
+    values = dict(zip(names, _transposed(rows, len(names)), strict=True))
+    types = dict(reader.types)
+    distinct = {name: set(values[name]) for name in names if name not in types}
+    for name, found in distinct.items():  # text: any scalar
+        types[name] = _types_of(values[name], found)
+    return Payload(CheckedValues(values, types, distinct), rows, sent)
+
+
+def _transposed(rows: list[Any], width: int) -> list[list[Any]]:
+    """Each field's values across the rows, in field order.
+
+    Why: every row's fields in one flat list, then every ``width``-th item of it, runs in C
+    and costs half what zip(*rows) does for 10,000 rows of 21 fields (4.5 ms against 9 ms)."""
+    flat = list(chain.from_iterable(map(astuple, rows)))
+    return [flat[index::width] for index in range(width)]
+
+
+def _types_of(values: list[Any], distinct: set[Any]) -> frozenset[type]:
+    """The types in ``values``, read off their distinct values when those are all text or null
+    (text equals only text, so no other type hides behind an equal value: 1 == 1.0 == True)."""
+    found = frozenset(map(type, distinct))
+    return found if found <= _TEXT_OR_NULL else frozenset(map(type, values))
 
 
 @lru_cache(maxsize=16)
-def _decoder(columns: tuple[InputColumn, ...], key: str) -> _Decoder:
-    """A decoder of ``{key: [row, ...]}`` whose rows hold exactly ``columns`` (each may be
-    null), for one model version's inputs; fields are named f0, f1, ... and renamed to the
-    column names, which need not be Python names."""
+def _decoder(columns: tuple[InputColumn, ...]) -> _Decoder:
+    """A decoder of ``[row, ...]`` whose rows hold exactly ``columns`` (each may be null), for
+    one model version's inputs; fields are named f0, f1, ... and renamed to the column names,
+    which need not be Python names."""
     fields = [f"f{index}" for index in range(len(columns))]
     kinds = [(f, _TYPES.get(c.kind, _TEXT_TYPE)) for f, c in zip(fields, columns, strict=True)]
     rename = {f: c.name for f, c in zip(fields, columns, strict=True)}
     row = msgspec.defstruct("Row", kinds, rename=rename, forbid_unknown_fields=True, gc=False)
-    body = msgspec.defstruct("Body", [(key, list[row])], forbid_unknown_fields=True)  # type: ignore[valid-type]
     types = {c.name: _ALLOWED[c.kind] for c in columns if c.kind in _ALLOWED}
-    return _Decoder(
-        msgspec.json.Decoder(body), _as_tuples(fields), tuple(c.name for c in columns), types
-    )
-
-
-def _as_tuples(fields: list[str]) -> Callable[[Any], tuple[Any, ...]]:
-    """Each row's values in column order, as a tuple (attrgetter of one name gives the value)."""
-    if len(fields) > 1:
-        return attrgetter(*fields)
-    single = attrgetter(fields[0])
-    return lambda row: (single(row),)
+    return _Decoder(msgspec.json.Decoder(list[row]), tuple(c.name for c in columns), types)  # type: ignore[valid-type]

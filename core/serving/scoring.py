@@ -335,8 +335,10 @@ def _padded(values: dict[str, list[Any]], rows: int) -> dict[str, list[Any]]:
     if not extra:
         return values
     padded = {name: column + column[-1:] * extra for name, column in values.items()}
-    # the last row repeated adds no type: what checking found still holds
-    return CheckedValues(padded, values.types) if isinstance(values, CheckedValues) else padded
+    # the last row repeated adds no type and no value: what checking found still holds
+    if isinstance(values, CheckedValues):
+        return CheckedValues(padded, values.types, values.distinct)
+    return padded
 
 
 def _frame(model: ServedModel, values: dict[str, list[Any]]) -> pd.DataFrame:
@@ -351,10 +353,11 @@ def _unseen(model: ServedModel, values: dict[str, list[Any]], rows: int) -> list
     the lookups."""
     nothing: list[str] = []
     found: list[list[str]] = [nothing] * rows
+    read = values.distinct if isinstance(values, CheckedValues) else {}
     for name, known in model.known_levels.items():
         column = values[name]
-        distinct = set(column)
-        distinct.discard(None)
+        distinct = read.get(name) or set(column)  # as reading found them, when it did
+        distinct = distinct - {None}
         new = {v for v in distinct if (v if type(v) is str else level_text(v)) not in known}
         if new:  # rare: only then look at each row
             for index, value in enumerate(column):
