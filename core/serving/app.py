@@ -79,6 +79,7 @@ class _Answer:
     scores: Scores
     logged: Any
     ood: list[list[str]] = field(default_factory=list)  # each row's out-of-distribution inputs
+    content: bytes | None = None  # the answer's JSON, encoded while its log row is written
 
 
 @dataclass
@@ -122,7 +123,7 @@ class _Service:
     ) -> tuple:
         """The request's log row (deployments.LOGGED_COLUMNS order): its rows as JSON arrays."""
         probabilities = scores.probabilities
-        flagged = sum(1 for names in ood if names)
+        flagged = sum(map(bool, ood))  # in C: a genexpr over 10,000 rows costs 0.5 ms
         return (
             self.deployment_id,
             pending.model.version_id,
@@ -449,19 +450,30 @@ async def _batch_forever(service: _Service) -> None:
             answers = await loop.run_in_executor(service.executor, _score_batch, service, batch)
         except Exception as error:
             _fail(batch, error)
+            del batch
             continue
         # the next batch is scored while this one's log rows are written
-        task = asyncio.ensure_future(_answer_when_logged(batch, answers))
+        task = asyncio.ensure_future(_answer_when_logged(batch, answers, service.settings))
         service.answering.add(task)
         task.add_done_callback(service.answering.discard)
+        # let go of the batch once answered, not when the next one arrives: reading a large
+        # body while the last one's rows are still held takes fresh memory (~5 ms more)
+        del batch, answers, task
 
 
 async def _answer_when_logged(
-    batch: list[tuple[_Pending, Any]], answers: list[_Answer | PayloadError]
+    batch: list[tuple[_Pending, Any]],
+    answers: list[_Answer | PayloadError],
+    settings: ServingSettings,
 ) -> None:
     """Answer a batch's requests once its log rows are committed: one wait per batch. A
     request its model could not score gets its own refusal; the others their answers."""
     logged = next((a.logged for a in answers if isinstance(a, _Answer)), None)
+    # encoded while the log writer commits (SQLite lets go of the interpreter meanwhile), not
+    # once it has: 1.5 ms of a 10,000-row answer off the request's path
+    for (pending, _), answer in zip(batch, answers, strict=True):
+        if isinstance(answer, _Answer):
+            answer.content = _encoded_early(pending, answer, settings)
     try:
         if logged is not None:
             await asyncio.wrap_future(logged)
@@ -563,6 +575,20 @@ def _log_error(service: _Service, status: int, detail: Any, started: float) -> N
 
 
 def _prediction_response(pending: _Pending, answer: _Answer, settings: ServingSettings) -> Response:
+    content = answer.content or _answer_content(pending, answer, settings)
+    return Response(content, media_type="application/json")
+
+
+def _encoded_early(pending: _Pending, answer: _Answer, settings: ServingSettings) -> bytes | None:
+    """The answer's JSON, or None when it cannot be encoded: the endpoint then tries again
+    and answers its own error, as every request failing there does."""
+    try:
+        return _answer_content(pending, answer, settings)
+    except Exception:
+        return None
+
+
+def _answer_content(pending: _Pending, answer: _Answer, settings: ServingSettings) -> bytes:
     scores = answer.scores
     body: dict[str, Any] = {
         "predictions": scores.predictions,
@@ -572,16 +598,13 @@ def _prediction_response(pending: _Pending, answer: _Answer, settings: ServingSe
     if scores.probabilities is not None:
         body["classes"] = answer.model.classes
         body["probabilities"] = scores.probabilities
-    unseen = sum(len(columns) for columns in scores.unseen)
+    unseen = sum(map(len, scores.unseen))
     if unseen:
         body["unseen_categories"] = unseen
-    body["out_of_distribution"] = [bool(names) for names in answer.ood]
+    body["out_of_distribution"] = list(map(bool, answer.ood))
     if pending.notes:
         body["warnings"] = pending.notes
-    body = shaped(body, settings)
-    return Response(
-        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
-    )
+    return orjson.dumps(shaped(body, settings), option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 # -- requests ----------------------------------------------------------------------------------

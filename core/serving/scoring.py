@@ -298,7 +298,10 @@ def score(model: ServedModel, values: dict[str, list[Any]]) -> Scores:
     """Predict checked column values (as ``check_rows`` returns them) with ``model``."""
     rows = len(next(iter(values.values()))) if values else 0
     unseen = _unseen(model, values, rows)
-    output = _model_output(model, _padded(values, rows))[:rows]
+    padded = _padded(values, rows)
+    output = _model_output(model, padded)[:rows]
+    if isinstance(values, CheckedValues) and isinstance(padded, CheckedValues):
+        _share_arrays(padded, values, rows)
     if model.task == "regression":
         return Scores(output.astype(np.float64).tolist(), None, unseen)
     if output.ndim == 1:  # a classifier without probabilities: its labels
@@ -335,10 +338,22 @@ def _padded(values: dict[str, list[Any]], rows: int) -> dict[str, list[Any]]:
     if not extra:
         return values
     padded = {name: column + column[-1:] * extra for name, column in values.items()}
+    if not isinstance(values, CheckedValues):
+        return padded
     # the last row repeated adds no type and no value: what checking found still holds
-    if isinstance(values, CheckedValues):
-        return CheckedValues(padded, values.types, values.distinct)
-    return padded
+    out = CheckedValues(padded, values.types, values.distinct)
+    for name, array in values.arrays.items():
+        out.arrays[name] = np.concatenate([array, array[-1:].repeat(extra)])
+    out.levels = {name: found.padded(extra) for name, found in values.levels.items()}
+    return out
+
+
+def _share_arrays(padded: CheckedValues, values: CheckedValues, rows: int) -> None:
+    """The arrays scoring built on the padded copy, without the copies' rows, for whoever
+    reads ``values`` next (the out-of-distribution flags): no step writes into them."""
+    if padded is not values:
+        for name, array in padded.arrays.items():
+            values.arrays.setdefault(name, array[:rows])
 
 
 def _frame(model: ServedModel, values: dict[str, list[Any]]) -> pd.DataFrame:

@@ -45,6 +45,7 @@ from core.prep.transformers import (
     TargetEncoding,
     ToLevels,
 )
+from core.train.fast_levels import Levels, by_distinct_rows, known_levels
 
 Columns = list[np.ndarray]
 Step = Callable[[Columns], Columns]
@@ -57,7 +58,6 @@ NOT_A_PIPELINE = "the model is not a fitted pipeline of feature steps and an est
 THROUGH_A_FRAME: tuple[type, ...] = (KNNImpute, PowerTransformer)
 _DICT_ROWS = 64  # up to this many rows a dict lookup per value beats a hash index
 _NESTING = 4  # how deep _nameless looks for fitted parts (CalibratedClassifierCV needs 2)
-_NONE = type(None)
 
 
 class NotCompiled(ValueError):
@@ -73,10 +73,12 @@ class FastPlan:
     estimator: Any  # a copy that takes arrays: see _nameless
     probabilities: bool
 
-    def output(self, columns: Columns) -> np.ndarray:
+    def output(self, columns: Columns, *, levels: dict[int, Levels] | None = None) -> np.ndarray:
         """Probabilities (rows, classes), or predictions (rows,) when the estimator gives no
-        probabilities or ``probabilities`` is off (regression), from the raw input columns."""
-        matrix = _matrix(self.features(columns))
+        probabilities or ``probabilities`` is off (regression), from the raw input columns
+        (``levels``: the factorization of some of them, by position, when the caller has it)."""
+        with known_levels(columns, levels):
+            matrix = _matrix(self.features(columns))
         if self.probabilities:
             return np.asarray(self.estimator.predict_proba(matrix))
         return np.asarray(self.estimator.predict(matrix))
@@ -185,7 +187,7 @@ def _routed(step: ColumnTransformer, path: str) -> Step:
         indices = _indices(selected, names, step, path)
         if indices:
             inner = _compile(transformer, f"{path}/{name}")
-            routes.append((indices, _by_distinct_rows(inner) if _of_levels(transformer) else inner))
+            routes.append((indices, by_distinct_rows(inner) if _of_levels(transformer) else inner))
 
     def run(columns: Columns) -> Columns:
         out: Columns = []
@@ -209,8 +211,6 @@ _LEVEL_STEPS: tuple[type, ...] = (
     TargetEncoder,
     TargetEncoding,
 )
-_FEW_ROWS = 64  # below this many rows, finding the distinct rows costs more than it saves
-_MOST_CODES = 2**40  # combined codes stay well inside int64
 
 
 def _of_levels(transformer: Any) -> bool:
@@ -218,71 +218,6 @@ def _of_levels(transformer: Any) -> bool:
     steps = transformer.steps if isinstance(transformer, Pipeline) else [(None, transformer)]
     kept = [inner for _, inner in steps if inner is not None and not isinstance(inner, str)]
     return bool(kept) and all(type(inner) in _LEVEL_STEPS for inner in kept)
-
-
-def _by_distinct_rows(inner: Step) -> Step:
-    """``inner`` run once per distinct row of its input columns, each output spread back to
-    every row, when those columns hold only text and nulls, or only yes/no and nulls.
-
-    Why: a text column's chain (levels, fill, rare levels, encoder) costs a pandas missing
-    test, a hash lookup and a copy per step over every row: ~20 ms for the sample model's 10
-    text columns at 10,000 rows, though they hold a few dozen distinct rows. Every level step
-    maps a row on its own, and the distinct rows hold every type their columns hold, so the
-    outputs are the same values (tests compare them with the per-row run and the pipeline)."""
-
-    def run(columns: Columns) -> Columns:
-        if not columns or len(columns[0]) < _FEW_ROWS:
-            return inner(columns)
-        found = _distinct_rows(columns)
-        if found is None:
-            return inner(columns)
-        first, inverse = found
-        return [out[inverse] for out in inner([column[first] for column in columns])]
-
-    return run
-
-
-def _distinct_rows(columns: Columns) -> tuple[np.ndarray, np.ndarray] | None:
-    """(a row holding each distinct combination of the columns' values, each row's
-    combination), or None when a column holds anything but text or yes/no, and nulls."""
-    combined = np.zeros(len(columns[0]), dtype=np.int64)
-    most = 1
-    for column in columns:
-        coded = _level_codes(column)
-        if coded is None:
-            return None
-        codes, count = coded
-        if most * count > _MOST_CODES:
-            combined, found = pd.factorize(combined)
-            most = len(found)
-        combined = combined * count + codes
-        most *= count
-    inverse, distinct = pd.factorize(combined)
-    first = np.empty(len(distinct), dtype=np.intp)
-    first[inverse] = np.arange(len(inverse))  # any row of a combination: they are equal
-    return first, inverse
-
-
-def _level_codes(column: np.ndarray) -> tuple[np.ndarray, int] | None:
-    """Each value's code among the column's distinct values (null is one more code) and how
-    many codes there are, for a column of text and nulls or of yes/no and nulls."""
-    if column.dtype != object:
-        return None
-    codes, levels = pd.factorize(column)  # null (None, NaN) coded -1
-    kinds = set(map(type, levels.tolist()))
-    # text equals only text; behind a bool level may hide an equal 1 or 1.0: look at them all
-    if not kinds <= {str} and not (kinds <= {bool} and _only_yes_no(column)):
-        return None
-    gaps = codes < 0
-    if gaps.any():
-        if any(value is not None for value in column[gaps].tolist()):
-            return None  # NaN is a float
-        codes = np.where(gaps, len(levels), codes)
-    return codes.astype(np.int64, copy=False), len(levels) + 1
-
-
-def _only_yes_no(column: np.ndarray) -> bool:
-    return set(map(type, column.tolist())) <= {bool, _NONE}
 
 
 def _indices(selected: Any, names: list[str], step: Any, path: str) -> list[int]:

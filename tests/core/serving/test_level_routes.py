@@ -1,10 +1,12 @@
 """The NumPy engine runs a text or yes/no column's chain (levels, fill, rare levels, encoder)
-once per distinct row and spreads the outputs back (core/train/fast_path._by_distinct_rows):
+once per distinct row and spreads the outputs back (core/train/fast_levels.by_distinct_rows):
 the answers are the per-row run's and the pandas pipeline's to the last bit, whatever the
 columns hold; columns it cannot read safely that way (numbers, NaN, 1 beside True) run per row.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -14,13 +16,8 @@ from sklearn.pipeline import Pipeline
 
 from core.data.schema import ColumnSchema
 from core.prep.features.pipeline import build_feature_pipeline
-from core.train.fast_path import (
-    _by_distinct_rows,
-    _compile,
-    _distinct_rows,
-    _of_levels,
-    compile_pipeline,
-)
+from core.train.fast_levels import by_distinct_rows, column_levels, distinct_rows
+from core.train.fast_path import _compile, _of_levels, compile_pipeline
 
 SCHEMA = [
     ColumnSchema("city", "string", "categorical"),
@@ -110,13 +107,13 @@ def test_each_level_route_gives_the_per_row_runs_outputs(pipeline, composition):
     for names, transformer in routes:
         per_row = _compile(transformer, "route")
         columns = [rows[name].to_numpy(dtype=object) for name in names]
-        found = _by_distinct_rows(per_row)(columns)
+        found = by_distinct_rows(per_row)(columns)
         expected = per_row(columns)
         assert len(found) == len(expected)
         for a, b in zip(found, expected, strict=True):
             assert a.dtype == b.dtype
             np.testing.assert_array_equal(a, b)  # exactly, NaN where NaN
-        took.append(_distinct_rows(columns) is not None)
+        took.append(distinct_rows(columns) is not None)
     assert all(took) == ONCE_PER_DISTINCT_ROW[composition]
 
 
@@ -129,10 +126,40 @@ def test_the_plan_answers_as_the_pandas_pipeline(pipeline, composition):
     np.testing.assert_array_equal(plan.output(columns), pipeline.predict_proba(rows))
 
 
-def test_distinct_rows_find_each_combination_once():
-    city = np.array(["a", "b", None, "a", "b", None, "a"], dtype=object)
-    member = np.array([True, True, None, True, False, None, True], dtype=object)
-    first, inverse = _distinct_rows([city, member])
-    assert len(first) == 4  # (a, True), (b, True), (None, None), (b, False)
+@pytest.mark.parametrize("repeats", [1, 30])  # more possible combinations than rows, fewer
+def test_distinct_rows_give_each_row_a_row_of_its_combination(repeats):
+    city = np.array(["a", "b", None, "a", "b", None, "a"] * repeats, dtype=object)
+    member = np.array([True, True, None, True, False, None, True] * repeats, dtype=object)
+    first, inverse = distinct_rows([city, member])
+    assert len(set(inverse.tolist())) == 4  # (a, True), (b, True), (None, None), (b, False)
     for row, combination in enumerate(inverse):
         assert (city[first[combination]], member[first[combination]]) == (city[row], member[row])
+
+
+def test_the_plan_uses_a_factorization_its_caller_gives(pipeline):
+    """Reading a body factorizes its text columns once; the plan takes that factorization
+    (given for the very array it scores) instead of making its own, with the same answers."""
+    rows = requests(ROWS, seed=9)
+    plan = compile_pipeline(pipeline, task="binary")
+    columns = [rows[name].to_numpy(dtype=object if rows[name].dtype == object else None)
+               for name in plan.inputs]  # fmt: skip
+    text = [index for index, name in enumerate(plan.inputs) if name in ("city", "grade")]
+    given = {index: column_levels(columns[index]) for index in text}
+    assert all(found is not None for found in given.values())
+    expected = pipeline.predict_proba(rows)
+    np.testing.assert_array_equal(plan.output(columns, levels=given), expected)
+    # proof it is used: a factorization saying every row holds the first level changes answers
+    same = {i: replace(found, codes=np.zeros_like(found.codes)) for i, found in given.items()}
+    assert not np.array_equal(plan.output(columns, levels=same), expected)
+    np.testing.assert_array_equal(plan.output(columns), expected)  # and nothing stays behind
+
+
+def test_a_columns_levels_say_its_types_and_distinct_values():
+    column = np.array(["b", None, "a", "b", None], dtype=object)
+    found = column_levels(column)
+    assert found is not None and found.levels == ["b", "a"] and found.nulls
+    assert found.codes.tolist() == [0, 2, 1, 0, 2] and found.count == 3
+    assert found.types == {str, type(None)} and found.distinct() == set(column.tolist())
+    assert found.padded(3).codes.tolist() == [0, 2, 1, 0, 2, 2, 2, 2]
+    mixed = np.array([True, 1, None], dtype=object)  # equal, but read apart by the steps
+    assert column_levels(mixed) is None

@@ -21,6 +21,7 @@ from core.serving.inputs import (
     PayloadError,
     check_rows,
 )
+from core.serving.numpy_engine import _array
 from core.serving.payloads import invocations_payload, predict_payload, read_records
 
 COLUMNS = [
@@ -68,6 +69,27 @@ def test_a_clean_records_body_reads_as_the_general_path_reads_it(rows, key):
     assert len(fast.rows) == len(rows)
 
 
+@pytest.mark.parametrize("rows", CLEAN)
+def test_a_text_columns_distinct_values_array_and_levels_are_what_the_engine_builds(rows):
+    """Reading factorizes each text column once: its distinct values are ``set(column)``,
+    and where it holds only text and nulls, its array is the engine's and the levels are
+    that array's (so the engine and the unseen count need no second pass)."""
+    fast = read_records(_body(rows * 3), COLUMNS, "records", max_rows=100)
+    assert fast is not None
+    column = fast.values["region"]
+    assert fast.values.distinct["region"] == set(column)
+    assert fast.values.types["region"] == frozenset(map(type, column))
+    if fast.values.types["region"] <= {str, type(None)}:
+        array = fast.values.arrays["region"]
+        assert array.tolist() == _array(column, COLUMNS[1]).tolist()
+        levels = fast.values.levels["region"]
+        assert [
+            levels.levels[c] if c < len(levels.levels) else None for c in levels.codes
+        ] == column
+    else:  # numbers among the text are turned into words when the engine builds the array
+        assert "region" not in fast.values.arrays and "region" not in fast.values.levels
+
+
 def test_spacing_and_escapes_in_values_read_alike():
     raw = b' {\n "records" : [ {"income": 1E2, "region": "nor\\u0074h", "member": false,\n'
     raw += b' "opened": null, "loan amount": 5} ] }\n'
@@ -97,6 +119,7 @@ OTHERS = [
     b'{"\\u0072ecords": ' + orjson.dumps([ROW]) + b"}",  # the key written with escapes
     b'{"records": ' + orjson.dumps([ROW]) + b', "records": ' + orjson.dumps([ROW, ROW]) + b"}",
     b'{"records": ' + orjson.dumps([ROW]) + b"} trailing",
+    b'{"records":\x0c' + orjson.dumps([ROW]) + b"}",  # a form feed is no JSON whitespace
     b"[" * 100 + b"]" * 100,
     _body([ROW] * 101),  # more rows than allowed
 ]
