@@ -574,9 +574,21 @@ def _log_error(service: _Service, status: int, detail: Any, started: float) -> N
         service.log.append([service.error_row(os.urandom(16).hex(), status, detail, started)])
 
 
+class _Answered(Response):
+    """A prediction's answer that holds on to the request it answers until it is sent.
+
+    Why: freeing a 10,000-row request's objects (its rows, columns, arrays) takes ~4 ms; when
+    the endpoint returned, that happened before the answer went out. Held here, they are freed
+    after it is sent, while the client reads it."""
+
+    def __init__(self, content: bytes, request: tuple[Any, ...]) -> None:
+        super().__init__(content, media_type="application/json")
+        self.request = request
+
+
 def _prediction_response(pending: _Pending, answer: _Answer, settings: ServingSettings) -> Response:
     content = answer.content or _answer_content(pending, answer, settings)
-    return Response(content, media_type="application/json")
+    return _Answered(content, (pending, answer))
 
 
 def _encoded_early(pending: _Pending, answer: _Answer, settings: ServingSettings) -> bytes | None:
