@@ -266,7 +266,7 @@ def create_app(
         assert model is not None
         try:
             raw = await _json_raw(request, max_body_bytes, body_seconds)
-            read = predict_payload(raw, model.columns, max_rows=max_rows)
+            read = predict_payload(raw, model.columns, max_rows=max_rows, levels=model.known_levels)
         except BodyError as error:
             return _body_refusal(error)
         except PayloadError as error:
@@ -289,8 +289,11 @@ def create_app(
         try:
             kind = mlflow.media_type(request.headers.get("content-type", ""))
             raw = await read_body(request, max_body_bytes, body_seconds)
-            reader = csv_payload if kind == mlflow.CSV else invocations_payload
-            read = reader(raw, model.columns, max_rows=max_rows)
+            if kind == mlflow.CSV:
+                read = csv_payload(raw, model.columns, max_rows=max_rows)
+            else:
+                levels = model.known_levels
+                read = invocations_payload(raw, model.columns, max_rows=max_rows, levels=levels)
         except (mlflow.ProtocolError, BodyError) as error:
             status = 400 if getattr(error, "json_invalid", False) else error.status
             return _refusal(mlflow.error_body(status, error.message), status)

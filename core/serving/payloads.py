@@ -14,10 +14,11 @@ general path's own, and the tests compare both on the same bodies.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 import numpy as np
@@ -25,7 +26,15 @@ from msgspec.structs import astuple
 
 from core.serving import mlflow_protocol as mlflow
 from core.serving.bodies import list_span, parse_json, payload_text
-from core.serving.inputs import BOOLEAN, DATETIME, NUMBER, CheckedValues, InputColumn, check_rows
+from core.serving.inputs import (
+    BOOLEAN,
+    DATETIME,
+    NUMBER,
+    TEXT,
+    CheckedValues,
+    InputColumn,
+    check_rows,
+)
 from core.train.fast_levels import column_levels
 
 # orjson reads integers up to 64 bits as integers and larger ones as floats; msgspec's bounds
@@ -40,6 +49,9 @@ _TYPES: dict[str, Any] = {
 _TEXT_TYPE = str | _WHOLE | float | bool | None
 _NONE = type(None)
 _TEXT_OR_NULL = frozenset({str, _NONE})
+# after the training levels missed (a new level came), requests read as any text for a while
+_PLAIN_AFTER_A_MISS = 32
+TrainingLevels = Mapping[str, frozenset[str]]  # each text input's training levels
 _ALLOWED: dict[str, frozenset[type]] = {
     NUMBER: frozenset({int, float, _NONE}),
     BOOLEAN: frozenset({bool, _NONE}),
@@ -57,10 +69,12 @@ class Payload:
     notes: tuple[str, ...] = ()  # what MLflow's reading changed, said in the answer
 
 
-def predict_payload(raw: bytes, columns: list[InputColumn], *, max_rows: int) -> Payload:
+def predict_payload(
+    raw: bytes, columns: list[InputColumn], *, max_rows: int, levels: TrainingLevels | None = None
+) -> Payload:
     """/predict's JSON body: {"records": [...]}, any other key refused (PayloadError, or
-    BodyError for a body that is no JSON)."""
-    fast = read_records(raw, columns, mlflow.OURS, max_rows=max_rows)
+    BodyError for a body that is no JSON). ``levels``: the text inputs' training levels."""
+    fast = read_records(raw, columns, mlflow.OURS, max_rows=max_rows, levels=levels)
     if fast is not None:
         return fast
     body, strict = parse_json(raw)
@@ -69,9 +83,11 @@ def predict_payload(raw: bytes, columns: list[InputColumn], *, max_rows: int) ->
     return Payload(values, rows, payload_text(raw, body, key, rows) if strict else None)
 
 
-def invocations_payload(raw: bytes, columns: list[InputColumn], *, max_rows: int) -> Payload:
+def invocations_payload(
+    raw: bytes, columns: list[InputColumn], *, max_rows: int, levels: TrainingLevels | None = None
+) -> Payload:
     """/invocations' JSON body in any of MLflow's orientations, read as MLflow reads it."""
-    fast = read_records(raw, columns, "dataframe_records", max_rows=max_rows)
+    fast = read_records(raw, columns, "dataframe_records", max_rows=max_rows, levels=levels)
     if fast is not None:
         return fast
     body, strict = parse_json(raw)
@@ -89,27 +105,54 @@ def csv_payload(raw: bytes, columns: list[InputColumn], *, max_rows: int) -> Pay
     return Payload(values, rows, None, tuple(notes))
 
 
-@dataclass(frozen=True)
 class _Decoder:
-    decoder: msgspec.json.Decoder  # of the rows' list: ``[row, ...]``
-    names: tuple[str, ...]
-    types: dict[str, frozenset[type]]  # a column's possible types, where the kind fixes them
+    """The typed decoders of one model version's rows, and what they leave to look at."""
+
+    def __init__(
+        self,
+        plain: msgspec.json.Decoder,
+        known: msgspec.json.Decoder | None,
+        names: tuple[str, ...],
+        types: dict[str, frozenset[type]],
+    ) -> None:
+        self.plain = plain  # of the rows' list: ``[row, ...]``
+        self.known = known  # the same, text inputs taken as one of their training levels
+        self.names = names
+        self.types = types  # a column's possible types, where the kind fixes them
+        self.plain_for = 0  # requests still read by ``plain`` alone after ``known`` missed
+
+    def rows(self, text: memoryview) -> list[Any]:
+        """The rows, read as known levels while that works (each level is then one shared
+        string: no 10,000 new strings to make, hash and free), else as any text."""
+        if self.known is not None and self.plain_for == 0:
+            try:
+                return cast(list[Any], self.known.decode(text))
+            except msgspec.ValidationError:  # a level training never saw, or a refusal
+                self.plain_for = _PLAIN_AFTER_A_MISS
+        self.plain_for = max(0, self.plain_for - 1)
+        return cast(list[Any], self.plain.decode(text))
 
 
 def read_records(
-    raw: bytes, columns: list[InputColumn], key: str, *, max_rows: int
+    raw: bytes,
+    columns: list[InputColumn],
+    key: str,
+    *,
+    max_rows: int,
+    levels: TrainingLevels | None = None,
 ) -> Payload | None:
     """The body ``{key: [rows]}`` as checked columns, or None for anything else (the general
-    path reads it then and says what is wrong)."""
+    path reads it then and says what is wrong). ``levels``: the text inputs' training levels,
+    which the decoder can give as shared strings."""
     if not columns:  # a pipeline that does not record its inputs reads the rows as they are
         return None
     span = list_span(raw, key)
     if span is None:  # another shape, or the key written with escapes: the general path
         return None
-    reader = _decoder(tuple(columns))
+    reader = _decoder(tuple(columns), _known(columns, levels))
     text = memoryview(raw)[span[0] : span[1]]
     try:  # only a span holding exactly one list of rows decodes (a key given twice does not)
-        rows = reader.decoder.decode(text)
+        rows = reader.rows(text)
         sent = str(text, "utf-8")  # what the log keeps: the list as the client sent it
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError):
         return None
@@ -154,14 +197,37 @@ def _read_text(checked: CheckedValues, name: str) -> None:
         checked.levels[name] = found
 
 
+def _known(columns: list[InputColumn], levels: TrainingLevels | None) -> tuple[Any, ...]:
+    """The training levels of the text inputs that have them, as a hashable key."""
+    if not levels:
+        return ()
+    return tuple((c.name, levels[c.name]) for c in columns if c.kind == TEXT and c.name in levels)
+
+
 @lru_cache(maxsize=16)
-def _decoder(columns: tuple[InputColumn, ...]) -> _Decoder:
-    """A decoder of ``[row, ...]`` whose rows hold exactly ``columns`` (each may be null), for
+def _decoder(columns: tuple[InputColumn, ...], known: tuple[tuple[str, Any], ...]) -> _Decoder:
+    """Decoders of ``[row, ...]`` whose rows hold exactly ``columns`` (each may be null), for
     one model version's inputs; fields are named f0, f1, ... and renamed to the column names,
-    which need not be Python names."""
+    which need not be Python names. ``known``: (text input, its training levels)."""
     fields = [f"f{index}" for index in range(len(columns))]
-    kinds = [(f, _TYPES.get(c.kind, _TEXT_TYPE)) for f, c in zip(fields, columns, strict=True)]
-    rename = {f: c.name for f, c in zip(fields, columns, strict=True)}
-    row = msgspec.defstruct("Row", kinds, rename=rename, forbid_unknown_fields=True, gc=False)
+    kinds = {f: _TYPES.get(c.kind, _TEXT_TYPE) for f, c in zip(fields, columns, strict=True)}
+    names = {c.name: f for f, c in zip(fields, columns, strict=True)}
+    levels = {names[name]: _levels_type(found) for name, found in known if found}
     types = {c.name: _ALLOWED[c.kind] for c in columns if c.kind in _ALLOWED}
-    return _Decoder(msgspec.json.Decoder(list[row]), tuple(c.name for c in columns), types)  # type: ignore[valid-type]
+    plain = _rows_decoder(kinds, columns)
+    return _Decoder(plain, _rows_decoder({**kinds, **levels}, columns) if levels else None,
+                    tuple(c.name for c in columns), types)  # fmt: skip
+
+
+def _levels_type(levels: frozenset[str]) -> Any:
+    """One of the levels (given as the very string the type holds) or, as text inputs take,
+    a number, yes/no or null."""
+    return Literal[tuple(sorted(levels))] | _WHOLE | float | bool | None
+
+
+def _rows_decoder(kinds: dict[str, Any], columns: tuple[InputColumn, ...]) -> msgspec.json.Decoder:
+    rename = {f: c.name for f, c in zip(kinds, columns, strict=True)}
+    row = msgspec.defstruct(
+        "Row", list(kinds.items()), rename=rename, forbid_unknown_fields=True, gc=False
+    )
+    return msgspec.json.Decoder(list[row])  # type: ignore[valid-type]

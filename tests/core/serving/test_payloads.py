@@ -90,6 +90,54 @@ def test_a_text_columns_distinct_values_array_and_levels_are_what_the_engine_bui
         assert "region" not in fast.values.arrays and "region" not in fast.values.levels
 
 
+LEVELS = {"region": frozenset({"north", "south", "3"})}  # the text input's training levels
+
+
+def _reader():
+    from core.serving.payloads import _decoder, _known
+
+    return _decoder(tuple(COLUMNS), _known(COLUMNS, LEVELS))
+
+
+@pytest.mark.parametrize("rows", CLEAN)
+def test_a_body_read_with_the_training_levels_reads_as_the_general_path(rows):
+    """Given the training levels, the decoder reads each known level as the very string the
+    levels hold (no new string per row); a level training never saw makes it read the body
+    again as any text (and a few more after it): the same values either way."""
+    reader = _reader()
+    reader.plain_for = 0
+    raw = _body(rows * 3)
+    fast = read_records(raw, COLUMNS, "records", max_rows=100, levels=LEVELS)
+    assert fast is not None
+    values, sent = _general(raw, "records")
+    assert dict(fast.values) == values and fast.sent == sent
+    for name, column in values.items():
+        assert list(map(type, fast.values[name])) == list(map(type, column))
+    known = {level: level for level in LEVELS["region"]}
+    texts = [value for value in fast.values["region"] if isinstance(value, str)]
+    if all(value in known for value in texts):
+        assert all(value is known[value] for value in texts)  # shared, not made per row
+        assert reader.plain_for == 0
+    else:
+        assert reader.plain_for > 0
+
+
+def test_a_new_level_reads_the_body_as_any_text_then_the_levels_again():
+    reader = _reader()
+    reader.plain_for = 0
+    new = _body([{**ROW, "region": "east"}, ROW])
+    read = read_records(new, COLUMNS, "records", max_rows=100, levels=LEVELS)
+    assert read is not None and read.values["region"] == ["east", "north"]
+    assert reader.plain_for > 0  # the next requests skip the levels
+    for _ in range(reader.plain_for):
+        read = read_records(_body([ROW]), COLUMNS, "records", max_rows=100, levels=LEVELS)
+        assert read is not None and read.values["region"] == ["north"]
+    assert reader.plain_for == 0
+    read = read_records(_body([ROW]), COLUMNS, "records", max_rows=100, levels=LEVELS)
+    north = next(level for level in LEVELS["region"] if level == "north")
+    assert read is not None and read.values["region"][0] is north
+
+
 def test_spacing_and_escapes_in_values_read_alike():
     raw = b' {\n "records" : [ {"income": 1E2, "region": "nor\\u0074h", "member": false,\n'
     raw += b' "opened": null, "loan amount": 5} ] }\n'
@@ -128,6 +176,11 @@ OTHERS = [
 @pytest.mark.parametrize("raw", OTHERS)
 def test_every_other_body_goes_the_general_way(raw):
     assert read_records(raw, COLUMNS, "records", max_rows=100) is None
+
+
+@pytest.mark.parametrize("raw", OTHERS)
+def test_every_other_body_goes_the_general_way_with_training_levels_too(raw):
+    assert read_records(raw, COLUMNS, "records", max_rows=100, levels=LEVELS) is None
 
 
 @pytest.mark.parametrize("raw", OTHERS)
