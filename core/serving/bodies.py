@@ -25,6 +25,10 @@ _BIGGEST_INT = 2**64 - 1
 # the whole body is one key holding a list: {"dataframe_records": [...]} with any spacing
 _ONE_KEY_HEAD = re.compile(rb'\A\s*\{\s*"([a-z_]+)"\s*:\s*\[')
 _ONE_KEY_TAIL = re.compile(rb"\]\s*\}\s*\Z")
+# the same with JSON's own whitespace only, for a body no JSON parser has read as a whole
+_LIST_HEAD = re.compile(rb'\A[ \t\n\r]*\{[ \t\n\r]*"([a-z_]+)"[ \t\n\r]*:[ \t\n\r]*(?=\[)')
+_LIST_TAIL = re.compile(rb"\][ \t\n\r]*\}[ \t\n\r]*\Z")
+_TAIL_BYTES = 1024  # only the last few bytes can close the list and the body
 
 
 class BodyError(Exception):
@@ -132,7 +136,19 @@ def records_text(raw: bytes, key: str) -> str | None:
         return None
     head = _ONE_KEY_HEAD.match(raw)
     # only the last few bytes can close the list and the body
-    tail = _ONE_KEY_TAIL.search(raw, max(head.end() - 1, len(raw) - 1024)) if head else None
+    tail = _ONE_KEY_TAIL.search(raw, max(head.end() - 1, len(raw) - _TAIL_BYTES)) if head else None
     if head is None or tail is None or head.group(1) != key.encode():
         return None  # the key written with escapes, or a shape the pattern does not know
     return raw[head.end() - 1 : tail.start() + 1].decode()
+
+
+def list_span(raw: bytes, key: str) -> tuple[int, int] | None:
+    """Where the list under ``key`` may be in ``raw``, read as ``{"key": [...]}`` with JSON
+    whitespace: (its ``[``, one past the ``]`` before the closing brace), or None for any other
+    shape. The caller must parse exactly that span as one list: a body giving the key twice
+    spans ``[A], "key": [B]``, which is no list."""
+    head = _LIST_HEAD.match(raw)
+    if head is None or head.group(1) != key.encode():
+        return None  # another key, or the key written with escapes
+    tail = _LIST_TAIL.search(raw, max(head.end(), len(raw) - _TAIL_BYTES))
+    return None if tail is None else (head.end(), tail.start() + 1)

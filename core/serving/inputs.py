@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_mod
 
 from core.data.booleans import FALSE_WORDS, TRUE_WORDS, truth
 from core.data.schema import ColumnSchema
+
+if TYPE_CHECKING:
+    from core.train.fast_levels import Levels
 
 NUMBER, TEXT, BOOLEAN, DATETIME = "number", "text", "boolean", "datetime"
 UNKNOWN_KEY = "Unknown key; the body holds only the payload ({key})."
@@ -143,16 +146,24 @@ _BooleanWord = Annotated[str, StringConstraints(pattern=BOOLEAN_PATTERN)]
 
 class CheckedValues(dict[str, list[Any]]):
     """What ``check_rows`` answers: each input's checked values by name (a plain dict to every
-    reader), with the value types checking found in each column it left as sent (``types``)
-    and a cache of the arrays built from them (``arrays``), so the NumPy engine and the
-    out-of-distribution flags convert a 10,000-row column once, without a second type pass."""
+    reader), with the value types checking found in each column it left as sent (``types``),
+    the distinct values of the text columns where reading found them (``distinct``, as
+    ``set(column)`` gives them), a cache of the arrays built from them (``arrays``) and of the
+    text columns' factorization (``levels``, of those arrays), so the NumPy engine, the
+    unseen-category count and the out-of-distribution flags convert a 10,000-row column once,
+    without a second type pass."""
 
     def __init__(
-        self, values: dict[str, list[Any]], types: dict[str, frozenset[type]] | None = None
+        self,
+        values: dict[str, list[Any]],
+        types: dict[str, frozenset[type]] | None = None,
+        distinct: dict[str, set[Any]] | None = None,
     ) -> None:
         super().__init__(values)
         self.types: dict[str, frozenset[type]] = types or {}
+        self.distinct: dict[str, set[Any]] = distinct or {}
         self.arrays: dict[str, np.ndarray] = {}
+        self.levels: dict[str, Levels] = {}
 
 
 def rows_to_frame(

@@ -46,7 +46,12 @@ class NumpyRunner:
 
     def run(self, values: dict[str, list[Any]], columns: dict[str, InputColumn]) -> np.ndarray:
         """Probabilities (rows, classes), or predictions (rows,), as the pipeline gives them."""
-        return self.plan.output([column_array(values, columns[name]) for name in self.plan.inputs])
+        inputs = self.plan.inputs
+        arrays = [column_array(values, columns[name]) for name in inputs]
+        # the text columns reading factorized, each of the very array it built
+        known = values.levels if isinstance(values, CheckedValues) else {}
+        levels = {index: known[name] for index, name in enumerate(inputs) if name in known}
+        return self.plan.output(arrays, levels=levels)
 
 
 def numpy_runner(pipeline: Any, task: str) -> NumpyRunner:
@@ -80,9 +85,8 @@ def _array(
         if moments is not None:
             return moments
     elif column.kind == BOOLEAN or (column.kind == TEXT and types <= {str, _NONE}):
-        out = np.empty(len(values), dtype=object)
-        out[:] = values
-        return out
+        # fromiter takes each value as it is (slice assignment first looks for sequences)
+        return np.fromiter(values, dtype=object, count=len(values))
     return typed_column(values, column).to_numpy()
 
 

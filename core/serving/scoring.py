@@ -298,7 +298,10 @@ def score(model: ServedModel, values: dict[str, list[Any]]) -> Scores:
     """Predict checked column values (as ``check_rows`` returns them) with ``model``."""
     rows = len(next(iter(values.values()))) if values else 0
     unseen = _unseen(model, values, rows)
-    output = _model_output(model, _padded(values, rows))[:rows]
+    padded = _padded(values, rows)
+    output = _model_output(model, padded)[:rows]
+    if isinstance(values, CheckedValues) and isinstance(padded, CheckedValues):
+        _share_arrays(padded, values, rows)
     if model.task == "regression":
         return Scores(output.astype(np.float64).tolist(), None, unseen)
     if output.ndim == 1:  # a classifier without probabilities: its labels
@@ -310,10 +313,12 @@ def _decided(model: ServedModel, probabilities: np.ndarray) -> list[Any]:
     """Each row's class: the positive (second) class from the version's threshold up, else the
     most probable class."""
     if model.threshold is not None and probabilities.shape[1] == 2:
-        chosen = (probabilities[:, 1] >= model.threshold).astype(int).tolist()
+        chosen = (probabilities[:, 1] >= model.threshold).astype(np.intp)
     else:
-        chosen = probabilities.argmax(axis=1).tolist()
-    return [model.classes[index] for index in chosen]
+        chosen = probabilities.argmax(axis=1)
+    # the classes themselves, picked in C (a list comprehension costs 0.6 ms per 10,000 rows)
+    classes = np.fromiter(model.classes, dtype=object, count=len(model.classes))
+    return classes[chosen].tolist()
 
 
 def _model_output(model: ServedModel, values: dict[str, list[Any]]) -> np.ndarray:
@@ -335,8 +340,22 @@ def _padded(values: dict[str, list[Any]], rows: int) -> dict[str, list[Any]]:
     if not extra:
         return values
     padded = {name: column + column[-1:] * extra for name, column in values.items()}
-    # the last row repeated adds no type: what checking found still holds
-    return CheckedValues(padded, values.types) if isinstance(values, CheckedValues) else padded
+    if not isinstance(values, CheckedValues):
+        return padded
+    # the last row repeated adds no type and no value: what checking found still holds
+    out = CheckedValues(padded, values.types, values.distinct)
+    for name, array in values.arrays.items():
+        out.arrays[name] = np.concatenate([array, array[-1:].repeat(extra)])
+    out.levels = {name: found.padded(extra) for name, found in values.levels.items()}
+    return out
+
+
+def _share_arrays(padded: CheckedValues, values: CheckedValues, rows: int) -> None:
+    """The arrays scoring built on the padded copy, without the copies' rows, for whoever
+    reads ``values`` next (the out-of-distribution flags): no step writes into them."""
+    if padded is not values:
+        for name, array in padded.arrays.items():
+            values.arrays.setdefault(name, array[:rows])
 
 
 def _frame(model: ServedModel, values: dict[str, list[Any]]) -> pd.DataFrame:
@@ -351,10 +370,11 @@ def _unseen(model: ServedModel, values: dict[str, list[Any]], rows: int) -> list
     the lookups."""
     nothing: list[str] = []
     found: list[list[str]] = [nothing] * rows
+    read = values.distinct if isinstance(values, CheckedValues) else {}
     for name, known in model.known_levels.items():
         column = values[name]
-        distinct = set(column)
-        distinct.discard(None)
+        distinct = read.get(name) or set(column)  # as reading found them, when it did
+        distinct = distinct - {None}
         new = {v for v in distinct if (v if type(v) is str else level_text(v)) not in known}
         if new:  # rare: only then look at each row
             for index, value in enumerate(column):

@@ -38,8 +38,15 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
-from core.prep.transformers import KNNImpute, TargetEncoding
+from core.prep.transformers import (
+    FillCategory,
+    KNNImpute,
+    RareLevels,
+    TargetEncoding,
+    ToLevels,
+)
 from core.review.explain import sklearn_internals
+from core.train.fast_levels import Levels, by_distinct_rows, known_levels
 
 Columns = list[np.ndarray]
 Step = Callable[[Columns], Columns]
@@ -67,10 +74,12 @@ class FastPlan:
     estimator: Any  # a copy that takes arrays: see _nameless
     probabilities: bool
 
-    def output(self, columns: Columns) -> np.ndarray:
+    def output(self, columns: Columns, *, levels: dict[int, Levels] | None = None) -> np.ndarray:
         """Probabilities (rows, classes), or predictions (rows,) when the estimator gives no
-        probabilities or ``probabilities`` is off (regression), from the raw input columns."""
-        matrix = _matrix(self.features(columns))
+        probabilities or ``probabilities`` is off (regression), from the raw input columns
+        (``levels``: the factorization of some of them, by position, when the caller has it)."""
+        with known_levels(columns, levels):
+            matrix = _matrix(self.features(columns))
         if self.probabilities:
             return np.asarray(self.estimator.predict_proba(matrix))
         return np.asarray(self.estimator.predict(matrix))
@@ -178,7 +187,8 @@ def _routed(step: ColumnTransformer, path: str) -> Step:
             continue
         indices = _indices(selected, names, step, path)
         if indices:
-            routes.append((indices, _compile(transformer, f"{path}/{name}")))
+            inner = _compile(transformer, f"{path}/{name}")
+            routes.append((indices, by_distinct_rows(inner) if _of_levels(transformer) else inner))
 
     def run(columns: Columns) -> Columns:
         out: Columns = []
@@ -187,6 +197,28 @@ def _routed(step: ColumnTransformer, path: str) -> Step:
         return out
 
     return run
+
+
+# -- level routes: once per distinct row -------------------------------------------------------
+
+# Steps whose output for a row depends only on that row's values and on which types its column
+# holds (a column of text, of yes/no, of numbers or a mix is read as a whole by ToLevels)
+_LEVEL_STEPS: tuple[type, ...] = (
+    ToLevels,
+    FillCategory,
+    RareLevels,
+    OneHotEncoder,
+    OrdinalEncoder,
+    TargetEncoder,
+    TargetEncoding,
+)
+
+
+def _of_levels(transformer: Any) -> bool:
+    """Whether a route's transformer is made only of level steps (a text column's chain)."""
+    steps = transformer.steps if isinstance(transformer, Pipeline) else [(None, transformer)]
+    kept = [inner for _, inner in steps if inner is not None and not isinstance(inner, str)]
+    return bool(kept) and all(type(inner) in _LEVEL_STEPS for inner in kept)
 
 
 def _indices(selected: Any, names: list[str], step: Any, path: str) -> list[int]:

@@ -13,7 +13,8 @@ every prediction logged, and a 10,000-row request answered in <= 0.3x MLflow's t
 (median of 5). `--model hist_gradient_boosting` times the earlier fixture (no recipe, with an
 ONNX copy) instead. `--large-only` times only the 10,000-row request (~1 minute): ours (1
 worker) and MLflow run side by side and the request goes to each in turn, so on a shared,
-loaded machine both see the same moments; the ratio is the median of the rounds' ratios.
+loaded machine both see the same moments; the ratio is the median of the rounds' ratios, printed
+with the machine's load average (the ratio moves with it: measure at a quiet moment).
 """
 
 from __future__ import annotations
@@ -476,6 +477,7 @@ def compare_large(fixture: Fixture, *, via: str, logs: Path) -> int:
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     rows = batch_rows(fixture.records, BATCH_ROWS)
     before = logged_requests(fixture.home)
+    load = os.getloadavg()[0]
     with (
         start_ours(fixture.home, port=ports[0], workers=1, via=via, log=logs / "ours.log") as a,
         start_mlflow(logs / "mlflow-model", port=ports[1], log=logs / "mlflow.log") as b,
@@ -504,7 +506,8 @@ def compare_large(fixture: Fixture, *, via: str, logs: Path) -> int:
         print(f"  {figure:<34} target {target:<10} {'PASS' if ok else 'MISS'}")
     print(
         f"\n10k-row request, interleaved: ours {statistics.median(ours):.0f} ms | mlflow "
-        f"{statistics.median(theirs):.0f} ms | ratio {ratio:.2f}x (median of {len(ours)} rounds)",
+        f"{statistics.median(theirs):.0f} ms | ratio {ratio:.2f}x (median of {len(ours)} rounds; "
+        f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)",
         flush=True,
     )
     return 0 if all(ok for _, _, ok in checks) else 1

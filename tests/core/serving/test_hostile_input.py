@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from core.serving import app as service_app
+from core.serving import batcher
 from core.serving.app import create_app
 from core.serving.keys import key_hash
 from core.serving.supervisor import older_log, rotate_log
@@ -97,7 +97,7 @@ def test_hostile_bodies_beside_valid_ones_never_cost_a_valid_answer(url, caplog)
 
 
 def test_a_row_the_model_cannot_score_fails_only_its_own_request(url, monkeypatch):
-    real_score = service_app.score
+    real_score = batcher.score
     batch_sizes: list[int] = []
 
     def fussy_score(model, values):
@@ -107,7 +107,7 @@ def test_a_row_the_model_cannot_score_fails_only_its_own_request(url, monkeypatc
             raise ValueError("this model cannot score 'boom'")
         return real_score(model, values)
 
-    monkeypatch.setattr(service_app, "score", fussy_score)
+    monkeypatch.setattr(batcher, "score", fussy_score)
     good = ("/predict", b'{"records": [{"income": 41.0, "region": "north"}]}', JSON)
     bad = ("/predict", b'{"records": [{"income": 41.0, "region": "boom"}]}', JSON)
     mlflow_bad = ("/invocations", b'{"dataframe_records": [{"income": 1, "region": "boom"}]}', JSON)

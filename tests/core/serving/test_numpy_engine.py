@@ -226,6 +226,32 @@ def test_a_large_request_answers_as_the_pipeline_and_as_rows_sent_alone(studio, 
         assert answer["predictions"] == [fast["predictions"][index]]
 
 
+def test_a_request_of_no_whole_number_of_blocks_answers_as_the_pipeline(studio):
+    """1,003 rows are scored as 1,008 (the last row repeated): the arrays and text levels
+    reading built are padded alike, and the flags read the arrays scoring built, unpadded."""
+    home, ref = studio
+    model = load_served_model(home, ref)
+    records = applications(1_003, seed=13)
+    records.loc[::9, "region"] = "atlantis"
+    records.loc[::13, "rate"] = 1e6
+    records["member"] = records["member"].map({"yes": True, "no": False})  # as JSON sends them
+    rows = records.astype(object).where(records.notna(), None).to_dict("records")
+    read = read_records(orjson.dumps({"records": rows}), model.columns, "records", max_rows=1_003)
+    assert read is not None and read.values.levels  # text columns factorized while reading
+    found = score(model, read.values)
+    pipeline = load_served_model(home, ref, engine="sklearn")
+    expected = score(pipeline, check_rows(rows, pipeline.columns, max_rows=1_003))
+    assert found.predictions == expected.predictions
+    np.testing.assert_array_equal(found.probabilities, expected.probabilities)
+    assert found.unseen == expected.unseen and any(found.unseen)
+    assert all(len(array) == 1_003 for array in read.values.arrays.values())
+    ranges = training_ranges(home, model.version_id, model.columns)
+    plain = dict(check_rows(rows, model.columns, max_rows=1_003))
+    assert ranges.flags(read.values, found.unseen, 1_003) == ranges.flags(
+        plain, expected.unseen, 1_003
+    )
+
+
 def test_scoring_leaves_the_shared_column_arrays_as_they_were_built(studio):
     """The out-of-distribution flags read the arrays the engine built: no step may write
     into its input columns."""

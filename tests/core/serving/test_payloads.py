@@ -21,6 +21,7 @@ from core.serving.inputs import (
     PayloadError,
     check_rows,
 )
+from core.serving.numpy_engine import _array
 from core.serving.payloads import invocations_payload, predict_payload, read_records
 
 COLUMNS = [
@@ -68,6 +69,78 @@ def test_a_clean_records_body_reads_as_the_general_path_reads_it(rows, key):
     assert len(fast.rows) == len(rows)
 
 
+@pytest.mark.parametrize("rows", CLEAN)
+@pytest.mark.parametrize("copies", [3, 64])  # below 64 rows the plan reads row by row
+def test_a_text_columns_distinct_values_array_and_levels_are_what_the_engine_builds(rows, copies):
+    """Reading factorizes each text column of 64 rows or more once: its distinct values are
+    ``set(column)``, and where it holds only text and nulls, its array is the engine's and the
+    levels are that array's (so the engine and the unseen count need no second pass)."""
+    fast = read_records(_body(rows * copies), COLUMNS, "records", max_rows=200)
+    assert fast is not None
+    column = fast.values["region"]
+    assert fast.values.distinct["region"] == set(column)
+    assert fast.values.types["region"] == frozenset(map(type, column))
+    if copies < 64:
+        assert not fast.values.arrays and not fast.values.levels
+    elif fast.values.types["region"] <= {str, type(None)}:
+        array = fast.values.arrays["region"]
+        assert array.tolist() == _array(column, COLUMNS[1]).tolist()
+        levels = fast.values.levels["region"]
+        assert [
+            levels.levels[c] if c < len(levels.levels) else None for c in levels.codes
+        ] == column
+    else:  # numbers among the text are turned into words when the engine builds the array
+        assert "region" not in fast.values.arrays and "region" not in fast.values.levels
+
+
+LEVELS = {"region": frozenset({"north", "south", "3"})}  # the text input's training levels
+
+
+def _reader():
+    from core.serving.payloads import _decoder, _known
+
+    return _decoder(tuple(COLUMNS), _known(COLUMNS, LEVELS))
+
+
+@pytest.mark.parametrize("rows", CLEAN)
+def test_a_body_read_with_the_training_levels_reads_as_the_general_path(rows):
+    """Given the training levels, the decoder reads each known level as the very string the
+    levels hold (no new string per row); a level training never saw makes it read the body
+    again as any text (and a few more after it): the same values either way."""
+    reader = _reader()
+    reader.plain_for = 0
+    raw = _body(rows * 3)
+    fast = read_records(raw, COLUMNS, "records", max_rows=100, levels=LEVELS)
+    assert fast is not None
+    values, sent = _general(raw, "records")
+    assert dict(fast.values) == values and fast.sent == sent
+    for name, column in values.items():
+        assert list(map(type, fast.values[name])) == list(map(type, column))
+    known = {level: level for level in LEVELS["region"]}
+    texts = [value for value in fast.values["region"] if isinstance(value, str)]
+    if all(value in known for value in texts):
+        assert all(value is known[value] for value in texts)  # shared, not made per row
+        assert reader.plain_for == 0
+    else:
+        assert reader.plain_for > 0
+
+
+def test_a_new_level_reads_the_body_as_any_text_then_the_levels_again():
+    reader = _reader()
+    reader.plain_for = 0
+    new = _body([{**ROW, "region": "east"}, ROW])
+    read = read_records(new, COLUMNS, "records", max_rows=100, levels=LEVELS)
+    assert read is not None and read.values["region"] == ["east", "north"]
+    assert reader.plain_for > 0  # the next requests skip the levels
+    for _ in range(reader.plain_for):
+        read = read_records(_body([ROW]), COLUMNS, "records", max_rows=100, levels=LEVELS)
+        assert read is not None and read.values["region"] == ["north"]
+    assert reader.plain_for == 0
+    read = read_records(_body([ROW]), COLUMNS, "records", max_rows=100, levels=LEVELS)
+    north = next(level for level in LEVELS["region"] if level == "north")
+    assert read is not None and read.values["region"][0] is north
+
+
 def test_spacing_and_escapes_in_values_read_alike():
     raw = b' {\n "records" : [ {"income": 1E2, "region": "nor\\u0074h", "member": false,\n'
     raw += b' "opened": null, "loan amount": 5} ] }\n'
@@ -97,6 +170,7 @@ OTHERS = [
     b'{"\\u0072ecords": ' + orjson.dumps([ROW]) + b"}",  # the key written with escapes
     b'{"records": ' + orjson.dumps([ROW]) + b', "records": ' + orjson.dumps([ROW, ROW]) + b"}",
     b'{"records": ' + orjson.dumps([ROW]) + b"} trailing",
+    b'{"records":\x0c' + orjson.dumps([ROW]) + b"}",  # a form feed is no JSON whitespace
     b"[" * 100 + b"]" * 100,
     _body([ROW] * 101),  # more rows than allowed
 ]
@@ -105,6 +179,11 @@ OTHERS = [
 @pytest.mark.parametrize("raw", OTHERS)
 def test_every_other_body_goes_the_general_way(raw):
     assert read_records(raw, COLUMNS, "records", max_rows=100) is None
+
+
+@pytest.mark.parametrize("raw", OTHERS)
+def test_every_other_body_goes_the_general_way_with_training_levels_too(raw):
+    assert read_records(raw, COLUMNS, "records", max_rows=100, levels=LEVELS) is None
 
 
 @pytest.mark.parametrize("raw", OTHERS)
