@@ -115,6 +115,7 @@ def _payload_forms(values: list[dict[str, Any]], names: list[str]) -> dict[str, 
         "type": "object",
         "properties": {
             "columns": {
+                "description": "The inputs' names; without it, each row is in training order.",
                 "type": "array",
                 "prefixItems": named,
                 "items": False,
@@ -122,7 +123,7 @@ def _payload_forms(values: list[dict[str, Any]], names: list[str]) -> dict[str, 
             },
             "data": rows,
         },
-        "required": ["columns", "data"],
+        "required": ["data"],  # columns default to training order, as the service reads them
         "additionalProperties": False,
     }
     columns = {
