@@ -71,6 +71,12 @@ def model_version_by_id(home: Path, version_id: int) -> models.ModelVersion:
     return by_id(home, version_id)
 
 
+def model_version(home: Path, ref: str | int) -> models.ModelVersion:
+    from core.train.registry import model_version as named
+
+    return named(home, ref)
+
+
 def free_port(host: str = LOOPBACK) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
@@ -328,9 +334,7 @@ def switch_version(
     when it is ready; no request fails and each is answered by exactly one version."""
     actor = authorized_actor(home, Permission.SWITCH, actor)
     deployment = get_deployment(home, deployment_id)
-    version = (
-        model_version_by_id(home, ref) if isinstance(ref, int) else find_model_version(home, ref)
-    )
+    version = model_version(home, ref)
     if version.id == deployment.model_version_id:
         raise DeployError(SAME_VERSION.format(id=deployment_id, label=version.label))
     reason = None if rolling_back else _approved_or_reason(version, override_reason)
@@ -370,9 +374,7 @@ def start_shadow(
     request path; its answers are logged for comparison and never returned."""
     actor = authorized_actor(home, Permission.SHADOW, actor)
     deployment = get_deployment(home, deployment_id)
-    version = (
-        model_version_by_id(home, ref) if isinstance(ref, int) else find_model_version(home, ref)
-    )
+    version = model_version(home, ref)
     if version.id == deployment.model_version_id:
         raise DeployError(SAME_SHADOW.format(id=deployment_id, label=version.label))
     with connect(home) as db:

@@ -189,14 +189,12 @@ def load_served_model(home: Path, ref: str | int, *, engine: str = "auto") -> Se
     """Load a registered version (``NAME@N``-style ref or version id; hash and types verified)
     with its input schema."""
     from core.data.datasets import get_version
-    from core.train.registry import find_model_version, load_model_version, model_version_by_id
+    from core.train.registry import load_model_version, model_version
     from core.train.tracking import get_run
 
     if engine not in ENGINES:
         raise ValueError(UNKNOWN_ENGINE.format(choices=", ".join(ENGINES), engine=engine))
-    version = (
-        model_version_by_id(home, ref) if isinstance(ref, int) else find_model_version(home, ref)
-    )
+    version = model_version(home, ref)
     run = get_run(home, version.run_id)
     pipeline = load_model_version(home, version)
     names = [str(name) for name in getattr(pipeline, "feature_names_in_", [])]

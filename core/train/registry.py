@@ -270,6 +270,12 @@ def model_version_by_id(home: Path, version_id: int) -> ModelVersion:
     return required(found, RegistryError(unknown))
 
 
+def model_version(home: Path, ref: str | int) -> ModelVersion:
+    """The version a user named (``NAME``, ``NAME@3``, ``NAME@champion``) or an id kept by the
+    studio."""
+    return model_version_by_id(home, ref) if isinstance(ref, int) else find_model_version(home, ref)
+
+
 def load_model_version(home: Path, ref: str | ModelVersion) -> Any:
     """The fitted pipeline of a model version, after its SHA-256 and types are verified."""
     from core.train.model_files import load_model
