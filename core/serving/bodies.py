@@ -22,10 +22,7 @@ TOO_DEEP = "The body nests deeper than {most} levels; a prediction request is at
 BAD_TEXT = "The body holds text that is not valid Unicode (a lone surrogate such as \\udc80)."
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BIGGEST_INT = 2**64 - 1
-# the whole body is one key holding a list: {"dataframe_records": [...]} with any spacing
-_ONE_KEY_HEAD = re.compile(rb'\A\s*\{\s*"([a-z_]+)"\s*:\s*\[')
-_ONE_KEY_TAIL = re.compile(rb"\]\s*\}\s*\Z")
-# the same with JSON's own whitespace only, for a body no JSON parser has read as a whole
+# the whole body is one key holding a list, {"dataframe_records": [...]}, with JSON's spacing
 _LIST_HEAD = re.compile(rb'\A[ \t\n\r]*\{[ \t\n\r]*"([a-z_]+)"[ \t\n\r]*:[ \t\n\r]*(?=\[)')
 _LIST_TAIL = re.compile(rb"\][ \t\n\r]*\}[ \t\n\r]*\Z")
 _TAIL_BYTES = 1024  # only the last few bytes can close the list and the body
@@ -134,12 +131,8 @@ def records_text(raw: bytes, key: str) -> str | None:
     (as its reader found); None when the key is written with escapes or the shape differs."""
     if raw.count(b'"%s"' % key.encode()) != 1:  # the key twice: readers keep the last list
         return None
-    head = _ONE_KEY_HEAD.match(raw)
-    # only the last few bytes can close the list and the body
-    tail = _ONE_KEY_TAIL.search(raw, max(head.end() - 1, len(raw) - _TAIL_BYTES)) if head else None
-    if head is None or tail is None or head.group(1) != key.encode():
-        return None  # the key written with escapes, or a shape the pattern does not know
-    return raw[head.end() - 1 : tail.start() + 1].decode()
+    span = list_span(raw, key)
+    return None if span is None else raw[span[0] : span[1]].decode()
 
 
 def list_span(raw: bytes, key: str) -> tuple[int, int] | None:
